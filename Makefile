@@ -1,0 +1,39 @@
+# Every target sets itself up: a venv with the pinned packages; `test` also installs
+# Debian's chromium and chromium-driver when they are missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8050
+
+.PHONY: run test bench lint sample browser-deps
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "installing Debian chromium and chromium-driver"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+run: $(STAMP)
+	IOCOHORT_DEMO=$${IOCOHORT_DEMO:-1} IOCOHORT_HOST=$(HOST) IOCOHORT_PORT=$(PORT) $(PY) -m app
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: $(STAMP) browser-deps lint
+	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider
+	$(VENV)/bin/pytest tests/browser -q -p no:cacheprovider --headless --webdriver Chrome
+
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+sample: $(STAMP)
+	$(VENV)/bin/iocohort generate --patients 5000 --seed 20261031 --out data/sample

@@ -1,0 +1,49 @@
+"""Settings from the environment, read once by the composition root."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings; every field can be set with an IOCOHORT_* variable."""
+
+    secret_key: str = DEFAULT_SECRET_KEY
+    snapshots_dir: Path = ROOT / "data"
+    cache_dir: Path = ROOT / "var" / "cache"
+    store_path: Path = ROOT / "var" / "app.sqlite"
+    host: str = "127.0.0.1"
+    port: int = 8050
+    demo: bool = False
+    debug: bool = False
+
+    @property
+    def is_local(self) -> bool:
+        return self.host in LOCAL_HOSTS
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def settings_from_env(env: dict[str, str] | None = None) -> Settings:
+    """Build Settings from IOCOHORT_* environment variables."""
+    env = dict(os.environ if env is None else env)
+    defaults = Settings()
+    return Settings(
+        secret_key=env.get("IOCOHORT_SECRET_KEY", defaults.secret_key),
+        snapshots_dir=Path(env.get("IOCOHORT_SNAPSHOTS_DIR", defaults.snapshots_dir)),
+        cache_dir=Path(env.get("IOCOHORT_CACHE_DIR", defaults.cache_dir)),
+        store_path=Path(env.get("IOCOHORT_STORE", defaults.store_path)),
+        host=env.get("IOCOHORT_HOST", defaults.host),
+        port=int(env.get("IOCOHORT_PORT", defaults.port)),
+        demo=_flag(env.get("IOCOHORT_DEMO")),
+        debug=_flag(env.get("IOCOHORT_DEBUG")),
+    )
