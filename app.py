@@ -1,0 +1,74 @@
+"""Composition root: builds the Flask server, sign-in, the Dash app, and registers pages."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import dash
+import flask
+
+from config import ROOT, Settings, settings_from_env
+from queries.snapshot import SnapshotRegistry
+
+# Page modules: importing one registers its layout and callbacks (global dash.callback).
+PAGE_MODULES = (
+    "components.shell",
+    "components.snapshots_page",
+)
+
+log = logging.getLogger("iocohort")
+
+
+def _register_health(server: flask.Flask, registry: SnapshotRegistry) -> None:
+    @server.get("/healthz")
+    def healthz():
+        default = registry.default()
+        return flask.jsonify(
+            status="ok" if default else "degraded",
+            snapshot=default.snapshot_id if default else None,
+        )
+
+
+def create_app(settings: Settings | None = None) -> dash.Dash:
+    """Build the app for ``settings`` (from the environment when omitted)."""
+    from access.auth import init_auth
+    from components import shell
+    from components.context import AppContext, install
+
+    settings = settings or settings_from_env()
+    server = flask.Flask(__name__)
+    server.config["SECRET_KEY"] = settings.secret_key
+    registry = SnapshotRegistry(settings.snapshots_dir, settings.cache_dir)
+    registry.refresh()
+    install(server, AppContext(settings=settings, registry=registry))
+    init_auth(server, settings)
+    _register_health(server, registry)
+
+    for module in PAGE_MODULES:
+        importlib.import_module(module)
+    app = dash.Dash(
+        __name__,
+        server=server,
+        title="IO Cohort Explorer",
+        assets_folder=str(ROOT / "assets"),
+        suppress_callback_exceptions=True,
+        update_title=None,
+    )
+    app.layout = shell.layout
+    return app
+
+
+def main() -> None:
+    from access.auth import check_production_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = settings_from_env()
+    check_production_settings(settings)
+    app = create_app(settings)
+    log.info("serving on http://%s:%s", settings.host, settings.port)
+    app.run(host=settings.host, port=settings.port, debug=settings.debug)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The page shell: navbar with the active snapshot, the router, and app-wide stores."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from access.guard import current_user_or_none, require_role
+from components import ids, pages
+from components.context import app_context
+
+ALL_ROLES = ("clinician", "partner", "advisory", "admin")
+
+
+def layout() -> html.Div:
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.SNAPSHOT_STORE, storage_type="session"),
+            dcc.Store(id=ids.COHORT_STORE, storage_type="session"),
+            dbc.Navbar(
+                dbc.Container(
+                    [
+                        dbc.NavbarBrand("IO Cohort Explorer", href="/", className="fw-semibold"),
+                        dbc.Nav(id=ids.NAV_LINKS, className="me-auto", navbar=True),
+                        html.Div(id=ids.NAVBAR_SNAPSHOT, className="d-flex align-items-center"),
+                    ],
+                    fluid=True,
+                ),
+                color="dark",
+                dark=True,
+                className="mb-3",
+            ),
+            dbc.Container(id=ids.PAGE_CONTENT, fluid=True, className="pb-5"),
+        ]
+    )
+
+
+def _message(title: str, text: str) -> dbc.Alert:
+    return dbc.Alert([html.H4(title, className="alert-heading"), html.P(text)], color="secondary")
+
+
+def _nav_links(role: str | None, path: str | None) -> list[dbc.NavItem]:
+    return [
+        dbc.NavItem(dbc.NavLink(page.title, href=page.path, active=page.path == path))
+        for page in pages.pages_for(role)
+    ]
+
+
+@callback(
+    Output(ids.PAGE_CONTENT, "children"),
+    Output(ids.NAV_LINKS, "children"),
+    Input(ids.URL, "pathname"),
+)
+def render_page(pathname: str | None):
+    """Route to a page after checking, on the server, that the user's role may open it."""
+    user = current_user_or_none()
+    if user is None:
+        return _message("Signed out", "Please sign in again."), []
+    if not pathname or pathname == "/":
+        pathname = pages.home_for(user.role) or "/"
+    page = pages.find(pathname)
+    links = _nav_links(user.role, pathname)
+    if page is None:
+        return _message("Page not found", f"There is no page at {pathname}."), links
+    if user.role not in page.roles:
+        return _message("Not available", "Your role does not give access to this page."), links
+    return page.layout(), links
+
+
+def _snapshot_options() -> tuple[list[dict], str | None]:
+    registry = app_context().registry
+    usable = [s for s in registry.statuses() if s.usable]
+    default = registry.default()
+    options = [{"label": s.snapshot_id, "value": s.snapshot_id} for s in usable]
+    return options, (default.snapshot_id if default else None)
+
+
+@callback(
+    Output(ids.NAVBAR_SNAPSHOT, "children"),
+    Input(ids.URL, "pathname"),
+    State(ids.SNAPSHOT_STORE, "data"),
+)
+def update_navbar_snapshot(_pathname, chosen: str | None):
+    """Snapshot chooser and the signed-in user, on the right of the navbar."""
+    user = require_role(*ALL_ROLES)
+    options, default = _snapshot_options()
+    values = {o["value"] for o in options}
+    value = chosen if chosen in values else default
+    chooser = dcc.Dropdown(
+        id=ids.SNAPSHOT_SELECT,
+        options=options,
+        value=value,
+        clearable=False,
+        placeholder="no usable snapshot",
+        style={"minWidth": "16rem"},
+        className="me-3",
+    )
+    return [
+        html.Span("Snapshot", className="text-light small me-2"),
+        chooser,
+        html.Span(f"{user.username} · {user.role}", className="text-light small me-3"),
+        html.A("Sign out", href="/logout", className="btn btn-outline-light btn-sm"),
+    ]
+
+
+@callback(Output(ids.SNAPSHOT_STORE, "data"), Input(ids.SNAPSHOT_SELECT, "value"))
+def store_active_snapshot(snapshot_id: str | None):
+    """Remember the chosen snapshot for this browser session."""
+    require_role(*ALL_ROLES)
+    if not snapshot_id:
+        raise PreventUpdate
+    return snapshot_id

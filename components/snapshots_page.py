@@ -1,0 +1,76 @@
+"""Snapshots page: every snapshot in the snapshots directory and its validation status."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, html
+
+from access.guard import require_role
+from components import ids, pages
+from components.context import app_context
+
+ROLES = ("clinician", "partner", "admin")
+
+
+def layout() -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2("Snapshots", className="h4 mb-0"),
+                    dbc.Button("Re-check", id=ids.SNAPSHOTS_REFRESH, size="sm", color="secondary"),
+                ],
+                className="d-flex justify-content-between align-items-center mb-3",
+            ),
+            html.P(
+                "Read-only data snapshots found in the snapshots directory. The newest valid "
+                "snapshot is the default; a broken one is listed with its problems and skipped.",
+                className="text-muted",
+            ),
+            dbc.Spinner(html.Div(id=ids.SNAPSHOTS_TABLE)),
+        ]
+    )
+
+
+def _status_badge(status) -> dbc.Badge:
+    if not status.usable:
+        return dbc.Badge("not usable", color="danger")
+    warnings = [p for p in status.problems if p.severity == "warning"]
+    return dbc.Badge(f"valid, {len(warnings)} warning(s)" if warnings else "valid", color="success")
+
+
+def _row(status, default_id: str | None) -> html.Tr:
+    problems = [html.Li(str(p)) for p in status.problems]
+    manifest = status.manifest or {}
+    rows = sum(int(t.get("rows", 0)) for t in manifest.get("tables", {}).values()
+               if isinstance(t, dict))
+    return html.Tr(
+        [
+            html.Td([html.Code(status.snapshot_id or status.path.name),
+                     dbc.Badge("default", color="primary", className="ms-2")
+                     if status.snapshot_id == default_id else None]),
+            html.Td(str(manifest.get("created", "—"))),
+            html.Td(str(manifest.get("source", "—"))),
+            html.Td(f"{rows:,}" if rows else "—", className="text-end"),
+            html.Td(_status_badge(status)),
+            html.Td(html.Ul(problems, className="small mb-0") if problems else "—"),
+        ]
+    )
+
+
+@callback(Output(ids.SNAPSHOTS_TABLE, "children"), Input(ids.SNAPSHOTS_REFRESH, "n_clicks"))
+def update_snapshots_table(_clicks):
+    """List snapshots with their validation status (re-validated on demand)."""
+    require_role(*ROLES)
+    registry = app_context().registry
+    statuses = registry.refresh()
+    if not statuses:
+        return dbc.Alert("No snapshot found in the snapshots directory.", color="warning")
+    default = registry.default()
+    header = html.Thead(html.Tr([html.Th(h) for h in
+                                 ("Snapshot", "Created", "Source", "Rows", "Status", "Problems")]))
+    body = html.Tbody([_row(s, default.snapshot_id if default else None) for s in statuses])
+    return dbc.Table([header, body], bordered=False, hover=True, size="sm", responsive=True)
+
+
+PAGE = pages.register(pages.Page("/snapshots", "Snapshots", ROLES, layout, order=90))
