@@ -1,0 +1,32 @@
+"""`make bench`: generation, count and analysis benchmarks on a 1,000,000-patient snapshot.
+
+Prints figures; asserts nothing (tests check correctness, this measures speed).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+BENCHMARKS = (
+    ("generate", "bench.generate_bench"),
+    ("count", "bench.count_bench"),
+    ("analysis", "bench.analysis_bench"),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    wanted = set(argv or sys.argv[1:]) or {name for name, _ in BENCHMARKS}
+    results = {}
+    for name, module in BENCHMARKS:
+        if name not in wanted:
+            continue
+        print(f"== {name} ==", flush=True)
+        results[name] = importlib.import_module(module).run()
+    print(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
