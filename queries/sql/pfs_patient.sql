@@ -1,0 +1,28 @@
+-- Progression-free survival per patient: index -> first PD assessed after index, or death,
+-- whichever comes first. Without either, censored at the last tumour assessment after index
+-- (day 0 when there is none), never later than last follow-up.
+WITH ta AS (
+    SELECT c.patient_id,
+           min(t.assessment_date) FILTER (WHERE t.response = 'PD') AS first_pd,
+           max(t.assessment_date) AS last_assessment
+    FROM {cohort} c JOIN tumor_assessments t USING (patient_id)
+    WHERE t.assessment_date > c.index_date
+    GROUP BY c.patient_id
+), per AS (
+    SELECT c.patient_id, c.index_date, ta.first_pd, ta.last_assessment, p.death_date,
+           p.last_followup_date,
+           least(ta.first_pd, p.death_date) AS event_date
+    FROM {cohort} c JOIN patients p USING (patient_id) LEFT JOIN ta USING (patient_id)
+)
+SELECT patient_id, time_days, event
+FROM (
+    SELECT patient_id,
+           CAST(date_diff('day', index_date,
+                CASE WHEN event_date IS NOT NULL THEN event_date
+                     ELSE least(coalesce(last_assessment, index_date),
+                                coalesce(last_followup_date, index_date)) END) AS INTEGER)
+               AS time_days,
+           event_date IS NOT NULL AS event
+    FROM per
+)
+WHERE time_days >= 0

@@ -1,0 +1,372 @@
+"""Kaplan-Meier survival, log-rank test and Cox hazard ratio for a materialized cohort.
+
+Endpoints (time zero = the cohort's index date, times in days):
+
+- OS: index -> death; patients alive are censored at their last follow-up date.
+- PFS: index -> the first tumour assessment after index with response PD, or death, whichever
+  comes first. Patients with neither are censored at their last tumour assessment after index,
+  or at day 0 when they have none (never later than last follow-up).
+
+Fast path: DuckDB reduces the cohort to ``(stratum, time_days, n_event, n_censored)`` and
+lifelines fits the Kaplan-Meier estimator with those counts as weights, which is exactly the
+per-patient fit (tests/unit/test_survival.py). The Cox model for two groups is fitted on the
+same counts by Newton-Raphson on Efron's partial likelihood, equal to lifelines' per-patient
+``CoxPHFitter``; the log-rank test is lifelines' with weights.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import multivariate_logrank_test
+from lifelines.utils import median_survival_times
+from scipy import stats
+
+from queries.cohort import Cohort
+from queries.schema import DAYS_PER_MONTH
+from queries.strata import UNKNOWN, UNTESTED, cohort_sql, jsonable, order_levels, strata_table
+
+Z95 = stats.norm.ppf(0.975)
+NOT_TESTED_LEVELS = (UNKNOWN, UNTESTED)
+AGG_COLUMNS = ["stratum", "time_days", "n_event", "n_censored"]
+
+
+class Endpoint(str, Enum):
+    OS = "os"
+    PFS = "pfs"
+
+    @property
+    def label(self) -> str:
+        return {"os": "Overall survival", "pfs": "Progression-free survival"}[self.value]
+
+
+@dataclass
+class LogRankResult:
+    statistic: float
+    df: int
+    p_value: float
+    strata: list[str]
+
+
+@dataclass
+class HazardRatio:
+    group: str
+    reference: str
+    hr: float
+    ci_lower: float
+    ci_upper: float
+    p_value: float
+    coef: float
+    se: float
+    method: str = "Cox proportional hazards, Efron ties, Wald 95% CI"
+
+
+@dataclass
+class SurvivalResult:
+    """Everything a survival panel shows; times in days, *_months for display."""
+
+    endpoint: str
+    stratification: str | None
+    curve: pd.DataFrame
+    summary: pd.DataFrame
+    at_risk: pd.DataFrame
+    logrank: LogRankResult | None = None
+    hazard_ratio: HazardRatio | None = None
+    empty_reason: str | None = None
+    excluded: int = 0
+    ci_method: str = "log-log"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.empty_reason is not None
+
+    def to_dict(self) -> dict:
+        return jsonable({
+            "endpoint": self.endpoint, "stratification": self.stratification,
+            "curve": self.curve, "summary": self.summary, "at_risk": self.at_risk,
+            "logrank": vars(self.logrank) if self.logrank else None,
+            "hazard_ratio": vars(self.hazard_ratio) if self.hazard_ratio else None,
+            "empty_reason": self.empty_reason, "excluded": self.excluded,
+            "ci_method": self.ci_method, "notes": self.notes,
+        })
+
+
+# --- data: DuckDB aggregation -------------------------------------------------------------
+
+
+def patient_times_sql(cohort: Cohort, endpoint: Endpoint) -> str:
+    """SQL of ``(patient_id, time_days, event)`` for the endpoint (see module docstring)."""
+    return cohort_sql("os_patient" if endpoint is Endpoint.OS else "pfs_patient", cohort)
+
+
+def aggregate(cohort: Cohort, endpoint: Endpoint, strata: str | None = None) -> pd.DataFrame:
+    """Counts of events and censorings per (stratum, day): the whole input of every fit."""
+    table = strata_table(cohort, strata)
+    sql = (
+        f"SELECT s.stratum, t.time_days, sum(CAST(t.event AS INTEGER)) AS n_event, "  # noqa: S608 - fixed names
+        f"sum(CAST(NOT t.event AS INTEGER)) AS n_censored "
+        f"FROM ({patient_times_sql(cohort, Endpoint(endpoint))}) t "
+        f"JOIN {table} s USING (patient_id) GROUP BY ALL ORDER BY 1, 2"
+    )
+    frame = cohort.db.cursor().execute(sql).df()
+    return frame.astype({"stratum": str, "time_days": "int64", "n_event": "int64",
+                         "n_censored": "int64"})
+
+
+def _pfs_empty_reason(cohort: Cohort) -> str | None:
+    sql = (f"SELECT count(*) FROM {cohort.table} c JOIN tumor_assessments t "  # noqa: S608
+           "USING (patient_id) WHERE t.assessment_date > c.index_date")
+    if cohort.db.cursor().execute(sql).fetchone()[0] == 0:
+        return "no patient in this cohort has a tumour assessment after index"
+    return None
+
+
+def aggregate_patients(durations, events, groups=None) -> pd.DataFrame:
+    """The same counts from per-patient arrays (tests, the pandas comparison in the bench)."""
+    frame = pd.DataFrame({
+        "stratum": "All patients" if groups is None else pd.Series(groups).astype(str).values,
+        "time_days": np.asarray(durations, dtype="int64"),
+        "event": np.asarray(events, dtype=bool),
+    })
+    frame["n_event"] = frame["event"].astype("int64")
+    frame["n_censored"] = (~frame["event"]).astype("int64")
+    return (frame.groupby(["stratum", "time_days"], as_index=False)[["n_event", "n_censored"]]
+            .sum().sort_values(["stratum", "time_days"], ignore_index=True))
+
+
+# --- statistics on the counts -------------------------------------------------------------
+
+
+def _weights_frame(agg: pd.DataFrame) -> pd.DataFrame:
+    """One row per (stratum, time, event) with its count as weight; zero counts dropped."""
+    ev = agg.assign(event=1, weight=agg["n_event"])
+    ce = agg.assign(event=0, weight=agg["n_censored"])
+    rows = pd.concat([ev, ce], ignore_index=True)
+    return rows.loc[rows["weight"] > 0, ["stratum", "time_days", "event", "weight"]]
+
+
+def _fit_stratum(part: pd.DataFrame, ci_method: str) -> tuple[pd.DataFrame, dict]:
+    """KM curve and median of one stratum from its counts (lifelines with weights)."""
+    rows = _weights_frame(part)
+    kmf = KaplanMeierFitter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kmf.fit(rows["time_days"].to_numpy(), rows["event"].to_numpy(),
+                weights=rows["weight"].to_numpy())
+    table = part.groupby("time_days")[["n_event", "n_censored"]].sum()
+    times = table.index.to_numpy()
+    n_total = int(table.to_numpy().sum())
+    d = table["n_event"].to_numpy()
+    c = table["n_censored"].to_numpy()
+    at_risk = n_total - np.concatenate([[0], np.cumsum(d + c)[:-1]])
+    surv = kmf.survival_function_.iloc[:, 0].reindex(times).to_numpy()
+    if ci_method == "log":
+        lower, upper = _log_ci(surv, d, at_risk)
+    else:
+        ci = kmf.confidence_interval_.reindex(times)
+        lower, upper = ci.iloc[:, 0].to_numpy(), ci.iloc[:, 1].to_numpy()
+    curve = pd.DataFrame({"time_days": times, "survival": surv, "ci_lower": lower,
+                          "ci_upper": upper, "at_risk": at_risk, "events": d, "censored": c})
+    start = pd.DataFrame({"time_days": [0], "survival": [1.0], "ci_lower": [1.0],
+                          "ci_upper": [1.0], "at_risk": [n_total], "events": [0], "censored": [0]})
+    if len(times) == 0 or times[0] != 0:
+        curve = pd.concat([start, curve], ignore_index=True)
+    summary = {"n": n_total, "events": int(d.sum()),
+               "median_days": _first_below_half(curve["time_days"], curve["survival"]),
+               "median_ci_lower_days": _first_below_half(curve["time_days"], curve["ci_lower"]),
+               "median_ci_upper_days": _first_below_half(curve["time_days"], curve["ci_upper"])}
+    return curve, summary
+
+
+def _log_ci(surv: np.ndarray, d: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Greenwood 95% CI on the log scale (R survfit's default conf.type = "log")."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.cumsum(np.where(d > 0, d / (n * (n - d)), 0.0))
+        se = np.sqrt(var)
+        lower = np.where(surv > 0, surv * np.exp(-Z95 * se), np.nan)
+        upper = np.where(surv > 0, np.minimum(1.0, surv * np.exp(Z95 * se)), np.nan)
+    return lower, upper
+
+
+def _first_below_half(times: pd.Series, values: pd.Series) -> float | None:
+    """First time a curve reaches 0.5 or below (None when it never does), as lifelines."""
+    frame = pd.DataFrame({"v": values.to_numpy()}, index=times.to_numpy())
+    value = float(median_survival_times(frame["v"].ffill()))
+    return None if math.isinf(value) else value
+
+
+def _months(days: float | None) -> float | None:
+    return None if days is None else days / DAYS_PER_MONTH
+
+
+def logrank(agg: pd.DataFrame, strata: list[str]) -> LogRankResult | None:
+    """Log-rank test across the given strata (lifelines, counts as weights)."""
+    rows = _weights_frame(agg[agg["stratum"].isin(strata)])
+    if rows["stratum"].nunique() < 2:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = multivariate_logrank_test(rows["time_days"].to_numpy(), rows["stratum"].to_numpy(),
+                                        rows["event"].to_numpy(),
+                                        weights=rows["weight"].to_numpy())
+    return LogRankResult(float(res.test_statistic), int(res.degrees_of_freedom),
+                         float(res.p_value), list(strata))
+
+
+def cox_two_groups(agg: pd.DataFrame, group: str, reference: str) -> HazardRatio | None:
+    """Hazard ratio of ``group`` vs ``reference`` (Efron ties) from the aggregated counts."""
+    part = agg[agg["stratum"].isin([group, reference])]
+    if part.empty or part["n_event"].sum() == 0:
+        return None
+    wide = part.pivot_table(index="time_days", columns="stratum",
+                            values=["n_event", "n_censored"], aggfunc="sum", fill_value=0)
+    d1, d0 = (wide["n_event"].get(k, 0) * np.ones(len(wide)) for k in (group, reference))
+    c1, c0 = (wide["n_censored"].get(k, 0) * np.ones(len(wide)) for k in (group, reference))
+    n1 = (d1 + c1)[::-1].cumsum()[::-1]
+    n0 = (d0 + c0)[::-1].cumsum()[::-1]
+    fitted = _efron_newton(d1, d0, n1, n0)
+    if fitted is None:
+        return None
+    beta, se = fitted
+    z = beta / se
+    return HazardRatio(group=group, reference=reference, hr=math.exp(beta),
+                       ci_lower=math.exp(beta - Z95 * se), ci_upper=math.exp(beta + Z95 * se),
+                       p_value=float(2 * stats.norm.sf(abs(z))), coef=beta, se=se)
+
+
+def _efron_newton(d1, d0, n1, n0) -> tuple[float, float] | None:
+    """Maximize Efron's partial likelihood for one binary covariate; (beta, se) or None."""
+    keep = (d1 + d0) > 0
+    d1, d0, n1, n0 = (np.asarray(a, dtype=float)[keep] for a in (d1, d0, n1, n0))
+    d = (d1 + d0).astype(int)
+    if d1.sum() == 0 or d0.sum() == 0:
+        return None  # the estimate is infinite: one group has no events
+    idx = np.repeat(np.arange(len(d)), d)
+    frac = (np.arange(idx.size) - np.repeat(np.cumsum(d) - d, d)) / d[idx]
+    beta = 0.0
+    for _ in range(100):
+        q, info = _efron_terms(beta, d1, d0, n1, n0, idx, frac)
+        step = (d1.sum() - q.sum()) / info
+        beta += step
+        if abs(step) < 1e-10:
+            break
+    _, info = _efron_terms(beta, d1, d0, n1, n0, idx, frac)
+    return (beta, 1.0 / math.sqrt(info)) if info > 0 else None
+
+
+def _efron_terms(beta, d1, d0, n1, n0, idx, frac) -> tuple[np.ndarray, float]:
+    eb = math.exp(beta)
+    risk1, event1 = n1 * eb, d1 * eb
+    den = (n0 + risk1)[idx] - frac * (d0 + event1)[idx]
+    q = (risk1[idx] - frac * event1[idx]) / den
+    return q, float((q - q * q).sum())
+
+
+# --- the panel ----------------------------------------------------------------------------
+
+
+def default_at_risk_months(max_days: float, every: int = 6) -> list[float]:
+    """Every ``every`` months up to the longest follow-up."""
+    last = int(max_days // (every * DAYS_PER_MONTH))
+    return [float(every * k) for k in range(last + 1)]
+
+
+def at_risk_table(curves: pd.DataFrame, months: list[float]) -> pd.DataFrame:
+    """Numbers at risk (time >= t) per stratum at the given months."""
+    rows = []
+    for stratum, part in curves.groupby("stratum", sort=False):
+        last = part[part["time_days"] > 0]
+        n_total = int(part["at_risk"].iloc[0])
+        for m in months:
+            t = m * DAYS_PER_MONTH
+            later = last[last["time_days"] >= t]
+            at_risk = n_total if t <= 0 else (int(later["at_risk"].iloc[0]) if len(later) else 0)
+            rows.append({"stratum": stratum, "time_months": m, "at_risk": at_risk})
+    return pd.DataFrame(rows, columns=["stratum", "time_months", "at_risk"])
+
+
+def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
+        stratification: str | None = None, at_risk_months: list[float] | None = None,
+        hr_groups: tuple[str, str] | None = None, ci_method: str = "log-log") -> SurvivalResult:
+    """Every survival statistic from the aggregated counts (pure; no database).
+
+    ``hr_groups`` = (group, reference); by default the hazard ratio is given when exactly two
+    known strata exist (the second vs the first in display order). Unknown/untested strata are
+    drawn but left out of the log-rank test and the default hazard ratio.
+    """
+    endpoint = Endpoint(endpoint)
+    levels = order_levels(stratification, set(agg["stratum"]))
+    curves, summaries = [], []
+    for level in levels:
+        curve, summary = _fit_stratum(agg[agg["stratum"] == level], ci_method)
+        curves.append(curve.assign(stratum=level))
+        summaries.append({"stratum": level, **summary})
+    curve = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(
+        columns=["stratum", "time_days", "survival", "ci_lower", "ci_upper", "at_risk",
+                 "events", "censored"])
+    curve["time_months"] = curve["time_days"] / DAYS_PER_MONTH
+    curve = curve[["stratum", "time_days", "time_months", "survival", "ci_lower", "ci_upper",
+                   "at_risk", "events", "censored"]]
+    summary = _summary_frame(summaries)
+    if at_risk_months is None:
+        at_risk_months = default_at_risk_months(float(agg["time_days"].max() or 0))
+    tested = [s for s in levels if s not in NOT_TESTED_LEVELS]
+    tested = tested if len(tested) >= 2 else levels
+    if hr_groups is None and len(tested) == 2:
+        hr_groups = (tested[1], tested[0])
+    return SurvivalResult(
+        endpoint=endpoint.value, stratification=stratification, curve=curve, summary=summary,
+        at_risk=at_risk_table(curve, list(at_risk_months)),
+        logrank=logrank(agg, tested) if len(tested) >= 2 else None,
+        hazard_ratio=cox_two_groups(agg, *hr_groups) if hr_groups else None,
+        ci_method=ci_method,
+    )
+
+
+def _summary_frame(summaries: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(summaries, columns=["stratum", "n", "events", "median_days",
+                                             "median_ci_lower_days", "median_ci_upper_days"])
+    for col in ("median", "median_ci_lower", "median_ci_upper"):
+        frame[f"{col}_months"] = frame[f"{col}_days"].map(
+            lambda v: None if v is None or pd.isna(v) else v / DAYS_PER_MONTH)
+    return frame
+
+
+def empty_result(endpoint: Endpoint, stratification: str | None, reason: str) -> SurvivalResult:
+    return SurvivalResult(
+        endpoint=endpoint.value, stratification=stratification,
+        curve=pd.DataFrame(columns=["stratum", "time_days", "time_months", "survival",
+                                    "ci_lower", "ci_upper", "at_risk", "events", "censored"]),
+        summary=_summary_frame([]), at_risk=pd.DataFrame(columns=["stratum", "time_months",
+                                                                   "at_risk"]),
+        empty_reason=reason)
+
+
+def kaplan_meier(cohort: Cohort, endpoint: Endpoint | str = Endpoint.OS,
+                 strata: str | None = None, at_risk_months: list[float] | None = None,
+                 hr_groups: tuple[str, str] | None = None,
+                 ci_method: str = "log-log") -> SurvivalResult:
+    """Kaplan-Meier analysis of the cohort for an endpoint, optionally stratified."""
+    endpoint = Endpoint(endpoint)
+    if cohort.size == 0:
+        return empty_result(endpoint, strata, "the cohort is empty")
+    if endpoint is Endpoint.PFS:
+        reason = _pfs_empty_reason(cohort)
+        if reason:
+            return empty_result(endpoint, strata, reason)
+    agg = aggregate(cohort, endpoint, strata)
+    if agg.empty:
+        return empty_result(endpoint, strata, "no patient has a usable follow-up time")
+    result = fit(agg, endpoint, strata, at_risk_months, hr_groups, ci_method)
+    result.excluded = cohort.size - int(agg[["n_event", "n_censored"]].to_numpy().sum())
+    if result.excluded:
+        result.notes.append(f"{result.excluded} patients with follow-up ending before index "
+                            "were left out")
+    return result
