@@ -6,28 +6,29 @@ every statement filters on it, so an id guessed from another user's link opens n
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from access import store
+
 NAME_MAX = 200
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS saved_cohorts (
-    id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    name TEXT NOT NULL,
-    definition TEXT NOT NULL,
-    definition_hash TEXT NOT NULL,
-    created TEXT NOT NULL,
-    updated TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS saved_cohorts_owner ON saved_cohorts (owner, updated);
-"""
+store.register_schema(
+    "saved_cohorts",
+    """CREATE TABLE IF NOT EXISTS saved_cohorts (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        definition_hash TEXT NOT NULL,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS saved_cohorts_owner ON saved_cohorts (owner, updated)",
+)
 _COLUMNS = "id, owner, name, definition, definition_hash, created, updated"
 
 
@@ -70,16 +71,8 @@ class CohortStore:
 
     path: Path
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(str(self.path), timeout=10)
-        try:
-            con.executescript(_SCHEMA)
-            with con:
-                yield con
-        finally:
-            con.close()
+    def _connect(self):
+        return store.transaction(self.path)
 
     def save(self, owner: str, name: str, definition: dict, definition_hash: str) -> SavedCohort:
         """Save a new entry (names need not be unique; the id is)."""
