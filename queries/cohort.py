@@ -50,14 +50,14 @@ def materialize_sql(db: SnapshotDatabase, key: str, sql: str, params: list | dic
         exists = cur.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'memory' AND table_name = ?",
             [table],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not exists:
             cur.execute(
                 f"CREATE TABLE {table} AS SELECT patient_id, CAST(index_date AS DATE) AS index_date, "  # noqa: S608
                 f"CAST(index_line AS INTEGER) AS index_line FROM ({sql}) ORDER BY patient_id",
                 params,
             )
-        size = cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+        size = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]  # noqa: S608
     return Cohort(db=db, table=table, key=key, size=int(size))
 
 
