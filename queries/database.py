@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,29 +34,47 @@ def database_key(manifest: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _file_stem(manifest: dict) -> str:
+    """A file name from the snapshot id that cannot leave the cache folder."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", str(manifest["id"]))[:64] or "snapshot"
+
+
 def build_database(snapshot_dir: Path, manifest: dict, cache_dir: Path) -> Path:
-    """Load the snapshot's Parquet files into a DuckDB file sorted by patient_id (once)."""
+    """Load the snapshot's Parquet files into a DuckDB file sorted by patient_id (once).
+
+    Builds into a private temporary file renamed into place at the end, so concurrent
+    builders (threads or processes) never see a half-built file; on failure the partial
+    file is removed and the error propagates.
+    """
     cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / f"{manifest['id']}-{database_key(manifest)}.duckdb"
+    target = cache_dir / f"{_file_stem(manifest)}-{database_key(manifest)}.duckdb"
     if target.exists():
         return target
-    partial = target.with_suffix(f".{os.getpid()}.building")
-    partial.unlink(missing_ok=True)
-    con = duckdb.connect(str(partial))
+    partial = cache_dir / f"{target.stem}.{os.getpid()}-{threading.get_ident()}.building"
+    _remove(partial)
     try:
-        for table, columns in TABLES.items():
-            parquet = snapshot_dir / manifest["tables"][table]["file"]
-            select = ", ".join(f"CAST({col} AS {typ}) AS {col}" for col, typ in columns.items())
-            order = "patient_id" if "patient_id" in columns else "1"
-            con.execute(
-                f"CREATE TABLE {table} AS SELECT {select} FROM read_parquet(?) ORDER BY {order}",  # noqa: S608 - identifiers from the fixed schema
-                [str(parquet)],
-            )
-        con.execute("CHECKPOINT")
+        con = duckdb.connect(str(partial))
+        try:
+            for table, columns in TABLES.items():
+                parquet = snapshot_dir / manifest["tables"][table]["file"]
+                select = ", ".join(f"CAST({col} AS {typ}) AS {col}" for col, typ in columns.items())
+                order = "patient_id" if "patient_id" in columns else "1"
+                con.execute(
+                    f"CREATE TABLE {table} AS SELECT {select} FROM read_parquet(?) ORDER BY {order}",  # noqa: S608 - identifiers from the fixed schema
+                    [str(parquet)],
+                )
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(partial, target)
     finally:
-        con.close()
-    os.replace(partial, target)
+        _remove(partial)
     return target
+
+
+def _remove(partial: Path) -> None:
+    for path in (partial, partial.with_name(partial.name + ".wal")):
+        path.unlink(missing_ok=True)
 
 
 @dataclass
