@@ -1,0 +1,512 @@
+"""Sign-in for the Flask server under Dash: flask-login, server-side sessions and hardening.
+
+``init_auth(server, settings)`` is called once by the composition root, before or after the
+Dash app is created on ``server``. It adds:
+
+- ``GET/POST /login`` (endpoint ``access.login``): a plain HTML form with a CSRF token;
+  ``?next=/path`` (relative paths only) is where a successful sign-in goes.
+- ``GET/POST /logout`` (endpoint ``access.logout``): ends the session on the server.
+- a gate: anonymous requests get a redirect to ``/login`` for pages and 401 JSON without
+  data for ``/_dash-*`` and other non-GET requests. Public: ``/login``, ``/healthz`` (the
+  app defines it), ``/assets/``, ``/_dash-component-suites/``, ``/_favicon.ico``.
+- an Origin/Referer check on POST/PUT/PATCH/DELETE (403 when present and foreign; extra
+  allowed hosts in ``server.config["IOCOHORT_TRUSTED_HOSTS"]``, e.g. behind a proxy).
+- server-side sessions: a random session id in the signed cookie and (hashed) in the
+  ``sessions`` table; every request re-checks it, so sign-out, password reset or user
+  removal makes a copied cookie worthless. Absolute lifetime 12 h, idle timeout 2 h.
+- throttling: 5 failed sign-ins per username or 20 per client IP within 15 minutes lock
+  further attempts (HTTP 429) until the failures age out; kept in SQLite for all workers.
+- cookie flags (HttpOnly, SameSite=Lax, Secure unless bound to localhost; no remember-me),
+  a few security headers, and error pages without tracebacks (logged server-side).
+
+The signed-in user is ``flask_login.current_user`` (an ``access.auth.User``); use
+``access.guard.require_role`` in callbacks. Client IP is ``request.remote_addr``: behind a
+reverse proxy wrap the WSGI app in ``werkzeug.middleware.proxy_fix.ProxyFix``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import flask
+import flask_login
+from flask import Blueprint, jsonify, redirect, render_template_string, request, session, url_for
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from access import audit, users
+from access import store as app_store
+from config import DEFAULT_SECRET_KEY, Settings
+
+log = logging.getLogger(__name__)
+
+SESSION_MAX_AGE = 12 * 3600.0
+SESSION_IDLE = 2 * 3600.0
+_LAST_SEEN_EVERY = 60.0  # seconds between last_seen writes, to keep requests read-only
+MIN_SECRET_KEY_LENGTH = 32
+CSRF_FIELD = "csrf_token"
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/_favicon.ico", "/favicon.ico"})
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
+# Paths answered with 401 JSON rather than a redirect: Dash's XHR endpoints.
+_API_PREFIXES = ("/_dash-", "/_reload-hash")
+
+
+class InsecureSettingsError(RuntimeError):
+    """The app must not start with these settings outside local demo mode."""
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Failed sign-ins allowed per username and per client IP within ``window_seconds``."""
+
+    max_user_failures: int = 5
+    max_ip_failures: int = 20
+    window_seconds: float = 15 * 60.0
+
+
+THROTTLE = Throttle()
+
+
+@dataclass(frozen=True, eq=False)
+class User(flask_login.UserMixin):
+    """The signed-in user of this request; ``get_id`` is the server-side session id."""
+
+    id: int
+    username: str
+    role: str
+    session_id: str
+
+    def get_id(self) -> str:
+        return self.session_id
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_session(store_path: str | Path, user_id: int, now: float | None = None) -> str:
+    """A new random session id for the user, stored hashed; returned for the cookie."""
+    now = time.time() if now is None else now
+    token = secrets.token_urlsafe(32)
+    with app_store.transaction(store_path) as con:
+        con.execute("DELETE FROM sessions WHERE expires_at < ?", [now])
+        con.execute(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, expires_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [_token_hash(token), user_id, now, now, now + SESSION_MAX_AGE],
+        )
+    return token
+
+
+def load_session(store_path: str | Path, token: str, now: float | None = None) -> User | None:
+    """The user of a live session, or None when it ended, expired or idled out."""
+    now = time.time() if now is None else now
+    with app_store.transaction(store_path) as con:
+        row = con.execute(
+            "SELECT s.last_seen, s.expires_at, u.id, u.username, u.role FROM sessions s "
+            "JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+            [_token_hash(token or "")],
+        ).fetchone()
+        if row is None:
+            return None
+        if row["expires_at"] < now or row["last_seen"] + SESSION_IDLE < now:
+            con.execute("DELETE FROM sessions WHERE token_hash = ?", [_token_hash(token)])
+            return None
+        if now - row["last_seen"] > _LAST_SEEN_EVERY:
+            con.execute(
+                "UPDATE sessions SET last_seen = ? WHERE token_hash = ?", [now, _token_hash(token)]
+            )
+    return User(id=row["id"], username=row["username"], role=row["role"], session_id=token)
+
+
+def end_session(store_path: str | Path, token: str) -> None:
+    with app_store.transaction(store_path) as con:
+        con.execute("DELETE FROM sessions WHERE token_hash = ?", [_token_hash(token or "")])
+
+
+def end_user_sessions(store_path: str | Path, user_id: int) -> None:
+    """Sign a user out everywhere (e.g. after a role change that should apply at once)."""
+    with app_store.transaction(store_path) as con:
+        con.execute("DELETE FROM sessions WHERE user_id = ?", [user_id])
+
+
+# --- throttling -----------------------------------------------------------------------------
+
+
+def _throttle_name(username: str) -> str:
+    return (username or "").strip().lower()[:64]
+
+
+def is_throttled(
+    store_path: str | Path,
+    username: str,
+    client_ip: str,
+    throttle: Throttle = THROTTLE,
+    now: float | None = None,
+) -> bool:
+    """True when the username or the IP has too many recent failures to try again now.
+
+    A success resets the username's count (not the IP's, so one valid account cannot
+    unlock guessing at others from the same address).
+    """
+    now = time.time() if now is None else now
+    since = now - throttle.window_seconds
+    name = _throttle_name(username)
+    with app_store.transaction(store_path) as con:
+        last_ok = con.execute(
+            "SELECT max(at) FROM login_attempts WHERE username = ? AND success = 1", [name]
+        ).fetchone()[0]
+        user_failures = con.execute(
+            "SELECT count(*) FROM login_attempts WHERE username = ? AND success = 0 AND at > ?",
+            [name, max(since, last_ok or since)],
+        ).fetchone()[0]
+        ip_failures = con.execute(
+            "SELECT count(*) FROM login_attempts WHERE client_ip = ? AND success = 0 AND at > ?",
+            [client_ip, since],
+        ).fetchone()[0]
+    return user_failures >= throttle.max_user_failures or ip_failures >= throttle.max_ip_failures
+
+
+def record_attempt(
+    store_path: str | Path, username: str, client_ip: str, success: bool, now: float | None = None
+) -> None:
+    now = time.time() if now is None else now
+    with app_store.transaction(store_path) as con:
+        con.execute("DELETE FROM login_attempts WHERE at < ?", [now - 86400.0])
+        con.execute(
+            "INSERT INTO login_attempts (username, client_ip, at, success) VALUES (?, ?, ?, ?)",
+            [_throttle_name(username), client_ip, now, int(success)],
+        )
+
+
+# --- CSRF and redirects --------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    """This session's CSRF token (created on first use); embed it in forms as ``csrf_token``."""
+    token = session.get(CSRF_FIELD)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_FIELD] = token
+    return token
+
+
+def _csrf_ok(sent: str | None) -> bool:
+    expected = session.get(CSRF_FIELD)
+    return bool(expected and sent) and hmac.compare_digest(str(expected), str(sent))
+
+
+def safe_next(target: str | None) -> str:
+    """A same-site relative path to go to after sign-in; anything else becomes ``/``."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
+
+
+# --- login page ----------------------------------------------------------------------------
+
+_LOGIN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · IO Cohort Explorer</title>
+{% for href in stylesheets %}<link rel="stylesheet" href="{{ href }}">{% endfor %}
+<style>
+ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f5f7fa;margin:0}
+ .login-card{max-width:380px;margin:10vh auto;background:#fff;padding:2rem;border-radius:.5rem;
+  box-shadow:0 1px 4px rgba(0,0,0,.12)}
+ .form-control{display:block;width:100%;box-sizing:border-box;padding:.5rem;margin:.25rem 0 1rem;
+  border:1px solid #ced4da;border-radius:.25rem;font-size:1rem}
+ .btn-primary{width:100%;padding:.6rem;border:0;border-radius:.25rem;background:#0d6efd;
+  color:#fff;font-size:1rem;cursor:pointer}
+ .alert-danger{background:#f8d7da;color:#842029;padding:.75rem;border-radius:.25rem;
+  margin-bottom:1rem}
+ .text-muted{color:#6c757d;font-size:.875rem}
+</style></head>
+<body><main class="login-card card">
+<h1 class="h4 mb-3">IO Cohort Explorer</h1>
+<p class="text-muted">Sign in with the account your platform administrator gave you.</p>
+{% if error %}<div class="alert alert-danger" role="alert">{{ error }}</div>{% endif %}
+<form method="post" action="{{ action }}" autocomplete="on">
+ <input type="hidden" name="csrf_token" value="{{ csrf }}">
+ <input type="hidden" name="next" value="{{ next_path }}">
+ <label class="form-label" for="username">Username</label>
+ <input class="form-control" id="username" name="username" value="{{ username }}"
+  autocomplete="username" required autofocus>
+ <label class="form-label" for="password">Password</label>
+ <input class="form-control" id="password" name="password" type="password"
+  autocomplete="current-password" required>
+ <button class="btn btn-primary" type="submit">Sign in</button>
+</form>
+{% if demo %}<p class="text-muted mt-3">Demo mode: users clinician, partner, advisory and
+ admin, password &lt;user&gt;-demo (e.g. clinician-demo).</p>{% endif %}
+</main></body></html>"""
+
+_WRONG = "Wrong username or password."
+_LOCKED = "Too many failed sign-in attempts. Wait 15 minutes, then try again."
+_EXPIRED = "The form expired. Please sign in again."
+
+
+def _login_page(error: str = "", status: int = 200, username: str = "") -> flask.Response:
+    html = render_template_string(
+        _LOGIN_PAGE,
+        error=error,
+        csrf=csrf_token(),
+        action=url_for("access.login"),
+        next_path=safe_next(request.values.get("next")),
+        username=username,
+        demo=flask.current_app.config.get("IOCOHORT_DEMO", False),
+        stylesheets=flask.current_app.config.get("IOCOHORT_LOGIN_STYLESHEETS", ()),
+    )
+    response = flask.make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _sign_in(record: users.UserRecord, store_path: Path) -> flask.Response:
+    target = safe_next(request.form.get("next"))
+    # A fresh cookie session on sign-in: nothing from the anonymous session (a token an
+    # attacker may have planted) survives.
+    session.clear()
+    token = create_session(store_path, record.id)
+    flask_login.login_user(
+        User(id=record.id, username=record.username, role=record.role, session_id=token)
+    )
+    session.permanent = True
+    csrf_token()
+    audit.record_event(record.username, record.role, "sign-in", store=store_path)
+    return redirect(target)
+
+
+def _login_post(store_path: Path) -> flask.Response:
+    username = request.form.get("username", "")
+    if not _csrf_ok(request.form.get(CSRF_FIELD)):
+        session.pop(CSRF_FIELD, None)
+        return _login_page(_EXPIRED, 400, username)
+    ip = _client_ip()
+    if is_throttled(store_path, username, ip):
+        audit.record_event(_throttle_name(username), None, "sign-in-throttled", f"ip={ip}",
+                           store=store_path)
+        return _login_page(_LOCKED, 429, username)
+    record = users.verify_password(store_path, username, request.form.get("password", ""))
+    record_attempt(store_path, username, ip, record is not None)
+    if record is None:
+        audit.record_event(_throttle_name(username), None, "sign-in-failed", f"ip={ip}",
+                           store=store_path)
+        return _login_page(_WRONG, 401, username)
+    return _sign_in(record, store_path)
+
+
+def _build_blueprint(store_path: Path) -> Blueprint:
+    bp = Blueprint("access", __name__)
+
+    @bp.route("/login", methods=["GET", "POST"])
+    def login():
+        if request.method == "POST":
+            return _login_post(store_path)
+        if flask_login.current_user.is_authenticated:
+            return redirect(safe_next(request.args.get("next")))
+        return _login_page()
+
+    @bp.route("/logout", methods=["GET", "POST"])
+    def logout():
+        user = flask_login.current_user
+        if user.is_authenticated:
+            end_session(store_path, user.session_id)
+            audit.record_event(user.username, user.role, "sign-out", store=store_path)
+        flask_login.logout_user()
+        session.clear()
+        return redirect(url_for("access.login"))
+
+    return bp
+
+
+# --- request hooks ---------------------------------------------------------------------------
+
+
+def _is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def _is_api(path: str) -> bool:
+    return path.startswith(_API_PREFIXES) or request.method != "GET" or request.is_json
+
+
+def _foreign_origin() -> bool:
+    """True when a state-changing request names an origin other than this host."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source:
+        return False
+    if source == "null":
+        return True
+    allowed = {request.host, *flask.current_app.config.get("IOCOHORT_TRUSTED_HOSTS", ())}
+    return urlsplit(source).netloc not in allowed
+
+
+def _check_origin():
+    if request.method in STATE_CHANGING and _foreign_origin():
+        log.warning("refused %s %s from origin %s", request.method, request.path,
+                    request.headers.get("Origin") or request.headers.get("Referer"))
+        return jsonify(error="cross-origin request refused"), 403
+    return None
+
+
+def _require_sign_in():
+    path = request.path
+    if _is_public(path) or flask_login.current_user.is_authenticated:
+        return None
+    if _is_api(path):
+        return jsonify(error="sign-in required"), 401
+    return redirect(url_for("access.login", next=request.full_path.rstrip("?")))
+
+
+def _security_headers(response: flask.Response) -> flask.Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if not _is_public(request.path):
+        # Aggregates of health data must not linger in shared or browser caches.
+        response.headers["Cache-Control"] = "no-store"
+    if not flask.current_app.config.get("IOCOHORT_IS_LOCAL", True):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def _error_body(status: int, message: str):
+    if _is_api(request.path):
+        return jsonify(error=message), status
+    return flask.make_response(f"{status}: {message}", status, {"Content-Type": "text/plain"})
+
+
+def _http_error(err: HTTPException):
+    """Short, generic bodies: a refused request must not carry data or internals."""
+    messages = {401: "sign-in required", 403: "access denied", 404: "not found",
+                405: "method not allowed", 429: "too many requests"}
+    code = err.code or 500
+    return _error_body(code, messages.get(code, err.name.lower()))
+
+
+def _server_error(err: InternalServerError):
+    reference = uuid.uuid4().hex[:12]
+    original = getattr(err, "original_exception", None) or err
+    log.error("internal error %s on %s %s", reference, request.method, request.path,
+              exc_info=(type(original), original, original.__traceback__))
+    return _error_body(500, f"internal error (reference {reference})")
+
+
+# --- wiring ----------------------------------------------------------------------------------
+
+
+def _configure(server: flask.Flask, settings: Settings) -> None:
+    server.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="iocohort_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.is_local,
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=SESSION_MAX_AGE),
+        # flask-login's remember-me is never set; these only harden it should it appear.
+        REMEMBER_COOKIE_DURATION=timedelta(seconds=0),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=not settings.is_local,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        IOCOHORT_DEMO=bool(settings.demo and settings.is_local),
+        IOCOHORT_IS_LOCAL=settings.is_local,
+    )
+    server.config[app_store.STORE_CONFIG_KEY] = str(settings.store_path)
+
+
+def init_auth(server: flask.Flask, settings: Settings) -> None:
+    """Install sign-in, sessions, the sign-in gate, Origin check and error pages on ``server``."""
+    store_path = Path(settings.store_path)
+    _configure(server, settings)
+    app_store.connect(store_path).close()  # create the tables before the first request
+
+    manager = flask_login.LoginManager()
+    manager.session_protection = "strong"
+    manager.login_view = "access.login"
+    manager.user_loader(lambda token: load_session(store_path, token))
+    manager.unauthorized_handler(lambda: (jsonify(error="sign-in required"), 401))
+    manager.init_app(server)
+
+    server.register_blueprint(_build_blueprint(store_path))
+    # Registered first so they run before any hook Dash or the app adds later.
+    server.before_request_funcs.setdefault(None, [])[:0] = [_check_origin, _require_sign_in]
+    server.after_request(_security_headers)
+    server.register_error_handler(HTTPException, _http_error)
+    server.register_error_handler(InternalServerError, _server_error)
+    server.jinja_env.globals.setdefault("csrf_token", csrf_token)
+
+
+# --- demo mode and production checks -------------------------------------------------------
+
+
+def seed_demo_users(settings: Settings) -> list[str]:
+    """Create the documented demo users (``users.DEMO_USERS``) if missing; returns new names.
+
+    Does nothing unless ``settings.demo`` and the server is bound to localhost.
+    """
+    if not (settings.demo and settings.is_local):
+        return []
+    created = []
+    for username, (role, password) in users.DEMO_USERS.items():
+        if users.get_user(settings.store_path, username) is None:
+            users.add_user(settings.store_path, username, role, password, demo=True)
+            created.append(username)
+    return created
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Why these settings are unsafe to serve with; empty when they are fine."""
+    if settings.demo:
+        if settings.is_local:
+            return []
+        return [f"demo mode is only allowed bound to localhost, not {settings.host!r}"]
+    problems = []
+    if settings.secret_key == DEFAULT_SECRET_KEY:
+        problems.append("IOCOHORT_SECRET_KEY is the built-in default; set a random secret")
+    elif len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
+        problems.append(
+            f"IOCOHORT_SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+        )
+    if settings.debug:
+        problems.append("IOCOHORT_DEBUG is on (it shows tracebacks to users)")
+    demo = users.demo_users_present(settings.store_path)
+    if demo:
+        problems.append(
+            f"demo users exist in the store ({', '.join(demo)}); remove them with "
+            "`iocohort users remove NAME` or give them new passwords"
+        )
+    return problems
+
+
+def check_production_settings(settings: Settings) -> None:
+    """Raise InsecureSettingsError naming every problem, unless in local demo mode.
+
+    Refuses: the default or a short secret key, debug on, demo users in the store, and
+    demo mode bound to anything but localhost.
+    """
+    problems = production_problems(settings)
+    if problems:
+        raise InsecureSettingsError("refusing to start: " + "; ".join(problems))
