@@ -120,32 +120,66 @@ def get(key: str) -> Stratification:
         raise ValueError(f"unknown stratification {key!r}; one of {sorted(BY_KEY)}") from None
 
 
+# alias -> (static SQL of the per-patient subquery, or None for the patients table)
+_JOINS: dict[str, str | None] = {
+    "p": None,
+    "d": "diagnosis_at_index",
+    "e": "ecog_at_index",
+    "r": "regimen_at_index",
+    "b": "biomarker_at_index",
+}
+
+
+def _join_sql(cohort: Cohort, aliases: set[str]) -> str:
+    joins = []
+    for alias, sql_name in _JOINS.items():
+        if alias not in aliases:
+            continue
+        source = "patients" if sql_name is None else f"({cohort_sql(sql_name, cohort)})"
+        joins.append(f"LEFT JOIN {source} {alias} ON {alias}.patient_id = c.patient_id")
+    return " ".join(joins)
+
+
+def _label_expr(strat: Stratification) -> str:
+    return f"coalesce(CAST(({strat.expr}) AS VARCHAR), '{strat.other}')"
+
+
+def fields_sql(cohort: Cohort, keys: list[str], extra: str = "") -> str:
+    """SQL of ``(patient_id, <key>...)``: several field stratifications of every patient."""
+    strats = [get(key) for key in keys]
+    if any(s.biomarker for s in strats):
+        raise ValueError("fields_sql takes field stratifications; use stratum_sql for biomarkers")
+    aliases = {alias for s in strats for alias in s.joins}
+    columns = "".join(f", {_label_expr(s)} AS {s.key}" for s in strats)
+    return (f"SELECT c.patient_id{columns}{extra} FROM {cohort.table} c "  # noqa: S608 - fixed catalog
+            + _join_sql(cohort, aliases | {"p"}))
+
+
 def stratum_sql(cohort: Cohort, key: str | None) -> tuple[str, dict]:
     """SQL (and its bound parameters) giving ``(patient_id, stratum)`` for every cohort patient."""
     if key is None:
         return f"SELECT patient_id, '{ALL}' AS stratum FROM {cohort.table}", {}  # noqa: S608
     strat = get(key)
-    joins, params = [], {}
-    if "p" in strat.joins:
-        joins.append("LEFT JOIN patients p ON p.patient_id = c.patient_id")
-    if "d" in strat.joins:
-        joins.append(f"LEFT JOIN ({cohort_sql('diagnosis_at_index', cohort)}) d "
-                     "ON d.patient_id = c.patient_id")
-    if "e" in strat.joins:
-        joins.append(f"LEFT JOIN ({cohort_sql('ecog_at_index', cohort)}) e "
-                     "ON e.patient_id = c.patient_id")
-    if "r" in strat.joins:
-        joins.append(f"LEFT JOIN ({cohort_sql('regimen_at_index', cohort)}) r "
-                     "ON r.patient_id = c.patient_id")
-    if strat.biomarker is not None:
-        joins.append(f"LEFT JOIN ({cohort_sql('biomarker_at_index', cohort)}) b "
-                     "ON b.patient_id = c.patient_id")
-        params["biomarker"] = strat.biomarker
-    sql = (
-        f"SELECT c.patient_id, coalesce(CAST(({strat.expr}) AS VARCHAR), '{strat.other}') "  # noqa: S608 - fixed catalog
-        f"AS stratum FROM {cohort.table} c " + " ".join(joins)
-    )
+    aliases = set(strat.joins) | ({"b"} if strat.biomarker else set())
+    params = {"biomarker": strat.biomarker} if strat.biomarker else {}
+    sql = (f"SELECT c.patient_id, {_label_expr(strat)} AS stratum "  # noqa: S608 - fixed catalog
+           f"FROM {cohort.table} c " + _join_sql(cohort, aliases))
     return sql, params
+
+
+def biomarker_levels_sql(cohort: Cohort) -> str:
+    """SQL of ``(patient_id, key, level)``: every biomarker result at index, classified."""
+    cases = " ".join(
+        f"WHEN '{s.biomarker}' THEN CAST(({s.expr}) AS VARCHAR)"
+        for s in STRATIFICATIONS if s.biomarker
+    )
+    keys = " ".join(f"WHEN '{s.biomarker}' THEN '{s.key}'" for s in STRATIFICATIONS
+                    if s.biomarker)
+    return (f"SELECT b.patient_id, CASE b.biomarker {keys} END AS key, "  # noqa: S608 - fixed catalog
+            f"CASE b.biomarker {cases} END AS level "
+            f"FROM ({cohort_sql('biomarkers_at_index_all', cohort)}) b "
+            "WHERE b.biomarker IN (" + ", ".join(f"'{s.biomarker}'" for s in STRATIFICATIONS
+                                                 if s.biomarker) + ")")
 
 
 def order_levels(key: str | None, observed: list[str] | set[str]) -> list[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ NOT_TESTED_LEVELS = (UNKNOWN, UNTESTED)
 AGG_COLUMNS = ["stratum", "time_days", "n_event", "n_censored"]
 
 
-class Endpoint(str, Enum):
+class Endpoint(StrEnum):
     OS = "os"
     PFS = "pfs"
 
@@ -253,12 +253,16 @@ def _efron_newton(d1, d0, n1, n0) -> tuple[float, float] | None:
     beta = 0.0
     for _ in range(100):
         q, info = _efron_terms(beta, d1, d0, n1, n0, idx, frac)
+        if not info > 0:
+            return None
         step = (d1.sum() - q.sum()) / info
-        beta += step
+        beta += max(-5.0, min(5.0, step))  # bounded steps; the MLE exists (both have events)
+        if abs(beta) > 30:
+            return None  # monotone likelihood: no finite estimate
         if abs(step) < 1e-10:
             break
     _, info = _efron_terms(beta, d1, d0, n1, n0, idx, frac)
-    return (beta, 1.0 / math.sqrt(info)) if info > 0 else None
+    return (float(beta), 1.0 / math.sqrt(info)) if info > 0 else None
 
 
 def _efron_terms(beta, d1, d0, n1, n0, idx, frac) -> tuple[np.ndarray, float]:

@@ -1,0 +1,219 @@
+"""One entry point computing every analysis panel of a materialized cohort.
+
+``analyze(cohort, options)`` returns an ``AnalysisBundle`` (survival per endpoint, response,
+safety, characteristics), every part JSON-serializable through ``to_dict()``. Results are
+cached in a small LRU keyed by (snapshot, cohort key, size, options), so re-drawing a panel or
+switching roles never recomputes. ``cli_analyze`` backs ``iocohort analyze``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from queries import characteristics, response, safety, survival
+from queries.cohort import Cohort
+from queries.database import SnapshotDatabase, build_database
+from queries.strata import jsonable
+
+CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What to compute; hashable so that it keys the result cache."""
+
+    endpoints: tuple[str, ...] = ("os", "pfs")
+    survival_strata: str | None = None
+    response_strata: str | None = None
+    at_risk_months: tuple[float, ...] | None = None
+    hr_groups: tuple[str, str] | None = None
+    ci_method: str = "log-log"
+    response_denominator: str = "evaluable"
+    ae_immune_only: bool = False
+    ae_window_days: int | None = None
+    panels: tuple[str, ...] = ("survival", "response", "safety", "characteristics")
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> AnalysisOptions:
+        data = dict(data or {})
+        for key in ("endpoints", "at_risk_months", "hr_groups", "panels"):
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+@dataclass
+class AnalysisBundle:
+    snapshot_id: str
+    cohort_key: str
+    n: int
+    options: AnalysisOptions
+    survival: dict[str, survival.SurvivalResult] = field(default_factory=dict)
+    response: response.ResponseResult | None = None
+    safety: safety.SafetyResult | None = None
+    characteristics: characteristics.Table1 | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return jsonable({
+            "snapshot_id": self.snapshot_id, "cohort_key": self.cohort_key, "n": self.n,
+            "options": asdict(self.options),
+            "survival": {k: v.to_dict() for k, v in self.survival.items()},
+            "response": self.response.to_dict() if self.response else None,
+            "safety": self.safety.to_dict() if self.safety else None,
+            "characteristics": self.characteristics.to_dict() if self.characteristics else None,
+            "timings_ms": self.timings_ms,
+        })
+
+
+class _LRU:
+    """A small thread-safe LRU of analysis bundles."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        return None
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+_CACHE = _LRU(CACHE_SIZE)
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
+
+
+def _cache_key(cohort: Cohort, options: AnalysisOptions) -> tuple:
+    return (cohort.db.snapshot_id, str(cohort.db.path), cohort.table, cohort.size, options)
+
+
+def compute(cohort: Cohort, options: AnalysisOptions | None = None) -> AnalysisBundle:
+    """Every requested panel, uncached, with each panel's time in milliseconds."""
+    options = options or AnalysisOptions()
+    bundle = AnalysisBundle(cohort.db.snapshot_id, cohort.key, cohort.size, options)
+    timings = bundle.timings_ms
+    started = time.perf_counter()
+    if "survival" in options.panels:
+        for endpoint in options.endpoints:
+            t0 = time.perf_counter()
+            bundle.survival[endpoint] = survival.kaplan_meier(
+                cohort, endpoint, options.survival_strata,
+                list(options.at_risk_months) if options.at_risk_months is not None else None,
+                options.hr_groups, options.ci_method)
+            timings[f"survival_{endpoint}"] = _ms(t0)
+    if "response" in options.panels:
+        t0 = time.perf_counter()
+        bundle.response = response.best_overall_response(
+            cohort, options.response_strata, options.response_denominator)
+        timings["response"] = _ms(t0)
+    if "safety" in options.panels:
+        t0 = time.perf_counter()
+        bundle.safety = safety.adverse_events(
+            cohort, safety.SafetyOptions(options.ae_immune_only, options.ae_window_days))
+        timings["safety"] = _ms(t0)
+    if "characteristics" in options.panels:
+        t0 = time.perf_counter()
+        bundle.characteristics = characteristics.table_one(cohort)
+        timings["characteristics"] = _ms(t0)
+    timings["total"] = _ms(started)
+    return bundle
+
+
+def analyze(cohort: Cohort, options: AnalysisOptions | None = None) -> AnalysisBundle:
+    """Every panel for the cohort; cached per (snapshot, cohort, options)."""
+    options = options or AnalysisOptions()
+    key = _cache_key(cohort, options)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    bundle = compute(cohort, options)
+    _CACHE.put(key, bundle)
+    return bundle
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+# --- opening snapshots (CLI, tests, bench) ------------------------------------------------
+
+
+def open_snapshot(snapshot_dir: Path, cache_dir: Path | None = None) -> SnapshotDatabase:
+    """Build (once) and open the DuckDB database of a snapshot folder."""
+    snapshot_dir = Path(snapshot_dir)
+    manifest = json.loads((snapshot_dir / "manifest.json").read_text())
+    cache_dir = Path(cache_dir) if cache_dir else snapshot_dir / ".cache"
+    path = build_database(snapshot_dir, manifest, cache_dir)
+    return SnapshotDatabase(manifest["id"], path)
+
+
+def cli_analyze(args) -> int:
+    """``iocohort analyze --snapshot DIR COHORT.json [--json]``: every analysis of a definition."""
+    from queries import cohorts, definition  # the compiler is imported only when needed
+
+    try:
+        text = Path(args.cohort).read_text()
+        model = definition.parse_definition(text) if hasattr(definition, "parse_definition") \
+            else definition.CohortDefinition.model_validate_json(text)
+    except Exception as exc:  # noqa: BLE001 - any invalid file is reported, not raised
+        print(f"error: cannot read cohort definition {args.cohort}: {exc}", file=sys.stderr)
+        return 2
+    cache_dir = getattr(args, "cache_dir", None)
+    if cache_dir is None:
+        from config import settings_from_env
+
+        cache_dir = settings_from_env().cache_dir
+    db = open_snapshot(args.snapshot, cache_dir)
+    cohort = cohorts.materialize_definition(db, model)
+    bundle = analyze(cohort)
+    if getattr(args, "json", False):
+        print(json.dumps(bundle.to_dict(), indent=2))
+    else:
+        print(_text_report(bundle))
+    return 0
+
+
+def _text_report(bundle: AnalysisBundle) -> str:
+    lines = [f"snapshot {bundle.snapshot_id}, cohort {bundle.cohort_key}: {bundle.n} patients"]
+    for endpoint, result in bundle.survival.items():
+        if result.is_empty:
+            lines.append(f"{endpoint.upper()}: {result.empty_reason}")
+            continue
+        for row in result.summary.itertuples():
+            median = "not reached" if row.median_months is None or row.median_months != \
+                row.median_months else f"{row.median_months:.1f} months"
+            lines.append(f"{endpoint.upper()} {row.stratum}: n={row.n}, events={row.events}, "
+                         f"median {median}")
+    if bundle.response is not None:
+        for row in bundle.response.rates.itertuples():
+            orr = "n/a" if row.orr is None else f"{row.orr:.1%}"
+            lines.append(f"ORR {row.stratum}: {orr} ({row.responders}/{row.denominator})")
+    if bundle.safety is not None:
+        overall = bundle.safety.overall
+        lines.append(f"AE any grade: {overall['patients_any_grade']} patients, grade >= 3: "
+                     f"{overall['patients_grade3plus']}")
+    lines.append(f"computed in {bundle.timings_ms.get('total', 0):.0f} ms")
+    return "\n".join(lines)

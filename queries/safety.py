@@ -1,0 +1,132 @@
+"""Adverse events of a cohort: patients with >= 1 event by term, organ class and regimen.
+
+Window: events with onset on or after the index date (any treatment line), optionally only
+up to ``window_days`` after index. Frequencies are patients with at least one event (any grade,
+and grade >= 3) over the cohort size (by regimen: over the cohort patients on that regimen).
+Time to onset is the median over affected patients of days from index to their first event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from queries.cohort import Cohort
+from queries.schema import DAYS_PER_MONTH
+from queries.strata import cohort_sql, jsonable, strata_table
+
+_GROUPS = {
+    "term": "organ_class, term",
+    "organ_class": "organ_class",
+    "overall": "'All events' AS scope",
+}
+COUNT_COLUMNS = ["patients_any_grade", "pct_any_grade", "patients_grade3plus",
+                 "pct_grade3plus", "median_onset_days", "median_onset_months"]
+
+
+@dataclass(frozen=True)
+class SafetyOptions:
+    immune_only: bool = False
+    window_days: int | None = None
+
+
+@dataclass
+class SafetyResult:
+    """AE frequencies; pct_* are fractions of the denominator (0-1)."""
+
+    cohort_size: int
+    options: SafetyOptions
+    overall: dict
+    by_term: pd.DataFrame
+    by_organ_class: pd.DataFrame
+    by_regimen: pd.DataFrame
+    window: str
+    empty_reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return jsonable({
+            "cohort_size": self.cohort_size, "options": vars(self.options),
+            "overall": self.overall, "by_term": self.by_term,
+            "by_organ_class": self.by_organ_class, "by_regimen": self.by_regimen,
+            "window": self.window, "empty_reason": self.empty_reason, "notes": self.notes,
+        })
+
+
+def _window_text(options: SafetyOptions) -> str:
+    text = "onset on or after index"
+    if options.window_days is not None:
+        text += f", up to {options.window_days} days after index"
+    return text + ("; immune-related events only" if options.immune_only else "; all events")
+
+
+def _summary(cur, per: str, level: str, denominator: int) -> pd.DataFrame:
+    group = _GROUPS[level]
+    keys = "scope" if level == "overall" else group
+    sql = (
+        f"WITH pp AS (SELECT patient_id, {group}, max(max_grade) AS max_grade, "  # noqa: S608 - fixed names
+        f"min(onset_days) AS onset_days FROM {per} GROUP BY ALL) "
+        f"SELECT {keys}, count(*) AS patients_any_grade, "
+        "count(*) FILTER (WHERE max_grade >= 3) AS patients_grade3plus, "
+        "median(onset_days) AS median_onset_days FROM pp GROUP BY ALL "
+        "ORDER BY patients_any_grade DESC, 1"
+    )
+    return _finish(cur.execute(sql).df(), denominator)
+
+
+def _finish(frame: pd.DataFrame, denominator: int | pd.Series) -> pd.DataFrame:
+    frame["pct_any_grade"] = frame["patients_any_grade"] / denominator
+    frame["pct_grade3plus"] = frame["patients_grade3plus"] / denominator
+    frame["median_onset_days"] = frame["median_onset_days"].astype(float)
+    frame["median_onset_months"] = frame["median_onset_days"] / DAYS_PER_MONTH
+    keys = [c for c in frame.columns if c not in COUNT_COLUMNS]
+    return frame[keys + COUNT_COLUMNS]
+
+
+def _by_regimen(cohort: Cohort, cur, per: str) -> pd.DataFrame:
+    regimens = strata_table(cohort, "regimen")
+    sql = (
+        "WITH pp AS (SELECT patient_id, max(max_grade) AS max_grade, "  # noqa: S608 - fixed names
+        f"min(onset_days) AS onset_days FROM {per} GROUP BY patient_id) "
+        "SELECT s.stratum AS regimen, count(*) AS patients, "
+        "count(pp.patient_id) AS patients_any_grade, "
+        "count(*) FILTER (WHERE pp.max_grade >= 3) AS patients_grade3plus, "
+        "median(pp.onset_days) AS median_onset_days "
+        f"FROM {regimens} s LEFT JOIN pp USING (patient_id) GROUP BY ALL "
+        "ORDER BY patients DESC, 1"
+    )
+    frame = cur.execute(sql).df()
+    return _finish(frame, frame["patients"])
+
+
+def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> SafetyResult:
+    """AE frequency tables for the cohort (see the module docstring for the window)."""
+    options = options or SafetyOptions()
+    window = _window_text(options)
+    cur = cohort.db.cursor()
+    per = f"_ae_{uuid.uuid4().hex[:12]}"
+    cur.execute(f"CREATE TEMP TABLE {per} AS {cohort_sql('ae_patient_term', cohort)}",
+                {"window_days": options.window_days, "immune_only": options.immune_only})
+    try:
+        size = max(cohort.size, 1)
+        overall = _summary(cur, per, "overall", size)
+        by_term = _summary(cur, per, "term", size)
+        by_organ = _summary(cur, per, "organ_class", size)
+        by_regimen = _by_regimen(cohort, cur, per)
+    finally:
+        cur.execute(f"DROP TABLE IF EXISTS {per}")
+    if overall.empty:
+        overall_row = {"patients_any_grade": 0, "pct_any_grade": 0.0, "patients_grade3plus": 0,
+                       "pct_grade3plus": 0.0, "median_onset_days": None,
+                       "median_onset_months": None}
+    else:
+        overall_row = overall.drop(columns="scope").iloc[0].to_dict()
+    reason = None
+    if cohort.size == 0:
+        reason = "the cohort is empty"
+    elif overall_row["patients_any_grade"] == 0:
+        reason = "no patient in this cohort has an adverse event in the window (" + window + ")"
+    return SafetyResult(cohort.size, options, overall_row, by_term, by_organ, by_regimen,
+                        window, reason)

@@ -1,0 +1,16 @@
+-- Every biomarker's result at index for each cohort patient, with the same rule as
+-- biomarker_at_index.sql: the latest test with a result on or before index, else the earliest
+-- within 30 days after index.
+SELECT patient_id, biomarker, value_numeric, value_category
+FROM (
+    SELECT b.patient_id, b.biomarker, b.value_numeric, b.value_category,
+           row_number() OVER (
+               PARTITION BY b.patient_id, b.biomarker
+               ORDER BY (b.test_date <= c.index_date) DESC,
+                        abs(date_diff('day', c.index_date, b.test_date)), b.test_date
+           ) AS rn
+    FROM {cohort} c JOIN biomarkers b USING (patient_id)
+    WHERE b.test_date <= c.index_date + INTERVAL 30 DAY
+      AND (b.value_numeric IS NOT NULL OR b.value_category IS NOT NULL)
+)
+WHERE rn = 1
