@@ -1,0 +1,511 @@
+"""The field catalog: every field a criterion can use, and the single source for validation,
+the SQL compiler and the builder UI.
+
+Each field has a stable ``key``, a ``label``, a ``group`` (a table, or ``patient`` for
+attributes at the index date), a ``kind`` (``attribute``: compared once per patient;
+``event``: a filter on the rows of an event table), a ``type`` (categorical, numeric, date,
+boolean, code), a unit, the operators it allows, and values read from the snapshot
+(categories with counts, numeric or date ranges). Biomarkers get one field each
+(``biomarker:PD-L1 TPS``), numeric or categorical from the snapshot, so a builder can offer
+"PD-L1 TPS >= 50 %".
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+from functools import lru_cache
+from typing import Any, Literal
+
+from queries import schema
+from queries.definition import (
+    EVENT_TABLES,
+    MAX_GROUP_DEPTH,
+    NULL_OPS,
+    Problem,
+    format_path,
+    node_kind,
+)
+
+FieldType = Literal["categorical", "numeric", "date", "boolean", "code"]
+BIOMARKER_PREFIX = "biomarker:"
+MAX_VALUES = 200
+
+OPERATORS: dict[str, tuple[str, ...]] = {
+    "categorical": ("in", "not_in", "=", "!=", "is_null", "is_not_null"),
+    "numeric": ("=", "!=", "<", "<=", ">", ">=", "between", "in", "not_in", "is_null",
+                "is_not_null"),
+    "date": ("=", "<", "<=", ">", ">=", "between", "is_null", "is_not_null"),
+    "boolean": ("=", "is_null", "is_not_null"),
+    "code": ("starts_with", "in", "not_in", "=", "!=", "is_null", "is_not_null"),
+}
+BIOMARKER_OPERATORS = {
+    "numeric": ("=", "!=", "<", "<=", ">", ">=", "between"),
+    "categorical": ("in", "not_in", "=", "!="),
+}
+OPERATOR_LABELS = {
+    "=": "is", "!=": "is not", "<": "<", "<=": "≤", ">": ">", ">=": "≥", "between": "between",
+    "in": "is one of", "not_in": "is none of", "starts_with": "starts with",
+    "is_null": "is unknown", "is_not_null": "is known",
+}
+TABLE_LABELS = {
+    "diagnoses": "Diagnoses",
+    "biomarkers": "Biomarker tests",
+    "treatments": "Treatments",
+    "performance_status": "ECOG assessments",
+    "tumor_assessments": "Tumour assessments",
+    "adverse_events": "Adverse events",
+}
+
+# (key, label, type, unit, table, column, allows_window, description)
+_ATTRIBUTES: tuple[tuple, ...] = (
+    ("age_at_index", "Age at index", "numeric", "years", "patients", "birth_year", False,
+     "calendar year of the index date minus birth year"),
+    ("sex", "Sex", "categorical", None, "patients", "sex", False, ""),
+    ("site", "Site", "categorical", None, "patients", "site", False, "treating hospital"),
+    ("smoking_status", "Smoking status", "categorical", None, "patients", "smoking_status", False,
+     ""),
+    ("cancer_type", "Cancer type", "categorical", None, "diagnoses", "cancer_type", False,
+     "any diagnosis on or before the index date"),
+    ("icd10", "ICD-10 code", "code", None, "diagnoses", "icd10", False,
+     "any diagnosis on or before the index date"),
+    ("stage", "Stage", "categorical", None, "diagnoses", "stage", False,
+     "any diagnosis on or before the index date"),
+    ("histology", "Histology (ICD-O-3)", "code", None, "diagnoses", "histology_icdo3", False,
+     "any diagnosis on or before the index date"),
+    ("ecog", "ECOG performance status", "numeric", None, "performance_status", "ecog", True,
+     "latest assessment in the window before index (default 90 days); worst on ties"),
+    ("index_line", "Line of therapy at index", "numeric", None, "treatments", "line_number",
+     False, "treatment line of the index event"),
+    ("index_date", "Index date", "date", None, "treatments", "start_date", False, ""),
+)
+DIAGNOSIS_ATTRIBUTES = ("cancer_type", "icd10", "stage", "histology")
+PATIENT_ATTRIBUTES = ("sex", "site", "smoking_status")
+ECOG_DEFAULT_WINDOW = (-90, 0)
+
+_COLUMN_LABELS = {
+    "icd10": ("ICD-10 code", "code"), "cancer_type": ("Cancer type", "categorical"),
+    "histology_icdo3": ("Histology (ICD-O-3)", "code"), "diagnosis_date": ("Diagnosis date", "date"),
+    "stage": ("Stage", "categorical"), "biomarker": ("Biomarker", "categorical"),
+    "value_numeric": ("Numeric value", "numeric"), "value_category": ("Result", "categorical"),
+    "unit": ("Unit", "categorical"), "test_date": ("Test date", "date"),
+    "line_number": ("Line of therapy", "numeric"), "regimen": ("Regimen", "categorical"),
+    "drug": ("Drug", "categorical"), "atc_code": ("ATC code", "code"),
+    "drug_class": ("Drug class", "categorical"), "start_date": ("Start date", "date"),
+    "end_date": ("End date", "date"), "stop_reason": ("Stop reason", "categorical"),
+    "assessment_date": ("Assessment date", "date"), "ecog": ("ECOG", "numeric"),
+    "response": ("Response (RECIST 1.1)", "categorical"), "term": ("AE term (CTCAE)", "categorical"),
+    "organ_class": ("Organ class (MedDRA SOC)", "categorical"),
+    "grade": ("CTCAE grade", "numeric"), "onset_date": ("Onset date", "date"),
+    "resolved_date": ("Resolved date", "date"), "immune_related": ("Immune-related", "boolean"),
+}
+
+# Biomarkers known without a snapshot: name -> (type, unit).
+KNOWN_BIOMARKERS: dict[str, tuple[FieldType, str | None]] = {
+    "PD-L1 TPS": ("numeric", "%"),
+    "PD-L1 CPS": ("numeric", None),
+    "TMB": ("numeric", "mut/Mb"),
+    "MSI": ("categorical", None),
+    "EGFR": ("categorical", None),
+    "ALK": ("categorical", None),
+    "KRAS": ("categorical", None),
+    "BRAF": ("categorical", None),
+}
+
+_STATIC_VALUES: dict[tuple[str, str], tuple] = {
+    ("patients", "sex"): schema.SEX_VALUES,
+    ("patients", "smoking_status"): schema.SMOKING_VALUES,
+    ("diagnoses", "stage"): schema.STAGE_VALUES,
+    ("treatments", "drug_class"): schema.DRUG_CLASSES,
+    ("treatments", "stop_reason"): schema.STOP_REASONS,
+    ("tumor_assessments", "response"): schema.RECIST_RESPONSES,
+}
+
+
+@dataclass(frozen=True)
+class CatalogField:
+    """One usable field. ``values``: (value, count) pairs; count is None without a snapshot."""
+
+    key: str
+    label: str
+    group: str
+    kind: Literal["attribute", "event"]
+    type: FieldType
+    table: str
+    column: str
+    operators: tuple[str, ...]
+    unit: str | None = None
+    values: tuple[tuple[Any, int | None], ...] = ()
+    min: Any = None
+    max: Any = None
+    description: str = ""
+    biomarker: str | None = None
+    allows_window: bool = False
+    default_window: tuple[int, int] | None = None
+
+    def value_set(self) -> set:
+        return {value for value, _ in self.values}
+
+    def to_dict(self) -> dict:
+        """Plain JSON for the builder UI."""
+        data = asdict(self)
+        data["operators"] = list(self.operators)
+        data["values"] = [{"value": v, "count": c} for v, c in self.values]
+        for bound in ("min", "max"):
+            if isinstance(data[bound], date):
+                data[bound] = data[bound].isoformat()
+        data["default_window"] = list(self.default_window) if self.default_window else None
+        return data
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every field by key; ``snapshot_id`` is None for the snapshot-independent catalog."""
+
+    fields: dict[str, CatalogField]
+    snapshot_id: str | None = None
+    table_rows: dict[str, int] = field(default_factory=dict)
+
+    def get(self, key: str) -> CatalogField | None:
+        """The field for a key; unknown biomarkers get a generic field (matched literally)."""
+        found = self.fields.get(key)
+        if found is None and key.startswith(BIOMARKER_PREFIX) and len(key) > len(BIOMARKER_PREFIX):
+            return _biomarker_field(key[len(BIOMARKER_PREFIX):], "numeric", None)
+        return found
+
+    def attribute_fields(self) -> list[CatalogField]:
+        return [f for f in self.fields.values() if f.kind == "attribute"]
+
+    def event_fields(self, table: str) -> list[CatalogField]:
+        return [f for f in self.fields.values() if f.kind == "event" and f.table == table]
+
+    def candidates(self, context: str) -> list[CatalogField]:
+        """Fields usable in a context: ``attribute`` or an event table's name."""
+        return self.attribute_fields() if context == "attribute" else self.event_fields(context)
+
+    def resolve(self, name: str, context: str) -> CatalogField | None:
+        """A field by key, label or (in an event table) bare column name, ignoring case."""
+        wanted = name.strip().casefold()
+        for f in self.candidates(context):
+            if f.key == name:
+                return f
+        for f in self.candidates(context):
+            names = {f.key.casefold(), f.label.casefold()}
+            if f.kind == "event" and not f.biomarker:
+                names.add(f.column.casefold())
+            if wanted in names:
+                return f
+        if context == "biomarkers" and name.startswith(BIOMARKER_PREFIX):
+            return self.get(name)
+        return None
+
+    def suggest(self, name: str, context: str) -> str | None:
+        """The label of the closest field name in this context, if any is close."""
+        options: dict[str, str] = {}
+        for f in self.candidates(context):
+            options[_squash(f.label)] = f.label
+            options[_squash(f.key)] = f.label
+            options[_squash(f.column)] = options.get(_squash(f.column), f.label)
+        target = _squash(name)
+        if not target:
+            return None
+        prefixed = [label for key, label in options.items() if key.startswith(target)]
+        if prefixed:
+            return prefixed[0]
+        close = difflib.get_close_matches(target, list(options), n=1, cutoff=0.6)
+        return options[close[0]] if close else None
+
+    def to_dict(self) -> dict:
+        """Everything a builder UI needs to draw itself, as plain JSON."""
+        return {
+            "snapshot_id": self.snapshot_id,
+            "fields": [f.to_dict() for f in self.fields.values()],
+            "tables": {t: {"label": TABLE_LABELS[t], "date_column": schema.EVENT_DATE_COLUMN[t],
+                           "rows": self.table_rows.get(t)} for t in EVENT_TABLES},
+            "operators": dict(OPERATOR_LABELS),
+        }
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
+
+
+def _biomarker_field(name: str, ftype: FieldType, unit: str | None,
+                     values: tuple = (), low: Any = None, high: Any = None) -> CatalogField:
+    return CatalogField(
+        key=f"{BIOMARKER_PREFIX}{name}", label=name, group="biomarkers", kind="event",
+        type=ftype, table="biomarkers",
+        column="value_numeric" if ftype == "numeric" else "value_category",
+        operators=BIOMARKER_OPERATORS[ftype if ftype in BIOMARKER_OPERATORS else "categorical"],
+        unit=unit, values=values, min=low, max=high, biomarker=name,
+        description=f"a {name} test result",
+    )
+
+
+def _static_values(table: str, column: str) -> tuple:
+    return tuple((v, None) for v in _STATIC_VALUES.get((table, column), ()))
+
+
+def _attribute_fields() -> list[CatalogField]:
+    out = []
+    for key, label, ftype, unit, table, column, window, text in _ATTRIBUTES:
+        values = _static_values(table, column)
+        out.append(CatalogField(
+            key=key, label=label, group="patient", kind="attribute", type=ftype, table=table,
+            column=column, operators=OPERATORS[ftype], unit=unit, values=values,
+            description=text, allows_window=window,
+            default_window=ECOG_DEFAULT_WINDOW if window else None,
+            min=0 if key == "ecog" else None, max=5 if key == "ecog" else None,
+        ))
+    return out
+
+
+def _event_fields() -> list[CatalogField]:
+    out = []
+    for table in EVENT_TABLES:
+        for column in schema.TABLES[table]:
+            if column == "patient_id":
+                continue
+            label, ftype = _COLUMN_LABELS[column]
+            out.append(CatalogField(
+                key=f"{table}.{column}", label=label, group=table, kind="event", type=ftype,
+                table=table, column=column, operators=OPERATORS[ftype],
+                values=_static_values(table, column),
+            ))
+    return out
+
+
+@lru_cache(maxsize=1)
+def base_catalog() -> Catalog:
+    """The catalog without a snapshot: every schema field, the known biomarkers, no counts."""
+    fields = _attribute_fields() + _event_fields()
+    fields += [_biomarker_field(name, ftype, unit) for name, (ftype, unit) in
+               KNOWN_BIOMARKERS.items()]
+    return Catalog({f.key: f for f in fields})
+
+
+# ------------------------------------------------------------------- from a snapshot
+
+def build_catalog(db: Any) -> Catalog:
+    """The catalog with values, counts and ranges read from a snapshot database."""
+    cur = db.cursor()
+    base = base_catalog()
+    fields: dict[str, CatalogField] = {}
+    for key, f in base.fields.items():
+        if f.biomarker:
+            continue
+        fields[key] = _with_snapshot_values(cur, f)
+    for f in _snapshot_biomarkers(cur):
+        fields[f.key] = f
+    rows = {t: int(cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608 - fixed schema
+            for t in schema.TABLES}
+    return Catalog(fields, snapshot_id=db.snapshot_id, table_rows=rows)
+
+
+def _with_snapshot_values(cur: Any, f: CatalogField) -> CatalogField:
+    if f.key == "age_at_index":
+        return f  # depends on the index date; the builder shows a plain range
+    column, table = f.column, f.table
+    if f.type in ("categorical", "code", "boolean"):
+        rows = cur.execute(
+            f"SELECT {column} AS v, count(*) AS n FROM {table} WHERE {column} IS NOT NULL "  # noqa: S608 - catalog identifiers
+            f"GROUP BY {column} ORDER BY n DESC, v LIMIT {MAX_VALUES}"
+        ).fetchall()
+        return replace(f, values=tuple((v, int(n)) for v, n in rows))
+    low, high = cur.execute(f"SELECT min({column}), max({column}) FROM {table}").fetchone()  # noqa: S608
+    return replace(f, min=low, max=high)
+
+
+def _snapshot_biomarkers(cur: Any) -> list[CatalogField]:
+    stats = cur.execute(
+        "SELECT biomarker, count(value_numeric), count(value_category), min(value_numeric), "
+        "max(value_numeric), mode(unit) FROM biomarkers WHERE biomarker IS NOT NULL "
+        "GROUP BY biomarker ORDER BY biomarker"
+    ).fetchall()
+    cats: dict[str, list[tuple[str, int]]] = {}
+    for name, value, n in cur.execute(
+        "SELECT biomarker, value_category, count(*) AS n FROM biomarkers "
+        "WHERE value_category IS NOT NULL GROUP BY 1, 2 ORDER BY 1, n DESC, 2"
+    ).fetchall():
+        cats.setdefault(name, []).append((value, int(n)))
+    out = []
+    for name, n_num, n_cat, low, high, unit in stats:
+        if n_num >= n_cat and n_num > 0:
+            out.append(_biomarker_field(name, "numeric", unit, low=low, high=high))
+        else:
+            out.append(_biomarker_field(name, "categorical", unit,
+                                        values=tuple(cats.get(name, [])[:MAX_VALUES])))
+    return out
+
+
+# ------------------------------------------------------------------------ checking
+
+
+@dataclass
+class _Checker:
+    """Walks a raw (dict) definition, resolving field names and collecting problems."""
+
+    catalog: Catalog
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, loc: tuple, message: str, hint: str | None = None,
+            severity: Literal["error", "warning"] = "error") -> None:
+        self.problems.append(Problem(format_path(loc), message, hint, severity))
+
+    def node(self, node: Any, loc: tuple, depth: int) -> None:
+        if depth > MAX_GROUP_DEPTH:
+            self.add(loc, f"groups nested more than {MAX_GROUP_DEPTH} levels deep",
+                     "flatten the groups")
+            return
+        kind = node_kind(node)
+        if kind in ("all", "any"):
+            children = node[kind]
+            if isinstance(children, list):
+                for i, child in enumerate(children):
+                    self.node(child, (*loc, kind, i), depth + 1)
+        elif kind == "not":
+            self.node(node["not"], (*loc, "not"), depth + 1)
+        elif kind == "attribute":
+            self.filter(node, loc, "attribute")
+        elif kind == "event":
+            self.event(node, loc)
+
+    def event(self, node: dict, loc: tuple) -> None:
+        table = node.get("table")
+        if table not in EVENT_TABLES:
+            close = difflib.get_close_matches(str(table), EVENT_TABLES, n=1)
+            self.add((*loc, "table"), f"unknown table {str(table)[:80]!r}",
+                     f'did you mean "{close[0]}"?' if close else
+                     "use one of: " + ", ".join(EVENT_TABLES))
+            return
+        where = node.get("where") or []
+        if isinstance(where, list):
+            for i, item in enumerate(where):
+                if isinstance(item, dict):
+                    self.filter(item, (*loc, "where", i), table)
+
+    def filter(self, item: dict, loc: tuple, context: str) -> None:
+        name = item.get("field")
+        if not isinstance(name, str):
+            return  # the model reports the type
+        found = self.catalog.resolve(name, context)
+        if found is None:
+            self.unknown_field(name, (*loc, "field"), context)
+            return
+        if found.key != name:
+            item["field"] = found.key
+        if found.biomarker and found.key not in self.catalog.fields:
+            hint = self.catalog.suggest(found.biomarker, "biomarkers")
+            self.add((*loc, "field"), f'no biomarker "{found.biomarker[:80]}" in the catalog',
+                     f'did you mean "{hint}"?' if hint else "it will match nothing", "warning")
+        self.operator(found, item, loc)
+        if "window" in item and item["window"] is not None and not found.allows_window:
+            self.add((*loc, "window"), f'"{found.label}" has no time window',
+                     "use an event criterion to place it in time")
+
+    def unknown_field(self, name: str, loc: tuple, context: str) -> None:
+        label = self.catalog.suggest(name, context)
+        hint = f'did you mean "{label}"?' if label else None
+        if hint is None and context == "attribute":
+            hint = self._event_hint(name)
+        self.add(loc, f'unknown field "{name[:80]}"', hint)
+
+    def _event_hint(self, name: str) -> str | None:
+        for table in EVENT_TABLES:
+            found = self.catalog.resolve(name, table)
+            label = found.label if found else self.catalog.suggest(name, table)
+            if label:
+                return (f'did you mean "{label}"? It is a field of {table}: use it in an event '
+                        f'criterion {{"table": "{table}", "where": [...]}}')
+        return None
+
+    def operator(self, f: CatalogField, item: dict, loc: tuple) -> None:
+        op = item.get("op")
+        if not isinstance(op, str):
+            return
+        if op not in f.operators:
+            self.add((*loc, "op"), f'operator "{op[:20]}" does not apply to "{f.label}"',
+                     "use one of: " + ", ".join(f.operators))
+            return
+        if op in NULL_OPS or "value" not in item:
+            return
+        self.values(f, item["value"], op, (*loc, "value"))
+
+    def values(self, f: CatalogField, value: Any, op: str, loc: tuple) -> None:
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            where = (*loc, i) if isinstance(value, list) else loc
+            problem = _value_type_problem(f, item, op)
+            if problem:
+                self.add(where, problem)
+            elif f.type in ("categorical",) and f.values and item not in f.value_set():
+                known = [str(v) for v in f.value_set()]
+                close = difflib.get_close_matches(str(item), known, n=1)
+                self.add(where, f'no {f.label} "{str(item)[:80]}" in the catalog',
+                         f'did you mean "{close[0]}"?' if close else "it is matched literally",
+                         "warning")
+        if op == "between" and len(items) == 2 and not any(
+                _value_type_problem(f, v, op) for v in items):
+            if _comparable(f, items[0]) > _comparable(f, items[1]):
+                self.add(loc, "the low end of 'between' is above the high end")
+
+    def index_event(self, event: Any) -> None:
+        if not isinstance(event, dict):
+            return
+        checks = (("drug_classes", "treatments.drug_class"), ("regimens", "treatments.regimen"),
+                  ("drugs", "treatments.drug"), ("cancer_types", "diagnoses.cancer_type"))
+        for key, field_key in checks:
+            values = event.get(key)
+            f = self.catalog.fields.get(field_key)
+            if isinstance(values, list) and f is not None and f.values:
+                for i, value in enumerate(values):
+                    if isinstance(value, str) and value not in f.value_set():
+                        close = difflib.get_close_matches(value, [str(v) for v in f.value_set()],
+                                                          n=1)
+                        self.add(("index_event", key, i),
+                                 f'no {f.label} "{value[:80]}" in the catalog',
+                                 f'did you mean "{close[0]}"?' if close else None, "warning")
+
+
+def _value_type_problem(f: CatalogField, value: Any, op: str) -> str | None:
+    if f.type == "numeric":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok else f'"{f.label}" is numeric; {_short(value)} is not a number'
+    if f.type == "boolean":
+        return None if isinstance(value, bool) else f'"{f.label}" needs true or false'
+    if f.type == "date":
+        try:
+            date.fromisoformat(value)
+        except (TypeError, ValueError):
+            return f'"{f.label}" needs a date like "2024-01-31", not {_short(value)}'
+        return None
+    return None if isinstance(value, str) else f'"{f.label}" needs text, not {_short(value)}'
+
+
+def _comparable(f: CatalogField, value: Any) -> Any:
+    return date.fromisoformat(value) if f.type == "date" else value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_definition_fields(data: dict, catalog: Catalog) -> tuple[dict, list[Problem]]:
+    """Resolve labels to keys and check fields, operators and values against the catalog.
+
+    Works on the raw document so that every problem is found even where the model would
+    stop early. Returns a normalized copy and the problems.
+    """
+    data = copy.deepcopy(data)
+    checker = _Checker(catalog)
+    checker.index_event(data.get("index_event"))
+    rules = data.get("inclusion_rules")
+    if isinstance(rules, list):
+        for i, rule in enumerate(rules):
+            if isinstance(rule, dict) and "criteria" in rule:
+                checker.node(rule["criteria"], ("inclusion_rules", i, "criteria"), 1)
+    return data, checker.problems
