@@ -170,6 +170,16 @@ def open_snapshot(snapshot_dir: Path, cache_dir: Path | None = None) -> Snapshot
     return SnapshotDatabase(manifest["id"], path)
 
 
+def snapshot_database(tables: dict, folder: Path, snapshot_id: str,
+                      source: str = "hand-made") -> SnapshotDatabase:
+    """Write DataFrames as a snapshot folder and open it (tests, published reference data)."""
+    from queries.snapshot import write_snapshot
+
+    folder = Path(folder)
+    write_snapshot(tables, folder / "snapshot", snapshot_id, source)
+    return open_snapshot(folder / "snapshot", folder / "cache")
+
+
 def cli_analyze(args) -> int:
     """``iocohort analyze --snapshot DIR COHORT.json [--json]``: every analysis of a definition."""
     from queries import cohorts, definition  # the compiler is imported only when needed

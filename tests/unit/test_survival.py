@@ -1,0 +1,190 @@
+"""Survival: the aggregated fast path equals lifelines' per-patient fits; hand-worked KM; PFS."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.statistics import multivariate_logrank_test
+from lifelines.utils import median_survival_times
+
+from queries import survival
+from queries.analysis import snapshot_database
+from queries.cohort import materialize_frame
+from queries.schema import DAYS_PER_MONTH
+
+INDEX = date(2020, 1, 1)
+
+
+def _random_patients(n: int, seed: int) -> pd.DataFrame:
+    """Three groups with different hazards, heavy ties (whole days) and censoring."""
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["A", "B", "C"], size=n, p=[0.5, 0.3, 0.2])
+    scale = pd.Series(group).map({"A": 300.0, "B": 200.0, "C": 420.0}).to_numpy()
+    event_time = np.ceil(rng.exponential(scale)).astype(int)
+    censor_time = rng.integers(30, 900, size=n)
+    return pd.DataFrame({"group": group, "time": np.minimum(event_time, censor_time),
+                         "event": event_time <= censor_time})
+
+
+def test_hand_worked_kaplan_meier_example():
+    # times 1,2,2+,3,4+,5 : S = 5/6, 4/6, 4/9 (at 3), 4/9 (4 censored), 0 (at 5)
+    agg = survival.aggregate_patients([1, 2, 2, 3, 4, 5], [1, 1, 0, 1, 0, 1])
+    result = survival.fit(agg)
+    curve = result.curve.set_index("time_days")
+    assert curve.loc[0, "survival"] == 1.0
+    assert curve.loc[1, "survival"] == pytest.approx(5 / 6)
+    assert curve.loc[2, "survival"] == pytest.approx(4 / 6)
+    assert curve.loc[3, "survival"] == pytest.approx(4 / 9)
+    assert curve.loc[4, "survival"] == pytest.approx(4 / 9)
+    assert curve.loc[5, "survival"] == pytest.approx(0.0)
+    assert curve["at_risk"].tolist() == [6, 6, 5, 3, 2, 1]
+    assert curve.loc[2, "events"] == 1 and curve.loc[2, "censored"] == 1
+    summary = result.summary.iloc[0]
+    assert summary["n"] == 6 and summary["events"] == 4
+    assert summary["median_days"] == 3
+    assert summary["median_months"] == pytest.approx(3 / DAYS_PER_MONTH)
+
+
+def test_aggregated_fit_equals_lifelines_per_patient_fit():
+    data = _random_patients(3000, seed=7)
+    agg = survival.aggregate_patients(data["time"], data["event"], data["group"])
+    assert len(agg) < len(data)  # the fast path really is smaller
+    result = survival.fit(agg, "os", None)
+    for group, part in data.groupby("group"):
+        kmf = KaplanMeierFitter().fit(part["time"], part["event"])
+        mine = result.curve[result.curve["stratum"] == group].set_index("time_days")
+        times = mine.index.to_numpy()
+        ref_s = kmf.survival_function_.iloc[:, 0].reindex(times).to_numpy()
+        ref_ci = kmf.confidence_interval_.reindex(times)
+        np.testing.assert_allclose(mine["survival"], ref_s, rtol=1e-10)
+        np.testing.assert_allclose(mine["ci_lower"].iloc[1:], ref_ci.iloc[1:, 0], rtol=1e-8)
+        np.testing.assert_allclose(mine["ci_upper"].iloc[1:], ref_ci.iloc[1:, 1], rtol=1e-8)
+        ref_at_risk = kmf.event_table["at_risk"].reindex(times[1:]).to_numpy()
+        np.testing.assert_array_equal(mine["at_risk"].iloc[1:], ref_at_risk)
+        row = result.summary.set_index("stratum").loc[group]
+        assert row["median_days"] == kmf.median_survival_time_
+        ref_median_ci = median_survival_times(kmf.confidence_interval_)
+        assert row["median_ci_lower_days"] == ref_median_ci.iloc[0, 0]
+        assert row["median_ci_upper_days"] == ref_median_ci.iloc[0, 1]
+
+
+def test_logrank_equals_lifelines_per_patient_test():
+    data = _random_patients(2000, seed=11)
+    agg = survival.aggregate_patients(data["time"], data["event"], data["group"])
+    mine = survival.logrank(agg, ["A", "B", "C"])
+    ref = multivariate_logrank_test(data["time"], data["group"], data["event"])
+    assert mine.df == 2
+    assert mine.statistic == pytest.approx(ref.test_statistic, rel=1e-9)
+    assert mine.p_value == pytest.approx(ref.p_value, rel=1e-7)
+
+
+def test_cox_hazard_ratio_equals_lifelines_efron_per_patient_fit():
+    data = _random_patients(2500, seed=3)
+    two = data[data["group"].isin(["A", "B"])]
+    agg = survival.aggregate_patients(two["time"], two["event"], two["group"])
+    mine = survival.cox_two_groups(agg, group="B", reference="A")
+    frame = pd.DataFrame({"t": two["time"], "e": two["event"].astype(int),
+                          "x": (two["group"] == "B").astype(int)})
+    ref = CoxPHFitter().fit(frame, "t", "e").summary.loc["x"]
+    assert mine.coef == pytest.approx(ref["coef"], abs=1e-6)
+    assert mine.se == pytest.approx(ref["se(coef)"], rel=1e-5)
+    assert mine.hr == pytest.approx(ref["exp(coef)"], rel=1e-6)
+    assert mine.ci_lower == pytest.approx(ref["exp(coef) lower 95%"], rel=1e-5)
+    assert mine.ci_upper == pytest.approx(ref["exp(coef) upper 95%"], rel=1e-5)
+    assert mine.p_value == pytest.approx(ref["p"], rel=1e-4)
+    assert mine.hr > 1.2  # B has the shorter scale: a real effect the test can miss
+
+
+def test_cox_without_events_in_one_group_gives_no_estimate():
+    agg = survival.aggregate_patients([5, 6, 7, 8], [1, 1, 0, 0], ["A", "A", "B", "B"])
+    assert survival.cox_two_groups(agg, "B", "A") is None
+
+
+def test_at_risk_table_counts_patients_still_followed():
+    agg = survival.aggregate_patients([10, 100, 200, 400], [1, 0, 1, 0])
+    table = survival.fit(agg, at_risk_months=[0, 3, 6, 12]).at_risk
+    assert table["at_risk"].tolist() == [4, 3, 2, 1]  # 3 months = 91.3 days
+
+
+def _survival_db(tmp_path, data: pd.DataFrame):
+    ids = [f"P{i:05d}" for i in range(len(data))]
+    dates = [INDEX + timedelta(days=int(t)) for t in data["time"]]
+    patients = pd.DataFrame({
+        "patient_id": ids, "site": "S1",
+        "sex": np.where(data["group"] == "A", "F", "M"), "birth_year": 1950,
+        "death_date": [d if e else None for d, e in zip(dates, data["event"], strict=True)],
+        "last_followup_date": dates, "smoking_status": None,
+    })
+    db = snapshot_database({"patients": patients}, tmp_path, "surv-test")
+    frame = pd.DataFrame({"patient_id": ids, "index_date": INDEX, "index_line": None})
+    return db, materialize_frame(db, "all", frame)
+
+
+def test_kaplan_meier_on_a_snapshot_equals_per_patient_fit(tmp_path):
+    data = _random_patients(1500, seed=5)
+    data["group"] = np.where(data["group"] == "A", "A", "B")
+    db, cohort = _survival_db(tmp_path, data)
+    result = survival.kaplan_meier(cohort, "os", "sex")
+    assert result.summary["stratum"].tolist() == ["Female", "Male"]
+    for group, label in (("A", "Female"), ("B", "Male")):
+        part = data[data["group"] == group]
+        kmf = KaplanMeierFitter().fit(part["time"], part["event"])
+        row = result.summary.set_index("stratum").loc[label]
+        assert row["n"] == len(part) and row["events"] == part["event"].sum()
+        assert row["median_days"] == kmf.median_survival_time_
+    ref = multivariate_logrank_test(data["time"], data["group"], data["event"])
+    assert result.logrank.p_value == pytest.approx(ref.p_value, rel=1e-7)
+    assert result.hazard_ratio.group == "Male" and result.hazard_ratio.reference == "Female"
+    db.close()
+
+
+def _pfs_tables():
+    d = INDEX
+    patients = pd.DataFrame({
+        "patient_id": ["A", "B", "C", "D"], "site": "S1", "sex": "F", "birth_year": 1960,
+        "death_date": [None, d + timedelta(days=300), None, d + timedelta(days=50)],
+        "last_followup_date": [d + timedelta(days=500), d + timedelta(days=300),
+                               d + timedelta(days=400), d + timedelta(days=50)],
+        "smoking_status": None,
+    })
+    assessments = pd.DataFrame({
+        "patient_id": ["A", "A", "A", "B", "C", "C"],
+        "line_number": 1,
+        "assessment_date": [d + timedelta(days=x) for x in (60, 120, 180, 60, -10, 90)],
+        "response": ["SD", "PD", "PD", "PR", "PD", "SD"],
+    })
+    return {"patients": patients, "tumor_assessments": assessments}
+
+
+def test_pfs_uses_first_progression_death_or_last_assessment(tmp_path):
+    db = snapshot_database(_pfs_tables(), tmp_path, "pfs-test")
+    frame = pd.DataFrame({"patient_id": list("ABCD"), "index_date": INDEX, "index_line": 1})
+    cohort = materialize_frame(db, "pfs", frame)
+    per = db.cursor().execute(
+        survival.patient_times_sql(cohort, survival.Endpoint.PFS) + " ORDER BY patient_id"
+    ).fetchall()
+    # A: first PD at 120; B: death at 300; C: PD before index ignored, censored at last
+    # assessment (90); D: no assessment but died at 50 -> event
+    assert per == [("A", 120, True), ("B", 300, True), ("C", 90, False), ("D", 50, True)]
+    os_rows = db.cursor().execute(
+        survival.patient_times_sql(cohort, survival.Endpoint.OS) + " ORDER BY patient_id"
+    ).fetchall()
+    assert os_rows == [("A", 500, False), ("B", 300, True), ("C", 400, False), ("D", 50, True)]
+    db.close()
+
+
+def test_pfs_without_any_assessment_says_why(tmp_path):
+    tables = _pfs_tables()
+    tables.pop("tumor_assessments")
+    db = snapshot_database(tables, tmp_path, "pfs-empty")
+    frame = pd.DataFrame({"patient_id": list("ABCD"), "index_date": INDEX, "index_line": 1})
+    cohort = materialize_frame(db, "pfs", frame)
+    result = survival.kaplan_meier(cohort, "pfs")
+    assert result.is_empty and "tumour assessment" in result.empty_reason
+    assert result.curve.empty
+    assert survival.kaplan_meier(cohort, "os").empty_reason is None
+    db.close()
