@@ -1,0 +1,133 @@
+"""Published plain-language summaries for the patient advisory board, in the app store.
+
+A clinician publishes a cohort: its summary is computed and protected with the advisory
+policy *at publish time* (``queries.summary.plain_summary``) and only that protected summary
+is stored. Advisory users read these rows and nothing else, so they never cause a live query.
+Unpublishing keeps the row (with ``unpublished_at`` and who did it) as a record of what was
+shown, but it is no longer listed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from access import store
+
+TITLE_MAX = 200
+store.register_schema(
+    "publications",
+    """CREATE TABLE IF NOT EXISTS publications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        saved_cohort_id TEXT,
+        definition_hash TEXT NOT NULL,
+        snapshot_id TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        published_by TEXT NOT NULL,
+        published_at TEXT NOT NULL,
+        unpublished_by TEXT,
+        unpublished_at TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS publications_live ON publications (unpublished_at, id)",
+)
+_COLUMNS = ("id, title, description, saved_cohort_id, definition_hash, snapshot_id, summary, "
+            "published_by, published_at")
+
+
+class PublicationNotFound(LookupError):
+    """No live publication has this id."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One published summary; ``summary`` is the protected ``PlainSummary.to_dict()``."""
+
+    id: int
+    title: str
+    description: str
+    saved_cohort_id: str | None
+    definition_hash: str
+    snapshot_id: str
+    summary: dict
+    published_by: str
+    published_at: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _clean(text: str, limit: int) -> str:
+    return " ".join((text or "").split())[:limit]
+
+
+def _row(row) -> Publication:
+    return Publication(
+        id=int(row["id"]), title=row["title"], description=row["description"],
+        saved_cohort_id=row["saved_cohort_id"], definition_hash=row["definition_hash"],
+        snapshot_id=row["snapshot_id"], summary=json.loads(row["summary"]),
+        published_by=row["published_by"], published_at=row["published_at"],
+    )
+
+
+def publish(
+    store_path: str | Path,
+    *,
+    title: str,
+    summary: dict,
+    definition_hash: str,
+    snapshot_id: str,
+    published_by: str,
+    description: str = "",
+    saved_cohort_id: str | None = None,
+) -> Publication:
+    """Store an already protected summary; ``summary`` must be ``PlainSummary.to_dict()``."""
+    title = _clean(title, TITLE_MAX)
+    if not title:
+        raise ValueError("a published summary needs a title")
+    with store.transaction(store_path) as con:
+        cur = con.execute(
+            "INSERT INTO publications (title, description, saved_cohort_id, definition_hash, "
+            "snapshot_id, summary, published_by, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [title, _clean(description, 2000), saved_cohort_id, definition_hash, snapshot_id,
+             json.dumps(summary, sort_keys=True), published_by, _now()],
+        )
+        new_id = int(cur.lastrowid)
+    return get_publication(store_path, new_id)
+
+
+def list_publications(store_path: str | Path) -> list[Publication]:
+    """Live publications, newest first."""
+    with store.transaction(store_path) as con:
+        rows = con.execute(
+            f"SELECT {_COLUMNS} FROM publications WHERE unpublished_at IS NULL "  # noqa: S608 - fixed columns
+            "ORDER BY id DESC"
+        ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def get_publication(store_path: str | Path, publication_id: int) -> Publication:
+    with store.transaction(store_path) as con:
+        row = con.execute(
+            f"SELECT {_COLUMNS} FROM publications WHERE id = ? AND unpublished_at IS NULL",  # noqa: S608 - fixed columns
+            [int(publication_id)],
+        ).fetchone()
+    if row is None:
+        raise PublicationNotFound(publication_id)
+    return _row(row)
+
+
+def unpublish(store_path: str | Path, publication_id: int, by: str) -> None:
+    """Withdraw a publication (kept as a record, no longer listed)."""
+    with store.transaction(store_path) as con:
+        changed = con.execute(
+            "UPDATE publications SET unpublished_at = ?, unpublished_by = ? "
+            "WHERE id = ? AND unpublished_at IS NULL",
+            [_now(), by, int(publication_id)],
+        ).rowcount
+    if not changed:
+        raise PublicationNotFound(publication_id)
