@@ -612,3 +612,8 @@ def load_definition(source: Any, catalog: Any = None) -> Definition:
     if result.definition is None:
         raise DefinitionError(result.errors or result.problems)
     return result.definition
+
+
+# Names other modules may reach for.
+CohortDefinition = Definition
+parse_definition = load_definition
