@@ -55,6 +55,7 @@ def build_database(snapshot_dir: Path, manifest: dict, cache_dir: Path) -> Path:
     try:
         con = duckdb.connect(str(partial))
         try:
+            con.execute("SET enable_progress_bar = false")  # no progress noise in server logs
             for table, columns in TABLES.items():
                 parquet = snapshot_dir / manifest["tables"][table]["file"]
                 select = ", ".join(f"CAST({col} AS {typ}) AS {col}" for col, typ in columns.items())
@@ -94,6 +95,7 @@ class SnapshotDatabase:
             if self._con is None or self._pid != os.getpid():
                 config = {"memory_limit": self.memory_limit} if self.memory_limit else {}
                 con = duckdb.connect(":memory:", config=config)
+                con.execute("SET enable_progress_bar = false")
                 con.execute(f"ATTACH ? AS {ATTACHED_NAME} (READ_ONLY)", [str(self.path)])
                 for table in TABLES:
                     con.execute(

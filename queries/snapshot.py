@@ -453,6 +453,7 @@ ROW_CHECKS = _row_checks()
 def _check_data(files: dict[str, Path], report: ValidationReport) -> None:
     """Value checks with DuckDB over the readable tables: one aggregate query per table."""
     con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")  # keep command-line output clean
     try:
         for table, file in files.items():
             try:
