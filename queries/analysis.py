@@ -9,7 +9,6 @@ switching roles never recomputes. ``cli_analyze`` backs ``iocohort analyze``.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -182,27 +181,24 @@ def snapshot_database(tables: dict, folder: Path, snapshot_id: str,
 
 def cli_analyze(args) -> int:
     """``iocohort analyze --snapshot DIR COHORT.json [--json]``: every analysis of a definition."""
-    from queries import cohorts, definition  # the compiler is imported only when needed
+    # the compiler and catalog are imported only when this command runs
+    from queries.attrition import open_snapshot_dir, read_definition_file
+    from queries.catalog import build_catalog
+    from queries.cohorts import materialize_definition
 
+    db = open_snapshot_dir(args.snapshot, getattr(args, "cache_dir", None))
     try:
-        text = Path(args.cohort).read_text()
-        model = definition.parse_definition(text) if hasattr(definition, "parse_definition") \
-            else definition.CohortDefinition.model_validate_json(text)
-    except Exception as exc:  # noqa: BLE001 - any invalid file is reported, not raised
-        print(f"error: cannot read cohort definition {args.cohort}: {exc}", file=sys.stderr)
-        return 2
-    cache_dir = getattr(args, "cache_dir", None)
-    if cache_dir is None:
-        from config import settings_from_env
-
-        cache_dir = settings_from_env().cache_dir
-    db = open_snapshot(args.snapshot, cache_dir)
-    cohort = cohorts.materialize_definition(db, model)
-    bundle = analyze(cohort)
-    if getattr(args, "json", False):
-        print(json.dumps(bundle.to_dict(), indent=2))
-    else:
-        print(_text_report(bundle))
+        catalog = build_catalog(db)
+        definition = read_definition_file(args.cohort, catalog)
+        if definition is None:
+            return 2
+        bundle = analyze(materialize_definition(db, definition, catalog))
+        if getattr(args, "json", False):
+            print(json.dumps(bundle.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            print(_text_report(bundle))
+    finally:
+        db.close()
     return 0
 
 

@@ -122,7 +122,9 @@ def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> Safe
                        "pct_grade3plus": 0.0, "median_onset_days": None,
                        "median_onset_months": None}
     else:
-        overall_row = overall.drop(columns="scope").iloc[0].to_dict()
+        first = overall.iloc[0]
+        overall_row = {col: int(first[col]) if col.startswith("patients") else float(first[col])
+                       for col in COUNT_COLUMNS}
     reason = None
     if cohort.size == 0:
         reason = "the cohort is empty"
