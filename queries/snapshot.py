@@ -469,6 +469,13 @@ def _check_data(files: dict[str, Path], report: ValidationReport) -> None:
         con.close()
 
 
+def _typed(table: str, parameter: str) -> str:
+    """A table's Parquet file with the schema types, so that checks bind the same way for
+    int64/int32, all-null columns and so on (a value that does not fit fails loudly)."""
+    columns = ", ".join(f"CAST({col} AS {typ}) AS {col}" for col, typ in TABLES[table].items())
+    return f"(SELECT {columns} FROM read_parquet({parameter}))"  # noqa: S608 - fixed schema
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
@@ -488,7 +495,7 @@ def _run_row_checks(con: duckdb.DuckDBPyConnection, table: str, file: Path,
         conditions.append(f"count_if({condition})")
         params.update(bound)
     counts = con.execute(
-        f"SELECT {', '.join(conditions)} FROM read_parquet($path)", params  # noqa: S608 - fixed checks
+        f"SELECT {', '.join(conditions)} FROM {_typed(table, '$path')}", params  # noqa: S608 - fixed checks
     ).fetchone()
     for check, count in zip(checks, counts, strict=True):
         if count:
@@ -500,7 +507,8 @@ def _run_row_checks(con: duckdb.DuckDBPyConnection, table: str, file: Path,
 def _row_examples(con: duckdb.DuckDBPyConnection, check: _RowCheck, file: Path) -> str:
     condition, params = _bind(check, 0)
     rows = con.execute(
-        f"SELECT patient_id, {check.column} FROM read_parquet($path) WHERE {condition} "  # noqa: S608
+        f"SELECT patient_id, {check.column} FROM {_typed(check.table, '$path')} "  # noqa: S608
+        f"WHERE {condition} "
         f"LIMIT {_EXAMPLES}",
         {"path": str(file), **params},
     ).fetchall()
@@ -531,32 +539,34 @@ def _check_against_patients(con: duckdb.DuckDBPyConnection, table: str, file: Pa
                count(DISTINCT t.patient_id) FILTER (WHERE p.patient_id IS NULL),
                count_if(t.{when} > p.death_date),
                count_if(t.{when} > p.last_followup_date)
-        FROM read_parquet($path) AS t
-        LEFT JOIN read_parquet($patients) AS p ON t.patient_id = p.patient_id
+        FROM {_typed(table, '$path')} AS t
+        LEFT JOIN {_typed("patients", '$patients')} AS p ON t.patient_id = p.patient_id
         """,  # noqa: S608 - identifiers from the fixed schema
         {"path": str(file), "patients": str(patients)},
     ).fetchone()
     params = {"path": str(file), "patients": str(patients)}
     if orphans:
-        examples = _join_examples(con, "p.patient_id IS NULL AND t.patient_id IS NOT NULL", params)
+        examples = _join_examples(con, table, "p.patient_id IS NULL AND t.patient_id IS NOT NULL",
+                                  params)
         report.add(ERROR, f"{orphans:,} row(s) of {orphan_ids:,} patient_id(s) not in patients, "
                    f"e.g. {examples}", file=file.name, table=table, column="patient_id")
     if after_death:
-        examples = _join_examples(con, f"t.{when} > p.death_date", params)
+        examples = _join_examples(con, table, f"t.{when} > p.death_date", params)
         what = "death before diagnosis: " if table == "diagnoses" else ""
         report.add(ERROR, f"{what}{after_death:,} row(s) have {when} after the patient's "
                    f"death_date, e.g. {examples}", file=file.name, table=table, column=when)
     if after_followup:
-        examples = _join_examples(con, f"t.{when} > p.last_followup_date", params)
+        examples = _join_examples(con, table, f"t.{when} > p.last_followup_date", params)
         report.add(ERROR, f"{after_followup:,} row(s) have {when} after the patient's "
                    f"last_followup_date, e.g. {examples}", file=file.name, table=table,
                    column=when)
 
 
-def _join_examples(con: duckdb.DuckDBPyConnection, condition: str, params: dict) -> str:
+def _join_examples(con: duckdb.DuckDBPyConnection, table: str, condition: str,
+                   params: dict) -> str:
     rows = con.execute(
-        f"SELECT DISTINCT t.patient_id FROM read_parquet($path) AS t "  # noqa: S608 - fixed checks
-        f"LEFT JOIN read_parquet($patients) AS p ON t.patient_id = p.patient_id "
+        f"SELECT DISTINCT t.patient_id FROM {_typed(table, '$path')} AS t "  # noqa: S608
+        f"LEFT JOIN {_typed('patients', '$patients')} AS p ON t.patient_id = p.patient_id "
         f"WHERE {condition} ORDER BY 1 LIMIT {_EXAMPLES}",
         params,
     ).fetchall()

@@ -389,3 +389,38 @@ def test_cli_validate_warnings_only_exit_0(snap, capsys):
 def test_cli_validate_empty_folder_exit_1(tmp_path, capsys):
     assert cli.main(["validate", str(tmp_path)]) == 1
     assert "is empty" in capsys.readouterr().out
+
+
+def test_all_null_column_without_type_is_accepted(snap):
+    frame = tiny_tables()["patients"]
+    frame["death_date"] = None
+    frame["smoking_status"] = None
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    assert pa.types.is_null(table.schema.field("death_date").type)
+    pq.write_table(table, snap / "patients.parquet")
+    write_manifest(snap, TINY_ID, "x", TINY_CREATED)
+    report = validate_snapshot(snap)
+    assert report.usable, [str(p) for p in report.problems]
+
+
+def test_integer_too_large_for_the_schema_is_reported_not_raised(snap):
+    frame = tiny_tables()["performance_status"]
+    frame["ecog"] = [1, 2**40, 2, 1]
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False),
+                   snap / "performance_status.parquet")
+    write_manifest(snap, TINY_ID, "x", TINY_CREATED)
+    report = validate_snapshot(snap)
+    assert not report.usable
+    _find(report, "could not read the data", table="performance_status")
+
+
+def test_corrupt_bytes_inside_the_file_are_reported(snap):
+    target = snap / "adverse_events.parquet"
+    data = bytearray(target.read_bytes())
+    data[8: len(data) // 2] = b"\xab" * (len(data) // 2 - 8)
+    target.write_bytes(bytes(data))
+    report = validate_snapshot(snap)
+    assert not report.usable
+    _find(report, "checksum mismatch", table="adverse_events")
+    assert any(p.table == "adverse_events" and ("unreadable" in p.message or "could not read"
+                                                in p.message) for p in report.problems)
