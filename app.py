@@ -15,9 +15,28 @@ from queries.snapshot import SnapshotRegistry
 PAGE_MODULES = (
     "components.shell",
     "components.snapshots_page",
+    "components.summaries_page",
+    "components.admin_page",
 )
 
 log = logging.getLogger("iocohort")
+
+# Dash hands callbacks registered with the global ``dash.callback`` to the first app only (it
+# pops them at its first request), so they are kept here and given to every app this process
+# builds (tests build one app per test).
+_PAGE_CALLBACKS: tuple[dict, list] = ({}, [])
+
+
+def _attach_page_callbacks(app: dash.Dash) -> None:
+    from dash import _callback
+
+    callback_map, callback_list = _PAGE_CALLBACKS
+    callback_map.update(_callback.GLOBAL_CALLBACK_MAP)
+    callback_list.extend(_callback.GLOBAL_CALLBACK_LIST)
+    _callback.GLOBAL_CALLBACK_MAP.clear()
+    _callback.GLOBAL_CALLBACK_LIST.clear()
+    app.callback_map.update(callback_map)
+    app._callback_list.extend(callback_list)
 
 
 def _register_health(server: flask.Flask, registry: SnapshotRegistry) -> None:
@@ -56,6 +75,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         update_title=None,
     )
     app.layout = shell.layout
+    _attach_page_callbacks(app)
     return app
 
 

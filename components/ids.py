@@ -62,3 +62,40 @@ COMPARE_SAFETY_GRAPH = "compare-safety-graph"
 COMPARE_TABLE1 = "compare-table1"
 COMPARE_CSV_BUTTON = "compare-csv-button"
 COMPARE_DOWNLOAD = "compare-download"
+
+# --- feasibility page ----------------------------------------------------------------------
+FEASIBILITY_COHORT = "feasibility-cohort"
+FEASIBILITY_TOTAL = "feasibility-total"
+FEASIBILITY_POLICY = "feasibility-policy"
+FEASIBILITY_SITE_GRAPH = "feasibility-site-graph"
+FEASIBILITY_SITE_TABLE = "feasibility-site-table"
+FEASIBILITY_YEAR_GRAPH = "feasibility-year-graph"
+FEASIBILITY_YEAR_TABLE = "feasibility-year-table"
+
+# --- summaries page (advisory board; clinicians publish) -----------------------------------
+SUMMARIES_LIST = "summaries-list"
+SUMMARIES_VERSION = "summaries-version"
+PUBLISH_INIT = "summaries-publish-init"
+PUBLISH_SOURCE = "summaries-publish-source"
+PUBLISH_TITLE = "summaries-publish-title"
+PUBLISH_DESCRIPTION = "summaries-publish-description"
+PUBLISH_BUTTON = "summaries-publish-button"
+PUBLISH_MESSAGE = "summaries-publish-message"
+UNPUBLISH = "summaries-unpublish"
+
+
+def unpublish_button(publication_id: int) -> dict:
+    """The unpublish button of one published summary (matched with ALL)."""
+    return {"type": UNPUBLISH, "publication": publication_id}
+
+
+# --- admin pages: audit log and users ------------------------------------------------------
+AUDIT_USERNAME = "audit-username"
+AUDIT_ROLE = "audit-role"
+AUDIT_ACTION = "audit-action"
+AUDIT_SINCE = "audit-since"
+AUDIT_TABLE = "audit-table"
+AUDIT_COUNT = "audit-count"
+AUDIT_PAGER = "audit-pager"
+USERS_TABLE = "users-table"
+USERS_REFRESH = "users-refresh"

@@ -1,0 +1,221 @@
+"""Published summaries: the advisory board reads them; clinicians publish and unpublish.
+
+Advisory users only ever read stored, already protected summaries (``access.publications``):
+no builder, no live query. A clinician publishes the current cohort or one of their saved
+cohorts; the summary is computed and protected with the advisory policy at that moment.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from access import guard, publications
+from access.cohort_store import CohortStore, SavedCohortNotFound
+from access.store import app_store_path
+from components import ids, pages
+from components.cohort_access import audit_query, open_cohort
+from queries.summary import PlainSummary, plain_summary
+
+READERS = tuple(role for role, allowed in guard.ALLOWED_PAGES.items()
+                if guard.SUMMARIES in allowed)
+PUBLISHERS = ("clinician",)
+ROLES = tuple(dict.fromkeys((*READERS, *PUBLISHERS)))
+CURRENT = "current"
+RESPONDED_COLOR = "#1b9e77"
+OTHER_COLOR = "#d9d9d9"
+
+
+# --- figure (pure) --------------------------------------------------------------------------
+
+
+def icon_array_figure(per_100: int) -> go.Figure:
+    """100 people in a 10 x 10 grid, the first ``per_100`` coloured: "about N in 100"."""
+    per_100 = max(0, min(100, int(per_100)))
+    xs = [i % 10 for i in range(100)]
+    ys = [9 - i // 10 for i in range(100)]
+    groups = ((f"responded (about {per_100} in 100)", range(per_100), RESPONDED_COLOR),
+              ("did not respond", range(per_100, 100), OTHER_COLOR))
+    fig = go.Figure()
+    for name, members, color in groups:
+        members = list(members)
+        if not members:
+            continue
+        x = [xs[i] for i in members]
+        y = [ys[i] for i in members]
+        # A person: a round head above a rounded body, drawn as two markers.
+        fig.add_trace(go.Scatter(x=x, y=[v + 0.22 for v in y], mode="markers", name=name,
+                                 legendgroup=name, hoverinfo="skip",
+                                 marker={"symbol": "circle", "size": 9, "color": color}))
+        fig.add_trace(go.Scatter(x=x, y=[v - 0.12 for v in y], mode="markers", name=name,
+                                 legendgroup=name, showlegend=False, hoverinfo="skip",
+                                 marker={"symbol": "square", "size": 13, "color": color}))
+    fig.update_layout(
+        template="plotly_white", height=300, margin={"l": 5, "r": 5, "t": 5, "b": 5},
+        xaxis={"visible": False, "range": [-0.7, 9.7], "fixedrange": True},
+        yaxis={"visible": False, "range": [-0.7, 9.7], "fixedrange": True,
+               "scaleanchor": "x"},
+        legend={"orientation": "h", "y": -0.02, "x": 0.5, "xanchor": "center"},
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+# --- layout ---------------------------------------------------------------------------------
+
+
+def _publish_panel() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader("Publish a summary for the patient advisory board"),
+            dbc.CardBody([
+                dcc.Store(id=ids.PUBLISH_INIT, data=0),
+                html.P("The summary is computed now and protected with the advisory board's "
+                       "rules (groups under 20 hidden, numbers rounded to 10); only that "
+                       "protected text is stored and shown.", className="small text-muted"),
+                dbc.Label("Cohort", html_for=ids.PUBLISH_SOURCE),
+                dcc.Dropdown(id=ids.PUBLISH_SOURCE, clearable=False, className="mb-2"),
+                dbc.Label("Title", html_for=ids.PUBLISH_TITLE),
+                dbc.Input(id=ids.PUBLISH_TITLE, placeholder="e.g. Lung cancer, first "
+                          "immunotherapy", maxLength=publications.TITLE_MAX, className="mb-2"),
+                dbc.Label("Short description (plain language)", html_for=ids.PUBLISH_DESCRIPTION),
+                dbc.Textarea(id=ids.PUBLISH_DESCRIPTION, rows=2, className="mb-2"),
+                dbc.Button("Publish", id=ids.PUBLISH_BUTTON, color="primary"),
+                html.Div(id=ids.PUBLISH_MESSAGE, className="mt-2"),
+            ]),
+        ],
+        className="mb-4",
+    )
+
+
+def layout() -> html.Div:
+    role = guard.current_role()
+    intro = ("Summaries of patient groups that clinicians have published for the patient "
+             "advisory board, in plain language. Small groups are never described, and "
+             "numbers are rounded so that nobody can be recognised.")
+    return html.Div(
+        [
+            html.H2("Published summaries", className="h4"),
+            html.P(intro, className="text-muted"),
+            dcc.Store(id=ids.SUMMARIES_VERSION, data=0),
+            _publish_panel() if role in PUBLISHERS else None,
+            dcc.Loading(html.Div(id=ids.SUMMARIES_LIST)),
+        ]
+    )
+
+
+def _summary_card(pub: publications.Publication, can_unpublish: bool) -> dbc.Card:
+    summary = PlainSummary.from_dict(pub.summary)
+    body = [html.P(sentence, className="mb-1") for sentence in summary.sentences]
+    figure = None
+    if summary.responded_per_100 is not None:
+        figure = dcc.Graph(figure=icon_array_figure(summary.responded_per_100),
+                           config={"displayModeBar": False, "staticPlot": True},
+                           className="summary-icon-array")
+    footer = [html.Span(f"Published {pub.published_at[:10]}", className="small text-muted")]
+    if can_unpublish:
+        footer.append(dbc.Button("Unpublish", id=ids.unpublish_button(pub.id), size="sm",
+                                 color="outline-danger", className="ms-auto"))
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.H3(pub.title, className="h5 mb-0")),
+            dbc.CardBody(
+                dbc.Row([
+                    dbc.Col([html.P(pub.description, className="fst-italic")
+                             if pub.description else None, *body], md=7),
+                    dbc.Col(figure, md=5),
+                ])
+            ),
+            dbc.CardFooter(footer, className="d-flex align-items-center"),
+        ],
+        className="mb-3 summary-card",
+    )
+
+
+# --- callbacks ------------------------------------------------------------------------------
+
+
+@callback(Output(ids.SUMMARIES_LIST, "children"), Input(ids.SUMMARIES_VERSION, "data"))
+def update_summaries_list(_version):
+    """The live published summaries, read from the store (never a live query)."""
+    user = guard.require_role(*ROLES)
+    published = publications.list_publications(app_store_path())
+    if not published:
+        return dbc.Alert("No summary has been published yet.", color="light")
+    return [_summary_card(p, user.role in PUBLISHERS) for p in published]
+
+
+@callback(Output(ids.PUBLISH_SOURCE, "options"), Output(ids.PUBLISH_SOURCE, "value"),
+          Input(ids.PUBLISH_INIT, "data"))
+def update_publish_sources(_init):
+    """The current cohort and the clinician's own saved cohorts."""
+    user = guard.require_role(*PUBLISHERS)
+    saved = CohortStore(app_store_path()).list(user.username)
+    options = [{"label": "Current cohort (from the builder)", "value": CURRENT}]
+    options += [{"label": f"Saved: {s.name}", "value": s.id} for s in saved]
+    return options, CURRENT
+
+
+def _definition_for(user, source: str | None, current: dict | None) -> tuple[dict, str | None]:
+    if source in (None, CURRENT):
+        if not current:
+            raise ValueError("there is no current cohort; build one or choose a saved cohort")
+        return current, None
+    saved = CohortStore(app_store_path()).open(user.username, source)
+    return saved.definition, saved.id
+
+
+def _publish(user, source, title, description, current, snapshot_id):
+    definition, saved_id = _definition_for(user, source, current)
+    opened = open_cohort(definition, snapshot_id)
+    summary = plain_summary(opened.cohort)
+    title = (title or "").strip() or opened.definition.metadata.name
+    pub = publications.publish(
+        app_store_path(), title=title, description=description or "",
+        summary=summary.to_dict(), definition_hash=opened.definition_hash,
+        snapshot_id=opened.cohort.snapshot_id, published_by=user.username,
+        saved_cohort_id=saved_id,
+    )
+    audit_query(user, "publish-summary", opened, summary.hidden, detail=f"publication={pub.id}")
+    return dbc.Alert(f"Published \u201c{pub.title}\u201d.", color="success", duration=6000)
+
+
+def _unpublish(user, publication_id: int):
+    publications.unpublish(app_store_path(), publication_id, user.username)
+    audit_query(user, "unpublish-summary", None, detail=f"publication={publication_id}")
+    return dbc.Alert("Summary unpublished.", color="secondary", duration=6000)
+
+
+@callback(
+    Output(ids.PUBLISH_MESSAGE, "children"),
+    Output(ids.SUMMARIES_VERSION, "data"),
+    Input(ids.PUBLISH_BUTTON, "n_clicks"),
+    Input(ids.unpublish_button(ALL), "n_clicks"),
+    State(ids.PUBLISH_SOURCE, "value"),
+    State(ids.PUBLISH_TITLE, "value"),
+    State(ids.PUBLISH_DESCRIPTION, "value"),
+    State(ids.COHORT_STORE, "data"),
+    State(ids.SNAPSHOT_STORE, "data"),
+    State(ids.SUMMARIES_VERSION, "data"),
+    prevent_initial_call=True,
+)
+def change_publications(publish_clicks, unpublish_clicks, source, title, description, current,
+                        snapshot_id, version):
+    """Publish the chosen cohort's protected summary, or withdraw a published one."""
+    user = guard.require_role(*PUBLISHERS)
+    trigger = ctx.triggered_id
+    if trigger is None or not (ctx.triggered and ctx.triggered[0].get("value")):
+        raise PreventUpdate  # a button was re-rendered, not clicked
+    try:
+        if trigger == ids.PUBLISH_BUTTON:
+            message = _publish(user, source, title, description, current, snapshot_id)
+        else:
+            message = _unpublish(user, int(trigger["publication"]))
+    except (ValueError, SavedCohortNotFound, publications.PublicationNotFound) as err:
+        return dbc.Alert(f"Not published: {err}", color="warning"), no_update
+    return message, int(version or 0) + 1
+
+
+PAGE = pages.register(pages.Page("/summaries", "Summaries", ROLES, layout, order=20))
