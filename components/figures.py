@@ -1,0 +1,412 @@
+"""Pure figure builders: an analysis result (from ``queries``) -> ``go.Figure``.
+
+Nothing here queries data or fits a model; every number drawn is read from the result.
+Colours are the Okabe-Ito palette (distinguishable with the common colour-vision
+deficiencies); times are shown in months; every figure has a title, axis labels with units and
+a legend that does not cover the data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# Okabe & Ito (2008); yellow last because it is faint on white.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
+           "#F0E442")
+GREY = "#8C8C8C"
+# Best overall response: green for response, yellow for stable, vermillion for progression.
+BOR_COLOURS = {"CR": "#009E73", "PR": "#56B4E9", "SD": "#F0E442", "PD": "#D55E00",
+               "NE": "#999999", "Not evaluable": "#DDDDDD"}
+BOR_LABELS = {"CR": "Complete response", "PR": "Partial response", "SD": "Stable disease",
+              "PD": "Progressive disease", "NE": "Not evaluable (assessed)",
+              "Not evaluable": "No assessment"}
+ENDPOINT_LABELS = {"os": "Overall survival", "pfs": "Progression-free survival"}
+FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif", size=13)
+EMPTY = "—"
+
+
+# --- formatting (shared with components/tables.py) ----------------------------------------
+
+
+def is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def fmt_months(value: object, digits: int = 1) -> str:
+    """A duration in months, or "not reached" when the curve never falls to 50 %."""
+    if is_missing(value):
+        return "not reached"
+    if isinstance(value, str):
+        return value
+    return f"{float(value):.{digits}f}"
+
+
+def fmt_pct(value: object, digits: int = 1) -> str:
+    """A fraction (0-1) as a percentage; protected or missing values as given or a dash."""
+    if is_missing(value):
+        return EMPTY
+    if isinstance(value, str):
+        return value
+    return f"{100 * float(value):.{digits}f}%"
+
+
+def fmt_count(value: object) -> str:
+    if is_missing(value):
+        return EMPTY
+    if isinstance(value, str):
+        return value
+    return f"{int(value):,}"
+
+
+def fmt_p(p: object) -> str:
+    if is_missing(p):
+        return EMPTY
+    p = float(p)
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def fmt_ratio(value: object) -> str:
+    return EMPTY if is_missing(value) else f"{float(value):.2f}"
+
+
+def colour(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def graph_config(filename: str) -> dict:
+    """dcc.Graph config: PNG export from the toolbar under a meaningful file name."""
+    return {
+        "displaylogo": False,
+        "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2,
+                                 "width": 1200, "height": 700},
+    }
+
+
+def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=16)),
+        template="plotly_white",
+        font=FONT,
+        height=height,
+        margin=dict(l=10, r=20, t=90, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0,
+                    traceorder="normal"),
+        hoverlabel=dict(font_size=13),
+    )
+    return fig
+
+
+def empty_figure(message: str, title: str = "") -> go.Figure:
+    """A blank figure that says why there is nothing to draw."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
+                       showarrow=False, font=dict(size=15, color="#555"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _base_layout(fig, title, 320)
+
+
+# --- survival -----------------------------------------------------------------------------
+
+
+def _step_xy(times: Sequence[float], values: Sequence[float]) -> tuple[list, list]:
+    """Corner points of a right-continuous step function (for filled CI bands)."""
+    xs, ys = [], []
+    for i, (t, v) in enumerate(zip(times, values, strict=True)):
+        if i:
+            xs.append(t)
+            ys.append(ys[-1])
+        xs.append(t)
+        ys.append(v)
+    return xs, ys
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _legend_name(stratum: str, summary: pd.DataFrame) -> str:
+    row = summary[summary["stratum"] == stratum]
+    if row.empty:
+        return str(stratum)
+    row = row.iloc[0]
+    return f"{stratum} (n={fmt_count(row['n'])}, median {fmt_months(row['median_months'])} mo)"
+
+
+def _curve_traces(part: pd.DataFrame, name: str, col: str, group: str) -> list[go.Scatter]:
+    part = part.sort_values("time_months")
+    x = part["time_months"].astype(float).tolist()
+    lower = part["ci_lower"].astype(float).ffill().fillna(part["survival"]).tolist()
+    upper = part["ci_upper"].astype(float).ffill().fillna(part["survival"]).tolist()
+    ux, uy = _step_xy(x, upper)
+    lx, ly = _step_xy(x, lower)
+    band = go.Scatter(x=ux + lx[::-1], y=uy + ly[::-1], fill="toself", mode="lines",
+                      line=dict(width=0), fillcolor=_rgba(col, 0.15), hoverinfo="skip",
+                      showlegend=False, legendgroup=group, name=f"{name} 95% CI")
+    line = go.Scatter(
+        x=x, y=part["survival"].astype(float).tolist(), mode="lines", line_shape="hv",
+        line=dict(color=col, width=2.2), name=name, legendgroup=group,
+        customdata=part[["at_risk"]].to_numpy() if "at_risk" in part else None,
+        hovertemplate="%{x:.1f} months: %{y:.1%}<br>at risk %{customdata[0]}<extra>"
+                      + group + "</extra>",
+    )
+    traces = [band, line]
+    censored = part[pd.to_numeric(part.get("censored", 0), errors="coerce").fillna(0) > 0]
+    if len(censored) and len(censored) <= 400:  # ticks would hide the curve on big cohorts
+        traces.append(go.Scatter(
+            x=censored["time_months"], y=censored["survival"], mode="markers",
+            marker=dict(symbol="line-ns-open", size=7, color=col), legendgroup=group,
+            showlegend=False, hoverinfo="skip", name=f"{name} censored"))
+    return traces
+
+
+def _at_risk_traces(at_risk: pd.DataFrame, strata: list[str]) -> list[go.Scatter]:
+    traces = []
+    for i, stratum in enumerate(strata):
+        part = at_risk[at_risk["stratum"] == stratum]
+        traces.append(go.Scatter(
+            x=part["time_months"], y=[stratum] * len(part), mode="text",
+            text=[fmt_count(v) for v in part["at_risk"]], textfont=dict(color=colour(i), size=12),
+            showlegend=False, hoverinfo="skip", name=f"{stratum} at risk"))
+    return traces
+
+
+def survival_figure(result, title: str | None = None) -> go.Figure:
+    """Kaplan-Meier curves with 95 % CI bands and a numbers-at-risk table on the same time axis.
+
+    ``result`` is a ``queries.survival.SurvivalResult``.
+    """
+    endpoint = ENDPOINT_LABELS.get(result.endpoint, str(result.endpoint))
+    title = title or f"{endpoint} (Kaplan-Meier, 95% CI)"
+    if result.empty_reason:
+        return empty_figure(f"No curve: {result.empty_reason}.", title)
+    curve, summary, at_risk = result.curve, result.summary, result.at_risk
+    strata = [s for s in summary["stratum"].tolist() if (curve["stratum"] == s).any()]
+    table_frac = min(0.42, 0.07 * (len(strata) + 1))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.17,
+                        row_heights=[1 - table_frac, table_frac])
+    for i, stratum in enumerate(strata):
+        name = _legend_name(stratum, summary)
+        for trace in _curve_traces(curve[curve["stratum"] == stratum], name, colour(i), stratum):
+            fig.add_trace(trace, row=1, col=1)
+    for trace in _at_risk_traces(at_risk, strata):
+        fig.add_trace(trace, row=2, col=1)
+    ticks = sorted({float(m) for m in at_risk["time_months"]}) if len(at_risk) else None
+    last = float(curve["time_months"].max()) if len(curve) else 1.0
+    fig.update_xaxes(range=[-0.03 * last, last * 1.03], tickvals=ticks)
+    fig.update_xaxes(title_text="Months since index", showticklabels=True, row=1, col=1)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=2, col=1)
+    fig.update_yaxes(title_text=f"{endpoint}, probability", range=[0, 1.02], tickformat=".0%",
+                     row=1, col=1)
+    fig.update_yaxes(categoryorder="array", categoryarray=strata[::-1], showgrid=False,
+                     row=2, col=1, tickfont=dict(size=11))
+    fig.add_annotation(text="Number at risk", xref="paper", yref="y2 domain", x=0, y=1.02,
+                       xanchor="right", yanchor="bottom", showarrow=False,
+                       font=dict(size=12, color="#333"))
+    _base_layout(fig, title, 470 + 26 * len(strata))
+    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="right", x=1.0,
+                                  bgcolor="rgba(255,255,255,0.85)", bordercolor="#ccc",
+                                  borderwidth=1), margin=dict(t=50))
+    return fig
+
+
+# --- response -----------------------------------------------------------------------------
+
+
+def _stratum_ticks(strata: Sequence[str], counts: Sequence[object]) -> list[str]:
+    return [f"{s}<br>n={fmt_count(n)}" for s, n in zip(strata, counts, strict=True)]
+
+
+def _num(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series, errors="coerce")
+
+
+def _rate_trace(rates: pd.DataFrame, measure: str, label: str, col: str, x: list[str],
+                offsetgroup: str | None = None) -> go.Bar:
+    value = _num(rates[measure])
+    lower, upper = _num(rates[f"{measure}_ci_lower"]), _num(rates[f"{measure}_ci_upper"])
+    return go.Bar(
+        x=x, y=100 * value, name=label, marker_color=col, offsetgroup=offsetgroup,
+        error_y=dict(type="data", symmetric=False, array=(100 * (upper - value)).tolist(),
+                     arrayminus=(100 * (value - lower)).tolist(), thickness=1.4, width=5,
+                     color="#333"),
+        text=[fmt_pct(v, 0) for v in value], textposition="inside", insidetextanchor="start",
+        customdata=pd.DataFrame({"lo": 100 * lower, "hi": 100 * upper}).to_numpy(),
+        hovertemplate="%{x}<br>" + label + " %{y:.1f}% (95% CI %{customdata[0]:.1f}-"
+                      "%{customdata[1]:.1f})<extra></extra>",
+    )
+
+
+def response_rates_figure(result, title: str = "Objective response and disease control "
+                                                "by stratum (95% CI)") -> go.Figure:
+    """ORR and DCR per stratum with exact 95 % CI error bars; n (denominator) under each bar."""
+    if result.empty_reason or result.rates.empty:
+        return empty_figure(f"No response data: {result.empty_reason or 'no patients'}.", title)
+    rates = result.rates
+    x = _stratum_ticks(rates["stratum"].tolist(), rates["denominator"].tolist())
+    fig = go.Figure([
+        _rate_trace(rates, "orr", "ORR (CR+PR)", PALETTE[0], x),
+        _rate_trace(rates, "dcr", "DCR (CR+PR+SD)", PALETTE[1], x),
+    ])
+    fig.update_layout(barmode="group", bargap=0.25)
+    fig.update_yaxes(title_text="Patients, % of evaluable", range=[0, 100], ticksuffix="%")
+    fig.update_xaxes(title_text="Stratum (n = patients with a response assessment)")
+    return _base_layout(fig, title, 430)
+
+
+def bor_figure(result, title: str = "Best overall response by stratum (RECIST 1.1)"
+               ) -> go.Figure:
+    """Stacked bars of best overall response (% of each stratum's patients), n under each bar."""
+    if result.empty_reason or result.counts.empty:
+        return empty_figure(f"No response data: {result.empty_reason or 'no patients'}.", title)
+    counts, rates = result.counts, result.rates
+    x = _stratum_ticks(rates["stratum"].tolist(), rates["n"].tolist())
+    by_stratum = dict(zip(rates["stratum"], x, strict=True))
+    fig = go.Figure()
+    for bor, col in BOR_COLOURS.items():
+        part = counts[counts["bor"] == bor]
+        if part.empty:
+            continue
+        pct = 100 * _num(part["pct"])
+        fig.add_trace(go.Bar(
+            x=[by_stratum.get(s, s) for s in part["stratum"]], y=pct, name=BOR_LABELS[bor],
+            marker=dict(color=col, line=dict(color="#666", width=0.5)),
+            text=[f"{v:.0f}%" if v >= 6 else "" for v in pct.fillna(0)],
+            textposition="inside", customdata=part[["n"]].astype(str).to_numpy(),
+            hovertemplate="%{x}<br>" + BOR_LABELS[bor]
+                          + ": %{y:.1f}% (%{customdata[0]} patients)<extra></extra>"))
+    fig.update_layout(barmode="stack", bargap=0.3)
+    fig.update_yaxes(title_text="Patients, % of stratum", range=[0, 100.5], ticksuffix="%")
+    fig.update_xaxes(title_text="Stratum (n = all patients)")
+    return _base_layout(fig, title, 430)
+
+
+# --- safety -------------------------------------------------------------------------------
+
+
+def _label_column(level: str) -> str:
+    return "term" if level == "term" else "organ_class"
+
+
+def safety_rows(result, level: str, grade: str, top: int = 15) -> pd.DataFrame:
+    """The rows a safety chart shows: the most frequent terms/classes for the grade filter."""
+    frame = result.by_term if level == "term" else result.by_organ_class
+    column = "pct_grade3plus" if grade == "grade3" else "pct_any_grade"
+    frame = frame.assign(_sort=_num(frame[column]).fillna(0))
+    if grade == "grade3":
+        frame = frame[_num(frame["patients_grade3plus"]).fillna(1) != 0]
+    return frame.sort_values(["_sort", _label_column(level)], ascending=[False, True]) \
+        .head(top).drop(columns="_sort")
+
+
+def _safety_bar(rows: pd.DataFrame, level: str, column: str, name: str, col: str,
+                sign: float = 1.0, base_name: str = "") -> go.Bar:
+    labels = rows[_label_column(level)].tolist()
+    count_col = "patients_grade3plus" if column == "pct_grade3plus" else "patients_any_grade"
+    pct = 100 * _num(rows[column])
+    text = [f"{fmt_pct(p)} ({fmt_count(n)})" for p, n in zip(rows[column], rows[count_col],
+                                                           strict=True)]
+    return go.Bar(
+        y=labels, x=sign * pct, orientation="h", name=name, marker_color=col, text=text,
+        textposition="outside", cliponaxis=False, textfont=dict(size=11),
+        hovertemplate="%{y}<br>" + (base_name or name) + ": %{text}<extra></extra>")
+
+
+def safety_figure(result, level: str = "term", grade: str = "any", top: int = 15,
+                  title: str | None = None) -> go.Figure:
+    """Horizontal bars of patients with >= 1 event (% of the cohort), most frequent first."""
+    what = "term" if level == "term" else "organ class"
+    scope = "immune-related AEs" if result.options.immune_only else "all AEs"
+    title = title or f"Adverse events by {what} ({scope}, % of patients)"
+    if result.empty_reason:
+        return empty_figure(f"No adverse events: {result.empty_reason}.", title)
+    rows = safety_rows(result, level, grade, top)
+    if rows.empty:
+        return empty_figure("No grade ≥ 3 event in this cohort.", title)
+    rows = rows.iloc[::-1]  # plotly draws the first row at the bottom
+    if grade == "grade3":
+        bars = [_safety_bar(rows, level, "pct_grade3plus", "Grade ≥ 3", PALETTE[5])]
+    else:
+        bars = [_safety_bar(rows, level, "pct_any_grade", "Any grade", PALETTE[4]),
+                _safety_bar(rows, level, "pct_grade3plus", "Grade ≥ 3", PALETTE[5])]
+        bars[1].text = None  # the any-grade label already sits at the end of the bar
+    fig = go.Figure(bars)
+    fig.update_layout(barmode="overlay" if grade != "grade3" else "relative", bargap=0.25)
+    top_pct = float(_num(rows["pct_any_grade" if grade != "grade3" else "pct_grade3plus"])
+                    .max() or 0)
+    fig.update_xaxes(title_text=f"Patients with ≥ 1 event, % of cohort (n={result.cohort_size:,})",
+                     ticksuffix="%", range=[0, max(5.0, 100 * top_pct * 1.3)])
+    fig.update_yaxes(automargin=True, tickfont=dict(size=12))
+    return _base_layout(fig, title, 150 + 26 * len(rows))
+
+
+# --- comparison ---------------------------------------------------------------------------
+
+
+def compare_response_figure(left, right, names: tuple[str, str],
+                            title: str = "Objective response rate by stratum, two cohorts "
+                                         "(95% CI)") -> go.Figure:
+    """ORR per stratum of two cohorts side by side (n under each stratum, per cohort)."""
+    usable = [r for r in (left, right) if not r.empty_reason and not r.rates.empty]
+    if not usable:
+        return empty_figure("Neither cohort has a tumour assessment of the index line.", title)
+    strata = list(dict.fromkeys(list(left.rates["stratum"]) + list(right.rates["stratum"])))
+    fig = go.Figure()
+    for i, (result, name) in enumerate(zip((left, right), names, strict=True)):
+        rates = result.rates.set_index("stratum").reindex(strata).reset_index()
+        x = [f"{s}<br>n={fmt_count(a)} / {fmt_count(b)}" for s, a, b in zip(
+            strata, _aligned(left, strata), _aligned(right, strata), strict=True)]
+        fig.add_trace(_rate_trace(rates, "orr", name, colour(i), x, offsetgroup=str(i)))
+    fig.update_layout(barmode="group", bargap=0.25)
+    fig.update_yaxes(title_text="ORR, % of evaluable", range=[0, 100], ticksuffix="%")
+    fig.update_xaxes(title_text=f"Stratum (n = evaluable patients: {names[0]} / {names[1]})")
+    return _base_layout(fig, title, 430)
+
+
+def _aligned(result, strata: list[str]) -> list[object]:
+    denominators = dict(zip(result.rates["stratum"], result.rates["denominator"], strict=True))
+    return [denominators.get(s, 0) for s in strata]
+
+
+def butterfly_figure(left, right, names: tuple[str, str], grade: str = "any", top: int = 15,
+                     title: str | None = None) -> go.Figure:
+    """AE frequencies of two cohorts back to back (left cohort to the left), by term."""
+    label = "grade ≥ 3" if grade == "grade3" else "any grade"
+    title = title or f"Adverse events by term, {label} (% of patients)"
+    if left.empty_reason and right.empty_reason:
+        return empty_figure("Neither cohort has an adverse event after index.", title)
+    column = "pct_grade3plus" if grade == "grade3" else "pct_any_grade"
+    terms = list(dict.fromkeys(
+        list(safety_rows(left, "term", grade, top)["term"])
+        + list(safety_rows(right, "term", grade, top)["term"])))[:top]
+    if not terms:
+        return empty_figure("No grade ≥ 3 event in either cohort.", title)
+    frames = [r.by_term.set_index("term").reindex(terms).reset_index() for r in (left, right)]
+    order = (_num(frames[0][column]).fillna(0) + _num(frames[1][column]).fillna(0)).argsort()
+    frames = [f.iloc[order.to_numpy()] for f in frames]
+    fig = go.Figure([
+        _safety_bar(frames[0], "term", column, names[0], PALETTE[0], sign=-1.0),
+        _safety_bar(frames[1], "term", column, names[1], PALETTE[1]),
+    ])
+    peak = max(float(_num(f[column]).max() or 0) for f in frames) * 100
+    peak = max(5.0, peak * 1.45)
+    ticks = _symmetric_ticks(peak)
+    fig.update_layout(barmode="relative", bargap=0.25)
+    fig.update_xaxes(title_text=f"Patients with ≥ 1 event, % of each cohort ({label})",
+                     range=[-peak, peak], tickvals=ticks, ticktext=[f"{abs(t):g}%" for t in ticks],
+                     zeroline=True, zerolinecolor="#444")
+    fig.update_yaxes(automargin=True, tickfont=dict(size=12))
+    return _base_layout(fig, title, 170 + 26 * len(terms))
+
+
+def _symmetric_ticks(peak: float) -> list[float]:
+    step = next(s for s in (1, 2, 5, 10, 20, 25, 50) if peak / s <= 4)
+    n = int(peak // step)
+    return [float(k * step) for k in range(-n, n + 1)]
