@@ -168,7 +168,8 @@ class ValidationReport:
         counts = f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)"
         if not self.usable:
             return f"snapshot {self.snapshot_id}: NOT usable ({counts})"
-        rows = sum(spec.get("rows", 0) for spec in (self.manifest or {}).get("tables", {}).values())
+        tables = (self.manifest or {}).get("tables", {})
+        rows = sum(tables[table]["rows"] for table in TABLES)
         return f"snapshot {self.snapshot_id}: usable ({rows:,} rows in {len(TABLES)} tables; {counts})"
 
 
@@ -179,7 +180,7 @@ def validate_snapshot(path: Path) -> ValidationReport:
     if not _check_folder(path, report):
         return report
     manifest = _read_manifest(path, report)
-    if manifest is not None and manifest.get("schema_version") != SCHEMA_VERSION:
+    if manifest is not None and manifest.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
         return report  # another schema's tables would only add noise to the refusal
     readable = {}
     for table, (file, spec) in _table_files(path, manifest, report).items():

@@ -219,14 +219,16 @@ def test_manifest_not_json_still_checks_the_tables(snap):
     _find(report, "grade outside 1-5", table="adverse_events", column="grade")
 
 
-def test_manifest_missing_keys_are_all_named(snap):
+def test_manifest_missing_keys_are_all_named_and_tables_still_checked(snap):
+    _replace_table(snap, "adverse_events", lambda f: f.__setitem__("grade", [2, 6, 1]))
     manifest = _manifest(snap)
-    for key in ("id", "created", "source"):
+    for key in ("id", "created", "source", "schema_version"):
         del manifest[key]
     _save_manifest(snap, manifest)
     report = validate_snapshot(snap)
-    for key in ("id", "created", "source"):
+    for key in ("id", "created", "source", "schema_version"):
         _find(report, f"lacks the key {key!r}", file=MANIFEST)
+    _find(report, "grade outside 1-5", table="adverse_events")
     assert report.snapshot_id == "snap"
 
 
