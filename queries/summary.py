@@ -4,8 +4,9 @@ Two steps, kept apart so that the exact numbers never leave the server:
 
 1. ``summarize(cohort)`` reads the analyses engine (Kaplan-Meier overall survival and best
    overall response) and returns the exact ``CohortSummary``.
-2. ``protect_summary(summary, rules)`` applies the advisory policy (groups under 20 hidden,
-   counts rounded to 10, whole percent computed from the released, rounded numbers) and
+2. ``protect_summary(summary, policy)`` applies the advisory disclosure policy
+   (``queries.disclosure``: groups under 20 hidden, counts rounded to 10, whole percent
+   computed from the released, rounded numbers) and
    returns a ``PlainSummary`` holding only released numbers and sentences such as
    "About 45 in 100 people in this group responded to treatment."
 
@@ -17,16 +18,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from queries import response, survival
+from queries import disclosure, response, survival
 from queries.cohort import Cohort
-
-
-@dataclass(frozen=True)
-class AdvisoryRules:
-    """The advisory board's disclosure rules (DESIGN.md, "Disclosure control")."""
-
-    min_count: int = 20  # any group or count under this is hidden
-    rounding: int = 10  # released counts are rounded to the nearest multiple
+from queries.disclosure import Policy, percent_of, protect_count
 
 
 @dataclass(frozen=True)
@@ -115,34 +109,29 @@ def summarize(cohort: Cohort) -> CohortSummary:
 # --- protected ----------------------------------------------------------------------------
 
 
-def round_to(value: int, base: int) -> int:
-    """Round half up to the nearest multiple of ``base`` (so 15 -> 20, 14 -> 10)."""
-    return int(math.floor(value / base + 0.5)) * base
+def _released(value: int, policy: Policy) -> int | None:
+    """The rounded count, or None when it is withheld (under the threshold, or zero)."""
+    return protect_count(value, policy).value
 
 
-def _released(value: int, rules: AdvisoryRules) -> int | None:
-    """The rounded count, or None when it is under the threshold."""
-    return round_to(value, rules.rounding) if value >= rules.min_count else None
-
-
-def _response_part(s: CohortSummary, rules: AdvisoryRules) -> tuple[int | None, int | None, str]:
-    """(per 100, evaluated about, sentence) — or Nones and the reason it is hidden."""
-    evaluated = _released(s.evaluable, rules)
-    responders = _released(s.responders, rules)
+def _response_part(s: CohortSummary, policy: Policy) -> tuple[int | None, int | None, str]:
+    """(per 100, evaluated about, "") — or Nones and the reason it is hidden."""
+    evaluated = protect_count(s.evaluable, policy)
+    responders = protect_count(s.responders, policy)
     # Non-responders are checked as well: "100 in 100" would reveal that none failed.
-    others = _released(s.evaluable - s.responders, rules)
-    if evaluated is None or responders is None or others is None:
+    others = protect_count(s.evaluable - s.responders, policy)
+    per_100 = percent_of(responders, evaluated, policy)
+    if others.suppressed or per_100.value is None:
         return None, None, "response: a group under the threshold"
-    per_100 = round(100 * responders / evaluated)
-    return per_100, evaluated, ""
+    return int(round(per_100.value)), int(evaluated.value), ""
 
 
-def _survival_part(s: CohortSummary, rules: AdvisoryRules) -> tuple[int | None, bool, str]:
-    if _released(s.os_patients, rules) is None:
+def _survival_part(s: CohortSummary, policy: Policy) -> tuple[int | None, bool, str]:
+    if _released(s.os_patients, policy) is None:
         return None, False, "survival: too few people with follow-up"
     if s.median_os_months is None:
         return None, False, ""
-    if s.os_events < rules.min_count:
+    if s.os_events < policy.min_count:
         return None, False, "survival: too few deaths to give a median"
     return max(1, round(s.median_os_months)), True, ""
 
@@ -162,17 +151,17 @@ def _sentences(size: int, per_100: int | None, evaluated: int | None,
     return tuple(out)
 
 
-def protect_summary(summary: CohortSummary, rules: AdvisoryRules | None = None) -> PlainSummary:
-    """Apply the advisory rules: only released numbers, and sentences built from them."""
-    rules = rules or advisory_rules()
-    size = _released(summary.patients, rules)
+def protect_summary(summary: CohortSummary, policy: Policy | None = None) -> PlainSummary:
+    """Apply the advisory policy: only released numbers, and sentences built from them."""
+    policy = policy or disclosure.policy_for("advisory")
+    size = _released(summary.patients, policy)
     if size is None:
         return PlainSummary(None, None, None, None, False,
                             ("This group is too small to describe without risking that "
                              "someone in it could be recognised.",),
                             ("group: under the threshold",))
-    per_100, evaluated, response_hidden = _response_part(summary, rules)
-    median, reached, survival_hidden = _survival_part(summary, rules)
+    per_100, evaluated, response_hidden = _response_part(summary, policy)
+    median, reached, survival_hidden = _survival_part(summary, policy)
     survival_known = not survival_hidden
     hidden = tuple(h for h in (response_hidden, survival_hidden) if h)
     return PlainSummary(
@@ -186,16 +175,6 @@ def protect_summary(summary: CohortSummary, rules: AdvisoryRules | None = None) 
     )
 
 
-def advisory_rules() -> AdvisoryRules:
-    """The configured advisory policy's threshold and rounding (defaults of DESIGN.md)."""
-    try:
-        from queries import disclosure
-    except ImportError:
-        return AdvisoryRules()
-    policy = disclosure.policy_for("advisory")
-    return AdvisoryRules(min_count=int(policy.min_count), rounding=int(policy.rounding))
-
-
-def plain_summary(cohort: Cohort, rules: AdvisoryRules | None = None) -> PlainSummary:
+def plain_summary(cohort: Cohort, policy: Policy | None = None) -> PlainSummary:
     """The protected plain-language summary of a cohort (what gets published)."""
-    return protect_summary(summarize(cohort), rules)
+    return protect_summary(summarize(cohort), policy)

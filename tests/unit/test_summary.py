@@ -13,19 +13,18 @@ from lifelines import KaplanMeierFitter
 from access import publications
 from queries.cohort import materialize_frame
 from queries.database import SnapshotDatabase, build_database
+from queries.disclosure import policy_for
 from queries.schema import DAYS_PER_MONTH
 from queries.snapshot import write_snapshot
 from queries.summary import (
-    AdvisoryRules,
     CohortSummary,
     PlainSummary,
     plain_summary,
     protect_summary,
-    round_to,
     summarize,
 )
 
-RULES = AdvisoryRules(min_count=20, rounding=10)
+RULES = policy_for("advisory")
 INDEX = date(2022, 1, 1)
 
 
@@ -39,8 +38,8 @@ def _summary(**changes) -> CohortSummary:
 # --- protection (hand-worked) -------------------------------------------------------------
 
 
-def test_round_to_rounds_half_up_to_the_base():
-    assert [round_to(v, 10) for v in (0, 4, 5, 14, 15, 213, 995)] == [0, 0, 10, 10, 20, 210, 1000]
+def test_advisory_policy_is_the_one_of_design_md():
+    assert (RULES.min_count, RULES.rounding, RULES.percent_decimals) == (20, 10, 0)
 
 
 def test_protected_summary_releases_only_rounded_counts_and_whole_percent():
