@@ -588,7 +588,7 @@ def cli_validate(args) -> int:
 # --------------------------------------------------------------------------- discovery
 
 
-class SnapshotUnavailable(RuntimeError):
+class SnapshotUnavailable(LookupError):
     """The snapshot cannot be served; ``problems`` says why."""
 
     def __init__(self, snapshot_id: str, problems: list[Problem]):
@@ -596,6 +596,24 @@ class SnapshotUnavailable(RuntimeError):
         self.problems = problems
         reasons = "; ".join(str(p) for p in problems if p.severity == ERROR) or "unknown"
         super().__init__(f"snapshot {snapshot_id} is not usable: {reasons}")
+
+
+def open_snapshot_folder(path: Path, cache_dir: Path, memory_limit: str | None = None
+                         ) -> SnapshotDatabase:
+    """Validate one snapshot folder, then build (once) and open its database.
+
+    For command-line tasks; raises SnapshotUnavailable listing every problem instead.
+    """
+    report = validate_snapshot(path)
+    if not report.usable:
+        raise SnapshotUnavailable(report.snapshot_id, report.problems)
+    try:
+        db_path = build_database(Path(path), report.manifest, Path(cache_dir))
+    except Exception as exc:  # DuckDB, OS and pyarrow errors all mean "cannot serve it"
+        problem = Problem(ERROR, message=f"could not build the snapshot database: "
+                          f"{_first_line(exc)}")
+        raise SnapshotUnavailable(report.snapshot_id, [problem]) from exc
+    return SnapshotDatabase(report.snapshot_id, db_path, memory_limit=memory_limit)
 
 
 @dataclass(frozen=True)

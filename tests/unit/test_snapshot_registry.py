@@ -17,6 +17,7 @@ from queries.snapshot import (
     MANIFEST,
     SnapshotRegistry,
     SnapshotUnavailable,
+    open_snapshot_folder,
 )
 
 try:
@@ -238,3 +239,14 @@ def test_concurrent_database_calls_build_once(snapshots, tmp_path, monkeypatch):
     for db in {id(db): db for db in results}.values():
         assert db.cursor().execute("SELECT count(*) FROM patients").fetchone()[0] == TINY_PATIENTS
         db.close()
+
+
+def test_open_snapshot_folder_validates_then_opens(pristine, tmp_path):
+    db = open_snapshot_folder(pristine, tmp_path / "cache")
+    assert db.cursor().execute("SELECT count(*) FROM patients").fetchone()[0] == TINY_PATIENTS
+    db.close()
+    broken = Path(shutil.copytree(pristine, tmp_path / "broken"))
+    (broken / "patients.parquet").unlink()
+    with pytest.raises(SnapshotUnavailable, match="table file is missing") as caught:
+        open_snapshot_folder(broken, tmp_path / "cache")
+    assert [p.table for p in caught.value.problems] == ["patients"]
