@@ -1,0 +1,133 @@
+"""Every planted effect of the generator is recovered from the tables within its 95 % CI.
+
+Computed directly with pandas and lifelines on the committed sample (``data/sample``), following
+the definitions written in its ``ground_truth.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+ICI = ("anti-PD-1", "anti-PD-L1", "anti-CTLA-4")
+Z95 = 1.959964
+
+
+def _read(name: str) -> pd.DataFrame:
+    return pd.read_parquet(SAMPLE / f"{name}.parquet")
+
+
+@pytest.fixture(scope="module")
+def truth() -> dict:
+    return json.loads((SAMPLE / "ground_truth.json").read_text())["planted_effects"]
+
+
+@pytest.fixture(scope="module")
+def index() -> pd.DataFrame:
+    """One row per patient with an ICI: index date and line, cancer type, stage, TPS, ECOG."""
+    tr = _read("treatments")
+    ici = tr[tr["drug_class"].isin(ICI)].sort_values(["patient_id", "start_date", "line_number"])
+    idx = ici.groupby("patient_id", as_index=False).first()[["patient_id", "start_date",
+                                                             "line_number"]]
+    idx = idx.rename(columns={"start_date": "index_date", "line_number": "index_line"})
+    dx = _read("diagnoses")[["patient_id", "cancer_type", "stage"]]
+    idx = idx.merge(dx, on="patient_id")
+    idx["tps"] = _tps_stratum(idx)
+    idx["ecog"] = _ecog_at_index(idx)
+    return idx.merge(_read("patients"), on="patient_id")
+
+
+def _tps_stratum(idx: pd.DataFrame) -> pd.Series:
+    bm = _read("biomarkers")
+    tps = bm[bm["biomarker"] == "PD-L1 TPS"].merge(idx[["patient_id", "index_date"]])
+    tps = tps[tps["test_date"] <= tps["index_date"]].sort_values("test_date")
+    last = tps.groupby("patient_id")["value_numeric"].last()
+    value = idx["patient_id"].map(last)
+    return pd.Series(np.select([value.isna(), value < 1, value < 50],
+                               ["untested", "<1", "1-49"], ">=50"), index=idx.index)
+
+
+def _ecog_at_index(idx: pd.DataFrame) -> pd.Series:
+    ps = _read("performance_status").merge(idx[["patient_id", "index_date"]])
+    ps = ps[ps["assessment_date"] <= ps["index_date"]].sort_values("assessment_date")
+    return idx["patient_id"].map(ps.groupby("patient_id")["ecog"].last())
+
+
+def _wilson(k: int, n: int) -> tuple[float, float]:
+    p = k / n
+    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
+    return centre - half, centre + half
+
+
+def _os_frame(idx: pd.DataFrame) -> pd.DataFrame:
+    end = idx["death_date"].fillna(idx["last_followup_date"])
+    out = pd.DataFrame({
+        "time": (pd.to_datetime(end) - pd.to_datetime(idx["index_date"])).dt.days / 30.4375,
+        "event": idx["death_date"].notna().astype(int),
+        "ecog2": (idx["ecog"] >= 2).astype(int),
+        "stage_early": idx["stage"].isin(["I", "II", "III"]).astype(int),
+        "cancer_type": idx["cancer_type"],
+    })
+    nsclc = idx["cancer_type"] == "NSCLC"
+    for stratum, col in (("1-49", "tps_1_49"), (">=50", "tps_50"), ("untested", "tps_na")):
+        out[col] = (nsclc & (idx["tps"] == stratum)).astype(int)
+    return out
+
+
+def test_pdl1_tps_strata_respond_at_planted_rates(index, truth):
+    nsclc = index[index["cancer_type"] == "NSCLC"]
+    ta = _read("tumor_assessments").merge(nsclc[["patient_id", "index_line", "index_date"]])
+    ta = ta[(ta["line_number"] == ta["index_line"]) & (ta["assessment_date"] >= ta["index_date"])]
+    responder = ta.groupby("patient_id")["response"].agg(lambda r: r.isin(["CR", "PR"]).any())
+    evaluable = nsclc[nsclc["patient_id"].isin(responder.index)]
+    for stratum, planted in truth["orr_by_pdl1_tps"]["true_orr"].items():
+        ids = evaluable.loc[evaluable["tps"] == stratum, "patient_id"]
+        k, n = int(responder[ids].sum()), len(ids)
+        lo, hi = _wilson(k, n)
+        assert n >= 100, stratum
+        assert lo <= planted <= hi, f"TPS {stratum}: ORR {k}/{n} CI {lo:.3f}-{hi:.3f} vs {planted}"
+
+
+def test_high_pdl1_tps_lives_longer_with_planted_hazard_ratio(index, truth):
+    data = _os_frame(index[index["cancer_type"] == "NSCLC"]).drop(columns="cancer_type")
+    cph = CoxPHFitter().fit(data, "time", "event")
+    lo, hi = np.exp(cph.confidence_intervals_.loc["tps_50"])
+    planted = truth["os_hr_pdl1_tps"]["true_hr"]
+    assert lo <= planted <= hi, f"HR TPS>=50 vs <1 CI {lo:.3f}-{hi:.3f} vs {planted}"
+    assert hi < 1.0
+
+
+def test_ecog_2_or_more_has_planted_hazard_ratio(index, truth):
+    data = _os_frame(index)
+    cph = CoxPHFitter().fit(data, "time", "event", strata=["cancer_type"])
+    lo, hi = np.exp(cph.confidence_intervals_.loc["ecog2"])
+    planted = truth["os_hr_ecog"]["true_hr"]
+    assert lo <= planted <= hi, f"HR ECOG>=2 CI {lo:.3f}-{hi:.3f} vs {planted}"
+    assert lo > 1.0
+
+
+def test_pd1_plus_ctla4_has_more_severe_immune_events_at_planted_rates(index, truth):
+    tr = _read("treatments").merge(index[["patient_id", "index_line"]])
+    tr = tr[tr["line_number"] == tr["index_line"]]
+    classes = tr.groupby("patient_id")["drug_class"].agg(lambda c: frozenset(c))
+    ae = _read("adverse_events").merge(index[["patient_id", "index_line"]])
+    severe = ae[ae["immune_related"] & (ae["grade"] >= 3) & (ae["line_number"] == ae["index_line"])]
+    has_severe = set(severe["patient_id"])
+    groups = {"anti-PD-1 + anti-CTLA-4": frozenset({"anti-PD-1", "anti-CTLA-4"}),
+              "anti-PD-1 alone": frozenset({"anti-PD-1"})}
+    rates = {}
+    for name, planted in truth["severe_irae_by_regimen"]["true_rate"].items():
+        ids = classes.index[classes == groups[name]]
+        k, n = sum(i in has_severe for i in ids), len(ids)
+        lo, hi = _wilson(k, n)
+        assert lo <= planted <= hi, f"{name}: {k}/{n} CI {lo:.3f}-{hi:.3f} vs {planted}"
+        rates[name] = k / n
+    assert rates["anti-PD-1 + anti-CTLA-4"] > 2 * rates["anti-PD-1 alone"]
