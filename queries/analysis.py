@@ -32,10 +32,12 @@ class AnalysisOptions:
     response_strata: str | None = None
     at_risk_months: tuple[float, ...] | None = None
     hr_groups: tuple[str, str] | None = None
+    hr_adjust: str | None = None
     ci_method: str = "log-log"
     response_denominator: str = "evaluable"
     ae_immune_only: bool = False
     ae_window_days: int | None = None
+    ae_index_line_only: bool = False
     panels: tuple[str, ...] = ("survival", "response", "safety", "characteristics")
 
     @classmethod
@@ -121,7 +123,7 @@ def compute(cohort: Cohort, options: AnalysisOptions | None = None) -> AnalysisB
             bundle.survival[endpoint] = survival.kaplan_meier(
                 cohort, endpoint, options.survival_strata,
                 list(options.at_risk_months) if options.at_risk_months is not None else None,
-                options.hr_groups, options.ci_method)
+                options.hr_groups, options.ci_method, options.hr_adjust)
             timings[f"survival_{endpoint}"] = _ms(t0)
     if "response" in options.panels:
         t0 = time.perf_counter()
@@ -131,7 +133,8 @@ def compute(cohort: Cohort, options: AnalysisOptions | None = None) -> AnalysisB
     if "safety" in options.panels:
         t0 = time.perf_counter()
         bundle.safety = safety.adverse_events(
-            cohort, safety.SafetyOptions(options.ae_immune_only, options.ae_window_days))
+            cohort, safety.SafetyOptions(options.ae_immune_only, options.ae_window_days,
+                                 options.ae_index_line_only))
         timings["safety"] = _ms(t0)
     if "characteristics" in options.panels:
         t0 = time.perf_counter()

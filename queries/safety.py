@@ -1,7 +1,7 @@
 """Adverse events of a cohort: patients with >= 1 event by term, organ class and regimen.
 
 Window: events with onset on or after the index date (any treatment line), optionally only
-up to ``window_days`` after index. Frequencies are patients with at least one event (any grade,
+up to ``window_days`` after index, or only events recorded against the index line. Frequencies are patients with at least one event (any grade,
 and grade >= 3) over the cohort size (by regimen: over the cohort patients on that regimen).
 Time to onset is the median over affected patients of days from index to their first event.
 """
@@ -30,6 +30,7 @@ COUNT_COLUMNS = ["patients_any_grade", "pct_any_grade", "patients_grade3plus",
 class SafetyOptions:
     immune_only: bool = False
     window_days: int | None = None
+    index_line_only: bool = False
 
 
 @dataclass
@@ -42,6 +43,7 @@ class SafetyResult:
     by_term: pd.DataFrame
     by_organ_class: pd.DataFrame
     by_regimen: pd.DataFrame
+    by_drug_classes: pd.DataFrame
     window: str
     empty_reason: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -51,6 +53,7 @@ class SafetyResult:
             "cohort_size": self.cohort_size, "options": vars(self.options),
             "overall": self.overall, "by_term": self.by_term,
             "by_organ_class": self.by_organ_class, "by_regimen": self.by_regimen,
+            "by_drug_classes": self.by_drug_classes,
             "window": self.window, "empty_reason": self.empty_reason, "notes": self.notes,
         })
 
@@ -59,6 +62,8 @@ def _window_text(options: SafetyOptions) -> str:
     text = "onset on or after index"
     if options.window_days is not None:
         text += f", up to {options.window_days} days after index"
+    if options.index_line_only:
+        text += ", recorded against the index line"
     return text + ("; immune-related events only" if options.immune_only else "; all events")
 
 
@@ -85,12 +90,12 @@ def _finish(frame: pd.DataFrame, denominator: int | pd.Series) -> pd.DataFrame:
     return frame[keys + COUNT_COLUMNS]
 
 
-def _by_regimen(cohort: Cohort, cur, per: str) -> pd.DataFrame:
-    regimens = strata_table(cohort, "regimen")
+def _by_regimen(cohort: Cohort, cur, per: str, key: str = "regimen") -> pd.DataFrame:
+    regimens = strata_table(cohort, key)
     sql = (
         "WITH pp AS (SELECT patient_id, max(max_grade) AS max_grade, "  # noqa: S608 - fixed names
         f"min(onset_days) AS onset_days FROM {per} GROUP BY patient_id) "
-        "SELECT s.stratum AS regimen, count(*) AS patients, "
+        f"SELECT s.stratum AS {key}, count(*) AS patients, "
         "count(pp.patient_id) AS patients_any_grade, "
         "count(*) FILTER (WHERE pp.max_grade >= 3) AS patients_grade3plus, "
         "median(pp.onset_days) AS median_onset_days "
@@ -108,13 +113,15 @@ def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> Safe
     cur = cohort.db.cursor()
     per = f"_ae_{uuid.uuid4().hex[:12]}"
     cur.execute(f"CREATE TEMP TABLE {per} AS {cohort_sql('ae_patient_term', cohort)}",
-                {"window_days": options.window_days, "immune_only": options.immune_only})
+                {"window_days": options.window_days, "immune_only": options.immune_only,
+                 "index_line_only": options.index_line_only})
     try:
         size = max(cohort.size, 1)
         overall = _summary(cur, per, "overall", size)
         by_term = _summary(cur, per, "term", size)
         by_organ = _summary(cur, per, "organ_class", size)
         by_regimen = _by_regimen(cohort, cur, per)
+        by_classes = _by_regimen(cohort, cur, per, "drug_classes")
     finally:
         cur.execute(f"DROP TABLE IF EXISTS {per}")
     if overall.empty:
@@ -131,4 +138,4 @@ def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> Safe
     elif overall_row["patients_any_grade"] == 0:
         reason = "no patient in this cohort has an adverse event in the window (" + window + ")"
     return SafetyResult(cohort.size, options, overall_row, by_term, by_organ, by_regimen,
-                        window, reason)
+                        by_classes, window, reason)

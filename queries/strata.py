@@ -82,6 +82,8 @@ STRATIFICATIONS: tuple[Stratification, ...] = (
                    ("ECOG 0-1", "ECOG ≥ 2", UNKNOWN), joins=("e",),
                    description="latest ECOG within 90 days before index"),
     Stratification("regimen", "Regimen at index", "field", "r.regimen", joins=("r",)),
+    Stratification("drug_classes", "Drug classes at index", "field", "r.drug_classes",
+                   joins=("r",), description="distinct drug classes of the index line"),
     Stratification("pdl1_tps", "PD-L1 TPS", "biomarker",
                    "CASE WHEN b.value_numeric IS NULL THEN NULL "
                    "WHEN b.value_numeric < 1 THEN 'TPS < 1%' "

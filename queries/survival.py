@@ -106,14 +106,23 @@ def patient_times_sql(cohort: Cohort, endpoint: Endpoint) -> str:
     return cohort_sql("os_patient" if endpoint is Endpoint.OS else "pfs_patient", cohort)
 
 
-def aggregate(cohort: Cohort, endpoint: Endpoint, strata: str | None = None) -> pd.DataFrame:
-    """Counts of events and censorings per (stratum, day): the whole input of every fit."""
+def aggregate(cohort: Cohort, endpoint: Endpoint, strata: str | None = None,
+              within: str | None = None) -> pd.DataFrame:
+    """Counts of events and censorings per (stratum, day): the whole input of every fit.
+
+    ``within`` adds a second stratification as column ``within`` (for a stratified Cox model).
+    """
     table = strata_table(cohort, strata)
+    extra_col, extra_join = "", ""
+    if within is not None:
+        extra_col = ", w.stratum AS within"
+        extra_join = f" JOIN {strata_table(cohort, within)} w USING (patient_id)"
     sql = (
-        f"SELECT s.stratum, t.time_days, sum(CAST(t.event AS INTEGER)) AS n_event, "  # noqa: S608 - fixed names
-        f"sum(CAST(NOT t.event AS INTEGER)) AS n_censored "
+        f"SELECT s.stratum{extra_col}, t.time_days, "  # noqa: S608 - fixed names
+        "sum(CAST(t.event AS INTEGER)) AS n_event, "
+        "sum(CAST(NOT t.event AS INTEGER)) AS n_censored "
         f"FROM ({patient_times_sql(cohort, Endpoint(endpoint))}) t "
-        f"JOIN {table} s USING (patient_id) GROUP BY ALL ORDER BY 1, 2"
+        f"JOIN {table} s USING (patient_id){extra_join} GROUP BY ALL ORDER BY ALL"
     )
     frame = cohort.db.cursor().execute(sql).df()
     return frame.astype({"stratum": str, "time_days": "int64", "n_event": "int64",
@@ -221,24 +230,44 @@ def logrank(agg: pd.DataFrame, strata: list[str]) -> LogRankResult | None:
 
 
 def cox_two_groups(agg: pd.DataFrame, group: str, reference: str) -> HazardRatio | None:
-    """Hazard ratio of ``group`` vs ``reference`` (Efron ties) from the aggregated counts."""
+    """Hazard ratio of ``group`` vs ``reference`` (Efron ties) from the aggregated counts.
+
+    When ``agg`` has a ``within`` column the model is stratified by it: each level keeps its
+    own baseline hazard (like ``CoxPHFitter(strata=...)``), the hazard ratio is shared.
+    """
     part = agg[agg["stratum"].isin([group, reference])]
     if part.empty or part["n_event"].sum() == 0:
         return None
-    wide = part.pivot_table(index="time_days", columns="stratum",
-                            values=["n_event", "n_censored"], aggfunc="sum", fill_value=0)
-    d1, d0 = (wide["n_event"].get(k, 0) * np.ones(len(wide)) for k in (group, reference))
-    c1, c0 = (wide["n_censored"].get(k, 0) * np.ones(len(wide)) for k in (group, reference))
-    n1 = (d1 + c1)[::-1].cumsum()[::-1]
-    n0 = (d0 + c0)[::-1].cumsum()[::-1]
+    blocks = [b for _, b in part.groupby("within")] if "within" in part else [part]
+    arrays = [_risk_arrays(block, group, reference) for block in blocks]
+    d1, d0, n1, n0 = (np.concatenate(column) for column in zip(*arrays, strict=True))
     fitted = _efron_newton(d1, d0, n1, n0)
     if fitted is None:
         return None
     beta, se = fitted
     z = beta / se
+    method = "Cox proportional hazards, Efron ties, Wald 95% CI"
+    if "within" in part:
+        method += f", stratified ({len(blocks)} strata)"
     return HazardRatio(group=group, reference=reference, hr=math.exp(beta),
                        ci_lower=math.exp(beta - Z95 * se), ci_upper=math.exp(beta + Z95 * se),
-                       p_value=float(2 * stats.norm.sf(abs(z))), coef=beta, se=se)
+                       p_value=float(2 * stats.norm.sf(abs(z))), coef=beta, se=se,
+                       method=method)
+
+
+def _risk_arrays(part: pd.DataFrame, group: str, reference: str) -> tuple[np.ndarray, ...]:
+    """Events (d) and numbers at risk (n) of each group at every time of one stratum."""
+    wide = part.pivot_table(index="time_days", columns="stratum",
+                            values=["n_event", "n_censored"], aggfunc="sum", fill_value=0)
+    out = []
+    for key in (group, reference):
+        d = wide["n_event"][key].to_numpy(float) if key in wide["n_event"] else \
+            np.zeros(len(wide))
+        c = wide["n_censored"][key].to_numpy(float) if key in wide["n_censored"] else \
+            np.zeros(len(wide))
+        out.append((d, (d + c)[::-1].cumsum()[::-1]))
+    (d1, n1), (d0, n0) = out
+    return d1, d0, n1, n0
 
 
 def _efron_newton(d1, d0, n1, n0) -> tuple[float, float] | None:
@@ -356,8 +385,12 @@ def empty_result(endpoint: Endpoint, stratification: str | None, reason: str) ->
 def kaplan_meier(cohort: Cohort, endpoint: Endpoint | str = Endpoint.OS,
                  strata: str | None = None, at_risk_months: list[float] | None = None,
                  hr_groups: tuple[str, str] | None = None,
-                 ci_method: str = "log-log") -> SurvivalResult:
-    """Kaplan-Meier analysis of the cohort for an endpoint, optionally stratified."""
+                 ci_method: str = "log-log", hr_adjust: str | None = None) -> SurvivalResult:
+    """Kaplan-Meier analysis of the cohort for an endpoint, optionally stratified.
+
+    ``hr_adjust``: a stratification whose levels get their own baseline hazard in the Cox model
+    (e.g. ``cancer_type``); curves, medians and the log-rank test are not affected.
+    """
     endpoint = Endpoint(endpoint)
     if cohort.size == 0:
         return empty_result(endpoint, strata, "the cohort is empty")
@@ -365,7 +398,7 @@ def kaplan_meier(cohort: Cohort, endpoint: Endpoint | str = Endpoint.OS,
         reason = _pfs_empty_reason(cohort)
         if reason:
             return empty_result(endpoint, strata, reason)
-    agg = aggregate(cohort, endpoint, strata)
+    agg = aggregate(cohort, endpoint, strata, within=hr_adjust)
     if agg.empty:
         return empty_result(endpoint, strata, "no patient has a usable follow-up time")
     result = fit(agg, endpoint, strata, at_risk_months, hr_groups, ci_method)
