@@ -426,3 +426,13 @@ def test_corrupt_bytes_inside_the_file_are_reported(snap):
     _find(report, "checksum mismatch", table="adverse_events")
     assert any(p.table == "adverse_events" and ("unreadable" in p.message or "could not read"
                                                 in p.message) for p in report.problems)
+
+
+def test_bundled_sample_snapshot_is_valid():
+    from config import ROOT
+
+    sample = ROOT / "data" / "sample"
+    if not (sample / MANIFEST).is_file():
+        pytest.skip("data/sample not generated yet")
+    report = validate_snapshot(sample)
+    assert report.problems == [], [str(p) for p in report.problems]
