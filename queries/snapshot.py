@@ -638,10 +638,11 @@ class SnapshotStatus:
 def folder_fingerprint(path: Path) -> tuple:
     """Cheap identity of a folder's contents (names, sizes, mtimes) to reuse a validation."""
     try:
-        entries = sorted(path.iterdir()) if path.is_dir() else []
-        stats = tuple((p.name, st.st_size, st.st_mtime_ns) for p in entries
-                      if (st := p.stat()) is not None)
-        return (path.stat().st_mtime_ns, stats)
+        stats = []
+        for entry in sorted(path.iterdir()) if path.is_dir() else []:
+            stat = entry.stat()
+            stats.append((entry.name, stat.st_size, stat.st_mtime_ns))
+        return (path.stat().st_mtime_ns, tuple(stats))
     except OSError:
         return ("unreadable", time.monotonic_ns())  # never equal, so it is re-validated
 
