@@ -81,6 +81,10 @@ def current_user() -> User | None:
     return user  # type: ignore[return-value]
 
 
+# The shell's name for it (components/shell.py).
+current_user_or_none = current_user
+
+
 def current_role() -> str | None:
     """The signed-in user's role, or None."""
     user = current_user()
