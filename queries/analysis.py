@@ -32,7 +32,7 @@ class AnalysisOptions:
     response_strata: str | None = None
     at_risk_months: tuple[float, ...] | None = None
     hr_groups: tuple[str, str] | None = None
-    hr_adjust: str | None = None
+    hr_adjust: tuple[str, ...] | None = None
     ci_method: str = "log-log"
     response_denominator: str = "evaluable"
     ae_immune_only: bool = False
@@ -43,7 +43,9 @@ class AnalysisOptions:
     @classmethod
     def from_dict(cls, data: dict | None) -> AnalysisOptions:
         data = dict(data or {})
-        for key in ("endpoints", "at_risk_months", "hr_groups", "panels"):
+        if isinstance(data.get("hr_adjust"), str):
+            data["hr_adjust"] = [data["hr_adjust"]]
+        for key in ("endpoints", "at_risk_months", "hr_groups", "hr_adjust", "panels"):
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         return cls(**data)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -107,16 +108,20 @@ def patient_times_sql(cohort: Cohort, endpoint: Endpoint) -> str:
 
 
 def aggregate(cohort: Cohort, endpoint: Endpoint, strata: str | None = None,
-              within: str | None = None) -> pd.DataFrame:
+              within: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Counts of events and censorings per (stratum, day): the whole input of every fit.
 
-    ``within`` adds a second stratification as column ``within`` (for a stratified Cox model).
+    ``within`` adds the combined levels of one or more other stratifications as column
+    ``within`` (the strata of a stratified Cox model).
     """
     table = strata_table(cohort, strata)
     extra_col, extra_join = "", ""
-    if within is not None:
-        extra_col = ", w.stratum AS within"
-        extra_join = f" JOIN {strata_table(cohort, within)} w USING (patient_id)"
+    keys = [within] if isinstance(within, str) else list(within or [])
+    if keys:
+        labels = " || ' | ' || ".join(f"w{i}.stratum" for i in range(len(keys)))
+        extra_col = f", {labels} AS within"
+        extra_join = "".join(f" JOIN {strata_table(cohort, key)} w{i} USING (patient_id)"
+                             for i, key in enumerate(keys))
     sql = (
         f"SELECT s.stratum{extra_col}, t.time_days, "  # noqa: S608 - fixed names
         "sum(CAST(t.event AS INTEGER)) AS n_event, "
@@ -385,11 +390,13 @@ def empty_result(endpoint: Endpoint, stratification: str | None, reason: str) ->
 def kaplan_meier(cohort: Cohort, endpoint: Endpoint | str = Endpoint.OS,
                  strata: str | None = None, at_risk_months: list[float] | None = None,
                  hr_groups: tuple[str, str] | None = None,
-                 ci_method: str = "log-log", hr_adjust: str | None = None) -> SurvivalResult:
+                 ci_method: str = "log-log",
+                 hr_adjust: str | Sequence[str] | None = None) -> SurvivalResult:
     """Kaplan-Meier analysis of the cohort for an endpoint, optionally stratified.
 
-    ``hr_adjust``: a stratification whose levels get their own baseline hazard in the Cox model
-    (e.g. ``cancer_type``); curves, medians and the log-rank test are not affected.
+    ``hr_adjust``: stratifications whose combined levels get their own baseline hazard in the
+    Cox model (e.g. ``("cancer_type", "stage")``): the hazard ratio is adjusted for them.
+    Curves, medians and the log-rank test are not affected.
     """
     endpoint = Endpoint(endpoint)
     if cohort.size == 0:
