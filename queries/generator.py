@@ -517,7 +517,8 @@ def _responses(rng, reg, p: _Patients, bm: _Biomarkers, st: _State, k: int) -> n
     orr = np.where(planted, orr_tps, orr)
     resp = rng.random(p.n) < orr
     cr = resp & (rng.random(p.n) < CR_SHARE)
-    ppd = ~resp & (rng.random(p.n) < REG.primary_pd[reg])
+    # A fixed-length line (platinum before maintenance) ends without progression.
+    ppd = ~resp & (rng.random(p.n) < REG.primary_pd[reg]) & (REG.fixed_days[reg] == 0)
     return np.where(cr, 3, np.where(resp, 2, np.where(ppd, 0, 1)))
 
 
