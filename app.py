@@ -15,6 +15,9 @@ from queries.snapshot import SnapshotRegistry
 PAGE_MODULES = (
     "components.shell",
     "components.snapshots_page",
+    "components.builder_page",
+    "components.analysis_page",
+    "components.feasibility_page",
     "components.summaries_page",
     "components.admin_page",
 )

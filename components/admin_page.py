@@ -33,8 +33,9 @@ def _filter_bar() -> dbc.Row:
                                  clearable=True), md=2),
             dbc.Col(dbc.Input(id=ids.AUDIT_ACTION, placeholder="action (e.g. feasibility)",
                               debounce=True, size="sm"), md=3),
-            dbc.Col(dbc.Input(id=ids.AUDIT_SINCE, type="date", size="sm",
-                              title="entries on or after this day (UTC)"), md=2),
+            dbc.Col(dbc.InputGroup([dbc.InputGroupText("since"),
+                                    dbc.Input(id=ids.AUDIT_SINCE, type="date")], size="sm"),
+                    md=3),
         ],
         className="g-2 mb-3",
     )

@@ -1,0 +1,156 @@
+"""Feasibility page (partners and clinicians): cohort counts per site and per year of index.
+
+The counts are computed exactly in ``queries.feasibility`` and then protected on the server
+with the signed-in role's disclosure policy (``queries.disclosure``): a partner sees "< 10" for
+small cells, other counts rounded to 5, and secondary suppression so that a hidden site cannot
+be recovered from the total. Only protected values ever reach the browser.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+import plotly.graph_objects as go
+from dash import Input, Output, State, callback, dcc, html
+
+from access import guard
+from components import ids, pages
+from components.cohort_access import audit_query, open_cohort
+from queries import disclosure, feasibility
+
+# An empty builder means the default population: everyone who started a checkpoint inhibitor.
+DEFAULT_DEFINITION = {
+    "schema_version": 1,
+    "metadata": {"name": "All patients starting a checkpoint inhibitor"},
+}
+ROLES = tuple(role for role, allowed in guard.ALLOWED_PAGES.items()
+              if guard.FEASIBILITY in allowed)
+BAR_COLOR = "#2c7fb8"
+
+
+def layout() -> html.Div:
+    return html.Div(
+        [
+            html.H2("Trial feasibility", className="h4"),
+            html.P(
+                "How many patients of the current cohort each site has, and in which year "
+                "they reached the index event.",
+                className="text-muted",
+            ),
+            html.Div(id=ids.FEASIBILITY_COHORT, className="mb-2"),
+            dbc.Alert(id=ids.FEASIBILITY_POLICY, color="info", className="small py-2"),
+            html.Div(id=ids.FEASIBILITY_TOTAL, className="mb-3"),
+            dbc.Row(
+                [
+                    dbc.Col(_panel("Patients per site", ids.FEASIBILITY_SITE_GRAPH,
+                                   ids.FEASIBILITY_SITE_TABLE), lg=6),
+                    dbc.Col(_panel("Patients per year of index", ids.FEASIBILITY_YEAR_GRAPH,
+                                   ids.FEASIBILITY_YEAR_TABLE), lg=6),
+                ],
+                className="g-3",
+            ),
+        ]
+    )
+
+
+def _panel(title: str, graph_id: str, table_id: str) -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader(title),
+            dbc.CardBody([
+                dcc.Loading(dcc.Graph(id=graph_id, config={"displayModeBar": False},
+                                      style={"height": "320px"})),
+                html.Div(id=table_id),
+            ]),
+        ]
+    )
+
+
+def counts_figure(labels: list[str], values: list[float | None], texts: list[str],
+                  axis_title: str) -> go.Figure:
+    """Bars of released counts; a suppressed cell has no bar, only its label (e.g. "< 10")."""
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=[v if v is not None else 0 for v in values],
+            text=texts,
+            textposition="outside",
+            marker_color=BAR_COLOR,
+            hovertemplate="%{x}: %{text}<extra></extra>",
+            cliponaxis=False,
+        )
+    )
+    fig.update_layout(
+        template="plotly_white",
+        margin={"l": 40, "r": 10, "t": 30, "b": 40},
+        xaxis={"title": axis_title, "type": "category"},
+        yaxis={"title": "patients", "rangemode": "tozero"},
+        showlegend=False,
+    )
+    return fig
+
+
+def counts_table(rows: list[tuple[str, str]], key_title: str, total_text: str) -> dbc.Table:
+    body = [html.Tr([html.Td(label), html.Td(text, className="text-end")])
+            for label, text in rows]
+    body.append(html.Tr([html.Th("Total"), html.Th(total_text, className="text-end")]))
+    return dbc.Table(
+        [html.Thead(html.Tr([html.Th(key_title), html.Th("Patients", className="text-end")])),
+         html.Tbody(body)],
+        size="sm", className="mt-2 mb-0",
+    )
+
+
+def _panel_outputs(table: disclosure.ProtectedTable, key: str,
+                   key_title: str) -> tuple[go.Figure, dbc.Table]:
+    """Figure and table of one released count table (display strings, withheld = NA)."""
+    labels = [str(v) for v in table.display[key]]
+    texts = [str(v) for v in table.display["patients"]]
+    values = [None if v is pd.NA or pd.isna(v) else int(v) for v in table.values["patients"]]
+    figure = counts_figure(labels, values, texts, key_title)
+    total = table.column_totals["patients"].display
+    return figure, counts_table(list(zip(labels, texts, strict=True)), key_title, total)
+
+
+def _policy_text(policy: disclosure.Policy) -> str:
+    if policy.exact:
+        return "Exact counts (clinician view)."
+    return (f"Counts are protected: a count under {policy.min_count} shows as "
+            f"\u201c{policy.small_display}\u201d, and in the tables \u201c{policy.mask_display}"
+            f"\u201d marks counts under {policy.min_count} and counts hidden so that a small "
+            f"count cannot be worked out from the total. Other counts are rounded to the "
+            f"nearest {policy.rounding}.")
+
+
+@callback(
+    Output(ids.FEASIBILITY_COHORT, "children"),
+    Output(ids.FEASIBILITY_POLICY, "children"),
+    Output(ids.FEASIBILITY_TOTAL, "children"),
+    Output(ids.FEASIBILITY_SITE_GRAPH, "figure"),
+    Output(ids.FEASIBILITY_SITE_TABLE, "children"),
+    Output(ids.FEASIBILITY_YEAR_GRAPH, "figure"),
+    Output(ids.FEASIBILITY_YEAR_TABLE, "children"),
+    Input(ids.FEASIBILITY_TOTAL, "id"),
+    Input(ids.COHORT_STORE, "data"),
+    State(ids.SNAPSHOT_STORE, "data"),
+)
+def update_feasibility(_total_id, definition_data, snapshot_id):
+    """Protected per-site and per-year counts of the current cohort for the user's role."""
+    user = guard.require_role(*ROLES)
+    opened = open_cohort(definition_data or DEFAULT_DEFINITION, snapshot_id)
+    policy = disclosure.policy_for(user.role)
+    protected = disclosure.protect_feasibility(feasibility.feasibility(opened.cohort), policy)
+    audit_query(user, "feasibility", opened, protected.suppressed)
+    released = protected.result
+    site_fig, site_table = _panel_outputs(released.by_site, "site", "Site")
+    year_fig, year_table = _panel_outputs(released.by_year, "year", "Year of index")
+    name = opened.definition.metadata.name
+    cohort = html.Span(["Cohort: ", html.Strong(name), " · snapshot ",
+                        html.Code(opened.cohort.snapshot_id)])
+    total = html.Div([html.Span("Patients in the cohort: ", className="text-muted"),
+                      html.Strong(released.total.display, className="fs-4",
+                                  id=ids.FEASIBILITY_TOTAL_VALUE)])
+    return (cohort, _policy_text(policy), total, site_fig, site_table, year_fig, year_table)
+
+
+PAGE = pages.register(pages.Page("/feasibility", "Feasibility", ROLES, layout, order=30))
