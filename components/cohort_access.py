@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import flask
+
 from components.context import app_context
 from queries.cohort import Cohort
+from queries.cohorts import CohortService
 from queries.database import SnapshotDatabase
+
+_SERVICES_KEY = "iocohort.cohort_services"
 
 
 class NoSnapshot(LookupError):
@@ -39,27 +44,44 @@ def active_database(snapshot_id: str | None) -> SnapshotDatabase:
     return registry.database(snapshot_id)
 
 
-def open_cohort(definition_data: dict, snapshot_id: str | None) -> OpenCohort:
-    """Validate a definition (raises the model's validation error) and materialize it."""
-    from queries.cohorts import materialize_definition
-    from queries.definition import parse_definition
-
-    definition = parse_definition(definition_data)
+def cohort_service(snapshot_id: str | None) -> CohortService:
+    """The active snapshot's CohortService (its field catalog is read once per app and snapshot)."""
     db = active_database(snapshot_id)
-    cohort = materialize_definition(db, definition)
+    services: dict = flask.current_app.extensions.setdefault(_SERVICES_KEY, {})
+    key = (db.snapshot_id, str(db.path))
+    service = services.get(key)
+    if service is None or service.db is not db:
+        service = services[key] = CohortService(db)
+    return service
+
+
+def open_cohort(definition_data: dict, snapshot_id: str | None) -> OpenCohort:
+    """Validate a definition (raises ``DefinitionError`` listing every problem) and materialize it."""
+    from queries.definition import load_definition
+
+    service = cohort_service(snapshot_id)
+    definition = load_definition(definition_data, service.catalog)
+    cohort = service.cohort(definition)
     return OpenCohort(definition=definition, definition_hash=definition.content_hash(), cohort=cohort)
 
 
 def audit_query(user, action: str, opened: OpenCohort | None, suppressed=(), detail: str = "") -> None:
     """Append the query to the audit log (who, role, definition hash, snapshot, suppressed)."""
+    audit_definition(user, action, opened.definition_hash if opened else None,
+                     opened.cohort.snapshot_id if opened else None, suppressed, detail)
+
+
+def audit_definition(user, action: str, definition_hash: str | None, snapshot_id: str | None,
+                     suppressed=(), detail: str = "") -> None:
+    """Audit a query that needs no materialized cohort (e.g. attrition counts)."""
     from access.audit import record_query
 
     record_query(
         user=user.username,
         role=user.role,
         action=action,
-        definition_hash=opened.definition_hash if opened else None,
-        snapshot_id=opened.cohort.snapshot_id if opened else None,
+        definition_hash=definition_hash,
+        snapshot_id=snapshot_id,
         suppressed=list(suppressed),
         detail=detail,
     )

@@ -63,9 +63,112 @@ COMPARE_TABLE1 = "compare-table1"
 COMPARE_CSV_BUTTON = "compare-csv-button"
 COMPARE_DOWNLOAD = "compare-download"
 
+# --- cohort builder page -------------------------------------------------------------------
+BUILDER_INIT = "builder-init"
+BUILDER_STRUCTURE = "builder-structure"
+BUILDER_LOADED = "builder-loaded"
+BUILDER_NAME = "builder-name"
+BUILDER_INDEX_KIND = "builder-index-kind"
+BUILDER_INDEX_CLASSES = "builder-index-classes"
+BUILDER_INDEX_LINE = "builder-index-line"
+BUILDER_INDEX_CANCERS = "builder-index-cancers"
+BUILDER_INDEX_DATES = "builder-index-dates"
+BUILDER_INDEX_CLASSES_BOX = "builder-index-classes-box"
+BUILDER_INDEX_LINE_BOX = "builder-index-line-box"
+BUILDER_INDEX_CANCERS_BOX = "builder-index-cancers-box"
+BUILDER_INDEX_MESSAGE = "builder-index-message"
+BUILDER_RULES = "builder-rules"
+BUILDER_ADD_RULE = "builder-add-rule"
+BUILDER_STATUS = "builder-status"
+BUILDER_COUNT = "builder-count"
+BUILDER_COUNT_NOTE = "builder-count-note"
+BUILDER_FUNNEL = "builder-funnel"
+BUILDER_ATTRITION_TABLE = "builder-attrition-table"
+BUILDER_DESCRIPTION = "builder-description"
+BUILDER_HASH = "builder-hash"
+BUILDER_SAVE_NAME = "builder-save-name"
+BUILDER_SAVE = "builder-save"
+BUILDER_SAVE_MESSAGE = "builder-save-message"
+BUILDER_SAVED_LIST = "builder-saved-list"
+BUILDER_SAVED_VERSION = "builder-saved-version"
+BUILDER_SHARE = "builder-share"
+BUILDER_SHARE_URL = "builder-share-url"
+BUILDER_DOWNLOAD_JSON = "builder-download-json"
+BUILDER_DOWNLOAD_SQL = "builder-download-sql"
+BUILDER_DOWNLOAD_TEXT = "builder-download-text"
+BUILDER_DOWNLOAD = "builder-download"
+BUILDER_UPLOAD = "builder-upload"
+BUILDER_UPLOAD_PROBLEMS = "builder-upload-problems"
+BUILDER_LOAD_MESSAGE = "builder-load-message"
+BUILDER_UNDO = "builder-undo"
+BUILDER_HISTORY = "builder-history"
+BUILDER_NEW = "builder-new"
+
+# Pattern-matching types (one per repeated widget); the factories below build their IDs.
+RULE_CARD = "builder-rule-card"
+RULE_NAME = "builder-rule-name"
+RULE_ENABLED = "builder-rule-enabled"
+RULE_GROUP = "builder-rule-group"
+RULE_ACTION = "builder-rule-action"
+RULE_ROWS = "builder-rule-rows"
+RULE_MESSAGE = "builder-rule-message"
+CRITERION_ROW = "builder-criterion-row"
+CRITERION_FIELD = "builder-criterion-field"
+CRITERION_OPERATOR = "builder-criterion-operator"
+CRITERION_VALUE_AREA = "builder-criterion-value-area"
+CRITERION_VALUES = "builder-criterion-values"
+CRITERION_MIN = "builder-criterion-min"
+CRITERION_MAX = "builder-criterion-max"
+CRITERION_TEXT = "builder-criterion-text"
+CRITERION_DATES = "builder-criterion-dates"
+CRITERION_DATE = "builder-criterion-date"
+CRITERION_WINDOW = "builder-criterion-window"
+CRITERION_WINDOW_DAYS = "builder-criterion-window-days"
+CRITERION_WINDOW_START = "builder-criterion-window-start"
+CRITERION_WINDOW_END = "builder-criterion-window-end"
+CRITERION_WINDOW_AREA = "builder-criterion-window-area"
+CRITERION_WINDOW_DAYS_BOX = "builder-criterion-window-days-box"
+CRITERION_WINDOW_CUSTOM_BOX = "builder-criterion-window-custom-box"
+CRITERION_OCCURRENCE = "builder-criterion-occurrence"
+CRITERION_REMOVE = "builder-criterion-remove"
+CRITERION_MESSAGE = "builder-criterion-message"
+SAVED_ACTION = "builder-saved-action"
+SAVED_NAME = "builder-saved-name"
+
+
+def rule_id(kind: str, rule: str) -> dict:
+    """A per-rule widget: ``kind`` is one of RULE_CARD, RULE_NAME, ... above."""
+    return {"type": kind, "rule": rule}
+
+
+def rule_action(rule: str, action: str) -> dict:
+    """A rule's button: action is "up", "down", "remove" or "add-row"."""
+    return {"type": RULE_ACTION, "rule": rule, "action": action}
+
+
+def criterion_id(kind: str, rule: str, row: str) -> dict:
+    """A per-criterion-row widget: ``kind`` is one of CRITERION_ROW, CRITERION_FIELD, ..."""
+    return {"type": kind, "rule": rule, "row": row}
+
+
+def criterion_value_id(kind: str, rule: str, row: str, spec: str) -> dict:
+    """A value widget of a criterion row; ``spec`` ("field|operator") tells which field and
+    operator it was drawn for, so a widget left over from the previous field is never read."""
+    return {"type": kind, "rule": rule, "row": row, "spec": spec}
+
+
+def saved_action(saved: str, action: str) -> dict:
+    """A saved cohort's button: action is "open", "rename", "duplicate" or "delete"."""
+    return {"type": SAVED_ACTION, "saved": saved, "action": action}
+
+
+def saved_name(saved: str) -> dict:
+    return {"type": SAVED_NAME, "saved": saved}
+
 # --- feasibility page ----------------------------------------------------------------------
 FEASIBILITY_COHORT = "feasibility-cohort"
 FEASIBILITY_TOTAL = "feasibility-total"
+FEASIBILITY_TOTAL_VALUE = "feasibility-total-value"
 FEASIBILITY_POLICY = "feasibility-policy"
 FEASIBILITY_SITE_GRAPH = "feasibility-site-graph"
 FEASIBILITY_SITE_TABLE = "feasibility-site-table"

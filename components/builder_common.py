@@ -1,0 +1,39 @@
+"""Small pieces shared by the builder's modules: who may use it, and role-aware count text."""
+
+from __future__ import annotations
+
+import uuid
+
+from components import builder_widgets as widgets
+
+ROLES = ("clinician", "partner")
+
+
+def count_text_for(role: str) -> widgets.CountText:
+    """How catalog category counts read for a role (partners: disclosure-protected)."""
+    from queries.disclosure import policy_for, protect_count
+
+    policy = policy_for(role)
+    if policy.exact:
+        return widgets.plain_count
+
+    def protected(count: int | None) -> str:
+        return "" if count is None else protect_count(count, policy).display
+
+    return protected
+
+
+def category_options(f, count_text: widgets.CountText) -> list[dict]:
+    """Dropdown options of a categorical catalog field, each with its count in the snapshot."""
+    if f is None:
+        return []
+    options = []
+    for value, count in f.values:
+        text = count_text(count)
+        options.append({"label": f"{value} ({text})" if text else str(value), "value": value})
+    return options
+
+
+def loaded_payload(definition: dict) -> dict:
+    """What to put into BUILDER_LOADED to open a definition (the nonce makes reloads fire)."""
+    return {"definition": definition, "nonce": uuid.uuid4().hex}
