@@ -10,7 +10,9 @@ Semantics, shared with the reference evaluator in the tests:
 - index event: per patient, the first matching treatment start (ties: lowest line) or the
   first diagnosis; then the optional date range filter; patients need a ``patients`` row;
 - an attribute comparison with an unknown value is false (so ``not`` of it is true);
-- diagnosis attributes hold when any diagnosis dated on or before the index date matches;
+- diagnosis attributes are those of the diagnosis at index: the latest diagnosis dated on or
+  before index + 30 days, else the earliest (ties broken by icd10, cancer type, stage,
+  histology);
 - ECOG is the latest non-null assessment in its window (default 90 days before index up to
   the index date), the worst on ties;
 - an event criterion counts rows of its table that match every ``where`` filter and whose
@@ -47,6 +49,9 @@ from queries.definition import (
 )
 
 COHORT_SELECT = "ix.patient_id, ix.index_date, ix.index_line"
+# The diagnosis at index: the latest on or before index + 30 days (a work-up can be dated just
+# after a treatment start), else the earliest; the same rule as queries/sql/diagnosis_at_index.
+DIAGNOSIS_LEEWAY_DAYS = 30
 
 
 class CompileError(ValueError):
@@ -128,6 +133,7 @@ def window_conditions(date_expr: str, window: Window | None, params: list,
 class _Compiler:
     catalog: Catalog
     ecog_windows: list[tuple[int | None, int | None]] = field(default_factory=list)
+    needs_diagnosis: bool = False
 
     def field(self, key: str, context: str) -> CatalogField:
         f = self.catalog.get(key) or base_catalog().get(key)
@@ -156,10 +162,6 @@ class _Compiler:
 
     def attribute(self, crit: AttributeCriterion, params: list) -> str:
         f = self.field(crit.field, "attribute")
-        if f.key in DIAGNOSIS_ATTRIBUTES:
-            cond = compare(f"d.{f.column}", crit.op, crit.value, f, params)
-            return ("EXISTS (SELECT 1 FROM diagnoses d WHERE d.patient_id = ix.patient_id "  # noqa: S608 - catalog identifiers
-                    f"AND d.diagnosis_date <= ix.index_date AND {cond})")
         expr = self.attribute_expr(f, crit)
         cond = compare(expr, crit.op, crit.value, f, params)
         return cond if crit.op in ("is_null", "is_not_null") else f"COALESCE({cond}, FALSE)"
@@ -167,6 +169,9 @@ class _Compiler:
     def attribute_expr(self, f: CatalogField, crit: AttributeCriterion) -> str:
         if f.key in PATIENT_ATTRIBUTES:
             return f"ix.{f.column}"
+        if f.key in DIAGNOSIS_ATTRIBUTES:
+            self.needs_diagnosis = True
+            return f"dx.{f.column}"
         if f.key == "age_at_index":
             return "(EXTRACT(YEAR FROM ix.index_date) - ix.birth_year)"
         if f.key == "index_line":
@@ -232,8 +237,26 @@ class _Compiler:
             )
         return ctes
 
+    def diagnosis_ctes(self, params: list) -> list[str]:
+        if not self.needs_diagnosis:
+            return []
+        params.extend([DIAGNOSIS_LEEWAY_DAYS, DIAGNOSIS_LEEWAY_DAYS])
+        return [
+            "dx AS (\n  SELECT r.patient_id, r.cancer_type, r.icd10, r.histology_icdo3, r.stage "  # noqa: S608 - fixed identifiers
+            "FROM (\n    SELECT d.patient_id, d.cancer_type, d.icd10, d.histology_icdo3, d.stage,"
+            "\n      ROW_NUMBER() OVER (PARTITION BY d.patient_id ORDER BY\n"
+            f"        CASE WHEN d.diagnosis_date <= {_shift('ip.index_date')} THEN 0 ELSE 1 END,\n"
+            f"        CASE WHEN d.diagnosis_date <= {_shift('ip.index_date')} "
+            "THEN d.diagnosis_date END DESC NULLS LAST,\n"
+            "        d.diagnosis_date NULLS LAST, d.icd10 NULLS LAST, d.cancer_type NULLS LAST,\n"
+            "        d.stage NULLS LAST, d.histology_icdo3 NULLS LAST) AS rn\n"
+            "    FROM diagnoses d\n    JOIN index_population ip ON ip.patient_id = d.patient_id"
+            "\n  ) r WHERE r.rn = 1\n)"
+        ]
+
     def joins(self) -> str:
-        return "".join(
+        dx = "\nLEFT JOIN dx ON dx.patient_id = ix.patient_id" if self.needs_diagnosis else ""
+        return dx + "".join(
             f"\nLEFT JOIN ecog_{i} ON ecog_{i}.patient_id = ix.patient_id"
             for i in range(1, len(self.ecog_windows) + 1)
         )
@@ -304,6 +327,7 @@ def _compile_parts(definition: Definition, catalog: Catalog | None,
     rule_sql = [compiler.node(rule.criteria, rule_params) for rule in chosen]
     params: list = []
     ctes = _index_ctes(definition.index_event, params)
+    ctes += compiler.diagnosis_ctes(params)
     ctes += compiler.ecog_ctes(params)
     return _Parts(ctes, params + rule_params, rule_sql, compiler.joins())
 

@@ -161,10 +161,11 @@ class _Describer:
         label = f.label if f else crit.field
         if crit.field == "age_at_index":
             return _age_text(crit.op, crit.value) + " at the index date"
-        if crit.field in ("cancer_type", "stage", "icd10", "histology"):
-            return "with a diagnosis of " + comparison_text(
-                label if crit.field != "cancer_type" else "", crit.op, crit.value, f).strip() \
-                + " on or before the index date"
+        if crit.field == "cancer_type" and crit.op == "in":
+            return "with " + _join([str(v) for v in crit.value])
+        if crit.field == "stage" and crit.op in ("in", "="):
+            values = crit.value if isinstance(crit.value, list) else [crit.value]
+            return "stage " + _join([str(v) for v in values])
         if crit.field == "ecog":
             window = window_text(crit.window or Window(start_days=-90, end_days=0))
             return f"with {comparison_text('ECOG', crit.op, crit.value, f)} (latest {window})"
