@@ -93,7 +93,7 @@ def counts_figure(labels: list[str], values: list[float | None], texts: list[str
 def counts_table(rows: list[tuple[str, str]], key_title: str, total_text: str) -> dbc.Table:
     body = [html.Tr([html.Td(label), html.Td(text, className="text-end")])
             for label, text in rows]
-    body.append(html.Tr([html.Th("Total"), html.Th(total_text, className="text-end")]))
+    body.append(html.Tr([html.Th("Total of the rows"), html.Th(total_text, className="text-end")]))
     return dbc.Table(
         [html.Thead(html.Tr([html.Th(key_title), html.Th("Patients", className="text-end")])),
          html.Tbody(body)],

@@ -138,10 +138,10 @@ def _survival_part(s: CohortSummary, policy: Policy) -> tuple[int | None, bool, 
 
 def _sentences(size: int, per_100: int | None, evaluated: int | None,
                median: int | None, reached: bool, survival_known: bool) -> tuple[str, ...]:
-    out = [f"This group has about {size} people."]
+    out = [f"This group has about {size:,} people."]
     if per_100 is not None:
         out.append(f"About {per_100} in 100 people in this group responded to treatment "
-                   f"(their tumours shrank), counting the about {evaluated} people whose "
+                   f"(their tumours shrank), counting the about {evaluated:,} people whose "
                    "tumours were measured.")
     if median is not None:
         unit = "month" if median == 1 else "months"

@@ -1,0 +1,184 @@
+"""What each role sees: partners get protected feasibility counts, the advisory board only
+published summaries, admins the audit log, clinicians publish. One scenario per test."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.browser.conftest import browser_errors, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+NAV = "#shell-nav-links"
+CONTENT = "#shell-page-content"
+ONE_YEAR = {
+    "schema_version": 1,
+    "metadata": {"name": "Checkpoint inhibitor started in 2019"},
+    "index_event": {"kind": "first_checkpoint_inhibitor", "date_from": "2019-01-01",
+                    "date_to": "2019-12-31"},
+}
+FEW_DAYS = {
+    "schema_version": 1,
+    "metadata": {"name": "Checkpoint inhibitor started 1-5 March 2019"},
+    "index_event": {"kind": "first_checkpoint_inhibitor", "date_from": "2019-03-01",
+                    "date_to": "2019-03-05"},
+}
+EVERYONE = {"schema_version": 1, "metadata": {"name": "Everyone starting a checkpoint inhibitor"}}
+
+
+def start(dash_duo, app) -> None:
+    """Start the app; its root redirects to /login, so do not wait for a Dash page there."""
+    dash_duo.start_server(app, navigate=False)
+    dash_duo._url = dash_duo.server.url  # what the server_url setter sets, minus its wait
+
+
+def _exact_counts(app_settings, definition: dict):
+    """The exact feasibility numbers, computed in the test (never shown to a partner)."""
+    from queries.analysis import open_snapshot
+    from queries.cohorts import materialize_definition
+    from queries.definition import parse_definition
+    from queries.feasibility import feasibility
+
+    db = open_snapshot(app_settings.snapshots_dir / "sample", app_settings.cache_dir)
+    return feasibility(materialize_definition(db, parse_definition(definition)))
+
+
+def _use_cohort(dash_duo, definition: dict, path: str) -> None:
+    """Put a definition in the session's cohort store (as the builder does), then open path."""
+    dash_duo.driver.execute_script(
+        "window.sessionStorage.setItem('shell-cohort-store', arguments[0]);",
+        json.dumps(definition))
+    dash_duo.driver.get(dash_duo.server_url + path)
+
+
+def _nav_text(dash_duo) -> str:
+    return dash_duo.find_element(NAV).text
+
+
+def _table_cells(dash_duo, table_id: str) -> list[tuple[str, str]]:
+    rows = dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr")
+    out = []
+    for row in rows:
+        cells = row.find_elements(By.CSS_SELECTOR, "td, th")
+        out.append((cells[0].text, cells[1].text))
+    return out
+
+
+def _wait_feasibility(dash_duo, cohort_name: str) -> None:
+    dash_duo.wait_for_contains_text("#feasibility-cohort", cohort_name, timeout=30)
+    dash_duo.wait_for_element("#feasibility-site-table tbody tr", timeout=30)
+
+
+def test_partner_sees_protected_feasibility_and_no_clinician_panels(dash_duo, app, app_settings):
+    start(dash_duo, app)
+    sign_in(dash_duo, "partner")
+    nav = _nav_text(dash_duo)
+    assert "Feasibility" in nav
+    assert "Analyses" not in nav and "Summaries" not in nav and "Audit" not in nav
+
+    _use_cohort(dash_duo, ONE_YEAR, "/feasibility")
+    _wait_feasibility(dash_duo, ONE_YEAR["metadata"]["name"])
+    exact = _exact_counts(app_settings, ONE_YEAR).by_site.set_index("site")["patients"]
+    cells = dict(_table_cells(dash_duo, "feasibility-site-table"))
+    assert set(exact.index) <= set(cells)
+    for site, n in exact.items():
+        shown = cells[site]
+        if n < 10:
+            assert shown == "suppressed", f"{site}: {n} shown as {shown}"
+        else:
+            assert shown == "suppressed" or int(shown.replace(",", "")) % 5 == 0, (site, shown)
+    # a site under 10 forces a second one to be hidden, so the total cannot give it away
+    assert list(cells.values()).count("suppressed") >= 2
+    assert "publish" not in dash_duo.find_element(CONTENT).text.lower()
+    screenshot(dash_duo, "roles-partner-feasibility")
+
+    _use_cohort(dash_duo, FEW_DAYS, "/feasibility")
+    _wait_feasibility(dash_duo, FEW_DAYS["metadata"]["name"])
+    assert 1 <= _exact_counts(app_settings, FEW_DAYS).total <= 9
+    dash_duo.wait_for_text_to_equal("#feasibility-total-value", "< 10", timeout=30)
+    graph_text = dash_duo.find_element("#feasibility-site-graph").text
+    assert not re.search(r"\b[1-9]\b", graph_text)
+    screenshot(dash_duo, "roles-partner-feasibility-small")
+
+    dash_duo.driver.get(dash_duo.server_url + "/analyses")
+    dash_duo.wait_for_contains_text(CONTENT, "Not available", timeout=20)
+    assert browser_errors(dash_duo) == []
+
+
+def _publish_for_advisory(app_settings) -> str:
+    """A clinician's publication, stored as publishing does (protected at publish time)."""
+    from access import publications
+    from queries.analysis import open_snapshot
+    from queries.cohorts import materialize_definition
+    from queries.definition import parse_definition
+    from queries.summary import plain_summary
+
+    db = open_snapshot(app_settings.snapshots_dir / "sample", app_settings.cache_dir)
+    definition = parse_definition(EVERYONE)
+    summary = plain_summary(materialize_definition(db, definition))
+    publications.publish(app_settings.store_path, title="Immunotherapy, all cancers",
+                         summary=summary.to_dict(), definition_hash=definition.content_hash(),
+                         snapshot_id=db.snapshot_id, published_by="clinician")
+    return summary.sentences[1]
+
+
+def test_advisory_sees_only_published_summaries(dash_duo, app, app_settings):
+    sentence = _publish_for_advisory(app_settings)
+    start(dash_duo, app)
+    sign_in(dash_duo, "advisory")
+    assert _nav_text(dash_duo).split() == ["Summaries"]
+    dash_duo.wait_for_contains_text("#summaries-list", "Immunotherapy, all cancers", timeout=30)
+    text = dash_duo.find_element("#summaries-list").text
+    assert sentence in text and "in 100 people" in text and "Half of the people" in text
+    dash_duo.wait_for_element(".summary-icon-array .main-svg", timeout=20)
+    assert "Publish" not in dash_duo.find_element(CONTENT).text
+    assert not dash_duo.driver.find_elements(By.CSS_SELECTOR, "button[id*='unpublish']")
+    screenshot(dash_duo, "roles-advisory-summaries")
+
+    for path in ("/builder", "/feasibility", "/analyses", "/audit"):
+        dash_duo.driver.get(dash_duo.server_url + path)
+        dash_duo.wait_for_contains_text(CONTENT, "Not available", timeout=20)
+    screenshot(dash_duo, "roles-advisory-builder-refused")
+    assert browser_errors(dash_duo) == []
+
+
+def test_admin_sees_the_audit_log_and_users(dash_duo, app):
+    start(dash_duo, app)
+    sign_in(dash_duo, "admin")
+    nav = _nav_text(dash_duo)
+    assert "Audit log" in nav and "Users" in nav and "Feasibility" not in nav
+    dash_duo.wait_for_contains_text("#audit-table", "sign-in", timeout=30)
+    assert "admin" in dash_duo.find_element("#audit-table").text
+    assert "entries" in dash_duo.find_element("#audit-count").text
+    screenshot(dash_duo, "roles-admin-audit")
+
+    dash_duo.driver.get(dash_duo.server_url + "/users")
+    dash_duo.wait_for_contains_text("#users-table", "advisory", timeout=20)
+    users_text = dash_duo.find_element("#users-table").text
+    assert all(role in users_text for role in ("clinician", "partner", "advisory", "admin"))
+    assert "argon2" not in users_text
+    dash_duo.driver.get(dash_duo.server_url + "/feasibility")
+    dash_duo.wait_for_contains_text(CONTENT, "Not available", timeout=20)
+    assert browser_errors(dash_duo) == []
+
+
+def test_clinician_publishes_then_unpublishes_a_summary(dash_duo, app):
+    start(dash_duo, app)
+    sign_in(dash_duo, "clinician")
+    _use_cohort(dash_duo, EVERYONE, "/summaries")
+    dash_duo.wait_for_contains_text(CONTENT, "Publish a summary", timeout=30)
+    dash_duo.wait_for_contains_text("#summaries-list", "No summary", timeout=30)
+    dash_duo.find_element("#summaries-publish-title").send_keys("All immunotherapy patients")
+    dash_duo.find_element("#summaries-publish-button").click()
+    dash_duo.wait_for_contains_text("#summaries-list", "All immunotherapy patients", timeout=60)
+    text = dash_duo.find_element("#summaries-list").text
+    assert "in 100 people" in text and "about 3,8" in text
+    screenshot(dash_duo, "roles-clinician-published")
+
+    dash_duo.find_element("button[id*='summaries-unpublish']").click()
+    dash_duo.wait_for_contains_text("#summaries-list", "No summary", timeout=30)
+    assert browser_errors(dash_duo) == []
