@@ -308,6 +308,9 @@ class _Cells:
 
     def total(self, group: Sequence[int]) -> Released:
         """A group's total from released numbers: visible cells plus the rounded hidden block."""
+        group = list(group)
+        if not group and not self.policy.exact:
+            return Released(None, self.policy.mask_display, True)  # an unstructured zero
         visible = sum(self.released[i] or 0 for i in group if not self.hidden[i])
         block = [i for i in group if self.hidden[i]]
         if not block:

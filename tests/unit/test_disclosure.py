@@ -1,0 +1,494 @@
+"""Disclosure control: policies, counts, percentages, tables with secondary suppression,
+attrition, survival curves, and the adapters over real analysis results.
+
+The differencing tests play the attacker: they know the algorithm and the released output,
+and look for another input that gives exactly the same output but a different hidden value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from queries import disclosure as d
+
+CLINICIAN = d.policy_for("clinician")
+PARTNER = d.policy_for("partner")
+ADVISORY = d.policy_for("advisory")
+PROTECTED_POLICIES = (PARTNER, ADVISORY)
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
+_HYPO = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+
+
+def assert_released_count(r: d.Released, policy: d.Policy, structural_zero: bool = False):
+    """A released count is withheld, a structural zero, or >= threshold and rounded."""
+    if r.suppressed:
+        assert r.value is None
+        assert not any(ch.isdigit() for ch in r.display.replace(str(policy.min_count), ""))
+        return
+    if r.value == 0 and structural_zero:
+        return
+    assert r.value >= policy.min_count, r
+    assert r.value % policy.rounding == 0, r
+
+
+# --- policies --------------------------------------------------------------------------------
+
+
+def test_default_policies_follow_the_design_table():
+    assert CLINICIAN.exact
+    assert (PARTNER.min_count, PARTNER.rounding, PARTNER.small_display) == (10, 5, "< 10")
+    assert (ADVISORY.min_count, ADVISORY.rounding, ADVISORY.percent_decimals) == (20, 10, 0)
+    assert PARTNER.survival_min_stratum == 10 and PARTNER.at_risk_rounding == 5
+    assert d.policy_for("admin").min_count == ADVISORY.min_count  # fails closed
+
+
+def test_policy_config_overrides_and_rejects_unknown_roles_and_keys():
+    stricter = d.policy_for("partner", {"partner": {"min_count": 15}})
+    assert stricter.min_count == 15 and stricter.rounding == 5
+    with pytest.raises(ValueError):
+        d.policy_for("visitor")
+    with pytest.raises(ValueError):
+        d.policy_for("partner", {"partner": {"min_cnt": 15}})
+
+
+# --- counts and percentages --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "partner", "advisory"), [
+    (0, "< 10", "< 20"), (1, "< 10", "< 20"), (9, "< 10", "< 20"), (10, "10", "< 20"),
+    (12, "10", "< 20"), (13, "15", "< 20"), (19, "20", "< 20"), (20, "20", "20"),
+    (24, "25", "20"), (25, "25", "30"), (1234, "1,235", "1,230"),
+])
+def test_counts_are_withheld_below_threshold_and_rounded_above(n, partner, advisory):
+    assert d.protect_count(n, PARTNER).display == partner
+    assert d.protect_count(n, ADVISORY).display == advisory
+    assert d.protect_count(n, CLINICIAN).value == n
+
+
+def test_zero_is_shown_only_when_structural():
+    assert d.protect_count(0, PARTNER).suppressed
+    assert d.protect_count(0, PARTNER, structural_zero=True).display == "0"
+
+
+def test_custom_threshold_never_releases_a_value_below_it():
+    odd = d.policy_for("partner", {"partner": {"min_count": 11}})
+    assert d.protect_count(11, odd).value == 15
+
+
+def test_percentages_come_from_released_numbers_and_need_both_shown():
+    assert d.protect_percent(13, 47, PARTNER).display == "33.3%"  # 15 / 45
+    assert d.protect_percent(5, 47, PARTNER).suppressed
+    assert d.protect_percent(5, 8, PARTNER).suppressed
+    assert d.protect_percent(25, 47, ADVISORY).display == "60%"  # 30 / 50, whole percent
+    assert d.protect_percent(25, 19, ADVISORY).suppressed  # group under 20
+    assert d.protect_percent(13, 47, CLINICIAN).value == round(100 * 13 / 47, 1)
+
+
+@settings(max_examples=300, **_HYPO)
+@given(n=st.integers(0, 100_000), structural=st.booleans())
+def test_property_no_released_count_is_small_or_unrounded(n, structural):
+    for policy in PROTECTED_POLICIES:
+        assert_released_count(d.protect_count(n, policy, structural), policy, structural)
+
+
+@settings(max_examples=300, **_HYPO)
+@given(num=st.integers(0, 5000), extra=st.integers(0, 5000))
+def test_property_percentages_only_over_released_numbers(num, extra):
+    den = num + extra
+    for policy in PROTECTED_POLICIES:
+        pct = d.protect_percent(num, den, policy)
+        rn, rd = d.protect_count(num, policy), d.protect_count(den, policy)
+        if rn.suppressed or rd.suppressed:
+            assert pct.suppressed and pct.value is None
+        elif not pct.suppressed:
+            assert rd.value >= policy.percent_min_group
+            assert pct.value == pytest.approx(100 * rn.value / rd.value,
+                                              abs=0.5 * 10 ** -policy.percent_decimals)
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+def _site_table(counts: list[int]) -> pd.DataFrame:
+    return pd.DataFrame({"site": [f"S{i}" for i in range(len(counts))], "patients": counts})
+
+
+def test_secondary_suppression_hides_the_next_smallest_cell_and_total_uses_released_cells():
+    out = d.protect_table(_site_table([120, 37, 3, 50]), ["patients"], PARTNER,
+                          label_column="site")
+    table = out.result
+    assert table.display["patients"].tolist() == ["120", "suppressed", "suppressed", "50"]
+    # 120 + 50 + round5(37 + 3): the total cannot be split back into 37 and 3
+    assert table.grand_total.value == 210
+    assert out.suppressed == ["S1 / patients: hidden to protect a small count",
+                              "S2 / patients: under 10"]
+
+
+def test_a_group_of_only_small_cells_withholds_its_total():
+    table = d.protect_table(_site_table([3, 4]), ["patients"], PARTNER).result
+    assert table.values["patients"].isna().all()
+    assert table.grand_total.suppressed
+
+
+def test_two_dimensional_table_protects_rows_and_columns():
+    wide = pd.DataFrame({"2020": [30, 4, 22], "2021": [41, 15, 0], "2022": [12, 60, 33]},
+                        index=["A", "B", "C"])
+    table = d.protect_table(wide, list(wide.columns), PARTNER).result
+    hidden = table.values[list(wide.columns)].isna().to_numpy()
+    for axis in (0, 1):
+        per_group = hidden.sum(axis=axis)
+        assert all(h == 0 or h >= 2 for h in per_group)
+    assert hidden[1, 0] and hidden[2, 1]  # the primary cells 4 and 0
+
+
+def test_clinician_tables_are_exact():
+    table = d.protect_table(_site_table([120, 37, 3]), ["patients"], CLINICIAN).result
+    assert table.values["patients"].tolist() == [120, 37, 3]
+    assert table.grand_total.value == 160
+
+
+def _released_view(df: pd.DataFrame, columns: list[str], policy: d.Policy):
+    table = d.protect_table(df, columns, policy).result
+    return (tuple(map(tuple, table.display[columns].to_numpy())),
+            tuple(r.display for r in table.column_totals.values()),
+            tuple(r.display for r in table.row_totals or ()), table.grand_total.display)
+
+
+def _alternatives(values: np.ndarray, hidden: np.ndarray):
+    """Inputs an attacker cannot rule out a priori: small changes to hidden cells."""
+    cells = list(zip(*np.nonzero(hidden), strict=True))
+    for cell, delta in itertools.product(cells, (-2, -1, 1, 2)):
+        alt = values.copy()
+        alt[cell] += delta
+        yield alt
+    for a, b in itertools.permutations(cells, 2):
+        for delta in (1, 2):
+            alt = values.copy()
+            alt[a] += delta
+            alt[b] -= delta
+            yield alt
+    for (r1, c1), (r2, c2) in itertools.combinations(cells, 2):
+        if r1 != r2 and c1 != c2 and hidden[r1, c2] and hidden[r2, c1]:
+            alt = values.copy()
+            alt[r1, c1] += 1
+            alt[r2, c2] += 1
+            alt[r1, c2] -= 1
+            alt[r2, c1] -= 1
+            yield alt
+
+
+def _indistinguishable(values: np.ndarray, policy: d.Policy, cell, extra=None) -> bool:
+    """Is there another input, differing in ``cell``, with the same released output(s)?"""
+    columns = [f"c{j}" for j in range(values.shape[1])]
+    frame = lambda v: pd.DataFrame(v, columns=columns)  # noqa: E731
+    view = _released_view(frame(values), columns, policy)
+    second = None if extra is None else _released_view(frame(values + extra), columns, policy)
+    hidden = _released_hidden(values, policy)
+    for alt in _alternatives(values, hidden):
+        if (alt < 0).any() or alt[cell] == values[cell]:
+            continue
+        if _released_view(frame(alt), columns, policy) != view:
+            continue
+        if extra is None or _released_view(frame(alt + extra), columns, policy) == second:
+            return True
+    return False
+
+
+def _released_hidden(values: np.ndarray, policy: d.Policy) -> np.ndarray:
+    columns = [f"c{j}" for j in range(values.shape[1])]
+    table = d.protect_table(pd.DataFrame(values, columns=columns), columns, policy).result
+    return table.values[columns].isna().to_numpy()
+
+
+tables_1d = st.lists(st.integers(0, 80), min_size=2, max_size=6).map(
+    lambda xs: np.array(xs, dtype=np.int64).reshape(-1, 1))
+tables_2d = st.tuples(st.integers(2, 4), st.integers(2, 4)).flatmap(
+    lambda shape: st.lists(st.integers(0, 60), min_size=shape[0] * shape[1],
+                           max_size=shape[0] * shape[1]).map(
+        lambda xs: np.array(xs, dtype=np.int64).reshape(shape)))
+
+
+def _check_table_invariants(values: np.ndarray, policy: d.Policy) -> None:
+    columns = [f"c{j}" for j in range(values.shape[1])]
+    table = d.protect_table(pd.DataFrame(values, columns=columns), columns, policy).result
+    hidden = table.values[columns].isna().to_numpy()
+    shown = table.values[columns].to_numpy()[~hidden]
+    assert all(v >= policy.min_count and v % policy.rounding == 0 for v in shown)
+    groups = [hidden[:, j] for j in range(hidden.shape[1])]
+    sums = [values[:, j][hidden[:, j]].sum() for j in range(hidden.shape[1])]
+    if values.shape[1] >= 2:
+        groups += [hidden[i, :] for i in range(hidden.shape[0])]
+        sums += [values[i, :][hidden[i, :]].sum() for i in range(hidden.shape[0])]
+    for mask, block in zip(groups, sums, strict=True):
+        # every group hides nothing, or >= 2 cells holding >= the threshold, or everything
+        assert mask.sum() == 0 or (mask.sum() >= 2 and block >= policy.min_count) or mask.all()
+    totals = [*table.column_totals.values(), *(table.row_totals or []), table.grand_total]
+    for total in totals:
+        assert total.suppressed or total.value % policy.rounding == 0
+
+
+@settings(max_examples=150, **_HYPO)
+@given(values=st.one_of(tables_1d, tables_2d))
+def test_property_tables_release_no_small_or_unrounded_cell_and_safe_groups(values):
+    for policy in PROTECTED_POLICIES:
+        _check_table_invariants(values, policy)
+
+
+@settings(max_examples=120, **_HYPO)
+@given(values=tables_1d)
+def test_property_a_small_cell_of_a_site_table_cannot_be_recovered(values):
+    hidden = _released_hidden(values, PARTNER)
+    for cell in zip(*np.nonzero(hidden & (values < PARTNER.min_count)), strict=True):
+        assert _indistinguishable(values, PARTNER, cell), (values.ravel(), cell)
+
+
+@settings(max_examples=120, **_HYPO)
+@given(values=tables_1d, pick=st.integers(0, 5))
+def test_property_two_site_tables_differing_by_one_patient_reveal_nothing(values, pick):
+    """The attacker sees table A and A + one patient at a small site, and knows which site."""
+    small = np.nonzero((values.ravel() > 0) & (values.ravel() < PARTNER.min_count - 1))[0]
+    if not len(small):
+        return
+    cell = (int(small[pick % len(small)]), 0)
+    extra = np.zeros_like(values)
+    extra[cell] = 1
+    assert _indistinguishable(values, PARTNER, cell, extra), (values.ravel(), cell)
+
+
+def test_two_cohorts_differing_by_one_patient_give_the_same_site_table():
+    first = _site_table([120, 37, 3, 50])
+    second = _site_table([120, 37, 4, 50])
+    view = lambda t: _released_view(t.drop(columns="site"), ["patients"], PARTNER)  # noqa: E731
+    assert view(first) == view(second)
+
+
+def test_parts_of_a_released_total_protect_the_unknown_remainder():
+    # 100 patients: 60 F, 37 M, 3 unknown sex -> the remainder is small, so a part goes too
+    parts = d.protect_parts([60, 37], 100, PARTNER, labels=["F", "M"])
+    assert [r.display for r in parts.result] == ["60", "suppressed"]
+    assert "remainder: under 10" in parts.suppressed
+
+
+# --- attrition ---------------------------------------------------------------------------------
+
+
+def test_attrition_merges_steps_that_remove_fewer_than_the_threshold():
+    steps = d.protect_attrition([1000, 995, 990, 960, 958, 500, 5], PARTNER).result
+    assert [s.remaining.display for s in steps] == ["1,000", "1,000", "990", "960", "960",
+                                                    "500", "< 10"]
+    assert [s.merged for s in steps] == [False, True, False, False, True, False, False]
+    assert steps[2].excluded.value == 10  # 1000 -> 990 against the last shown step
+    assert steps[6].excluded.suppressed  # 500 -> <10: the exclusion would give the rest
+
+
+@pytest.mark.parametrize("removed", range(1, 10))
+def test_attrition_steps_differing_by_1_to_9_reveal_nothing(removed):
+    """A rule removing 1-9 patients looks exactly like one removing none."""
+    view = lambda steps: [(s.remaining.display, s.excluded.display)  # noqa: E731
+                          for s in d.protect_attrition(steps, PARTNER).result]
+    assert view([437, 437 - removed, 300]) == view([437, 437, 300])
+    assert view([437, 437 - removed]) == view([437, 437])
+
+
+@settings(max_examples=300, **_HYPO)
+@given(start=st.integers(0, 3000),
+       drops=st.lists(st.integers(0, 400), min_size=1, max_size=8))
+def test_property_attrition_never_shows_a_small_step_or_count(start, drops):
+    counts = [start]
+    for drop in drops:
+        counts.append(max(0, counts[-1] - drop))
+    for policy in PROTECTED_POLICIES:
+        steps = d.protect_attrition(counts, policy).result
+        shown = [s.remaining.value for s in steps if not s.remaining.suppressed]
+        for s in steps:
+            assert_released_count(s.remaining, policy)
+            if not s.excluded.suppressed and s.excluded.value:
+                assert s.excluded.value >= policy.min_count
+        for a, b in itertools.pairwise(shown):
+            assert a - b == 0 or a - b >= policy.min_count
+
+
+def test_attrition_is_exact_for_clinicians():
+    steps = d.protect_attrition([100, 97, 50], CLINICIAN).result
+    assert [s.remaining.value for s in steps] == [100, 97, 50]
+    assert [s.excluded.value for s in steps] == [0, 3, 47]
+
+
+# --- survival curves ---------------------------------------------------------------------------
+
+
+def _km_frame(seed: int = 3, sizes: dict | None = None) -> pd.DataFrame:
+    from queries import survival
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for stratum, n in (sizes or {"big": 200, "small": 8}).items():
+        for _ in range(n):
+            rows.append((stratum, float(round(rng.exponential(300))), int(rng.random() < 0.7)))
+    frame = pd.DataFrame(rows, columns=["group", "time", "event"])
+    agg = survival.aggregate_patients(frame["time"].to_numpy(), frame["event"].to_numpy(),
+                                      frame["group"].to_numpy())
+    return survival.fit(agg, "os").curve
+
+
+def test_survival_hides_small_strata_and_coarsens_steps():
+    curve = _km_frame()
+    protected = d.protect_survival_curve(curve, PARTNER)
+    out = protected.result
+    assert set(out["stratum"]) == {"big"}
+    assert protected.suppressed == ["stratum small: fewer than 10 patients"]
+    steps = out[out["events"].fillna(0) > 0]
+    assert len(steps) >= 5
+    assert (steps["events"] >= 10).all()
+    assert (out["time_days"] % 7 == 0).all()
+    at_risk = out["at_risk"].dropna()
+    assert ((at_risk % 5 == 0) & ((at_risk >= 10) | (at_risk == 0))).all()
+    assert out["censored"].isna().all()
+    assert out["survival"].is_monotonic_decreasing
+
+
+def test_survival_curve_ends_at_the_true_final_estimate():
+    curve = _km_frame(sizes={"big": 200})
+    out = d.protect_survival_curve(curve, PARTNER).result
+    assert out["survival"].iloc[-1] == pytest.approx(curve["survival"].iloc[-1], abs=1e-3)
+
+
+def test_survival_is_exact_for_clinicians():
+    curve = _km_frame()
+    pd.testing.assert_frame_equal(d.protect_survival_curve(curve, CLINICIAN).result, curve)
+
+
+# --- adapters on real analyses -------------------------------------------------------------------
+
+COUNT_COLUMNS = {
+    "survival.summary": ("n", "events"),
+    "survival.at_risk": ("at_risk",),
+    "survival.curve": ("at_risk", "events"),
+    "response.counts": ("n",),
+    "response.rates": ("n", "denominator", "responders", "disease_control"),
+    "safety.by_term": ("patients_any_grade", "patients_grade3plus"),
+    "safety.by_organ_class": ("patients_any_grade", "patients_grade3plus"),
+    "safety.by_regimen": ("patients", "patients_any_grade", "patients_grade3plus"),
+    "characteristics.rows": ("n",),
+    "characteristics.biomarkers": ("tested", "positive"),
+}
+
+
+def _frames(bundle):
+    for endpoint, result in bundle.survival.items():
+        for part in ("summary", "at_risk", "curve"):
+            yield f"survival.{part}", f"{endpoint}", getattr(result, part)
+    yield "response.counts", "", bundle.response.counts
+    yield "response.rates", "", bundle.response.rates
+    for part in ("by_term", "by_organ_class", "by_regimen"):
+        yield f"safety.{part}", "", getattr(bundle.safety, part)
+    yield "characteristics.rows", "", bundle.characteristics.rows
+    yield "characteristics.biomarkers", "", bundle.characteristics.biomarkers
+
+
+def _check_bundle(bundle, policy: d.Policy) -> None:
+    for name, _, frame in _frames(bundle):
+        for col in COUNT_COLUMNS[name]:
+            values = pd.to_numeric(frame[col], errors="coerce").dropna()
+            zero_ok = name in ("survival.at_risk", "survival.curve")
+            bad = values[~(((values >= policy.min_count) & (values % policy.rounding == 0))
+                           | ((values == 0) & zero_ok))]
+            assert bad.empty, (name, col, bad.tolist())
+    rates = bundle.response.rates
+    for num, pct in (("responders", "orr"), ("disease_control", "dcr")):
+        assert rates.loc[rates[num].isna() | rates["denominator"].isna(), pct].isna().all()
+    overall = bundle.safety.overall
+    if overall["patients_any_grade"] is None:
+        assert overall["pct_any_grade"] is None
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    if not (SAMPLE_DIR / "manifest.json").exists():
+        pytest.skip("data/sample is not generated yet")
+    from queries.analysis import open_snapshot
+
+    db = open_snapshot(SAMPLE_DIR, tmp_path_factory.mktemp("cache"))
+    sql = ("SELECT patient_id, min(start_date) AS index_date, min(line_number) AS index_line "
+           "FROM treatments WHERE drug_class IN ('anti-PD-1', 'anti-PD-L1') GROUP BY 1 "
+           "ORDER BY 1")
+    candidates = db.cursor().execute(sql).df()
+    yield db, candidates
+    db.close()
+
+
+@settings(max_examples=8, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(size=st.integers(12, 400), seed=st.integers(0, 10_000),
+       strata=st.sampled_from(["pdl1_tps", "sex", "ecog", None]))
+def test_property_random_cohorts_release_nothing_small_to_partner_or_advisory(
+        sample, size, seed, strata):
+    from queries.analysis import AnalysisOptions, compute
+    from queries.cohort import materialize_frame
+
+    db, candidates = sample
+    rows = candidates.sample(min(size, len(candidates)), random_state=seed)
+    cohort = materialize_frame(db, f"disclosure_{size}_{seed}", rows)
+    bundle = compute(cohort, AnalysisOptions(survival_strata=strata, response_strata=strata))
+    for policy in PROTECTED_POLICIES:
+        protected = d.protect_result(bundle, policy)
+        _check_bundle(protected.result, policy)
+        assert protected.result.n is None or protected.result.n % policy.rounding == 0
+    exact = d.protect_result(bundle, CLINICIAN).result
+    assert exact.n == bundle.n
+
+
+def test_feasibility_adapter_protects_sites_and_years(sample):
+    from queries import feasibility
+    from queries.cohort import materialize_frame
+
+    db, candidates = sample
+    cohort = materialize_frame(db, "disclosure_feasibility", candidates.head(90))
+    exact = feasibility.feasibility(cohort)
+    protected = d.protect_result(exact, PARTNER)
+    for table in (protected.result.by_site, protected.result.by_year):
+        shown = table.values["patients"].dropna()
+        assert ((shown >= 10) & (shown % 5 == 0)).all()
+    assert protected.result.total.value == d.round_to(exact.total, 5)
+    hidden = exact.by_site["patients"] < 10
+    if hidden.any():
+        assert protected.suppressed
+
+
+def test_attrition_adapter_releases_alone_counts_as_one_step_attrition():
+    from queries.attrition import Attrition, AttritionStep
+
+    steps = [AttritionStep(0, "index", True, 500, 0, 500),
+             AttritionStep(1, "adults", True, 496, 4, 496),
+             AttritionStep(2, "NSCLC", True, 200, 296, 203)]
+    protected = d.protect_result(Attrition("snap", "hash", steps), PARTNER)
+    out = protected.result
+    assert [s.remaining.display for s in out] == ["500", "500", "200"]
+    assert [s.alone.display for s in out] == ["500", "500", "205"]
+    assert d.attrition_frame(out)["excluded"].tolist() == ["0", "< 10", "300"]
+
+
+def test_unknown_result_types_are_refused():
+    with pytest.raises(TypeError):
+        d.protect_result(object(), PARTNER)
+
+
+def test_notes_with_numbers_are_dropped_for_protected_roles():
+    notes = ["3 patients left out", "PFS uses RECIST"]
+    assert d.clean_notes(notes, PARTNER) == ["PFS uses RECIST"]
+    assert d.clean_notes(notes, CLINICIAN) == notes
+
+
+def test_rounding_is_deterministic_so_repeated_answers_cannot_be_averaged():
+    answers = {d.protect_count(123, PARTNER).value for _ in range(50)}
+    assert answers == {125}
+    assert math.isclose(d.protect_percent(13, 47, PARTNER).value,
+                        d.protect_percent(13, 47, PARTNER).value)
