@@ -19,7 +19,7 @@ from queries.cohorts import snapshot_hash
 from queries.compiler import compile_attrition
 from queries.database import SnapshotDatabase, build_database
 from queries.definition import Definition
-from queries.describe import index_text
+from queries.describe import index_label
 
 ATTRITION_COLUMNS = ("step", "rule_name", "enabled", "remaining", "excluded", "alone")
 
@@ -78,7 +78,7 @@ def compute_attrition(db: SnapshotDatabase, definition: Definition,
     table = f"attrition_{definition.attrition_hash()[:32]}_{snapshot_hash(db.snapshot_id)}"
     counts = _cached_counts(db, table, query.sql, query.params)
     total = counts["index_population"]
-    steps = [AttritionStep(0, index_text(definition.index_event), True, total, 0, total)]
+    steps = [AttritionStep(0, index_label(definition.index_event), True, total, 0, total)]
     previous = total
     for k, rule in enumerate(definition.inclusion_rules, start=1):
         remaining = counts[f"after_{k}"]

@@ -25,6 +25,7 @@ from queries.definition import (
     EVENT_TABLES,
     MAX_GROUP_DEPTH,
     NULL_OPS,
+    UNIQUE_NAMES,
     Problem,
     format_path,
     node_kind,
@@ -505,7 +506,16 @@ def check_definition_fields(data: dict, catalog: Catalog) -> tuple[dict, list[Pr
     checker.index_event(data.get("index_event"))
     rules = data.get("inclusion_rules")
     if isinstance(rules, list):
+        names: set = set()
         for i, rule in enumerate(rules):
-            if isinstance(rule, dict) and "criteria" in rule:
+            if not isinstance(rule, dict):
+                continue
+            if "criteria" in rule:
                 checker.node(rule["criteria"], ("inclusion_rules", i, "criteria"), 1)
+            name = rule.get("name")
+            if isinstance(name, str) and name.strip() in names:
+                checker.add(("inclusion_rules", i, "name"),
+                            f"{UNIQUE_NAMES}; \"{name[:80]}\" is used by an earlier rule",
+                            "rename one of them")
+            names.add(name.strip() if isinstance(name, str) else name)
     return data, checker.problems

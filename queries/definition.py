@@ -41,6 +41,7 @@ MAX_RULES = 50
 MAX_GROUP_DEPTH = 8
 MAX_JSON_DEPTH = 40
 MAX_DAYS = 36_500
+UNIQUE_NAMES = "rule names must be unique"
 
 EVENT_TABLES = (
     "diagnoses",
@@ -301,7 +302,7 @@ class Definition(BaseModel):
         seen: set[str] = set()
         for rule in self.inclusion_rules:
             if rule.name in seen:
-                raise ValueError(f"rule names must be unique; {rule.name!r} appears twice")
+                raise ValueError(f"{UNIQUE_NAMES}; {rule.name!r} appears twice")
             seen.add(rule.name)
         return self
 
@@ -500,11 +501,19 @@ def import_definition(source: Any, catalog: Any = None) -> ImportResult:
         problems = []
     except ValidationError as exc:
         definition, problems = None, pydantic_problems(data, exc)
-    problems = _dedupe(problems + field_problems)
+    problems = _dedupe(_merge(problems, field_problems))
     problems += _hash_problems(definition, data)
     if any(p.severity == "error" for p in problems):
         definition = None
     return ImportResult(definition, problems, migrated_from)
+
+
+def _merge(model: list[Problem], fields: list[Problem]) -> list[Problem]:
+    """The catalog checker's message wins where both found a problem at the same place."""
+    paths = {p.path for p in fields if p.severity == "error"}
+    unique = any(UNIQUE_NAMES in p.message for p in fields)
+    kept = [p for p in model if p.path not in paths and not (unique and UNIQUE_NAMES in p.message)]
+    return kept + fields
 
 
 def _hash_problems(definition: Definition | None, data: dict) -> list[Problem]:

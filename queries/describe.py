@@ -15,6 +15,7 @@ from queries.definition import (
     Filter,
     IndexEvent,
     NotGroup,
+    Occurrence,
     Window,
 )
 
@@ -149,7 +150,11 @@ class _Describer:
             parts = [self.node(child) for child in node.any]
             return parts[0] if len(parts) == 1 else "either " + _join(parts, "or")
         if isinstance(node, NotGroup):
-            return f"not ({self.node(node.not_)})"
+            child = node.not_
+            if isinstance(child, EventCriterion) and child.occurrence.max is None \
+                    and (child.occurrence.min or 0) == 1:
+                return self.event(child.model_copy(update={"occurrence": Occurrence(max=0)}))
+            return f"not ({self.node(child)})"
         if isinstance(node, EventCriterion):
             return self.event(node)
         if isinstance(node, AttributeCriterion):
@@ -219,6 +224,18 @@ def index_text(event: IndexEvent) -> str:
         dates = f" on or before {_date(event.date_to)}"
     verb = "was made" if event.kind == "diagnosis" else "started"
     return f"Patients whose {what} {verb}{dates}"
+
+
+def index_label(event: IndexEvent) -> str:
+    """A short name of the index event for tables: ``First ICI, 2018-01-01 to 2024-12-31``."""
+    what = _index_what(event)
+    what = what.replace(" (anti-PD-1, anti-PD-L1 or anti-CTLA-4)", "")
+    text = what[0].upper() + what[1:]
+    if event.date_from or event.date_to:
+        low = event.date_from.isoformat() if event.date_from else "…"
+        high = event.date_to.isoformat() if event.date_to else "…"
+        text += f", {low} to {high}"
+    return text
 
 
 def _index_what(event: IndexEvent) -> str:
