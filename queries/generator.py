@@ -44,6 +44,7 @@ NE_SHARE = 0.025  # of non-final scans
 SCAN_INTERVALS = (np.array([42, 49, 56, 63]), np.array([0.30, 0.15, 0.40, 0.15]))
 LTFU_MEAN_YEARS = 30.0
 TOX_STOP_AFTER_SEVERE = 0.7
+PROGRESSION_BEFORE_DEATH = 0.85
 GRADE5_SHARE = 0.3  # of severe irAEs followed by death within 150 days of the line's start
 
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -123,11 +124,29 @@ def _by_type(rng: np.random.Generator, ctype: np.ndarray, table: dict[str, list]
     return out
 
 
-def _weibull_days(rng: np.random.Generator, median_months: np.ndarray,
-                  log_hr: np.ndarray) -> np.ndarray:
+def _stratified_uniform(rng: np.random.Generator, cells: np.ndarray) -> np.ndarray:
+    """Uniform(0, 1) draws that are stratified within each cell (one per 1/n slice).
+
+    Each value is still uniform on its own, but within a cell the draws cover [0, 1) evenly,
+    so planted rates and hazard ratios are realised closer to their true values than with
+    independent draws (variance reduction; confidence intervals stay conservative).
+    """
+    n = len(cells)
+    order = np.lexsort((rng.random(n), cells))
+    sorted_cells = cells[order]
+    first = np.r_[0, np.flatnonzero(sorted_cells[1:] != sorted_cells[:-1]) + 1]
+    sizes = np.diff(np.r_[first, n])
+    rank = np.arange(n) - np.repeat(first, sizes)
+    out = np.empty(n)
+    out[order] = (rank + rng.random(n)) / np.repeat(sizes, sizes)
+    return out
+
+
+def _weibull_days(median_months: np.ndarray, log_hr: np.ndarray,
+                  u: np.ndarray) -> np.ndarray:
     """Survival times (days) of a Weibull PH model with the given reference medians."""
     lam = math.log(2.0) / np.power(median_months, WEIBULL_SHAPE)
-    e = rng.exponential(1.0, len(median_months))
+    e = -np.log1p(-u)
     months = np.power(e / (lam * np.exp(log_hr)), 1.0 / WEIBULL_SHAPE)
     return np.maximum(1, np.ceil(months * DAYS_PER_MONTH)).astype(np.int64)
 
@@ -308,7 +327,10 @@ def _other_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, day)
     tmb_mel = _tested(rng, p, mel, (0.01, 0.05, 0.08))
     bm.add(np.flatnonzero(tmb_mel), "TMB", _tmb(rng, int(tmb_mel.sum()), 12.0), None, "mut/Mb",
            day[tmb_mel])
+    _mutation(rng, bm, p, mel & ~bm.braf, "NRAS", (0.30, 0.70, 0.85), 0.25, day)
     hn = _type_mask(p, "Head and neck SCC")
+    oropharynx = hn & np.isin(p.icd10, ["C01", "C09.9", "C10.9", "C02.9"])
+    _mutation(rng, bm, p, oropharynx, "p16", (0.90, 0.95, 0.97), 0.55, day)
     _cps(rng, bm, p, hn, (0.25, 0.85, 0.92), (0.15, 0.45, 0.40), ((0, 0), (1, 19), (20, 100)),
          day)
     uro = _type_mask(p, "Urothelial carcinoma")
@@ -323,6 +345,7 @@ def _other_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, day)
     crc = _type_mask(p, "Colorectal MSI-H")
     _mutation(rng, bm, p, crc, "MSI", (1.0, 1.0, 1.0), 1.0, day, ("MSI-H", "MSS"))
     _mutation(rng, bm, p, crc, "KRAS", (0.85, 0.92, 0.95), 0.25, day)
+    _mutation(rng, bm, p, crc, "NRAS", (0.80, 0.92, 0.95), 0.04, day)
     _mutation(rng, bm, p, crc, "BRAF", (0.80, 0.92, 0.95), 0.35, day)
     tmb_crc = _tested(rng, p, crc, (0.05, 0.15, 0.25))
     bm.add(np.flatnonzero(tmb_crc), "TMB", _tmb(rng, int(tmb_crc.sum()), 38.0), None, "mut/Mb",
@@ -443,6 +466,8 @@ class _State:
     ecog_line: np.ndarray  # ECOG at the start of the current line
     interval: np.ndarray  # RECIST scan interval of the patient (days)
     os_days: np.ndarray  # days from first ICI to death (planted model), used when it starts
+    u_response: np.ndarray  # stratified uniforms of the planted response (first ICI line)
+    u_severe: np.ndarray  # stratified uniforms of the planted severe irAE (first ICI line)
     ltfu_days: np.ndarray  # days from the anchor date until lost to follow-up
 
 
@@ -464,17 +489,20 @@ def _first_gap(rng: np.random.Generator, p: _Patients, lines: np.ndarray) -> np.
 def _survival_io(rng: np.random.Generator, p: _Patients, tps: np.ndarray) -> np.ndarray:
     """Days from first ICI to death under the planted Weibull PH model."""
     median = np.array([s.io_median_months for s in ref.CANCERS.values()])[p.ctype]
-    log_hr = np.log(HR_ECOG2) * (p.ecog >= 2) + np.log(HR_STAGE_I_III) * (p.stage <= 2)
+    ecog2, early = p.ecog >= 2, p.stage <= 2
+    log_hr = np.log(HR_ECOG2) * ecog2 + np.log(HR_STAGE_I_III) * early
     nsclc = _type_mask(p, "NSCLC")
     tps_hr = np.log(np.array([HR_TPS[g] for g in TPS_GROUPS]))[tps]
-    return _weibull_days(rng, median, log_hr + np.where(nsclc, tps_hr, 0.0))
+    cells = p.ctype * 100 + np.where(nsclc, tps, 0) * 10 + ecog2 * 2 + early
+    u = _stratified_uniform(rng, cells)
+    return _weibull_days(median, log_hr + np.where(nsclc, tps_hr, 0.0), u)
 
 
 def _survival_non_io(rng: np.random.Generator, p: _Patients, group: np.ndarray) -> np.ndarray:
     median = np.array([s.nonio_median_months for s in ref.CANCERS.values()])[p.ctype]
     median = np.where(group == "egfr", 36.0, np.where(group == "alk", 60.0, median))
     log_hr = np.log(HR_ECOG2_NON_IO) * (p.ecog >= 2) + np.log(HR_STAGE_I_III) * (p.stage <= 2)
-    return _weibull_days(rng, median, log_hr)
+    return _weibull_days(median, log_hr, rng.random(p.n))
 
 
 def _init_state(rng, p: _Patients, lines: np.ndarray, group, tps) -> _State:
@@ -493,10 +521,16 @@ def _init_state(rng, p: _Patients, lines: np.ndarray, group, tps) -> _State:
         interval=SCAN_INTERVALS[0][_categorical(rng, SCAN_INTERVALS[1], p.n)],
         os_days=_survival_io(rng, p, tps),
         ltfu_days=np.round(rng.exponential(LTFU_MEAN_YEARS * 365.25, p.n)).astype(np.int64),
+        u_response=_stratified_uniform(rng, p.ctype * 10 + tps + 1000 * (io_line >= 0)),
+        u_severe=_stratified_uniform(rng, np.where(io_line >= 0, _first_ici(lines, io_line), -1)),
     )
     pre_io = io_line > 0
     state.ecog_line[pre_io] = np.maximum(0, p.ecog - (rng.random(p.n) < 0.35))[pre_io]
     return state
+
+
+def _first_ici(lines: np.ndarray, io_line: np.ndarray) -> np.ndarray:
+    return lines[np.arange(len(lines)), np.maximum(io_line, 0)]
 
 
 def _start_ici(st: _State, p: _Patients, k: int) -> None:
@@ -515,7 +549,7 @@ def _responses(rng, reg, p: _Patients, bm: _Biomarkers, st: _State, k: int) -> n
     planted = _type_mask(p, "NSCLC") & (st.io_line == k)
     orr_tps = np.array([ORR_BY_TPS[g] for g in TPS_GROUPS])[bm.tps_group]
     orr = np.where(planted, orr_tps, orr)
-    resp = rng.random(p.n) < orr
+    resp = np.where(planted, st.u_response, rng.random(p.n)) < orr
     cr = resp & (rng.random(p.n) < CR_SHARE)
     # A fixed-length line (platinum before maintenance) ends without progression.
     ppd = ~resp & (rng.random(p.n) < REG.primary_pd[reg]) & (REG.fixed_days[reg] == 0)
@@ -531,17 +565,27 @@ def _progression(rng, reg, kind: np.ndarray, st: _State) -> tuple[np.ndarray, np
     sd = interval + 1 + rng.exponential(1.0, n) * sd_scale
     ppd = rng.uniform(7, interval)
     delay = np.where(kind >= 2, resp, np.where(kind == 1, sd, ppd))
+    recurrence = 30 + rng.exponential(1.0, n) * REG.resp_days[reg] / math.log(2)
+    delay = np.where(REG.recist[reg], delay, recurrence)
+    # Most patients progress before they die: tie progression to the (known) death day, but
+    # keep responders and stable disease past their first scan so the response is unchanged.
+    left = (st.death - st.start).astype(float)
+    tied = (st.death < NEVER) & (rng.random(n) < PROGRESSION_BEFORE_DEATH)
+    floor = np.where(REG.recist[reg], np.where(kind >= 1, interval + 1.0, 7.0), 30.0)
+    cap = np.maximum(floor, left * rng.uniform(0.45, 0.95, n))
+    delay = np.where(tied, np.minimum(delay, cap), delay)
     scan = np.maximum(1, np.ceil(delay / interval)).astype(np.int64)
-    detected = np.where(REG.recist[reg], st.start + scan * interval,
-                        st.start + np.round(rng.exponential(REG.resp_days[reg] / math.log(2))))
+    detected = np.where(REG.recist[reg], st.start + scan * interval, st.start + np.round(delay))
     fixed = REG.fixed_days[reg] > 0
     detected = np.where(fixed, NEVER, detected).astype(np.int64)
     return detected, np.where(fixed, 10**6, scan)
 
 
-def _severe_irae(rng, reg, st: _State, p_n: int) -> dict[str, np.ndarray]:
+def _severe_irae(rng, reg, st: _State, k: int) -> dict[str, np.ndarray]:
     """The planted grade >= 3 immune-related AE of an ICI line: flag, onset day, grade."""
-    severe = REG.has_ici[reg] & (rng.random(p_n) < REG.severe[reg])
+    p_n = len(reg)
+    u = np.where(st.io_line == k, st.u_severe, rng.random(p_n))
+    severe = REG.has_ici[reg] & (u < REG.severe[reg])
     horizon = np.maximum(0, np.minimum(st.death, st.last_fu) - st.start)
     onset = st.start + np.minimum(np.round(rng.gamma(2.0, 26.0, p_n)),
                                   np.floor(0.9 * horizon)).astype(np.int64)
@@ -590,7 +634,7 @@ def _simulate_lines(rng, p: _Patients, bm: _Biomarkers, lines: np.ndarray, st: _
         reg = np.maximum(lines[:, k], 0)
         kind = _responses(rng, reg, p, bm, st, k)
         detected, scan = _progression(rng, reg, kind, st)
-        sev = _severe_irae(rng, reg, st, p.n)
+        sev = _severe_irae(rng, reg, st, k)
         end, reason = _line_end(rng, reg, st, detected, sev)
         act = st.active
         out.add(pid=np.flatnonzero(act), line=np.full(int(act.sum()), k + 1), reg=reg[act],
@@ -715,11 +759,13 @@ def _assessments(rng, ln: dict, death, fu, pid: pa.Array) -> pa.Table:
     resp = np.where(final, 3, resp)
     ne = ~final & (j >= 2) & (rng.random(len(parent)) < NE_SHARE)
     resp = np.where(ne, 4, resp)
+    # Surveillance scans thin out after about two and four years of ongoing benefit.
+    keep = final | (j <= 12) | ((j <= 24) & (j % 2 == 0)) | (j % 4 == 0)
     return pa.table({
-        "patient_id": pid.take(pa.array(ln["pid"][parent])),
-        "line_number": _ints(ln["line"][parent]),
-        "assessment_date": _date(day),
-        "response": _labels(RESPONSES, resp),
+        "patient_id": pid.take(pa.array(ln["pid"][parent][keep])),
+        "line_number": _ints(ln["line"][parent][keep]),
+        "assessment_date": _date(day[keep]),
+        "response": _labels(RESPONSES, resp[keep]),
     })
 
 
@@ -940,7 +986,28 @@ def generate_snapshot(patients: int, seed: int, out: Path, snapshot_id: str | No
     manifest = write_snapshot(tables, out, snapshot_id, SOURCE, created=DATA_CUTOFF)
     truth = ground_truth(patients, seed)
     (out / GROUND_TRUTH).write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n")
+    (out / "README.md").write_text(_readme(manifest, patients, seed))
     return manifest
+
+
+def _readme(manifest: dict, patients: int, seed: int) -> str:
+    rows = "\n".join(f"| `{t}` | {spec['rows']:,} |" for t, spec in manifest["tables"].items())
+    return f"""# Snapshot `{manifest['id']}`
+
+Synthetic immuno-oncology real-world data: {patients:,} fictional patients treated at Finnish
+hospitals, diagnosed {FIRST_DIAGNOSIS} to {LAST_DIAGNOSIS}, data cut-off {DATA_CUTOFF}.
+No real patient is described. Re-create it byte for byte with
+
+    iocohort generate --patients {patients} --seed {seed} --out <folder>
+
+| table | rows |
+|---|---|
+{rows}
+
+`{GROUND_TRUTH}` lists the planted effects (ORR by PD-L1 TPS, OS hazard ratios of PD-L1 TPS
+and ECOG, severe immune-related AE rates by regimen) with their exact definitions, so that
+analyses can be checked against the truth.
+"""
 
 
 def cli_generate(args) -> int:
@@ -1036,6 +1103,10 @@ def ground_truth(patients: int, seed: int) -> dict:
                                  "and of response; whether a patient gets an ICI depends on "
                                  "cancer type, ECOG and EGFR/ALK status only"),
             },
+            "sampling": ("survival times, planted responses and planted severe events use "
+                         "uniforms stratified within covariate cells, so realised values sit "
+                         "closer to the truth than independent draws would; model-based "
+                         "confidence intervals are therefore conservative"),
             "censoring": {"data_cutoff": DATA_CUTOFF,
                           "lost_to_follow_up": f"exponential, mean {LTFU_MEAN_YEARS} years"},
             "recist_scan_interval_days": dict(zip(SCAN_INTERVALS[0].tolist(),

@@ -1,13 +1,15 @@
 """Every planted effect of the generator is recovered from the tables within its 95 % CI.
 
 Computed directly with pandas and lifelines on the committed sample (``data/sample``), following
-the definitions written in its ``ground_truth.json``.
+the definitions written in its ``ground_truth.json``. Set ``IOCOHORT_PLANTED_SNAPSHOT`` to check
+another generated snapshot (for example one of 1,000,000 patients).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,8 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+SAMPLE = Path(os.environ.get("IOCOHORT_PLANTED_SNAPSHOT")
+              or Path(__file__).resolve().parents[2] / "data" / "sample")
 ICI = ("anti-PD-1", "anti-PD-L1", "anti-CTLA-4")
 Z95 = 1.959964
 
