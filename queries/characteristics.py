@@ -18,11 +18,11 @@ from queries.cohort import Cohort
 from queries.strata import (
     STRATIFICATIONS,
     UNTESTED,
-    biomarker_levels_sql,
-    fields_sql,
+    base_table,
     get,
     jsonable,
     order_levels,
+    stratum_column,
 )
 
 CATEGORICAL = ("sex", "age_group", "site", "cancer_type", "stage", "ecog", "smoking_status")
@@ -61,21 +61,31 @@ class Comparison:
 
 def _age_row(cur, base: str, n: int) -> dict:
     sql = (f"SELECT count(age), quantile_cont(age, 0.5), quantile_cont(age, 0.25), "  # noqa: S608
-           f"quantile_cont(age, 0.75), avg(age), stddev_samp(age) FROM ({base})")
-    known, med, q1, q3, mean, sd = cur.execute(sql).fetchone()
+           f"quantile_cont(age, 0.75), avg(age), stddev_samp(age) FROM {base}")
+    known, med, q1, q3, mean, sd = cur.execute(sql).fetchall()[0]
     return {"section": "Demographics", "variable": "Age at index, years", "key": "age",
             "level": "", "n": known, "pct": known / n if n else None, "median": med, "q1": q1,
             "q3": q3, "mean": mean, "sd": sd}
 
 
-def _categorical_rows(cur, base: str, n: int) -> list[dict]:
-    sets = ", ".join(f"({key})" for key in CATEGORICAL)
-    cols = ", ".join(CATEGORICAL)
-    sql = (f"SELECT {cols}, count(*) AS n FROM ({base}) GROUP BY GROUPING SETS ({sets})")  # noqa: S608
+def _level_counts(cur, base: str, keys: list[str]) -> pd.DataFrame:
+    """(key, level, n) for several stratification columns in one scan (GROUPING SETS)."""
+    cols = [stratum_column(key) for key in keys]
+    sets = ", ".join(f"({col})" for col in cols)
+    sql = f"SELECT {', '.join(cols)}, count(*) AS n FROM {base} GROUP BY GROUPING SETS ({sets})"  # noqa: S608
     frame = cur.execute(sql).df()
+    parts = []
+    for key, col in zip(keys, cols, strict=True):
+        part = frame.loc[frame[col].notna(), [col, "n"]].rename(columns={col: "level"})
+        parts.append(part.assign(key=key))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["level", "n", "key"])
+
+
+def _categorical_rows(counts: pd.DataFrame, n: int) -> list[dict]:
     rows = []
     for key in CATEGORICAL:
-        part = frame[frame[key].notna()].set_index(key)["n"]
+        part = counts[counts["key"] == key].set_index("level")["n"]
         section = "Demographics" if key in ("sex", "age_group", "smoking_status", "site") \
             else "Disease"
         for level in order_levels(key, set(part.index)):
@@ -85,22 +95,18 @@ def _categorical_rows(cur, base: str, n: int) -> list[dict]:
     return rows
 
 
-def _biomarker_frames(cur, cohort: Cohort, n: int) -> tuple[list[dict], pd.DataFrame]:
-    sql = f"SELECT key, level, count(*) AS n FROM ({biomarker_levels_sql(cohort)}) GROUP BY ALL"  # noqa: S608
-    frame = cur.execute(sql).df()
+def _biomarker_frames(counts: pd.DataFrame, n: int) -> tuple[list[dict], pd.DataFrame]:
     rows, summary = [], []
     for strat in (s for s in STRATIFICATIONS if s.biomarker):
-        part = frame[frame["key"] == strat.key]
-        counts = part.groupby(part["level"].fillna("Other result"))["n"].sum()
-        tested = int(counts.sum())
-        positive = int(counts.get(POSITIVE_LEVEL[strat.key], 0))
+        part = counts[counts["key"] == strat.key].set_index("level")["n"]
+        tested = int(part.drop(UNTESTED, errors="ignore").sum())
+        positive = int(part.get(POSITIVE_LEVEL[strat.key], 0))
         summary.append({"key": strat.key, "biomarker": strat.biomarker, "tested": tested,
                         "pct_tested": tested / n if n else None,
                         "positive_level": POSITIVE_LEVEL[strat.key], "positive": positive,
                         "pct_positive_of_tested": positive / tested if tested else None})
-        levels = order_levels(strat.key, set(counts.index)) + [UNTESTED]
-        for level in dict.fromkeys(levels):
-            count = n - tested if level == UNTESTED else int(counts.get(level, 0))
+        for level in order_levels(strat.key, set(part.index) | {UNTESTED}):
+            count = int(part.get(level, 0))
             denom = n if level == UNTESTED else tested
             rows.append({"section": "Biomarkers at index", "variable": strat.label,
                          "key": strat.key, "level": level, "n": count,
@@ -109,18 +115,19 @@ def _biomarker_frames(cur, cohort: Cohort, n: int) -> tuple[list[dict], pd.DataF
 
 
 def table_one(cohort: Cohort) -> Table1:
-    """Table 1 of a materialized cohort, computed in three DuckDB queries."""
+    """Table 1 of a materialized cohort from its analysis base (two scans)."""
     cur = cohort.db.cursor()
     n = cohort.size
-    base = fields_sql(cohort, list(CATEGORICAL),
-                      extra=", year(c.index_date) - p.birth_year AS age")
+    base = base_table(cohort)
+    markers = [s.key for s in STRATIFICATIONS if s.biomarker]
+    counts = _level_counts(cur, base, list(CATEGORICAL) + markers)
     rows = [{"section": "Cohort", "variable": "Patients", "key": "n", "level": "", "n": n,
              "pct": 1.0 if n else None}]
     rows.append(_age_row(cur, base, n))
-    rows.extend(_categorical_rows(cur, base, n))
-    marker_rows, markers = _biomarker_frames(cur, cohort, n)
+    rows.extend(_categorical_rows(counts, n))
+    marker_rows, marker_summary = _biomarker_frames(counts, n)
     rows.extend(marker_rows)
-    return Table1(n=n, rows=pd.DataFrame(rows, columns=ROW_COLUMNS), biomarkers=markers)
+    return Table1(n=n, rows=pd.DataFrame(rows, columns=ROW_COLUMNS), biomarkers=marker_summary)
 
 
 # --- standardized differences -------------------------------------------------------------

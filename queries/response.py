@@ -17,7 +17,14 @@ import pandas as pd
 from scipy import stats
 
 from queries.cohort import Cohort
-from queries.strata import UNKNOWN, UNTESTED, cohort_sql, jsonable, order_levels, strata_table
+from queries.strata import (
+    UNKNOWN,
+    UNTESTED,
+    base_table,
+    jsonable,
+    order_levels,
+    stratum_column,
+)
 
 NOT_EVALUABLE = "Not evaluable"
 BOR_CATEGORIES = ("CR", "PR", "SD", "PD", "NE", NOT_EVALUABLE)
@@ -64,12 +71,11 @@ class ResponseResult:
 
 
 def bor_counts(cohort: Cohort, strata: str | None = None) -> pd.DataFrame:
-    """Patients per (stratum, BOR) from DuckDB, not evaluable included."""
-    table = strata_table(cohort, strata)
+    """Patients per (stratum, BOR) from the cohort's analysis base, not evaluable included."""
     sql = (
-        f"SELECT s.stratum, coalesce(b.bor, '{NOT_EVALUABLE}') AS bor, count(*) AS n "  # noqa: S608 - fixed names
-        f"FROM ({cohort_sql('best_response', cohort)}) b JOIN {table} s USING (patient_id) "
-        "GROUP BY ALL"
+        f"SELECT {stratum_column(strata)} AS stratum, "  # noqa: S608 - fixed names
+        f"coalesce(bor, '{NOT_EVALUABLE}') AS bor, count(*) AS n "
+        f"FROM {base_table(cohort)} GROUP BY ALL"
     )
     return cohort.db.cursor().execute(sql).df().astype({"stratum": str, "bor": str, "n": "int64"})
 

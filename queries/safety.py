@@ -114,7 +114,7 @@ def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> Safe
     per = f"_ae_{uuid.uuid4().hex[:12]}"
     cur.execute(f"CREATE TEMP TABLE {per} AS {cohort_sql('ae_patient_term', cohort)}",
                 {"window_days": options.window_days, "immune_only": options.immune_only,
-                 "index_line_only": options.index_line_only})
+                 "index_line_only": options.index_line_only}).fetchall()
     try:
         size = max(cohort.size, 1)
         overall = _summary(cur, per, "overall", size)
@@ -123,7 +123,7 @@ def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> Safe
         by_regimen = _by_regimen(cohort, cur, per)
         by_classes = _by_regimen(cohort, cur, per, "drug_classes")
     finally:
-        cur.execute(f"DROP TABLE IF EXISTS {per}")
+        cur.execute(f"DROP TABLE IF EXISTS {per}").fetchall()
     if overall.empty:
         overall_row = {"patients_any_grade": 0, "pct_any_grade": 0.0, "patients_grade3plus": 0,
                        "pct_grade3plus": 0.0, "median_onset_days": None,

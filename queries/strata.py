@@ -17,6 +17,7 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 UNKNOWN = "Unknown"
 UNTESTED = "Untested"
 ALL = "All patients"
+OTHER_RESULT = "Other result"
 
 
 @functools.cache
@@ -122,66 +123,82 @@ def get(key: str) -> Stratification:
         raise ValueError(f"unknown stratification {key!r}; one of {sorted(BY_KEY)}") from None
 
 
-# alias -> (static SQL of the per-patient subquery, or None for the patients table)
-_JOINS: dict[str, str | None] = {
-    "p": None,
-    "d": "diagnosis_at_index",
-    "e": "ecog_at_index",
-    "r": "regimen_at_index",
-    "b": "biomarker_at_index",
-}
-
-
-def _join_sql(cohort: Cohort, aliases: set[str]) -> str:
-    joins = []
-    for alias, sql_name in _JOINS.items():
-        if alias not in aliases:
-            continue
-        source = "patients" if sql_name is None else f"({cohort_sql(sql_name, cohort)})"
-        joins.append(f"LEFT JOIN {source} {alias} ON {alias}.patient_id = c.patient_id")
-    return " ".join(joins)
-
-
 def _label_expr(strat: Stratification) -> str:
     return f"coalesce(CAST(({strat.expr}) AS VARCHAR), '{strat.other}')"
 
 
-def fields_sql(cohort: Cohort, keys: list[str], extra: str = "") -> str:
-    """SQL of ``(patient_id, <key>...)``: several field stratifications of every patient."""
-    strats = [get(key) for key in keys]
-    if any(s.biomarker for s in strats):
-        raise ValueError("fields_sql takes field stratifications; use stratum_sql for biomarkers")
-    aliases = {alias for s in strats for alias in s.joins}
-    columns = "".join(f", {_label_expr(s)} AS {s.key}" for s in strats)
-    return (f"SELECT c.patient_id{columns}{extra} FROM {cohort.table} c "  # noqa: S608 - fixed catalog
-            + _join_sql(cohort, aliases | {"p"}))
+def _biomarker_expr(strat: Stratification) -> str:
+    """A biomarker's label from the pivoted results; 'Other result' when unclassifiable."""
+    expr = (strat.expr.replace("b.value_numeric", f"bm.n_{strat.key}")
+            .replace("b.value_category", f"bm.c_{strat.key}"))
+    return (f"CASE WHEN bm.t_{strat.key} THEN coalesce(CAST(({expr}) AS VARCHAR), "
+            f"'{OTHER_RESULT}') ELSE '{UNTESTED}' END")
 
 
-def stratum_sql(cohort: Cohort, key: str | None) -> tuple[str, dict]:
-    """SQL (and its bound parameters) giving ``(patient_id, stratum)`` for every cohort patient."""
-    if key is None:
-        return f"SELECT patient_id, '{ALL}' AS stratum FROM {cohort.table}", {}  # noqa: S608
-    strat = get(key)
-    aliases = set(strat.joins) | ({"b"} if strat.biomarker else set())
-    params = {"biomarker": strat.biomarker} if strat.biomarker else {}
-    sql = (f"SELECT c.patient_id, {_label_expr(strat)} AS stratum "  # noqa: S608 - fixed catalog
-           f"FROM {cohort.table} c " + _join_sql(cohort, aliases))
-    return sql, params
+def _biomarker_pivot(cohort: Cohort) -> str:
+    """One row per patient with each biomarker's result at index as columns."""
+    cols = []
+    for strat in STRATIFICATIONS:
+        if strat.biomarker:
+            name = f"'{strat.biomarker}'"
+            cols.append(f"max(value_numeric) FILTER (WHERE biomarker = {name}) AS n_{strat.key}, "
+                        f"max(value_category) FILTER (WHERE biomarker = {name}) AS c_{strat.key}, "
+                        f"bool_or(biomarker = {name}) AS t_{strat.key}")
+    return (f"SELECT patient_id, {', '.join(cols)} "  # noqa: S608 - fixed catalog
+            f"FROM ({cohort_sql('biomarkers_at_index_all', cohort)}) GROUP BY patient_id")
 
 
-def biomarker_levels_sql(cohort: Cohort) -> str:
-    """SQL of ``(patient_id, key, level)``: every biomarker result at index, classified."""
-    cases = " ".join(
-        f"WHEN '{s.biomarker}' THEN CAST(({s.expr}) AS VARCHAR)"
-        for s in STRATIFICATIONS if s.biomarker
+def base_sql(cohort: Cohort) -> str:
+    """Per-patient analysis base: endpoints, best response, age and every stratification.
+
+    Columns: patient_id, index_date, index_line, age, os_days, os_event, pfs_days, pfs_event,
+    pfs_assessed, bor, and ``s_<key>`` (the stratum label) for every key in STRATIFICATIONS.
+    """
+    labels = [(_biomarker_expr(st) if st.biomarker else _label_expr(st)) + f" AS s_{st.key}"
+              for st in STRATIFICATIONS]
+    joins = [
+        ("patients", "p"),
+        (f"({cohort_sql('diagnosis_at_index', cohort)})", "d"),
+        (f"({cohort_sql('ecog_at_index', cohort)})", "e"),
+        (f"({cohort_sql('regimen_at_index', cohort)})", "r"),
+        (f"({cohort_sql('os_patient', cohort)})", "os"),
+        (f"({cohort_sql('pfs_patient', cohort)})", "pfs"),
+        (f"({cohort_sql('best_response', cohort)})", "br"),
+        (f"({_biomarker_pivot(cohort)})", "bm"),
+    ]
+    return (
+        "SELECT c.patient_id, c.index_date, c.index_line, "  # noqa: S608 - fixed catalog
+        "year(c.index_date) - p.birth_year AS age, "
+        "os.time_days AS os_days, os.event AS os_event, pfs.time_days AS pfs_days, "
+        "pfs.event AS pfs_event, coalesce(pfs.assessed, false) AS pfs_assessed, br.bor, "
+        + ", ".join(labels) + f" FROM {cohort.table} c "
+        + " ".join(f"LEFT JOIN {src} {alias} ON {alias}.patient_id = c.patient_id"
+                   for src, alias in joins)
     )
-    keys = " ".join(f"WHEN '{s.biomarker}' THEN '{s.key}'" for s in STRATIFICATIONS
-                    if s.biomarker)
-    return (f"SELECT b.patient_id, CASE b.biomarker {keys} END AS key, "  # noqa: S608 - fixed catalog
-            f"CASE b.biomarker {cases} END AS level "
-            f"FROM ({cohort_sql('biomarkers_at_index_all', cohort)}) b "
-            "WHERE b.biomarker IN (" + ", ".join(f"'{s.biomarker}'" for s in STRATIFICATIONS
-                                                 if s.biomarker) + ")")
+
+
+def base_table(cohort: Cohort) -> str:
+    """Build the analysis base of a cohort once (in memory, beside the cohort); its name."""
+    name = f"{cohort.table}__base"
+    with cohort.db.lock:
+        cur = cohort.db.cursor()
+        exists = cur.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'memory' "
+            "AND table_name = ?", [name],
+        ).fetchall()[0][0]
+        if not exists:
+            cur.execute(f"CREATE TABLE {name} AS {base_sql(cohort)}").fetchall()
+    return name
+
+
+def stratum_column(key: str | None) -> str:
+    """The base-table expression of a stratification's label."""
+    return f"'{ALL}'" if key is None else f"s_{get(key).key}"
+
+
+def stratum_sql(cohort: Cohort, key: str | None) -> str:
+    """SQL giving ``(patient_id, stratum)`` for every cohort patient."""
+    return f"SELECT patient_id, {stratum_column(key)} AS stratum FROM {base_table(cohort)}"  # noqa: S608
 
 
 def order_levels(key: str | None, observed: list[str] | set[str]) -> list[str]:
@@ -197,18 +214,8 @@ def order_levels(key: str | None, observed: list[str] | set[str]) -> list[str]:
 
 
 def strata_table(cohort: Cohort, key: str | None) -> str:
-    """Materialize ``(patient_id, stratum)`` once per cohort and stratification; its name."""
-    name = f"{cohort.table}__s_{key or 'all'}"
-    sql, params = stratum_sql(cohort, key)
-    with cohort.db.lock:
-        cur = cohort.db.cursor()
-        exists = cur.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'memory' "
-            "AND table_name = ?", [name],
-        ).fetchone()[0]
-        if not exists:
-            cur.execute(f"CREATE TABLE {name} AS {sql}", params)  # noqa: S608 - fixed names
-    return name
+    """A relation ``(patient_id, stratum)`` to join, read from the cohort's analysis base."""
+    return f"({stratum_sql(cohort, key)})"
 
 
 def list_stratifications() -> list[dict]:

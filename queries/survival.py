@@ -31,7 +31,15 @@ from scipy import stats
 
 from queries.cohort import Cohort
 from queries.schema import DAYS_PER_MONTH
-from queries.strata import UNKNOWN, UNTESTED, cohort_sql, jsonable, order_levels, strata_table
+from queries.strata import (
+    UNKNOWN,
+    UNTESTED,
+    base_table,
+    cohort_sql,
+    jsonable,
+    order_levels,
+    stratum_column,
+)
 
 Z95 = stats.norm.ppf(0.975)
 NOT_TESTED_LEVELS = (UNKNOWN, UNTESTED)
@@ -104,30 +112,28 @@ class SurvivalResult:
 
 def patient_times_sql(cohort: Cohort, endpoint: Endpoint) -> str:
     """SQL of ``(patient_id, time_days, event)`` for the endpoint (see module docstring)."""
-    return cohort_sql("os_patient" if endpoint is Endpoint.OS else "pfs_patient", cohort)
+    name = "os_patient" if endpoint is Endpoint.OS else "pfs_patient"
+    return f"SELECT patient_id, time_days, event FROM ({cohort_sql(name, cohort)})"  # noqa: S608
 
 
 def aggregate(cohort: Cohort, endpoint: Endpoint, strata: str | None = None,
               within: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Counts of events and censorings per (stratum, day): the whole input of every fit.
 
-    ``within`` adds the combined levels of one or more other stratifications as column
-    ``within`` (the strata of a stratified Cox model).
+    Read from the cohort's analysis base (queries/strata.py). ``within`` adds the combined
+    levels of one or more other stratifications as column ``within`` (the strata of a
+    stratified Cox model).
     """
-    table = strata_table(cohort, strata)
-    extra_col, extra_join = "", ""
+    ep = Endpoint(endpoint).value
     keys = [within] if isinstance(within, str) else list(within or [])
+    extra = ""
     if keys:
-        labels = " || ' | ' || ".join(f"w{i}.stratum" for i in range(len(keys)))
-        extra_col = f", {labels} AS within"
-        extra_join = "".join(f" JOIN {strata_table(cohort, key)} w{i} USING (patient_id)"
-                             for i, key in enumerate(keys))
+        extra = ", " + " || ' | ' || ".join(stratum_column(key) for key in keys) + " AS within"
     sql = (
-        f"SELECT s.stratum{extra_col}, t.time_days, "  # noqa: S608 - fixed names
-        "sum(CAST(t.event AS INTEGER)) AS n_event, "
-        "sum(CAST(NOT t.event AS INTEGER)) AS n_censored "
-        f"FROM ({patient_times_sql(cohort, Endpoint(endpoint))}) t "
-        f"JOIN {table} s USING (patient_id){extra_join} GROUP BY ALL ORDER BY ALL"
+        f"SELECT {stratum_column(strata)} AS stratum{extra}, {ep}_days AS time_days, "  # noqa: S608 - fixed names
+        f"sum(CAST({ep}_event AS INTEGER)) AS n_event, "
+        f"sum(CAST(NOT {ep}_event AS INTEGER)) AS n_censored "
+        f"FROM {base_table(cohort)} WHERE {ep}_days IS NOT NULL GROUP BY ALL ORDER BY ALL"
     )
     frame = cohort.db.cursor().execute(sql).df()
     return frame.astype({"stratum": str, "time_days": "int64", "n_event": "int64",
@@ -135,9 +141,8 @@ def aggregate(cohort: Cohort, endpoint: Endpoint, strata: str | None = None,
 
 
 def _pfs_empty_reason(cohort: Cohort) -> str | None:
-    sql = (f"SELECT count(*) FROM {cohort.table} c JOIN tumor_assessments t "  # noqa: S608
-           "USING (patient_id) WHERE t.assessment_date > c.index_date")
-    if cohort.db.cursor().execute(sql).fetchone()[0] == 0:
+    sql = f"SELECT count(*) FILTER (WHERE pfs_assessed) FROM {base_table(cohort)}"  # noqa: S608
+    if cohort.db.cursor().execute(sql).fetchall()[0][0] == 0:
         return "no patient in this cohort has a tumour assessment after index"
     return None
 

@@ -1,6 +1,7 @@
 -- Progression-free survival per patient: index -> first PD assessed after index, or death,
 -- whichever comes first. Without either, censored at the last tumour assessment after index
--- (day 0 when there is none), never later than last follow-up.
+-- (day 0 when there is none), never later than last follow-up. ``assessed``: has an assessment
+-- after index.
 WITH ta AS (
     SELECT c.patient_id,
            min(t.assessment_date) FILTER (WHERE t.response = 'PD') AS first_pd,
@@ -14,9 +15,9 @@ WITH ta AS (
            least(ta.first_pd, p.death_date) AS event_date
     FROM {cohort} c JOIN patients p USING (patient_id) LEFT JOIN ta USING (patient_id)
 )
-SELECT patient_id, time_days, event
+SELECT patient_id, time_days, event, assessed
 FROM (
-    SELECT patient_id,
+    SELECT patient_id, last_assessment IS NOT NULL AS assessed,
            CAST(date_diff('day', index_date,
                 CASE WHEN event_date IS NOT NULL THEN event_date
                      ELSE least(coalesce(last_assessment, index_date),
