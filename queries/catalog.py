@@ -230,6 +230,13 @@ class Catalog:
         }
 
 
+def close_match(value: str, options: list[str]) -> str | None:
+    """The closest option ignoring case, if any is close."""
+    folded = {str(o).casefold(): str(o) for o in options}
+    found = difflib.get_close_matches(str(value).casefold(), list(folded), n=1, cutoff=0.6)
+    return folded[found[0]] if found else None
+
+
 def _squash(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", text.casefold())
 
@@ -443,10 +450,9 @@ class _Checker:
             if problem:
                 self.add(where, problem)
             elif f.type in ("categorical",) and f.values and item not in f.value_set():
-                known = [str(v) for v in f.value_set()]
-                close = difflib.get_close_matches(str(item), known, n=1)
+                close = close_match(str(item), [str(v) for v in f.value_set()])
                 self.add(where, f'no {f.label} "{str(item)[:80]}" in the catalog',
-                         f'did you mean "{close[0]}"?' if close else "it is matched literally",
+                         f'did you mean "{close}"?' if close else "it is matched literally",
                          "warning")
         if op == "between" and len(items) == 2 and not any(
                 _value_type_problem(f, v, op) for v in items):
@@ -464,11 +470,10 @@ class _Checker:
             if isinstance(values, list) and f is not None and f.values:
                 for i, value in enumerate(values):
                     if isinstance(value, str) and value not in f.value_set():
-                        close = difflib.get_close_matches(value, [str(v) for v in f.value_set()],
-                                                          n=1)
+                        close = close_match(value, [str(v) for v in f.value_set()])
                         self.add(("index_event", key, i),
                                  f'no {f.label} "{value[:80]}" in the catalog',
-                                 f'did you mean "{close[0]}"?' if close else None, "warning")
+                                 f'did you mean "{close}"?' if close else None, "warning")
 
 
 def _value_type_problem(f: CatalogField, value: Any, op: str) -> str | None:

@@ -403,7 +403,7 @@ def format_path(loc: tuple | list) -> str:
     return out
 
 
-def data_path(data: Any, loc: tuple) -> str:
+def data_path(data: Any, loc: tuple, missing: bool = True) -> str:
     """Map a pydantic error location onto the JSON document (dropping union tags)."""
     parts: list[str | int] = []
     current = data
@@ -414,7 +414,7 @@ def data_path(data: Any, loc: tuple) -> str:
         elif isinstance(current, dict) and part in current:
             parts.append(part)
             current = current[part]
-        elif i == len(loc) - 1 and isinstance(part, str):
+        elif missing and i == len(loc) - 1 and isinstance(part, str):
             parts.append(part)  # a missing key
     return format_path(parts)
 
@@ -429,16 +429,40 @@ _HINTS = {
 
 def pydantic_problems(data: Any, error: ValidationError) -> list[Problem]:
     """Every pydantic error as a Problem with a JSON path of the input document."""
-    problems = []
+    by_path: dict[str, list[dict]] = {}
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = f"unknown key {str(loc[-1])!r}"
-        elif err["type"] == "missing":
-            message = f"missing required key {str(loc[-1])!r}"
-        problems.append(Problem(data_path(data, loc), message, _HINTS.get(err["type"])))
+        path = data_path(data, loc, missing=err["type"] in ("missing", "extra_forbidden"))
+        by_path.setdefault(path, []).append(err)
+    problems = []
+    for path, errors in by_path.items():
+        for err in _most_specific(errors):
+            problems.append(Problem(path, _message(err), _HINTS.get(err["type"])))
     return _dedupe(problems)
+
+
+_TYPE_ERRORS = {"bool_type", "int_type", "float_type", "string_type", "list_type",
+                "int_parsing", "float_parsing", "bool_parsing", "int_from_float", "date_type"}
+
+
+def _most_specific(errors: list[dict]) -> list[dict]:
+    """A union tries every member; report what matters, not one mismatch per member."""
+    if len(errors) == 1:
+        return errors
+    specific = [e for e in errors if e["type"] not in _TYPE_ERRORS]
+    if specific:
+        return specific
+    return [{"type": "value_type", "loc": errors[0]["loc"],
+             "msg": "wrong type: expected text, a number, true/false or a list of them"}]
+
+
+def _message(err: dict) -> str:
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"unknown key {str(loc[-1])!r}"
+    if err["type"] == "missing":
+        return f"missing required key {str(loc[-1])!r}"
+    return err["msg"].removeprefix("Value error, ")
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
