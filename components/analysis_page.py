@@ -1,0 +1,486 @@
+"""Analyses page: survival, response, safety and characteristics of the current cohort.
+
+Each callback follows the order of components/cohort_access.py: role check -> open the cohort
+-> ``queries.analysis`` -> disclosure for the role -> audit -> pure figure/table. When no
+cohort has been built yet the default definition (every patient at their first checkpoint
+inhibitor start, no rules) is shown, and the page says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from access.guard import ALLOWED_PAGES, ANALYSES, require_role
+from components import figures, ids, pages, tables
+from components.cohort_access import OpenCohort, audit_query, open_cohort
+from queries import analysis, strata
+
+ROLES: tuple[str, ...] = tuple(r for r, allowed in ALLOWED_PAGES.items() if ANALYSES in allowed)
+DEFAULT_NAME = "All patients at first checkpoint inhibitor"
+DEFAULT_DEFINITION: dict = {
+    "schema_version": 1,
+    "metadata": {"name": DEFAULT_NAME,
+                 "description": "Default cohort: every patient from the first start of an "
+                                "immune checkpoint inhibitor, no inclusion rules."},
+    "index_event": {"kind": "first_checkpoint_inhibitor"},
+    "inclusion_rules": [],
+}
+NOT_FOR_ROLE = "This panel is not available for your role."
+
+
+class PanelUnavailable(Exception):
+    """The panel cannot be shown (no snapshot, invalid cohort, no protection for the role)."""
+
+
+# --- shared steps (also used by the compare page) -----------------------------------------
+
+
+def cohort_name(opened: OpenCohort) -> str:
+    metadata = getattr(opened.definition, "metadata", None)
+    return getattr(metadata, "name", None) or "Unnamed cohort"
+
+
+def open_current(definition: dict | None, snapshot_id: str | None) -> tuple[OpenCohort, bool]:
+    """The cohort in the store, or the default definition when none (second value: default)."""
+    use_default = not definition
+    try:
+        return open_cohort(DEFAULT_DEFINITION if use_default else definition, snapshot_id), \
+            use_default
+    except LookupError as exc:  # NoSnapshot
+        raise PanelUnavailable(str(exc)) from exc
+    except ValueError as exc:  # DefinitionError and pydantic's ValidationError
+        raise PanelUnavailable(f"The cohort definition is not valid: {exc}") from exc
+
+
+def release(result, user) -> tuple[object, list[str]]:
+    """The result as the user's role may see it, and what was withheld (for the audit)."""
+    from queries import disclosure
+
+    policy = disclosure.policy_for(user.role)
+    if policy.exact:
+        return result, []
+    protect: Callable | None = getattr(disclosure, "protect_result", None)
+    if protect is None:
+        raise PanelUnavailable(NOT_FOR_ROLE)
+    try:
+        protected = protect(result, policy)
+    except (TypeError, NotImplementedError) as exc:  # no adapter for this result type
+        raise PanelUnavailable(NOT_FOR_ROLE) from exc
+    return protected.result, list(protected.suppressed)
+
+
+@dataclass
+class Run:
+    """One panel query: who, which cohort, what was withheld."""
+
+    user: object
+    opened: OpenCohort
+    default: bool
+    suppressed: list[str] = field(default_factory=list)
+
+
+def run_panel(user, definition, snapshot_id, compute: Callable[[OpenCohort], object]
+              ) -> tuple[object, Run]:
+    """Open the cohort, compute the result, release it for the role (not yet audited)."""
+    opened, default = open_current(definition, snapshot_id)
+    result, suppressed = release(compute(opened), user)
+    return result, Run(user, opened, default, suppressed)
+
+
+def audit(run: Run, action: str, detail: str) -> None:
+    audit_query(run.user, action, run.opened, run.suppressed, detail)
+
+
+def problem(message: str) -> dbc.Alert:
+    return dbc.Alert(message, color="secondary", className="small mb-2")
+
+
+def bundle(opened: OpenCohort, **options) -> analysis.AnalysisBundle:
+    return analysis.analyze(opened.cohort, analysis.AnalysisOptions(**options))
+
+
+def strata_options(kinds: tuple[str, ...] = ("field", "biomarker"), none_label: str | None = None
+                   ) -> list[dict]:
+    options = [{"label": none_label, "value": "none"}] if none_label else []
+    for s in strata.list_stratifications():
+        if s["kind"] in kinds:
+            prefix = "Biomarker: " if s["kind"] == "biomarker" else ""
+            options.append({"label": prefix + s["label"], "value": s["key"]})
+    return options
+
+
+def strata_key(value: str | None) -> str | None:
+    """Dropdown value -> stratification key; anything unknown is refused (not passed on)."""
+    if value in (None, "", "none"):
+        return None
+    strata.get(value)  # raises ValueError naming the valid keys
+    return value
+
+
+# --- layout -------------------------------------------------------------------------------
+
+
+def _download_button(button_id: str, download_id: str) -> html.Div:
+    return html.Div([
+        dbc.Button("Download CSV", id=button_id, size="sm", color="secondary", outline=True),
+        dcc.Download(id=download_id),
+    ], className="mt-3")
+
+
+def _controls_card(children: list, button_id: str, download_id: str) -> dbc.Card:
+    return dbc.Card(dbc.CardBody(children + [_download_button(button_id, download_id)]),
+                    className="shadow-sm")
+
+
+def _label(text: str, html_for: str) -> dbc.Label:
+    return dbc.Label(text, html_for=html_for, className="fw-semibold small mb-1 mt-2")
+
+
+def _graph(graph_id: str, filename: str) -> dcc.Loading:
+    return dcc.Loading(dcc.Graph(id=graph_id, config=figures.graph_config(filename),
+                                 figure=figures.empty_figure("Loading…")), type="default")
+
+
+def _survival_tab() -> dbc.Tab:
+    controls = [
+        _label("Endpoint", ids.SURVIVAL_ENDPOINT),
+        dbc.RadioItems(id=ids.SURVIVAL_ENDPOINT, value="os", options=[
+            {"label": "Overall survival", "value": "os"},
+            {"label": "Progression-free survival", "value": "pfs"}]),
+        _label("Stratify by", ids.SURVIVAL_STRATA),
+        dcc.Dropdown(id=ids.SURVIVAL_STRATA, value="none", clearable=False,
+                     options=strata_options(none_label="No stratification")),
+        html.Div(id=ids.SURVIVAL_CAPTION, className="small text-muted mt-3"),
+    ]
+    return dbc.Tab(label="Survival", tab_id="survival", children=dbc.Row([
+        dbc.Col(_controls_card(controls, ids.SURVIVAL_CSV_BUTTON, ids.SURVIVAL_DOWNLOAD), lg=3),
+        dbc.Col([_graph(ids.SURVIVAL_GRAPH, "survival"),
+                 dcc.Loading(html.Div(id=ids.SURVIVAL_MEDIANS, className="mt-2"))], lg=9),
+    ], className="mt-3 g-3"))
+
+
+def _response_tab() -> dbc.Tab:
+    controls = [
+        _label("Stratify by", ids.RESPONSE_STRATA),
+        dcc.Dropdown(id=ids.RESPONSE_STRATA, value="pdl1_tps", clearable=False,
+                     options=strata_options(none_label="No stratification")),
+        html.Div(id=ids.RESPONSE_CAPTION, className="small text-muted mt-3"),
+    ]
+    return dbc.Tab(label="Response", tab_id="response", children=dbc.Row([
+        dbc.Col(_controls_card(controls, ids.RESPONSE_CSV_BUTTON, ids.RESPONSE_DOWNLOAD), lg=3),
+        dbc.Col([
+            dbc.Row([dbc.Col(_graph(ids.RESPONSE_RATE_GRAPH, "response_rates"), xl=6),
+                     dbc.Col(_graph(ids.RESPONSE_BOR_GRAPH, "best_overall_response"), xl=6)],
+                    className="g-2"),
+            dcc.Loading(html.Div(id=ids.RESPONSE_TABLE, className="mt-2")),
+        ], lg=9),
+    ], className="mt-3 g-3"))
+
+
+def _safety_tab() -> dbc.Tab:
+    controls = [
+        _label("Group by", ids.SAFETY_LEVEL),
+        dbc.RadioItems(id=ids.SAFETY_LEVEL, value="term", options=[
+            {"label": "AE term", "value": "term"},
+            {"label": "Organ class", "value": "organ_class"}]),
+        _label("Grade", ids.SAFETY_GRADE),
+        dbc.RadioItems(id=ids.SAFETY_GRADE, value="any", options=[
+            {"label": "Any grade (grade ≥ 3 overlaid)", "value": "any"},
+            {"label": "Grade ≥ 3 only", "value": "grade3"}]),
+        _label("Events", ids.SAFETY_IMMUNE),
+        dbc.Switch(id=ids.SAFETY_IMMUNE, label="Immune-related only", value=False),
+        html.Div(id=ids.SAFETY_CAPTION, className="small text-muted mt-3"),
+    ]
+    return dbc.Tab(label="Safety", tab_id="safety", children=dbc.Row([
+        dbc.Col(_controls_card(controls, ids.SAFETY_CSV_BUTTON, ids.SAFETY_DOWNLOAD), lg=3),
+        dbc.Col([_graph(ids.SAFETY_GRAPH, "adverse_events"),
+                 dcc.Loading(html.Div(id=ids.SAFETY_TABLE, className="mt-2"))], lg=9),
+    ], className="mt-3 g-3"))
+
+
+def _characteristics_tab() -> dbc.Tab:
+    controls = [html.P("Baseline characteristics at index (Table 1). Biomarker levels are % of "
+                       "the patients tested for that biomarker.", className="small text-muted")]
+    return dbc.Tab(label="Characteristics", tab_id="characteristics", children=dbc.Row([
+        dbc.Col(_controls_card(controls, ids.CHARACTERISTICS_CSV_BUTTON,
+                               ids.CHARACTERISTICS_DOWNLOAD), lg=3),
+        dbc.Col(dcc.Loading(html.Div(id=ids.CHARACTERISTICS_TABLE)), lg=9),
+    ], className="mt-3 g-3"))
+
+
+def layout() -> html.Div:
+    return html.Div([
+        html.H2("Analyses", className="h4 mb-1"),
+        dcc.Loading(html.Div(id=ids.ANALYSIS_COHORT_INFO, className="mb-2")),
+        dbc.Tabs([_survival_tab(), _response_tab(), _safety_tab(), _characteristics_tab()],
+                 id=ids.ANALYSIS_TABS, active_tab="survival"),
+    ])
+
+
+# --- cohort header ------------------------------------------------------------------------
+
+
+def cohort_header(run: Run, count: str) -> list:
+    """Cohort name, size (as released for the role) and snapshot; says when it is the default."""
+    info = [html.Span(cohort_name(run.opened), className="fw-semibold"),
+            html.Span(" · "),
+            html.Span(count, className="cohort-count fw-semibold"),
+            html.Span(" patients · snapshot "),
+            html.Code(run.opened.cohort.snapshot_id)]
+    children = [html.Div(info)]
+    if run.default:
+        children.append(html.Div(
+            "No cohort has been built in this session, so the default cohort is shown: every "
+            "patient from their first immune checkpoint inhibitor start, no inclusion rules. "
+            "Build a cohort on the Builder page to analyse it here.",
+            className="small text-muted default-cohort-note"))
+    return children
+
+
+@callback(Output(ids.ANALYSIS_COHORT_INFO, "children"),
+          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"))
+def update_analysis_cohort_info(definition, snapshot_id):
+    """Which cohort the page shows, its size and snapshot."""
+    user = require_role(*ROLES)
+    try:
+        opened, default = open_current(definition, snapshot_id)
+    except PanelUnavailable as exc:
+        return problem(str(exc))
+    run = Run(user, opened, default)
+    audit(run, "analyses.cohort", "count")
+    return cohort_header(run, release_count(opened.cohort.size, user))
+
+
+def release_count(n: int, user) -> str:
+    from queries import disclosure
+
+    policy = disclosure.policy_for(user.role)
+    return f"{n:,}" if policy.exact else str(disclosure.protect_count(n, policy))
+
+
+# --- survival -----------------------------------------------------------------------------
+
+
+def survival_result(opened: OpenCohort, endpoint: str, key: str | None):
+    """KM result; with more than two strata the HR compares the last tested with the first."""
+    result = bundle(opened, endpoints=(endpoint,), survival_strata=key,
+                    panels=("survival",)).survival[endpoint]
+    if result.hazard_ratio is None and result.logrank is not None \
+            and len(result.logrank.strata) > 2:
+        groups = (result.logrank.strata[-1], result.logrank.strata[0])
+        result = bundle(opened, endpoints=(endpoint,), survival_strata=key, hr_groups=groups,
+                        panels=("survival",)).survival[endpoint]
+    return result
+
+
+def _endpoint(value: str | None) -> str:
+    if value not in ("os", "pfs"):
+        raise PreventUpdate
+    return value
+
+
+@callback(Output(ids.SURVIVAL_GRAPH, "figure"), Output(ids.SURVIVAL_CAPTION, "children"),
+          Output(ids.SURVIVAL_MEDIANS, "children"),
+          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
+          Input(ids.SURVIVAL_ENDPOINT, "value"), Input(ids.SURVIVAL_STRATA, "value"))
+def update_survival_graph(definition, snapshot_id, endpoint, strata_value):
+    """Kaplan-Meier plot, caption (log-rank, HR) and medians for the chosen endpoint/strata."""
+    user = require_role(*ROLES)
+    endpoint, key = _endpoint(endpoint), strata_key(strata_value)
+    try:
+        result, run = run_panel(user, definition, snapshot_id,
+                                lambda o: survival_result(o, endpoint, key))
+    except PanelUnavailable as exc:
+        return figures.empty_figure(str(exc)), problem(str(exc)), None
+    audit(run, "analyses.survival", f"endpoint={endpoint} strata={key}")
+    if result.empty_reason:
+        reason = f"No {figures.ENDPOINT_LABELS[endpoint].lower()} curve: {result.empty_reason}."
+        return figures.survival_figure(result), problem(reason), None
+    return (figures.survival_figure(result), tables.survival_caption(result),
+            tables.median_table(result))
+
+
+@callback(Output(ids.SURVIVAL_DOWNLOAD, "data"), Input(ids.SURVIVAL_CSV_BUTTON, "n_clicks"),
+          State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
+          State(ids.SURVIVAL_ENDPOINT, "value"), State(ids.SURVIVAL_STRATA, "value"),
+          prevent_initial_call=True)
+def download_survival_csv(clicks, definition, snapshot_id, endpoint, strata_value):
+    """CSV of the survival panel's numbers, released for the user's role."""
+    user = require_role(*ROLES)
+    if not clicks:
+        raise PreventUpdate
+    endpoint, key = _endpoint(endpoint), strata_key(strata_value)
+    try:
+        result, run = run_panel(user, definition, snapshot_id,
+                                lambda o: survival_result(o, endpoint, key))
+    except PanelUnavailable:
+        raise PreventUpdate from None
+    audit(run, "analyses.survival.csv", f"endpoint={endpoint} strata={key}")
+    return tables.csv_download(tables.survival_frame(result), tables.safe_filename(
+        endpoint, key or "all", run.opened.definition_hash[:10]))
+
+
+# --- response -----------------------------------------------------------------------------
+
+
+def response_result(opened: OpenCohort, key: str | None):
+    return bundle(opened, response_strata=key, panels=("response",)).response
+
+
+@callback(Output(ids.RESPONSE_RATE_GRAPH, "figure"), Output(ids.RESPONSE_BOR_GRAPH, "figure"),
+          Output(ids.RESPONSE_CAPTION, "children"), Output(ids.RESPONSE_TABLE, "children"),
+          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
+          Input(ids.RESPONSE_STRATA, "value"))
+def update_response_graphs(definition, snapshot_id, strata_value):
+    """ORR/DCR with CI and best overall response per stratum, with their table."""
+    user = require_role(*ROLES)
+    key = strata_key(strata_value)
+    try:
+        result, run = run_panel(user, definition, snapshot_id,
+                                lambda o: response_result(o, key))
+    except PanelUnavailable as exc:
+        empty = figures.empty_figure(str(exc))
+        return empty, empty, problem(str(exc)), None
+    audit(run, "analyses.response", f"strata={key}")
+    rates, bor = figures.response_rates_figure(result), figures.bor_figure(result)
+    if result.empty_reason:
+        return rates, bor, problem(f"No response data: {result.empty_reason}."), None
+    return rates, bor, tables.response_caption(result), tables.response_table(result)
+
+
+@callback(Output(ids.RESPONSE_DOWNLOAD, "data"), Input(ids.RESPONSE_CSV_BUTTON, "n_clicks"),
+          State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
+          State(ids.RESPONSE_STRATA, "value"), prevent_initial_call=True)
+def download_response_csv(clicks, definition, snapshot_id, strata_value):
+    """CSV of ORR/DCR and best-response counts per stratum."""
+    user = require_role(*ROLES)
+    if not clicks:
+        raise PreventUpdate
+    key = strata_key(strata_value)
+    try:
+        result, run = run_panel(user, definition, snapshot_id, lambda o: response_result(o, key))
+    except PanelUnavailable:
+        raise PreventUpdate from None
+    audit(run, "analyses.response.csv", f"strata={key}")
+    return tables.csv_download(tables.response_frame(result), tables.safe_filename(
+        "response", key or "all", run.opened.definition_hash[:10]))
+
+
+# --- safety -------------------------------------------------------------------------------
+
+
+def safety_result(opened: OpenCohort, immune_only: bool):
+    return bundle(opened, ae_immune_only=bool(immune_only), panels=("safety",)).safety
+
+
+def _level_grade(level: str | None, grade: str | None) -> tuple[str, str]:
+    if level not in ("term", "organ_class") or grade not in ("any", "grade3"):
+        raise PreventUpdate
+    return level, grade
+
+
+@callback(Output(ids.SAFETY_GRAPH, "figure"), Output(ids.SAFETY_CAPTION, "children"),
+          Output(ids.SAFETY_TABLE, "children"),
+          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
+          Input(ids.SAFETY_LEVEL, "value"), Input(ids.SAFETY_GRADE, "value"),
+          Input(ids.SAFETY_IMMUNE, "value"))
+def update_safety_graph(definition, snapshot_id, level, grade, immune_only):
+    """AE frequency bars and table for the chosen grouping, grade and immune-related filter."""
+    user = require_role(*ROLES)
+    level, grade = _level_grade(level, grade)
+    try:
+        result, run = run_panel(user, definition, snapshot_id,
+                                lambda o: safety_result(o, immune_only))
+    except PanelUnavailable as exc:
+        return figures.empty_figure(str(exc)), problem(str(exc)), None
+    audit(run, "analyses.safety", f"immune_only={bool(immune_only)}")
+    fig = figures.safety_figure(result, level, grade)
+    if result.empty_reason:
+        return fig, problem(f"No adverse events: {result.empty_reason}."), None
+    overall = result.overall
+    caption = [
+        f"Patients with ≥ 1 event ({result.window}): ",
+        html.Span(tables.n_pct(overall["patients_any_grade"], overall["pct_any_grade"]),
+                  className="safety-any"),
+        " any grade, ",
+        html.Span(tables.n_pct(overall["patients_grade3plus"], overall["pct_grade3plus"]),
+                  className="safety-g3"),
+        f" grade ≥ 3, of {result.cohort_size:,} patients. The chart shows the 15 most frequent; "
+        "the table lists all.",
+    ]
+    rows = figures.safety_rows(result, level, grade, top=10_000)
+    return fig, caption, tables.safety_table(rows, level)
+
+
+@callback(Output(ids.SAFETY_DOWNLOAD, "data"), Input(ids.SAFETY_CSV_BUTTON, "n_clicks"),
+          State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
+          State(ids.SAFETY_LEVEL, "value"), State(ids.SAFETY_IMMUNE, "value"),
+          prevent_initial_call=True)
+def download_safety_csv(clicks, definition, snapshot_id, level, immune_only):
+    """CSV of AE counts and % by term or organ class."""
+    user = require_role(*ROLES)
+    if not clicks:
+        raise PreventUpdate
+    level, _ = _level_grade(level, "any")
+    try:
+        result, run = run_panel(user, definition, snapshot_id,
+                                lambda o: safety_result(o, immune_only))
+    except PanelUnavailable:
+        raise PreventUpdate from None
+    audit(run, "analyses.safety.csv", f"immune_only={bool(immune_only)} level={level}")
+    frame = result.by_term if level == "term" else result.by_organ_class
+    scope = "immune" if immune_only else "all"
+    return tables.csv_download(frame.assign(cohort_size=result.cohort_size), tables.safe_filename(
+        "adverse_events", level, scope, run.opened.definition_hash[:10]))
+
+
+# --- characteristics ----------------------------------------------------------------------
+
+
+def characteristics_result(opened: OpenCohort):
+    return bundle(opened, panels=("characteristics",)).characteristics
+
+
+@callback(Output(ids.CHARACTERISTICS_TABLE, "children"),
+          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"))
+def update_characteristics_table(definition, snapshot_id):
+    """Table 1 and biomarker testing rates."""
+    user = require_role(*ROLES)
+    try:
+        result, run = run_panel(user, definition, snapshot_id, characteristics_result)
+    except PanelUnavailable as exc:
+        return problem(str(exc))
+    audit(run, "analyses.characteristics", "table1")
+    if result.n == 0:
+        return problem("The cohort is empty: no patient matches its definition.")
+    return dbc.Row([
+        dbc.Col(tables.table_one(result), xl=7),
+        dbc.Col([html.H3("Biomarker testing", className="h6 mt-2"),
+                 tables.testing_table(result)], xl=5),
+    ], className="g-3")
+
+
+@callback(Output(ids.CHARACTERISTICS_DOWNLOAD, "data"),
+          Input(ids.CHARACTERISTICS_CSV_BUTTON, "n_clicks"),
+          State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
+          prevent_initial_call=True)
+def download_characteristics_csv(clicks, definition, snapshot_id):
+    """CSV of Table 1."""
+    user = require_role(*ROLES)
+    if not clicks:
+        raise PreventUpdate
+    try:
+        result, run = run_panel(user, definition, snapshot_id, characteristics_result)
+    except PanelUnavailable:
+        raise PreventUpdate from None
+    audit(run, "analyses.characteristics.csv", "table1")
+    return tables.csv_download(result.rows, tables.safe_filename(
+        "table1", run.opened.definition_hash[:10]))
+
+
+PAGE = pages.register(pages.Page("/analyses", "Analyses", ROLES, layout, order=20))

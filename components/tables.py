@@ -1,0 +1,264 @@
+"""HTML tables of analysis results (Table 1, medians, response, AE counts) and CSV downloads.
+
+Pure rendering: every number is read from a ``queries`` result (already protected for the
+user's role); nothing is computed here beyond formatting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dcc, html
+
+from components.figures import EMPTY, fmt_count, fmt_months, fmt_p, fmt_pct, fmt_ratio, is_missing
+
+
+def _table(header: Sequence[str], rows: list[html.Tr], numeric_from: int = 1,
+           **props) -> dbc.Table:
+    head = html.Thead(html.Tr([
+        html.Th(h, className="text-end" if i >= numeric_from else None)
+        for i, h in enumerate(header)
+    ]))
+    return dbc.Table([head, html.Tbody(rows)], bordered=False, hover=True, size="sm",
+                     responsive=True, className="small mb-0", **props)
+
+
+def _cells(values: Sequence[object], numeric_from: int = 1) -> list[html.Td]:
+    return [html.Td(v, className="text-end text-nowrap" if i >= numeric_from else None)
+            for i, v in enumerate(values)]
+
+
+def n_pct(n: object, pct: object) -> str:
+    """'123 (45.6%)', or the protected display when a count is withheld."""
+    if is_missing(n):
+        return EMPTY
+    if is_missing(pct):
+        return fmt_count(n)
+    return f"{fmt_count(n)} ({fmt_pct(pct)})"
+
+
+def months_ci(median: object, lower: object, upper: object) -> str:
+    """'12.3 (9.8-15.0)' months; unreached bounds read 'NR'."""
+    if is_missing(median):
+        return "not reached"
+    bounds = [fmt_months(b) if not is_missing(b) else "NR" for b in (lower, upper)]
+    return f"{fmt_months(median)} ({bounds[0]}–{bounds[1]})"
+
+
+# --- survival -----------------------------------------------------------------------------
+
+
+def median_table(result, table_id: str | None = None) -> dbc.Table:
+    """Per stratum: patients, events, median with 95 % CI (months)."""
+    rows = [
+        html.Tr(_cells([row["stratum"], fmt_count(row["n"]), fmt_count(row["events"]),
+                        months_ci(row["median_months"], row["median_ci_lower_months"],
+                                  row["median_ci_upper_months"])]),
+                **{"data-stratum": str(row["stratum"])})
+        for _, row in result.summary.iterrows()
+    ]
+    props = {"id": table_id} if table_id else {}
+    return _table(["Stratum", "Patients", "Events", "Median, months (95% CI)"], rows, **props)
+
+
+def survival_caption(result) -> list:
+    """Log-rank test and hazard ratio in words, plus the analysis' own notes."""
+    parts: list = []
+    if result.logrank is not None:
+        lr = result.logrank
+        parts.append(html.Span(
+            f"Log-rank test across {', '.join(lr.strata)}: χ² = {lr.statistic:.2f}, "
+            f"{lr.df} df, {fmt_p(lr.p_value)}. ", className="survival-logrank"))
+    if result.hazard_ratio is not None:
+        hr = result.hazard_ratio
+        parts.append(html.Span(
+            f"Hazard ratio {hr.group} vs {hr.reference}: {fmt_ratio(hr.hr)} "
+            f"(95% CI {fmt_ratio(hr.ci_lower)}–{fmt_ratio(hr.ci_upper)}), {fmt_p(hr.p_value)}; "
+            f"{hr.method}. ", className="survival-hr"))
+    if not parts and not result.empty_reason:
+        parts.append("Choose a stratification to compare groups (log-rank test, hazard ratio). ")
+    if result.stratification and result.logrank is not None:
+        parts.append("Unknown / untested groups are drawn but left out of the tests. ")
+    for note in result.notes:
+        parts.append(f"{note}. ")
+    return parts
+
+
+def survival_frame(result) -> pd.DataFrame:
+    """The numbers behind a survival panel, one tidy CSV: medians, curve steps, at risk."""
+    summary = result.summary.assign(table="median")
+    curve = result.curve.assign(table="curve")
+    at_risk = result.at_risk.assign(table="at_risk")
+    frame = pd.concat([summary, curve, at_risk], ignore_index=True)
+    front = ["table", "stratum"]
+    frame.insert(0, "endpoint", result.endpoint)
+    return frame[["endpoint", *front, *[c for c in frame.columns
+                                         if c not in ("endpoint", *front)]]]
+
+
+# --- response -----------------------------------------------------------------------------
+
+
+def response_table(result) -> dbc.Table:
+    """Per stratum: patients, not evaluable, evaluable, ORR and DCR with 95 % CI."""
+    def rate(value, lower, upper) -> str:
+        if is_missing(value):
+            return EMPTY
+        return f"{fmt_pct(value)} ({fmt_pct(lower)}–{fmt_pct(upper)})"
+
+    rows = [
+        html.Tr(_cells([row["stratum"], fmt_count(row["n"]), fmt_count(row["not_evaluable"]),
+                        fmt_count(row["denominator"]), fmt_count(row["responders"]),
+                        rate(row["orr"], row["orr_ci_lower"], row["orr_ci_upper"]),
+                        rate(row["dcr"], row["dcr_ci_lower"], row["dcr_ci_upper"])]),
+                **{"data-stratum": str(row["stratum"])})
+        for _, row in result.rates.iterrows()
+    ]
+    return _table(["Stratum", "Patients", "No assessment", "Evaluable", "Responders",
+                   "ORR (95% CI)", "DCR (95% CI)"], rows)
+
+
+def response_caption(result) -> list:
+    parts = ["ORR = complete + partial response, DCR = ORR + stable disease, best overall "
+             "response of the index line (RECIST 1.1); exact Clopper-Pearson 95% CI. "]
+    parts.append("Denominator: patients with a tumour assessment; patients without one are "
+                 "counted as 'No assessment'. " if result.denominator == "evaluable" else
+                 "Denominator: every patient of the stratum. ")
+    if result.test is not None:
+        parts.append(html.Span(f"{result.test.outcome} difference across "
+                               f"{', '.join(result.test.strata)}: {result.test.test}, "
+                               f"{fmt_p(result.test.p_value)}. ", className="response-test"))
+    parts.extend(f"{note}. " for note in result.notes)
+    return parts
+
+
+def response_frame(result) -> pd.DataFrame:
+    counts = result.counts.pivot_table(index="stratum", columns="bor", values="n",
+                                       aggfunc="first", sort=False)
+    counts.columns = [f"bor_{c.lower().replace(' ', '_')}" for c in counts.columns]
+    return result.rates.merge(counts.reset_index(), on="stratum", how="left")
+
+
+# --- safety -------------------------------------------------------------------------------
+
+
+def safety_table(rows: pd.DataFrame, level: str, table_id: str | None = None) -> dbc.Table:
+    """AE counts and % of the cohort, any grade and grade >= 3, with median time to onset."""
+    label = "term" if level == "term" else "organ_class"
+    header = (["Term", "Organ class"] if level == "term" else ["Organ class"]) + [
+        "Any grade, n (%)", "Grade ≥ 3, n (%)", "Median onset, months"]
+    numeric_from = 2 if level == "term" else 1
+    body = []
+    for _, row in rows.iterrows():
+        names = [row["term"], row["organ_class"]] if level == "term" else [row["organ_class"]]
+        onset = row.get("median_onset_months")
+        body.append(html.Tr(_cells(
+            names + [n_pct(row["patients_any_grade"], row["pct_any_grade"]),
+                     n_pct(row["patients_grade3plus"], row["pct_grade3plus"]),
+                     EMPTY if is_missing(onset) else fmt_months(onset)], numeric_from),
+            **{"data-label": str(row[label])}))
+    props = {"id": table_id} if table_id else {}
+    return _table(header, body, numeric_from=numeric_from, **props)
+
+
+# --- characteristics ----------------------------------------------------------------------
+
+
+def _value_text(row: pd.Series) -> str:
+    if row["key"] == "age":
+        if is_missing(row["median"]):
+            return EMPTY
+        return (f"{row['median']:.0f} ({row['q1']:.0f}–{row['q3']:.0f})")
+    return n_pct(row["n"], row["pct"])
+
+
+def _label_rows(rows: pd.DataFrame, values) -> list[html.Tr]:
+    """Variable header rows followed by indented level rows, sections as group headers."""
+    out: list[html.Tr] = []
+    section = variable = None
+    for (_, row), cells in zip(rows.iterrows(), values, strict=True):
+        if row["section"] != section:
+            section = row["section"]
+            out.append(html.Tr(html.Th(section, colSpan=1 + len(cells),
+                                       className="table-light text-uppercase small")))
+        if not row["level"]:
+            out.append(html.Tr(_cells([row["variable"], *cells]),
+                               **{"data-key": str(row["key"])}))
+            variable = row["variable"]
+            continue
+        if row["variable"] != variable:
+            variable = row["variable"]
+            out.append(html.Tr(html.Td(variable, colSpan=1 + len(cells), className="fw-semibold")))
+        out.append(html.Tr(_cells([html.Span(row["level"], className="ps-3"), *cells]),
+                           **{"data-key": f"{row['key']}:{row['level']}"}))
+    return out
+
+
+def table_one(table1, table_id: str | None = None) -> dbc.Table:
+    """Table 1: n (%) per level; age median (IQR); biomarker levels as % of those tested."""
+    rows = table1.rows
+    values = [[_value_text(row)] for _, row in rows.iterrows()]
+    props = {"id": table_id} if table_id else {}
+    return _table(["Characteristic", f"Cohort (n={fmt_count(table1.n)})"],
+                  _label_rows(rows, values), **props)
+
+
+def testing_table(table1) -> dbc.Table:
+    """Biomarker testing rate and positivity among the tested."""
+    rows = [
+        html.Tr(_cells([row["biomarker"], n_pct(row["tested"], row["pct_tested"]),
+                        row["positive_level"],
+                        n_pct(row["positive"], row["pct_positive_of_tested"])]))
+        for _, row in table1.biomarkers.iterrows()
+    ]
+    return _table(["Biomarker", "Tested, n (% of cohort)", "Positive / high level",
+                   "Positive, n (% of tested)"], rows)
+
+
+def comparison_table(comparison, first, second, names: tuple[str, str],
+                     table_id: str | None = None) -> dbc.Table:
+    """Two Table 1s side by side with the standardized mean difference of every variable."""
+    smd = dict(zip(comparison.variables["key"], comparison.variables["smd"], strict=True))
+    level_smd = {(k, lv): s for k, lv, s in zip(comparison.rows["key"], comparison.rows["level"],
+                                                 comparison.rows["smd"], strict=True)}
+    merged = first.rows.merge(second.rows, on=["section", "variable", "key", "level"],
+                              how="outer", suffixes=("_1", "_2"), sort=False)
+    order = {k: i for i, k in enumerate(dict.fromkeys(list(first.rows["key"])
+                                                      + list(second.rows["key"])))}
+    merged = merged.assign(_o=merged["key"].map(order)).sort_values("_o", kind="stable")
+    values = []
+    for _, row in merged.iterrows():
+        cells = [_side_text(row, "_1"), _side_text(row, "_2")]
+        value = smd.get(row["key"]) if not row["level"] else level_smd.get(
+            (row["key"], row["level"]))
+        cells.append(EMPTY if is_missing(value) or row["key"] == "n" else f"{value:.2f}")
+        values.append(cells)
+    header = ["Characteristic", f"{names[0]} (n={fmt_count(first.n)})",
+              f"{names[1]} (n={fmt_count(second.n)})", "SMD"]
+    props = {"id": table_id} if table_id else {}
+    return _table(header, _label_rows(merged.drop(columns="_o"), values), **props)
+
+
+def _side_text(row: pd.Series, suffix: str) -> str:
+    side = pd.Series({"key": row["key"], "n": row[f"n{suffix}"], "pct": row[f"pct{suffix}"],
+                      "median": row[f"median{suffix}"], "q1": row[f"q1{suffix}"],
+                      "q3": row[f"q3{suffix}"]})
+    if row["key"] != "age" and is_missing(side["n"]):
+        return n_pct(0, 0.0)
+    return _value_text(side)
+
+
+# --- downloads ----------------------------------------------------------------------------
+
+
+def csv_download(frame: pd.DataFrame, filename: str) -> dict:
+    """dcc.Download data for a CSV of ``frame`` (no index column)."""
+    return dcc.send_data_frame(frame.to_csv, filename, index=False)
+
+
+def safe_filename(*parts: object) -> str:
+    """A file name from fixed parts (keys, short hashes), never from free text."""
+    text = "_".join(str(p) for p in parts if p not in (None, ""))
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)[:120] + ".csv"
