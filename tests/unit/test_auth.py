@@ -1,0 +1,381 @@
+"""Sign-in, sessions and hardening on a tiny Flask app and a tiny Dash app with ``init_auth``."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import dash
+import flask
+import pytest
+from argon2 import PasswordHasher
+from dash import Input, Output, dcc, html
+
+from access import audit, auth, guard, users
+from config import DEFAULT_SECRET_KEY, Settings
+
+GOOD_KEY = "k" * 48
+PASSWORD = "correct horse battery"
+SECRET = "exact-count-1234"
+
+
+@pytest.fixture(autouse=True)
+def fast_hashing(monkeypatch):
+    """Cheaper argon2id parameters so the suite stays fast (production keeps RFC 9106's)."""
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(users, "_HASHER", hasher)
+    monkeypatch.setattr(users, "_DUMMY_HASH", hasher.hash("dummy"))
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(secret_key=GOOD_KEY, store_path=tmp_path / "app.sqlite")
+
+
+def _flask_app(settings: Settings) -> flask.Flask:
+    server = flask.Flask("test_auth")
+    auth.init_auth(server, settings)
+
+    @server.get("/")
+    def home():
+        return f"home of {guard.current_user().username}"
+
+    @server.post("/api/thing")
+    def thing():
+        return flask.jsonify(ok=True)
+
+    @server.get("/download")
+    @guard.require_role_for_route("clinician")
+    def download():
+        return SECRET
+
+    @server.get("/boom")
+    def boom():
+        raise ValueError(f"internal detail {SECRET}")
+
+    return server
+
+
+def _dash_app(settings: Settings) -> dash.Dash:
+    server = flask.Flask("test_auth_dash")
+    auth.init_auth(server, settings)
+    app = dash.Dash(__name__, server=server)
+    app.layout = html.Div([dcc.Input(id="cohort", value="x"), html.Div(id="count")])
+
+    @app.callback(Output("count", "children"), Input("cohort", "value"))
+    def update_count(value):
+        guard.require_role("clinician", "partner")
+        return SECRET
+
+    return app
+
+
+DASH_BODY = {
+    "output": "count.children",
+    "outputs": {"id": "count", "property": "children"},
+    "inputs": [{"id": "cohort", "property": "value", "value": "x"}],
+    "changedPropIds": ["cohort.value"],
+    "state": [],
+}
+
+
+@pytest.fixture
+def app(settings):
+    for name, role in (("clara", "clinician"), ("paul", "partner"), ("ada", "advisory"),
+                       ("root", "admin")):
+        users.add_user(settings.store_path, name, role, PASSWORD)
+    return _flask_app(settings)
+
+
+def _csrf(client) -> str:
+    page = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def login(client, username, password=PASSWORD, ip="127.0.0.1", **extra):
+    data = {"username": username, "password": password, "csrf_token": _csrf(client), **extra}
+    return client.post("/login", data=data, environ_overrides={"REMOTE_ADDR": ip})
+
+
+def _session_cookie(client) -> str:
+    return client.get_cookie("iocohort_session").value
+
+
+# --- gate ------------------------------------------------------------------------------------
+
+
+def test_anonymous_pages_redirect_to_login_and_api_calls_get_401_without_data(app):
+    client = app.test_client()
+    page = client.get("/download?x=1")
+    assert page.status_code == 302
+    assert page.headers["Location"].startswith("/login?next=/download")
+    api = client.post("/_dash-update-component", json=DASH_BODY)
+    assert api.status_code == 401
+    assert api.get_json() == {"error": "sign-in required"}
+    assert client.get("/login").status_code == 200
+
+
+def test_sign_in_with_the_right_password_opens_pages(app):
+    client = app.test_client()
+    response = login(client, "clara", next="/download")
+    assert response.status_code == 302 and response.headers["Location"] == "/download"
+    assert client.get("/").get_data(as_text=True) == "home of clara"
+
+
+def test_wrong_password_is_refused_with_a_generic_message(app):
+    client = app.test_client()
+    response = login(client, "clara", "wrong password!")
+    assert response.status_code == 401
+    assert "Wrong username or password." in response.get_data(as_text=True)
+    assert login(client, "nobody", "wrong password!").status_code == 401
+    assert client.get("/").status_code == 302
+
+
+def test_sign_in_without_csrf_token_is_refused(app):
+    client = app.test_client()
+    client.get("/login")
+    response = client.post("/login", data={"username": "clara", "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302
+
+
+def test_next_must_be_a_local_path(app):
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        client = app.test_client()
+        assert login(client, "clara", next=target).headers["Location"] == "/"
+
+
+# --- throttling --------------------------------------------------------------------------------
+
+
+def test_brute_force_sign_in_is_throttled_per_username(app, settings):
+    client = app.test_client()
+    for _ in range(auth.THROTTLE.max_user_failures):
+        assert login(client, "clara", "wrong password!").status_code == 401
+    locked = login(client, "clara")  # even the right password is refused while locked
+    assert locked.status_code == 429
+    assert "Too many failed sign-in attempts" in locked.get_data(as_text=True)
+    assert login(app.test_client(), "paul").status_code == 302  # other users unaffected
+    actions = [e["action"] for e in audit.read_audit(store=settings.store_path)]
+    assert "sign-in-throttled" in actions and actions.count("sign-in-failed") == 5
+
+
+def test_throttling_holds_per_client_ip_across_usernames(app, settings):
+    client = app.test_client()
+    for k in range(auth.THROTTLE.max_ip_failures):
+        assert login(client, f"guess{k}", "wrong password!").status_code == 401
+    assert login(client, "clara").status_code == 429
+    assert login(app.test_client(), "clara", ip="10.0.0.9").status_code == 302
+
+
+def test_throttle_lifts_when_failures_age_out(settings):
+    store = settings.store_path
+    old = time.time() - auth.THROTTLE.window_seconds - 1
+    for _ in range(auth.THROTTLE.max_user_failures):
+        auth.record_attempt(store, "clara", "1.2.3.4", False, now=old)
+    assert not auth.is_throttled(store, "clara", "1.2.3.4")
+    for _ in range(auth.THROTTLE.max_user_failures):
+        auth.record_attempt(store, "clara", "1.2.3.4", False)
+    assert auth.is_throttled(store, "clara", "1.2.3.4")
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+
+def test_sign_in_starts_a_new_session(app):
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["planted"] = "by an attacker"
+        sess["_user_id"] = "forged-session-id"
+    assert client.get("/").status_code == 302  # a forged id is not a session
+    login(client, "clara")
+    with client.session_transaction() as sess:
+        assert "planted" not in sess
+        first = sess["_user_id"]
+    client.post("/logout")
+    login(client, "clara")
+    with client.session_transaction() as sess:
+        assert sess["_user_id"] != first
+
+
+def test_cookie_replayed_after_sign_out_is_rejected(app):
+    client = app.test_client()
+    login(client, "clara")
+    stolen = _session_cookie(client)
+    assert client.get("/").status_code == 200
+    assert client.post("/logout").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("iocohort_session", stolen)
+    assert replay.get("/").status_code == 302
+    assert replay.post("/_dash-update-component", json=DASH_BODY).status_code == 401
+
+
+def test_expired_and_idle_sessions_end(settings, app):
+    clara = users.get_user(settings.store_path, "clara")
+    old = auth.create_session(settings.store_path, clara.id, now=time.time() - auth.SESSION_IDLE - 5)
+    assert auth.load_session(settings.store_path, old) is None
+
+
+def test_role_change_applies_on_the_next_request(app, settings):
+    client = app.test_client()
+    login(client, "paul")
+    assert client.get("/download").status_code == 403
+    users.set_role(settings.store_path, "paul", "clinician")
+    assert client.get("/download").get_data(as_text=True) == SECRET
+
+
+def test_cookie_flags(settings, tmp_path):
+    client = _flask_app(settings).test_client()
+    users.add_user(settings.store_path, "clara", "clinician", PASSWORD)
+    header = login(client, "clara").headers["Set-Cookie"]
+    assert "HttpOnly" in header and "SameSite=Lax" in header and "Secure" not in header
+    public = Settings(secret_key=GOOD_KEY, store_path=tmp_path / "p.sqlite", host="0.0.0.0")
+    server = _flask_app(public)
+    assert server.config["SESSION_COOKIE_SECURE"] is True
+    assert server.config["REMEMBER_COOKIE_SECURE"] is True
+    response = server.test_client().get("/login")
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" in response.headers
+
+
+def test_remember_me_cookie_is_never_set(app):
+    client = app.test_client()
+    cookies = login(client, "clara").headers.getlist("Set-Cookie")
+    assert not any(c.startswith("remember_token") for c in cookies)
+
+
+# --- origin check and errors ----------------------------------------------------------------------
+
+
+def test_state_changing_requests_from_another_origin_are_refused(app):
+    client = app.test_client()
+    login(client, "clara")
+    assert client.post("/api/thing", headers={"Origin": "https://evil.example"}).status_code == 403
+    assert client.post("/api/thing", headers={"Referer": "https://evil.example/p"}).status_code \
+        == 403
+    assert client.post("/api/thing", headers={"Origin": "null"}).status_code == 403
+    assert client.post("/api/thing", headers={"Origin": "http://localhost"}).status_code == 200
+    assert client.post("/api/thing").status_code == 200
+    assert client.get("/", headers={"Origin": "https://evil.example"}).status_code == 200
+
+
+def test_cross_origin_sign_in_is_refused(app):
+    client = app.test_client()
+    data = {"username": "clara", "password": PASSWORD, "csrf_token": _csrf(client)}
+    assert client.post("/login", data=data,
+                       headers={"Origin": "https://evil.example"}).status_code == 403
+
+
+def test_errors_show_no_traceback(app, caplog):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = app.test_client()
+    login(client, "clara")
+    response = client.get("/boom")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert SECRET not in body and "Traceback" not in body and "internal error" in body
+    assert SECRET in caplog.text  # logged on the server
+
+
+# --- role guard in Dash callbacks and routes ------------------------------------------------------
+
+
+def test_dash_callback_guard_returns_403_without_data_for_the_wrong_role(settings):
+    app = _dash_app(settings)
+    for name, role in (("clara", "clinician"), ("ada", "advisory"), ("root", "admin")):
+        users.add_user(settings.store_path, name, role, PASSWORD)
+    client = app.server.test_client()
+    assert client.post("/_dash-update-component", json=DASH_BODY).status_code == 401
+    for name, status in (("ada", 403), ("root", 403), ("clara", 200)):
+        client = app.server.test_client()
+        login(client, name)
+        response = client.post("/_dash-update-component", json=DASH_BODY)
+        assert response.status_code == status, name
+        assert (SECRET in response.get_data(as_text=True)) == (status == 200)
+
+
+def test_dash_layout_and_index_need_sign_in(settings):
+    client = _dash_app(settings).server.test_client()
+    assert client.get("/").status_code == 302
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.get("/_dash-dependencies").status_code == 401
+
+
+def test_route_guard(app):
+    client = app.test_client()
+    login(client, "ada")
+    response = client.get("/download")
+    assert response.status_code == 403 and SECRET not in response.get_data(as_text=True)
+
+
+def test_require_role_outside_a_request_is_not_signed_in():
+    with pytest.raises(guard.NotSignedIn):
+        guard.require_role("clinician")
+    with pytest.raises(ValueError):
+        guard.require_role()
+    with pytest.raises(ValueError):
+        guard.require_role("superuser")
+
+
+def test_allowed_pages_cover_every_role_and_keep_advisory_away_from_the_builder():
+    assert set(guard.ALLOWED_PAGES) == set(users.ROLES)
+    assert guard.pages_for("advisory") == {guard.SUMMARIES}
+    assert not guard.can_view("partner", guard.AUDIT)
+    assert guard.can_view("admin", guard.AUDIT)
+    assert guard.pages_for(None) == frozenset()
+    for role, home in guard.HOME_PAGE.items():
+        assert guard.can_view(role, home)
+
+
+# --- start-up checks and demo users ---------------------------------------------------------------
+
+
+def test_production_start_refuses_unsafe_settings(tmp_path):
+    store = tmp_path / "s.sqlite"
+    good = Settings(secret_key=GOOD_KEY, store_path=store, host="0.0.0.0")
+    auth.check_production_settings(good)
+    for bad, words in ((Settings(store_path=store), "default"),
+                       (Settings(secret_key="short", store_path=store), "shorter"),
+                       (Settings(secret_key=GOOD_KEY, store_path=store, debug=True), "DEBUG"),
+                       (Settings(secret_key=GOOD_KEY, store_path=store, demo=True,
+                                 host="0.0.0.0"), "localhost")):
+        with pytest.raises(auth.InsecureSettingsError, match=words):
+            auth.check_production_settings(bad)
+    assert Settings().secret_key == DEFAULT_SECRET_KEY
+
+
+def test_production_start_refuses_demo_users_in_the_store(tmp_path):
+    demo = Settings(store_path=tmp_path / "s.sqlite", demo=True)
+    auth.check_production_settings(demo)  # local demo mode is allowed
+    assert auth.seed_demo_users(demo) == ["clinician", "partner", "advisory", "admin"]
+    production = Settings(secret_key=GOOD_KEY, store_path=demo.store_path)
+    with pytest.raises(auth.InsecureSettingsError, match="demo users"):
+        auth.check_production_settings(production)
+
+
+def test_demo_users_are_seeded_only_in_demo_mode_on_localhost(tmp_path):
+    for settings in (Settings(store_path=tmp_path / "a.sqlite", demo=True, host="0.0.0.0"),
+                     Settings(store_path=tmp_path / "b.sqlite", demo=False)):
+        assert auth.seed_demo_users(settings) == []
+        assert users.list_users(settings.store_path) == []
+    local = Settings(store_path=tmp_path / "c.sqlite", demo=True, host="localhost")
+    assert len(auth.seed_demo_users(local)) == 4
+    assert auth.seed_demo_users(local) == []  # idempotent
+    for name, (role, password) in users.DEMO_USERS.items():
+        assert users.verify_password(local.store_path, name, password).role == role
+
+
+def test_demo_login_page_shows_demo_hint_only_in_demo_mode(tmp_path):
+    demo = _flask_app(Settings(store_path=tmp_path / "d.sqlite", demo=True))
+    assert "Demo mode" in demo.test_client().get("/login").get_data(as_text=True)
+    real = _flask_app(Settings(secret_key=GOOD_KEY, store_path=tmp_path / "e.sqlite"))
+    assert "Demo mode" not in real.test_client().get("/login").get_data(as_text=True)
+
+
+def test_sign_in_and_out_are_audited(app, settings):
+    client = app.test_client()
+    login(client, "clara")
+    client.post("/logout")
+    entries = audit.read_audit(filters={"username": "clara"}, store=settings.store_path)
+    assert [e["action"] for e in entries] == ["sign-out", "sign-in"]
+    assert entries[1]["role"] == "clinician"
