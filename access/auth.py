@@ -44,7 +44,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from access import audit, users
 from access import store as app_store
-from config import DEFAULT_SECRET_KEY, Settings
+from config import DEFAULT_SECRET_KEY, ROOT, Settings
 
 log = logging.getLogger(__name__)
 
@@ -418,6 +418,11 @@ def _server_error(err: InternalServerError):
 # --- wiring ----------------------------------------------------------------------------------
 
 
+def _asset_stylesheets() -> list[str]:
+    """The app's CSS files (Bootstrap theme, app.css), served by Dash under /assets/."""
+    return [f"/assets/{p.name}" for p in sorted((ROOT / "assets").glob("*.css"))]
+
+
 def _configure(server: flask.Flask, settings: Settings) -> None:
     server.config.update(
         SECRET_KEY=settings.secret_key,
@@ -435,6 +440,7 @@ def _configure(server: flask.Flask, settings: Settings) -> None:
         IOCOHORT_IS_LOCAL=settings.is_local,
     )
     server.config[app_store.STORE_CONFIG_KEY] = str(settings.store_path)
+    server.config.setdefault("IOCOHORT_LOGIN_STYLESHEETS", _asset_stylesheets())
 
 
 def init_auth(server: flask.Flask, settings: Settings) -> None:

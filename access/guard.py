@@ -85,6 +85,10 @@ def current_user() -> User | None:
 current_user_or_none = current_user
 
 
+# The name components use; same function.
+current_user_or_none = current_user
+
+
 def current_role() -> str | None:
     """The signed-in user's role, or None."""
     user = current_user()
