@@ -18,17 +18,19 @@ needed it must re-raise ``werkzeug.exceptions.HTTPException``.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import flask_login
-from flask import has_request_context
+from flask import has_request_context, request
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from access.auth import User
 from access.users import ROLES
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 
 # Page names (the Dash pages register under these names / paths).
 BUILDER = "builder"
@@ -106,8 +108,24 @@ def require_role(*roles: str) -> User:
     if user is None:
         raise NotSignedIn()
     if user.role not in roles:
+        _audit_refusal(user)
         raise AccessDenied()
     return user
+
+
+def _audit_refusal(user: User) -> None:
+    """Record a refused request (a role reaching past its pages is worth an admin's look)."""
+    detail = request.path
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and isinstance(body.get("output"), str):
+            detail = f"{detail} {body['output'][:200]}"
+    try:
+        from access import audit
+
+        audit.record_event(user, user.role, "access-denied", detail)
+    except Exception:  # noqa: BLE001 - the refusal itself must not depend on the log
+        log.exception("could not audit a refused request")
 
 
 def require_signed_in() -> User:

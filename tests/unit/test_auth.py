@@ -292,6 +292,9 @@ def test_dash_callback_guard_returns_403_without_data_for_the_wrong_role(setting
         response = client.post("/_dash-update-component", json=DASH_BODY)
         assert response.status_code == status, name
         assert (SECRET in response.get_data(as_text=True)) == (status == 200)
+    refused = audit.read_audit(filters={"action": "access-denied"}, store=settings.store_path)
+    assert {e["username"] for e in refused} == {"ada", "root"}
+    assert refused[0]["detail"] == "/_dash-update-component count.children"
 
 
 def test_dash_layout_and_index_need_sign_in(settings):
