@@ -15,7 +15,7 @@ import pandas as pd
 
 from queries.cohort import Cohort
 from queries.schema import DAYS_PER_MONTH
-from queries.strata import cohort_sql, jsonable, strata_table
+from queries.strata import base_table, cohort_sql, jsonable, stratum_column
 
 _GROUPS = {
     "term": "organ_class, term",
@@ -67,15 +67,18 @@ def _window_text(options: SafetyOptions) -> str:
     return text + ("; immune-related events only" if options.immune_only else "; all events")
 
 
-def _summary(cur, per: str, level: str, denominator: int) -> pd.DataFrame:
+def _summary(cur, source: str, level: str, denominator: int) -> pd.DataFrame:
+    """Patients with >= 1 event per group. ``source`` has one row per patient and group
+    (term level: the per-(patient, term) table itself; organ class: re-grouped first)."""
     group = _GROUPS[level]
     keys = "scope" if level == "overall" else group
+    if level == "organ_class":
+        source = (f"(SELECT patient_id, {group}, max(max_grade) AS max_grade, "  # noqa: S608
+                  f"min(onset_days) AS onset_days FROM {source} GROUP BY ALL)")
     sql = (
-        f"WITH pp AS (SELECT patient_id, {group}, max(max_grade) AS max_grade, "  # noqa: S608 - fixed names
-        f"min(onset_days) AS onset_days FROM {per} GROUP BY ALL) "
-        f"SELECT {keys}, count(*) AS patients_any_grade, "
+        f"SELECT {keys}, count(*) AS patients_any_grade, "  # noqa: S608 - fixed names
         "count(*) FILTER (WHERE max_grade >= 3) AS patients_grade3plus, "
-        "median(onset_days) AS median_onset_days FROM pp GROUP BY ALL "
+        f"median(onset_days) AS median_onset_days FROM {source} GROUP BY ALL "
         "ORDER BY patients_any_grade DESC, 1"
     )
     return _finish(cur.execute(sql).df(), denominator)
@@ -90,17 +93,14 @@ def _finish(frame: pd.DataFrame, denominator: int | pd.Series) -> pd.DataFrame:
     return frame[keys + COUNT_COLUMNS]
 
 
-def _by_regimen(cohort: Cohort, cur, per: str, key: str = "regimen") -> pd.DataFrame:
-    regimens = strata_table(cohort, key)
+def _by_regimen(cohort: Cohort, cur, per_patient: str, key: str = "regimen") -> pd.DataFrame:
     sql = (
-        "WITH pp AS (SELECT patient_id, max(max_grade) AS max_grade, "  # noqa: S608 - fixed names
-        f"min(onset_days) AS onset_days FROM {per} GROUP BY patient_id) "
-        f"SELECT s.stratum AS {key}, count(*) AS patients, "
+        f"SELECT {stratum_column(key)} AS {key}, count(*) AS patients, "  # noqa: S608 - fixed names
         "count(pp.patient_id) AS patients_any_grade, "
         "count(*) FILTER (WHERE pp.max_grade >= 3) AS patients_grade3plus, "
         "median(pp.onset_days) AS median_onset_days "
-        f"FROM {regimens} s LEFT JOIN pp USING (patient_id) GROUP BY ALL "
-        "ORDER BY patients DESC, 1"
+        f"FROM {base_table(cohort)} b LEFT JOIN {per_patient} pp USING (patient_id) "
+        "GROUP BY ALL ORDER BY patients DESC, 1"
     )
     frame = cur.execute(sql).df()
     return _finish(frame, frame["patients"])
@@ -111,19 +111,25 @@ def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> Safe
     options = options or SafetyOptions()
     window = _window_text(options)
     cur = cohort.db.cursor()
+    # temp tables belong to this thread's cursor; the random names keep calls apart anyway
     per = f"_ae_{uuid.uuid4().hex[:12]}"
+    pp = f"{per}_pp"
     cur.execute(f"CREATE TEMP TABLE {per} AS {cohort_sql('ae_patient_term', cohort)}",
                 {"window_days": options.window_days, "immune_only": options.immune_only,
                  "index_line_only": options.index_line_only}).fetchall()
     try:
+        cur.execute(f"CREATE TEMP TABLE {pp} AS SELECT patient_id, "  # noqa: S608
+                    "'All events' AS scope, max(max_grade) AS max_grade, "
+                    f"min(onset_days) AS onset_days FROM {per} GROUP BY patient_id").fetchall()
         size = max(cohort.size, 1)
-        overall = _summary(cur, per, "overall", size)
+        overall = _summary(cur, pp, "overall", size)
         by_term = _summary(cur, per, "term", size)
         by_organ = _summary(cur, per, "organ_class", size)
-        by_regimen = _by_regimen(cohort, cur, per)
-        by_classes = _by_regimen(cohort, cur, per, "drug_classes")
+        by_regimen = _by_regimen(cohort, cur, pp)
+        by_classes = _by_regimen(cohort, cur, pp, "drug_classes")
     finally:
-        cur.execute(f"DROP TABLE IF EXISTS {per}").fetchall()
+        for name in (pp, per):
+            cur.execute(f"DROP TABLE IF EXISTS {name}").fetchall()
     if overall.empty:
         overall_row = {"patients_any_grade": 0, "pct_any_grade": 0.0, "patients_grade3plus": 0,
                        "pct_grade3plus": 0.0, "median_onset_days": None,
