@@ -17,6 +17,7 @@ PAGE_MODULES = (
     "components.snapshots_page",
     "components.builder_page",
     "components.analysis_page",
+    "components.compare_page",
     "components.feasibility_page",
     "components.summaries_page",
     "components.admin_page",
