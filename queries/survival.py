@@ -7,26 +7,23 @@ Endpoints (time zero = the cohort's index date, times in days):
   comes first. Patients with neither are censored at their last tumour assessment after index,
   or at day 0 when they have none (never later than last follow-up).
 
-Fast path: DuckDB reduces the cohort to ``(stratum, time_days, n_event, n_censored)`` and
-lifelines fits the Kaplan-Meier estimator with those counts as weights, which is exactly the
-per-patient fit (tests/unit/test_survival.py). The Cox model for two groups is fitted on the
-same counts by Newton-Raphson on Efron's partial likelihood, equal to lifelines' per-patient
-``CoxPHFitter``; the log-rank test is lifelines' with weights.
+Fast path: DuckDB reduces the cohort to ``(stratum, time_days, n_event, n_censored)`` and the
+Kaplan-Meier estimator, log-rank test and Cox model are computed from those counts with
+lifelines' formulas in vectorized numpy (lifelines itself, with the counts as weights, spends
+most of its time in pandas bookkeeping). tests/unit/test_survival.py shows each one equal to
+lifelines' per-patient ``KaplanMeierFitter``, ``multivariate_logrank_test`` and ``CoxPHFitter``
+(Efron ties, optionally stratified).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
-from lifelines.statistics import multivariate_logrank_test
-from lifelines.utils import median_survival_times
 from scipy import stats
 
 from queries.cohort import Cohort
@@ -163,62 +160,74 @@ def aggregate_patients(durations, events, groups=None) -> pd.DataFrame:
 # --- statistics on the counts -------------------------------------------------------------
 
 
-def _weights_frame(agg: pd.DataFrame) -> pd.DataFrame:
-    """One row per (stratum, time, event) with its count as weight; zero counts dropped."""
-    ev = agg.assign(event=1, weight=agg["n_event"])
-    ce = agg.assign(event=0, weight=agg["n_censored"])
-    rows = pd.concat([ev, ce], ignore_index=True)
-    return rows.loc[rows["weight"] > 0, ["stratum", "time_days", "event", "weight"]]
+def _counts_matrix(agg: pd.DataFrame, strata: list[str]) -> tuple[np.ndarray, ...]:
+    """Distinct times and per-stratum event/censor counts at each, as dense arrays [G, T]."""
+    part = agg[agg["stratum"].isin(strata)]
+    times, t_idx = np.unique(part["time_days"].to_numpy(), return_inverse=True)
+    g_idx = pd.Categorical(part["stratum"], categories=strata).codes
+    d = np.zeros((len(strata), len(times)))
+    c = np.zeros((len(strata), len(times)))
+    np.add.at(d, (g_idx, t_idx), part["n_event"].to_numpy())
+    np.add.at(c, (g_idx, t_idx), part["n_censored"].to_numpy())
+    return times, d, c
 
 
-def _fit_stratum(part: pd.DataFrame, ci_method: str) -> tuple[pd.DataFrame, dict]:
-    """KM curve and median of one stratum from its counts (lifelines with weights)."""
-    rows = _weights_frame(part)
-    kmf = KaplanMeierFitter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        kmf.fit(rows["time_days"].to_numpy(), rows["event"].to_numpy(),
-                weights=rows["weight"].to_numpy())
-    table = part.groupby("time_days")[["n_event", "n_censored"]].sum()
-    times = table.index.to_numpy()
-    n_total = int(table.to_numpy().sum())
-    d = table["n_event"].to_numpy()
-    c = table["n_censored"].to_numpy()
-    at_risk = n_total - np.concatenate([[0], np.cumsum(d + c)[:-1]])
-    surv = kmf.survival_function_.iloc[:, 0].reindex(times).to_numpy()
-    if ci_method == "log":
-        lower, upper = _log_ci(surv, d, at_risk)
-    else:
-        ci = kmf.confidence_interval_.reindex(times)
-        lower, upper = ci.iloc[:, 0].to_numpy(), ci.iloc[:, 1].to_numpy()
-    curve = pd.DataFrame({"time_days": times, "survival": surv, "ci_lower": lower,
-                          "ci_upper": upper, "at_risk": at_risk, "events": d, "censored": c})
-    start = pd.DataFrame({"time_days": [0], "survival": [1.0], "ci_lower": [1.0],
-                          "ci_upper": [1.0], "at_risk": [n_total], "events": [0], "censored": [0]})
+def _at_risk(d: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Numbers at risk just before each time (last axis = time)."""
+    removed = np.cumsum(d + c, axis=-1)
+    return removed[..., -1:] - removed + d + c
+
+
+def _fit_stratum(times: np.ndarray, d: np.ndarray, c: np.ndarray,
+                 ci_method: str) -> tuple[pd.DataFrame, dict]:
+    """KM curve and median of one stratum from its counts at each distinct time.
+
+    The same formulas as lifelines' KaplanMeierFitter (product-limit estimate, Greenwood
+    variance, exponential Greenwood "log-log" CI), so it equals lifelines' per-patient fit;
+    ``ci_method="log"`` gives R survfit's default CI instead.
+    """
+    keep = (d + c) > 0
+    times, d, c = times[keep], d[keep], c[keep]
+    n = _at_risk(d, c)
+    n_total = int(n[0]) if len(n) else 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.exp(np.cumsum(np.log(n - d) - np.log(n)))
+        var_terms = d / (n * (n - d))
+        var = np.cumsum(np.where(np.isinf(var_terms), 0.0, var_terms))
+        if ci_method == "log":
+            lower, upper = _log_ci(surv, var)
+        else:
+            v = np.log(surv)
+            lower = np.exp(-np.exp(np.log(-v) - Z95 * np.sqrt(var) / v))
+            upper = np.exp(-np.exp(np.log(-v) + Z95 * np.sqrt(var) / v))
+            lower, upper = np.nan_to_num(lower, nan=1.0), np.nan_to_num(upper, nan=1.0)
     if len(times) == 0 or times[0] != 0:
-        curve = pd.concat([start, curve], ignore_index=True)
+        times, surv, lower, upper = (np.concatenate([[x0], arr]) for x0, arr in
+                                     ((0, times), (1.0, surv), (1.0, lower), (1.0, upper)))
+        n, d, c = (np.concatenate([[x0], arr]) for x0, arr in ((n_total, n), (0, d), (0, c)))
+    curve = pd.DataFrame({"time_days": times.astype("int64"), "survival": surv,
+                          "ci_lower": lower, "ci_upper": upper, "at_risk": n.astype("int64"),
+                          "events": d.astype("int64"), "censored": c.astype("int64")})
     summary = {"n": n_total, "events": int(d.sum()),
-               "median_days": _first_below_half(curve["time_days"], curve["survival"]),
-               "median_ci_lower_days": _first_below_half(curve["time_days"], curve["ci_lower"]),
-               "median_ci_upper_days": _first_below_half(curve["time_days"], curve["ci_upper"])}
+               "median_days": _first_below_half(times, surv),
+               "median_ci_lower_days": _first_below_half(times, lower),
+               "median_ci_upper_days": _first_below_half(times, upper)}
     return curve, summary
 
 
-def _log_ci(surv: np.ndarray, d: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _log_ci(surv: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Greenwood 95% CI on the log scale (R survfit's default conf.type = "log")."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var = np.cumsum(np.where(d > 0, d / (n * (n - d)), 0.0))
-        se = np.sqrt(var)
-        lower = np.where(surv > 0, surv * np.exp(-Z95 * se), np.nan)
-        upper = np.where(surv > 0, np.minimum(1.0, surv * np.exp(Z95 * se)), np.nan)
+    se = np.sqrt(var)
+    lower = np.where(surv > 0, surv * np.exp(-Z95 * se), np.nan)
+    upper = np.where(surv > 0, np.minimum(1.0, surv * np.exp(Z95 * se)), np.nan)
     return lower, upper
 
 
-def _first_below_half(times: pd.Series, values: pd.Series) -> float | None:
-    """First time a curve reaches 0.5 or below (None when it never does), as lifelines."""
-    frame = pd.DataFrame({"v": values.to_numpy()}, index=times.to_numpy())
-    value = float(median_survival_times(frame["v"].ffill()))
-    return None if math.isinf(value) else value
+def _first_below_half(times: np.ndarray, values: np.ndarray) -> float | None:
+    """First time a curve is at or below 0.5 (None when it never is); NaN carries forward."""
+    values = pd.Series(values).ffill().to_numpy()
+    hits = np.flatnonzero(values <= 0.5)
+    return float(times[hits[0]]) if len(hits) else None
 
 
 def _months(days: float | None) -> float | None:
@@ -226,17 +235,24 @@ def _months(days: float | None) -> float | None:
 
 
 def logrank(agg: pd.DataFrame, strata: list[str]) -> LogRankResult | None:
-    """Log-rank test across the given strata (lifelines, counts as weights)."""
-    rows = _weights_frame(agg[agg["stratum"].isin(strata)])
-    if rows["stratum"].nunique() < 2:
+    """Log-rank test across the given strata from the counts (equal to lifelines')."""
+    strata = [s for s in strata if (agg["stratum"] == s).any()]
+    if len(strata) < 2:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = multivariate_logrank_test(rows["time_days"].to_numpy(), rows["stratum"].to_numpy(),
-                                        rows["event"].to_numpy(),
-                                        weights=rows["weight"].to_numpy())
-    return LogRankResult(float(res.test_statistic), int(res.degrees_of_freedom),
-                         float(res.p_value), list(strata))
+    _, d, c = _counts_matrix(agg, strata)
+    n = _at_risk(d, c)
+    big_n, big_d = n.sum(axis=0), d.sum(axis=0)
+    use = (big_d > 0) & (big_n > 1)
+    n, d, big_n, big_d = n[:, use], d[:, use], big_n[use], big_d[use]
+    share = n / big_n
+    observed_minus_expected = (d - big_d * share).sum(axis=1)
+    factor = big_d * (big_n - big_d) / (big_n - 1)
+    cov = np.einsum("t,gt,ht->gh", factor, share, share)
+    var = np.diag((factor * share).sum(axis=1)) - cov
+    u, v = observed_minus_expected[:-1], var[:-1, :-1]
+    statistic = float(u @ np.linalg.pinv(v) @ u)
+    df = len(strata) - 1
+    return LogRankResult(statistic, df, float(stats.chi2.sf(statistic, df)), list(strata))
 
 
 def cox_two_groups(agg: pd.DataFrame, group: str, reference: str) -> HazardRatio | None:
@@ -267,17 +283,9 @@ def cox_two_groups(agg: pd.DataFrame, group: str, reference: str) -> HazardRatio
 
 def _risk_arrays(part: pd.DataFrame, group: str, reference: str) -> tuple[np.ndarray, ...]:
     """Events (d) and numbers at risk (n) of each group at every time of one stratum."""
-    wide = part.pivot_table(index="time_days", columns="stratum",
-                            values=["n_event", "n_censored"], aggfunc="sum", fill_value=0)
-    out = []
-    for key in (group, reference):
-        d = wide["n_event"][key].to_numpy(float) if key in wide["n_event"] else \
-            np.zeros(len(wide))
-        c = wide["n_censored"][key].to_numpy(float) if key in wide["n_censored"] else \
-            np.zeros(len(wide))
-        out.append((d, (d + c)[::-1].cumsum()[::-1]))
-    (d1, n1), (d0, n0) = out
-    return d1, d0, n1, n0
+    _, d, c = _counts_matrix(part, [group, reference])
+    n = _at_risk(d, c)
+    return d[0], d[1], n[0], n[1]
 
 
 def _efron_newton(d1, d0, n1, n0) -> tuple[float, float] | None:
@@ -323,16 +331,20 @@ def default_at_risk_months(max_days: float, every: int = 6) -> list[float]:
 
 def at_risk_table(curves: pd.DataFrame, months: list[float]) -> pd.DataFrame:
     """Numbers at risk (time >= t) per stratum at the given months."""
-    rows = []
+    frames = []
+    days = np.asarray(months, dtype=float) * DAYS_PER_MONTH
     for stratum, part in curves.groupby("stratum", sort=False):
-        last = part[part["time_days"] > 0]
-        n_total = int(part["at_risk"].iloc[0])
-        for m in months:
-            t = m * DAYS_PER_MONTH
-            later = last[last["time_days"] >= t]
-            at_risk = n_total if t <= 0 else (int(later["at_risk"].iloc[0]) if len(later) else 0)
-            rows.append({"stratum": stratum, "time_months": m, "at_risk": at_risk})
-    return pd.DataFrame(rows, columns=["stratum", "time_months", "at_risk"])
+        times = part["time_days"].to_numpy()
+        at_risk = np.append(part["at_risk"].to_numpy(), 0)
+        # the first curve row at or after t holds the number still followed at t
+        first = np.searchsorted(times, days, side="left")
+        values = at_risk[first]
+        values[days <= 0] = at_risk[0]
+        frames.append(pd.DataFrame({"stratum": stratum, "time_months": list(months),
+                                    "at_risk": values.astype("int64")}))
+    if not frames:
+        return pd.DataFrame(columns=["stratum", "time_months", "at_risk"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
@@ -347,8 +359,9 @@ def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
     endpoint = Endpoint(endpoint)
     levels = order_levels(stratification, set(agg["stratum"]))
     curves, summaries = [], []
-    for level in levels:
-        curve, summary = _fit_stratum(agg[agg["stratum"] == level], ci_method)
+    times, d, c = _counts_matrix(agg, levels)
+    for i, level in enumerate(levels):
+        curve, summary = _fit_stratum(times, d[i], c[i], ci_method)
         curves.append(curve.assign(stratum=level))
         summaries.append({"stratum": level, **summary})
     curve = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(

@@ -1,5 +1,6 @@
 -- The diagnosis that describes each cohort patient at index: the latest diagnosis on or before
--- index + 30 days (a work-up can be dated just after a treatment start), else the earliest one.
+-- index + 30 days (a work-up can be dated just after a treatment start), else the earliest one;
+-- ties as the compiler breaks them (icd10, cancer type, stage, histology).
 SELECT patient_id, cancer_type, icd10, histology_icdo3, stage, diagnosis_date
 FROM (
     SELECT d.*,
@@ -8,7 +9,8 @@ FROM (
                ORDER BY (d.diagnosis_date <= c.index_date + INTERVAL 30 DAY) DESC,
                         CASE WHEN d.diagnosis_date <= c.index_date + INTERVAL 30 DAY
                              THEN d.diagnosis_date END DESC,
-                        d.diagnosis_date, d.icd10
+                        d.diagnosis_date NULLS LAST, d.icd10 NULLS LAST, d.cancer_type NULLS LAST,
+                        d.stage NULLS LAST, d.histology_icdo3 NULLS LAST
            ) AS rn
     FROM {cohort} c JOIN diagnoses d USING (patient_id)
 )
