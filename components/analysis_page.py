@@ -18,7 +18,7 @@ from dash.exceptions import PreventUpdate
 from access.guard import ALLOWED_PAGES, ANALYSES, require_role
 from components import figures, ids, pages, tables
 from components.cohort_access import OpenCohort, audit_query, open_cohort
-from queries import analysis, strata
+from queries import analysis, strata, survival
 
 ROLES: tuple[str, ...] = tuple(r for r, allowed in ALLOWED_PAGES.items() if ANALYSES in allowed)
 DEFAULT_NAME = "All patients at first checkpoint inhibitor"
@@ -174,8 +174,8 @@ def _response_tab() -> dbc.Tab:
     return dbc.Tab(label="Response", tab_id="response", children=dbc.Row([
         dbc.Col(_controls_card(controls, ids.RESPONSE_CSV_BUTTON, ids.RESPONSE_DOWNLOAD), lg=3),
         dbc.Col([
-            dbc.Row([dbc.Col(_graph(ids.RESPONSE_RATE_GRAPH, "response_rates"), xl=6),
-                     dbc.Col(_graph(ids.RESPONSE_BOR_GRAPH, "best_overall_response"), xl=6)],
+            dbc.Row([dbc.Col(_graph(ids.RESPONSE_RATE_GRAPH, "response_rates"), xxl=6),
+                     dbc.Col(_graph(ids.RESPONSE_BOR_GRAPH, "best_overall_response"), xxl=6)],
                     className="g-2"),
             dcc.Loading(html.Div(id=ids.RESPONSE_TABLE, className="mt-2")),
         ], lg=9),
@@ -266,15 +266,25 @@ def release_count(n: int, user) -> str:
 # --- survival -----------------------------------------------------------------------------
 
 
+MAX_AT_RISK_COLUMNS = 9
+
+
 def survival_result(opened: OpenCohort, endpoint: str, key: str | None):
-    """KM result; with more than two strata the HR compares the last tested with the first."""
-    result = bundle(opened, endpoints=(endpoint,), survival_strata=key,
-                    panels=("survival",)).survival[endpoint]
+    """KM result as drawn: numbers at risk every 6 months, or every 12 on long follow-up so the
+    table stays readable; with more than two strata the HR compares the last tested stratum
+    with the first (e.g. PD-L1 TPS >= 50 % vs < 1 %)."""
+    options = {"endpoints": (endpoint,), "survival_strata": key, "panels": ("survival",)}
+    result = bundle(opened, **options).survival[endpoint]
+    if result.empty_reason:
+        return result
+    if result.at_risk["time_months"].nunique() > MAX_AT_RISK_COLUMNS:
+        longest = float(result.curve["time_days"].max())
+        options["at_risk_months"] = tuple(survival.default_at_risk_months(longest, every=12))
     if result.hazard_ratio is None and result.logrank is not None \
             and len(result.logrank.strata) > 2:
-        groups = (result.logrank.strata[-1], result.logrank.strata[0])
-        result = bundle(opened, endpoints=(endpoint,), survival_strata=key, hr_groups=groups,
-                        panels=("survival",)).survival[endpoint]
+        options["hr_groups"] = (result.logrank.strata[-1], result.logrank.strata[0])
+    if len(options) > 3:
+        result = bundle(opened, **options).survival[endpoint]
     return result
 
 

@@ -22,10 +22,10 @@ GREY = "#8C8C8C"
 # Best overall response: green for response, yellow for stable, vermillion for progression.
 BOR_COLOURS = {"CR": "#009E73", "PR": "#56B4E9", "SD": "#F0E442", "PD": "#D55E00",
                "NE": "#999999", "Not evaluable": "#DDDDDD"}
-BOR_LABELS = {"CR": "Complete response", "PR": "Partial response", "SD": "Stable disease",
-              "PD": "Progressive disease", "NE": "Not evaluable (assessed)",
+BOR_LABELS = {"CR": "CR", "PR": "PR", "SD": "SD", "PD": "PD", "NE": "NE (assessed)",
               "Not evaluable": "No assessment"}
 ENDPOINT_LABELS = {"os": "Overall survival", "pfs": "Progression-free survival"}
+Y_TITLES = {"os": "Proportion alive", "pfs": "Proportion progression-free"}
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif", size=13)
 EMPTY = "—"
 
@@ -174,8 +174,12 @@ def _at_risk_traces(at_risk: pd.DataFrame, strata: list[str]) -> list[go.Scatter
         traces.append(go.Scatter(
             x=part["time_months"], y=[stratum] * len(part), mode="text",
             text=[fmt_count(v) for v in part["at_risk"]], textfont=dict(color=colour(i), size=12),
-            showlegend=False, hoverinfo="skip", name=f"{stratum} at risk"))
+            showlegend=False, hoverinfo="skip", name=f"{stratum} at risk", cliponaxis=False))
     return traces
+
+
+def _short(label: str, limit: int = 24) -> str:
+    return label if len(label) <= limit else label[:limit - 1] + "…"
 
 
 def survival_figure(result, title: str | None = None) -> go.Figure:
@@ -201,16 +205,19 @@ def survival_figure(result, title: str | None = None) -> go.Figure:
     ticks = sorted({float(m) for m in at_risk["time_months"]}) if len(at_risk) else None
     last = float(curve["time_months"].max()) if len(curve) else 1.0
     fig.update_xaxes(range=[-0.03 * last, last * 1.03], tickvals=ticks)
-    fig.update_xaxes(title_text="Months since index", showticklabels=True, row=1, col=1)
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=2, col=1)
-    fig.update_yaxes(title_text=f"{endpoint}, probability", range=[0, 1.02], tickformat=".0%",
+    fig.update_xaxes(title_text="Months since index", title_standoff=6, showticklabels=True,
                      row=1, col=1)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=2, col=1)
+    fig.update_yaxes(title_text=Y_TITLES.get(result.endpoint, "Probability"), range=[0, 1.02],
+                     tickformat=".0%", row=1, col=1)
     fig.update_yaxes(categoryorder="array", categoryarray=strata[::-1], showgrid=False,
-                     row=2, col=1, tickfont=dict(size=11))
-    fig.add_annotation(text="Number at risk", xref="paper", yref="y2 domain", x=0, y=1.02,
-                       xanchor="right", yanchor="bottom", showarrow=False,
+                     range=[-0.6, len(strata) - 0.4], tickvals=strata,
+                     ticktext=[_short(s) for s in strata], row=2, col=1,
+                     tickfont=dict(size=11))
+    fig.add_annotation(text="Number at risk", xref="paper", yref="y2 domain", x=0, y=1.04,
+                       xanchor="left", yanchor="bottom", showarrow=False,
                        font=dict(size=12, color="#333"))
-    _base_layout(fig, title, 470 + 26 * len(strata))
+    _base_layout(fig, title, 440 + 24 * len(strata))
     fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="right", x=1.0,
                                   bgcolor="rgba(255,255,255,0.85)", bordercolor="#ccc",
                                   borderwidth=1), margin=dict(t=50))

@@ -174,6 +174,13 @@ def _value_text(row: pd.Series) -> str:
     return n_pct(row["n"], row["pct"])
 
 
+def _section_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of one section together (in order of first appearance), otherwise as given."""
+    rank = {s: i for i, s in enumerate(dict.fromkeys(rows["section"]))}
+    return rows.assign(_rank=rows["section"].map(rank)).sort_values(
+        "_rank", kind="stable").drop(columns="_rank")
+
+
 def _label_rows(rows: pd.DataFrame, values) -> list[html.Tr]:
     """Variable header rows followed by indented level rows, sections as group headers."""
     out: list[html.Tr] = []
@@ -184,7 +191,8 @@ def _label_rows(rows: pd.DataFrame, values) -> list[html.Tr]:
             out.append(html.Tr(html.Th(section, colSpan=1 + len(cells),
                                        className="table-light text-uppercase small")))
         if not row["level"]:
-            out.append(html.Tr(_cells([row["variable"], *cells]),
+            label = row["variable"] + (", median (IQR)" if row["key"] == "age" else "")
+            out.append(html.Tr(_cells([label, *cells]),
                                **{"data-key": str(row["key"])}))
             variable = row["variable"]
             continue
@@ -198,7 +206,7 @@ def _label_rows(rows: pd.DataFrame, values) -> list[html.Tr]:
 
 def table_one(table1, table_id: str | None = None) -> dbc.Table:
     """Table 1: n (%) per level; age median (IQR); biomarker levels as % of those tested."""
-    rows = table1.rows
+    rows = _section_order(table1.rows)
     values = [[_value_text(row)] for _, row in rows.iterrows()]
     props = {"id": table_id} if table_id else {}
     return _table(["Characteristic", f"Cohort (n={fmt_count(table1.n)})"],
@@ -213,8 +221,7 @@ def testing_table(table1) -> dbc.Table:
                         n_pct(row["positive"], row["pct_positive_of_tested"])]))
         for _, row in table1.biomarkers.iterrows()
     ]
-    return _table(["Biomarker", "Tested, n (% of cohort)", "Positive / high level",
-                   "Positive, n (% of tested)"], rows)
+    return _table(["Biomarker", "Tested, n (%)", "Level counted", "n (% of tested)"], rows)
 
 
 def comparison_table(comparison, first, second, names: tuple[str, str],
@@ -223,11 +230,7 @@ def comparison_table(comparison, first, second, names: tuple[str, str],
     smd = dict(zip(comparison.variables["key"], comparison.variables["smd"], strict=True))
     level_smd = {(k, lv): s for k, lv, s in zip(comparison.rows["key"], comparison.rows["level"],
                                                  comparison.rows["smd"], strict=True)}
-    merged = first.rows.merge(second.rows, on=["section", "variable", "key", "level"],
-                              how="outer", suffixes=("_1", "_2"), sort=False)
-    order = {k: i for i, k in enumerate(dict.fromkeys(list(first.rows["key"])
-                                                      + list(second.rows["key"])))}
-    merged = merged.assign(_o=merged["key"].map(order)).sort_values("_o", kind="stable")
+    merged = _section_order(_side_by_side(first.rows, second.rows))
     values = []
     for _, row in merged.iterrows():
         cells = [_side_text(row, "_1"), _side_text(row, "_2")]
@@ -238,7 +241,24 @@ def comparison_table(comparison, first, second, names: tuple[str, str],
     header = ["Characteristic", f"{names[0]} (n={fmt_count(first.n)})",
               f"{names[1]} (n={fmt_count(second.n)})", "SMD"]
     props = {"id": table_id} if table_id else {}
-    return _table(header, _label_rows(merged.drop(columns="_o"), values), **props)
+    return _table(header, _label_rows(merged, values), **props)
+
+
+def _side_by_side(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """Rows of both Table 1s aligned on (key, level), in the first's order, then the second's
+    extra levels after the last row of their variable."""
+    keys = ["key", "level"]
+    a, b = first.set_index(keys), second.set_index(keys)
+    order = list(a.index)
+    for index in b.index:
+        if index not in a.index:
+            same = [i for i, k in enumerate(order) if k[0] == index[0]]
+            order.insert(same[-1] + 1 if same else len(order), index)
+    labels = ["section", "variable"]
+    merged = a.reindex(order).add_suffix("_1").join(b.reindex(order).add_suffix("_2"))
+    for col in labels:
+        merged[col] = merged[f"{col}_1"].fillna(merged[f"{col}_2"])
+    return merged.reset_index()
 
 
 def _side_text(row: pd.Series, suffix: str) -> str:

@@ -97,7 +97,9 @@ def choose(dash_duo, dropdown_id: str, label: str) -> None:
 def click_label(dash_duo, container_id: str, label: str) -> None:
     for element in dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#{container_id} label"):
         if element.text.strip() == label:
-            element.click()
+            # a JS click: a loading overlay or the sticky navbar may cover the label
+            dash_duo.driver.execute_script(
+                "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
             return
     raise AssertionError(f"no option {label!r} in #{container_id}")
 
@@ -116,6 +118,18 @@ def open_analyses(dash_duo, app, tab: str | None = None) -> None:
     if tab:
         link = dash_duo.driver.find_element(By.LINK_TEXT, tab)
         link.click()
+
+
+def full_page_screenshot(dash_duo, name: str) -> None:
+    """The whole page at 1366 px wide (the viewport screenshot shows what fits in 768 px)."""
+    driver = dash_duo.driver
+    size = driver.get_window_size()
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(size["width"], max(size["height"], height + 140))
+    try:
+        screenshot(dash_duo, name)
+    finally:
+        driver.set_window_size(size["width"], size["height"])
 
 
 def no_console_errors(dash_duo) -> None:
@@ -170,13 +184,8 @@ def test_changing_endpoint_and_strata_redraws_the_survival_plot(dash_duo, app):
     if pfs.hazard_ratio is not None:
         assert f"{figures.fmt_ratio(pfs.hazard_ratio.hr)} (95% CI" in caption
     screenshot(dash_duo, "analyses-survival-pfs-by-pdl1")
+    full_page_screenshot(dash_duo, "analyses-survival-pfs-by-pdl1-full")
     no_console_errors(dash_duo)
-
-
-def scroll_to(dash_duo, element_id: str) -> None:
-    dash_duo.driver.execute_script(
-        "document.getElementById(arguments[0]).scrollIntoView({block: 'start'});"
-        "window.scrollBy(0, -10);", element_id)
 
 
 # --- response -----------------------------------------------------------------------------
@@ -194,10 +203,9 @@ def test_response_tab_shows_orr_per_pdl1_stratum_equal_to_the_analysis(dash_duo,
         assert figures.fmt_pct(row["orr"]) in line, line
         assert figures.fmt_count(row["denominator"]) in line, line
     wait_graph(dash_duo, ids.RESPONSE_RATE_GRAPH, lambda _, names: "ORR (CR+PR)" in names)
-    wait_graph(dash_duo, ids.RESPONSE_BOR_GRAPH, lambda _, names: "Complete response" in names)
+    wait_graph(dash_duo, ids.RESPONSE_BOR_GRAPH, lambda _, names: figures.BOR_LABELS["CR"] in names)
     screenshot(dash_duo, "analyses-response-by-pdl1")
-    scroll_to(dash_duo, ids.RESPONSE_TABLE)
-    screenshot(dash_duo, "analyses-response-table")
+    full_page_screenshot(dash_duo, "analyses-response-by-pdl1-full")
     no_console_errors(dash_duo)
 
 
@@ -233,7 +241,7 @@ def test_safety_tab_top_ae_percent_equals_analysis_and_filters_redraw(dash_duo, 
     top_class = figures.safety_rows(immune, "organ_class", "grade3").iloc[0]
     wait_text(dash_duo, f"#{ids.SAFETY_TABLE}", lambda t: len(t.splitlines()) > 1 and t.splitlines()[1]
               .startswith(str(top_class["organ_class"])))
-    screenshot(dash_duo, "analyses-safety-immune-grade3-organ-class")
+    full_page_screenshot(dash_duo, "analyses-safety-immune-grade3-organ-class-full")
     no_console_errors(dash_duo)
 
 
@@ -253,4 +261,52 @@ def test_characteristics_tab_shows_table_one_of_the_analysis(dash_duo, app):
     age = rows.loc[("age", "")]
     assert f"{age['median']:.0f} ({age['q1']:.0f}–{age['q3']:.0f})" in text
     screenshot(dash_duo, "analyses-characteristics")
+    full_page_screenshot(dash_duo, "analyses-characteristics-full")
+    no_console_errors(dash_duo)
+
+
+# --- compare ------------------------------------------------------------------------------
+
+
+def save_cohort(app, owner: str, definition: dict) -> None:
+    from access.cohort_store import CohortStore
+    from access.store import app_store_path
+    from components.analysis_page import open_current
+
+    with app.server.test_request_context():
+        opened, _ = open_current(definition, None)
+        CohortStore(app_store_path()).save(owner, definition["metadata"]["name"], definition,
+                                           opened.definition_hash)
+
+
+def test_compare_shows_both_cohorts_with_their_own_counts(dash_duo, app):
+    from components.analysis_page import characteristics_result
+
+    save_cohort(app, "clinician", WOMEN)
+    n_all = expected(app, None, lambda o: o.cohort.size)
+    n_women = expected(app, WOMEN, lambda o: o.cohort.size)
+    t1_women = expected(app, WOMEN, characteristics_result)
+    assert 0 < n_women < n_all
+    start_signed_in(dash_duo, app)
+    dash_duo.driver.get(dash_duo.server_url + "/compare")
+    wait_text(dash_duo, ".compare-count-a", lambda t: t == f"{n_all:,}")
+    wait_text(dash_duo, ".compare-count-b", lambda t: t == f"{n_women:,}")
+    label_a = "A: All patients at first checkpoint inhibitor"
+    label_b = f"B: {WOMEN['metadata']['name']}"
+    wait_graph(dash_duo, ids.COMPARE_SURVIVAL_GRAPH, lambda _, names: any(
+        n.startswith(f"{label_a} (n={n_all:,}") for n in names) and any(
+        n.startswith(f"{label_b} (n={n_women:,}") for n in names))
+    caption = wait_text(dash_duo, f"#{ids.COMPARE_SURVIVAL_CAPTION}", lambda t: "Hazard" in t)
+    assert f"Hazard ratio {label_b} vs {label_a}" in caption
+    wait_graph(dash_duo, ids.COMPARE_RESPONSE_GRAPH, lambda _, names: names == [label_a, label_b])
+    wait_graph(dash_duo, ids.COMPARE_SAFETY_GRAPH, lambda _, names: names == [label_a, label_b])
+    table = wait_text(dash_duo, f"#{ids.COMPARE_TABLE1}", lambda t: "SMD" in t)
+    assert f"(n={n_all:,})" in table and f"(n={n_women:,})" in table
+    female = t1_women.rows.set_index(["key", "level"]).loc[("sex", "Female")]
+    assert tables.n_pct(female["n"], female["pct"]) in table
+    screenshot(dash_duo, "compare")
+    full_page_screenshot(dash_duo, "compare-full")
+
+    click_label(dash_duo, ids.COMPARE_SAFETY_GRADE, "Grade ≥ 3")
+    wait_graph(dash_duo, ids.COMPARE_SAFETY_GRAPH, lambda title, _: "grade ≥ 3" in title)
     no_console_errors(dash_duo)

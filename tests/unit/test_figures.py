@@ -1,0 +1,283 @@
+"""Figures and tables draw exactly the numbers of the analysis results they are given.
+
+Results are built with the analyses' own pure functions (``survival.fit``,
+``response.rates_from_counts``) from small hand-made inputs, so no database is needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from dash import html
+
+from components import figures, tables
+from queries import response, survival
+from queries.safety import SafetyOptions, SafetyResult
+
+DAYS = survival.DAYS_PER_MONTH
+
+
+def _survival_result(strata: str | None = "ecog"):
+    rng = np.random.default_rng(7)
+    n = 120
+    groups = np.where(np.arange(n) % 2 == 0, "ECOG 0-1", "ECOG ≥ 2")
+    scale = np.where(groups == "ECOG 0-1", 400, 200)
+    durations = np.ceil(rng.exponential(scale)).astype(int)
+    events = rng.random(n) < 0.8
+    agg = survival.aggregate_patients(durations, events, groups if strata else None)
+    return survival.fit(agg, "os", strata, [0, 6, 12, 18])
+
+
+def _response_result():
+    long = pd.DataFrame({
+        "stratum": ["TPS < 1%"] * 4 + ["TPS ≥ 50%"] * 4,
+        "bor": ["PR", "SD", "PD", "Not evaluable", "CR", "PR", "SD", "PD"],
+        "n": [2, 5, 10, 3, 4, 8, 3, 5],
+    })
+    counts, rates = response.rates_from_counts(long, "pdl1_tps")
+    return response.ResponseResult("pdl1_tps", counts, rates)
+
+
+def _safety_result(immune_only: bool = False, size: int = 100):
+    by_term = pd.DataFrame({
+        "organ_class": ["General", "Gastrointestinal", "Respiratory"],
+        "term": ["Fatigue", "Colitis", "Pneumonitis"],
+        "patients_any_grade": [40, 20, 10],
+        "patients_grade3plus": [2, 8, 6],
+    })
+    for col in ("any_grade", "grade3plus"):
+        by_term[f"pct_{col}"] = by_term[f"patients_{col}"] / size
+    by_term["median_onset_days"] = [30.0, 60.0, 90.0]
+    by_term["median_onset_months"] = by_term["median_onset_days"] / DAYS
+    by_organ = by_term.drop(columns="term")
+    overall = {"patients_any_grade": 55, "pct_any_grade": 0.55, "patients_grade3plus": 14,
+               "pct_grade3plus": 0.14, "median_onset_days": 45.0, "median_onset_months": 1.5}
+    return SafetyResult(cohort_size=size, options=SafetyOptions(immune_only), overall=overall,
+                        by_term=by_term, by_organ_class=by_organ, by_regimen=pd.DataFrame(),
+                        by_drug_classes=pd.DataFrame(), window="onset on or after index")
+
+
+def _text(component) -> str:
+    """All text inside a Dash component tree."""
+    if component is None:
+        return ""
+    if isinstance(component, str | int | float):
+        return str(component)
+    if isinstance(component, list | tuple):
+        return " ".join(_text(c) for c in component)
+    return _text(getattr(component, "children", None))
+
+
+# --- survival -----------------------------------------------------------------------------
+
+
+def test_survival_figure_draws_every_stratum_with_its_median_in_the_legend():
+    result = _survival_result()
+    fig = figures.survival_figure(result)
+    lines = [t for t in fig.data if t.mode == "lines" and t.showlegend is not False]
+    assert [t.name.split(" (")[0] for t in lines] == ["ECOG 0-1", "ECOG ≥ 2"]
+    for trace, (_, row) in zip(lines, result.summary.iterrows(), strict=True):
+        assert f"median {figures.fmt_months(row['median_months'])} mo" in trace.name
+        assert f"n={row['n']}" in trace.name
+        part = result.curve[result.curve["stratum"] == row["stratum"]]
+        assert list(trace.y) == pytest.approx(part["survival"].tolist())
+        assert list(trace.x) == pytest.approx((part["time_days"] / DAYS).tolist())
+        assert trace.line.shape == "hv"
+
+
+def test_survival_figure_numbers_at_risk_sit_under_the_curve_at_the_same_months():
+    result = _survival_result()
+    fig = figures.survival_figure(result)
+    texts = [t for t in fig.data if t.mode == "text"]
+    assert len(texts) == 2
+    for trace in texts:
+        stratum = trace.y[0]
+        expected = result.at_risk[result.at_risk["stratum"] == stratum]
+        assert list(trace.x) == expected["time_months"].tolist()
+        assert list(trace.text) == [str(v) for v in expected["at_risk"]]
+        assert trace.xaxis == "x2" and trace.yaxis == "y2"
+    assert fig.layout.xaxis2.matches == "x" or fig.layout.xaxis.matches == "x2"
+    assert list(fig.layout.xaxis.tickvals) == [0, 6, 12, 18]
+    assert "Months" in fig.layout.xaxis.title.text
+
+
+def test_survival_ci_band_is_a_closed_step_polygon_between_the_bounds():
+    result = _survival_result(strata=None)
+    band = next(t for t in figures.survival_figure(result).data if t.fill == "toself")
+    part = result.curve
+    assert max(band.y) == pytest.approx(part["ci_upper"].max())
+    assert min(band.y) == pytest.approx(part["ci_lower"].min())
+    xs, ys = figures._step_xy([0, 1, 3], [1.0, 0.8, 0.5])
+    assert xs == [0, 1, 1, 3, 3] and ys == [1.0, 1.0, 0.8, 0.8, 0.5]
+
+
+def test_empty_survival_result_gives_a_figure_that_says_why():
+    result = survival.empty_result(survival.Endpoint.PFS, None, "no patient in this cohort has "
+                                   "a tumour assessment after index")
+    fig = figures.survival_figure(result)
+    assert not fig.data
+    assert "tumour assessment" in fig.layout.annotations[0].text
+    assert "Progression-free survival" in fig.layout.title.text
+
+
+def test_survival_caption_and_median_table_state_the_results():
+    result = _survival_result()
+    caption = _text(tables.survival_caption(result))
+    assert figures.fmt_p(result.logrank.p_value) in caption
+    hr = result.hazard_ratio
+    assert f"{hr.hr:.2f} (95% CI {hr.ci_lower:.2f}–{hr.ci_upper:.2f})" in caption
+    table = _text(tables.median_table(result))
+    for _, row in result.summary.iterrows():
+        assert tables.months_ci(row["median_months"], row["median_ci_lower_months"],
+                                row["median_ci_upper_months"]) in table
+
+
+def test_months_ci_reads_not_reached_for_missing_bounds():
+    assert tables.months_ci(None, None, None) == "not reached"
+    assert tables.months_ci(12.34, 10.0, float("nan")) == "12.3 (10.0–NR)"
+
+
+# --- response -----------------------------------------------------------------------------
+
+
+def test_response_rates_figure_draws_orr_and_dcr_with_exact_ci_and_n():
+    result = _response_result()
+    fig = figures.response_rates_figure(result)
+    orr, dcr = fig.data
+    rates = result.rates
+    assert list(orr.y) == pytest.approx((100 * rates["orr"]).tolist())
+    assert list(orr.error_y.array) == pytest.approx(
+        (100 * (rates["orr_ci_upper"] - rates["orr"])).tolist())
+    assert list(orr.error_y.arrayminus) == pytest.approx(
+        (100 * (rates["orr"] - rates["orr_ci_lower"])).tolist())
+    assert list(dcr.y) == pytest.approx((100 * rates["dcr"]).tolist())
+    # n behind each bar: the evaluable patients (17 = 20 minus 3 without assessment)
+    assert list(orr.x) == ["TPS < 1%<br>n=17", "TPS ≥ 50%<br>n=20"]
+
+
+def test_best_response_bars_stack_to_the_whole_stratum():
+    result = _response_result()
+    fig = figures.bor_figure(result)
+    totals: dict[str, float] = {}
+    for trace in fig.data:
+        for x, y in zip(trace.x, trace.y, strict=True):
+            totals[x] = totals.get(x, 0) + y
+    assert totals == pytest.approx({"TPS < 1%<br>n=20": 100.0, "TPS ≥ 50%<br>n=20": 100.0})
+    assert fig.layout.barmode == "stack"
+    assert [t.marker.color for t in fig.data] == [figures.BOR_COLOURS[b] for b in
+                                                  response.BOR_CATEGORIES]
+
+
+def test_response_table_shows_orr_with_ci_per_stratum():
+    result = _response_result()
+    text = _text(tables.response_table(result))
+    assert "60.0% (36.1%–80.9%)" in text and "11.8% (1.5%–36.4%)" in text  # 12/20, 2/17
+
+
+# --- safety -------------------------------------------------------------------------------
+
+
+def test_safety_figure_any_grade_overlays_grade3_most_frequent_on_top():
+    fig = figures.safety_figure(_safety_result(), "term", "any")
+    any_grade, grade3 = fig.data
+    assert any_grade.name == "Any grade" and grade3.name == "Grade ≥ 3"
+    assert list(any_grade.y) == ["Pneumonitis", "Colitis", "Fatigue"]  # drawn bottom-up
+    assert list(any_grade.x) == pytest.approx([10, 20, 40])
+    assert list(grade3.x) == pytest.approx([6, 8, 2])
+
+
+def test_safety_figure_grade3_filter_ranks_by_grade3_frequency():
+    fig = figures.safety_figure(_safety_result(), "term", "grade3")
+    (bars,) = fig.data
+    assert list(bars.y) == ["Fatigue", "Pneumonitis", "Colitis"]
+    assert list(bars.x) == pytest.approx([2, 6, 8])
+    assert bars.text[-1] == "8.0% (8)"
+
+
+def test_safety_title_says_immune_related_only():
+    fig = figures.safety_figure(_safety_result(immune_only=True), "organ_class")
+    assert "immune-related" in fig.layout.title.text
+    assert "organ class" in fig.layout.title.text
+
+
+def test_butterfly_puts_cohort_a_to_the_left_and_b_to_the_right():
+    fig = figures.butterfly_figure(_safety_result(size=100), _safety_result(size=200),
+                                   ("A: one", "B: two"))
+    left, right = fig.data
+    assert left.name == "A: one" and all(x <= 0 for x in left.x)
+    assert right.name == "B: two" and all(x >= 0 for x in right.x)
+    assert sorted(-x for x in left.x) == pytest.approx([10, 20, 40])
+    assert sorted(right.x) == pytest.approx([5, 10, 20])
+    assert all(text.endswith("%") for text in fig.layout.xaxis.ticktext)
+
+
+def test_safety_table_lists_counts_and_percentages():
+    result = _safety_result()
+    rows = figures.safety_rows(result, "term", "any", top=100)
+    text = _text(tables.safety_table(rows, "term"))
+    assert "40 (40.0%)" in text and "8 (8.0%)" in text
+
+
+# --- conventions --------------------------------------------------------------------------
+
+
+def test_every_data_colour_comes_from_the_colour_blind_safe_palettes():
+    allowed = set(figures.PALETTE) | set(figures.BOR_COLOURS.values())
+    figs = [figures.survival_figure(_survival_result()),
+            figures.response_rates_figure(_response_result()),
+            figures.bor_figure(_response_result()),
+            figures.safety_figure(_safety_result())]
+    for fig in figs:
+        for trace in fig.data:
+            colour = (trace.line.color if trace.type == "scatter" and trace.mode == "lines"
+                      else trace.marker.color if trace.type == "bar" else None)
+            if colour is not None:
+                assert colour in allowed, (trace.name, colour)
+
+
+def test_every_figure_has_a_title_and_labelled_axes():
+    figs = [figures.survival_figure(_survival_result()),
+            figures.response_rates_figure(_response_result()),
+            figures.bor_figure(_response_result()),
+            figures.safety_figure(_safety_result())]
+    for fig in figs:
+        assert fig.layout.title.text
+        assert fig.layout.xaxis.title.text and (fig.layout.yaxis.title.text or
+                                                fig.layout.yaxis.automargin)
+
+
+def test_graph_config_exports_png_from_the_toolbar():
+    config = figures.graph_config("survival")
+    assert config["toImageButtonOptions"]["format"] == "png"
+    assert config["toImageButtonOptions"]["filename"] == "survival"
+
+
+def test_csv_file_names_never_carry_free_text():
+    name = tables.safe_filename("os", "../../etc/passwd", "ab12")
+    assert "/" not in name and name.endswith(".csv")
+
+
+def test_formatters_pass_protected_strings_through():
+    assert figures.fmt_count("< 10") == "< 10"
+    assert figures.fmt_pct(None) == figures.EMPTY
+    assert tables.n_pct("< 10", None) == "< 10"
+    assert figures.fmt_p(0.0004) == "p < 0.001"
+
+
+def test_table_one_keeps_sections_together():
+    from queries.characteristics import Table1
+
+    rows = pd.DataFrame([
+        {"section": "Demographics", "variable": "Sex", "key": "sex", "level": "Female",
+         "n": 3, "pct": 0.3},
+        {"section": "Disease", "variable": "Stage", "key": "stage", "level": "Stage IV",
+         "n": 5, "pct": 0.5},
+        {"section": "Demographics", "variable": "Smoking", "key": "smoking_status",
+         "level": "Never", "n": 4, "pct": 0.4},
+    ]).reindex(columns=["section", "variable", "key", "level", "n", "pct", "median", "q1", "q3",
+                        "mean", "sd"])
+    table = tables.table_one(Table1(10, rows, pd.DataFrame()))
+    body = table.children[1].children
+    headers = [r.children.children for r in body if isinstance(r.children, html.Th)]
+    assert headers == ["Demographics", "Disease"]
