@@ -88,7 +88,7 @@ def criterion_row(rule: str, row: dict, catalog: Catalog, field_options: list[di
                 dcc.Dropdown(id=ids.criterion_id(ids.CRITERION_FIELD, rule, key),
                              options=field_options, value=f.key if f else None,
                              placeholder="field (type to search)", clearable=False,
-                             className="builder-field", style={"width": "19rem"},
+                             className="builder-field", style={"width": "23rem"},
                              maxHeight=320),
                 dcc.Dropdown(id=ids.criterion_id(ids.CRITERION_OPERATOR, rule, key),
                              options=widgets.operator_options(f) if f else [], value=op,

@@ -354,7 +354,7 @@ def window_widgets(window: list | None, rule: str, row: str,
     return [
         dcc.Dropdown(id=ids.criterion_id(ids.CRITERION_WINDOW, rule, row),
                      options=window_options(default), value=kind, clearable=False,
-                     searchable=False, className="builder-window", style={"width": "16rem"}),
+                     searchable=False, className="builder-window", style={"width": "18rem"}),
         html.Span(id=ids.criterion_id(ids.CRITERION_WINDOW_DAYS_BOX, rule, row), children=[
             html.Label("N =", className="small ms-1 me-1"),
             dcc.Input(id=ids.criterion_id(ids.CRITERION_WINDOW_DAYS, rule, row), type="number",

@@ -1,0 +1,436 @@
+"""Cohort builder in headless Chromium: build by clicks, live counts, switch off, export and
+import, malformed upload, shared link in a new session, no console errors.
+
+The expected counts come from the command line (``iocohort count``) or the attrition
+function on the JSON the page itself exports, so a page that counted anything else fails.
+Screenshots go to tests/output/screenshots/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+)
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+import cli
+from components import ids
+from config import ROOT
+from tests.browser.conftest import DEMO_PASSWORDS, browser_errors, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+WAIT = 40
+SAMPLE = ROOT / "data" / "sample"
+
+# The issue's example cohort, as the builder writes it (used to set up the later scenarios).
+NSCLC_PDL1 = {
+    "schema_version": 1,
+    "metadata": {"name": "NSCLC IV PD-L1 high ECOG 0-1"},
+    "index_event": {"kind": "first_checkpoint_inhibitor"},
+    "inclusion_rules": [
+        {"name": "NSCLC stage IV", "criteria": {"all": [
+            {"field": "cancer_type", "op": "in", "value": ["NSCLC"]},
+            {"field": "stage", "op": "in", "value": ["IV"]}]}},
+        {"name": "PD-L1 TPS >= 50 %", "criteria": {"all": [
+            {"table": "biomarkers", "where": [{"field": "biomarker:PD-L1 TPS", "op": ">=",
+                                               "value": 50}],
+             "window": {"start_days": -90, "end_days": 0}}]}},
+        {"name": "ECOG 0-1", "criteria": {"all": [
+            {"field": "ecog", "op": "between", "value": [0, 1]}]}},
+    ],
+}
+
+
+@pytest.fixture
+def app(app):
+    """The harness app, with the demo users present (idempotent if the app seeded them)."""
+    from access.auth import seed_demo_users
+    from components.context import app_context
+
+    with app.server.app_context():
+        seed_demo_users(app_context().settings)
+    return app
+
+
+@pytest.fixture
+def downloads(dash_duo, tmp_path) -> Path:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior",
+                                    {"behavior": "allow", "downloadPath": str(folder)})
+    return folder
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def start(dash_duo, app, role: str = "clinician", path: str = "/builder") -> None:
+    """Serve the app, sign in through the form, open ``path``; wait for the first count."""
+    # The root redirects to the sign-in form, which has no Dash entry point to wait for.
+    dash_duo.start_server(app, navigate=False)
+    dash_duo._url = dash_duo.server.url
+    sign_in(dash_duo, role)
+    dash_duo.driver.get(dash_duo.server_url + path)
+    wait_count(dash_duo)
+
+
+def wait_until(dash_duo, check, timeout: int = WAIT, message: str = ""):
+    # Parts of the page are redrawn by callbacks: an element found a moment ago may be gone.
+    return WebDriverWait(dash_duo.driver, timeout, ignored_exceptions=(
+        StaleElementReferenceException, IndexError)).until(lambda _d: check(), message)
+
+
+def css(dash_duo, selector: str, root=None):
+    return (root or dash_duo.driver).find_elements(By.CSS_SELECTOR, selector)
+
+
+def count_text(dash_duo) -> str:
+    found = css(dash_duo, f"#{ids.BUILDER_COUNT}")
+    return found[0].text.strip() if found else ""
+
+
+def wait_count(dash_duo, predicate=lambda text: text[:1].isdigit()) -> int:
+    text = wait_until(dash_duo, lambda: (t := count_text(dash_duo)) and predicate(t) and t,
+                      message="no count on the page")
+    return int(text.replace(",", ""))
+
+
+def shown_hash(dash_duo) -> str:
+    found = css(dash_duo, f"#{ids.BUILDER_HASH} span[data-hash]")
+    return found[0].get_attribute("data-hash") if found else ""
+
+
+def settled(dash_duo, seconds: float = 1.0) -> tuple[int, str]:
+    """Count and hash once no callback has been running for ``seconds``."""
+    def quiet() -> bool:
+        return dash_duo.driver.execute_script(
+            "return !document.querySelector('[data-dash-is-loading=\"true\"]');")
+    last = None
+    deadline = time.time() + WAIT
+    while time.time() < deadline:
+        wait_until(dash_duo, quiet)
+        current = (count_text(dash_duo), shown_hash(dash_duo))
+        if current == last and current[0][:1].isdigit() and current[1]:
+            return int(current[0].replace(",", "")), current[1]
+        last = current
+        time.sleep(seconds)
+    raise AssertionError(f"the results did not settle: {last}")
+
+
+def cohort_in_session(dash_duo) -> dict:
+    raw = dash_duo.driver.execute_script(
+        "return window.sessionStorage.getItem(arguments[0]);", ids.COHORT_STORE)
+    return json.loads(raw)
+
+
+def funnel_bars(dash_duo) -> list:
+    return dash_duo.driver.execute_script(
+        "const g = document.getElementById(arguments[0]);"
+        "const p = g && g.querySelector('.js-plotly-plot');"
+        "return p && p.data ? p.data.map(t => Array.from(t.x)) : [];", ids.BUILDER_FUNNEL)
+
+
+def rule_cards(dash_duo) -> list:
+    return css(dash_duo, ".builder-rule")
+
+
+def last_row(dash_duo, rule: int):
+    return css(dash_duo, ".criterion-row", rule_cards(dash_duo)[rule])[-1]
+
+
+def click(dash_duo, element) -> None:
+    """Click like a person: scrolled into view; a menu left open above it is closed first."""
+    for attempt in range(3):
+        dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});",
+                                       element)
+        time.sleep(0.2)
+        try:
+            element.click()
+            return
+        except ElementClickInterceptedException:
+            if attempt == 2:
+                screenshot(dash_duo, "builder-click-failed")
+                raise
+            close_menus(dash_duo)
+
+
+def close_menus(dash_duo) -> None:
+    if css(dash_duo, ".dash-dropdown-options"):
+        dash_duo.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    if css(dash_duo, ".dash-dropdown-options"):
+        dash_duo.find_element("h2").click()
+    wait_until(dash_duo, lambda: not css(dash_duo, ".dash-dropdown-options"))
+
+
+def choose(dash_duo, root, dropdown_class: str, value: str, search: str | None = None,
+           close: bool = False) -> None:
+    """Open a dcc.Dropdown inside ``root``, search, and click the option with ``value``."""
+    wait_until(dash_duo, lambda: css(dash_duo, f".{dropdown_class}", root))
+    click(dash_duo, css(dash_duo, f".{dropdown_class}", root)[0])
+    if search:
+        dash_duo.driver.switch_to.active_element.send_keys(search)
+    option = wait_until(dash_duo, lambda: [
+        o for o in css(dash_duo, ".dash-dropdown-option")
+        if css(dash_duo, "input", o) and css(dash_duo, "input", o)[0].get_attribute("value")
+        == value], message=f"no option {value!r}")
+    option[0].click()
+    if close:
+        close_menus(dash_duo)
+
+
+def type_into(dash_duo, root, selector: str, text: str) -> None:
+    element = wait_until(dash_duo, lambda: css(dash_duo, selector, root))[0]
+    element.clear()
+    element.send_keys(text, Keys.TAB)
+
+
+def add_rule(dash_duo, name: str) -> int:
+    before = len(rule_cards(dash_duo))
+    click(dash_duo, dash_duo.find_element(f"#{ids.BUILDER_ADD_RULE}"))
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == before + 1)
+    card = rule_cards(dash_duo)[before]
+    type_into(dash_duo, card, ".card-header input.form-control", name)
+    return before
+
+
+def criterion(dash_duo, rule: int, field: str, search: str) -> object:
+    """Choose the field of the rule's last row; returns the row once its inputs are drawn."""
+    row = last_row(dash_duo, rule)
+    choose(dash_duo, row, "builder-field", field, search)
+    wait_until(dash_duo, lambda: css(dash_duo, ".builder-values, input[type=number]",
+                                     last_row(dash_duo, rule)))
+    return last_row(dash_duo, rule)
+
+
+def build_example_by_clicks(dash_duo) -> None:
+    """NSCLC, stage IV, PD-L1 TPS >= 50 % within 90 days before the first checkpoint
+    inhibitor, ECOG 0-1 -- built as a person would, one click at a time."""
+    name = dash_duo.find_element(f"#{ids.BUILDER_NAME}")
+    name.clear()
+    name.send_keys(NSCLC_PDL1["metadata"]["name"], Keys.TAB)
+
+    rule = add_rule(dash_duo, "NSCLC stage IV")
+    row = criterion(dash_duo, rule, "cancer_type", "Cancer type")
+    choose(dash_duo, row, "builder-values", "NSCLC", "NSCLC", close=True)
+    click(dash_duo, css(dash_duo, "button.btn-outline-secondary", rule_cards(dash_duo)[rule])[0])
+    wait_until(dash_duo, lambda: len(css(dash_duo, ".criterion-row",
+                                         rule_cards(dash_duo)[rule])) == 2)
+    row = criterion(dash_duo, rule, "stage", "Stage")
+    choose(dash_duo, row, "builder-values", "IV", None, close=True)
+
+    rule = add_rule(dash_duo, "PD-L1 TPS >= 50 %")
+    row = criterion(dash_duo, rule, "biomarker:PD-L1 TPS", "PD-L1 TPS")
+    type_into(dash_duo, row, "input[type=number]", "50")
+    choose(dash_duo, last_row(dash_duo, rule), "builder-window", "within_before")
+    days = css(dash_duo, "input[type=number]:not([placeholder])", last_row(dash_duo, rule))[0]
+    assert days.get_attribute("value") == "90"
+
+    rule = add_rule(dash_duo, "ECOG 0-1")
+    row = criterion(dash_duo, rule, "ecog", "ECOG")
+    low, high = css(dash_duo, "input[type=number]", row)[:2]
+    low.send_keys("0", Keys.TAB)
+    high.send_keys("1", Keys.TAB)
+
+
+def cli_count(definition_file: Path, cache_dir: Path) -> int:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(["count", "--snapshot", str(SAMPLE), str(definition_file), "--json",
+                         "--cache-dir", str(cache_dir)])
+    assert code == 0
+    return json.loads(out.getvalue())["steps"][-1]["remaining"]
+
+
+def download(dash_duo, folder: Path, button: str, suffix: str) -> Path:
+    before = set(folder.glob(f"*{suffix}"))
+    click(dash_duo, dash_duo.find_element(f"#{button}"))
+    files = wait_until(dash_duo, lambda: sorted(set(folder.glob(f"*{suffix}")) - before),
+                       message="no download")
+    time.sleep(0.3)
+    return files[0]
+
+
+def upload(dash_duo, path: Path) -> None:
+    field = dash_duo.driver.find_element(By.CSS_SELECTOR, f"#{ids.BUILDER_UPLOAD} input[type=file]")
+    field.send_keys(str(path))
+
+
+def share_url_for(dash_duo, definition: dict) -> str:
+    from components.builder_state import share_token
+    from queries.definition import Definition
+
+    return f"{dash_duo.server_url}/builder?c={share_token(Definition.model_validate(definition))}"
+
+
+def partner_count(app, definition: dict) -> str:
+    """The final count of the definition as released to a partner."""
+    from components.cohort_access import cohort_service
+    from queries.definition import load_definition
+    from queries.disclosure import policy_for, protect_attrition_result
+
+    with app.server.test_request_context():
+        service = cohort_service(None)
+        attrition = service.attrition(load_definition(definition, service.catalog))
+    return protect_attrition_result(attrition, policy_for("partner")).result[-1].remaining.display
+
+
+def no_console_errors(dash_duo) -> None:
+    errors = browser_errors(dash_duo)
+    assert errors == [], errors
+
+
+# -------------------------------------------------------------------------------- tests
+
+
+def test_example_built_by_clicks_counts_what_iocohort_count_counts(dash_duo, app, downloads,
+                                                                    browser_cache_dir):
+    start(dash_duo, app)
+    everyone = wait_count(dash_duo)
+    build_example_by_clicks(dash_duo)
+    count, digest = settled(dash_duo)
+    assert count < everyone
+
+    exported = download(dash_duo, downloads, ids.BUILDER_DOWNLOAD_JSON, ".json")
+    document = json.loads(exported.read_text())
+    assert document["export"]["content_hash"] == digest
+    assert [r["name"] for r in document["inclusion_rules"]] == [
+        r["name"] for r in NSCLC_PDL1["inclusion_rules"]]
+    # The page wrote exactly the issue's example (metadata aside: author is the user).
+    from queries.definition import Definition
+
+    expected = Definition.model_validate(NSCLC_PDL1).content()
+    assert document["inclusion_rules"] == expected["inclusion_rules"]
+    assert document["index_event"] == expected["index_event"]
+    assert document["metadata"]["author"] == "clinician"
+    assert count == cli_count(exported, browser_cache_dir)
+    assert count > 0
+    steps = css(dash_duo, f"#{ids.BUILDER_ATTRITION_TABLE} tbody tr")
+    assert len(steps) == 4
+    description = dash_duo.find_element(f"#{ids.BUILDER_DESCRIPTION}").text
+    assert "PD-L1 TPS" in description and "NSCLC" in description
+    dash_duo.driver.execute_script("window.scrollTo(0, 0);")
+    path = screenshot(dash_duo, "builder-nsclc-pdl1")
+    assert path.exists()
+    no_console_errors(dash_duo)
+
+
+def test_switching_a_rule_off_changes_count_and_funnel_and_on_again_restores(dash_duo, app):
+    start(dash_duo, app)
+    dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1))
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    count, digest = settled(dash_duo)
+    bars = funnel_bars(dash_duo)
+
+    switch = css(dash_duo, ".form-switch input", rule_cards(dash_duo)[1])[0]
+    click(dash_duo, switch)
+    off_count, off_digest = settled(dash_duo)
+    assert off_count > count
+    assert off_digest != digest
+    assert funnel_bars(dash_duo) != bars
+    assert "builder-rule-off" in rule_cards(dash_duo)[1].get_attribute("class")
+    assert "switched off" in dash_duo.find_element(f"#{ids.BUILDER_ATTRITION_TABLE}").text
+
+    click(dash_duo, css(dash_duo, ".form-switch input", rule_cards(dash_duo)[1])[0])
+    assert settled(dash_duo) == (count, digest)
+    assert funnel_bars(dash_duo) == bars
+    no_console_errors(dash_duo)
+
+
+def test_export_then_import_keeps_hash_and_count_and_a_malformed_file_changes_nothing(
+        dash_duo, app, downloads, tmp_path):
+    start(dash_duo, app)
+    dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1))
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    count, digest = settled(dash_duo)
+    exported = download(dash_duo, downloads, ids.BUILDER_DOWNLOAD_JSON, ".json")
+    for button, suffix, text in ((ids.BUILDER_DOWNLOAD_SQL, ".sql", "SELECT"),
+                                 (ids.BUILDER_DOWNLOAD_TEXT, ".txt", "PD-L1 TPS")):
+        assert text in download(dash_duo, downloads, button, suffix).read_text()
+
+    click(dash_duo, dash_duo.find_element(f"#{ids.BUILDER_NEW}"))
+    wait_until(dash_duo, lambda: not rule_cards(dash_duo))
+    assert settled(dash_duo)[1] != digest
+
+    upload(dash_duo, exported)
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    assert settled(dash_duo) == (count, digest)
+
+    broken = json.loads(exported.read_text())
+    broken["inclusion_rules"][0]["criteria"]["all"][0]["field"] = "cancertype"
+    broken["inclusion_rules"][2]["criteria"]["all"][0]["op"] = "roughly"
+    broken["index_event"]["kind"] = "first_anything"
+    bad_file = tmp_path / "broken.json"
+    bad_file.write_text(json.dumps(broken))
+    upload(dash_duo, bad_file)
+    problems = wait_until(dash_duo, lambda: css(
+        dash_duo, f"#{ids.BUILDER_UPLOAD_PROBLEMS} li"))
+    text = dash_duo.find_element(f"#{ids.BUILDER_UPLOAD_PROBLEMS}").text
+    assert len(problems) >= 3, text
+    assert "inclusion_rules[0].criteria.all[0].field" in text
+    assert 'did you mean "Cancer type"' in text
+    assert "inclusion_rules[2].criteria.all[0].op" in text
+    assert "index_event.kind" in text
+    assert settled(dash_duo) == (count, digest)
+    assert len(rule_cards(dash_duo)) == 3
+
+    not_json = tmp_path / "not-json.json"
+    not_json.write_text("{ this is not json")
+    upload(dash_duo, not_json)
+    wait_until(dash_duo, lambda: "not valid JSON" in dash_duo.find_element(
+        f"#{ids.BUILDER_UPLOAD_PROBLEMS}").text)
+    assert settled(dash_duo) == (count, digest)
+    screenshot(dash_duo, "builder-upload-problems")
+    no_console_errors(dash_duo)
+
+
+def test_shared_link_restores_the_cohort_in_a_new_browser_session(dash_duo, app):
+    start(dash_duo, app)
+    dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1))
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    # Switch one rule off so the link must carry the exact state, not just the rules.
+    click(dash_duo, css(dash_duo, ".form-switch input", rule_cards(dash_duo)[2])[0])
+    count, digest = settled(dash_duo)
+    click(dash_duo, dash_duo.find_element(f"#{ids.BUILDER_SHARE}"))
+    link = wait_until(dash_duo, lambda: dash_duo.find_element(
+        f"#{ids.BUILDER_SHARE_URL}").get_attribute("value"))
+    assert "/builder?c=" in link
+
+    # A new session: no cookies, no session storage (the shell keeps the cohort there).
+    dash_duo.driver.execute_script("window.sessionStorage.clear(); window.localStorage.clear();")
+    dash_duo.driver.delete_all_cookies()
+    dash_duo.driver.get(link)
+    dash_duo.wait_for_element("#username").send_keys("partner")
+    dash_duo.find_element("#password").send_keys(DEMO_PASSWORDS["partner"])
+    dash_duo.find_element("button[type=submit]").click()
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    assert settled(dash_duo)[1] == digest
+    assert "builder-rule-off" in rule_cards(dash_duo)[2].get_attribute("class")
+    assert cohort_in_session(dash_duo)["inclusion_rules"][2]["enabled"] is False
+    # A partner sees the count under disclosure control, as the policy releases it.
+    assert count_text(dash_duo) == partner_count(app, cohort_in_session(dash_duo))
+    no_console_errors(dash_duo)
+
+
+def test_invalid_row_is_marked_and_last_valid_result_stays(dash_duo, app):
+    start(dash_duo, app)
+    dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1))
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    count, digest = settled(dash_duo)
+    click(dash_duo, css(dash_duo, "button.btn-outline-secondary", rule_cards(dash_duo)[0])[0])
+    wait_until(dash_duo, lambda: css(dash_duo, ".criterion-row.invalid"))
+    assert "choose a field" in css(dash_duo, ".criterion-row.invalid")[0].text
+    assert "problem" in dash_duo.find_element(f"#{ids.BUILDER_STATUS}").text
+    assert settled(dash_duo) == (count, digest)
+    assert cohort_in_session(dash_duo)["inclusion_rules"][0]["criteria"]["all"][1]["field"] \
+        == "stage"
+    no_console_errors(dash_duo)
