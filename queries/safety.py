@@ -1,27 +1,26 @@
 """Adverse events of a cohort: patients with >= 1 event by term, organ class and regimen.
 
 Window: events with onset on or after the index date (any treatment line), optionally only
-up to ``window_days`` after index, or only events recorded against the index line. Frequencies are patients with at least one event (any grade,
-and grade >= 3) over the cohort size (by regimen: over the cohort patients on that regimen).
-Time to onset is the median over affected patients of days from index to their first event.
+up to ``window_days`` after index, or only events recorded against the index line.
+Frequencies are patients with at least one event (any grade, and grade >= 3) over the cohort
+size (by regimen: over the cohort patients on that regimen). Time to onset is the median over
+affected patients of days from index to their first event.
+
+The cohort's events are kept once as an integer-keyed table (queries/sql/ae_events.sql), so
+changing a filter re-aggregates integers instead of re-joining the adverse-event table.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from queries.cohort import Cohort
 from queries.schema import DAYS_PER_MONTH
-from queries.strata import base_table, cohort_sql, jsonable, stratum_column
+from queries.strata import base_table, cached_table, jsonable, load_sql, stratum_column
 
-_GROUPS = {
-    "term": "organ_class, term",
-    "organ_class": "organ_class",
-    "overall": "'All events' AS scope",
-}
+TERMS_TABLE = "ae_terms_dim"
 COUNT_COLUMNS = ["patients_any_grade", "pct_any_grade", "patients_grade3plus",
                  "pct_grade3plus", "median_onset_days", "median_onset_months"]
 
@@ -67,21 +66,11 @@ def _window_text(options: SafetyOptions) -> str:
     return text + ("; immune-related events only" if options.immune_only else "; all events")
 
 
-def _summary(cur, source: str, level: str, denominator: int) -> pd.DataFrame:
-    """Patients with >= 1 event per group. ``source`` has one row per patient and group
-    (term level: the per-(patient, term) table itself; organ class: re-grouped first)."""
-    group = _GROUPS[level]
-    keys = "scope" if level == "overall" else group
-    if level == "organ_class":
-        source = (f"(SELECT patient_id, {group}, max(max_grade) AS max_grade, "  # noqa: S608
-                  f"min(onset_days) AS onset_days FROM {source} GROUP BY ALL)")
-    sql = (
-        f"SELECT {keys}, count(*) AS patients_any_grade, "  # noqa: S608 - fixed names
-        "count(*) FILTER (WHERE max_grade >= 3) AS patients_grade3plus, "
-        f"median(onset_days) AS median_onset_days FROM {source} GROUP BY ALL "
-        "ORDER BY patients_any_grade DESC, 1"
-    )
-    return _finish(cur.execute(sql).df(), denominator)
+def events_table(cohort: Cohort) -> tuple[str, str]:
+    """The cohort's AE events table and the snapshot's term table (both built once)."""
+    terms = cached_table(cohort, TERMS_TABLE, load_sql("ae_terms"))
+    sql = load_sql("ae_events").replace("{base}", base_table(cohort)).replace("{terms}", terms)
+    return cached_table(cohort, f"{cohort.table}__ae", sql), terms
 
 
 def _finish(frame: pd.DataFrame, denominator: int | pd.Series) -> pd.DataFrame:
@@ -93,51 +82,79 @@ def _finish(frame: pd.DataFrame, denominator: int | pd.Series) -> pd.DataFrame:
     return frame[keys + COUNT_COLUMNS]
 
 
-def _by_regimen(cohort: Cohort, cur, per_patient: str, key: str = "regimen") -> pd.DataFrame:
+_COUNTS = ("count(*) AS patients_any_grade, "
+           "count(*) FILTER (WHERE max_grade >= 3) AS patients_grade3plus, "
+           "median(onset_days) AS median_onset_days")
+
+
+def _by_term(cur, per: str, terms: str, size: int) -> pd.DataFrame:
+    sql = (f"SELECT t.organ_class, t.term, x.* EXCLUDE (term_id) FROM ("  # noqa: S608 - fixed names
+           f"SELECT term_id, {_COUNTS} FROM {per} GROUP BY term_id) x "
+           f"JOIN {terms} t USING (term_id) ORDER BY patients_any_grade DESC, 1, 2")
+    return _finish(cur.execute(sql).df(), size)
+
+
+def _by_organ(cur, per: str, terms: str, size: int) -> pd.DataFrame:
+    organs = f"(SELECT DISTINCT organ_id, organ_class FROM {terms})"  # noqa: S608
+    sql = (f"SELECT o.organ_class, x.* EXCLUDE (organ_id) FROM ("  # noqa: S608 - fixed names
+           f"SELECT organ_id, {_COUNTS} FROM (SELECT rid, organ_id, max(max_grade) AS max_grade, "
+           f"min(onset_days) AS onset_days FROM {per} GROUP BY rid, organ_id) GROUP BY organ_id) x "
+           f"JOIN {organs} o USING (organ_id) ORDER BY patients_any_grade DESC, 1")
+    return _finish(cur.execute(sql).df(), size)
+
+
+def _by_group(cohort: Cohort, cur, per_patient: str, key: str) -> pd.DataFrame:
     sql = (
         f"SELECT {stratum_column(key)} AS {key}, count(*) AS patients, "  # noqa: S608 - fixed names
-        "count(pp.patient_id) AS patients_any_grade, "
+        "count(pp.rid) AS patients_any_grade, "
         "count(*) FILTER (WHERE pp.max_grade >= 3) AS patients_grade3plus, "
         "median(pp.onset_days) AS median_onset_days "
-        f"FROM {base_table(cohort)} b LEFT JOIN {per_patient} pp USING (patient_id) "
+        f"FROM {base_table(cohort)} b LEFT JOIN {per_patient} pp USING (rid) "
         "GROUP BY ALL ORDER BY patients DESC, 1"
     )
     frame = cur.execute(sql).df()
     return _finish(frame, frame["patients"])
 
 
+def _overall(cur, per_patient: str, size: int) -> dict:
+    sql = f"SELECT {_COUNTS} FROM {per_patient}"  # noqa: S608 - fixed names
+    n_any, n_3, median = cur.execute(sql).fetchall()[0]
+    median = None if median is None else float(median)
+    return {"patients_any_grade": int(n_any), "pct_any_grade": n_any / size,
+            "patients_grade3plus": int(n_3), "pct_grade3plus": n_3 / size,
+            "median_onset_days": median,
+            "median_onset_months": None if median is None else median / DAYS_PER_MONTH}
+
+
 def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> SafetyResult:
     """AE frequency tables for the cohort (see the module docstring for the window)."""
     options = options or SafetyOptions()
     window = _window_text(options)
+    events, terms = events_table(cohort)
     cur = cohort.db.cursor()
-    # temp tables belong to this thread's cursor; the random names keep calls apart anyway
-    per = f"_ae_{uuid.uuid4().hex[:12]}"
-    pp = f"{per}_pp"
-    cur.execute(f"CREATE TEMP TABLE {per} AS {cohort_sql('ae_patient_term', cohort)}",
-                {"window_days": options.window_days, "immune_only": options.immune_only,
-                 "index_line_only": options.index_line_only}).fetchall()
+    # temp tables belong to this thread's cursor (connection), so names cannot collide
+    per, pp = "_ae_patient_term", "_ae_patient"
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE {per} AS SELECT rid, organ_id, term_id, "  # noqa: S608
+        "max(grade) AS max_grade, min(onset_days) AS onset_days "
+        f"FROM {events} WHERE ($window_days IS NULL OR onset_days <= $window_days) "
+        "AND (NOT $immune_only OR immune) AND (NOT $index_line_only OR on_index_line) "
+        "GROUP BY rid, organ_id, term_id",
+        {"window_days": options.window_days, "immune_only": options.immune_only,
+         "index_line_only": options.index_line_only}).fetchall()
     try:
-        cur.execute(f"CREATE TEMP TABLE {pp} AS SELECT patient_id, "  # noqa: S608
-                    "'All events' AS scope, max(max_grade) AS max_grade, "
-                    f"min(onset_days) AS onset_days FROM {per} GROUP BY patient_id").fetchall()
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {pp} AS SELECT rid, "  # noqa: S608
+                    "max(max_grade) AS max_grade, min(onset_days) AS onset_days "
+                    f"FROM {per} GROUP BY rid").fetchall()
         size = max(cohort.size, 1)
-        overall = _summary(cur, pp, "overall", size)
-        by_term = _summary(cur, per, "term", size)
-        by_organ = _summary(cur, per, "organ_class", size)
-        by_regimen = _by_regimen(cohort, cur, pp)
-        by_classes = _by_regimen(cohort, cur, pp, "drug_classes")
+        overall_row = _overall(cur, pp, size)
+        by_term = _by_term(cur, per, terms, size)
+        by_organ = _by_organ(cur, per, terms, size)
+        by_regimen = _by_group(cohort, cur, pp, "regimen")
+        by_classes = _by_group(cohort, cur, pp, "drug_classes")
     finally:
         for name in (pp, per):
             cur.execute(f"DROP TABLE IF EXISTS {name}").fetchall()
-    if overall.empty:
-        overall_row = {"patients_any_grade": 0, "pct_any_grade": 0.0, "patients_grade3plus": 0,
-                       "pct_grade3plus": 0.0, "median_onset_days": None,
-                       "median_onset_months": None}
-    else:
-        first = overall.iloc[0]
-        overall_row = {col: int(first[col]) if col.startswith("patients") else float(first[col])
-                       for col in COUNT_COLUMNS}
     reason = None
     if cohort.size == 0:
         reason = "the cohort is empty"

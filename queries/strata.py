@@ -11,6 +11,8 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from queries.cohort import Cohort
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -151,7 +153,7 @@ def _biomarker_pivot(cohort: Cohort) -> str:
 def base_sql(cohort: Cohort) -> str:
     """Per-patient analysis base: endpoints, best response, age and every stratification.
 
-    Columns: patient_id, index_date, index_line, age, os_days, os_event, pfs_days, pfs_event,
+    Columns: patient_id, rid (an integer row id), index_date, index_line, age, os_days, os_event, pfs_days, pfs_event,
     pfs_assessed, bor, and ``s_<key>`` (the stratum label) for every key in STRATIFICATIONS.
     """
     labels = [(_biomarker_expr(st) if st.biomarker else _label_expr(st)) + f" AS s_{st.key}"
@@ -167,7 +169,7 @@ def base_sql(cohort: Cohort) -> str:
         (f"({_biomarker_pivot(cohort)})", "bm"),
     ]
     return (
-        "SELECT c.patient_id, c.index_date, c.index_line, "  # noqa: S608 - fixed catalog
+        "SELECT c.patient_id, c.rowid AS rid, c.index_date, c.index_line, "  # noqa: S608 - fixed catalog
         "year(c.index_date) - p.birth_year AS age, "
         "os.time_days AS os_days, os.event AS os_event, pfs.time_days AS pfs_days, "
         "pfs.event AS pfs_event, coalesce(pfs.assessed, false) AS pfs_assessed, br.bor, "
@@ -177,18 +179,28 @@ def base_sql(cohort: Cohort) -> str:
     )
 
 
+def _exists(cur, name: str) -> bool:
+    try:
+        cur.execute(f"SELECT 1 FROM {name} LIMIT 0").fetchall()  # noqa: S608 - cheap probe
+        return True
+    except duckdb.CatalogException:
+        return False
+
+
+def cached_table(cohort: Cohort, name: str, sql: str, params: dict | None = None) -> str:
+    """Create an in-memory table from ``sql`` unless it exists; its name."""
+    cur = cohort.db.cursor()
+    if _exists(cur, name):
+        return name
+    with cohort.db.lock:
+        if not _exists(cur, name):  # another thread may have built it meanwhile
+            cur.execute(f"CREATE TABLE {name} AS {sql}", params or {}).fetchall()
+    return name
+
+
 def base_table(cohort: Cohort) -> str:
     """Build the analysis base of a cohort once (in memory, beside the cohort); its name."""
-    name = f"{cohort.table}__base"
-    with cohort.db.lock:
-        cur = cohort.db.cursor()
-        exists = cur.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'memory' "
-            "AND table_name = ?", [name],
-        ).fetchall()[0][0]
-        if not exists:
-            cur.execute(f"CREATE TABLE {name} AS {base_sql(cohort)}").fetchall()
-    return name
+    return cached_table(cohort, f"{cohort.table}__base", base_sql(cohort))
 
 
 def stratum_column(key: str | None) -> str:
