@@ -415,12 +415,14 @@ def update_safety_graph(definition, snapshot_id, level, grade, immune_only):
     overall = result.overall
     caption = [
         f"Patients with ≥ 1 event ({result.window}): ",
-        html.Span(tables.n_pct(overall["patients_any_grade"], overall["pct_any_grade"]),
+        html.Span(tables.n_pct(overall["patients_any_grade"], overall["pct_any_grade"],
+                               overall.get("patients_any_grade_display")),
                   className="safety-any"),
         " any grade, ",
-        html.Span(tables.n_pct(overall["patients_grade3plus"], overall["pct_grade3plus"]),
+        html.Span(tables.n_pct(overall["patients_grade3plus"], overall["pct_grade3plus"],
+                               overall.get("patients_grade3plus_display")),
                   className="safety-g3"),
-        f" grade ≥ 3, of {result.cohort_size:,} patients. The chart shows the 15 most frequent; "
+        f" grade ≥ 3, of {figures.fmt_count(result.cohort_size)} patients. The chart shows the 15 most frequent; "
         "the table lists all.",
     ]
     rows = figures.safety_rows(result, level, grade, top=10_000)

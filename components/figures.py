@@ -63,6 +63,15 @@ def fmt_count(value: object) -> str:
     return f"{int(value):,}"
 
 
+def shown(row, column: str) -> str:
+    """A count as released: the disclosure ``<column>_display`` text when the protected result
+    carries one (e.g. "< 10"), else the exact count."""
+    display = row.get(f"{column}_display") if hasattr(row, "get") else None
+    if isinstance(display, str) and display:
+        return display
+    return fmt_count(row[column])
+
+
 def fmt_p(p: object) -> str:
     if is_missing(p):
         return EMPTY
@@ -137,7 +146,7 @@ def _legend_name(stratum: str, summary: pd.DataFrame) -> str:
     if row.empty:
         return str(stratum)
     row = row.iloc[0]
-    return f"{stratum} (n={fmt_count(row['n'])}, median {fmt_months(row['median_months'])} mo)"
+    return f"{stratum} (n={shown(row, 'n')}, median {fmt_months(row['median_months'])} mo)"
 
 
 def _curve_traces(part: pd.DataFrame, name: str, col: str, group: str) -> list[go.Scatter]:
@@ -173,7 +182,7 @@ def _at_risk_traces(at_risk: pd.DataFrame, strata: list[str]) -> list[go.Scatter
         part = at_risk[at_risk["stratum"] == stratum]
         traces.append(go.Scatter(
             x=part["time_months"], y=[stratum] * len(part), mode="text",
-            text=[fmt_count(v) for v in part["at_risk"]], textfont=dict(color=colour(i), size=12),
+            text=[shown(row, "at_risk") for _, row in part.iterrows()], textfont=dict(color=colour(i), size=12),
             showlegend=False, hoverinfo="skip", name=f"{stratum} at risk", cliponaxis=False))
     return traces
 
@@ -257,7 +266,8 @@ def response_rates_figure(result, title: str = "Objective response and disease c
     if result.empty_reason or result.rates.empty:
         return empty_figure(f"No response data: {result.empty_reason or 'no patients'}.", title)
     rates = result.rates
-    x = _stratum_ticks(rates["stratum"].tolist(), rates["denominator"].tolist())
+    x = _stratum_ticks(rates["stratum"].tolist(),
+                       [shown(row, "denominator") for _, row in rates.iterrows()])
     fig = go.Figure([
         _rate_trace(rates, "orr", "ORR (CR+PR)", PALETTE[0], x),
         _rate_trace(rates, "dcr", "DCR (CR+PR+SD)", PALETTE[1], x),
@@ -274,7 +284,7 @@ def bor_figure(result, title: str = "Best overall response by stratum (RECIST 1.
     if result.empty_reason or result.counts.empty:
         return empty_figure(f"No response data: {result.empty_reason or 'no patients'}.", title)
     counts, rates = result.counts, result.rates
-    x = _stratum_ticks(rates["stratum"].tolist(), rates["n"].tolist())
+    x = _stratum_ticks(rates["stratum"].tolist(), [shown(row, "n") for _, row in rates.iterrows()])
     by_stratum = dict(zip(rates["stratum"], x, strict=True))
     fig = go.Figure()
     for bor, col in BOR_COLOURS.items():
@@ -286,7 +296,8 @@ def bor_figure(result, title: str = "Best overall response by stratum (RECIST 1.
             x=[by_stratum.get(s, s) for s in part["stratum"]], y=pct, name=BOR_LABELS[bor],
             marker=dict(color=col, line=dict(color="#666", width=0.5)),
             text=[f"{v:.0f}%" if v >= 6 else "" for v in pct.fillna(0)],
-            textposition="inside", customdata=part[["n"]].astype(str).to_numpy(),
+            textposition="inside",
+            customdata=[[shown(row, "n")] for _, row in part.iterrows()],
             hovertemplate="%{x}<br>" + BOR_LABELS[bor]
                           + ": %{y:.1f}% (%{customdata[0]} patients)<extra></extra>"))
     fig.update_layout(barmode="stack", bargap=0.3)
@@ -318,8 +329,7 @@ def _safety_bar(rows: pd.DataFrame, level: str, column: str, name: str, col: str
     labels = rows[_label_column(level)].tolist()
     count_col = "patients_grade3plus" if column == "pct_grade3plus" else "patients_any_grade"
     pct = 100 * _num(rows[column])
-    text = [f"{fmt_pct(p)} ({fmt_count(n)})" for p, n in zip(rows[column], rows[count_col],
-                                                           strict=True)]
+    text = [f"{fmt_pct(row[column])} ({shown(row, count_col)})" for _, row in rows.iterrows()]
     return go.Bar(
         y=labels, x=sign * pct, orientation="h", name=name, marker_color=col, text=text,
         textposition="outside", cliponaxis=False, textfont=dict(size=11),
@@ -348,7 +358,8 @@ def safety_figure(result, level: str = "term", grade: str = "any", top: int = 15
     fig.update_layout(barmode="overlay" if grade != "grade3" else "relative", bargap=0.25)
     top_pct = float(_num(rows["pct_any_grade" if grade != "grade3" else "pct_grade3plus"])
                     .max() or 0)
-    fig.update_xaxes(title_text=f"Patients with ≥ 1 event, % of cohort (n={result.cohort_size:,})",
+    fig.update_xaxes(title_text="Patients with ≥ 1 event, % of cohort "
+                                f"(n={fmt_count(result.cohort_size)})",
                      ticksuffix="%", range=[0, max(5.0, 100 * top_pct * 1.3)])
     fig.update_yaxes(automargin=True, tickfont=dict(size=12))
     return _base_layout(fig, title, 150 + 26 * len(rows))
@@ -378,7 +389,8 @@ def compare_response_figure(left, right, names: tuple[str, str],
 
 
 def _aligned(result, strata: list[str]) -> list[object]:
-    denominators = dict(zip(result.rates["stratum"], result.rates["denominator"], strict=True))
+    denominators = {row["stratum"]: shown(row, "denominator")
+                    for _, row in result.rates.iterrows()}
     return [denominators.get(s, 0) for s in strata]
 
 

@@ -12,7 +12,16 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
-from components.figures import EMPTY, fmt_count, fmt_months, fmt_p, fmt_pct, fmt_ratio, is_missing
+from components.figures import (
+    EMPTY,
+    fmt_count,
+    fmt_months,
+    fmt_p,
+    fmt_pct,
+    fmt_ratio,
+    is_missing,
+    shown,
+)
 
 
 def _table(header: Sequence[str], rows: list[html.Tr], numeric_from: int = 1,
@@ -30,8 +39,10 @@ def _cells(values: Sequence[object], numeric_from: int = 1) -> list[html.Td]:
             for i, v in enumerate(values)]
 
 
-def n_pct(n: object, pct: object) -> str:
-    """'123 (45.6%)', or the protected display when a count is withheld."""
+def n_pct(n: object, pct: object, display: object = None) -> str:
+    """'123 (45.6%)'; a withheld count reads as its disclosure ``display`` ("< 10")."""
+    if isinstance(display, str) and display and (is_missing(n) or is_missing(pct)):
+        return display if is_missing(n) else f"{fmt_count(n)}"
     if is_missing(n):
         return EMPTY
     if is_missing(pct):
@@ -53,7 +64,7 @@ def months_ci(median: object, lower: object, upper: object) -> str:
 def median_table(result, table_id: str | None = None) -> dbc.Table:
     """Per stratum: patients, events, median with 95 % CI (months)."""
     rows = [
-        html.Tr(_cells([row["stratum"], fmt_count(row["n"]), fmt_count(row["events"]),
+        html.Tr(_cells([row["stratum"], shown(row, "n"), shown(row, "events"),
                         months_ci(row["median_months"], row["median_ci_lower_months"],
                                   row["median_ci_upper_months"])]),
                 **{"data-stratum": str(row["stratum"])})
@@ -109,8 +120,8 @@ def response_table(result) -> dbc.Table:
         return f"{fmt_pct(value)} ({fmt_pct(lower)}–{fmt_pct(upper)})"
 
     rows = [
-        html.Tr(_cells([row["stratum"], fmt_count(row["n"]), fmt_count(row["not_evaluable"]),
-                        fmt_count(row["denominator"]), fmt_count(row["responders"]),
+        html.Tr(_cells([row["stratum"], shown(row, "n"), shown(row, "not_evaluable"),
+                        shown(row, "denominator"), shown(row, "responders"),
                         rate(row["orr"], row["orr_ci_lower"], row["orr_ci_upper"]),
                         rate(row["dcr"], row["dcr_ci_lower"], row["dcr_ci_upper"])]),
                 **{"data-stratum": str(row["stratum"])})
@@ -155,8 +166,10 @@ def safety_table(rows: pd.DataFrame, level: str, table_id: str | None = None) ->
         names = [row["term"], row["organ_class"]] if level == "term" else [row["organ_class"]]
         onset = row.get("median_onset_months")
         body.append(html.Tr(_cells(
-            names + [n_pct(row["patients_any_grade"], row["pct_any_grade"]),
-                     n_pct(row["patients_grade3plus"], row["pct_grade3plus"]),
+            names + [n_pct(row["patients_any_grade"], row["pct_any_grade"],
+                           row.get("patients_any_grade_display")),
+                     n_pct(row["patients_grade3plus"], row["pct_grade3plus"],
+                           row.get("patients_grade3plus_display")),
                      EMPTY if is_missing(onset) else fmt_months(onset)], numeric_from),
             **{"data-label": str(row[label])}))
     props = {"id": table_id} if table_id else {}
@@ -171,7 +184,7 @@ def _value_text(row: pd.Series) -> str:
         if is_missing(row["median"]):
             return EMPTY
         return (f"{row['median']:.0f} ({row['q1']:.0f}–{row['q3']:.0f})")
-    return n_pct(row["n"], row["pct"])
+    return n_pct(row["n"], row["pct"], row.get("n_display"))
 
 
 def _section_order(rows: pd.DataFrame) -> pd.DataFrame:
@@ -181,8 +194,12 @@ def _section_order(rows: pd.DataFrame) -> pd.DataFrame:
         "_rank", kind="stable").drop(columns="_rank")
 
 
-def _label_rows(rows: pd.DataFrame, values) -> list[html.Tr]:
-    """Variable header rows followed by indented level rows, sections as group headers."""
+def _label_rows(rows: pd.DataFrame, values, variable_cells: dict | None = None
+                ) -> list[html.Tr]:
+    """Variable header rows followed by indented level rows, sections as group headers.
+
+    ``variable_cells`` maps a variable key to the cells of its header row (e.g. its SMD).
+    """
     out: list[html.Tr] = []
     section = variable = None
     for (_, row), cells in zip(rows.iterrows(), values, strict=True):
@@ -198,7 +215,11 @@ def _label_rows(rows: pd.DataFrame, values) -> list[html.Tr]:
             continue
         if row["variable"] != variable:
             variable = row["variable"]
-            out.append(html.Tr(html.Td(variable, colSpan=1 + len(cells), className="fw-semibold")))
+            extra = (variable_cells or {}).get(row["key"])
+            out.append(html.Tr(
+                [html.Td(variable, className="fw-semibold"), *_cells([""] + extra)[1:]]
+                if extra else html.Td(variable, colSpan=1 + len(cells), className="fw-semibold"),
+                **{"data-key": str(row["key"])}))
         out.append(html.Tr(_cells([html.Span(row["level"], className="ps-3"), *cells]),
                            **{"data-key": f"{row['key']}:{row['level']}"}))
     return out
@@ -216,9 +237,11 @@ def table_one(table1, table_id: str | None = None) -> dbc.Table:
 def testing_table(table1) -> dbc.Table:
     """Biomarker testing rate and positivity among the tested."""
     rows = [
-        html.Tr(_cells([row["biomarker"], n_pct(row["tested"], row["pct_tested"]),
+        html.Tr(_cells([row["biomarker"], n_pct(row["tested"], row["pct_tested"],
+                                                row.get("tested_display")),
                         row["positive_level"],
-                        n_pct(row["positive"], row["pct_positive_of_tested"])]))
+                        n_pct(row["positive"], row["pct_positive_of_tested"],
+                              row.get("positive_display"))]))
         for _, row in table1.biomarkers.iterrows()
     ]
     return _table(["Biomarker", "Tested, n (%)", "Level counted", "n (% of tested)"], rows)
@@ -241,7 +264,9 @@ def comparison_table(comparison, first, second, names: tuple[str, str],
     header = ["Characteristic", f"{names[0]} (n={fmt_count(first.n)})",
               f"{names[1]} (n={fmt_count(second.n)})", "SMD"]
     props = {"id": table_id} if table_id else {}
-    return _table(header, _label_rows(merged, values), **props)
+    headers = {key: ["", "", EMPTY if is_missing(value) else f"{value:.2f}"]
+               for key, value in smd.items() if key != "age"}
+    return _table(header, _label_rows(merged, values, headers), **props)
 
 
 def _side_by_side(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:

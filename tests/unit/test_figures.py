@@ -53,8 +53,12 @@ def _safety_result(immune_only: bool = False, size: int = 100):
     by_organ = by_term.drop(columns="term")
     overall = {"patients_any_grade": 55, "pct_any_grade": 0.55, "patients_grade3plus": 14,
                "pct_grade3plus": 0.14, "median_onset_days": 45.0, "median_onset_months": 1.5}
+    by_regimen = pd.DataFrame({"regimen": ["pembrolizumab"], "patients": [size],
+                               "patients_any_grade": [55], "pct_any_grade": [55 / size],
+                               "patients_grade3plus": [14], "pct_grade3plus": [14 / size],
+                               "median_onset_days": [45.0], "median_onset_months": [1.5]})
     return SafetyResult(cohort_size=size, options=SafetyOptions(immune_only), overall=overall,
-                        by_term=by_term, by_organ_class=by_organ, by_regimen=pd.DataFrame(),
+                        by_term=by_term, by_organ_class=by_organ, by_regimen=by_regimen,
                         by_drug_classes=pd.DataFrame(), window="onset on or after index")
 
 
@@ -281,3 +285,26 @@ def test_table_one_keeps_sections_together():
     body = table.children[1].children
     headers = [r.children.children for r in body if isinstance(r.children, html.Th)]
     assert headers == ["Demographics", "Disease"]
+
+
+# --- protected results (partner policy) ---------------------------------------------------
+
+
+def test_partner_protected_results_render_with_their_released_displays():
+    from queries import disclosure
+
+    policy = disclosure.policy_for("partner")
+    surv = disclosure.protect_result(_survival_result(), policy).result
+    resp = disclosure.protect_result(_response_result(), policy).result
+    safe = disclosure.protect_result(_safety_result(), policy).result
+    fig = figures.survival_figure(surv)
+    at_risk_text = [v for t in fig.data if t.mode == "text" for v in t.text]
+    assert at_risk_text and all(v in set(surv.at_risk["at_risk_display"]) for v in at_risk_text)
+    assert "suppressed" in _text(tables.response_table(resp))  # 2 responders of 17 withheld
+    assert figures.response_rates_figure(resp).data
+    assert figures.bor_figure(resp).data
+    rows = figures.safety_rows(safe, "term", "any", top=100)
+    assert figures.safety_figure(safe, "term", "grade3").data
+    table = _text(tables.safety_table(rows, "term"))
+    assert "40 (40.0%)" in table  # 40 of 100 is released as is (rounded to 5)
+    assert "(8)" not in table and "(6)" not in table  # grade >= 3 counts under 10 withheld
