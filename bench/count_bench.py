@@ -1,0 +1,102 @@
+"""Count benchmark: a five-rule definition on a 1,000,000-patient snapshot.
+
+Cold: the first time in a fresh process (compile, run the query, materialize the cohort).
+Warm: the same definition asked again, which reads the materialized cohort and the kept
+attrition counts; also reported, the compiled query re-run without that cache (median).
+
+    python -m bench.count_bench [--patients N] [--repeats R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFINITION = ROOT / "tests" / "cohorts" / "nsclc_stage4_pdl1_high_ecog01.json"
+TARGET_WARM_MS = 100.0
+
+
+def _ms(fn) -> tuple[object, float]:
+    start = time.perf_counter()
+    value = fn()
+    return value, (time.perf_counter() - start) * 1000
+
+
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 2)
+
+
+def _open_bench_db(patients: int):
+    from bench.analysis_bench import CACHE, ensure_snapshot
+    from queries.attrition import open_snapshot_dir
+
+    return open_snapshot_dir(ensure_snapshot(patients), CACHE / "db")
+
+
+def run(db=None, patients: int = 1_000_000, repeats: int = 7) -> dict:
+    """Time cold and warm counts (and attrition) of the five-rule example definition."""
+    from queries.attrition import compute_attrition
+    from queries.cohorts import materialize_definition
+    from queries.compiler import compile_cohort
+    from queries.definition import load_definition
+
+    own = db is None
+    if own:
+        db = _open_bench_db(patients)
+    definition = load_definition(DEFINITION.read_text())
+    cur = db.cursor()
+    query, compile_ms = _ms(lambda: compile_cohort(definition))
+    count_sql = f"SELECT count(*) FROM ({query.sql}) AS cohort"  # noqa: S608 - compiled SQL
+    size, query_cold = _ms(lambda: cur.execute(count_sql, query.params).fetchone()[0])
+    query_warm = [_ms(lambda: cur.execute(count_sql, query.params).fetchone()[0])[1]
+                  for _ in range(repeats)]
+    cohort, materialize_cold = _ms(lambda: materialize_definition(db, definition))
+    cached = [_ms(lambda: materialize_definition(db, definition).size)[1] for _ in range(repeats)]
+    attrition, attrition_cold = _ms(lambda: compute_attrition(db, definition))
+    attrition_warm = [_ms(lambda: compute_attrition(db, definition))[1] for _ in range(repeats)]
+    patients_total = cur.execute("SELECT count(*) FROM patients").fetchone()[0]
+    if own:
+        db.close()
+    result = {
+        "snapshot_patients": int(patients_total),
+        "rules": len(definition.enabled_rules()),
+        "cohort_size": int(size),
+        "materialized_size": cohort.size,
+        "attrition_remaining": [s.remaining for s in attrition.steps],
+        "compile_ms": round(compile_ms, 2),
+        "count_cold_ms": round(query_cold, 1),
+        "count_query_rerun_median_ms": _median(query_warm),
+        "materialize_cold_ms": round(materialize_cold, 1),
+        "count_warm_median_ms": _median(cached),
+        "attrition_cold_ms": round(attrition_cold, 1),
+        "attrition_warm_median_ms": _median(attrition_warm),
+        "target_warm_ms": TARGET_WARM_MS,
+    }
+    result["target_met"] = result["count_warm_median_ms"] < TARGET_WARM_MS and \
+        result["attrition_warm_median_ms"] < TARGET_WARM_MS
+    print(f"count of a {result['rules']}-rule definition on {patients_total:,} patients: "
+          f"n={size:,}; cold {result['count_cold_ms']} ms (query), "
+          f"{result['materialize_cold_ms']} ms (materialize); warm median "
+          f"{result['count_warm_median_ms']} ms (cached), "
+          f"{result['count_query_rerun_median_ms']} ms (query re-run); attrition cold "
+          f"{result['attrition_cold_ms']} ms, warm {result['attrition_warm_median_ms']} ms",
+          file=sys.stderr, flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args(argv)
+    print(json.dumps(run(patients=args.patients, repeats=args.repeats), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
