@@ -19,7 +19,7 @@ from queries.catalog import OPERATOR_LABELS, TABLE_LABELS, CatalogField
 from queries.definition import EVENT_TABLES, LIST_OPS, NULL_OPS
 
 CountText = Callable[[int | None], str]
-GROUP_LABELS = {"patient": "Patient (at index)", **TABLE_LABELS}
+GROUP_LABELS = {"patient": "Patient", **TABLE_LABELS}
 
 # Window choices for event criteria; N is the number of days typed next to the choice.
 WINDOW_KINDS = {
@@ -50,7 +50,8 @@ def field_options(catalog) -> list[dict]:
     options: list[dict] = []
     for group in sorted(groups, key=lambda g: order.index(g) if g in order else len(order)):
         heading = GROUP_LABELS.get(group, group)
-        options.append({"label": f"— {heading} —", "value": f"group:{group}", "disabled": True})
+        title = "Patient, at the index date" if group == "patient" else f"{heading} (events)"
+        options.append({"label": f"— {title} —", "value": f"group:{group}", "disabled": True})
         fields = sorted(groups[group], key=lambda f: (f.biomarker is None, f.label.casefold()))
         options += [{"label": f"{heading} › {_field_label(f)}", "value": f.key} for f in fields]
     return options
@@ -333,7 +334,7 @@ def window_options(default: tuple | None) -> list[dict]:
     options = [{"label": text, "value": key} for key, text in WINDOW_KINDS.items()]
     if default:
         start, end = default
-        text = (f"latest within {-start} days before index" if end == 0 and start < 0
+        text = (f"latest in {-start} days before index" if end == 0 and start < 0
                 else f"default window (day {start} to {end})")
         options.insert(0, {"label": text, "value": "default"})
     return options
@@ -354,7 +355,7 @@ def window_widgets(window: list | None, rule: str, row: str,
     return [
         dcc.Dropdown(id=ids.criterion_id(ids.CRITERION_WINDOW, rule, row),
                      options=window_options(default), value=kind, clearable=False,
-                     searchable=False, className="builder-window", style={"width": "18rem"}),
+                     searchable=False, className="builder-window", style={"width": "19.5rem"}),
         html.Span(id=ids.criterion_id(ids.CRITERION_WINDOW_DAYS_BOX, rule, row), children=[
             html.Label("N =", className="small ms-1 me-1"),
             dcc.Input(id=ids.criterion_id(ids.CRITERION_WINDOW_DAYS, rule, row), type="number",

@@ -284,6 +284,22 @@ def partner_count(app, definition: dict) -> str:
     return protect_attrition_result(attrition, policy_for("partner")).result[-1].remaining.display
 
 
+def screenshots(dash_duo, name: str) -> Path:
+    """The top of the page as a 1366x768 screen shows it, and the whole page."""
+    close_menus(dash_duo)
+    dash_duo.driver.execute_script(
+        "document.activeElement && document.activeElement.blur();"
+        "document.querySelector('h2').scrollIntoView({block: 'end'}); window.scrollTo(0, 0);")
+    time.sleep(0.3)
+    path = screenshot(dash_duo, name)
+    height = dash_duo.driver.execute_script("return document.body.scrollHeight;")
+    dash_duo.driver.set_window_size(1366, max(768, height + 150))
+    time.sleep(0.5)
+    screenshot(dash_duo, name + "-full")
+    dash_duo.driver.set_window_size(1366, 768)
+    return path
+
+
 def no_console_errors(dash_duo) -> None:
     errors = browser_errors(dash_duo)
     assert errors == [], errors
@@ -318,8 +334,7 @@ def test_example_built_by_clicks_counts_what_iocohort_count_counts(dash_duo, app
     assert len(steps) == 4
     description = dash_duo.find_element(f"#{ids.BUILDER_DESCRIPTION}").text
     assert "PD-L1 TPS" in description and "NSCLC" in description
-    dash_duo.driver.execute_script("window.scrollTo(0, 0);")
-    path = screenshot(dash_duo, "builder-nsclc-pdl1")
+    path = screenshots(dash_duo, "builder-nsclc-pdl1")
     assert path.exists()
     no_console_errors(dash_duo)
 
