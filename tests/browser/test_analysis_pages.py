@@ -310,3 +310,47 @@ def test_compare_shows_both_cohorts_with_their_own_counts(dash_duo, app):
     click_label(dash_duo, ids.COMPARE_SAFETY_GRADE, "Grade ≥ 3")
     wait_graph(dash_duo, ids.COMPARE_SAFETY_GRAPH, lambda title, _: "grade ≥ 3" in title)
     no_console_errors(dash_duo)
+
+
+# --- the builder's cohort, and empty states -----------------------------------------------
+
+EMPTY_COHORT = {
+    "schema_version": 1,
+    "metadata": {"name": "Nobody"},
+    "index_event": {"kind": "first_checkpoint_inhibitor"},
+    "inclusion_rules": [{"name": "Impossible age", "criteria": {"field": "age_at_index",
+                                                                "op": ">", "value": 150}}],
+}
+def put_current_cohort(dash_duo, definition: dict) -> None:
+    """What the builder does: the definition in the session's cohort store; then reload."""
+    dash_duo.driver.execute_script(
+        "window.sessionStorage.setItem(arguments[0], JSON.stringify(arguments[1]));",
+        ids.COHORT_STORE, definition)
+    dash_duo.driver.get(dash_duo.server_url + "/analyses")
+    dash_duo.wait_for_element(f"#{ids.ANALYSIS_TABS}", timeout=WAIT)
+
+
+def test_the_builders_cohort_is_analysed_and_empty_panels_say_why(dash_duo, app):
+    n_women = expected(app, WOMEN, lambda o: o.cohort.size)
+    open_analyses(dash_duo, app)
+    wait_text(dash_duo, ".cohort-count", lambda t: t != "")
+    put_current_cohort(dash_duo, WOMEN)
+    wait_text(dash_duo, ".cohort-count", lambda t: t == f"{n_women:,}")
+    assert not dash_duo.driver.find_elements(By.CSS_SELECTOR, ".default-cohort-note")
+    wait_text(dash_duo, f"#{ids.ANALYSIS_COHORT_INFO}", lambda t: WOMEN["metadata"]["name"] in t)
+
+    put_current_cohort(dash_duo, EMPTY_COHORT)
+    wait_text(dash_duo, ".cohort-count", lambda t: t == "0")
+    wait_text(dash_duo, f"#{ids.SURVIVAL_CAPTION}", lambda t: "the cohort is empty" in t)
+    screenshot(dash_duo, "analyses-empty-cohort")
+    dash_duo.driver.find_element(By.LINK_TEXT, "Characteristics").click()
+    wait_text(dash_duo, f"#{ids.CHARACTERISTICS_TABLE}", lambda t: "cohort is empty" in t)
+
+    dash_duo.driver.find_element(By.LINK_TEXT, "Response").click()
+    wait_text(dash_duo, f"#{ids.RESPONSE_CAPTION}",
+              lambda t: "No response data: the cohort is empty." in t)
+    dash_duo.driver.find_element(By.LINK_TEXT, "Safety").click()
+    wait_text(dash_duo, f"#{ids.SAFETY_CAPTION}",
+              lambda t: "No adverse events: the cohort is empty." in t)
+    screenshot(dash_duo, "analyses-safety-empty-state")
+    no_console_errors(dash_duo)

@@ -308,3 +308,13 @@ def test_partner_protected_results_render_with_their_released_displays():
     table = _text(tables.safety_table(rows, "term"))
     assert "40 (40.0%)" in table  # 40 of 100 is released as is (rounded to 5)
     assert "(8)" not in table and "(6)" not in table  # grade >= 3 counts under 10 withheld
+
+
+def test_response_without_assessments_says_so_in_both_charts():
+    long = pd.DataFrame({"stratum": ["All patients"], "bor": ["Not evaluable"], "n": [12]})
+    counts, rates = response.rates_from_counts(long, None)
+    reason = "no patient in this cohort has a tumour assessment of the index line"
+    result = response.ResponseResult(None, counts, rates, empty_reason=reason)
+    for fig in (figures.response_rates_figure(result), figures.bor_figure(result)):
+        assert not fig.data
+        assert reason in fig.layout.annotations[0].text
