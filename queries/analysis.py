@@ -12,15 +12,17 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from queries import characteristics, response, safety, survival
 from queries.cohort import Cohort
 from queries.database import SnapshotDatabase, build_database
-from queries.strata import jsonable
+from queries.strata import base_table, jsonable
 
 CACHE_SIZE = 64
+PANEL_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -103,53 +105,84 @@ class _LRU:
 
 
 _CACHE = _LRU(CACHE_SIZE)
+# Panels are cached on their own too: changing one option (a stratification, an AE filter)
+# recomputes one panel, not the bundle.
+_PANELS = _LRU(CACHE_SIZE * 8)
 
 
 def clear_cache() -> None:
     _CACHE.clear()
+    _PANELS.clear()
 
 
-def _cache_key(cohort: Cohort, options: AnalysisOptions) -> tuple:
-    return (cohort.db.snapshot_id, str(cohort.db.path), cohort.table, cohort.size, options)
+def _cohort_key(cohort: Cohort) -> tuple:
+    return (cohort.db.snapshot_id, str(cohort.db.path), cohort.table, cohort.size)
 
 
-def compute(cohort: Cohort, options: AnalysisOptions | None = None) -> AnalysisBundle:
-    """Every requested panel, uncached, with each panel's time in milliseconds."""
+def _panel_jobs(cohort: Cohort, options: AnalysisOptions) -> dict[str, tuple]:
+    """panel name -> (cache key part, function computing it)."""
+    jobs: dict[str, tuple] = {}
+    if "survival" in options.panels:
+        at_risk = list(options.at_risk_months) if options.at_risk_months is not None else None
+        for endpoint in options.endpoints:
+            args = (endpoint, options.survival_strata, at_risk, options.hr_groups,
+                    options.ci_method, options.hr_adjust)
+            jobs[f"survival_{endpoint}"] = (
+                repr(args), lambda a=args: survival.kaplan_meier(cohort, *a))
+    if "response" in options.panels:
+        args = (options.response_strata, options.response_denominator)
+        jobs["response"] = (repr(args), lambda a=args: response.best_overall_response(cohort, *a))
+    if "safety" in options.panels:
+        ae = safety.SafetyOptions(options.ae_immune_only, options.ae_window_days,
+                                  options.ae_index_line_only)
+        jobs["safety"] = (repr(ae), lambda o=ae: safety.adverse_events(cohort, o))
+    if "characteristics" in options.panels:
+        jobs["characteristics"] = ("", lambda: characteristics.table_one(cohort))
+    return jobs
+
+
+def _run_panel(cohort: Cohort, name: str, key: str, fn, use_cache: bool) -> tuple:
+    cache_key = (_cohort_key(cohort), name, key)
+    start = time.perf_counter()
+    result = _PANELS.get(cache_key) if use_cache else None
+    if result is None:
+        result = fn()
+        _PANELS.put(cache_key, result)
+    return result, _ms(start)
+
+
+def compute(cohort: Cohort, options: AnalysisOptions | None = None,
+            use_cache: bool = True) -> AnalysisBundle:
+    """Every requested panel with its time in milliseconds.
+
+    The per-cohort analysis base is built first (once per cohort); panels then run in two
+    threads, each with its own cursor, so the DuckDB work of one overlaps the Python work of
+    another. ``use_cache=False`` recomputes every panel (benchmarks).
+    """
     options = options or AnalysisOptions()
     bundle = AnalysisBundle(cohort.db.snapshot_id, cohort.key, cohort.size, options)
-    timings = bundle.timings_ms
     started = time.perf_counter()
-    if "survival" in options.panels:
-        for endpoint in options.endpoints:
-            t0 = time.perf_counter()
-            bundle.survival[endpoint] = survival.kaplan_meier(
-                cohort, endpoint, options.survival_strata,
-                list(options.at_risk_months) if options.at_risk_months is not None else None,
-                options.hr_groups, options.ci_method, options.hr_adjust)
-            timings[f"survival_{endpoint}"] = _ms(t0)
-    if "response" in options.panels:
-        t0 = time.perf_counter()
-        bundle.response = response.best_overall_response(
-            cohort, options.response_strata, options.response_denominator)
-        timings["response"] = _ms(t0)
-    if "safety" in options.panels:
-        t0 = time.perf_counter()
-        bundle.safety = safety.adverse_events(
-            cohort, safety.SafetyOptions(options.ae_immune_only, options.ae_window_days,
-                                 options.ae_index_line_only))
-        timings["safety"] = _ms(t0)
-    if "characteristics" in options.panels:
-        t0 = time.perf_counter()
-        bundle.characteristics = characteristics.table_one(cohort)
-        timings["characteristics"] = _ms(t0)
-    timings["total"] = _ms(started)
+    base_table(cohort)
+    bundle.timings_ms["base"] = _ms(started)
+    jobs = _panel_jobs(cohort, options)
+    with ThreadPoolExecutor(max_workers=PANEL_THREADS) as pool:
+        futures = {name: pool.submit(_run_panel, cohort, name, key, fn, use_cache)
+                   for name, (key, fn) in jobs.items()}
+        results = {name: future.result() for name, future in futures.items()}
+    for name, (result, ms) in results.items():
+        bundle.timings_ms[name] = ms
+        if name.startswith("survival_"):
+            bundle.survival[name.removeprefix("survival_")] = result
+        else:
+            setattr(bundle, name, result)
+    bundle.timings_ms["total"] = _ms(started)
     return bundle
 
 
 def analyze(cohort: Cohort, options: AnalysisOptions | None = None) -> AnalysisBundle:
     """Every panel for the cohort; cached per (snapshot, cohort, options)."""
     options = options or AnalysisOptions()
-    key = _cache_key(cohort, options)
+    key = (_cohort_key(cohort), options)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached

@@ -60,9 +60,10 @@ class Comparison:
 
 
 def _age_row(cur, base: str, n: int) -> dict:
-    sql = (f"SELECT count(age), quantile_cont(age, 0.5), quantile_cont(age, 0.25), "  # noqa: S608
-           f"quantile_cont(age, 0.75), avg(age), stddev_samp(age) FROM {base}")
-    known, med, q1, q3, mean, sd = cur.execute(sql).fetchall()[0]
+    sql = (f"SELECT count(age), quantile_cont(age, [0.5, 0.25, 0.75]), avg(age), "  # noqa: S608
+           f"stddev_samp(age) FROM {base}")
+    known, quartiles, mean, sd = cur.execute(sql).fetchall()[0]
+    med, q1, q3 = quartiles if quartiles else (None, None, None)
     return {"section": "Demographics", "variable": "Age at index, years", "key": "age",
             "level": "", "n": known, "pct": known / n if n else None, "median": med, "q1": q1,
             "q3": q3, "mean": mean, "sd": sd}
