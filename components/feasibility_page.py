@@ -67,26 +67,38 @@ def _panel(title: str, graph_id: str, table_id: str) -> dbc.Card:
 
 
 def counts_figure(labels: list[str], values: list[float | None], texts: list[str],
-                  axis_title: str) -> go.Figure:
-    """Bars of released counts; a suppressed cell has no bar, only its label (e.g. "< 10")."""
-    fig = go.Figure(
-        go.Bar(
-            x=labels,
-            y=[v if v is not None else 0 for v in values],
-            text=texts,
-            textposition="outside",
-            marker_color=BAR_COLOR,
-            hovertemplate="%{x}: %{text}<extra></extra>",
-            cliponaxis=False,
-        )
+                  axis_title: str, horizontal: bool = False) -> go.Figure:
+    """Bars of released counts; a withheld cell has no bar, only its label ("suppressed").
+
+    ``horizontal`` suits long category names (sites); rows keep the table's order.
+    """
+    heights = [v if v is not None else 0 for v in values]
+    bar = go.Bar(
+        x=heights if horizontal else labels,
+        y=labels if horizontal else heights,
+        orientation="h" if horizontal else "v",
+        text=texts,
+        textposition="outside",
+        marker_color=BAR_COLOR,
+        hovertemplate=("%{y}" if horizontal else "%{x}") + ": %{text}<extra></extra>",
+        cliponaxis=False,
     )
+    category = {"title": axis_title, "type": "category"}
+    count = {"title": "patients", "rangemode": "tozero"}
+    fig = go.Figure(bar)
     fig.update_layout(
         template="plotly_white",
-        margin={"l": 40, "r": 10, "t": 30, "b": 40},
-        xaxis={"title": axis_title, "type": "category"},
-        yaxis={"title": "patients", "rangemode": "tozero"},
+        margin={"l": 10, "r": 40, "t": 30, "b": 40},
+        xaxis=count if horizontal else category,
+        yaxis={**category, "autorange": "reversed", "automargin": True} if horizontal else count,
         showlegend=False,
     )
+    if all(v is None for v in values):
+        # Nothing released: no axis scale that would suggest a size.
+        fig.update_layout({"xaxis" if horizontal else "yaxis": {"visible": False,
+                                                                 "range": [0, 1]}})
+        fig.add_annotation(text="Every count here is under the threshold or hidden.",
+                           showarrow=False, xref="paper", yref="paper", x=0.5, y=1.08)
     return fig
 
 
@@ -101,13 +113,13 @@ def counts_table(rows: list[tuple[str, str]], key_title: str, total_text: str) -
     )
 
 
-def _panel_outputs(table: disclosure.ProtectedTable, key: str,
-                   key_title: str) -> tuple[go.Figure, dbc.Table]:
+def _panel_outputs(table: disclosure.ProtectedTable, key: str, key_title: str,
+                   horizontal: bool = False) -> tuple[go.Figure, dbc.Table]:
     """Figure and table of one released count table (display strings, withheld = NA)."""
     labels = [str(v) for v in table.display[key]]
     texts = [str(v) for v in table.display["patients"]]
     values = [None if v is pd.NA or pd.isna(v) else int(v) for v in table.values["patients"]]
-    figure = counts_figure(labels, values, texts, key_title)
+    figure = counts_figure(labels, values, texts, key_title, horizontal)
     total = table.column_totals["patients"].display
     return figure, counts_table(list(zip(labels, texts, strict=True)), key_title, total)
 
@@ -142,7 +154,7 @@ def update_feasibility(_total_id, definition_data, snapshot_id):
     protected = disclosure.protect_feasibility(feasibility.feasibility(opened.cohort), policy)
     audit_query(user, "feasibility", opened, protected.suppressed)
     released = protected.result
-    site_fig, site_table = _panel_outputs(released.by_site, "site", "Site")
+    site_fig, site_table = _panel_outputs(released.by_site, "site", "Site", horizontal=True)
     year_fig, year_table = _panel_outputs(released.by_year, "year", "Year of index")
     name = opened.definition.metadata.name
     cohort = html.Span(["Cohort: ", html.Strong(name), " · snapshot ",

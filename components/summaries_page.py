@@ -46,9 +46,9 @@ def icon_array_figure(per_100: int) -> go.Figure:
         x = [xs[i] for i in members]
         y = [ys[i] for i in members]
         # A person: a round head above a rounded body, drawn as two markers.
-        fig.add_trace(go.Scatter(x=x, y=[v + 0.22 for v in y], mode="markers", name=name,
+        fig.add_trace(go.Scatter(x=x, y=[v + 0.25 for v in y], mode="markers", name=name,
                                  legendgroup=name, hoverinfo="skip",
-                                 marker={"symbol": "circle", "size": 9, "color": color}))
+                                 marker={"symbol": "circle", "size": 8, "color": color}))
         fig.add_trace(go.Scatter(x=x, y=[v - 0.12 for v in y], mode="markers", name=name,
                                  legendgroup=name, showlegend=False, hoverinfo="skip",
                                  marker={"symbol": "square", "size": 13, "color": color}))
@@ -100,8 +100,11 @@ def layout() -> html.Div:
             html.H2("Published summaries", className="h4"),
             html.P(intro, className="text-muted"),
             dcc.Store(id=ids.SUMMARIES_VERSION, data=0),
-            _publish_panel() if role in PUBLISHERS else None,
-            dcc.Loading(html.Div(id=ids.SUMMARIES_LIST)),
+            dbc.Row([
+                dbc.Col(dcc.Loading(html.Div(id=ids.SUMMARIES_LIST)),
+                        lg=8 if role in PUBLISHERS else 12),
+                dbc.Col(_publish_panel(), lg=4) if role in PUBLISHERS else None,
+            ], className="g-3"),
         ]
     )
 
