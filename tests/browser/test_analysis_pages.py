@@ -94,12 +94,16 @@ def choose(dash_duo, dropdown_id: str, label: str) -> None:
     options[0].click()
 
 
+def js_click(dash_duo, element) -> None:
+    """Scroll into view and click (a loading overlay or the navbar may cover the element)."""
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
+
+
 def click_label(dash_duo, container_id: str, label: str) -> None:
     for element in dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#{container_id} label"):
         if element.text.strip() == label:
-            # a JS click: a loading overlay or the sticky navbar may cover the label
-            dash_duo.driver.execute_script(
-                "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
+            js_click(dash_duo, element)
             return
     raise AssertionError(f"no option {label!r} in #{container_id}")
 
@@ -353,4 +357,33 @@ def test_the_builders_cohort_is_analysed_and_empty_panels_say_why(dash_duo, app)
     wait_text(dash_duo, f"#{ids.SAFETY_CAPTION}",
               lambda t: "No adverse events: the cohort is empty." in t)
     screenshot(dash_duo, "analyses-safety-empty-state")
+    no_console_errors(dash_duo)
+
+
+# --- downloads ----------------------------------------------------------------------------
+
+
+def test_survival_csv_download_holds_the_numbers_behind_the_plot(dash_duo, app, tmp_path):
+    import pandas as pd
+
+    from components.analysis_page import survival_result
+
+    result = expected(app, None, lambda o: survival_result(o, "os", "ecog"))
+    open_analyses(dash_duo, app)
+    dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior",
+                                    {"behavior": "allow", "downloadPath": str(tmp_path)})
+    choose(dash_duo, ids.SURVIVAL_STRATA, "ECOG at index")
+    wait_text(dash_duo, f"#{ids.SURVIVAL_MEDIANS}", lambda t: "ECOG ≥ 2" in t)
+    js_click(dash_duo, dash_duo.find_element(f"#{ids.SURVIVAL_CSV_BUTTON}"))
+    files = WebDriverWait(dash_duo.driver, WAIT).until(
+        lambda _: [p for p in tmp_path.glob("*.csv") if p.stat().st_size > 0])
+    assert files[0].name.startswith("os_ecog_")
+    frame = pd.read_csv(files[0])
+    medians = frame[frame["table"] == "median"].set_index("stratum")
+    for _, row in result.summary.iterrows():
+        assert medians.loc[row["stratum"], "n"] == row["n"]
+        assert medians.loc[row["stratum"], "median_months"] == pytest.approx(
+            row["median_months"], nan_ok=True)
+    curve = frame[frame["table"] == "curve"]
+    assert len(curve) == len(result.curve)
     no_console_errors(dash_duo)
