@@ -232,6 +232,7 @@ class _Biomarkers:
     egfr: np.ndarray | None = None
     alk: np.ndarray | None = None
     braf: np.ndarray | None = None
+    cps_band: np.ndarray | None = None  # PD-L1 CPS band by cancer type, -1 untested
 
     def add(self, pid, name: str, num, cat, unit: str | None, date) -> None:
         k = len(pid)
@@ -265,7 +266,7 @@ def _pdl1_values(rng: np.random.Generator, k: int, probs, bands) -> tuple[np.nda
     hi = np.array([b[1] for b in bands])[band]
     val = lo + np.floor(rng.random(k) * (hi - lo + 1))
     val = np.where(val >= 20, np.round(val / 5) * 5, val)
-    return np.minimum(val, 100.0), band
+    return np.clip(val, lo, np.minimum(hi, 100.0)), band  # rounding never crosses a cut-off
 
 
 def _nsclc_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, day) -> None:
@@ -306,9 +307,11 @@ def _tmb(rng: np.random.Generator, k: int, median: float) -> np.ndarray:
 
 
 def _cps(rng, bm: _Biomarkers, p: _Patients, mask, rates, probs, bands, day) -> None:
+    """PD-L1 CPS (22C3); its band (index into ``bands``) is kept for the treatment choice."""
     tested = _tested(rng, p, mask, rates)
-    val, _ = _pdl1_values(rng, int(tested.sum()), probs, bands)
+    val, band = _pdl1_values(rng, int(tested.sum()), probs, bands)
     bm.add(np.flatnonzero(tested), "PD-L1 CPS", val, None, None, day[tested])
+    bm.cps_band[tested] = band
 
 
 def _mutation(rng, bm: _Biomarkers, p: _Patients, mask, name: str, rates, positive: float,
@@ -353,7 +356,7 @@ def _other_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, day)
 
 
 def _biomarkers(rng: np.random.Generator, p: _Patients) -> _Biomarkers:
-    bm = _Biomarkers()
+    bm = _Biomarkers(cps_band=np.full(p.n, -1, dtype=np.int64))
     day = p.dx + rng.integers(2, 14, p.n)  # on the diagnostic sample, before any treatment
     _nsclc_markers(rng, p, bm, day)
     _other_markers(rng, p, bm, day)
@@ -379,11 +382,18 @@ def _groups(rng: np.random.Generator, p: _Patients, bm: _Biomarkers) -> np.ndarr
     adj = p.stage == 2
     group[mel] = np.where(adj, np.where(bm.braf, "adj_braf", "adj_wt"),
                           np.where(bm.braf, "braf", "wt"))[mel]
+    # PD-L1 CPS cut-offs of the EU labels: HNSCC pembrolizumab CPS >= 1, gastro-oesophageal
+    # nivolumab + chemotherapy CPS >= 5 (pembrolizumab CPS >= 1), TNBC pembrolizumab CPS >= 10.
+    hn = _type_mask(p, "Head and neck SCC") & (bm.cps_band >= 1)
+    group[hn] = "cps_pos"
+    ge = _type_mask(p, "Gastro-oesophageal adenocarcinoma")
+    group[ge & (bm.cps_band == 2)] = "cps5"
+    group[ge & (bm.cps_band == 1)] = "cps1"
     for name in ("Renal cell carcinoma", "Gastro-oesophageal adenocarcinoma"):
         mask = _type_mask(p, name) & (p.stage == 2) & (rng.random(p.n) < 0.4)
         group[mask] = "st3"
     tn = _type_mask(p, "Triple-negative breast cancer")
-    group[tn] = np.where(p.stage <= 2, "early", "met")[tn]
+    group[tn] = np.where(p.stage <= 2, "early", np.where(bm.cps_band == 1, "met10", "met"))[tn]
     return group
 
 

@@ -220,3 +220,27 @@ def test_cli_generate_writes_a_snapshot(tmp_path, capsys):
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert manifest["id"] == "tiny"
     assert "wrote snapshot tiny" in capsys.readouterr().out
+
+
+def test_pdl1_scores_never_round_across_a_cut_off():
+    rng = generator.np.random.default_rng(0)
+    bands = ((0, 0), (1, 49), (50, 100))
+    values, band = generator._pdl1_values(rng, 20000, (0.3, 0.4, 0.3), bands)
+    lows = generator.np.array([b[0] for b in bands])[band]
+    highs = generator.np.array([b[1] for b in bands])[band]
+    assert ((values >= lows) & (values <= highs)).all()
+    assert {0.0, 49.0, 50.0, 100.0} <= set(values.tolist())
+
+
+def test_checkpoint_inhibitors_follow_pdl1_label_cut_offs(tables):
+    bm = tables["biomarkers"]
+    cps = bm[bm["biomarker"] == "PD-L1 CPS"].set_index("patient_id")["value_numeric"]
+    tr = tables["treatments"].merge(tables["diagnoses"][["patient_id", "cancer_type"]])
+    first = tr[tr["line_number"] == 1].drop_duplicates("patient_id")
+    for cancer, regimen, cut in (("Head and neck SCC", "pembrolizumab", 1),
+                                 ("Gastro-oesophageal adenocarcinoma", "nivolumab + FOLFOX", 5),
+                                 ("Triple-negative breast cancer", "pembrolizumab + paclitaxel",
+                                  10)):
+        ids = first[(first["cancer_type"] == cancer) & (first["regimen"] == regimen)]["patient_id"]
+        assert len(ids) > 0, regimen
+        assert (ids.map(cps) >= cut).all(), regimen

@@ -34,6 +34,10 @@ def truth() -> dict:
 
 @pytest.fixture(scope="module")
 def index() -> pd.DataFrame:
+    return index_frame()
+
+
+def index_frame() -> pd.DataFrame:
     """One row per patient with an ICI: index date and line, cancer type, stage, TPS, ECOG."""
     tr = _read("treatments")
     ici = tr[tr["drug_class"].isin(ICI)].sort_values(["patient_id", "start_date", "line_number"])
