@@ -105,3 +105,19 @@ def test_full_analysis_bundle_of_the_sample_is_json(cohorts):
     assert data["characteristics"]["n"] == ici.size
     assert analyze(ici, AnalysisOptions(survival_strata="pdl1_tps",
                                         response_strata="pdl1_tps")) is bundle  # cached
+
+
+def test_iocohort_analyze_prints_every_panel_as_json(cohorts, tmp_path, capsys):
+    import cli
+
+    ici, _ = cohorts
+    definition = tmp_path / "first_ici.json"
+    definition.write_text(json.dumps({"schema_version": 1,
+                                      "metadata": {"name": "first checkpoint inhibitor"}}))
+    code = cli.main(["analyze", "--snapshot", str(SAMPLE), str(definition), "--json",
+                     "--cache-dir", str(tmp_path / "cache")])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["n"] == ici.size  # the compiled definition finds the same patients
+    assert data["survival"]["os"]["summary"][0]["n"] == ici.size
+    assert {"response", "safety", "characteristics"} <= set(data)
