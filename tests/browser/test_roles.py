@@ -215,6 +215,7 @@ def test_clinician_publishes_then_unpublishes_a_summary(dash_duo, app):
     dash_duo.wait_for_contains_text("#summaries-list", "All immunotherapy patients", timeout=60)
     text = dash_duo.find_element("#summaries-list").text
     assert "in 100 people" in text and "This group has about" in text
+    dash_duo.wait_for_element("#summaries-list .summary-icon-array .main-svg", timeout=20)
     screenshot(dash_duo, "roles-clinician-published")
 
     _click(dash_duo, "button[id*='summaries-unpublish']")
