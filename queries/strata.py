@@ -1,14 +1,21 @@
-"""Stratifications of a cohort: categorical fields and biomarker strata with clinical cut-offs.
+"""Stratifications of a cohort and the per-cohort analysis base every panel reads.
 
-Every stratification turns a materialized cohort into ``(patient_id, stratum)`` rows, one per
-cohort patient, with fixed labels in a fixed order; patients without a value fall into their
-own group ("Unknown", or "Untested" for biomarkers) rather than being dropped.
+A stratification labels every cohort patient, with fixed labels in a fixed order: categorical
+fields (sex, age group, site, smoking, cancer type, stage, ECOG at index, regimen and drug
+classes of the index line) and biomarker strata with clinical cut-offs (PD-L1 TPS < 1 / 1-49 /
+>= 50 %, CPS < 1 / 1-9 / >= 10, TMB >= 10 vs < 10 mut/Mb, MSI-H vs MSS, EGFR/ALK/KRAS/BRAF
+positive vs negative). Patients without a value get their own group ("Unknown"; "Untested" for
+biomarkers) rather than being dropped.
+
+The analysis base (``base_table``) is built once per cohort: one row per patient with both
+endpoints, best overall response, age and a ``s_<key>`` label column for every stratification,
+so that every panel and every change of stratification is one aggregation over it.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -45,7 +52,6 @@ class Stratification:
     biomarker: str | None = None
     other: str = UNKNOWN
     description: str = ""
-    joins: tuple[str, ...] = field(default=())
 
 
 def _positive_negative(key: str, biomarker: str) -> Stratification:
@@ -64,29 +70,28 @@ def _positive_negative(key: str, biomarker: str) -> Stratification:
 STRATIFICATIONS: tuple[Stratification, ...] = (
     Stratification("sex", "Sex", "field",
                    "CASE p.sex WHEN 'F' THEN 'Female' WHEN 'M' THEN 'Male' END",
-                   ("Female", "Male", UNKNOWN), joins=("p",)),
+                   ("Female", "Male", UNKNOWN)),
     Stratification("age_group", "Age at index", "field",
                    "CASE WHEN p.birth_year IS NULL THEN NULL "
                    "WHEN year(c.index_date) - p.birth_year < 65 THEN '< 65' "
                    "WHEN year(c.index_date) - p.birth_year < 75 THEN '65-74' ELSE '≥ 75' END",
-                   ("< 65", "65-74", "≥ 75", UNKNOWN), joins=("p",)),
-    Stratification("site", "Site", "field", "p.site", joins=("p",)),
+                   ("< 65", "65-74", "≥ 75", UNKNOWN)),
+    Stratification("site", "Site", "field", "p.site"),
     Stratification("smoking_status", "Smoking", "field",
                    "CASE p.smoking_status WHEN 'never' THEN 'Never' WHEN 'former' THEN 'Former' "
                    "WHEN 'current' THEN 'Current' END",
-                   ("Never", "Former", "Current", UNKNOWN), joins=("p",)),
-    Stratification("cancer_type", "Cancer type", "field", "d.cancer_type", joins=("d",)),
+                   ("Never", "Former", "Current", UNKNOWN)),
+    Stratification("cancer_type", "Cancer type", "field", "d.cancer_type"),
     Stratification("stage", "Stage at diagnosis", "field",
                    "CASE WHEN d.stage IN ('I', 'II', 'III', 'IV') THEN 'Stage ' || d.stage END",
-                   ("Stage I", "Stage II", "Stage III", "Stage IV", UNKNOWN), joins=("d",)),
+                   ("Stage I", "Stage II", "Stage III", "Stage IV", UNKNOWN)),
     Stratification("ecog", "ECOG at index", "field",
                    "CASE WHEN e.ecog IS NULL THEN NULL WHEN e.ecog <= 1 THEN 'ECOG 0-1' "
                    "ELSE 'ECOG ≥ 2' END",
-                   ("ECOG 0-1", "ECOG ≥ 2", UNKNOWN), joins=("e",),
+                   ("ECOG 0-1", "ECOG ≥ 2", UNKNOWN),
                    description="latest ECOG within 90 days before index"),
-    Stratification("regimen", "Regimen at index", "field", "r.regimen", joins=("r",)),
-    Stratification("drug_classes", "Drug classes at index", "field", "r.drug_classes",
-                   joins=("r",), description="distinct drug classes of the index line"),
+    Stratification("regimen", "Regimen at index", "field", "r.regimen"),
+    Stratification("drug_classes", "Drug classes at index", "field", "r.drug_classes", description="distinct drug classes of the index line"),
     Stratification("pdl1_tps", "PD-L1 TPS", "biomarker",
                    "CASE WHEN b.value_numeric IS NULL THEN NULL "
                    "WHEN b.value_numeric < 1 THEN 'TPS < 1%' "
