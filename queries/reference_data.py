@@ -228,7 +228,7 @@ REGIMENS: dict[str, Regimen] = {
         ("pembrolizumab", "carboplatin", "paclitaxel"), "chemo_io", 0.55, 0.14, sd=6.5),
     "nivolumab + ipilimumab + carboplatin + pemetrexed": _io(
         ("nivolumab", "ipilimumab", "carboplatin", "pemetrexed"), "chemo_io", 0.38, 0.30,
-        per_drug_days={"carboplatin": 42, "pemetrexed": 42}),
+        per_drug_days={"carboplatin": 42, "pemetrexed": 42, "ipilimumab": 730}),
     "atezolizumab + bevacizumab + carboplatin + paclitaxel": _io(
         ("atezolizumab", "bevacizumab", "carboplatin", "paclitaxel"), "chemo_io", 0.55, 0.10),
     "pembrolizumab + carboplatin + fluorouracil": _io(
