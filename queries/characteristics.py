@@ -25,7 +25,8 @@ from queries.strata import (
     stratum_column,
 )
 
-CATEGORICAL = ("sex", "age_group", "site", "cancer_type", "stage", "ecog", "smoking_status")
+CATEGORICAL = ("sex", "age_group", "site", "smoking_status", "cancer_type", "histology", "stage",
+               "ecog")
 ROW_COLUMNS = ["section", "variable", "key", "level", "n", "pct", "median", "q1", "q3", "mean",
                "sd"]
 # The level that counts as "positive / high" for each biomarker.

@@ -85,6 +85,7 @@ STRATIFICATIONS: tuple[Stratification, ...] = (
     Stratification("stage", "Stage at diagnosis", "field",
                    "CASE WHEN d.stage IN ('I', 'II', 'III', 'IV') THEN 'Stage ' || d.stage END",
                    ("Stage I", "Stage II", "Stage III", "Stage IV", UNKNOWN)),
+    Stratification("histology", "Histology (ICD-O-3)", "field", "d.histology_icdo3"),
     Stratification("ecog", "ECOG at index", "field",
                    "CASE WHEN e.ecog IS NULL THEN NULL WHEN e.ecog <= 1 THEN 'ECOG 0-1' "
                    "ELSE 'ECOG ≥ 2' END",
