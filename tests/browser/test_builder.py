@@ -18,6 +18,7 @@ import pytest
 from selenium.common.exceptions import (
     ElementClickInterceptedException,
     StaleElementReferenceException,
+    TimeoutException,
 )
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -100,8 +101,12 @@ def count_text(dash_duo) -> str:
 
 
 def wait_count(dash_duo, predicate=lambda text: text[:1].isdigit()) -> int:
-    text = wait_until(dash_duo, lambda: (t := count_text(dash_duo)) and predicate(t) and t,
-                      message="no count on the page")
+    try:
+        text = wait_until(dash_duo, lambda: (t := count_text(dash_duo)) and predicate(t) and t)
+    except TimeoutException:
+        page = dash_duo.driver.find_element(By.TAG_NAME, "body").text[:600]
+        raise AssertionError(f"no count on the page: {page!r} {browser_errors(dash_duo)}") \
+            from None
     return int(text.replace(",", ""))
 
 
@@ -448,4 +453,48 @@ def test_invalid_row_is_marked_and_last_valid_result_stays(dash_duo, app):
     assert settled(dash_duo) == (count, digest)
     assert cohort_in_session(dash_duo)["inclusion_rules"][0]["criteria"]["all"][1]["field"] \
         == "stage"
+    no_console_errors(dash_duo)
+
+
+def saved_rows(dash_duo) -> list:
+    return css(dash_duo, f"#{ids.BUILDER_SAVED_LIST} tr")
+
+
+def saved_button(dash_duo, row: int, text: str):
+    return next(b for b in css(dash_duo, "button", saved_rows(dash_duo)[row]) if b.text == text)
+
+
+def test_save_list_rename_duplicate_open_and_delete_saved_cohorts(dash_duo, app):
+    start(dash_duo, app)
+    dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1))
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    count, digest = settled(dash_duo)
+    dash_duo.find_element(f"#{ids.BUILDER_SAVE_NAME}").send_keys("My NSCLC")
+    click(dash_duo, dash_duo.find_element(f"#{ids.BUILDER_SAVE}"))
+    wait_until(dash_duo, lambda: len(saved_rows(dash_duo)) == 1)
+    assert "Saved as" in dash_duo.find_element(f"#{ids.BUILDER_SAVE_MESSAGE}").text
+
+    click(dash_duo, saved_button(dash_duo, 0, "Duplicate"))
+    wait_until(dash_duo, lambda: len(saved_rows(dash_duo)) == 2)
+    names = lambda: sorted(i.get_attribute("value") for i in css(  # noqa: E731
+        dash_duo, f"#{ids.BUILDER_SAVED_LIST} input"))
+    assert names() == ["My NSCLC", "My NSCLC (copy)"]
+    copy_row = next(i for i, r in enumerate(saved_rows(dash_duo))
+                    if css(dash_duo, "input", r)[0].get_attribute("value").endswith("(copy)"))
+    name_input = css(dash_duo, "input", saved_rows(dash_duo)[copy_row])[0]
+    name_input.clear()
+    name_input.send_keys("Second look")
+    click(dash_duo, saved_button(dash_duo, copy_row, "Rename"))
+    wait_until(dash_duo, lambda: names() == ["My NSCLC", "Second look"])
+
+    click(dash_duo, dash_duo.find_element(f"#{ids.BUILDER_NEW}"))
+    wait_until(dash_duo, lambda: not rule_cards(dash_duo))
+    first = next(i for i, r in enumerate(saved_rows(dash_duo))
+                 if css(dash_duo, "input", r)[0].get_attribute("value") == "My NSCLC")
+    click(dash_duo, saved_button(dash_duo, first, "Open"))
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    assert settled(dash_duo) == (count, digest)
+
+    click(dash_duo, saved_button(dash_duo, 0, "Delete"))
+    wait_until(dash_duo, lambda: len(saved_rows(dash_duo)) == 1)
     no_console_errors(dash_duo)
