@@ -11,7 +11,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from access import guard
 from components import ids, pages
@@ -134,6 +134,11 @@ def _policy_text(policy: disclosure.Policy) -> str:
             f"nearest {policy.rounding}.")
 
 
+def _unavailable(message: str) -> tuple:
+    empty = counts_figure([], [], [], "")
+    return (dbc.Alert(message, color="warning"), "", None, empty, None, empty, None)
+
+
 @callback(
     Output(ids.FEASIBILITY_COHORT, "children"),
     Output(ids.FEASIBILITY_POLICY, "children"),
@@ -144,12 +149,17 @@ def _policy_text(policy: disclosure.Policy) -> str:
     Output(ids.FEASIBILITY_YEAR_TABLE, "children"),
     Input(ids.FEASIBILITY_TOTAL, "id"),
     Input(ids.COHORT_STORE, "data"),
-    State(ids.SNAPSHOT_STORE, "data"),
+    Input(ids.SNAPSHOT_STORE, "data"),
 )
 def update_feasibility(_total_id, definition_data, snapshot_id):
     """Protected per-site and per-year counts of the current cohort for the user's role."""
     user = guard.require_role(*ROLES)
-    opened = open_cohort(definition_data or DEFAULT_DEFINITION, snapshot_id)
+    try:
+        opened = open_cohort(definition_data or DEFAULT_DEFINITION, snapshot_id)
+    except LookupError as exc:  # no usable snapshot
+        return _unavailable(str(exc))
+    except ValueError as exc:  # an invalid definition in the store
+        return _unavailable(f"The current cohort definition is not valid: {exc}")
     policy = disclosure.policy_for(user.role)
     protected = disclosure.protect_feasibility(feasibility.feasibility(opened.cohort), policy)
     audit_query(user, "feasibility", opened, protected.suppressed)

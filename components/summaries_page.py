@@ -17,6 +17,7 @@ from access.cohort_store import CohortStore, SavedCohortNotFound
 from access.store import app_store_path
 from components import ids, pages
 from components.cohort_access import audit_query, open_cohort
+from queries import disclosure
 from queries.summary import PlainSummary, plain_summary
 
 READERS = tuple(role for role, allowed in guard.ALLOWED_PAGES.items()
@@ -66,15 +67,20 @@ def icon_array_figure(per_100: int) -> go.Figure:
 # --- layout ---------------------------------------------------------------------------------
 
 
+def _publish_note() -> str:
+    policy = disclosure.policy_for("advisory")
+    return (f"The summary is computed now and protected with the advisory board's rules "
+            f"(groups under {policy.min_count} are not described, numbers are rounded to "
+            f"{policy.rounding}); only that protected text is stored and shown.")
+
+
 def _publish_panel() -> dbc.Card:
     return dbc.Card(
         [
             dbc.CardHeader("Publish a summary for the patient advisory board"),
             dbc.CardBody([
                 dcc.Store(id=ids.PUBLISH_INIT, data=0),
-                html.P("The summary is computed now and protected with the advisory board's "
-                       "rules (groups under 20 hidden, numbers rounded to 10); only that "
-                       "protected text is stored and shown.", className="small text-muted"),
+                html.P(_publish_note(), className="small text-muted"),
                 dbc.Label("Cohort", html_for=ids.PUBLISH_SOURCE),
                 dcc.Dropdown(id=ids.PUBLISH_SOURCE, clearable=False, className="mb-2"),
                 dbc.Label("Title", html_for=ids.PUBLISH_TITLE),
@@ -174,6 +180,9 @@ def _publish(user, source, title, description, current, snapshot_id):
     definition, saved_id = _definition_for(user, source, current)
     opened = open_cohort(definition, snapshot_id)
     summary = plain_summary(opened.cohort)
+    if summary.group_size is None:
+        audit_query(user, "publish-summary", opened, summary.hidden, detail="refused: too small")
+        raise ValueError("this group is too small to describe for the advisory board")
     title = (title or "").strip() or opened.definition.metadata.name
     pub = publications.publish(
         app_store_path(), title=title, description=description or "",

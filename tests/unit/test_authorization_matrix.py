@@ -362,7 +362,7 @@ def test_queries_made_through_callbacks_are_in_the_audit_log(dash_app, app_setti
                                  store=app_settings.store_path) == 0
 
 
-def test_publishing_is_audited_and_stores_only_the_protected_summary(dash_app, app_settings):
+def test_publishing_a_too_small_group_stores_nothing_and_is_audited(dash_app, app_settings):
     from access import publications
 
     client = sign_in(dash_app, "clinician")
@@ -370,12 +370,9 @@ def test_publishing_is_audited_and_stores_only_the_protected_summary(dash_app, a
                       if callback_name(e) == "components.summaries_page.change_publications")
     response = post_callback(client, request_body(key, entry, CALLBACK_ROLES[callback_name(entry)]))
     assert response.status_code == 200
-    published = publications.list_publications(app_settings.store_path)
-    assert published, "the clinician's publish call stored nothing"
-    # the tiny snapshot's cohort is far under 20: nothing numeric may be stored
-    summary = published[0].summary
-    assert summary["group_size"] is None
-    assert not any(ch.isdigit() for ch in " ".join(summary["sentences"]))
+    assert "too small" in response.get_data(as_text=True)
+    # the tiny snapshot's cohort is far under 20: nothing may be published
+    assert publications.list_publications(app_settings.store_path) == []
     entries = audit.read_audit(1, 0, {"action": "publish-summary"}, store=app_settings.store_path)
     assert entries and entries[0]["role"] == "clinician"
-
+    assert entries[0]["detail"] == "refused: too small"
