@@ -96,3 +96,25 @@ def test_feasibility_total_matches_parts(db):
     assert result.by_site["patients"].sum() == 60
     assert result.by_year["patients"].sum() == 60
     assert list(result.by_year["patients"]) == [20, 20, 20]
+
+
+@pytest.mark.parametrize("role, k, base", [("partner", 10, 5), ("advisory", 20, 10)])
+def test_released_feasibility_holds_no_small_or_unrounded_count(db, role, k, base):
+    from queries.disclosure import policy_for, protect_feasibility
+
+    # Oulu has about 20 patients in all; take 6 of them so its cell is small.
+    rows = db.cursor().execute("SELECT patient_id, site FROM patients ORDER BY patient_id").df()
+    oulu = list(rows.loc[rows["site"] == "Oulu", "patient_id"][:6])
+    others = list(rows.loc[rows["site"].isin(["Helsinki", "Tampere"]), "patient_id"][:150])
+    ids = sorted(oulu + others)
+    exact = feasibility(_cohort(db, f"feas_protect_{role}", ids, [date(2020, 2, 1)] * len(ids)))
+    protected = protect_feasibility(exact, policy_for(role))
+    sites = protected.result.by_site
+    shown = [v for v in sites.values["patients"] if v is not pd.NA]
+    assert all(v >= k and v % base == 0 for v in shown)
+    assert sites.display.set_index("site").loc["Oulu", "patients"] == "suppressed"
+    # secondary suppression: the hidden cells hold at least k together, so the total minus
+    # the shown sites does not give Oulu away
+    hidden = sites.values["patients"].isna().to_numpy()
+    assert exact.by_site["patients"].to_numpy()[hidden].sum() >= k
+    assert protected.suppressed  # what was withheld goes to the audit log
