@@ -376,3 +376,21 @@ def test_publishing_a_too_small_group_stores_nothing_and_is_audited(dash_app, ap
     entries = audit.read_audit(1, 0, {"action": "publish-summary"}, store=app_settings.store_path)
     assert entries and entries[0]["role"] == "clinician"
     assert entries[0]["detail"] == "refused: too small"
+
+
+def test_admin_audit_table_filters_by_role_and_pages(dash_app, app_settings):
+    for _ in range(3):
+        sign_in(dash_app, "partner")  # three more partner sign-ins in the log
+    key, entry = next((k, e) for k, e in dash_app.callback_map.items()
+                      if callback_name(e) == "components.admin_page.update_audit_table")
+    rule = CALLBACK_ROLES[callback_name(entry)]
+    values = {(ids.AUDIT_ROLE, "value"): "partner", (ids.AUDIT_PAGER, "active_page"): 2}
+    body = request_body(key, entry, Rule(rule.roles, values=values))
+    body["changedPropIds"] = [f"{ids.AUDIT_PAGER}.active_page"]
+    admin = sign_in(dash_app, "admin")
+    payload = post_callback(admin, body).get_json()["response"]
+    total = audit.count_audit({"role": "partner"}, store=app_settings.store_path)
+    assert payload[ids.AUDIT_COUNT]["children"].endswith(f"of {total} entries")
+    assert payload[ids.AUDIT_PAGER]["max_value"] == -(-total // 25)
+    table = json.dumps(payload[ids.AUDIT_TABLE]["children"])
+    assert '"partner"' in table and '"advisory"' not in table and '"admin"' not in table
