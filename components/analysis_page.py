@@ -161,7 +161,7 @@ def _survival_tab() -> dbc.Tab:
         dbc.Col(_controls_card(controls, ids.SURVIVAL_CSV_BUTTON, ids.SURVIVAL_DOWNLOAD), lg=3),
         dbc.Col([_graph(ids.SURVIVAL_GRAPH, "survival"),
                  dcc.Loading(html.Div(id=ids.SURVIVAL_MEDIANS, className="mt-2"))], lg=9),
-    ], className="mt-3 g-3"))
+    ], className="mt-2 g-3"))
 
 
 def _response_tab() -> dbc.Tab:
@@ -179,7 +179,7 @@ def _response_tab() -> dbc.Tab:
                     className="g-2"),
             dcc.Loading(html.Div(id=ids.RESPONSE_TABLE, className="mt-2")),
         ], lg=9),
-    ], className="mt-3 g-3"))
+    ], className="mt-2 g-3"))
 
 
 def _safety_tab() -> dbc.Tab:
@@ -200,7 +200,7 @@ def _safety_tab() -> dbc.Tab:
         dbc.Col(_controls_card(controls, ids.SAFETY_CSV_BUTTON, ids.SAFETY_DOWNLOAD), lg=3),
         dbc.Col([_graph(ids.SAFETY_GRAPH, "adverse_events"),
                  dcc.Loading(html.Div(id=ids.SAFETY_TABLE, className="mt-2"))], lg=9),
-    ], className="mt-3 g-3"))
+    ], className="mt-2 g-3"))
 
 
 def _characteristics_tab() -> dbc.Tab:
@@ -210,13 +210,14 @@ def _characteristics_tab() -> dbc.Tab:
         dbc.Col(_controls_card(controls, ids.CHARACTERISTICS_CSV_BUTTON,
                                ids.CHARACTERISTICS_DOWNLOAD), lg=3),
         dbc.Col(dcc.Loading(html.Div(id=ids.CHARACTERISTICS_TABLE)), lg=9),
-    ], className="mt-3 g-3"))
+    ], className="mt-2 g-3"))
 
 
 def layout() -> html.Div:
     return html.Div([
-        html.H2("Analyses", className="h4 mb-1"),
-        dcc.Loading(html.Div(id=ids.ANALYSIS_COHORT_INFO, className="mb-2")),
+        html.Div([html.H2("Analyses", className="h4 mb-0 me-3"),
+                  dcc.Loading(html.Div(id=ids.ANALYSIS_COHORT_INFO))],
+                 className="d-flex align-items-baseline flex-wrap mb-2"),
         dbc.Tabs([_survival_tab(), _response_tab(), _safety_tab(), _characteristics_tab()],
                  id=ids.ANALYSIS_TABS, active_tab="survival"),
     ])
@@ -235,10 +236,9 @@ def cohort_header(run: Run, count: str) -> list:
     children = [html.Div(info)]
     if run.default:
         children.append(html.Div(
-            "No cohort has been built in this session, so the default cohort is shown: every "
-            "patient from their first immune checkpoint inhibitor start, no inclusion rules. "
-            "Build a cohort on the Builder page to analyse it here.",
-            className="small text-muted default-cohort-note"))
+            "No cohort built in this session yet, so the default cohort is shown (every patient "
+            "from their first checkpoint inhibitor start, no rules); build one on the Cohort "
+            "builder page.", className="small text-muted default-cohort-note"))
     return children
 
 

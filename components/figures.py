@@ -226,10 +226,10 @@ def survival_figure(result, title: str | None = None) -> go.Figure:
     fig.add_annotation(text="Number at risk", xref="paper", yref="y2 domain", x=0, y=1.04,
                        xanchor="left", yanchor="bottom", showarrow=False,
                        font=dict(size=12, color="#333"))
-    _base_layout(fig, title, 440 + 24 * len(strata))
+    _base_layout(fig, title, 380 + 30 * len(strata))
     fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="right", x=1.0,
                                   bgcolor="rgba(255,255,255,0.85)", bordercolor="#ccc",
-                                  borderwidth=1), margin=dict(t=50))
+                                  borderwidth=1), margin=dict(t=50, b=20))
     return fig
 
 
