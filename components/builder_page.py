@@ -21,7 +21,7 @@ from components import builder_io, builder_results, ids, pages
 from components import builder_state as state
 from components import builder_widgets as widgets
 from components.builder_collect import collect, current_draft, widget_dependencies
-from components.builder_common import ROLES, category_options, count_text_for
+from components.builder_common import ROLES, category_options, count_text_for, loaded_payload
 from components.builder_render import render_rules, value_area, window_area
 from components.cohort_access import cohort_service
 from queries.definition import import_definition
@@ -90,6 +90,7 @@ def layout() -> html.Div:
         dcc.Store(id=ids.BUILDER_INIT, data=0),
         dcc.Store(id=ids.BUILDER_STRUCTURE),
         dcc.Store(id=ids.BUILDER_LOADED),
+        dcc.Store(id=ids.BUILDER_HISTORY, data=[]),
         dcc.Download(id=ids.BUILDER_DOWNLOAD),
         html.Div(className="d-flex flex-wrap align-items-end gap-3 mb-2", children=[
             html.H2("Cohort builder", className="h4 mb-0 me-2"),
@@ -101,6 +102,8 @@ def layout() -> html.Div:
             ]),
             dbc.Button("New cohort", id=ids.BUILDER_NEW, color="secondary", outline=True,
                        size="sm", n_clicks=0),
+            dbc.Button("Undo", id=ids.BUILDER_UNDO, color="secondary", outline=True, size="sm",
+                       n_clicks=0, disabled=True, title="back to the previous complete cohort"),
         ]),
         html.Div(id=ids.BUILDER_LOAD_MESSAGE),
         dbc.Row([
@@ -200,6 +203,21 @@ def _draw(draft: dict, catalog, role: str) -> tuple:
         index.get("date_from"),
         index.get("date_to"),
     )
+
+
+@callback(
+    Output(ids.BUILDER_LOADED, "data", allow_duplicate=True),
+    Output(ids.BUILDER_HISTORY, "data", allow_duplicate=True),
+    Input(ids.BUILDER_UNDO, "n_clicks"),
+    State(ids.BUILDER_HISTORY, "data"),
+    prevent_initial_call=True,
+)
+def undo_builder(clicks, history):
+    """Open the previous complete cohort of this visit again."""
+    require_role(*ROLES)
+    if not clicks or not isinstance(history, list) or len(history) < 2:
+        raise PreventUpdate
+    return loaded_payload(history[-2]), history[:-1]
 
 
 @callback(

@@ -30,6 +30,7 @@ from queries.describe import describe
 from queries.disclosure import policy_for, protect_attrition_result
 
 ROW_CLASS = "criterion-row mb-2"
+HISTORY_LENGTH = 20
 FUNNEL_COLORS = {"after": "#2c3e50", "alone": "#95a5a6"}
 
 
@@ -166,20 +167,24 @@ def _index_message(result: BuildResult) -> str:
     Output(ids.criterion_id(ids.CRITERION_ROW, ALL, ALL), "className"),
     Output(ids.criterion_id(ids.CRITERION_MESSAGE, ALL, ALL), "children"),
     Output(ids.rule_id(ids.RULE_MESSAGE, ALL), "children"),
+    Output(ids.BUILDER_HISTORY, "data", allow_duplicate=True),
+    Output(ids.BUILDER_UNDO, "disabled"),
     Input(ids.BUILDER_STRUCTURE, "data"),
     Input(ids.BUILDER_NAME, "value"),
     *index_dependencies(Input),
     *widget_dependencies(Input),
     # A State: an Input outside the page would fire this callback before the page exists.
     State(ids.SNAPSHOT_STORE, "data"),
+    State(ids.BUILDER_HISTORY, "data"),
     prevent_initial_call=True,
 )
 def update_builder_results(structure, name, *args):
     """Check the cohort on the page; when valid, show its count, funnel and description."""
     user = require_role(*ROLES)
+    snapshot_id, history = args[-2], args[-1] or []
     if not structure:
-        return (no_update,) * 9 + ([], [], [])
-    service = cohort_service(args[-1])
+        return (no_update,) * 9 + ([], [], [], no_update, no_update)
+    service = cohort_service(snapshot_id)
     catalog = service.catalog
     index_values = index_values_from(list(args[:6]))
     values = collect(ctx.inputs_list)
@@ -187,7 +192,8 @@ def update_builder_results(structure, name, *args):
     result = definition_from_draft(draft, catalog, row_problems)
     markers = _markers(result)
     if not result.ok:
-        return (no_update,) * 7 + (_status(result), _index_message(result), *markers)
+        return (no_update,) * 7 + (_status(result), _index_message(result), *markers,
+                                   no_update, no_update)
     definition = result.definition
     attrition = service.attrition(definition)
     protected = protect_attrition_result(attrition, policy_for(user.role))
@@ -197,8 +203,10 @@ def update_builder_results(structure, name, *args):
     final, first = steps[-1], steps[0]
     note = f"of {first.remaining.display} with the index event · snapshot {service.db.snapshot_id}"
     digest = definition.content_hash()
+    data = definition.model_dump(mode="json")
+    history = remember(history, data)
     return (
-        definition.model_dump(mode="json"),
+        data,
         final.remaining.display,
         note,
         funnel_figure(steps),
@@ -208,4 +216,13 @@ def update_builder_results(structure, name, *args):
         None,
         "",
         *markers,
+        history,
+        len(history) < 2,
     )
+
+
+def remember(history: list, data: dict) -> list:
+    """The valid cohorts of this page visit, newest last, for Undo (a short history)."""
+    if history and history[-1] == data:
+        return history
+    return [*history, data][-HISTORY_LENGTH:]

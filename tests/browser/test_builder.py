@@ -363,6 +363,14 @@ def test_switching_a_rule_off_changes_count_and_funnel_and_on_again_restores(das
     click(dash_duo, css(dash_duo, ".form-switch input", rule_cards(dash_duo)[1])[0])
     assert settled(dash_duo) == (count, digest)
     assert funnel_bars(dash_duo) == bars
+
+    # The same with the Undo button: off, then undo brings the rule back on.
+    click(dash_duo, css(dash_duo, ".form-switch input", rule_cards(dash_duo)[1])[0])
+    assert settled(dash_duo) == (off_count, off_digest)
+    click(dash_duo, dash_duo.find_element(f"#{ids.BUILDER_UNDO}"))
+    assert settled(dash_duo) == (count, digest)
+    assert "builder-rule-off" not in rule_cards(dash_duo)[1].get_attribute("class")
+    assert funnel_bars(dash_duo) == bars
     no_console_errors(dash_duo)
 
 
@@ -438,6 +446,7 @@ def test_shared_link_restores_the_cohort_in_a_new_browser_session(dash_duo, app)
     assert cohort_in_session(dash_duo)["inclusion_rules"][2]["enabled"] is False
     # A partner sees the count under disclosure control, as the policy releases it.
     assert count_text(dash_duo) == partner_count(app, cohort_in_session(dash_duo))
+    screenshots(dash_duo, "builder-partner-shared-link")
     no_console_errors(dash_duo)
 
 

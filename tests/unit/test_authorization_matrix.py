@@ -70,6 +70,7 @@ CALLBACK_ROLES: dict[str, Rule] = {
     "components.builder_page.update_criterion_inputs": Rule("/builder", may_skip=True),
     "components.builder_page.update_window_inputs": Rule("/builder", may_skip=True),
     "components.builder_page.update_rule_card": Rule("/builder", may_skip=True),
+    "components.builder_page.undo_builder": Rule("/builder", may_skip=True),
     "components.builder_results.update_builder_results": Rule("/builder", may_skip=True),
     "components.builder_io.save_cohort": Rule("/builder", may_skip=True),
     "components.builder_io.update_saved_list": Rule("/builder", may_skip=True),
