@@ -160,6 +160,21 @@ def test_survival_tab_shows_default_cohort_count_and_medians_of_the_analysis(das
     wait_graph(dash_duo, ids.SURVIVAL_GRAPH, lambda title, _: "Overall survival" in title)
     screenshot(dash_duo, "analyses-survival-os")
     no_console_errors(dash_duo)
+    panels = {"analyses.cohort", "analyses.survival", "analyses.response", "analyses.safety",
+              "analyses.characteristics"}
+    WebDriverWait(dash_duo.driver, WAIT).until(
+        lambda _: panels <= audit_actions(app, "clinician"))
+
+
+def audit_actions(app, username: str) -> set[str]:
+    """Actions the audit log holds for the user (every panel query must be there)."""
+    from access.audit import read_audit
+    from access.store import app_store_path
+
+    with app.server.app_context():
+        entries = read_audit(limit=1000, filters={"username": username},
+                             store=app_store_path())
+    return {e["action"] for e in entries if e.get("definition_hash")}
 
 
 def fmt(n) -> str:
