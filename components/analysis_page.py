@@ -118,7 +118,8 @@ def strata_key(value: str | None) -> str | None:
     """Dropdown value -> stratification key; anything unknown is refused (not passed on)."""
     if value in (None, "", "none"):
         return None
-    strata.get(value)  # raises ValueError naming the valid keys
+    if value not in strata.BY_KEY:  # only from a forged request: nothing to draw
+        raise PreventUpdate
     return value
 
 

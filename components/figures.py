@@ -92,8 +92,8 @@ def graph_config(filename: str) -> dict:
     return {
         "displaylogo": False,
         "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
-        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2,
-                                 "width": 1200, "height": 700},
+        # no width/height: the PNG keeps the on-screen layout, at twice the resolution
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
     }
 
 

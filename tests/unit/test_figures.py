@@ -318,3 +318,32 @@ def test_response_without_assessments_says_so_in_both_charts():
     for fig in (figures.response_rates_figure(result), figures.bor_figure(result)):
         assert not fig.data
         assert reason in fig.layout.annotations[0].text
+
+
+def test_comparison_table_aligns_levels_and_shows_smd_per_variable():
+    from queries.characteristics import Table1, compare
+
+    def table(n, sites):
+        rows = [{"section": "Cohort", "variable": "Patients", "key": "n", "level": "", "n": n,
+                 "pct": 1.0}]
+        rows += [{"section": "Demographics", "variable": "Site", "key": "site", "level": s,
+                  "n": k, "pct": k / n} for s, k in sites.items()]
+        frame = pd.DataFrame(rows).reindex(columns=["section", "variable", "key", "level", "n",
+                                                    "pct", "median", "q1", "q3", "mean", "sd"])
+        age = {"section": "Demographics", "variable": "Age at index, years", "key": "age",
+               "level": "", "n": n, "pct": 1.0, "median": 60.0, "q1": 50.0, "q3": 70.0,
+               "mean": 60.0, "sd": 10.0}
+        frame = pd.concat([frame.iloc[:1], pd.DataFrame([age]), frame.iloc[1:]],
+                          ignore_index=True)
+        return Table1(n, frame, pd.DataFrame())
+
+    first, second = table(10, {"HUS": 6, "TAYS": 4}), table(8, {"HUS": 4, "OYS": 4})
+    comparison = compare(first, second)
+    rendered = tables.comparison_table(comparison, first, second, ("A", "B"))
+    body = rendered.children[1].children
+    keys = [r.to_plotly_json()["props"].get("data-key") for r in body]
+    assert keys.index("site:TAYS") < keys.index("site:OYS")  # B's extra level after A's
+    oys = _text(body[keys.index("site:OYS")])
+    assert "0 (0.0%)" in oys and "4 (50.0%)" in oys
+    site_smd = comparison.variables.set_index("key").loc["site", "smd"]
+    assert f"{site_smd:.2f}" in _text(body[keys.index("site")])
