@@ -190,7 +190,7 @@ def layout() -> html.Div:
     right = options[2]["value"] if len(options) > 2 else DEFAULT
     graph = dict(type="default")
     return html.Div([
-        html.H2("Compare cohorts", className="h4 mb-2"),
+        html.H2("Compare cohorts", className="h4 mb-1"),
         dbc.Row([_chooser("Cohort A", ids.COMPARE_LEFT, options, CURRENT),
                  _chooser("Cohort B", ids.COMPARE_RIGHT, options, right)], className="g-3 mb-2"),
         dcc.Loading(html.Div(id=ids.COMPARE_SUMMARY, className="mb-3")),
@@ -237,13 +237,12 @@ def _as_state(inputs) -> list[State]:
 
 
 def _summary_card(side: str, label: str, count: str, default: bool) -> dbc.Col:
-    note = "No cohort built yet: the default cohort is used." if default else ""
-    return dbc.Col(dbc.Card(dbc.CardBody([
-        html.Div(label, className="fw-semibold"),
-        html.Div([html.Span(count, className=f"compare-count-{side} fs-5"),
-                  html.Span(" patients")]),
-        html.Div(note, className="small text-muted") if note else None,
-    ]), className="h-100"), md=6)
+    note = " (no cohort built yet: the default cohort)" if default else ""
+    return dbc.Col(html.Div([
+        html.Span(label, className="fw-semibold"), html.Span(" · "),
+        html.Span(count, className=f"compare-count-{side} fw-semibold"), html.Span(" patients"),
+        html.Span(note, className="small text-muted"),
+    ], className="border rounded px-3 py-2 h-100 bg-light"), md=6)
 
 
 @callback(Output(ids.COMPARE_SUMMARY, "children"), *CHOICES, *STORES)
