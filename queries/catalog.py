@@ -170,11 +170,16 @@ class Catalog:
     snapshot_id: str | None = None
     table_rows: dict[str, int] = field(default_factory=dict)
 
-    def get(self, key: str) -> CatalogField | None:
-        """The field for a key; unknown biomarkers get a generic field (matched literally)."""
+    def get(self, key: str, value: Any = None) -> CatalogField | None:
+        """The field for a key; an unknown biomarker gets a generic field (matched literally),
+        numeric or categorical after ``value``."""
         found = self.fields.get(key)
         if found is None and key.startswith(BIOMARKER_PREFIX) and len(key) > len(BIOMARKER_PREFIX):
-            return _biomarker_field(key[len(BIOMARKER_PREFIX):], "numeric", None)
+            first = value[0] if isinstance(value, list) and value else value
+            numeric = first is None or (isinstance(first, int | float)
+                                        and not isinstance(first, bool))
+            return _biomarker_field(key[len(BIOMARKER_PREFIX):],
+                                    "numeric" if numeric else "categorical", None)
         return found
 
     def attribute_fields(self) -> list[CatalogField]:
@@ -187,7 +192,7 @@ class Catalog:
         """Fields usable in a context: ``attribute`` or an event table's name."""
         return self.attribute_fields() if context == "attribute" else self.event_fields(context)
 
-    def resolve(self, name: str, context: str) -> CatalogField | None:
+    def resolve(self, name: str, context: str, value: Any = None) -> CatalogField | None:
         """A field by key, label or (in an event table) bare column name, ignoring case."""
         wanted = name.strip().casefold()
         for f in self.candidates(context):
@@ -200,7 +205,7 @@ class Catalog:
             if wanted in names:
                 return f
         if context == "biomarkers" and name.startswith(BIOMARKER_PREFIX):
-            return self.get(name)
+            return self.get(name, value)
         return None
 
     def suggest(self, name: str, context: str) -> str | None:
@@ -399,7 +404,7 @@ class _Checker:
         name = item.get("field")
         if not isinstance(name, str):
             return  # the model reports the type
-        found = self.catalog.resolve(name, context)
+        found = self.catalog.resolve(name, context, item.get("value"))
         if found is None:
             self.unknown_field(name, (*loc, "field"), context)
             return

@@ -563,8 +563,10 @@ def migrate(data: dict) -> tuple[dict, int | None, list[Problem]]:
     ``title``/``disabled``/``match``/``criteria`` and ``days_before``/``days_after`` windows)
     is converted; newer versions are refused.
     """
-    version = data.get("schema_version", data.get("version"))
-    if version == SCHEMA_VERSION and "version" not in data:
+    version = data["schema_version"] if "schema_version" in data else data.get("version")
+    if isinstance(version, bool):
+        version = str(version).lower()  # true is not 1
+    if version == SCHEMA_VERSION and "schema_version" in data:
         return data, None, []
     if version == 0:
         return _migrate_v0(data), 0, []

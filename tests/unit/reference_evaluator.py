@@ -44,7 +44,7 @@ def _missing(x: Any) -> bool:
 
 def _value(key: str, value: Any) -> Any:
     if key in _DATE_TYPES and isinstance(value, str):
-        return pd.Timestamp(date.fromisoformat(value))
+        return date.fromisoformat(value)
     return value
 
 
@@ -58,8 +58,6 @@ def check(x: Any, op: str, value: Any, key: str) -> bool:
         return False
     if isinstance(x, np.generic):
         x = x.item()
-    if isinstance(x, date) and not isinstance(x, pd.Timestamp):
-        x = pd.Timestamp(x)
     if op == "starts_with":
         prefixes = value if isinstance(value, list) else [value]
         return any(str(x).startswith(p) for p in prefixes)
@@ -86,23 +84,31 @@ def _nl(x: Any) -> tuple:
     return (True, 0) if _missing(x) else (False, x)
 
 
-def _in_window(event_day: Any, index_day: pd.Timestamp, window: Window | None) -> bool:
+def _in_window(event_day: date | None, index_day: date, window: Window | None) -> bool:
     if window is None:
         return True
-    if _missing(event_day):
+    if event_day is None:
         return False
-    event_day = pd.Timestamp(event_day)
     if window.start_days is not None and event_day < index_day + timedelta(window.start_days):
         return False
     return not (window.end_days is not None and event_day > index_day + timedelta(window.end_days))
+
+
+def _plain(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Python objects only: dates as datetime.date, missing values as None."""
+    frame = frame.copy()
+    for column, typ in TABLES[table].items():
+        if typ == "DATE" and column in frame:
+            frame[column] = [None if _missing(v) else pd.Timestamp(v).date()
+                             for v in frame[column]]
+    return frame.astype(object).where(frame.notna(), None)
 
 
 class ReferenceEvaluator:
     """Evaluate definitions over DataFrames of the snapshot tables."""
 
     def __init__(self, tables: dict[str, pd.DataFrame]):
-        self.tables = {name: frame.astype(object).where(frame.notna(), None)
-                       for name, frame in tables.items()}
+        self.tables = {name: _plain(name, frame) for name, frame in tables.items()}
         self._cache: dict = {}
 
     @classmethod
@@ -133,14 +139,13 @@ class ReferenceEvaluator:
                     and (not event.regimens or r.regimen in event.regimens)
                     and (not event.drugs or r.drug in event.drugs)
                     and (event.kind != "line_start" or r.line_number == event.line)]
-        first = _first_per_patient(rows, lambda r: (pd.Timestamp(r[1]), _nl(r[2])))
+        first = _first_per_patient(rows, lambda r: (r[1], _nl(r[2])))
         patients = {r.patient_id: r for r in self.tables["patients"].itertuples()}
         out = []
         for pid, (_, day, line) in sorted(first.items()):
-            day = pd.Timestamp(day)
-            if event.date_from and day < pd.Timestamp(event.date_from):
+            if event.date_from and day < event.date_from:
                 continue
-            if event.date_to and day > pd.Timestamp(event.date_to):
+            if event.date_to and day > event.date_to:
                 continue
             if pid in patients:
                 p = patients[pid]
@@ -162,8 +167,8 @@ class ReferenceEvaluator:
 
         def sort_key(r):
             limit = index[r.patient_id] + timedelta(30)
-            early = not _missing(r.diagnosis_date) and pd.Timestamp(r.diagnosis_date) <= limit
-            latest = (False, -pd.Timestamp(r.diagnosis_date).value) if early else (True, 0)
+            early = r.diagnosis_date is not None and r.diagnosis_date <= limit
+            latest = (False, -r.diagnosis_date.toordinal()) if early else (True, 0)
             return (not early, latest, _nl(r.diagnosis_date), _nl(r.icd10), _nl(r.cancer_type),
                     _nl(r.stage), _nl(r.histology_icdo3))
 
@@ -178,11 +183,11 @@ class ReferenceEvaluator:
             return self._cache[key]
         index = dict(zip(self.index_population(event)["patient_id"],
                          self.index_population(event)["index_date"], strict=True))
-        rows = [(r.patient_id, pd.Timestamp(r.assessment_date), r.ecog)
+        rows = [(r.patient_id, r.assessment_date, r.ecog)
                 for r in self.tables["performance_status"].itertuples()
                 if r.patient_id in index and not _missing(r.ecog)
                 and _in_window(r.assessment_date, index[r.patient_id], window)]
-        best = _first_per_patient(rows, lambda r: (-r[1].value, -r[2]))
+        best = _first_per_patient(rows, lambda r: (-r[1].toordinal(), -r[2]))
         self._cache[key] = {pid: r[2] for pid, r in best.items()}
         return self._cache[key]
 
@@ -197,26 +202,32 @@ class ReferenceEvaluator:
             ecog = self._ecog_at_index(event, window)
             values = [ecog.get(p) for p in pop["patient_id"]]
         elif key == "age_at_index":
-            values = [None if _missing(b) else pd.Timestamp(d).year - b
+            values = [None if _missing(b) else d.year - b
                       for d, b in zip(pop["index_date"], pop["birth_year"], strict=True)]
         else:
             values = list(pop[key])
         return [check(v, crit.op, crit.value, key) for v in values]
 
+    def _rows_by_patient(self, table: str) -> dict[str, list[dict]]:
+        key = ("rows", table)
+        if key not in self._cache:
+            grouped: dict[str, list[dict]] = {}
+            for row in self.tables[table].to_dict("records"):
+                grouped.setdefault(row["patient_id"], []).append(row)
+            self._cache[key] = grouped
+        return self._cache[key]
+
     def event(self, pop: pd.DataFrame, crit: EventCriterion) -> list:
-        table = self.tables[crit.table]
+        rows = self._rows_by_patient(crit.table)
         date_col = EVENT_DATE_COLUMN[crit.table]
-        index = dict(zip(pop["patient_id"], pop["index_date"], strict=True))
-        counts: dict = {}
-        for row in table.to_dict("records"):
-            pid = row["patient_id"]
-            if pid not in index or not _in_window(row[date_col], index[pid], crit.window):
-                continue
-            if all(self._row_matches(row, f) for f in crit.where):
-                counts[pid] = counts.get(pid, 0) + 1
         low, high = crit.occurrence.min or 0, crit.occurrence.max
-        return [low <= counts.get(p, 0) and (high is None or counts.get(p, 0) <= high)
-                for p in pop["patient_id"]]
+        out = []
+        for pid, day in zip(pop["patient_id"], pop["index_date"], strict=True):
+            n = sum(1 for row in rows.get(pid, ())
+                    if _in_window(row[date_col], day, crit.window)
+                    and all(self._row_matches(row, f) for f in crit.where))
+            out.append(low <= n and (high is None or n <= high))
+        return out
 
     @staticmethod
     def _row_matches(row: dict, f) -> bool:
@@ -249,9 +260,11 @@ class ReferenceEvaluator:
         return pop, [self.node(pop, r.criteria, definition.index_event)
                      for r in definition.inclusion_rules]
 
-    def cohort(self, definition: Definition) -> pd.DataFrame:
+    def cohort(self, definition: Definition, masks: list | None = None) -> pd.DataFrame:
         """patient_id, index_date, index_line of the cohort, sorted by patient_id."""
-        pop, masks = self.rule_masks(definition)
+        pop = self.index_population(definition.index_event)
+        if masks is None:
+            _, masks = self.rule_masks(definition)
         keep = [True] * len(pop)
         for rule, mask in zip(definition.inclusion_rules, masks, strict=True):
             if rule.enabled:
@@ -259,9 +272,11 @@ class ReferenceEvaluator:
         out = pop.loc[keep, ["patient_id", "index_date", "index_line"]]
         return out.sort_values("patient_id").reset_index(drop=True)
 
-    def attrition(self, definition: Definition) -> dict:
+    def attrition(self, definition: Definition, masks: list | None = None) -> dict:
         """index_population, alone_k and after_k, as the compiled attrition query returns."""
-        pop, masks = self.rule_masks(definition)
+        pop = self.index_population(definition.index_event)
+        if masks is None:
+            _, masks = self.rule_masks(definition)
         out = {"index_population": len(pop)}
         keep = [True] * len(pop)
         for k, (rule, mask) in enumerate(zip(definition.inclusion_rules, masks, strict=True),

@@ -273,3 +273,19 @@ def test_load_definition_raises_with_every_problem():
     with pytest.raises(DefinitionError) as info:
         load_definition((COHORTS / "invalid_missing_names.json").read_text())
     assert len(info.value.problems) == 2
+
+
+def test_unknown_biomarker_is_a_warning_and_matched_literally():
+    data = _base()
+    data["inclusion_rules"][2]["criteria"]["all"][0]["where"][0] = {
+        "field": "biomarker:PDL1", "op": "in", "value": ["positive"]}
+    result = import_definition(data)
+    assert result.ok
+    warning = next(p for p in result.warnings if p.path.endswith("where[0].field"))
+    assert warning.hint == 'did you mean "PD-L1 TPS"?'
+
+
+def test_schema_version_true_is_not_version_one():
+    data = _base()
+    data["schema_version"] = True
+    assert not import_definition(data).ok
