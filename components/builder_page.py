@@ -79,9 +79,13 @@ def _rules_card() -> dbc.Card:
             dbc.Button("+ Add rule", id=ids.BUILDER_ADD_RULE, color="primary", size="sm",
                        className="ms-auto", n_clicks=0),
         ]),
-        dbc.CardBody(html.Div(id=ids.BUILDER_RULES, className="builder-rules",
-                              children=html.P("Loading…", className="text-muted small")),
-                     className="py-2"),
+        dbc.CardBody(className="py-2", children=[
+            html.P("A rule keeps the patients who match all, any or none of its criteria; "
+                   "rules apply one after the other. Switch a rule off to see the cohort "
+                   "without it.", className="small text-muted mb-2"),
+            html.Div(id=ids.BUILDER_RULES, className="builder-rules",
+                     children=html.P("Loading…", className="text-muted small")),
+        ]),
     ])
 
 
@@ -91,6 +95,7 @@ def layout() -> html.Div:
         dcc.Store(id=ids.BUILDER_STRUCTURE),
         dcc.Store(id=ids.BUILDER_LOADED),
         dcc.Store(id=ids.BUILDER_HISTORY, data=[]),
+        dcc.Store(id=ids.BUILDER_LINK_SEEN, storage_type="session"),
         dcc.Download(id=ids.BUILDER_DOWNLOAD),
         html.Div(className="d-flex flex-wrap align-items-end gap-3 mb-2", children=[
             html.H2("Cohort builder", className="h4 mb-0 me-2"),
@@ -162,29 +167,32 @@ def _stored(stored: Any, catalog) -> dict | None:
     Output(ids.BUILDER_INDEX_DATES, "start_date"),
     Output(ids.BUILDER_INDEX_DATES, "end_date"),
     Output(ids.BUILDER_LOAD_MESSAGE, "children"),
+    Output(ids.BUILDER_LINK_SEEN, "data"),
     Input(ids.BUILDER_INIT, "data"),
     Input(ids.BUILDER_LOADED, "data"),
     Input(ids.BUILDER_NEW, "n_clicks"),
     State(ids.URL, "search"),
     State(ids.COHORT_STORE, "data"),
     State(ids.SNAPSHOT_STORE, "data"),
+    State(ids.BUILDER_LINK_SEEN, "data"),
 )
-def load_builder(_init, loaded, _new, search, stored, snapshot_id):
+def load_builder(_init, loaded, _new, search, stored, snapshot_id, seen):
     """Open a cohort in the page: from the link, an upload, a saved one, or the session."""
     user = require_role(*ROLES)
     catalog = cohort_service(snapshot_id).catalog
     trigger = ctx.triggered_id
-    message = None
-    if trigger == ids.BUILDER_NEW:
-        data = None
-    elif trigger == ids.BUILDER_LOADED and isinstance(loaded, dict):
+    message, data = None, None
+    if trigger == ids.BUILDER_LOADED and isinstance(loaded, dict):
         data = loaded.get("definition")
-    else:
-        data, message = _from_search(search, user.username, catalog)
+    elif trigger != ids.BUILDER_NEW:
+        # A link opened before in this session has been edited since: keep the edits.
+        data = _stored(stored, catalog) if search and search == seen else None
+        if data is None:
+            data, message = _from_search(search, user.username, catalog)
         data = data or _stored(stored, catalog)
     draft = (state.draft_from_definition(data, catalog) if data
              else state.new_draft(user.username))
-    return (*_draw(draft, catalog, user.role), message)
+    return (*_draw(draft, catalog, user.role), message, search or no_update)
 
 
 def _draw(draft: dict, catalog, role: str) -> tuple:

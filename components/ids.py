@@ -108,6 +108,8 @@ BUILDER_UPLOAD_PROBLEMS = "builder-upload-problems"
 BUILDER_LOAD_MESSAGE = "builder-load-message"
 BUILDER_UNDO = "builder-undo"
 BUILDER_HISTORY = "builder-history"
+BUILDER_LINK_SEEN = "builder-link-seen"
+BUILDER_SHARE_COPY = "builder-share-copy"
 BUILDER_NEW = "builder-new"
 
 # Pattern-matching types (one per repeated widget); the factories below build their IDs.

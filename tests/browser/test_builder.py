@@ -433,6 +433,18 @@ def test_shared_link_restores_the_cohort_in_a_new_browser_session(dash_duo, app)
         f"#{ids.BUILDER_SHARE_URL}").get_attribute("value"))
     assert "/builder?c=" in link
 
+    # Reloading the link in the same session keeps the edits made since it was opened.
+    dash_duo.driver.get(link)
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    assert settled(dash_duo) == (count, digest)
+    click(dash_duo, css(dash_duo, ".form-switch input", rule_cards(dash_duo)[0])[0])
+    edited = settled(dash_duo)
+    dash_duo.driver.refresh()
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    assert settled(dash_duo) == edited
+    click(dash_duo, css(dash_duo, ".form-switch input", rule_cards(dash_duo)[0])[0])
+    assert settled(dash_duo) == (count, digest)
+
     # A new session: no cookies, no session storage (the shell keeps the cohort there).
     dash_duo.driver.execute_script("window.sessionStorage.clear(); window.localStorage.clear();")
     dash_duo.driver.delete_all_cookies()
