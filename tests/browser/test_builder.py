@@ -22,7 +22,7 @@ from selenium.common.exceptions import (
 )
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import cli
 from components import ids
@@ -519,3 +519,37 @@ def test_save_list_rename_duplicate_open_and_delete_saved_cohorts(dash_duo, app)
     click(dash_duo, saved_button(dash_duo, 0, "Delete"))
     wait_until(dash_duo, lambda: len(saved_rows(dash_duo)) == 1)
     no_console_errors(dash_duo)
+
+
+def clinician_count(app, definition: dict) -> int:
+    from components.cohort_access import cohort_service
+    from queries.definition import load_definition
+
+    with app.server.test_request_context():
+        service = cohort_service(None)
+        return service.attrition(load_definition(definition, service.catalog)).final
+
+
+def test_index_event_picker_sets_time_zero_and_the_count_follows(dash_duo, app):
+    start(dash_duo, app)
+    dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1))
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    count, digest = settled(dash_duo)
+    Select(dash_duo.find_element(f"#{ids.BUILDER_INDEX_KIND}")).select_by_value("line_start")
+    line = dash_duo.find_element(f"#{ids.BUILDER_INDEX_LINE}")
+    wait_until(dash_duo, line.is_displayed)
+    line.send_keys(Keys.BACKSPACE, "2", Keys.TAB)
+    wait_until(dash_duo, lambda: cohort_in_session(dash_duo)["index_event"]["line"] == 2)
+    new_count, new_digest = settled(dash_duo)
+    definition = cohort_in_session(dash_duo)
+    assert definition["index_event"]["kind"] == "line_start"
+    assert new_digest != digest and new_digest == definition_hash(definition)
+    assert new_count == clinician_count(app, definition)
+    assert "line 2" in dash_duo.find_element(f"#{ids.BUILDER_DESCRIPTION}").text.lower()
+    no_console_errors(dash_duo)
+
+
+def definition_hash(definition: dict) -> str:
+    from queries.definition import Definition
+
+    return Definition.model_validate(definition).content_hash()
