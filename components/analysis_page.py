@@ -272,8 +272,9 @@ MAX_AT_RISK_COLUMNS = 9
 
 def survival_result(opened: OpenCohort, endpoint: str, key: str | None):
     """KM result as drawn: numbers at risk every 6 months, or every 12 on long follow-up so the
-    table stays readable; with more than two strata the HR compares the last tested stratum
-    with the first (e.g. PD-L1 TPS >= 50 % vs < 1 %)."""
+    table stays readable. With more than two strata of an ordered stratification the HR compares
+    the last tested level with the first (e.g. PD-L1 TPS >= 50 % vs < 1 %); unordered ones
+    (site, cancer type, regimen) get the log-rank test only."""
     options = {"endpoints": (endpoint,), "survival_strata": key, "panels": ("survival",)}
     result = bundle(opened, **options).survival[endpoint]
     if result.empty_reason:
@@ -281,7 +282,8 @@ def survival_result(opened: OpenCohort, endpoint: str, key: str | None):
     if result.at_risk["time_months"].nunique() > MAX_AT_RISK_COLUMNS:
         longest = float(result.curve["time_days"].max())
         options["at_risk_months"] = tuple(survival.default_at_risk_months(longest, every=12))
-    if result.hazard_ratio is None and result.logrank is not None \
+    ordered = key is not None and bool(strata.get(key).levels)
+    if ordered and result.hazard_ratio is None and result.logrank is not None \
             and len(result.logrank.strata) > 2:
         options["hr_groups"] = (result.logrank.strata[-1], result.logrank.strata[0])
     if len(options) > 3:
