@@ -88,6 +88,8 @@ def survival_caption(result) -> list:
             f"Hazard ratio {hr.group} vs {hr.reference}: {fmt_ratio(hr.hr)} "
             f"(95% CI {fmt_ratio(hr.ci_lower)}–{fmt_ratio(hr.ci_upper)}), {fmt_p(hr.p_value)}; "
             f"{hr.method}. ", className="survival-hr"))
+    elif result.logrank is not None and len(result.logrank.strata) > 2:
+        parts.append("No single hazard ratio for more than two unordered groups. ")
     if not parts and not result.empty_reason:
         parts.append("Choose a stratification to compare groups (log-rank test, hazard ratio). ")
     if result.stratification and result.logrank is not None:
