@@ -71,6 +71,8 @@ CALLBACK_ROLES: dict[str, Rule] = {
     "components.builder_page.update_window_inputs": Rule("/builder", may_skip=True),
     "components.builder_page.update_rule_card": Rule("/builder", may_skip=True),
     "components.builder_page.undo_builder": Rule("/builder", may_skip=True),
+    # fed by the shell's snapshot store on every page; echoes the snapshot id only
+    "components.builder_page.watch_snapshot": Rule(EVERYONE, may_skip=True),
     "components.builder_results.update_builder_results": Rule("/builder", may_skip=True),
     "components.builder_io.save_cohort": Rule("/builder", may_skip=True),
     "components.builder_io.update_saved_list": Rule("/builder", may_skip=True),
