@@ -7,11 +7,34 @@ catalog in :mod:`queries.validation` style by :func:`import_definition`, which a
 older schema versions and reports every problem with its JSON path and a hint.
 
 Plain dicts in and out, so a UI can edit it: ``Definition.model_validate(d)`` and
-``definition.model_dump(mode="json")``.
+``definition.model_dump(mode="json")``. The format (schema version 1)::
+
+    {"schema_version": 1,
+     "metadata": {"name": "...", "description": "", "author": "", "created": "2026-11-23"},
+     "index_event": {"kind": "first_checkpoint_inhibitor",      # or first_drug_class
+                     "drug_classes": null, "regimens": null,    #    (with these filters),
+                     "drugs": null, "line": null,               #    line_start (line N),
+                     "cancer_types": null,                      #    diagnosis
+                     "date_from": "2018-01-01", "date_to": null},
+     "inclusion_rules": [
+       {"name": "Adults", "enabled": true,
+        "criteria": {"field": "age_at_index", "op": "between", "value": [18, 80]}},
+       {"name": "PD-L1 TPS >= 50 %", "enabled": true,
+        "criteria": {"all": [
+          {"table": "biomarkers",
+           "where": [{"field": "biomarker:PD-L1 TPS", "op": ">=", "value": 50}],
+           "window": {"start_days": -90, "end_days": 0},     # null: any time
+           "occurrence": {"min": 1}},                         # {"max": 0}: none
+          {"not": {"field": "ecog", "op": ">=", "value": 2}}]}}]}
+
+Fields are catalog keys (:mod:`queries.catalog`); operators are ``= != < <= > >= between
+in not_in starts_with is_null is_not_null``. Exported files add an ``export`` block (snapshot
+id, content hash, time) that the content hash does not cover.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -420,7 +443,6 @@ def data_path(data: Any, loc: tuple, missing: bool = True) -> str:
 
 
 _HINTS = {
-    "extra_forbidden": "remove it (check the spelling of the key)",
     "missing": "add it",
     "literal_error": None,
     "criterion_kind": None,
@@ -437,7 +459,10 @@ def pydantic_problems(data: Any, error: ValidationError) -> list[Problem]:
     problems = []
     for path, errors in by_path.items():
         for err in _most_specific(errors):
-            problems.append(Problem(path, _message(err), _HINTS.get(err["type"])))
+            hint = _HINTS.get(err["type"])
+            if err["type"] == "extra_forbidden":
+                hint = _key_hint(str(err["loc"][-1]))
+            problems.append(Problem(path, _message(err), hint))
     return _dedupe(problems)
 
 
@@ -456,10 +481,24 @@ def _most_specific(errors: list[dict]) -> list[dict]:
              "msg": "wrong type: expected text, a number, true/false or a list of them"}]
 
 
+_KNOWN_KEYS = (
+    "schema_version", "metadata", "index_event", "inclusion_rules", "export", "name",
+    "description", "author", "created", "kind", "drug_classes", "regimens", "drugs", "line",
+    "cancer_types", "date_from", "date_to", "enabled", "criteria", "field", "op", "value",
+    "window", "table", "where", "occurrence", "all", "any", "not", "start_days", "end_days",
+    "min", "max",
+)
+
+
+def _key_hint(key: str) -> str:
+    close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1, cutoff=0.7)
+    return f'did you mean "{close[0]}"?' if close else "remove it"
+
+
 def _message(err: dict) -> str:
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden":
-        return f"unknown key {str(loc[-1])!r}"
+        return f"unknown key {str(loc[-1])[:80]!r}"
     if err["type"] == "missing":
         return f"missing required key {str(loc[-1])!r}"
     return err["msg"].removeprefix("Value error, ")

@@ -183,6 +183,8 @@ class _Describer:
             label = f.label if f else item.field
             if f is not None and not f.biomarker:
                 label = label[0].lower() + label[1:] if label[:2] != label[:2].upper() else label
+            elif f is not None and f.type == "categorical":
+                label = f"{label} result"
             out.append(comparison_text(label, item.op, item.value, f))
         return out
 

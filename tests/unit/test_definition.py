@@ -70,6 +70,12 @@ def test_invalid_fixture_differs_from_its_valid_pair_only_where_reported():
     assert broken["inclusion_rules"][0] == base["inclusion_rules"][0]
 
 
+def test_misspelled_key_gets_a_suggestion():
+    result = import_definition((COHORTS / "invalid_unknown_key.json").read_text())
+    problem = next(p for p in result.errors if p.path == "inclusion_rules[4].critera")
+    assert problem.hint == 'did you mean "criteria"?'
+
+
 def test_unknown_field_message_matches_the_issue_wording():
     result = import_definition((COHORTS / "invalid_unknown_field.json").read_text())
     assert str(result.errors[0]).startswith(

@@ -86,7 +86,7 @@ def test_plain_language_reads_like_a_clinician_wrote_it():
 
 @pytest.mark.parametrize("path, words", [
     ("platinum_before_index.json", "ATC code starting with L01XA before the index date"),
-    ("msi_high_any_time.json", "MSI MSI-H measured at any time"),
+    ("msi_high_any_time.json", "MSI result MSI-H measured at any time"),
     ("irae_grade3_180d.json", "CTCAE grade ≥ 3 and immune-related within 180 days after"),
     ("no_anti_ctla4_before_index.json", "line 2 of therapy started"),
 ])
