@@ -102,26 +102,34 @@ def counts_figure(labels: list[str], values: list[float | None], texts: list[str
     return fig
 
 
-def counts_table(rows: list[tuple[str, str]], key_title: str, total_text: str) -> dbc.Table:
+def counts_table(rows: list[tuple[str, str]], key_title: str, total_text: str,
+                 rounded: bool = False) -> html.Div:
     body = [html.Tr([html.Td(label), html.Td(text, className="text-end")])
             for label, text in rows]
     body.append(html.Tr([html.Th("Total of the rows"), html.Th(total_text, className="text-end")]))
-    return dbc.Table(
+    table = dbc.Table(
         [html.Thead(html.Tr([html.Th(key_title), html.Th("Patients", className="text-end")])),
          html.Tbody(body)],
         size="sm", className="mt-2 mb-0",
     )
+    # The row total adds released (rounded) numbers, so it can differ a little from the
+    # cohort total, which is rounded once.
+    note = html.P("The total of the rows adds the released numbers, so it can differ slightly "
+                  "from the cohort total because of rounding.",
+                  className="small text-muted mt-1 mb-0") if rounded else None
+    return html.Div([table, note])
 
 
 def _panel_outputs(table: disclosure.ProtectedTable, key: str, key_title: str,
-                   horizontal: bool = False) -> tuple[go.Figure, dbc.Table]:
+                   horizontal: bool = False) -> tuple[go.Figure, html.Div]:
     """Figure and table of one released count table (display strings, withheld = NA)."""
     labels = [str(v) for v in table.display[key]]
     texts = [str(v) for v in table.display["patients"]]
     values = [None if v is pd.NA or pd.isna(v) else int(v) for v in table.values["patients"]]
     figure = counts_figure(labels, values, texts, key_title, horizontal)
     total = table.column_totals["patients"].display
-    return figure, counts_table(list(zip(labels, texts, strict=True)), key_title, total)
+    rounded = table.note != ""
+    return figure, counts_table(list(zip(labels, texts, strict=True)), key_title, total, rounded)
 
 
 def _policy_text(policy: disclosure.Policy) -> str:
