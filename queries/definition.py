@@ -546,6 +546,8 @@ def import_definition(source: Any, catalog: Any = None) -> ImportResult:
     """
     from queries.catalog import base_catalog, check_definition_fields
 
+    if isinstance(source, BaseModel):
+        source = source.model_dump(mode="json")
     data, problems = (parse_json_text(source) if isinstance(source, str | bytes)
                       else (source, []))
     if problems:

@@ -295,3 +295,8 @@ def test_schema_version_true_is_not_version_one():
     data = _base()
     data["schema_version"] = True
     assert not import_definition(data).ok
+
+
+def test_a_model_instance_can_be_imported_again():
+    definition = load_definition(_base())
+    assert load_definition(definition).content_hash() == definition.content_hash()
