@@ -182,6 +182,12 @@ def test_advisory_sees_only_published_summaries(dash_duo, app, app_settings):
         dash_duo.wait_for_contains_text(CONTENT, "Not available", timeout=20)
     screenshot(dash_duo, "roles-advisory-builder-refused")
     assert browser_errors(dash_duo) == []
+    # reading summaries made no live query: the advisory user's log holds sign-ins only
+    from access import audit
+
+    actions = {e["action"] for e in audit.read_audit(100, 0, {"role": "advisory"},
+                                                      store=app_settings.store_path)}
+    assert actions == {"sign-in"}
 
 
 def test_admin_sees_the_audit_log_and_users(dash_duo, app):
