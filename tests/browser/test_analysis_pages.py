@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from components import figures, ids, tables
-from tests.browser.conftest import browser_errors, screenshot, sign_in
+from tests.browser.conftest import DEMO_PASSWORDS, browser_errors, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 WAIT = 40
@@ -38,10 +38,12 @@ def app_settings(app_settings):
 
 @pytest.fixture
 def app(app, app_settings):
-    """The app with its demo users (seeded here in case the composition root does not)."""
-    from access.auth import seed_demo_users
+    """The app with the demo clinician (only that user: each password hash costs a second)."""
+    from access.users import add_user, get_user
 
-    seed_demo_users(app_settings)
+    if get_user(app_settings.store_path, "clinician") is None:
+        add_user(app_settings.store_path, "clinician", "clinician", DEMO_PASSWORDS["clinician"],
+                 demo=True)
     return app
 
 
