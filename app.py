@@ -55,7 +55,7 @@ def _register_health(server: flask.Flask, registry: SnapshotRegistry) -> None:
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
     """Build the app for ``settings`` (from the environment when omitted)."""
-    from access.auth import init_auth
+    from access.auth import init_auth, seed_demo_users
     from components import shell
     from components.context import AppContext, install
 
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     registry.refresh()
     install(server, AppContext(settings=settings, registry=registry))
     init_auth(server, settings)
+    seed_demo_users(settings)  # only in demo mode bound to localhost
     _register_health(server, registry)
 
     for module in PAGE_MODULES:
