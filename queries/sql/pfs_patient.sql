@@ -3,12 +3,7 @@
 -- (day 0 when there is none), never later than last follow-up. ``assessed``: has an assessment
 -- after index.
 WITH ta AS (
-    SELECT c.patient_id,
-           min(t.assessment_date) FILTER (WHERE t.response = 'PD') AS first_pd,
-           max(t.assessment_date) AS last_assessment
-    FROM {cohort} c JOIN tumor_assessments t USING (patient_id)
-    WHERE t.assessment_date > c.index_date
-    GROUP BY c.patient_id
+    SELECT patient_id, first_pd, last_assessment FROM {assessments}
 ), per AS (
     SELECT c.patient_id, c.index_date, ta.first_pd, ta.last_assessment, p.death_date,
            p.last_followup_date,
