@@ -230,10 +230,6 @@ def _first_below_half(times: np.ndarray, values: np.ndarray) -> float | None:
     return float(times[hits[0]]) if len(hits) else None
 
 
-def _months(days: float | None) -> float | None:
-    return None if days is None else days / DAYS_PER_MONTH
-
-
 def logrank(agg: pd.DataFrame, strata: list[str]) -> LogRankResult | None:
     """Log-rank test across the given strata from the counts (equal to lifelines')."""
     strata = [s for s in strata if (agg["stratum"] == s).any()]
