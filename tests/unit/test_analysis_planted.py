@@ -121,3 +121,19 @@ def test_iocohort_analyze_prints_every_panel_as_json(cohorts, tmp_path, capsys):
     assert data["n"] == ici.size  # the compiled definition finds the same patients
     assert data["survival"]["os"]["summary"][0]["n"] == ici.size
     assert {"response", "safety", "characteristics"} <= set(data)
+
+
+def test_every_stratification_labels_every_patient_with_its_levels(cohorts):
+    from queries import strata
+
+    ici, _ = cohorts
+    cur = ici.db.cursor()
+    for item in strata.list_stratifications():
+        strat = strata.get(item["key"])
+        rows = cur.execute(f"SELECT stratum, count(*) FROM ({strata.stratum_sql(ici, strat.key)}) "  # noqa: S608
+                           "GROUP BY ALL").fetchall()
+        assert sum(n for _, n in rows) == ici.size, strat.key
+        labels = {label for label, _ in rows}
+        if strat.levels:
+            assert labels <= set(strat.levels) | {strata.OTHER_RESULT}, (strat.key, labels)
+        assert len(labels) >= 2 or strat.key in ("msi", "tmb"), (strat.key, labels)
