@@ -28,7 +28,7 @@ def layout() -> html.Div:
                     ],
                     fluid=True,
                 ),
-                color="dark",
+                color="primary",
                 dark=True,
                 className="mb-3",
             ),
@@ -94,14 +94,14 @@ def update_navbar_snapshot(_pathname, chosen: str | None):
         value=value,
         clearable=False,
         placeholder="no usable snapshot",
-        style={"minWidth": "16rem"},
+        style={"minWidth": "13rem"},
         className="me-3",
     )
     return [
         html.Span("Snapshot", className="text-light small me-2"),
         chooser,
-        html.Span(f"{user.username} · {user.role}", className="text-light small me-3"),
-        html.A("Sign out", href="/logout", className="btn btn-outline-light btn-sm"),
+        html.Span(f"{user.username} · {user.role}", className="text-light small me-3 navbar-user"),
+        html.A("Sign out", href="/logout", className="btn btn-outline-light btn-sm text-nowrap"),
     ]
 
 
