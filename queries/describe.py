@@ -171,6 +171,8 @@ class _Describer:
         if crit.field == "stage" and crit.op in ("in", "="):
             values = crit.value if isinstance(crit.value, list) else [crit.value]
             return "stage " + _join([str(v) for v in values])
+        if crit.field == "sex" and crit.op in ("in", "=") and crit.value in (["F"], "F", ["M"], "M"):
+            return "women" if "F" in crit.value else "men"
         if crit.field == "ecog":
             window = window_text(crit.window or Window(start_days=-90, end_days=0))
             return f"with {comparison_text('ECOG', crit.op, crit.value, f)} (latest {window})"
@@ -198,6 +200,8 @@ class _Describer:
             thing = f"{where[0]} measured {when}"
             return f"without {thing}" if high == 0 else f"with {self._count(low, high)}{thing}"
         noun = _TABLE_NOUN[crit.table]
+        if low == 0 and high is None:
+            return f"any number of {_TABLE_PLURAL[crit.table]} (no condition)"
         detail = f" with {_join(where, 'and')}" if where else ""
         if high == 0:
             return f"no {noun.split(' ', 1)[1]}{detail} {when}"
