@@ -43,11 +43,12 @@ USERS = "users"
 AUDIT = "audit"
 
 # Single source of truth for navigation and page guards: which role may open which page.
-# Partners build cohorts and see protected feasibility counts; the advisory board sees only
-# published summaries (no builder, no live queries); admins manage, never browse data.
+# Partners build cohorts and see protected counts, feasibility and aggregate analyses; the
+# advisory board sees only published summaries (no builder, no live queries); admins manage,
+# never browse data.
 ALLOWED_PAGES: dict[str, frozenset[str]] = {
     "clinician": frozenset({BUILDER, ANALYSES, COMPARE, FEASIBILITY, SNAPSHOTS}),
-    "partner": frozenset({BUILDER, FEASIBILITY, SNAPSHOTS}),
+    "partner": frozenset({BUILDER, ANALYSES, COMPARE, FEASIBILITY, SNAPSHOTS}),
     "advisory": frozenset({SUMMARIES}),
     "admin": frozenset({SNAPSHOTS, USERS, AUDIT}),
 }

@@ -116,7 +116,8 @@ def test_partner_sees_protected_feasibility_and_no_clinician_panels(dash_duo, ap
     start(dash_duo, app)
     sign_in(dash_duo, "partner")
     nav = _nav_text(dash_duo, "Feasibility")
-    assert "Analyses" not in nav and "Summaries" not in nav and "Audit" not in nav
+    # partners see aggregate analyses under small-cell protection, never summaries or audit
+    assert "Analyses" in nav and "Summaries" not in nav and "Audit" not in nav
 
     _use_cohort(dash_duo, ONE_YEAR, "/feasibility")
     _wait_feasibility(dash_duo, ONE_YEAR["metadata"]["name"])
@@ -143,6 +144,9 @@ def test_partner_sees_protected_feasibility_and_no_clinician_panels(dash_duo, ap
     screenshot(dash_duo, "roles-partner-feasibility-small")
 
     dash_duo.driver.get(dash_duo.server_url + "/analyses")
+    dash_duo.wait_for_contains_text("#analysis-cohort-info", "< 10", timeout=30)
+    screenshot(dash_duo, "roles-partner-analyses-small")
+    dash_duo.driver.get(dash_duo.server_url + "/audit")
     dash_duo.wait_for_contains_text(CONTENT, "Not available", timeout=20)
     assert browser_errors(dash_duo) == []
 
