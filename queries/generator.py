@@ -582,7 +582,7 @@ def _progression(rng, reg, kind: np.ndarray, st: _State) -> tuple[np.ndarray, np
     left = (st.death - st.start).astype(float)
     tied = (st.death < NEVER) & (rng.random(n) < PROGRESSION_BEFORE_DEATH)
     floor = np.where(REG.recist[reg], np.where(kind >= 1, interval + 1.0, 7.0), 30.0)
-    cap = np.maximum(floor, left * rng.uniform(0.45, 0.95, n))
+    cap = np.maximum(floor, left * rng.uniform(0.55, 0.98, n))
     delay = np.where(tied, np.minimum(delay, cap), delay)
     scan = np.maximum(1, np.ceil(delay / interval)).astype(np.int64)
     detected = np.where(REG.recist[reg], st.start + scan * interval, st.start + np.round(delay))
@@ -1068,9 +1068,11 @@ def ground_truth(patients: int, seed: int) -> dict:
                 "true_hr": HR_TPS[">=50"] / HR_TPS["<1"],
                 "true_hr_all_strata_vs_lt1": {k: v for k, v in HR_TPS.items() if k != "<1"},
                 "adjust_for": ["ECOG at index >= 2", "stage I-III vs IV/unknown"],
+                "unadjusted_two_group_hr_approx": 0.62,
                 "note": ("conditional hazard ratio of the generating model; PD-L1 is "
                          "independent of ECOG and stage, so an unadjusted two-group Cox HR is "
-                         "only slightly attenuated towards 1 (non-collapsibility)"),
+                         "only slightly attenuated towards 1 (non-collapsibility): about 0.62, "
+                         "measured on 1,000,000 patients"),
             },
             "os_hr_ecog": {
                 "population": "all patients with an index line (every cancer type)",
@@ -1079,9 +1081,11 @@ def ground_truth(patients: int, seed: int) -> dict:
                 "true_hr": HR_ECOG2,
                 "adjust_for": ["cancer_type (strata)", "stage I-III vs IV/unknown",
                                "PD-L1 TPS stratum (NSCLC only)"],
+                "unadjusted_two_group_hr_approx": 1.66,
                 "note": ("baseline hazards differ by cancer type; fit a Cox model stratified by "
-                         "cancer_type to recover the conditional HR; unadjusted it is "
-                         "attenuated"),
+                         "cancer_type to recover the conditional HR; an unadjusted two-group "
+                         "Cox HR over all cancer types is attenuated to about 1.66 (measured on "
+                         "1,000,000 patients)"),
             },
             "severe_irae_by_regimen": {
                 "population": "patients with an index line, grouped by the drug classes of that "

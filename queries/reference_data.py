@@ -185,8 +185,8 @@ class Regimen:
 
 def _io(drugs: tuple[str, ...], kind: str, orr: float, sev: float, **kw) -> Regimen:
     kw.setdefault("max_days", 730)
-    kw.setdefault("primary_pd", 0.35)
-    return Regimen(drugs, kind, orr, kw.pop("resp", 24.0), kw.pop("sd", 7.5),
+    kw.setdefault("primary_pd", 0.25)
+    return Regimen(drugs, kind, orr, kw.pop("resp", 30.0), kw.pop("sd", 10.0),
                    severe_irae=sev, **kw)
 
 
@@ -223,9 +223,9 @@ REGIMENS: dict[str, Regimen] = {
     "durvalumab + tremelimumab": _io(("durvalumab", "tremelimumab"), "io_ctla4", 0.20, 0.25),
     # chemo-immunotherapy and IO combinations
     "pembrolizumab + carboplatin + pemetrexed": _io(
-        ("pembrolizumab", "carboplatin", "pemetrexed"), "chemo_io", 0.45, 0.14, sd=7.0),
+        ("pembrolizumab", "carboplatin", "pemetrexed"), "chemo_io", 0.45, 0.14, sd=9.5),
     "pembrolizumab + carboplatin + paclitaxel": _io(
-        ("pembrolizumab", "carboplatin", "paclitaxel"), "chemo_io", 0.55, 0.14, sd=6.5),
+        ("pembrolizumab", "carboplatin", "paclitaxel"), "chemo_io", 0.55, 0.14, sd=9.0),
     "nivolumab + ipilimumab + carboplatin + pemetrexed": _io(
         ("nivolumab", "ipilimumab", "carboplatin", "pemetrexed"), "chemo_io", 0.38, 0.30,
         per_drug_days={"carboplatin": 42, "pemetrexed": 42, "ipilimumab": 730}),
@@ -255,7 +255,7 @@ REGIMENS: dict[str, Regimen] = {
     "atezolizumab + bevacizumab": _io(("atezolizumab", "bevacizumab"), "io_bev", 0.28, 0.09,
                                       resp=18.0, sd=7.0, max_days=None),
     "enfortumab vedotin + pembrolizumab": _io(("enfortumab vedotin", "pembrolizumab"),
-                                              "chemo_io", 0.65, 0.12, resp=14.0, sd=8.0),
+                                              "chemo_io", 0.65, 0.12, resp=18.0, sd=10.0),
     # chemotherapy
     "cisplatin + etoposide (chemoradiotherapy)": _chemo(
         ("cisplatin", "etoposide"), 0.0, fixed_days=49, recist=False),
