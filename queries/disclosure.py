@@ -832,6 +832,10 @@ def protect_survival(result: Any, policy: Policy) -> Protected[Any]:
         hazard_ratio=_protect_hazard_ratio(result.hazard_ratio, weak, policy),
         excluded=excluded.value, notes=notes,
     )
+    if protected.empty_reason is None and protected.curve.empty:
+        protected = replace(protected, empty_reason=(
+            f"every group has fewer than {policy.survival_min_stratum} patients, so the curve "
+            "is hidden to protect their privacy"))
     return Protected(protected, [f"{result.endpoint}: {s}" for s in curve.suppressed])
 
 
