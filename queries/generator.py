@@ -249,9 +249,15 @@ def _type_mask(p: _Patients, name: str) -> np.ndarray:
 
 
 def _tested(rng: np.random.Generator, p: _Patients, mask: np.ndarray,
-            rates: tuple[float, float, float]) -> np.ndarray:
-    """Tested among ``mask`` with a testing rate per era (early, modern, recent)."""
-    return mask & (rng.random(p.n) < np.asarray(rates)[p.era])
+            rates: tuple[float, float, float], molecular: bool = False) -> np.ndarray:
+    """Tested among ``mask`` with a testing rate per era (early, modern, recent).
+
+    Molecular (NGS) tests are sent out less often by the small central hospitals.
+    """
+    rate = np.asarray(rates)[p.era]
+    if molecular:
+        rate = rate * np.array([f for _, f in ref.SITE_NGS_FACTOR])[p.site]
+    return mask & (rng.random(p.n) < rate)
 
 
 def _category(rng, positive_p: float, mask: np.ndarray, labels=("positive", "negative")):
@@ -269,7 +275,8 @@ def _pdl1_values(rng: np.random.Generator, k: int, probs, bands) -> tuple[np.nda
     return np.clip(val, lo, np.minimum(hi, 100.0)), band  # rounding never crosses a cut-off
 
 
-def _nsclc_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, day) -> None:
+def _nsclc_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, days) -> None:
+    day, mol_day = days
     nsclc = _type_mask(p, "NSCLC")
     squamous = p.histology == "8070/3"
     tps_tested = _tested(rng, p, nsclc, (0.72, 0.92, 0.95))
@@ -291,15 +298,18 @@ def _nsclc_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, day)
             ("KRAS", kras_true, (0.25, 0.70, 0.90), (0.05, 0.20, 0.40)),
             ("BRAF", braf_true, (0.20, 0.65, 0.85), (0.05, 0.15, 0.35))):
         rate = np.where(squamous, np.asarray(rates_sq)[p.era], np.asarray(rates_ns)[p.era])
+        if name in ("KRAS", "BRAF"):
+            rate = rate * np.array([f for _, f in ref.SITE_NGS_FACTOR])[p.site]
         tested = nsclc & (rng.random(p.n) < rate)
         cat = np.where(truth[tested], "positive", "negative").astype(object)
-        bm.add(np.flatnonzero(tested), name, None, cat, None, day[tested])
+        bm.add(np.flatnonzero(tested), name, None, cat, None, mol_day[tested])
         if name == "EGFR":
             bm.egfr = tested & truth
         elif name == "ALK":
             bm.alk = tested & truth
-    tmb = _tested(rng, p, nsclc, (0.02, 0.06, 0.12))
-    bm.add(np.flatnonzero(tmb), "TMB", _tmb(rng, int(tmb.sum()), 7.0), None, "mut/Mb", day[tmb])
+    tmb = _tested(rng, p, nsclc, (0.02, 0.06, 0.12), molecular=True)
+    bm.add(np.flatnonzero(tmb), "TMB", _tmb(rng, int(tmb.sum()), 7.0), None, "mut/Mb",
+           mol_day[tmb])
 
 
 def _tmb(rng: np.random.Generator, k: int, median: float) -> np.ndarray:
@@ -316,7 +326,7 @@ def _cps(rng, bm: _Biomarkers, p: _Patients, mask, rates, probs, bands, day) -> 
 
 def _mutation(rng, bm: _Biomarkers, p: _Patients, mask, name: str, rates, positive: float,
               day, labels=("positive", "negative")) -> np.ndarray:
-    tested = _tested(rng, p, mask, rates)
+    tested = _tested(rng, p, mask, rates, molecular=name in ("KRAS", "NRAS"))
     pos, cat = _category(rng, positive, tested, labels)
     bm.add(np.flatnonzero(tested), name, None, cat, None, day[tested])
     out = np.zeros(p.n, dtype=bool)
@@ -324,13 +334,14 @@ def _mutation(rng, bm: _Biomarkers, p: _Patients, mask, name: str, rates, positi
     return out
 
 
-def _other_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, day) -> None:
+def _other_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, days) -> None:
+    day, mol_day = days
     mel = _type_mask(p, "Melanoma")
-    bm.braf = _mutation(rng, bm, p, mel, "BRAF", (0.92, 0.96, 0.97), 0.45, day)
-    tmb_mel = _tested(rng, p, mel, (0.01, 0.05, 0.08))
+    bm.braf = _mutation(rng, bm, p, mel, "BRAF", (0.92, 0.96, 0.97), 0.45, mol_day)
+    tmb_mel = _tested(rng, p, mel, (0.01, 0.05, 0.08), molecular=True)
     bm.add(np.flatnonzero(tmb_mel), "TMB", _tmb(rng, int(tmb_mel.sum()), 12.0), None, "mut/Mb",
-           day[tmb_mel])
-    _mutation(rng, bm, p, mel & ~bm.braf, "NRAS", (0.30, 0.70, 0.85), 0.25, day)
+           mol_day[tmb_mel])
+    _mutation(rng, bm, p, mel & ~bm.braf, "NRAS", (0.30, 0.70, 0.85), 0.25, mol_day)
     hn = _type_mask(p, "Head and neck SCC")
     oropharynx = hn & np.isin(p.icd10, ["C01", "C09.9", "C10.9", "C02.9"])
     _mutation(rng, bm, p, oropharynx, "p16", (0.90, 0.95, 0.97), 0.55, day)
@@ -347,19 +358,21 @@ def _other_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, day)
         _mutation(rng, bm, p, tn, name, (1.0, 1.0, 1.0), 0.0, day)
     crc = _type_mask(p, "Colorectal MSI-H")
     _mutation(rng, bm, p, crc, "MSI", (1.0, 1.0, 1.0), 1.0, day, ("MSI-H", "MSS"))
-    _mutation(rng, bm, p, crc, "KRAS", (0.85, 0.92, 0.95), 0.25, day)
-    _mutation(rng, bm, p, crc, "NRAS", (0.80, 0.92, 0.95), 0.04, day)
-    _mutation(rng, bm, p, crc, "BRAF", (0.80, 0.92, 0.95), 0.35, day)
-    tmb_crc = _tested(rng, p, crc, (0.05, 0.15, 0.25))
+    _mutation(rng, bm, p, crc, "KRAS", (0.85, 0.92, 0.95), 0.25, mol_day)
+    _mutation(rng, bm, p, crc, "NRAS", (0.80, 0.92, 0.95), 0.04, mol_day)
+    _mutation(rng, bm, p, crc, "BRAF", (0.80, 0.92, 0.95), 0.35, mol_day)
+    tmb_crc = _tested(rng, p, crc, (0.05, 0.15, 0.25), molecular=True)
     bm.add(np.flatnonzero(tmb_crc), "TMB", _tmb(rng, int(tmb_crc.sum()), 38.0), None, "mut/Mb",
-           day[tmb_crc])
+           mol_day[tmb_crc])
 
 
 def _biomarkers(rng: np.random.Generator, p: _Patients) -> _Biomarkers:
     bm = _Biomarkers(cps_band=np.full(p.n, -1, dtype=np.int64))
-    day = p.dx + rng.integers(2, 14, p.n)  # on the diagnostic sample, before any treatment
-    _nsclc_markers(rng, p, bm, day)
-    _other_markers(rng, p, bm, day)
+    # On the diagnostic sample, before any treatment: immunohistochemistry within days,
+    # molecular results (PCR/NGS) a little later.
+    days = (p.dx + rng.integers(2, 10, p.n), p.dx + rng.integers(5, 14, p.n))
+    _nsclc_markers(rng, p, bm, days)
+    _other_markers(rng, p, bm, days)
     return bm
 
 

@@ -19,6 +19,10 @@ SITES: tuple[tuple[str, float], ...] = (
     ("Päijät-Häme CH Lahti", 0.015),
 )
 
+# Relative rate of molecular (NGS) testing by site: the central hospitals send out fewer panels.
+SITE_NGS_FACTOR: tuple[tuple[str, float], ...] = tuple(
+    (name, 0.72 if "CH" in name else 1.0) for name, _ in SITES)
+
 # Calendar eras decide which regimens were reimbursed and in use.
 ERAS = ("early", "modern", "recent")  # diagnosis before 2018 / 2018-2023 / from 2024
 ERA_STARTS = ("2018-01-01", "2024-01-01")
