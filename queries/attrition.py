@@ -59,15 +59,9 @@ class Attrition:
 
 
 def _cached_counts(db: SnapshotDatabase, table: str, sql: str, params: list) -> dict:
-    with db.lock:
-        cur = db.cursor()
-        exists = cur.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'memory' AND table_name = ?",
-            [table],
-        ).fetchone()[0]
-        if not exists:
-            cur.execute(f"CREATE TABLE {table} AS {sql}", params)  # noqa: S608 - table from a hash
-        frame = cur.execute(f"SELECT * FROM {table}").df()  # noqa: S608
+    with db.lock:  # read before another thread's eviction could drop it
+        db.cached_table(table, sql, params)
+        frame = db.cursor().execute(f"SELECT * FROM {table}").df()  # noqa: S608 - from a hash
     return {col: (0 if pd.isna(v) else int(v)) for col, v in frame.iloc[0].items()}
 
 

@@ -45,20 +45,13 @@ def _table_name(key: str) -> str:
 def materialize_sql(db: SnapshotDatabase, key: str, sql: str, params: list | dict) -> Cohort:
     """Create the cohort table from a SELECT returning COHORT_COLUMNS, unless it exists."""
     table = _table_name(key)
-    with db.lock:
-        cur = db.cursor()
-        exists = cur.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'memory' AND table_name = ?",
-            [table],
-        ).fetchall()[0][0]
-        if not exists:
-            cur.execute(
-                f"CREATE TABLE {table} AS SELECT patient_id, CAST(index_date AS DATE) AS index_date, "  # noqa: S608
-                f"CAST(index_line AS INTEGER) AS index_line FROM ({sql}) ORDER BY patient_id",
-                params,
-            )
-        size = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]  # noqa: S608
-    return Cohort(db=db, table=table, key=key, size=int(size))
+    size = db.cached_table(
+        table,
+        "SELECT patient_id, CAST(index_date AS DATE) AS index_date, "  # noqa: S608
+        f"CAST(index_line AS INTEGER) AS index_line FROM ({sql}) ORDER BY patient_id",
+        params,
+    )
+    return Cohort(db=db, table=table, key=key, size=size)
 
 
 def materialize_frame(db: SnapshotDatabase, key: str, frame: pd.DataFrame) -> Cohort:

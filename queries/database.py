@@ -14,6 +14,7 @@ import json
 import os
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +90,9 @@ class SnapshotDatabase:
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
     _pid: int | None = field(default=None, repr=False)
+    max_cached_rows: int = 20_000_000
+    max_cached_tables: int = 512
+    _tables: OrderedDict[str, int] = field(default_factory=OrderedDict, repr=False)
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
@@ -102,6 +106,7 @@ class SnapshotDatabase:
                         f"CREATE VIEW {table} AS SELECT * FROM {ATTACHED_NAME}.{table}"  # noqa: S608 - fixed schema
                     )
                 self._con, self._pid = con, os.getpid()
+                self._tables = OrderedDict()
                 self._local = threading.local()
             return self._con
 
@@ -113,6 +118,36 @@ class SnapshotDatabase:
             cur = con.cursor()
             self._local.cursor = cur
         return cur
+
+    def cached_table(self, table: str, sql: str, params: list | dict) -> int:
+        """Create ``table`` from ``sql`` unless this process already has it; returns its rows.
+
+        Derived tables (materialized cohorts, attrition counts) live in memory, so the least
+        recently used are dropped once more than ``max_cached_rows`` rows or
+        ``max_cached_tables`` tables are held. ``table`` must come from a hash, never from input.
+        """
+        with self._lock:
+            cur = self.cursor()
+            if table in self._tables:
+                self._tables.move_to_end(table)
+                return self._tables[table]
+            cur.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}", params)  # noqa: S608
+            rows = int(cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608
+            self._tables[table] = rows
+            self._evict(keep=table)
+            return rows
+
+    def _evict(self, keep: str) -> None:
+        cur = self.cursor()
+        while len(self._tables) > 1 and (
+            len(self._tables) > self.max_cached_tables
+            or sum(self._tables.values()) > self.max_cached_rows
+        ):
+            oldest = next(iter(self._tables))
+            if oldest == keep:
+                break
+            self._tables.pop(oldest)
+            cur.execute(f"DROP TABLE IF EXISTS {oldest}")
 
     @property
     def lock(self) -> threading.RLock:
