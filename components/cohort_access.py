@@ -15,6 +15,7 @@ from components.context import app_context
 from queries.cohort import Cohort
 from queries.cohorts import CohortService
 from queries.database import SnapshotDatabase
+from queries.snapshot import SnapshotUnavailable
 
 _SERVICES_KEY = "iocohort.cohort_services"
 
@@ -41,7 +42,10 @@ def active_database(snapshot_id: str | None) -> SnapshotDatabase:
         if default is None:
             raise NoSnapshot("no usable snapshot is available; see the Snapshots page")
         snapshot_id = default.snapshot_id
-    return registry.database(snapshot_id)
+    try:
+        return registry.database(snapshot_id)
+    except SnapshotUnavailable as exc:  # e.g. its database could not be built
+        raise NoSnapshot(f"snapshot {snapshot_id} is not usable: {exc}") from exc
 
 
 def cohort_service(snapshot_id: str | None) -> CohortService:
