@@ -244,3 +244,13 @@ def test_checkpoint_inhibitors_follow_pdl1_label_cut_offs(tables):
         ids = first[(first["cancer_type"] == cancer) & (first["regimen"] == regimen)]["patient_id"]
         assert len(ids) > 0, regimen
         assert (ids.map(cps) >= cut).all(), regimen
+
+
+def test_stratified_uniforms_cover_each_cell_evenly():
+    rng = generator.np.random.default_rng(1)
+    cells = generator.np.repeat([3, 1, 2], [1000, 10, 500])
+    u = generator._stratified_uniform(rng, cells)
+    assert ((u >= 0) & (u < 1)).all()
+    for cell, n in ((3, 1000), (1, 10), (2, 500)):
+        slices = generator.np.sort(generator.np.floor(u[cells == cell] * n))
+        assert (slices == generator.np.arange(n)).all()  # exactly one draw per 1/n slice
