@@ -33,6 +33,7 @@ INDEX_KINDS = {
     "diagnosis": "Diagnosis date",
 }
 HIDDEN = {"display": "none"}
+ALL_ROLES = ("clinician", "partner", "advisory", "admin")
 
 
 # ------------------------------------------------------------------------------------ layout
@@ -96,6 +97,7 @@ def layout() -> html.Div:
         dcc.Store(id=ids.BUILDER_LOADED),
         dcc.Store(id=ids.BUILDER_HISTORY, data=[]),
         dcc.Store(id=ids.BUILDER_LINK_SEEN, storage_type="session"),
+        dcc.Store(id=ids.snapshot_watch("builder")),
         dcc.Download(id=ids.BUILDER_DOWNLOAD),
         html.Div(className="d-flex flex-wrap align-items-end gap-3 mb-2", children=[
             html.H2("Cohort builder", className="h4 mb-0 me-2"),
@@ -171,20 +173,31 @@ def _stored(stored: Any, catalog) -> dict | None:
     Input(ids.BUILDER_INIT, "data"),
     Input(ids.BUILDER_LOADED, "data"),
     Input(ids.BUILDER_NEW, "n_clicks"),
+    Input(ids.snapshot_watch(ALL), "data"),
     State(ids.URL, "search"),
     State(ids.COHORT_STORE, "data"),
     State(ids.SNAPSHOT_STORE, "data"),
     State(ids.BUILDER_LINK_SEEN, "data"),
+    State(ids.BUILDER_STRUCTURE, "data"),
 )
-def load_builder(_init, loaded, _new, search, stored, snapshot_id, seen):
+def load_builder(_init, loaded, _new, _watch, search, stored, snapshot_id, seen, structure):
     """Open a cohort in the page: from the link, an upload, a saved one, or the session."""
     user = require_role(*ROLES)
-    catalog = cohort_service(snapshot_id).catalog
+    service = cohort_service(snapshot_id)
+    catalog = service.catalog
     trigger = ctx.triggered_id
     message, data = None, None
-    if trigger == ids.BUILDER_LOADED and isinstance(loaded, dict):
+    watched = isinstance(trigger, dict) and trigger.get("type") == ids.SNAPSHOT_WATCH
+    if watched and isinstance(structure, dict):
+        # Another snapshot was chosen: reopen the last complete cohort on its catalog.
+        if structure.get("snapshot") == service.db.snapshot_id:
+            raise PreventUpdate
+        data = _stored(stored, catalog)
+        message = dbc.Alert(f"Now counting on snapshot {service.db.snapshot_id}.",
+                            color="info", dismissable=True, duration=8000)
+    elif trigger == ids.BUILDER_LOADED and isinstance(loaded, dict):
         data = loaded.get("definition")
-    elif trigger != ids.BUILDER_NEW:
+    elif trigger != ids.BUILDER_NEW or not _new:
         # A link opened before in this session has been edited since: keep the edits.
         data = _stored(stored, catalog) if search and search == seen else None
         if data is None:
@@ -192,7 +205,20 @@ def load_builder(_init, loaded, _new, search, stored, snapshot_id, seen):
         data = data or _stored(stored, catalog)
     draft = (state.draft_from_definition(data, catalog) if data
              else state.new_draft(user.username))
+    draft["snapshot"] = service.db.snapshot_id
     return (*_draw(draft, catalog, user.role), message, search or no_update)
+
+
+@callback(
+    Output(ids.snapshot_watch(ALL), "data"),
+    Input(ids.SNAPSHOT_STORE, "data"),
+    prevent_initial_call=True,
+)
+def watch_snapshot(snapshot_id: str | None):
+    """Tell the builder (when it is on screen) that the active snapshot changed."""
+    # Fires on every page (the store is the shell's): every role may; it echoes only the id.
+    require_role(*ALL_ROLES)
+    return [snapshot_id for _ in ctx.outputs_list]
 
 
 def _draw(draft: dict, catalog, role: str) -> tuple:

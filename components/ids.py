@@ -140,6 +140,7 @@ CRITERION_WINDOW_CUSTOM_BOX = "builder-criterion-window-custom-box"
 CRITERION_OCCURRENCE = "builder-criterion-occurrence"
 CRITERION_REMOVE = "builder-criterion-remove"
 CRITERION_MESSAGE = "builder-criterion-message"
+SNAPSHOT_WATCH = "builder-snapshot-watch"
 SAVED_ACTION = "builder-saved-action"
 SAVED_NAME = "builder-saved-name"
 
@@ -168,6 +169,12 @@ def criterion_value_id(kind: str, rule: str, row: str, spec: str) -> dict:
 def saved_action(saved: str, action: str) -> dict:
     """A saved cohort's button: action is "open", "rename", "duplicate" or "delete"."""
     return {"type": SAVED_ACTION, "saved": saved, "action": action}
+
+
+def snapshot_watch(page: str) -> dict:
+    """A page's copy of the active snapshot: a pattern ID, so that the shell's store can feed
+    it without an error on pages that do not have it."""
+    return {"type": SNAPSHOT_WATCH, "page": page}
 
 
 def saved_name(saved: str) -> dict:

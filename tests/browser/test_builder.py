@@ -553,3 +553,45 @@ def definition_hash(definition: dict) -> str:
     from queries.definition import Definition
 
     return Definition.model_validate(definition).content_hash()
+
+
+@pytest.fixture
+def two_snapshots(tmp_path) -> Path:
+    """The sample snapshot and a tiny one side by side (the sample, newer, is the default)."""
+    from tests.unit.snapshot_factory import write_tiny_snapshot
+
+    folder = tmp_path / "snapshots"
+    folder.mkdir()
+    (folder / "sample").symlink_to(SAMPLE, target_is_directory=True)
+    write_tiny_snapshot(folder / "tiny")
+    return folder
+
+
+def test_choosing_another_snapshot_recounts_the_same_cohort(dash_duo, app_settings,
+                                                           two_snapshots):
+    from dataclasses import replace
+
+    from app import create_app
+    from tests.unit.snapshot_factory import TINY_ID
+
+    app = create_app(replace(app_settings, snapshots_dir=two_snapshots))
+    from access.auth import seed_demo_users
+
+    seed_demo_users(replace(app_settings, snapshots_dir=two_snapshots))
+    start(dash_duo, app)
+    dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1))
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    count, digest = settled(dash_duo)
+    choose(dash_duo, dash_duo.driver, "navbar .dash-dropdown", TINY_ID)
+    wait_until(dash_duo, lambda: TINY_ID in dash_duo.find_element(
+        f"#{ids.BUILDER_COUNT_NOTE}").text)
+    tiny_count, tiny_digest = settled(dash_duo)
+    assert tiny_digest == digest
+    with app.server.test_request_context():
+        from components.cohort_access import cohort_service
+        from queries.definition import load_definition
+
+        service = cohort_service(TINY_ID)
+        expected = service.attrition(load_definition(NSCLC_PDL1, service.catalog)).final
+    assert tiny_count == expected != count
+    no_console_errors(dash_duo)
