@@ -1126,9 +1126,11 @@ def ground_truth(patients: int, seed: int) -> dict:
                 "reference": "ECOG 0-1, stage IV or unknown, and for NSCLC PD-L1 TPS <1",
                 "hazard_ratios": {"ECOG >= 2": HR_ECOG2, "stage I-III": HR_STAGE_I_III,
                                   "NSCLC PD-L1 TPS": dict(HR_TPS)},
-                "independence": ("ECOG, stage and PD-L1 are drawn independently of each other "
-                                 "and of response; whether a patient gets an ICI depends on "
-                                 "cancer type, ECOG and EGFR/ALK status only"),
+                "independence": ("ECOG, stage and PD-L1 TPS are drawn independently of each "
+                                 "other and of response; whether a patient gets an ICI depends "
+                                 "on cancer type, ECOG, calendar era and biomarker eligibility "
+                                 "(EGFR/ALK, PD-L1 CPS label cut-offs), never on PD-L1 TPS or "
+                                 "stage"),
             },
             "sampling": ("survival times, planted responses and planted severe events use "
                          "uniforms stratified within covariate cells, so realised values sit "
