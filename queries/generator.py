@@ -195,6 +195,12 @@ def _diagnosis_days(rng: np.random.Generator, n: int) -> np.ndarray:
     return (start + np.floor(frac * (end - start))).astype(np.int64)
 
 
+def _ecog_by_age(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
+    band = (age >= 65).astype(np.int64) + (age >= 75)
+    cum = np.cumsum(np.asarray(ref.ECOG_PROBS_BY_AGE), axis=1)[band]
+    return (rng.random(len(age))[:, None] > cum[:, :-1]).sum(axis=1)
+
+
 def _patients(rng: np.random.Generator, n: int) -> _Patients:
     types = ref.CANCERS
     ctype = _categorical(rng, [s.weight for s in types.values()], n)
@@ -215,7 +221,7 @@ def _patients(rng: np.random.Generator, n: int) -> _Patients:
         icd10=_codes(rng, ctype, "icd10"),
         histology=_codes(rng, ctype, "histology"),
         stage=_by_type(rng, ctype, {t: s.stage for t, s in types.items()}, zeros.copy()),
-        ecog=_categorical(rng, ref.ECOG_PROBS, n),
+        ecog=_ecog_by_age(rng, age),
     )
 
 
@@ -285,11 +291,16 @@ def _nsclc_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, days
     bm.add(np.flatnonzero(tps_tested), "PD-L1 TPS", val, None, "%", day[tps_tested])
     bm.tps_group = np.full(p.n, 3, dtype=np.int64)
     bm.tps_group[tps_tested] = band
-    driver_rate = np.where(squamous, 0.02, 0.12)  # EGFR; ALK about a third of that
+    # EGFR/ALK: about 12 % / 4 % of adenocarcinomas overall, enriched in never-smokers and
+    # women; KRAS mostly in smokers.
+    never = p.smoking == 0
+    enrich = np.where(never, 3.6, np.where(p.smoking == 3, 1.0, 0.62)) * np.where(p.male, .8, 1.25)
+    driver_rate = np.where(squamous, 0.02, 0.12) * enrich
     u = rng.random(p.n)
     egfr_true = nsclc & (u < driver_rate)
     alk_true = nsclc & ~egfr_true & (u < driver_rate * 1.35)
-    kras_true = nsclc & ~egfr_true & ~alk_true & (rng.random(p.n) < np.where(squamous, .05, .33))
+    kras_rate = np.where(squamous, .05, .36) * np.where(never, 0.3, 1.0)
+    kras_true = nsclc & ~egfr_true & ~alk_true & (rng.random(p.n) < kras_rate)
     braf_true = nsclc & ~egfr_true & ~alk_true & ~kras_true & (rng.random(p.n) < 0.03)
     bm.egfr = bm.alk = np.zeros(p.n, dtype=bool)
     for name, truth, rates_ns, rates_sq in (
@@ -308,11 +319,12 @@ def _nsclc_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, days
         elif name == "ALK":
             bm.alk = tested & truth
     tmb = _tested(rng, p, nsclc, (0.02, 0.06, 0.12), molecular=True)
-    bm.add(np.flatnonzero(tmb), "TMB", _tmb(rng, int(tmb.sum()), 7.0), None, "mut/Mb",
+    tmb_median = np.where(never, 3.0, 8.5)[tmb]  # smoking signature
+    bm.add(np.flatnonzero(tmb), "TMB", _tmb(rng, int(tmb.sum()), tmb_median), None, "mut/Mb",
            mol_day[tmb])
 
 
-def _tmb(rng: np.random.Generator, k: int, median: float) -> np.ndarray:
+def _tmb(rng: np.random.Generator, k: int, median) -> np.ndarray:
     return np.round(np.exp(np.log(median) + 0.8 * rng.standard_normal(k)), 1)
 
 

@@ -97,7 +97,9 @@ CANCERS: dict[str, CancerSpec] = {
 }
 
 # ECOG of a patient at the decision about systemic therapy (for ICI patients: at first ICI).
-ECOG_PROBS = (0.30, 0.48, 0.16, 0.06)
+# Worse with age: bands below 65, 65-74, 75 and over.
+ECOG_PROBS_BY_AGE = ((0.38, 0.46, 0.12, 0.04), (0.30, 0.48, 0.16, 0.06),
+                     (0.20, 0.48, 0.23, 0.09))
 # Share of never-ICI patients is higher for the frail and for driver-positive NSCLC.
 NEVER_IO_ECOG2_FACTOR = 2.2
 NSCLC_DRIVER_P_IO = 0.22
