@@ -49,7 +49,7 @@ def _row(status, default_id: str | None) -> html.Tr:
             html.Td([html.Code(status.snapshot_id or status.path.name),
                      dbc.Badge("default", color="primary", className="ms-2")
                      if status.snapshot_id == default_id else None]),
-            html.Td(str(manifest.get("created", "—"))),
+            html.Td(str(manifest.get("created", "—")), className="text-nowrap"),
             html.Td(str(manifest.get("source", "—"))),
             html.Td(f"{rows:,}" if rows else "—", className="text-end"),
             html.Td(_status_badge(status)),

@@ -89,3 +89,9 @@ def screenshot(dash_duo, name: str) -> Path:
 
 def text_of(dash_duo, selector: str) -> str:
     return dash_duo.driver.find_element(By.CSS_SELECTOR, selector).text
+
+
+def start_app(dash_duo, app) -> None:
+    """Start the app; its root redirects to /login, so do not wait for a Dash page there."""
+    dash_duo.start_server(app, navigate=False)
+    dash_duo._url = dash_duo.server.url  # what the server_url setter sets, minus its wait

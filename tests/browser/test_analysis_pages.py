@@ -16,7 +16,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from components import figures, ids, tables
-from tests.browser.conftest import DEMO_PASSWORDS, browser_errors, screenshot, sign_in
+from tests.browser.conftest import (
+    DEMO_PASSWORDS,
+    browser_errors,
+    screenshot,
+    sign_in,
+    start_app,
+)
 
 pytestmark = pytest.mark.browser
 WAIT = 40
@@ -112,8 +118,7 @@ def click_label(dash_duo, container_id: str, label: str) -> None:
 
 def start_signed_in(dash_duo, app, role: str = "clinician") -> None:
     """Start the app and sign in (the first page is the sign-in form, not a Dash page)."""
-    dash_duo.start_server(app, navigate=False)
-    dash_duo._url = dash_duo.server.url  # what start_server would set, minus its Dash-page wait
+    start_app(dash_duo, app)
     sign_in(dash_duo, role)
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,20 @@ NSCLC_PDL1 = {
             {"field": "ecog", "op": "between", "value": [0, 1]}]}},
     ],
 }
+
+
+@pytest.fixture(scope="session")
+def sample_copy(tmp_path_factory) -> Path:
+    """A copy of data/sample taken once: the page and the command line must count the same
+    files even if the sample is regenerated while the tests run."""
+    folder = tmp_path_factory.mktemp("snapshots") / "sample"
+    shutil.copytree(SAMPLE, folder)
+    return folder
+
+
+@pytest.fixture
+def app_settings(app_settings, sample_copy):
+    return replace(app_settings, snapshots_dir=sample_copy.parent)
 
 
 @pytest.fixture
@@ -247,10 +263,10 @@ def build_example_by_clicks(dash_duo) -> None:
     high.send_keys("1", Keys.TAB)
 
 
-def cli_count(definition_file: Path, cache_dir: Path) -> int:
+def cli_count(snapshot: Path, definition_file: Path, cache_dir: Path) -> int:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = cli.main(["count", "--snapshot", str(SAMPLE), str(definition_file), "--json",
+        code = cli.main(["count", "--snapshot", str(snapshot), str(definition_file), "--json",
                          "--cache-dir", str(cache_dir)])
     assert code == 0
     return json.loads(out.getvalue())["steps"][-1]["remaining"]
@@ -314,7 +330,8 @@ def no_console_errors(dash_duo) -> None:
 
 
 def test_example_built_by_clicks_counts_what_iocohort_count_counts(dash_duo, app, downloads,
-                                                                    browser_cache_dir):
+                                                                    browser_cache_dir,
+                                                                    sample_copy):
     start(dash_duo, app)
     everyone = wait_count(dash_duo)
     build_example_by_clicks(dash_duo)
@@ -333,7 +350,7 @@ def test_example_built_by_clicks_counts_what_iocohort_count_counts(dash_duo, app
     assert document["inclusion_rules"] == expected["inclusion_rules"]
     assert document["index_event"] == expected["index_event"]
     assert document["metadata"]["author"] == "clinician"
-    assert count == cli_count(exported, browser_cache_dir)
+    assert count == cli_count(sample_copy, exported, browser_cache_dir)
     assert count > 0
     steps = css(dash_duo, f"#{ids.BUILDER_ATTRITION_TABLE} tbody tr")
     assert len(steps) == 4
@@ -556,21 +573,19 @@ def definition_hash(definition: dict) -> str:
 
 
 @pytest.fixture
-def two_snapshots(tmp_path) -> Path:
+def two_snapshots(tmp_path, sample_copy) -> Path:
     """The sample snapshot and a tiny one side by side (the sample, newer, is the default)."""
     from tests.unit.snapshot_factory import write_tiny_snapshot
 
     folder = tmp_path / "snapshots"
     folder.mkdir()
-    (folder / "sample").symlink_to(SAMPLE, target_is_directory=True)
+    (folder / "sample").symlink_to(sample_copy, target_is_directory=True)
     write_tiny_snapshot(folder / "tiny")
     return folder
 
 
 def test_choosing_another_snapshot_recounts_the_same_cohort(dash_duo, app_settings,
                                                            two_snapshots):
-    from dataclasses import replace
-
     from app import create_app
     from tests.unit.snapshot_factory import TINY_ID
 

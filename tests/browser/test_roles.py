@@ -10,7 +10,7 @@ from selenium.common.exceptions import ElementClickInterceptedException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import browser_errors, screenshot, sign_in
+from tests.browser.conftest import browser_errors, screenshot, sign_in, start_app
 
 pytestmark = pytest.mark.browser
 
@@ -38,12 +38,6 @@ def app(app, app_settings):
 
     seed_demo_users(app_settings)
     return app
-
-
-def start(dash_duo, app) -> None:
-    """Start the app; its root redirects to /login, so do not wait for a Dash page there."""
-    dash_duo.start_server(app, navigate=False)
-    dash_duo._url = dash_duo.server.url  # what the server_url setter sets, minus its wait
 
 
 def _exact_counts(app_settings, definition: dict):
@@ -113,7 +107,7 @@ def _wait_feasibility(dash_duo, cohort_name: str) -> None:
 
 
 def test_partner_sees_protected_feasibility_and_no_clinician_panels(dash_duo, app, app_settings):
-    start(dash_duo, app)
+    start_app(dash_duo, app)
     sign_in(dash_duo, "partner")
     nav = _nav_text(dash_duo, "Feasibility")
     # partners see aggregate analyses under small-cell protection, never summaries or audit
@@ -170,7 +164,7 @@ def _publish_for_advisory(app_settings) -> str:
 
 def test_advisory_sees_only_published_summaries(dash_duo, app, app_settings):
     sentence = _publish_for_advisory(app_settings)
-    start(dash_duo, app)
+    start_app(dash_duo, app)
     sign_in(dash_duo, "advisory")
     assert _nav_text(dash_duo, "Summaries").split() == ["Summaries"]
     dash_duo.wait_for_contains_text("#summaries-list", "Immunotherapy, all cancers", timeout=30)
@@ -195,7 +189,7 @@ def test_advisory_sees_only_published_summaries(dash_duo, app, app_settings):
 
 
 def test_admin_sees_the_audit_log_and_users(dash_duo, app):
-    start(dash_duo, app)
+    start_app(dash_duo, app)
     sign_in(dash_duo, "admin")
     nav = _nav_text(dash_duo, "Audit log")
     assert "Users" in nav and "Feasibility" not in nav
@@ -215,7 +209,7 @@ def test_admin_sees_the_audit_log_and_users(dash_duo, app):
 
 
 def test_clinician_publishes_then_unpublishes_a_summary(dash_duo, app):
-    start(dash_duo, app)
+    start_app(dash_duo, app)
     sign_in(dash_duo, "clinician")
     _use_cohort(dash_duo, EVERYONE, "/summaries")
     dash_duo.wait_for_contains_text(CONTENT, "Publish a summary", timeout=30)
