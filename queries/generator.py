@@ -521,14 +521,15 @@ def _first_gap(rng: np.random.Generator, p: _Patients, lines: np.ndarray) -> np.
     return gap.astype(np.int64)
 
 
-def _survival_io(rng: np.random.Generator, p: _Patients, tps: np.ndarray) -> np.ndarray:
+def _survival_io(rng: np.random.Generator, p: _Patients, tps: np.ndarray,
+                 gets_ici: np.ndarray) -> np.ndarray:
     """Days from first ICI to death under the planted Weibull PH model."""
     median = np.array([s.io_median_months for s in ref.CANCERS.values()])[p.ctype]
     ecog2, early = p.ecog >= 2, p.stage <= 2
     log_hr = np.log(HR_ECOG2) * ecog2 + np.log(HR_STAGE_I_III) * early
     nsclc = _type_mask(p, "NSCLC")
     tps_hr = np.log(np.array([HR_TPS[g] for g in TPS_GROUPS]))[tps]
-    cells = p.ctype * 100 + np.where(nsclc, tps, 0) * 10 + ecog2 * 2 + early
+    cells = gets_ici * 1000 + p.ctype * 100 + np.where(nsclc, tps, 0) * 10 + ecog2 * 2 + early
     u = _stratified_uniform(rng, cells)
     return _weibull_days(median, log_hr + np.where(nsclc, tps_hr, 0.0), u)
 
@@ -554,7 +555,7 @@ def _init_state(rng, p: _Patients, lines: np.ndarray, group, tps) -> _State:
         last_fu=last_fu.astype(np.int64), index_day=np.full(p.n, -1, dtype=np.int64),
         io_line=io_line, ecog_line=p.ecog.copy(),
         interval=SCAN_INTERVALS[0][_categorical(rng, SCAN_INTERVALS[1], p.n)],
-        os_days=_survival_io(rng, p, tps),
+        os_days=_survival_io(rng, p, tps, io_line >= 0),
         ltfu_days=np.round(rng.exponential(LTFU_MEAN_YEARS * 365.25, p.n)).astype(np.int64),
         u_response=_stratified_uniform(rng, p.ctype * 10 + tps + 1000 * (io_line >= 0)),
         u_severe=_stratified_uniform(rng, np.where(io_line >= 0, _first_ici(lines, io_line), -1)),
