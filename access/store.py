@@ -91,6 +91,10 @@ def connect(store_path: str | Path) -> sqlite3.Connection:
     """
     path = Path(store_path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Password hashes and the audit log live here: readable by the app's user only
+        # (SQLite gives its -wal/-shm files the same mode).
+        path.touch(mode=0o600)
     con = sqlite3.connect(path, timeout=10.0)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA foreign_keys = ON")

@@ -22,6 +22,7 @@ from access import store
 
 ROLES = ("clinician", "partner", "advisory", "admin")
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # hashing cost grows with length; longer input is refused unhashed
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 _HASHER = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
 # Verified against when the username is unknown, so a wrong name costs as long as a
@@ -76,6 +77,8 @@ def check_role(role: str) -> str:
 def check_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise UserError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"password must have at most {MAX_PASSWORD_LENGTH} characters")
     return password
 
 
@@ -190,6 +193,9 @@ def verify_password(store_path: str | Path, username: str, password: str) -> Use
     try:
         name = normalize_username(username)
     except UserError:
+        name = None
+    if len(password or "") > MAX_PASSWORD_LENGTH:
+        password = ""  # still costs one hash below, never matches a stored one
         name = None
     with store.transaction(store_path) as con:
         row = con.execute("SELECT * FROM users WHERE username = ?", [name]).fetchone()

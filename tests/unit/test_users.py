@@ -56,6 +56,7 @@ def test_password_is_stored_as_an_argon2id_hash_never_in_plaintext(store):
     assert digest.startswith("$argon2id$")
     assert PASSWORD not in digest
     assert PASSWORD.encode() not in store.read_bytes()
+    assert store.stat().st_mode & 0o077 == 0  # readable by the app's user only
 
 
 def test_verify_accepts_the_right_password_only(store):
@@ -64,6 +65,7 @@ def test_verify_accepts_the_right_password_only(store):
     assert users.verify_password(store, "alice", PASSWORD + "x") is None
     assert users.verify_password(store, "nobody", PASSWORD) is None
     assert users.verify_password(store, "", "") is None
+    assert users.verify_password(store, "alice", PASSWORD + "x" * 5000) is None
 
 
 def test_invalid_usernames_roles_passwords_and_duplicates_are_refused(store):
