@@ -15,7 +15,6 @@ from dash import ALL
 
 from components import builder_widgets as widgets
 from components import ids
-from components.builder_render import spec_of
 from queries.catalog import Catalog
 
 RULE_PROPS = ((ids.RULE_NAME, "value"), (ids.RULE_ENABLED, "value"), (ids.RULE_GROUP, "value"))
@@ -92,7 +91,7 @@ def _value_widgets(values: Values, rule: str, row: str, spec: str) -> dict[str, 
 def _current_row(row: dict, rule: str, values: Values, catalog: Catalog) -> list[str]:
     """Update ``row`` in place from its widgets; returns the row's own problems."""
     key = row["key"]
-    drawn = spec_of(row.get("field"), row.get("op"))
+    drawn = widgets.spec_of(row.get("field"), row.get("op"))
     row["field"] = _row_value(values, ids.CRITERION_FIELD, rule, key, row.get("field"))
     f = catalog.get(row["field"] or "")
     if f is None:
@@ -102,12 +101,12 @@ def _current_row(row: dict, rule: str, values: Values, catalog: Catalog) -> list
         row["op"] = None
         return ["choose an operator"]
     problems = []
-    shown = _value_widgets(values, rule, key, spec_of(f.key, row["op"]))
+    shown = _value_widgets(values, rule, key, widgets.spec_of(f.key, row["op"]))
     if shown is not None or widgets.value_kind(f, row["op"]) == "none":
         row["value"], problem = widgets.read_value(f, row["op"], shown or {})
         if problem:
             problems.append(problem)
-    elif drawn != spec_of(f.key, row["op"]) or row.get("value") is None:
+    elif drawn != widgets.spec_of(f.key, row["op"]) or row.get("value") is None:
         # The widgets for this field and operator are not drawn yet.
         row["value"] = None
         problems.append("choose a value")

@@ -20,33 +20,12 @@ from queries.describe import rule_text
 # ---------------------------------------------------------------------------- criterion row
 
 
-def spec_of(field_key: str | None, op: str | None) -> str:
-    """Which (field, operator) a value widget was drawn for (part of its ID)."""
-    return f"{field_key or ''}|{op or ''}"
-
-
 def value_area(f: CatalogField | None, op: str | None, value: Any, rule: str, row: str,
                count_text: widgets.CountText) -> list:
-    """The row's value inputs, each ID tagged with the field and operator they belong to."""
+    """The row's value inputs (see ``builder_widgets.value_widgets``)."""
     if f is None:
         return [html.Span("choose a field first", className="small text-muted")]
-    spec = spec_of(f.key, op)
-    parts = widgets.value_widgets(f, op, value, rule, row, count_text)
-    return [_retag(part, spec) for part in parts if part is not None]
-
-
-def _retag(component: Any, spec: str) -> Any:
-    """Add ``spec`` to the pattern ID of every value widget inside ``component``."""
-    cid = getattr(component, "id", None)
-    if isinstance(cid, dict) and "row" in cid:
-        component.id = ids.criterion_value_id(cid["type"], cid["rule"], cid["row"], spec)
-    children = getattr(component, "children", None)
-    if isinstance(children, list):
-        for child in children:
-            _retag(child, spec)
-    elif children is not None and hasattr(children, "to_plotly_json"):
-        _retag(children, spec)
-    return component
+    return widgets.value_widgets(f, op, value, rule, row, count_text)
 
 
 def window_area(f: CatalogField | None, row: dict, rule: str) -> list:

@@ -95,9 +95,17 @@ def value_kind(f: CatalogField, op: str | None) -> str:
     return "single" if f.values else "text"
 
 
-def _number_input(kind: str, rule: str, row: str, value: Any, placeholder: str) -> dcc.Input:
+def spec_of(field_key: str | None, op: str | None) -> str:
+    """Which (field, operator) a value widget was drawn for (part of its ID)."""
+    return f"{field_key or ''}|{op or ''}"
+
+
+WidgetId = Callable[[str], dict]
+
+
+def _number_input(vid: WidgetId, kind: str, value: Any, placeholder: str) -> dcc.Input:
     return dcc.Input(
-        id=ids.criterion_id(kind, rule, row), type="number", value=value, debounce=0.4,
+        id=vid(kind), type="number", value=value, debounce=0.4,
         placeholder=placeholder, step="any", className="form-control form-control-sm",
         style={"width": "6.5rem"},
     )
@@ -114,51 +122,91 @@ def _category_options(f: CatalogField, count_text: CountText, extra: list) -> li
     return options
 
 
-def value_widgets(f: CatalogField, op: str | None, value: Any, rule: str, row: str,
-                  count_text: CountText = plain_count) -> list:
-    """The inputs for the value of one criterion row, pre-filled with ``value``."""
+def _pair(value: Any) -> tuple[Any, Any]:
+    return tuple(value) if isinstance(value, list) and len(value) == 2 else (None, None)
+
+
+def _unit(f: CatalogField) -> html.Span | None:
+    return html.Span(f.unit, className="ms-1 small text-muted") if f.unit else None
+
+
+def _hint(f: CatalogField) -> html.Span:
+    return html.Span(_range_hint(f), className="ms-2 small text-muted")
+
+
+def _number_widgets(f, op, value, vid, count_text) -> list:
+    return [_number_input(vid, ids.CRITERION_MIN, value, "value"), _unit(f), _hint(f)]
+
+
+def _range_widgets(f, op, value, vid, count_text) -> list:
+    low, high = _pair(value)
+    return [_number_input(vid, ids.CRITERION_MIN, low, "from"),
+            html.Span("and", className="mx-1 small"),
+            _number_input(vid, ids.CRITERION_MAX, high, "to"), _unit(f), _hint(f)]
+
+
+def _text_widgets(f, op, value, vid, count_text) -> list:
+    text = ", ".join(str(v) for v in value) if isinstance(value, list) else (value or "")
     kind = value_kind(f, op)
-    unit = html.Span(f.unit, className="ms-1 small text-muted") if f.unit else None
-    if kind == "none":
-        return []
-    if kind == "number":
-        return [_number_input(ids.CRITERION_MIN, rule, row, value, "value"), unit,
-                html.Span(_range_hint(f), className="ms-2 small text-muted")]
-    if kind == "range":
-        low, high = (value if isinstance(value, list) and len(value) == 2 else (None, None))
-        return [_number_input(ids.CRITERION_MIN, rule, row, low, "from"),
-                html.Span("and", className="mx-1 small"),
-                _number_input(ids.CRITERION_MAX, rule, row, high, "to"), unit,
-                html.Span(_range_hint(f), className="ms-2 small text-muted")]
-    if kind in ("numbers", "texts", "text"):
-        text = ", ".join(str(v) for v in value) if isinstance(value, list) else (value or "")
-        hint = {"numbers": "e.g. 0, 1", "texts": "values, comma separated",
-                "text": "prefix, e.g. C34" if op == "starts_with" else "value"}[kind]
-        return [dcc.Input(id=ids.criterion_id(ids.CRITERION_TEXT, rule, row), type="text",
-                          value=str(text), debounce=0.4, placeholder=hint,
-                          className="form-control form-control-sm", style={"width": "14rem"})]
-    if kind == "dates":
-        start, end = (value if isinstance(value, list) and len(value) == 2 else (None, None))
-        return [dcc.DatePickerRange(id=ids.criterion_id(ids.CRITERION_DATES, rule, row),
-                                    start_date=start, end_date=end, display_format="YYYY-MM-DD",
-                                    clearable=True, min_date_allowed=_iso(f.min),
-                                    max_date_allowed=_iso(f.max))]
-    if kind == "date":
-        return [dcc.DatePickerSingle(id=ids.criterion_id(ids.CRITERION_DATE, rule, row),
-                                     date=value, display_format="YYYY-MM-DD", clearable=True)]
-    if kind == "boolean":
-        options = [{"label": "yes", "value": "true"}, {"label": "no", "value": "false"}]
-        chosen = None if value is None else ("true" if value else "false")
-        return [_dropdown(ids.CRITERION_VALUES, rule, row, options, chosen, False, "yes / no")]
+    hint = {"numbers": "e.g. 0, 1", "texts": "values, comma separated",
+            "text": "prefix, e.g. C34" if op == "starts_with" else "value"}[kind]
+    return [dcc.Input(id=vid(ids.CRITERION_TEXT), type="text", value=str(text), debounce=0.4,
+                      placeholder=hint, className="form-control form-control-sm",
+                      style={"width": "14rem"})]
+
+
+def _dates_widgets(f, op, value, vid, count_text) -> list:
+    start, end = _pair(value)
+    return [dcc.DatePickerRange(id=vid(ids.CRITERION_DATES), start_date=start, end_date=end,
+                                display_format="YYYY-MM-DD", clearable=True,
+                                min_date_allowed=_iso(f.min), max_date_allowed=_iso(f.max))]
+
+
+def _date_widgets(f, op, value, vid, count_text) -> list:
+    return [dcc.DatePickerSingle(id=vid(ids.CRITERION_DATE), date=value,
+                                 display_format="YYYY-MM-DD", clearable=True)]
+
+
+def _boolean_widgets(f, op, value, vid, count_text) -> list:
+    options = [{"label": "yes", "value": "true"}, {"label": "no", "value": "false"}]
+    chosen = None if value is None else ("true" if value else "false")
+    return [_dropdown(vid, options, chosen, False, "yes / no")]
+
+
+def _category_widgets(f, op, value, vid, count_text) -> list:
     extra = value if isinstance(value, list) else ([] if value is None else [value])
     options = _category_options(f, count_text, extra)
-    return [_dropdown(ids.CRITERION_VALUES, rule, row, options, value, kind == "multi",
+    return [_dropdown(vid, options, value, value_kind(f, op) == "multi",
                       "choose values (count in snapshot)")]
 
 
-def _dropdown(kind: str, rule: str, row: str, options: list, value: Any, multi: bool,
+_WIDGETS = {
+    "none": lambda *_: [], "number": _number_widgets, "range": _range_widgets,
+    "numbers": _text_widgets, "texts": _text_widgets, "text": _text_widgets,
+    "dates": _dates_widgets, "date": _date_widgets, "boolean": _boolean_widgets,
+    "multi": _category_widgets, "single": _category_widgets,
+}
+
+
+def value_widgets(f: CatalogField, op: str | None, value: Any, rule: str, row: str,
+                  count_text: CountText = plain_count) -> list:
+    """The inputs for the value of one criterion row, pre-filled with ``value``.
+
+    Their IDs carry the field and operator they were drawn for (``spec_of``), so a reader
+    never takes a value left over from the row's previous field.
+    """
+    spec = spec_of(f.key, op)
+
+    def vid(kind: str) -> dict:
+        return ids.criterion_value_id(kind, rule, row, spec)
+
+    parts = _WIDGETS[value_kind(f, op)](f, op, value, vid, count_text)
+    return [part for part in parts if part is not None]
+
+
+def _dropdown(vid: WidgetId, options: list, value: Any, multi: bool,
               placeholder: str) -> dcc.Dropdown:
-    return dcc.Dropdown(id=ids.criterion_id(kind, rule, row), options=options, value=value,
+    return dcc.Dropdown(id=vid(ids.CRITERION_VALUES), options=options, value=value,
                         multi=multi, placeholder=placeholder, closeOnSelect=not multi,
                         className="builder-values", style={"minWidth": "16rem"})
 

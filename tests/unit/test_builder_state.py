@@ -9,7 +9,6 @@ import pytest
 from components import builder_widgets as widgets
 from components import ids
 from components.builder_collect import collect, current_draft, current_index
-from components.builder_render import spec_of
 from components.builder_state import (
     definition_from_draft,
     draft_from_definition,
@@ -178,7 +177,7 @@ def _entry(kind: str, prop: str, value, rule: str, row: str | None = None,
 def test_current_draft_reads_widgets_and_ignores_values_drawn_for_another_field():
     draft = draft_from_definition(EXAMPLE, CATALOG)
     rule, row = draft["rules"][2]["key"], draft["rules"][2]["rows"][0]["key"]
-    stale = spec_of("ecog", "between")
+    stale = widgets.spec_of("ecog", "between")
     entries = [
         [_entry(ids.RULE_NAME, "value", "Fit", rule)],
         [_entry(ids.CRITERION_FIELD, "value", "age_at_index", rule, row)],
@@ -190,9 +189,9 @@ def test_current_draft_reads_widgets_and_ignores_values_drawn_for_another_field(
     assert current["rules"][2]["name"] == "Fit"
     assert problems == {row: ["choose a value"]}
     entries.append([_entry(ids.CRITERION_MIN, "value", 18, rule, row,
-                           spec_of("age_at_index", "between")),
+                           widgets.spec_of("age_at_index", "between")),
                     _entry(ids.CRITERION_MAX, "value", 80, rule, row,
-                           spec_of("age_at_index", "between"))])
+                           widgets.spec_of("age_at_index", "between"))])
     current, problems = current_draft(copy.deepcopy(draft), collect(entries), {}, None, CATALOG)
     assert problems == {}
     assert current["rules"][2]["rows"][0]["value"] == [18, 80]
