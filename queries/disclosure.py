@@ -972,6 +972,16 @@ def _protect_ae_overall(overall: dict, size: int, cohort: Released, policy: Poli
             "patients_grade3plus_display": grade3.display}
 
 
+def _regimen_sizes(regimen: pd.DataFrame, cohort_size: int, policy: Policy) -> list[Released]:
+    """Patients per regimen; as parts of the cohort when they add up to no more than it."""
+    if "patients" not in regimen:
+        return [Released(None, policy.mask_display, True)] * len(regimen)
+    counts = [int(v) for v in regimen["patients"]]
+    if sum(counts) <= int(cohort_size):
+        return protect_parts(counts, int(cohort_size), policy).result
+    return [protect_count(v, policy) for v in counts]
+
+
 def protect_safety(result: Any, policy: Policy) -> Protected[Any]:
     """Protect a ``queries.safety.SafetyResult`` (returns a new one of the same type).
 
@@ -990,7 +1000,7 @@ def protect_safety(result: Any, policy: Policy) -> Protected[Any]:
         suppressed += [f"{name}: {int(n)} rows under threshold"
                        for n in [tables[name]["patients_any_grade"].isna().sum()] if n]
     regimen = result.by_regimen.copy()
-    sizes = _release_column(regimen, "patients", policy) if "patients" in regimen else []
+    sizes = _regimen_sizes(regimen, result.cohort_size, policy)
     tables["by_regimen"] = _protect_ae_rows(regimen, sizes, policy)
     if "patients" in regimen:
         _set_released(tables["by_regimen"], "patients", sizes)
