@@ -44,6 +44,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 import pandas as pd
 
 T = TypeVar("T")
@@ -591,12 +592,12 @@ def _bins(part: pd.DataFrame, k: int) -> list[tuple[int, int]]:
     return bins
 
 
-def _curve_row(part: pd.DataFrame, first: int, last: int, time_col: str, grid: int) -> dict:
-    end = part.iloc[last]
-    return {time_col: _ceil_grid(float(end[time_col]), grid), "survival": end["survival"],
-            "ci_lower": end["ci_lower"], "ci_upper": end["ci_upper"],
-            "at_risk": int(part.iloc[first]["at_risk"]),
-            "events": int(part["events"].iloc[first:last + 1].sum())}
+def _curve_row(cols: dict[str, np.ndarray], first: int, last: int, time_col: str,
+               grid: int) -> dict:
+    return {time_col: _ceil_grid(float(cols[time_col][last]), grid),
+            "survival": float(cols["survival"][last]), "ci_lower": float(cols["ci_lower"][last]),
+            "ci_upper": float(cols["ci_upper"][last]), "at_risk": int(cols["at_risk"][first]),
+            "events": int(cols["events"][first:last + 1].sum())}
 
 
 def _merge_same_time(rows: list[dict], time_col: str) -> list[dict]:
@@ -617,7 +618,9 @@ def _coarsen_stratum(part: pd.DataFrame, policy: Policy, time_col: str) -> list[
     start = {time_col: 0.0, "survival": 1.0, "ci_lower": 1.0, "ci_upper": 1.0,
              "at_risk": n0, "events": 0}
     grid = policy.survival_time_grid_days
-    steps = [_curve_row(part, a, b, time_col, grid)
+    cols = {c: part[c].to_numpy(dtype=float) for c in
+            (time_col, "survival", "ci_lower", "ci_upper", "at_risk", "events")}
+    steps = [_curve_row(cols, a, b, time_col, grid)
              for a, b in _bins(part, max(policy.survival_min_step, 1))]
     if not steps and int(part["events"].sum()) > 0:
         return [start]  # too few events to draw any step without revealing them
