@@ -41,6 +41,8 @@ TPS_GROUPS = ("<1", "1-49", ">=50", "untested")
 
 CR_SHARE = 0.15  # of responders
 NE_SHARE = 0.025  # of non-final scans
+MISSING_SCAN = 0.05  # of non-first, non-final scans
+LINE_WITHOUT_RECIST = 0.04
 SCAN_INTERVALS = (np.array([42, 49, 56, 63]), np.array([0.30, 0.15, 0.40, 0.15]))
 LTFU_MEAN_YEARS = 30.0
 TOX_STOP_AFTER_SEVERE = 0.7
@@ -657,7 +659,7 @@ def _next_start(rng, reg, lines, st: _State, detected, k: int) -> tuple[np.ndarr
     nxt = np.where(fixed > 0, st.start + fixed + gap, detected + gap)
     has_next = (lines[:, k + 1] >= 0) if k + 1 < MAX_LINES else np.zeros(n, dtype=bool)
     pre_io = (st.io_line > k)
-    base = np.where(st.ecog_line <= 1, 0.78, np.where(st.ecog_line == 2, 0.5, 0.25))
+    base = np.array([0.78, 0.78, 0.5, 0.25, 0.0])[np.minimum(st.ecog_line, 4)]
     willing = rng.random(n) < base * (0.88 ** k)
     ok = st.active & has_next & (pre_io | ((nxt < st.death) & (detected < st.death) & willing))
     return nxt, ok
@@ -783,6 +785,7 @@ def _scan_counts(ln: dict, death: np.ndarray, fu: np.ndarray) -> tuple[np.ndarra
 
 def _assessments(rng, ln: dict, death, fu, pid: pa.Array) -> pa.Table:
     count, seen = _scan_counts(ln, death, fu)
+    ln = dict(ln, no_recist=rng.random(len(count)) < LINE_WITHOUT_RECIST)
     parent, pos = _expand(count)
     j = pos + 1
     interval = ln["interval"][parent]
@@ -797,6 +800,9 @@ def _assessments(rng, ln: dict, death, fu, pid: pa.Array) -> pa.Table:
     resp = np.where(ne, 4, resp)
     # Surveillance scans thin out after about two and four years of ongoing benefit.
     keep = final | (j <= 12) | ((j <= 24) & (j % 2 == 0)) | (j % 4 == 0)
+    # Real-world gaps: some lines have no structured RECIST record at all, and some later
+    # scans are missing (never the first or the progression scan, so responses are unbiased).
+    keep &= ~(ln["no_recist"][parent] | (~final & (j >= 2) & (rng.random(len(j)) < MISSING_SCAN)))
     return pa.table({
         "patient_id": pid.take(pa.array(ln["pid"][parent][keep])),
         "line_number": _ints(ln["line"][parent][keep]),

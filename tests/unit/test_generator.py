@@ -164,7 +164,8 @@ def test_progression_ends_the_scans_of_a_line(tables):
         lambda r: (r == "PD").sum() <= 1).all()
     early = ta[ta.groupby(["patient_id", "line_number"]).cumcount() < 8]
     gaps = early.groupby(["patient_id", "line_number"])["assessment_date"].diff().dt.days.dropna()
-    assert gaps.between(34, 71).mean() > 0.97  # RECIST scans every 6-9 weeks
+    assert gaps.between(34, 71).mean() > 0.9  # RECIST scans every 6-9 weeks, a few missing
+    assert 42 <= gaps.median() <= 63
 
 
 def test_grade_5_events_are_deaths(tables):
