@@ -646,10 +646,8 @@ def _line_end(rng, reg, st: _State, detected: np.ndarray, sev: dict) -> tuple:
     completed = st.start + np.where(fixed > 0, fixed, REG.max_days[reg])
     progressed = np.where(detected < st.death, detected, NEVER)
     cands = np.stack([progressed, tox, completed, st.death, other])
-    reason = cands.argmin(axis=0)  # order matches schema STOP_REASONS after remap below
-    end = cands.min(axis=0)
-    reason = np.array([0, 1, 2, 3, 4])[reason]
-    return np.maximum(end, st.start), reason
+    reason = cands.argmin(axis=0)  # same order as STOP_REASON_LABELS
+    return np.maximum(cands.min(axis=0), st.start), reason
 
 
 def _next_start(rng, reg, lines, st: _State, detected, k: int) -> tuple[np.ndarray, np.ndarray]:
