@@ -848,7 +848,8 @@ _BOR = ("CR", "PR", "SD", "PD", "NE", "Not evaluable")
 _RESPONDERS, _CONTROL, _EVALUABLE = (0, 1), (0, 1, 2), (0, 1, 2, 3, 4)
 
 
-def _bor_cells(counts: pd.DataFrame, strata: list[str], denominator: str, policy: Policy):
+def _bor_cells(counts: pd.DataFrame, strata: list[str], policy: Policy) -> _Cells:
+    """Stratum x BOR cells with row, column, responder, control and evaluable groups."""
     wide = (counts.pivot_table(index="stratum", columns="bor", values="n", aggfunc="sum",
                                fill_value=0)
             .reindex(index=strata, columns=list(_BOR), fill_value=0).astype("int64"))
@@ -857,8 +858,7 @@ def _bor_cells(counts: pd.DataFrame, strata: list[str], denominator: str, policy
     for i in range(len(strata)):
         for members in (_RESPONDERS, _CONTROL, _EVALUABLE):
             groups.append([i * cols + j for j in members])
-    cells = protect_cells(wide.to_numpy().reshape(-1).tolist(), groups, policy)
-    return wide, cells
+    return protect_cells(wide.to_numpy().reshape(-1).tolist(), groups, policy)
 
 
 def _rate(num: Released, den: Released, policy: Policy) -> tuple[Any, Any, Any]:
@@ -872,16 +872,21 @@ def _rate(num: Released, den: Released, policy: Policy) -> tuple[Any, Any, Any]:
             round_estimate(high, policy.estimate_decimals))
 
 
+def _in_row(i: int, members: Sequence[int]) -> list[int]:
+    return [i * len(_BOR) + j for j in members]
+
+
 def _rate_rows(strata: list[str], cells: _Cells, denominator: str, policy: Policy) -> list[dict]:
-    cols, rows = len(_BOR), []
+    rows = []
     for i, stratum in enumerate(strata):
-        row = lambda members, i=i: [i * cols + j for j in members]  # noqa: E731
-        n = cells.total(row(range(cols)))
-        den = cells.total(row(_EVALUABLE)) if denominator == "evaluable" else n
-        responders, control = cells.total(row(_RESPONDERS)), cells.total(row(_CONTROL))
+        n = cells.total(_in_row(i, range(len(_BOR))))
+        den = cells.total(_in_row(i, _EVALUABLE)) if denominator == "evaluable" else n
+        responders = cells.total(_in_row(i, _RESPONDERS))
+        control = cells.total(_in_row(i, _CONTROL))
         orr, dcr = _rate(responders, den, policy), _rate(control, den, policy)
+        not_evaluable = cells.cell(_in_row(i, [_BOR.index("Not evaluable")])[0])
         rows.append({
-            "stratum": stratum, "n": n.value, "not_evaluable": cells.cell(row([5])[0]).value,
+            "stratum": stratum, "n": n.value, "not_evaluable": not_evaluable.value,
             "denominator": den.value, "responders": responders.value,
             "orr": orr[0], "orr_ci_lower": orr[1], "orr_ci_upper": orr[2],
             "disease_control": control.value, "dcr": dcr[0], "dcr_ci_lower": dcr[1],
@@ -918,7 +923,7 @@ def protect_response(result: Any, policy: Policy) -> Protected[Any]:
 
     strata = [str(s) for s in result.rates["stratum"]]
     counts = result.counts.assign(stratum=result.counts["stratum"].astype(str))
-    _, cells = _bor_cells(counts, strata, result.denominator, policy)
+    cells = _bor_cells(counts, strata, policy)
     rates = pd.DataFrame(_rate_rows(strata, cells, result.denominator, policy))
     test = None
     needed = ["responders", "disease_control", "denominator"]

@@ -522,3 +522,22 @@ def test_tiny_cohorts_release_nothing_small(sample, size):
         protected = d.protect_result(bundle, policy)
         _check_bundle(protected.result, policy)
         assert (protected.result.n is None) == (size < policy.min_count)
+
+
+def test_response_rates_use_released_groups_so_a_small_category_is_not_recoverable():
+    from queries import response
+
+    bor = {"CR": 3, "PR": 40, "SD": 30, "PD": 50, "NE": 2, "Not evaluable": 25}
+    long = pd.DataFrame({"stratum": "All", "bor": list(bor), "n": list(bor.values())})
+    counts, rates = response.rates_from_counts(long)
+    result = response.ResponseResult(None, counts, rates, None)
+    out = d.protect_response(result, PARTNER)
+    shown = out.result.counts.set_index("bor")["n"]
+    assert shown.isna()["CR"] and shown.isna()["PR"]  # CR is small, so PR goes too
+    row = out.result.rates.iloc[0]
+    assert row["responders"] == 45  # round5(3 + 40): CR cannot be split back out
+    assert row["denominator"] == 125  # 30 + 50 + round5(3 + 40 + 2)
+    assert row["orr"] == pytest.approx(round(45 / 125, 3), abs=1e-3)
+    low, high = response.clopper_pearson(45, 125)
+    assert (row["orr_ci_lower"], row["orr_ci_upper"]) == (round(low, 3), round(high, 3))
+    assert any("CR: under 10" in s for s in out.suppressed)
