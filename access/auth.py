@@ -54,7 +54,7 @@ _LAST_SEEN_EVERY = 60.0  # seconds between last_seen writes, to keep requests re
 MIN_SECRET_KEY_LENGTH = 32
 CSRF_FIELD = "csrf_token"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PUBLIC_PATHS = frozenset({"/login", "/healthz", "/_favicon.ico", "/favicon.ico"})
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/_favicon.ico", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 # Paths answered with 401 JSON rather than a redirect: Dash's XHR endpoints.
 _API_PREFIXES = ("/_dash-", "/_reload-hash")
@@ -213,7 +213,7 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
+    if parts.scheme or parts.netloc or parts.path in ("/login", "/logout"):
         return "/"
     return target
 

@@ -113,6 +113,7 @@ def test_anonymous_pages_redirect_to_login_and_api_calls_get_401_without_data(ap
     assert api.status_code == 401
     assert api.get_json() == {"error": "sign-in required"}
     assert client.get("/login").status_code == 200
+    assert client.get("/logout").headers["Location"] == "/login"  # no sign-in to sign out
 
 
 def test_sign_in_with_the_right_password_opens_pages(app):
@@ -140,7 +141,7 @@ def test_sign_in_without_csrf_token_is_refused(app):
 
 
 def test_next_must_be_a_local_path(app):
-    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "/logout"):
         client = app.test_client()
         assert login(client, "clara", next=target).headers["Location"] == "/"
 
