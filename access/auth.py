@@ -381,6 +381,8 @@ def _require_sign_in():
 def _security_headers(response: flask.Response) -> flask.Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    # Only framing is restricted: Dash's renderer needs its inline bootstrap script.
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if not _is_public(request.path):
         # Aggregates of health data must not linger in shared or browser caches.

@@ -237,6 +237,8 @@ def test_cookie_flags(settings, tmp_path):
     response = server.test_client().get("/login")
     assert "Secure" in response.headers["Set-Cookie"]
     assert "Strict-Transport-Security" in response.headers
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
 
 
 def test_remember_me_cookie_is_never_set(app):
