@@ -30,6 +30,9 @@ store.register_schema(
     "CREATE INDEX IF NOT EXISTS saved_cohorts_owner ON saved_cohorts (owner, updated)",
 )
 _COLUMNS = "id, owner, name, definition, definition_hash, created, updated"
+# Statements over the fixed column list above (no user input in the SQL text).
+_INSERT = f"INSERT INTO saved_cohorts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+_SELECT = f"SELECT {_COLUMNS} FROM saved_cohorts WHERE owner = ?"  # noqa: S608
 
 
 class SavedCohortNotFound(LookupError):
@@ -81,7 +84,7 @@ class CohortStore:
                             definition_hash, now, now)
         with self._connect() as con:
             con.execute(
-                f"INSERT INTO saved_cohorts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - fixed columns
+                _INSERT,
                 (saved.id, owner, saved.name, json.dumps(definition, sort_keys=True),
                  definition_hash, now, now),
             )
@@ -90,19 +93,12 @@ class CohortStore:
     def list(self, owner: str) -> list[SavedCohort]:
         """The user's saved cohorts, most recently changed first."""
         with self._connect() as con:
-            rows = con.execute(
-                f"SELECT {_COLUMNS} FROM saved_cohorts WHERE owner = ? "  # noqa: S608 - fixed columns
-                "ORDER BY updated DESC, name",
-                (owner,),
-            ).fetchall()
+            rows = con.execute(_SELECT + " ORDER BY updated DESC, name", (owner,)).fetchall()
         return [_row(r) for r in rows]
 
     def open(self, owner: str, cohort_id: str) -> SavedCohort:
         with self._connect() as con:
-            row = con.execute(
-                f"SELECT {_COLUMNS} FROM saved_cohorts WHERE owner = ? AND id = ?",  # noqa: S608 - fixed columns
-                (owner, cohort_id),
-            ).fetchone()
+            row = con.execute(_SELECT + " AND id = ?", (owner, cohort_id)).fetchone()
         if row is None:
             raise SavedCohortNotFound(cohort_id)
         return _row(row)

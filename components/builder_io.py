@@ -54,10 +54,10 @@ def files_card() -> dbc.Card:
                 dbc.Button("Share link", id=ids.BUILDER_SHARE, size="sm", color="secondary",
                            n_clicks=0),
                 dbc.Button("Download JSON", id=ids.BUILDER_DOWNLOAD_JSON, size="sm",
-                           color="secondary", outline=True, n_clicks=0),
-                dbc.Button("SQL", id=ids.BUILDER_DOWNLOAD_SQL, size="sm", color="secondary",
+                           color="primary", outline=True, n_clicks=0),
+                dbc.Button("SQL", id=ids.BUILDER_DOWNLOAD_SQL, size="sm", color="primary",
                            outline=True, n_clicks=0, title="download the SQL"),
-                dbc.Button("Text", id=ids.BUILDER_DOWNLOAD_TEXT, size="sm", color="secondary",
+                dbc.Button("Text", id=ids.BUILDER_DOWNLOAD_TEXT, size="sm", color="primary",
                            outline=True, n_clicks=0, title="download the plain-language text"),
             ]),
             html.Div(className="d-flex align-items-center gap-1 mb-2", children=[
@@ -263,15 +263,15 @@ def _decode_upload(contents: str) -> tuple[str | None, str | None]:
         return None, "the file is not UTF-8 text"
 
 
-def _problem_list(filename: str, problems: list) -> dbc.Alert:
-    items = [html.Li([html.Code(p.path or "$"), ": ", p.message,
+def _problem_list(filename: str, problems: list) -> html.Div:
+    items = [html.Li([html.Code(p.path or "(whole file)"), ": ", p.message,
                       html.Span(f" — {p.hint}", className="text-muted") if p.hint else None])
              for p in problems]
-    return dbc.Alert([html.Div(f"{filename}: {len(problems)} problem"
-                               f"{'s' if len(problems) != 1 else ''}; the cohort on the page is "
-                               "unchanged.", className="fw-semibold"),
-                      html.Ul(items, className="mb-0 builder-upload-problem-list")],
-                     color="danger", className="py-2 small mb-0")
+    return html.Div(className="border border-danger rounded p-2 small", role="alert", children=[
+        html.Div(f"{filename}: {len(problems)} problem{'s' if len(problems) != 1 else ''}; "
+                 "the cohort on the page is unchanged.", className="fw-semibold text-danger"),
+        html.Ul(items, className="mb-0 ps-3 builder-upload-problem-list"),
+    ])
 
 
 @callback(

@@ -100,9 +100,8 @@ def funnel_figure(steps: list) -> go.Figure:
 
 
 def attrition_table(steps: list) -> dbc.Table:
-    header = html.Thead(html.Tr([html.Th("#"), html.Th("Rule"), html.Th("Left", className="text-end"),
-                                 html.Th("Excluded", className="text-end"),
-                                 html.Th("Rule alone", className="text-end")]))
+    header = html.Thead(html.Tr([html.Th("#"), html.Th("Rule")] + [
+        html.Th(text, className="text-end") for text in ("Left", "Excluded", "Rule alone")]))
     rows = []
     for s in steps:
         name = "Index event: " + s.rule_name if s.step == 0 else s.rule_name

@@ -34,6 +34,8 @@ from tests.browser.conftest import DEMO_PASSWORDS, browser_errors, screenshot, s
 pytestmark = pytest.mark.browser
 WAIT = 40
 SAMPLE = ROOT / "data" / "sample"
+# Bootstrap scrolls smoothly; a screenshot or click right after a smooth scroll misses.
+SCROLL_TO = "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});"
 
 # The issue's example cohort, as the builder writes it (used to set up the later scenarios).
 NSCLC_PDL1 = {
@@ -172,8 +174,7 @@ def last_row(dash_duo, rule: int):
 def click(dash_duo, element) -> None:
     """Click like a person: scrolled into view; a menu left open above it is closed first."""
     for attempt in range(3):
-        dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});",
-                                       element)
+        dash_duo.driver.execute_script(SCROLL_TO, element)
         time.sleep(0.2)
         try:
             element.click()
@@ -310,7 +311,7 @@ def screenshots(dash_duo, name: str) -> Path:
     close_menus(dash_duo)
     dash_duo.driver.execute_script(
         "document.activeElement && document.activeElement.blur();"
-        "document.querySelector('h2').scrollIntoView({block: 'end'}); window.scrollTo(0, 0);")
+        "window.scrollTo({top: 0, behavior: 'instant'});")
     time.sleep(0.3)
     path = screenshot(dash_duo, name)
     height = dash_duo.driver.execute_script("return document.body.scrollHeight;")
@@ -427,6 +428,9 @@ def test_export_then_import_keeps_hash_and_count_and_a_malformed_file_changes_no
     assert "index_event.kind" in text
     assert settled(dash_duo) == (count, digest)
     assert len(rule_cards(dash_duo)) == 3
+    dash_duo.driver.execute_script(SCROLL_TO,
+                                   dash_duo.find_element(f"#{ids.BUILDER_UPLOAD_PROBLEMS}"))
+    screenshot(dash_duo, "builder-upload-problems")
 
     not_json = tmp_path / "not-json.json"
     not_json.write_text("{ this is not json")
@@ -434,7 +438,6 @@ def test_export_then_import_keeps_hash_and_count_and_a_malformed_file_changes_no
     wait_until(dash_duo, lambda: "not valid JSON" in dash_duo.find_element(
         f"#{ids.BUILDER_UPLOAD_PROBLEMS}").text)
     assert settled(dash_duo) == (count, digest)
-    screenshot(dash_duo, "builder-upload-problems")
     no_console_errors(dash_duo)
 
 
