@@ -40,6 +40,7 @@ store_schema = (
     """CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
     "CREATE INDEX IF NOT EXISTS audit_log_user ON audit_log (username, id)",
+    "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)",
 )
 app_store.register_schema("audit", *store_schema)
 
