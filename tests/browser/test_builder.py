@@ -613,3 +613,50 @@ def test_choosing_another_snapshot_recounts_the_same_cohort(dash_duo, app_settin
         expected = service.attrition(load_definition(NSCLC_PDL1, service.catalog)).final
     assert tiny_count == expected != count
     no_console_errors(dash_duo)
+
+
+def rule_names(dash_duo) -> list[str]:
+    return [css(dash_duo, ".card-header input.form-control", card)[0].get_attribute("value")
+            for card in rule_cards(dash_duo)]
+
+
+def rule_button(dash_duo, rule: int, title: str):
+    return next(b for b in css(dash_duo, ".card-header button", rule_cards(dash_duo)[rule])
+                if b.get_attribute("title") == title)
+
+
+def test_rules_reorder_rename_and_remove_and_rows_remove(dash_duo, app):
+    start(dash_duo, app)
+    dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1))
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    count, digest = settled(dash_duo)
+    names = rule_names(dash_duo)
+
+    click(dash_duo, rule_button(dash_duo, 0, "move down"))
+    wait_until(dash_duo, lambda: rule_names(dash_duo) == [names[1], names[0], names[2]])
+    moved_count, moved_digest = settled(dash_duo)
+    assert moved_count == count and moved_digest != digest  # same patients, another order
+    assert [r["name"] for r in cohort_in_session(dash_duo)["inclusion_rules"]] == \
+        [names[1], names[0], names[2]]
+    click(dash_duo, rule_button(dash_duo, 1, "move up"))
+    wait_until(dash_duo, lambda: rule_names(dash_duo) == names)
+    assert settled(dash_duo) == (count, digest)
+
+    type_into(dash_duo, rule_cards(dash_duo)[2], ".card-header input.form-control", "Fit")
+    wait_until(dash_duo, lambda: cohort_in_session(dash_duo)["inclusion_rules"][2]["name"]
+               == "Fit")
+    assert "Fit" in dash_duo.find_element(f"#{ids.BUILDER_ATTRITION_TABLE}").text
+
+    click(dash_duo, rule_button(dash_duo, 2, "delete this rule"))
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 2)
+    fewer, _ = settled(dash_duo)
+    assert fewer > count
+
+    stage_row = css(dash_duo, ".criterion-row", rule_cards(dash_duo)[0])[1]
+    click(dash_duo, css(dash_duo, "button[title='remove this criterion']", stage_row)[0])
+    wait_until(dash_duo, lambda: len(css(dash_duo, ".criterion-row",
+                                         rule_cards(dash_duo)[0])) == 1)
+    assert settled(dash_duo)[0] > fewer
+    rule = cohort_in_session(dash_duo)["inclusion_rules"][0]
+    assert [c["field"] for c in rule["criteria"]["all"]] == ["cancer_type"]
+    no_console_errors(dash_duo)
