@@ -1098,10 +1098,10 @@ def ground_truth(patients: int, seed: int) -> dict:
                 "true_hr": HR_TPS[">=50"] / HR_TPS["<1"],
                 "true_hr_all_strata_vs_lt1": {k: v for k, v in HR_TPS.items() if k != "<1"},
                 "adjust_for": ["ECOG at index >= 2", "stage I-III vs IV/unknown"],
-                "unadjusted_two_group_hr_approx": 0.62,
+                "unadjusted_two_group_hr_approx": 0.63,
                 "note": ("conditional hazard ratio of the generating model; PD-L1 is "
                          "independent of ECOG and stage, so an unadjusted two-group Cox HR is "
-                         "only slightly attenuated towards 1 (non-collapsibility): about 0.62, "
+                         "only slightly attenuated towards 1 (non-collapsibility): about 0.63, "
                          "measured on 1,000,000 patients"),
             },
             "os_hr_ecog": {
@@ -1111,10 +1111,10 @@ def ground_truth(patients: int, seed: int) -> dict:
                 "true_hr": HR_ECOG2,
                 "adjust_for": ["cancer_type (strata)", "stage I-III vs IV/unknown",
                                "PD-L1 TPS stratum (NSCLC only)"],
-                "unadjusted_two_group_hr_approx": 1.66,
+                "unadjusted_two_group_hr_approx": 1.68,
                 "note": ("baseline hazards differ by cancer type; fit a Cox model stratified by "
                          "cancer_type to recover the conditional HR; an unadjusted two-group "
-                         "Cox HR over all cancer types is attenuated to about 1.66 (measured on "
+                         "Cox HR over all cancer types is attenuated to about 1.68 (measured on "
                          "1,000,000 patients)"),
             },
             "severe_irae_by_regimen": {
