@@ -47,7 +47,8 @@ SCAN_INTERVALS = (np.array([42, 49, 56, 63]), np.array([0.30, 0.15, 0.40, 0.15])
 LTFU_MEAN_YEARS = 30.0
 TOX_STOP_AFTER_SEVERE = 0.7
 PROGRESSION_BEFORE_DEATH = 0.85
-GRADE5_SHARE = 0.3  # of severe irAEs followed by death within 150 days of the line's start
+GRADE5_SHARE = 0.3
+FRAIL_NO_IPILIMUMAB = 0.8  # ECOG >= 2 or age >= 78  # of severe irAEs followed by death within 150 days of the line's start
 
 _EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -470,7 +471,17 @@ def _pathways(rng: np.random.Generator, p: _Patients, group: np.ndarray,
             if k and options[0]:
                 rows = np.asarray(options[1])
                 lines[sel] = rows[_categorical(rng, options[0], k)]
-    return lines
+    return _spare_the_frail(rng, p, lines)
+
+
+def _spare_the_frail(rng: np.random.Generator, p: _Patients, lines: np.ndarray) -> np.ndarray:
+    """Frail or very old patients mostly get anti-PD-1 alone instead of adding ipilimumab."""
+    age = _year(p.dx) - p.birth_year
+    frail = ((p.ecog >= 2) | (age >= 78)) & (rng.random(p.n) < FRAIL_NO_IPILIMUMAB)
+    combo = lines == REG_INDEX["nivolumab + ipilimumab"]
+    mono = np.where(p.ctype == TYPES.index("Renal cell carcinoma"), REG_INDEX["nivolumab"],
+                    REG_INDEX["pembrolizumab"])
+    return np.where(combo & frail[:, None], mono[:, None], lines)
 
 
 # ----------------------------------------------------------------------------- timelines
