@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1063,8 +1064,12 @@ analyses can be checked against the truth.
 
 def cli_generate(args) -> int:
     """``iocohort generate --patients N --seed S --out DIR [--id ID] [--no-progress]``."""
-    manifest = generate_snapshot(args.patients, args.seed, args.out, args.snapshot_id,
-                                 progress=not args.no_progress)
+    try:
+        manifest = generate_snapshot(args.patients, args.seed, args.out, args.snapshot_id,
+                                     progress=not args.no_progress)
+    except (ValueError, OSError) as exc:
+        print(f"iocohort generate: {exc}", file=sys.stderr)
+        return 2
     rows = ", ".join(f"{t} {spec['rows']:,}" for t, spec in manifest["tables"].items())
     print(f"wrote snapshot {manifest['id']} to {args.out}: {rows}")
     return 0

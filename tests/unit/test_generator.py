@@ -255,3 +255,11 @@ def test_stratified_uniforms_cover_each_cell_evenly():
     for cell, n in ((3, 1000), (1, 10), (2, 500)):
         slices = generator.np.sort(generator.np.floor(u[cells == cell] * n))
         assert (slices == generator.np.arange(n)).all()  # exactly one draw per 1/n slice
+
+
+def test_cli_generate_rejects_zero_patients(tmp_path, capsys):
+    import cli
+
+    assert cli.main(["generate", "--patients", "0", "--out", str(tmp_path / "s"),
+                     "--no-progress"]) == 2
+    assert "at least 1" in capsys.readouterr().err
