@@ -213,7 +213,8 @@ def _patients(rng: np.random.Generator, n: int) -> _Patients:
         np.array([s.age_sd for s in types.values()])[ctype]
     age = np.clip(np.round(age), 23, 94).astype(np.int64)
     dx = _diagnosis_days(rng, n)
-    era = (dx >= _day(ref.ERA_STARTS[0])).astype(np.int64) + (dx >= _day(ref.ERA_STARTS[1]))
+    starts = np.array([[_day(d) for d in ref.ERA_STARTS[t]] for t in TYPES])[ctype]
+    era = (dx >= starts[:, 0]).astype(np.int64) + (dx >= starts[:, 1])
     zeros = np.zeros(n, dtype=np.int64)
     return _Patients(
         n=n, ctype=ctype,

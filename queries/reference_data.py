@@ -24,8 +24,20 @@ SITE_NGS_FACTOR: tuple[tuple[str, float], ...] = tuple(
     (name, 0.72 if "CH" in name else 1.0) for name, _ in SITES)
 
 # Calendar eras decide which regimens were reimbursed and in use.
-ERAS = ("early", "modern", "recent")  # diagnosis before 2018 / 2018-2023 / from 2024
-ERA_STARTS = ("2018-01-01", "2024-01-01")
+ERAS = ("early", "modern", "recent")
+# Diagnosis dates from which the "modern" and "recent" regimens of a cancer type were in use
+# (EU approvals and Finnish reimbursement, minus the usual time from diagnosis to treatment).
+ERA_STARTS: dict[str, tuple[str, str]] = {
+    "NSCLC": ("2018-07-01", "2024-01-01"),
+    "Melanoma": ("2018-06-01", "2024-01-01"),
+    "Renal cell carcinoma": ("2019-01-01", "2021-10-01"),
+    "Urothelial carcinoma": ("2020-12-01", "2024-07-01"),
+    "Head and neck SCC": ("2019-10-01", "2024-01-01"),
+    "Colorectal MSI-H": ("2020-12-01", "2024-01-01"),
+    "Hepatocellular carcinoma": ("2020-10-01", "2023-02-01"),
+    "Gastro-oesophageal adenocarcinoma": ("2021-09-01", "2023-11-01"),
+    "Triple-negative breast cancer": ("2019-08-01", "2022-05-01"),
+}
 
 
 @dataclass(frozen=True)
@@ -461,15 +473,14 @@ PATHWAYS: dict[str, tuple[Pathway, ...]] = {
         _p(0.3, "*", "*"),
     ),
     "Triple-negative breast cancer": (
-        _p(0.80, "met10", MODERN, "pembrolizumab + paclitaxel", "sacituzumab govitecan",
+        _p(1.0, "met10", "recent", "pembrolizumab + paclitaxel", "sacituzumab govitecan",
            "eribulin"),
-        _p(0.20, "met10 met", "modern", "atezolizumab + nab-paclitaxel",
+        _p(1.0, "met10 met early", "modern", "atezolizumab + nab-paclitaxel",
            "sacituzumab govitecan", "capecitabine"),
-        _p(1.0, "met10 met", "early", "paclitaxel", "atezolizumab + nab-paclitaxel",
+        _p(1.0, "met10 met early", "early", "paclitaxel", "atezolizumab + nab-paclitaxel",
            "capecitabine"),
-        _p(1.0, "early", MODERN, "pembrolizumab + carboplatin + paclitaxel (neoadjuvant)",
+        _p(1.0, "early", "recent", "pembrolizumab + carboplatin + paclitaxel (neoadjuvant)",
            "sacituzumab govitecan", "eribulin"),
-        _p(1.0, "early", "early", "paclitaxel", "pembrolizumab + paclitaxel", "capecitabine"),
         _p(0.6, "*", "*", "paclitaxel", "capecitabine", "eribulin"),
         _p(0.4, "*", "*", "carboplatin + gemcitabine", "capecitabine"),
     ),
