@@ -62,7 +62,7 @@ CANCERS: dict[str, CancerSpec] = {
         0.40, 0.56, 69, 8.5, (0.10, 0.50, 0.33, 0.07),
         {"C34.1": 0.52, "C34.3": 0.28, "C34.2": 0.05, "C34.0": 0.04, "C34.9": 0.11},
         {"8140/3": 0.58, "8070/3": 0.30, "8046/3": 0.08, "8012/3": 0.04},
-        (0.04, 0.06, 0.26, 0.61, 0.03), 11.0, 9.0, 0.90),
+        (0.04, 0.06, 0.26, 0.61, 0.03), 11.0, 9.0, 0.93),
     "Melanoma": CancerSpec(
         0.165, 0.57, 66, 13, (0.52, 0.28, 0.10, 0.10),
         {"C43.5": 0.34, "C43.7": 0.19, "C43.6": 0.14, "C43.3": 0.10, "C43.4": 0.09,
@@ -113,7 +113,7 @@ CANCERS: dict[str, CancerSpec] = {
 ECOG_PROBS_BY_AGE = ((0.38, 0.46, 0.12, 0.04), (0.30, 0.48, 0.16, 0.06),
                      (0.20, 0.48, 0.23, 0.09))
 # Share of never-ICI patients is higher for the frail and for driver-positive NSCLC.
-NEVER_IO_ECOG2_FACTOR = 2.2
+NEVER_IO_ECOG2_FACTOR = 1.9
 NSCLC_DRIVER_P_IO = 0.22
 
 # Drug -> (ATC code, drug_class)
