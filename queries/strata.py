@@ -159,8 +159,8 @@ def _biomarker_pivot(cohort: Cohort) -> str:
             cols.append(f"max(value_numeric) FILTER (WHERE biomarker = {name}) AS n_{strat.key}, "
                         f"max(value_category) FILTER (WHERE biomarker = {name}) AS c_{strat.key}, "
                         f"bool_or(biomarker = {name}) AS t_{strat.key}")
-    return (f"SELECT patient_id, {', '.join(cols)} "  # noqa: S608 - fixed catalog
-            f"FROM ({cohort_sql('biomarkers_at_index_all', cohort)}) GROUP BY patient_id")
+    return (f"SELECT rid, {', '.join(cols)} "  # noqa: S608 - fixed catalog
+            f"FROM ({cohort_sql('biomarkers_at_index_all', cohort)}) GROUP BY rid")
 
 
 def base_sql(cohort: Cohort) -> str:
@@ -174,7 +174,6 @@ def base_sql(cohort: Cohort) -> str:
     labels = [(_biomarker_expr(st) if st.biomarker else _label_expr(st)) + f" AS s_{st.key}"
               for st in STRATIFICATIONS]
     joins = [
-        ("patients", "p"),
         (f"({cohort_sql('diagnosis_at_index', cohort)})", "d"),
         (f"({cohort_sql('ecog_at_index', cohort)})", "e"),
         (f"({cohort_sql('regimen_at_index', cohort)})", "r"),
@@ -190,8 +189,9 @@ def base_sql(cohort: Cohort) -> str:
         "os.time_days AS os_days, os.event AS os_event, pfs.time_days AS pfs_days, "
         "pfs.event AS pfs_event, coalesce(pfs.assessed, false) AS pfs_assessed, br.bor, "
         + ", ".join(labels) + f" FROM {cohort.table} c "
-        + " ".join(f"LEFT JOIN {src} {alias} ON {alias}.patient_id = c.patient_id"
-                   for src, alias in joins)
+        + " LEFT JOIN patients p ON p.patient_id = c.patient_id "
+        # every per-patient part is keyed by the cohort table's integer rowid (cheap joins)
+        + " ".join(f"LEFT JOIN {src} {alias} ON {alias}.rid = c.rowid" for src, alias in joins)
     )
 
 

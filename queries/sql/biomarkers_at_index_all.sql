@@ -1,11 +1,11 @@
 -- Every biomarker's result at index for each cohort patient, with the same rule as
 -- biomarker_at_index.sql: the latest test with a result on or before index, else the earliest
 -- within 30 days after index.
-SELECT patient_id, biomarker, value_numeric, value_category
+SELECT rid, biomarker, value_numeric, value_category
 FROM (
-    SELECT b.patient_id, b.biomarker, b.value_numeric, b.value_category,
+    SELECT c.rowid AS rid, b.biomarker, b.value_numeric, b.value_category,
            row_number() OVER (
-               PARTITION BY b.patient_id, b.biomarker
+               PARTITION BY c.rowid, b.biomarker
                ORDER BY (b.test_date <= c.index_date) DESC,
                         abs(date_diff('day', c.index_date, b.test_date)), b.test_date
            ) AS rn

@@ -1,11 +1,11 @@
 -- The diagnosis that describes each cohort patient at index: the latest diagnosis on or before
 -- index + 30 days (a work-up can be dated just after a treatment start), else the earliest one;
 -- ties as the compiler breaks them (icd10, cancer type, stage, histology).
-SELECT patient_id, cancer_type, icd10, histology_icdo3, stage, diagnosis_date
+SELECT rid, cancer_type, icd10, histology_icdo3, stage, diagnosis_date
 FROM (
-    SELECT d.*,
+    SELECT c.rowid AS rid, d.*,
            row_number() OVER (
-               PARTITION BY d.patient_id
+               PARTITION BY c.rowid
                ORDER BY (d.diagnosis_date <= c.index_date + INTERVAL 30 DAY) DESC,
                         CASE WHEN d.diagnosis_date <= c.index_date + INTERVAL 30 DAY
                              THEN d.diagnosis_date END DESC,

@@ -77,7 +77,9 @@ def cohort(tmp_path_factory):
 def test_best_overall_response_per_patient(cohort):
     from queries.strata import cohort_sql
 
-    rows = dict(cohort.db.cursor().execute(cohort_sql("best_response", cohort)).fetchall())
+    rows = dict(cohort.db.cursor().execute(
+        f"SELECT patient_id, bor FROM ({cohort_sql('best_response', cohort)})"  # noqa: S608
+    ).fetchall())
     assert rows == {"R0": "PR", "R1": "CR", "R2": "SD", "R3": "PD", "R4": "NE", "R5": None,
                     "R6": "PR", "R7": None}
 
