@@ -178,7 +178,6 @@ class _Patients:
     histology: np.ndarray
     stage: np.ndarray  # 0..3 = I..IV, 4 = unknown
     ecog: np.ndarray  # ECOG at the decision on systemic therapy (first ICI for ICI patients)
-    extra: dict = field(default_factory=dict)
 
 
 def _codes(rng: np.random.Generator, ctype: np.ndarray, attr: str) -> np.ndarray:
@@ -511,7 +510,6 @@ class _State:
     active: np.ndarray
     death: np.ndarray  # death day (large until known)
     last_fu: np.ndarray
-    index_day: np.ndarray  # first ICI start, -1 if none
     io_line: np.ndarray  # 0-based line of the first ICI, -1 if none
     ecog_line: np.ndarray  # ECOG at the start of the current line
     interval: np.ndarray  # RECIST scan interval of the patient (days)
@@ -567,7 +565,7 @@ def _init_state(rng, p: _Patients, lines: np.ndarray, group, tps) -> _State:
     last_fu = np.where(non_io, np.minimum(np.minimum(death, CUTOFF_DAY), ltfu), CUTOFF_DAY)
     state = _State(
         start=start, active=(lines[:, 0] >= 0) & (start < death), death=death,
-        last_fu=last_fu.astype(np.int64), index_day=np.full(p.n, -1, dtype=np.int64),
+        last_fu=last_fu.astype(np.int64),
         io_line=io_line, ecog_line=p.ecog.copy(),
         interval=SCAN_INTERVALS[0][_categorical(rng, SCAN_INTERVALS[1], p.n)],
         os_days=_survival_io(rng, p, tps, io_line >= 0),
@@ -587,7 +585,6 @@ def _first_ici(lines: np.ndarray, io_line: np.ndarray) -> np.ndarray:
 def _start_ici(st: _State, p: _Patients, k: int) -> None:
     """At the first ICI line: fix index date, death and last follow-up."""
     now = st.active & (st.io_line == k)
-    st.index_day[now] = st.start[now]
     st.death[now] = st.start[now] + st.os_days[now]
     fu = np.minimum(np.minimum(st.death, CUTOFF_DAY), st.start + st.ltfu_days)
     st.last_fu[now] = fu[now]
