@@ -29,7 +29,13 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 import cli
 from components import ids
 from config import ROOT
-from tests.browser.conftest import DEMO_PASSWORDS, browser_errors, screenshot, sign_in
+from tests.browser.conftest import (
+    DEMO_PASSWORDS,
+    browser_errors,
+    screenshot,
+    sign_in,
+    start_app,
+)
 
 pytestmark = pytest.mark.browser
 WAIT = 40
@@ -71,17 +77,6 @@ def app_settings(app_settings, sample_copy):
 
 
 @pytest.fixture
-def app(app):
-    """The harness app, with the demo users present (idempotent if the app seeded them)."""
-    from access.auth import seed_demo_users
-    from components.context import app_context
-
-    with app.server.app_context():
-        seed_demo_users(app_context().settings)
-    return app
-
-
-@pytest.fixture
 def downloads(dash_duo, tmp_path) -> Path:
     folder = tmp_path / "downloads"
     folder.mkdir()
@@ -95,9 +90,7 @@ def downloads(dash_duo, tmp_path) -> Path:
 
 def start(dash_duo, app, role: str = "clinician", path: str = "/builder") -> None:
     """Serve the app, sign in through the form, open ``path``; wait for the first count."""
-    # The root redirects to the sign-in form, which has no Dash entry point to wait for.
-    dash_duo.start_server(app, navigate=False)
-    dash_duo._url = dash_duo.server.url
+    start_app(dash_duo, app)
     sign_in(dash_duo, role)
     dash_duo.driver.get(dash_duo.server_url + path)
     wait_count(dash_duo)
@@ -593,9 +586,6 @@ def test_choosing_another_snapshot_recounts_the_same_cohort(dash_duo, app_settin
     from tests.unit.snapshot_factory import TINY_ID
 
     app = create_app(replace(app_settings, snapshots_dir=two_snapshots))
-    from access.auth import seed_demo_users
-
-    seed_demo_users(replace(app_settings, snapshots_dir=two_snapshots))
     start(dash_duo, app)
     dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1))
     wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
