@@ -204,3 +204,27 @@ def test_current_index_keeps_only_the_kinds_own_settings():
     assert index == {"kind": "diagnosis", "cancer_types": ["NSCLC"], "date_from": "2020-01-01"}
     row = empty_row()
     assert row["field"] is None and row["key"].startswith("c")
+
+
+def test_a_new_catalog_field_appears_in_the_builder_without_ui_code():
+    from dataclasses import replace
+
+    from queries.catalog import Catalog
+
+    new = replace(CATALOG.get("treatments.regimen"), key="treatments.new_thing",
+                  label="Brand-new field", values=(("a", 3), ("b", 1)))
+    catalog = Catalog({**CATALOG.fields, new.key: new})
+    labels = {o["value"]: o["label"] for o in widgets.field_options(catalog)}
+    assert labels[new.key] == "Treatments › Brand-new field"
+    parts = widgets.value_widgets(new, widgets.default_operator(new), None, "r1", "c1")
+    assert [o["label"] for o in parts[0].options] == ["a (3)", "b (1)"]
+
+
+def test_partners_see_category_counts_under_disclosure_control():
+    from components.builder_common import count_text_for
+
+    clinician, partner = count_text_for("clinician"), count_text_for("partner")
+    assert (clinician(7), clinician(1234)) == ("7", "1,234")
+    assert partner(7) == "< 10"
+    assert partner(1234) == "1,235"
+    assert partner(None) == clinician(None) == ""
