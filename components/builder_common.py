@@ -23,17 +23,6 @@ def count_text_for(role: str) -> widgets.CountText:
     return protected
 
 
-def category_options(f, count_text: widgets.CountText) -> list[dict]:
-    """Dropdown options of a categorical catalog field, each with its count in the snapshot."""
-    if f is None:
-        return []
-    options = []
-    for value, count in f.values:
-        text = count_text(count)
-        options.append({"label": f"{value} ({text})" if text else str(value), "value": value})
-    return options
-
-
 def loaded_payload(definition: dict) -> dict:
     """What to put into BUILDER_LOADED to open a definition (the nonce makes reloads fire)."""
     return {"definition": definition, "nonce": uuid.uuid4().hex}

@@ -21,7 +21,7 @@ from components import builder_io, builder_results, ids, pages
 from components import builder_state as state
 from components import builder_widgets as widgets
 from components.builder_collect import collect, current_draft, widget_dependencies
-from components.builder_common import ROLES, category_options, count_text_for, loaded_payload
+from components.builder_common import ROLES, count_text_for, loaded_payload
 from components.builder_render import render_rules, value_area, window_area
 from components.cohort_access import cohort_service
 from queries.definition import import_definition
@@ -229,10 +229,10 @@ def _draw(draft: dict, catalog, role: str) -> tuple:
         draft,
         draft["metadata"].get("name"),
         index.get("kind", "first_checkpoint_inhibitor"),
-        category_options(catalog.get("treatments.drug_class"), count_text),
+        widgets.category_options(catalog.get("treatments.drug_class"), count_text),
         index.get("drug_classes") or [],
         index.get("line") or 1,
-        category_options(catalog.get("diagnoses.cancer_type"), count_text),
+        widgets.category_options(catalog.get("diagnoses.cancer_type"), count_text),
         index.get("cancer_types") or [],
         index.get("date_from"),
         index.get("date_to"),

@@ -24,7 +24,6 @@ from queries.definition import (
     SCHEMA_VERSION,
     Definition,
     Problem,
-    canonical_json,
     import_definition,
     node_kind,
 )
@@ -298,7 +297,3 @@ def read_share_token(token: str) -> tuple[Any, str | None]:
         return json.loads(raw.decode("utf-8")), None
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return None, "the link's cohort could not be read"
-
-
-def canonical(definition: Definition) -> str:
-    return canonical_json(definition.content())

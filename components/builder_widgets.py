@@ -111,7 +111,11 @@ def _number_input(vid: WidgetId, kind: str, value: Any, placeholder: str) -> dcc
     )
 
 
-def _category_options(f: CatalogField, count_text: CountText, extra: list) -> list[dict]:
+def category_options(f: CatalogField | None, count_text: CountText,
+                     extra: list = ()) -> list[dict]:
+    """Options of a categorical field, each labelled with its count in the snapshot."""
+    if f is None:
+        return []
     options = []
     for value, count in f.values:
         text = count_text(count)
@@ -175,7 +179,7 @@ def _boolean_widgets(f, op, value, vid, count_text) -> list:
 
 def _category_widgets(f, op, value, vid, count_text) -> list:
     extra = value if isinstance(value, list) else ([] if value is None else [value])
-    options = _category_options(f, count_text, extra)
+    options = category_options(f, count_text, extra)
     return [_dropdown(vid, options, value, value_kind(f, op) == "multi",
                       "choose values (count in snapshot)")]
 
