@@ -103,17 +103,26 @@ def _by_organ(cur, per: str, terms: str, size: int) -> pd.DataFrame:
     return _finish(cur.execute(sql).df(), size)
 
 
-def _by_group(cohort: Cohort, cur, per_patient: str, key: str) -> pd.DataFrame:
+def _by_groups(cohort: Cohort, cur, per_patient: str,
+               keys: tuple[str, ...] = ("regimen", "drug_classes")) -> dict[str, pd.DataFrame]:
+    """Per regimen and per drug-class combination at index, in one join (GROUPING SETS)."""
+    cols = [stratum_column(key) for key in keys]
     sql = (
-        f"SELECT {stratum_column(key)} AS {key}, count(*) AS patients, "  # noqa: S608 - fixed names
+        f"SELECT {', '.join(cols)}, count(*) AS patients, "  # noqa: S608 - fixed names
         "count(pp.rid) AS patients_any_grade, "
         "count(*) FILTER (WHERE pp.max_grade >= 3) AS patients_grade3plus, "
         "median(pp.onset_days) AS median_onset_days "
         f"FROM {base_table(cohort)} b LEFT JOIN {per_patient} pp USING (rid) "
-        "GROUP BY ALL ORDER BY patients DESC, 1"
+        f"GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in cols)})"
     )
     frame = cur.execute(sql).df()
-    return _finish(frame, frame["patients"])
+    out = {}
+    for key, col in zip(keys, cols, strict=True):
+        part = frame[frame[col].notna()].drop(columns=[c for c in cols if c != col])
+        part = part.rename(columns={col: key}).sort_values(["patients", key],
+                                                           ascending=[False, True])
+        out[key] = _finish(part.reset_index(drop=True), part["patients"].to_numpy())
+    return out
 
 
 def _overall(cur, per_patient: str, size: int) -> dict:
@@ -150,8 +159,8 @@ def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> Safe
         overall_row = _overall(cur, pp, size)
         by_term = _by_term(cur, per, terms, size)
         by_organ = _by_organ(cur, per, terms, size)
-        by_regimen = _by_group(cohort, cur, pp, "regimen")
-        by_classes = _by_group(cohort, cur, pp, "drug_classes")
+        groups = _by_groups(cohort, cur, pp)
+        by_regimen, by_classes = groups["regimen"], groups["drug_classes"]
     finally:
         for name in (pp, per):
             cur.execute(f"DROP TABLE IF EXISTS {name}").fetchall()
