@@ -990,28 +990,40 @@ def _regimen_sizes(regimen: pd.DataFrame, cohort_size: int, policy: Policy) -> l
     return [protect_count(v, policy) for v in counts]
 
 
+def _protect_ae_table(frame: pd.DataFrame, size: int, cohort: Released,
+                      policy: Policy) -> pd.DataFrame:
+    """One AE table: over the cohort, or (with a ``patients`` column) over its groups."""
+    if "patients" in frame.columns:
+        sizes = _regimen_sizes(frame, size, policy)
+        out = _protect_ae_rows(frame, sizes, policy)
+        _set_released(out, "patients", sizes)
+        return out
+    if "patients_any_grade" in frame.columns:
+        return _protect_ae_rows(frame, [cohort] * len(frame), policy)
+    raise TypeError(f"no disclosure rule for an AE table with columns {list(frame.columns)}")
+
+
 def protect_safety(result: Any, policy: Policy) -> Protected[Any]:
     """Protect a ``queries.safety.SafetyResult`` (returns a new one of the same type).
 
-    Patient counts rounded or withheld (``*_display`` columns added), percentages from
-    released numbers over the released cohort (by regimen: over released regimen sizes),
-    median onset only where the count is shown, rounded to whole days.
+    Every DataFrame field is protected (an unknown table shape is refused, so a new table
+    cannot slip through unprotected): patient counts rounded or withheld (``*_display``
+    columns added), percentages from released numbers over the released cohort, or for
+    tables with a ``patients`` column (regimens, drug classes) over their released group
+    sizes; median onset only where the count is shown, rounded to whole days.
     """
     if policy.exact:
         return Protected(result)
     cohort = protect_count(result.cohort_size, policy)
-    suppressed = []
-    tables = {}
-    for name in ("by_term", "by_organ_class"):
-        frame = getattr(result, name)
-        tables[name] = _protect_ae_rows(frame, [cohort] * len(frame), policy)
-        suppressed += [f"{name}: {int(n)} rows under threshold"
-                       for n in [tables[name]["patients_any_grade"].isna().sum()] if n]
-    regimen = result.by_regimen.copy()
-    sizes = _regimen_sizes(regimen, result.cohort_size, policy)
-    tables["by_regimen"] = _protect_ae_rows(regimen, sizes, policy)
-    if "patients" in regimen:
-        _set_released(tables["by_regimen"], "patients", sizes)
+    suppressed, tables = [], {}
+    for f in fields(result):
+        frame = getattr(result, f.name)
+        if not isinstance(frame, pd.DataFrame):
+            continue
+        tables[f.name] = _protect_ae_table(frame, result.cohort_size, cohort, policy)
+        withheld = int(tables[f.name]["patients_any_grade"].isna().sum())
+        if withheld:
+            suppressed.append(f"{f.name}: {withheld} rows under threshold")
     protected = replace(
         result, cohort_size=cohort.value,
         overall=_protect_ae_overall(result.overall, result.cohort_size, cohort, policy),

@@ -7,6 +7,7 @@ and look for another input that gives exactly the same output but a different hi
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from pathlib import Path
@@ -384,37 +385,31 @@ def test_survival_is_exact_for_clinicians():
 
 # --- adapters on real analyses -------------------------------------------------------------------
 
-COUNT_COLUMNS = {
-    "survival.summary": ("n", "events"),
-    "survival.at_risk": ("at_risk",),
-    "survival.curve": ("at_risk", "events"),
-    "response.counts": ("n",),
-    "response.rates": ("n", "denominator", "responders", "disease_control"),
-    "safety.by_term": ("patients_any_grade", "patients_grade3plus"),
-    "safety.by_organ_class": ("patients_any_grade", "patients_grade3plus"),
-    "safety.by_regimen": ("patients", "patients_any_grade", "patients_grade3plus"),
-    "characteristics.rows": ("n",),
-    "characteristics.biomarkers": ("tested", "positive"),
-}
+# Columns that hold patient counts, wherever they appear in a result's tables.
+COUNT_NAMES = {"n", "events", "at_risk", "patients", "patients_any_grade",
+               "patients_grade3plus", "denominator", "responders", "disease_control",
+               "not_evaluable", "tested", "positive"}
 
 
 def _frames(bundle):
-    for endpoint, result in bundle.survival.items():
-        for part in ("summary", "at_risk", "curve"):
-            yield f"survival.{part}", f"{endpoint}", getattr(result, part)
-    yield "response.counts", "", bundle.response.counts
-    yield "response.rates", "", bundle.response.rates
-    for part in ("by_term", "by_organ_class", "by_regimen"):
-        yield f"safety.{part}", "", getattr(bundle.safety, part)
-    yield "characteristics.rows", "", bundle.characteristics.rows
-    yield "characteristics.biomarkers", "", bundle.characteristics.biomarkers
+    """Every DataFrame of every panel (a new table is checked without editing this test)."""
+    panels = [(f"survival.{k}", v) for k, v in bundle.survival.items()]
+    panels += [(name, getattr(bundle, name)) for name in ("response", "safety",
+                                                            "characteristics")]
+    for name, result in panels:
+        for f in dataclasses.fields(result):
+            value = getattr(result, f.name)
+            if isinstance(value, pd.DataFrame):
+                yield f"{name}.{f.name}", value
 
 
 def _check_bundle(bundle, policy: d.Policy) -> None:
-    for name, _, frame in _frames(bundle):
-        for col in COUNT_COLUMNS[name]:
+    names = [name for name, _ in _frames(bundle)]
+    assert any(n.endswith("by_term") for n in names) and any("at_risk" in n for n in names)
+    for name, frame in _frames(bundle):
+        for col in COUNT_NAMES & set(frame.columns):
             values = pd.to_numeric(frame[col], errors="coerce").dropna()
-            zero_ok = name in ("survival.at_risk", "survival.curve")
+            zero_ok = name.startswith("survival.") and col in ("at_risk", "events")
             bad = values[~(((values >= policy.min_count) & (values % policy.rounding == 0))
                            | ((values == 0) & zero_ok))]
             assert bad.empty, (name, col, bad.tolist())
@@ -541,3 +536,15 @@ def test_response_rates_use_released_groups_so_a_small_category_is_not_recoverab
     low, high = response.clopper_pearson(45, 125)
     assert (row["orr_ci_lower"], row["orr_ci_upper"]) == (round(low, 3), round(high, 3))
     assert any("CR: under 10" in s for s in out.suppressed)
+
+
+def test_the_bundle_check_catches_unprotected_results(sample):
+    from queries.analysis import AnalysisOptions, compute
+    from queries.cohort import materialize_frame
+
+    db, candidates = sample
+    cohort = materialize_frame(db, "disclosure_unprotected", candidates.head(137))
+    bundle = compute(cohort, AnalysisOptions(survival_strata="sex", response_strata="sex"))
+    assert len({name for name, _ in _frames(bundle)}) >= 8
+    with pytest.raises(AssertionError):
+        _check_bundle(bundle, PARTNER)
