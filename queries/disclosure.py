@@ -993,6 +993,8 @@ def _regimen_sizes(regimen: pd.DataFrame, cohort_size: int, policy: Policy) -> l
 def _protect_ae_table(frame: pd.DataFrame, size: int, cohort: Released,
                       policy: Policy) -> pd.DataFrame:
     """One AE table: over the cohort, or (with a ``patients`` column) over its groups."""
+    if frame.empty:
+        return frame.copy()  # no rows, nothing to release
     if "patients" in frame.columns:
         sizes = _regimen_sizes(frame, size, policy)
         out = _protect_ae_rows(frame, sizes, policy)
@@ -1021,7 +1023,7 @@ def protect_safety(result: Any, policy: Policy) -> Protected[Any]:
         if not isinstance(frame, pd.DataFrame):
             continue
         tables[f.name] = _protect_ae_table(frame, result.cohort_size, cohort, policy)
-        withheld = int(tables[f.name]["patients_any_grade"].isna().sum())
+        withheld = int(tables[f.name].get("patients_any_grade", pd.Series()).isna().sum())
         if withheld:
             suppressed.append(f"{f.name}: {withheld} rows under threshold")
     protected = replace(
