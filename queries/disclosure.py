@@ -735,6 +735,14 @@ def _p_value(p: Any, policy: Policy) -> Any:
     return round_estimate(p, policy.p_value_decimals)
 
 
+def _require_known_tables(result: Any, handled: set[str]) -> None:
+    """Fail closed: a result table this module does not know would pass through unprotected."""
+    unknown = [f.name for f in fields(result)
+               if isinstance(getattr(result, f.name), pd.DataFrame) and f.name not in handled]
+    if unknown:
+        raise TypeError(f"no disclosure rule for {type(result).__name__}.{', '.join(unknown)}")
+
+
 # --- adapters for the analyses' result types -------------------------------------------------
 # Duck-typed on the result classes of queries.feasibility / survival / response / safety /
 # characteristics / attrition (imported lazily where needed, to keep this module light).
@@ -819,6 +827,7 @@ def protect_survival(result: Any, policy: Policy) -> Protected[Any]:
     """
     if policy.exact:
         return Protected(result)
+    _require_known_tables(result, {"curve", "summary", "at_risk"})
     curve = protect_survival_curve(result.curve, policy)
     hidden = _hidden_strata(result.curve, policy)
     weak = _weak_strata(result.summary, hidden, policy)
@@ -917,7 +926,10 @@ def protect_response(result: Any, policy: Policy) -> Protected[Any]:
     released totals; rates and their exact CIs are recomputed from released numbers; the
     test across strata is recomputed from released numbers (None if any is withheld).
     """
-    if policy.exact or result.rates.empty:
+    if policy.exact:
+        return Protected(result)
+    _require_known_tables(result, {"counts", "rates"})
+    if result.rates.empty:
         return Protected(result)
     from queries.response import difference_test
 
@@ -1096,6 +1108,7 @@ def protect_table_one(table: Any, policy: Policy) -> Protected[Any]:
     """
     if policy.exact:
         return Protected(table)
+    _require_known_tables(table, {"rows", "biomarkers"})
     from queries.characteristics import POSITIVE_LEVEL
 
     n = int(table.n)

@@ -548,3 +548,16 @@ def test_the_bundle_check_catches_unprotected_results(sample):
     assert len({name for name, _ in _frames(bundle)}) >= 8
     with pytest.raises(AssertionError):
         _check_bundle(bundle, PARTNER)
+
+
+def test_a_result_with_an_unknown_table_is_refused_not_passed_through():
+    from queries import survival
+
+    @dataclasses.dataclass
+    class WithExtra(survival.SurvivalResult):
+        per_patient: pd.DataFrame | None = None
+
+    result = WithExtra(endpoint="os", stratification=None, curve=_km_frame(), summary=None,
+                       at_risk=None, per_patient=pd.DataFrame({"patient_id": ["P1"]}))
+    with pytest.raises(TypeError, match="per_patient"):
+        d.protect_survival(result, PARTNER)
