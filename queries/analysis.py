@@ -202,7 +202,11 @@ def open_snapshot(snapshot_dir: Path, cache_dir: Path | None = None) -> Snapshot
     """Build (once) and open the DuckDB database of a snapshot folder."""
     snapshot_dir = Path(snapshot_dir)
     manifest = json.loads((snapshot_dir / "manifest.json").read_text())
-    cache_dir = Path(cache_dir) if cache_dir else snapshot_dir / ".cache"
+    if cache_dir is None:  # never inside the read-only snapshot folder
+        from config import settings_from_env
+
+        cache_dir = settings_from_env().cache_dir
+    cache_dir = Path(cache_dir)
     path = build_database(snapshot_dir, manifest, cache_dir)
     return SnapshotDatabase(manifest["id"], path)
 
