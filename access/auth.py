@@ -403,6 +403,8 @@ def _error_body(status: int, message: str):
 
 def _http_error(err: HTTPException):
     """Short, generic bodies: a refused request must not carry data or internals."""
+    if err.response is not None:  # a view's own, deliberate response (abort(response))
+        return err.response
     messages = {401: "sign-in required", 403: "access denied", 404: "not found",
                 405: "method not allowed", 429: "too many requests"}
     code = err.code or 500
