@@ -1125,10 +1125,10 @@ def ground_truth(patients: int, seed: int) -> dict:
                 "true_hr": HR_ECOG2,
                 "adjust_for": ["cancer_type (strata)", "stage I-III vs IV/unknown",
                                "PD-L1 TPS stratum (NSCLC only)"],
-                "unadjusted_two_group_hr_approx": 1.68,
+                "unadjusted_two_group_hr_approx": 1.70,
                 "note": ("baseline hazards differ by cancer type; fit a Cox model stratified by "
                          "cancer_type to recover the conditional HR; an unadjusted two-group "
-                         "Cox HR over all cancer types is attenuated to about 1.68 (measured on "
+                         "Cox HR over all cancer types is attenuated to about 1.70 (measured on "
                          "1,000,000 patients)"),
             },
             "severe_irae_by_regimen": {
