@@ -94,13 +94,13 @@ def update_navbar_snapshot(_pathname, chosen: str | None):
         value=value,
         clearable=False,
         placeholder="no usable snapshot",
-        style={"minWidth": "13rem"},
+        style={"width": "12rem"},
         className="me-3",
     )
     return [
-        html.Span("Snapshot", className="text-light small me-2"),
-        chooser,
-        html.Span(f"{user.username} · {user.role}", className="text-light small me-3 navbar-user"),
+        html.Div(chooser, title="Active data snapshot", className="navbar-snapshot me-2"),
+        html.Span(user.username, className="text-light small me-1 navbar-user"),
+        dbc.Badge(user.role, color="light", text_color="dark", className="me-2"),
         html.A("Sign out", href="/logout", className="btn btn-outline-light btn-sm text-nowrap"),
     ]
 
