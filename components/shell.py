@@ -97,8 +97,11 @@ def update_navbar_snapshot(_pathname, chosen: str | None):
         style={"width": "12rem"},
         className="me-3",
     )
+    # The advisory board reads stored summaries only, so a data snapshot means nothing to it.
+    shown = user.role != "advisory"
     return [
-        html.Div(chooser, title="Active data snapshot", className="navbar-snapshot me-2"),
+        html.Div(chooser, title="Active data snapshot", className="navbar-snapshot me-2",
+                 hidden=not shown),
         html.Span(user.username, className="text-light small me-1 navbar-user"),
         dbc.Badge(user.role, color="light", text_color="dark", className="me-2"),
         html.A("Sign out", href="/logout", className="btn btn-outline-light btn-sm text-nowrap"),
