@@ -73,7 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module, handler = HANDLERS[args.command]
-    return int(getattr(importlib.import_module(module), handler)(args) or 0)
+    from queries.snapshot import SnapshotUnavailable
+
+    try:
+        return int(getattr(importlib.import_module(module), handler)(args) or 0)
+    except SnapshotUnavailable as exc:  # a broken snapshot: every problem, no traceback
+        print(f"iocohort {args.command}: the snapshot cannot be used", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

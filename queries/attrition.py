@@ -17,7 +17,7 @@ import pandas as pd
 from queries.catalog import Catalog
 from queries.cohorts import snapshot_hash
 from queries.compiler import compile_attrition
-from queries.database import SnapshotDatabase, build_database
+from queries.database import SnapshotDatabase
 from queries.definition import Definition
 from queries.describe import index_label
 
@@ -86,15 +86,17 @@ def compute_attrition(db: SnapshotDatabase, definition: Definition,
 
 
 def open_snapshot_dir(snapshot_dir: Path, cache_dir: Path | None = None) -> SnapshotDatabase:
-    """Build (once, into the cache) and open a snapshot folder's database."""
-    snapshot_dir = Path(snapshot_dir)
-    manifest = json.loads((snapshot_dir / "manifest.json").read_text())
+    """Validate a snapshot folder, then build (once, into the cache) and open its database.
+
+    Raises ``SnapshotUnavailable`` listing every problem of a broken snapshot.
+    """
+    from queries.snapshot import open_snapshot_folder
+
     if cache_dir is None:
         from config import settings_from_env
 
         cache_dir = settings_from_env().cache_dir
-    path = build_database(snapshot_dir, manifest, Path(cache_dir))
-    return SnapshotDatabase(manifest["id"], path)
+    return open_snapshot_folder(Path(snapshot_dir), Path(cache_dir))
 
 
 def read_definition_file(path: Path, catalog: Catalog | None = None) -> Definition | None:
