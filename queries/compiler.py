@@ -134,6 +134,11 @@ class _Compiler:
     catalog: Catalog
     ecog_windows: list[tuple[int | None, int | None]] = field(default_factory=list)
     needs_diagnosis: bool = False
+    # Set when a criterion reads the diagnosis at index or an ECOG (per-patient derived rows).
+    uses_derived: bool = False
+    # The patients whose diagnosis at index and ECOG are computed (a subset is fine: each
+    # patient's values depend only on that patient's own rows and index date).
+    population: str = "index_population"
 
     def field(self, key: str, context: str) -> CatalogField:
         f = self.catalog.get(key) or base_catalog().get(key)
@@ -170,7 +175,7 @@ class _Compiler:
         if f.key in PATIENT_ATTRIBUTES:
             return f"ix.{f.column}"
         if f.key in DIAGNOSIS_ATTRIBUTES:
-            self.needs_diagnosis = True
+            self.needs_diagnosis = self.uses_derived = True
             return f"dx.{f.column}"
         if f.key == "age_at_index":
             return "(EXTRACT(YEAR FROM ix.index_date) - ix.birth_year)"
@@ -179,6 +184,7 @@ class _Compiler:
         if f.key == "index_date":
             return "ix.index_date"
         if f.key == "ecog":
+            self.uses_derived = True
             window = crit.window or Window(start_days=ECOG_DEFAULT_WINDOW[0],
                                            end_days=ECOG_DEFAULT_WINDOW[1])
             bounds = (window.start_days, window.end_days)
@@ -197,29 +203,35 @@ class _Compiler:
         return compare(f"e.{f.column}", item.op, item.value, f, params)
 
     def event(self, crit: EventCriterion, params: list) -> str:
+        """A semi-join on ``patient_id``: rows of the table already joined to the index
+        population and filtered, so no per-patient correlated subquery is needed (patient_id
+        is unique in ``ix`` and never NULL, so ``NOT IN`` is safe)."""
+        low, high = crit.occurrence.min or 0, crit.occurrence.max
+        if high is None and low == 0:
+            return "(1 = 1)"
         table = crit.table
         date_col = schema.EVENT_DATE_COLUMN[table]
         inner: list = []
-        conds = ["e.patient_id = ix.patient_id"]
-        conds += window_conditions(f"e.{date_col}", crit.window, inner)
+        conds = window_conditions(f"e.{date_col}", crit.window, inner,
+                                  index_expr="ip.index_date")
         conds += [self.filter(item, table, inner) for item in crit.where]
-        where = " AND ".join(conds)
-        low, high = crit.occurrence.min or 0, crit.occurrence.max
-        if high == 0:
-            params.extend(inner)
-            return f"NOT EXISTS (SELECT 1 FROM {table} e WHERE {where})"  # noqa: S608 - catalog identifiers
-        if high is None and low <= 1:
-            if low == 0:
-                return "(1 = 1)"
-            params.extend(inner)
-            return f"EXISTS (SELECT 1 FROM {table} e WHERE {where})"  # noqa: S608 - catalog identifiers
+        where = f"\n    WHERE {' AND '.join(conds)}" if conds else ""
+        rows = (f"SELECT e.patient_id FROM {table} e\n"  # noqa: S608 - catalog identifiers
+                f"    JOIN index_population ip ON ip.patient_id = e.patient_id{where}")
         params.extend(inner)
-        count = f"(SELECT COUNT(*) FROM {table} e WHERE {where})"  # noqa: S608 - catalog identifiers
+        if high == 0:
+            return f"(ix.patient_id NOT IN (\n    {rows}))"
+        if high is None and low == 1:
+            return f"(ix.patient_id IN (\n    {rows}))"
+        grouped = f"{rows}\n    GROUP BY e.patient_id"
+        if low == 0:  # at most ``high``: exclude those with more (zero rows qualify)
+            params.append(high)
+            return f"(ix.patient_id NOT IN (\n    {grouped} HAVING COUNT(*) > ?))"
         params.append(low)
         if high is None:
-            return f"{count} >= ?"
+            return f"(ix.patient_id IN (\n    {grouped} HAVING COUNT(*) >= ?))"
         params.append(high)
-        return f"{count} BETWEEN ? AND ?"
+        return f"(ix.patient_id IN (\n    {grouped} HAVING COUNT(*) BETWEEN ? AND ?))"
 
     def ecog_ctes(self, params: list) -> list[str]:
         ctes = []
@@ -232,7 +244,7 @@ class _Compiler:
                 "    SELECT ps.patient_id, ps.ecog, ROW_NUMBER() OVER (\n"
                 "      PARTITION BY ps.patient_id ORDER BY ps.assessment_date DESC, ps.ecog DESC"
                 ") AS rn\n    FROM performance_status ps\n"
-                "    JOIN index_population ip ON ip.patient_id = ps.patient_id\n"
+                f"    JOIN {self.population} ip ON ip.patient_id = ps.patient_id\n"
                 f"    WHERE {' AND '.join(conds)}\n  ) r WHERE r.rn = 1\n)"
             )
         return ctes
@@ -250,7 +262,7 @@ class _Compiler:
             "THEN d.diagnosis_date END DESC NULLS LAST,\n"
             "        d.diagnosis_date NULLS LAST, d.icd10 NULLS LAST, d.cancer_type NULLS LAST,\n"
             "        d.stage NULLS LAST, d.histology_icdo3 NULLS LAST) AS rn\n"
-            "    FROM diagnoses d\n    JOIN index_population ip ON ip.patient_id = d.patient_id"
+            f"    FROM diagnoses d\n    JOIN {self.population} ip ON ip.patient_id = d.patient_id"
             "\n  ) r WHERE r.rn = 1\n)"
         ]
 
@@ -337,13 +349,40 @@ def _with(ctes: list[str]) -> str:
 
 
 def compile_cohort(definition: Definition, catalog: Catalog | None = None) -> CompiledQuery:
-    """SQL selecting ``patient_id, index_date, index_line`` of the cohort (enabled rules)."""
-    parts = _compile_parts(definition, catalog)
-    where = ""
-    if parts.rule_sql:
-        where = "\nWHERE " + "\n  AND ".join(parts.rule_sql)
-    sql = f"{_with(parts.ctes)}\nSELECT {COHORT_SELECT}\nFROM ix{parts.joins}{where}"
-    return CompiledQuery(sql, parts.params)
+    """SQL selecting ``patient_id, index_date, index_line`` of the cohort (enabled rules).
+
+    Rules that read neither the diagnosis at index nor an ECOG are applied first (``ix_early``);
+    the diagnosis and ECOG rows, which need a window over every patient's rows, are then
+    computed for the patients still left only, and the remaining rules applied. The rules are
+    a conjunction, so the order does not change the result.
+    """
+    compiler = _Compiler(catalog or base_catalog())
+    early: list[tuple[str, list]] = []
+    late: list[tuple[str, list]] = []
+    for rule in definition.enabled_rules():
+        rule_params: list = []
+        compiler.uses_derived = False
+        sql = compiler.node(rule.criteria, rule_params)
+        (late if compiler.uses_derived else early).append((sql, rule_params))
+    params: list = []
+    ctes = _index_ctes(definition.index_event, params)
+    source = "ix"
+    if early and late:
+        ctes.append(f"ix_early AS (\n  SELECT ix.* FROM ix\n  WHERE {_conjunction(early, params)}\n)")  # noqa: S608 - compiled rules
+        compiler.population, source, early = "ix_early", "ix_early AS ix", []
+    ctes += compiler.diagnosis_ctes(params)
+    ctes += compiler.ecog_ctes(params)
+    rules = early + late
+    where = f"\nWHERE {_conjunction(rules, params)}" if rules else ""
+    sql = f"{_with(ctes)}\nSELECT {COHORT_SELECT}\nFROM {source}{compiler.joins()}{where}"
+    return CompiledQuery(sql, params)
+
+
+def _conjunction(rules: list[tuple[str, list]], params: list) -> str:
+    """Compiled rules joined by AND; their parameters appended to ``params`` in order."""
+    for _, rule_params in rules:
+        params.extend(rule_params)
+    return "\n  AND ".join(sql for sql, _ in rules)
 
 
 def compile_attrition(definition: Definition, catalog: Catalog | None = None) -> CompiledQuery:
