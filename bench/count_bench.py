@@ -5,6 +5,12 @@ Warm: the same definition asked again, which reads the materialized cohort and t
 attrition counts; also reported, the compiled query re-run without that cache (median).
 
     python -m bench.count_bench [--patients N] [--repeats R]
+
+Measured 2026-11-23 (1M patients, 2 cores, load average ~1.8, medians of 3 alternating runs):
+before/after the compiler change that applies rules without diagnosis/ECOG first and uses
+``IN`` semi-joins: count cold 652 -> 329 ms (query), materialize cold 597 -> 296 ms, query
+re-run 599 -> 293 ms, attrition cold 910 -> 830 ms; warm (cached) count 0.07 ms and attrition
+~1.2 ms, unchanged. ROW_NUMBER windows were not the bottleneck once the machine was idle.
 """
 
 from __future__ import annotations
