@@ -95,3 +95,12 @@ def start_app(dash_duo, app) -> None:
     """Start the app; its root redirects to /login, so do not wait for a Dash page there."""
     dash_duo.start_server(app, navigate=False)
     dash_duo._url = dash_duo.server.url  # what the server_url setter sets, minus its wait
+
+
+def patient_wait(dash_duo, timeout: float, **kwargs):
+    """A WebDriverWait that retries when Dash re-renders an element mid-read."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(dash_duo.driver, timeout,
+                         ignored_exceptions=(StaleElementReferenceException,), **kwargs)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from components import figures, ids, tables
 from tests.browser.conftest import (
     DEMO_PASSWORDS,
     browser_errors,
+    patient_wait,
     screenshot,
     sign_in,
     start_app,
@@ -69,7 +69,7 @@ def wait_text(dash_duo, selector: str, predicate, timeout: int = WAIT) -> str:
         text = found[0].text if found else ""
         return text if found and predicate(text) else False
 
-    return WebDriverWait(dash_duo.driver, timeout).until(check)
+    return patient_wait(dash_duo, timeout).until(check)
 
 
 def graph_title(dash_duo, graph_id: str) -> str:
@@ -89,7 +89,7 @@ def wait_graph(dash_duo, graph_id: str, predicate, timeout: int = WAIT):
         title, names = graph_title(dash_duo, graph_id), graph_traces(dash_duo, graph_id)
         return (title, names) if predicate(title, names) else False
 
-    return WebDriverWait(dash_duo.driver, timeout).until(check)
+    return patient_wait(dash_duo, timeout).until(check)
 
 
 def choose(dash_duo, dropdown_id: str, label: str) -> None:
@@ -97,7 +97,7 @@ def choose(dash_duo, dropdown_id: str, label: str) -> None:
     dash_duo.find_element(f"#{dropdown_id}").click()
     search = dash_duo.driver.switch_to.active_element
     search.send_keys(label)
-    options = WebDriverWait(dash_duo.driver, 10).until(lambda d: [
+    options = patient_wait(dash_duo, 10).until(lambda d: [
         o for o in d.find_elements(By.CSS_SELECTOR, "[role=option]") if o.text.strip() == label])
     options[0].click()
 
@@ -169,7 +169,7 @@ def test_survival_tab_shows_default_cohort_count_and_medians_of_the_analysis(das
     no_console_errors(dash_duo)
     panels = {"analyses.cohort", "analyses.survival", "analyses.response", "analyses.safety",
               "analyses.characteristics"}
-    WebDriverWait(dash_duo.driver, WAIT).until(
+    patient_wait(dash_duo, WAIT).until(
         lambda _: panels <= audit_actions(app, "clinician"))
 
 
@@ -397,7 +397,7 @@ def test_survival_csv_download_holds_the_numbers_behind_the_plot(dash_duo, app, 
     choose(dash_duo, ids.SURVIVAL_STRATA, "ECOG at index")
     wait_text(dash_duo, f"#{ids.SURVIVAL_MEDIANS}", lambda t: "ECOG ≥ 2" in t)
     js_click(dash_duo, dash_duo.find_element(f"#{ids.SURVIVAL_CSV_BUTTON}"))
-    files = WebDriverWait(dash_duo.driver, WAIT).until(
+    files = patient_wait(dash_duo, WAIT).until(
         lambda _: [p for p in tmp_path.glob("*.csv") if p.stat().st_size > 0])
     assert files[0].name.startswith("os_ecog_")
     frame = pd.read_csv(files[0])

@@ -8,9 +8,14 @@ import json
 import pytest
 from selenium.common.exceptions import ElementClickInterceptedException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import browser_errors, screenshot, sign_in, start_app
+from tests.browser.conftest import (
+    browser_errors,
+    patient_wait,
+    screenshot,
+    sign_in,
+    start_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -81,16 +86,16 @@ def _click(dash_duo, selector: str) -> None:
             return False
         return True
 
-    WebDriverWait(dash_duo.driver, 10, poll_frequency=0.3).until(attempt)
+    patient_wait(dash_duo, 10, poll_frequency=0.3).until(attempt)
 
 
 def _table_cells(dash_duo, table_id: str) -> list[tuple[str, str]]:
-    rows = dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr")
-    out = []
-    for row in rows:
-        cells = row.find_elements(By.CSS_SELECTOR, "td, th")
-        out.append((cells[0].text, cells[1].text))
-    return out
+    """First two cells of each body row, read in one script so a re-render cannot go stale."""
+    rows = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#' + arguments[0] + ' tbody tr'))"
+        ".map(r => Array.from(r.querySelectorAll('td, th')).slice(0, 2)"
+        ".map(c => c.innerText.trim()));", table_id)
+    return [(row[0], row[1]) for row in rows]
 
 
 def _bars(dash_duo, graph_id: str) -> dict:
