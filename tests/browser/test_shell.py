@@ -66,3 +66,17 @@ def test_anonymous_visitor_is_sent_to_sign_in(dash_duo, app):
     dash_duo.driver.get(dash_duo.server_url + "/analyses")
     dash_duo.wait_for_element("#username", timeout=20)
     assert "/login" in dash_duo.driver.current_url
+
+
+def test_a_session_ended_on_the_server_sends_the_page_to_sign_in(dash_duo, app, app_settings):
+    from access.auth import end_user_sessions
+    from access.users import get_user
+
+    start_app(dash_duo, app)
+    sign_in(dash_duo, "clinician")
+    dash_duo.driver.get(dash_duo.server_url + "/snapshots")
+    dash_duo.wait_for_contains_text("#snapshots-table", "valid", timeout=60)
+    end_user_sessions(app_settings.store_path, get_user(app_settings.store_path, "clinician").id)
+    dash_duo.find_element("#snapshots-refresh").click()  # the next callback gets 401
+    dash_duo.wait_for_element("#username", timeout=20)
+    assert "/login?next=%2Fsnapshots" in dash_duo.driver.current_url
