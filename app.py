@@ -85,11 +85,14 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
 
 def main() -> None:
-    from access.auth import check_production_settings
+    from access.auth import InsecureSettingsError, check_production_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = settings_from_env()
-    check_production_settings(settings)
+    try:
+        check_production_settings(settings)
+    except InsecureSettingsError as exc:
+        raise SystemExit(f"iocohort: {exc}") from None
     app = create_app(settings)
     log.info("serving on http://%s:%s", settings.host, settings.port)
     app.run(host=settings.host, port=settings.port, debug=settings.debug)
