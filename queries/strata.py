@@ -18,8 +18,6 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from queries.cohort import Cohort
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -195,22 +193,13 @@ def base_sql(cohort: Cohort) -> str:
     )
 
 
-def _exists(cur, name: str) -> bool:
-    try:
-        cur.execute(f"SELECT 1 FROM {name} LIMIT 0").fetchall()  # noqa: S608 - cheap probe
-        return True
-    except duckdb.CatalogException:
-        return False
-
-
 def cached_table(cohort: Cohort, name: str, sql: str, params: dict | None = None) -> str:
-    """Create an in-memory table from ``sql`` unless it exists; its name."""
-    cur = cohort.db.cursor()
-    if _exists(cur, name):
-        return name
-    with cohort.db.lock:
-        if not _exists(cur, name):  # another thread may have built it meanwhile
-            cur.execute(f"CREATE TABLE {name} AS {sql}", params or {}).fetchall()
+    """Create an in-memory table from ``sql`` unless it exists; its name.
+
+    Goes through the snapshot database's one cache, so per-cohort tables share its memory
+    budget with the cohorts themselves.
+    """
+    cohort.db.cached_table(name, sql, params or {})
     return name
 
 
