@@ -117,23 +117,14 @@ def two_cohort_survival(pair: Pair, endpoint: str):
 
     Patients in both cohorts count in each, so the test assumes independent groups.
     """
-    parts, reasons = [], []
+    usable, reasons = [], []
     for opened, label in zip(pair.cohorts, pair.labels, strict=True):
         single = bundle(opened, endpoints=(endpoint,), panels=("survival",)).survival[endpoint]
         if single.empty_reason:
             reasons.append(f"{label}: {single.empty_reason}")
-            continue
-        parts.append(survival.aggregate(opened.cohort, endpoint, None).assign(stratum=label))
-    if not parts:
-        return survival.empty_result(survival.Endpoint(endpoint), None, "; ".join(reasons))
-    agg = pd.concat(parts, ignore_index=True)
-    longest = float(agg["time_days"].max())
-    every = 6 if longest <= 48 * survival.DAYS_PER_MONTH else 12
-    hr_groups = pair.labels[::-1] if len(parts) == 2 else None
-    result = survival.fit(agg, endpoint, None, survival.default_at_risk_months(longest, every),
-                          hr_groups)
-    result.notes.extend(reasons)
-    return result
+        else:
+            usable.append((opened.cohort, label))
+    return survival.compare_cohorts(usable, endpoint, reasons)
 
 
 @dataclass

@@ -428,3 +428,23 @@ def kaplan_meier(cohort: Cohort, endpoint: Endpoint | str = Endpoint.OS,
         result.notes.append(f"{result.excluded} patients with follow-up ending before index "
                             "were left out")
     return result
+
+
+def compare_cohorts(cohorts: list[tuple[Cohort, str]], endpoint: str,
+                    notes: list[str] | None = None) -> SurvivalResult:
+    """KM of several cohorts as the strata of one fit; HR of the second vs the first of two.
+
+    Patients in more than one cohort count in each, so the tests assume independent groups.
+    ``notes`` (e.g. why a cohort was left out) are carried into the result.
+    """
+    notes = list(notes or [])
+    if not cohorts:
+        return empty_result(Endpoint(endpoint), None, "; ".join(notes))
+    agg = pd.concat([aggregate(cohort, endpoint, None).assign(stratum=label)
+                     for cohort, label in cohorts], ignore_index=True)
+    longest = float(agg["time_days"].max())
+    every = 6 if longest <= 48 * DAYS_PER_MONTH else 12
+    hr_groups = [label for _, label in cohorts][::-1] if len(cohorts) == 2 else None
+    result = fit(agg, endpoint, None, default_at_risk_months(longest, every), hr_groups)
+    result.notes.extend(notes)
+    return result

@@ -212,3 +212,19 @@ def test_stratified_cox_equals_lifelines_strata_fit():
     assert "stratified (3 strata)" in mine.method
     unstratified = survival.cox_two_groups(agg, "B", "A")
     assert abs(unstratified.coef - mine.coef) > 1e-4  # stratification really changes the fit
+
+
+def test_two_cohorts_compared_as_strata_equal_lifelines_per_patient_fits(tmp_path):
+    data = _random_patients(800, seed=11)
+    db, everyone = _survival_db(tmp_path, data)
+    group_b = everyone.frame()[data["group"].to_numpy() == "B"]
+    cohort_b = materialize_frame(db, "b", group_b)
+    result = survival.compare_cohorts([(everyone, "All"), (cohort_b, "B")], "os", ["note"])
+    medians = result.summary.set_index("stratum")["median_days"]
+    for label, part in (("All", data), ("B", data[data["group"] == "B"])):
+        kmf = KaplanMeierFitter().fit(part["time"], part["event"])
+        assert medians[label] == kmf.median_survival_time_
+    assert result.hazard_ratio.group == "B" and result.hazard_ratio.reference == "All"
+    assert "note" in result.notes
+    assert survival.compare_cohorts([], "os", ["A: empty"]).empty_reason == "A: empty"
+    db.close()
