@@ -64,11 +64,8 @@ def release(result, user) -> tuple[object, list[str]]:
     policy = disclosure.policy_for(user.role)
     if policy.exact:
         return result, []
-    protect: Callable | None = getattr(disclosure, "protect_result", None)
-    if protect is None:
-        raise PanelUnavailable(NOT_FOR_ROLE)
     try:
-        protected = protect(result, policy)
+        protected = disclosure.protect_result(result, policy)
     except (TypeError, NotImplementedError) as exc:  # no adapter for this result type
         raise PanelUnavailable(NOT_FOR_ROLE) from exc
     return protected.result, list(protected.suppressed)
