@@ -8,7 +8,6 @@ import time
 import dash
 import flask
 import pytest
-from argon2 import PasswordHasher
 from dash import Input, Output, dcc, html
 
 from access import audit, auth, guard, users
@@ -19,12 +18,7 @@ PASSWORD = "correct horse battery"
 SECRET = "exact-count-1234"
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch):
-    """Cheaper argon2id parameters so the suite stays fast (production keeps RFC 9106's)."""
-    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(users, "_HASHER", hasher)
-    monkeypatch.setattr(users, "_DUMMY_HASH", hasher.hash("dummy"))
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture

@@ -13,12 +13,7 @@ from cli import main as cli_main
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch):
-    """Cheaper argon2id parameters so the suite stays fast (production keeps RFC 9106's)."""
-    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(users, "_HASHER", hasher)
-    monkeypatch.setattr(users, "_DUMMY_HASH", hasher.hash("dummy"))
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture
