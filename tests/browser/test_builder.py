@@ -107,8 +107,10 @@ def css(dash_duo, selector: str, root=None):
 
 
 def count_text(dash_duo) -> str:
-    found = css(dash_duo, f"#{ids.BUILDER_COUNT}")
-    return found[0].text.strip() if found else ""
+    # Read in the page in one step: an element handle can go stale between find and read.
+    return dash_duo.driver.execute_script(
+        "const e = document.getElementById(arguments[0]);"
+        "return e ? e.innerText.trim() : '';", ids.BUILDER_COUNT)
 
 
 def wait_count(dash_duo, predicate=lambda text: text[:1].isdigit()) -> int:
@@ -122,8 +124,9 @@ def wait_count(dash_duo, predicate=lambda text: text[:1].isdigit()) -> int:
 
 
 def shown_hash(dash_duo) -> str:
-    found = css(dash_duo, f"#{ids.BUILDER_HASH} span[data-hash]")
-    return found[0].get_attribute("data-hash") if found else ""
+    return dash_duo.driver.execute_script(
+        "const e = document.querySelector('#' + arguments[0] + ' span[data-hash]');"
+        "return e ? e.getAttribute('data-hash') : '';", ids.BUILDER_HASH)
 
 
 def settled(dash_duo, seconds: float = 1.0) -> tuple[int, str]:
