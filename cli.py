@@ -20,6 +20,7 @@ HANDLERS = {
     "export": ("queries.export", "cli_export"),
     "analyze": ("queries.analysis", "cli_analyze"),
     "users": ("access.users", "cli_users"),
+    "summaries": ("access.publications", "cli_summaries"),
 }
 
 
@@ -67,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("username")
     reset.add_argument("--password", default=None)
     usub.add_parser("list")
+
+    summaries = sub.add_parser("summaries", help="list or withdraw published summaries")
+    summaries.add_argument("--store", type=Path, default=None, help="SQLite app store")
+    ssub = summaries.add_subparsers(dest="summaries_command", required=True)
+    ssub.add_parser("list")
+    withdraw = ssub.add_parser("unpublish", help="withdraw any published summary")
+    withdraw.add_argument("id", type=int)
     return parser
 
 

@@ -42,6 +42,10 @@ class PublicationNotFound(LookupError):
     """No live publication has this id."""
 
 
+class NotThePublisher(PermissionError):
+    """Only the clinician who published a summary may withdraw it in the app."""
+
+
 @dataclass(frozen=True)
 class Publication:
     """One published summary; ``summary`` is the protected ``PlainSummary.to_dict()``."""
@@ -121,13 +125,43 @@ def get_publication(store_path: str | Path, publication_id: int) -> Publication:
     return _row(row)
 
 
-def unpublish(store_path: str | Path, publication_id: int, by: str) -> None:
-    """Withdraw a publication (kept as a record, no longer listed)."""
+def unpublish(store_path: str | Path, publication_id: int, by: str, *,
+              owner_only: bool = True) -> None:
+    """Withdraw a publication (kept as a record, no longer listed).
+
+    In the app only its publisher may withdraw it (``owner_only``); an operator with the
+    store on disk can withdraw any (``iocohort summaries unpublish``).
+    """
     with store.transaction(store_path) as con:
-        changed = con.execute(
-            "UPDATE publications SET unpublished_at = ?, unpublished_by = ? "
-            "WHERE id = ? AND unpublished_at IS NULL",
+        row = con.execute("SELECT published_by FROM publications "
+                          "WHERE id = ? AND unpublished_at IS NULL",
+                          [int(publication_id)]).fetchone()
+        if row is None:
+            raise PublicationNotFound(publication_id)
+        if owner_only and row["published_by"] != by:
+            raise NotThePublisher(
+                f"only {row['published_by']}, who published it, can withdraw this summary")
+        con.execute(
+            "UPDATE publications SET unpublished_at = ?, unpublished_by = ? WHERE id = ?",
             [_now(), by, int(publication_id)],
-        ).rowcount
-    if not changed:
-        raise PublicationNotFound(publication_id)
+        )
+
+
+def cli_summaries(args) -> int:
+    """``iocohort summaries list|unpublish ID`` (see cli.py for arguments)."""
+    import getpass
+    import sys
+
+    path = store.store_path_for_cli(args)
+    if args.summaries_command == "list":
+        for pub in list_publications(path):
+            print(f"{pub.id}\t{pub.published_at}\t{pub.published_by}\t{pub.snapshot_id}\t"
+                  f"{pub.title}")
+        return 0
+    try:
+        unpublish(path, args.id, by=f"cli:{getpass.getuser()}", owner_only=False)
+    except PublicationNotFound:
+        print(f"error: no published summary has id {args.id}", file=sys.stderr)
+        return 1
+    print(f"summary {args.id} withdrawn")
+    return 0

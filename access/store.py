@@ -131,3 +131,12 @@ def app_store_path() -> Path:
     if not has_app_context() or STORE_CONFIG_KEY not in current_app.config:
         raise RuntimeError("no app store configured: call access.auth.init_auth(server, settings)")
     return Path(current_app.config[STORE_CONFIG_KEY])
+
+
+def store_path_for_cli(args) -> Path:
+    """The store a command-line task works on: ``--store``, else the app's setting."""
+    if getattr(args, "store", None):
+        return Path(args.store)
+    from config import settings_from_env
+
+    return settings_from_env().store_path

@@ -228,14 +228,6 @@ def demo_users_present(store_path: str | Path) -> list[str]:
 # --- command line -------------------------------------------------------------------------
 
 
-def _store_path(args: argparse.Namespace) -> Path:
-    if getattr(args, "store", None):
-        return Path(args.store)
-    from config import settings_from_env
-
-    return settings_from_env().store_path
-
-
 def _password(args: argparse.Namespace) -> str:
     if getattr(args, "password", None):
         return args.password
@@ -257,7 +249,7 @@ def _cli_list(path: Path) -> None:
 
 def cli_users(args: argparse.Namespace) -> int:
     """``iocohort users add|remove|set-role|reset-password|list`` (see cli.py for arguments)."""
-    path = _store_path(args)
+    path = store.store_path_for_cli(args)
     command = args.users_command
     try:
         if command == "add":

@@ -123,7 +123,8 @@ def _summary_card(pub: publications.Publication, can_unpublish: bool) -> dbc.Car
         figure = dcc.Graph(figure=icon_array_figure(summary.responded_per_100),
                            config={"displayModeBar": False, "staticPlot": True},
                            className="summary-icon-array")
-    footer = [html.Span(f"Published {pub.published_at[:10]}", className="small text-muted")]
+    footer = [html.Span(f"Published {pub.published_at[:10]} by {pub.published_by}",
+                        className="small text-muted")]
     if can_unpublish:
         footer.append(dbc.Button("Unpublish", id=ids.unpublish_button(pub.id), size="sm",
                                  color="outline-danger", className="ms-auto"))
@@ -153,7 +154,9 @@ def update_summaries_list(_version):
     published = publications.list_publications(app_store_path())
     if not published:
         return dbc.Alert("No summary has been published yet.", color="light")
-    return [_summary_card(p, user.role in PUBLISHERS) for p in published]
+    # Only the clinician who published a summary may withdraw it.
+    return [_summary_card(p, user.role in PUBLISHERS and p.published_by == user.username)
+            for p in published]
 
 
 @callback(Output(ids.PUBLISH_SOURCE, "options"), Output(ids.PUBLISH_SOURCE, "value"),
@@ -220,13 +223,18 @@ def change_publications(publish_clicks, unpublish_clicks, source, title, descrip
     trigger = ctx.triggered_id
     if trigger is None or not (ctx.triggered and ctx.triggered[0].get("value")):
         raise PreventUpdate  # a button was re-rendered, not clicked
+    publishing = trigger == ids.PUBLISH_BUTTON
     try:
-        if trigger == ids.PUBLISH_BUTTON:
+        if publishing:
             message = _publish(user, source, title, description, current, snapshot_id)
         else:
             message = _unpublish(user, int(trigger["publication"]))
-    except (ValueError, SavedCohortNotFound, publications.PublicationNotFound) as err:
-        return dbc.Alert(f"Not published: {err}", color="warning"), no_update
+    except (ValueError, SavedCohortNotFound, publications.NotThePublisher) as err:
+        verb = "Not published" if publishing else "Not withdrawn"
+        return dbc.Alert(f"{verb}: {err}", color="warning"), no_update
+    except publications.PublicationNotFound:
+        return dbc.Alert("That summary is no longer published.", color="warning"), \
+            int(version or 0) + 1
     return message, int(version or 0) + 1
 
 

@@ -397,3 +397,33 @@ def test_admin_audit_table_filters_by_role_and_pages(dash_app, app_settings):
     assert payload[ids.AUDIT_PAGER]["max_value"] == -(-total // 25)
     table = json.dumps(payload[ids.AUDIT_TABLE]["children"])
     assert '"partner"' in table and '"advisory"' not in table and '"admin"' not in table
+
+
+def test_only_the_publishing_clinician_can_withdraw_a_summary(dash_app, app_settings):
+    from access import publications
+    from access.users import add_user
+
+    pub = publications.publish(app_settings.store_path, title="Theirs", summary={},
+                               definition_hash="h" * 64, snapshot_id=TINY_ID,
+                               published_by="clinician")
+    add_user(app_settings.store_path, "other-clinician", "clinician", "other-clinician-pw")
+    key, entry = next((k, e) for k, e in dash_app.callback_map.items()
+                      if callback_name(e) == "components.summaries_page.change_publications")
+    body = request_body(key, entry, CALLBACK_ROLES[callback_name(entry)])
+    button = ids.unpublish_button(pub.id)
+    body["inputs"][1] = [{"id": button, "property": "n_clicks", "value": 1}]
+    body["changedPropIds"] = [f"{json.dumps(button, sort_keys=True, separators=(',', ':'))}"
+                              ".n_clicks"]
+
+    other = dash_app.server.test_client()
+    page = other.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert other.post("/login", data={"username": "other-clinician", "csrf_token": token,
+                                      "password": "other-clinician-pw"}).status_code == 302
+    refused = post_callback(other, body).get_data(as_text=True)
+    assert "Not withdrawn" in refused and "only clinician" in refused
+    assert pub.id in [p.id for p in publications.list_publications(app_settings.store_path)]
+
+    withdrawn = post_callback(sign_in(dash_app, "clinician"), body).get_data(as_text=True)
+    assert "unpublished" in withdrawn
+    assert pub.id not in [p.id for p in publications.list_publications(app_settings.store_path)]

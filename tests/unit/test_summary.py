@@ -176,10 +176,27 @@ def test_publish_list_and_unpublish_keep_only_the_protected_summary(tmp_path):
     assert [p.id for p in listed] == [pub.id]
     assert PlainSummary.from_dict(listed[0].summary) == plain
     assert "213" not in str(listed[0].summary)
+    with pytest.raises(publications.NotThePublisher):
+        publications.unpublish(path, pub.id, by="another-clinician")
+    assert [p.id for p in publications.list_publications(path)] == [pub.id]
     publications.unpublish(path, pub.id, by="clinician")
     assert publications.list_publications(path) == []
     with pytest.raises(publications.PublicationNotFound):
         publications.unpublish(path, pub.id, by="clinician")
+
+
+def test_iocohort_summaries_lists_and_withdraws_any_summary(tmp_path, capsys):
+    import cli
+
+    path = tmp_path / "app.sqlite"
+    pub = publications.publish(path, title="Group A", summary={}, definition_hash="abc",
+                               snapshot_id="snap-1", published_by="clinician")
+    assert cli.main(["summaries", "--store", str(path), "list"]) == 0
+    assert "Group A" in capsys.readouterr().out
+    assert cli.main(["summaries", "--store", str(path), "unpublish", str(pub.id)]) == 0
+    assert publications.list_publications(path) == []
+    assert cli.main(["summaries", "--store", str(path), "unpublish", str(pub.id)]) == 1
+    assert "no published summary" in capsys.readouterr().err
 
 
 def test_publish_needs_a_title(tmp_path):
