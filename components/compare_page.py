@@ -379,17 +379,13 @@ def download_compare_safety_csv(clicks, left, right, current, snapshot_id):
                                tables.safe_filename("compare_adverse_events", *_hashes(pair)))
 
 
-def _table1_pair(pair: Pair):
-    first, second = (characteristics_result(o) for o in pair.cohorts)
-    return SidePair(first, second), characteristics.compare(first, second)
-
-
 def _released_table1(user, left, right, current, snapshot_id):
+    """Both Table 1s and their SMDs as the role may see them (the comparison carries its two
+    released sides, so the sides and the SMDs come from the same released numbers)."""
     pair = open_pair(user, left, right, current, snapshot_id)
-    sides, comparison = _table1_pair(pair)
-    comparison, suppressed = release(comparison, user)  # SMDs: exact roles only, for now
-    sides, more = _release_sides(sides, user)
-    return sides, comparison, pair, suppressed + more
+    first, second = (characteristics_result(o) for o in pair.cohorts)
+    comparison, suppressed = release(characteristics.compare(first, second), user)
+    return SidePair(comparison.first, comparison.second), comparison, pair, suppressed
 
 
 @callback(Output(ids.COMPARE_TABLE1, "children"), *CHOICES, *STORES)

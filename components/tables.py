@@ -291,9 +291,10 @@ def _side_by_side(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
 def _side_text(row: pd.Series, suffix: str) -> str:
     side = pd.Series({"key": row["key"], "n": row[f"n{suffix}"], "pct": row[f"pct{suffix}"],
                       "median": row[f"median{suffix}"], "q1": row[f"q1{suffix}"],
-                      "q3": row[f"q3{suffix}"]})
-    if row["key"] != "age" and is_missing(side["n"]):
-        return n_pct(0, 0.0)
+                      "q3": row[f"q3{suffix}"], "n_display": row.get(f"n_display{suffix}")})
+    withheld = isinstance(side["n_display"], str) and side["n_display"]
+    if row["key"] != "age" and is_missing(side["n"]) and not withheld:
+        return n_pct(0, 0.0)  # a level only the other cohort has
     return _value_text(side)
 
 

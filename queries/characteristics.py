@@ -50,11 +50,17 @@ class Table1:
 
 @dataclass
 class Comparison:
-    """Two cohorts side by side with standardized mean differences (SMD)."""
+    """Two cohorts side by side with standardized mean differences (SMD).
+
+    ``first`` and ``second`` are the Table 1s it was computed from, so that disclosure
+    control can protect each side and recompute the SMDs from released numbers only.
+    """
 
     n: tuple[int, int]
     rows: pd.DataFrame  # key, level, n_1, pct_1, n_2, pct_2, smd (per level)
     variables: pd.DataFrame  # key, variable, smd (continuous or multi-category)
+    first: Table1 | None = field(default=None, repr=False)
+    second: Table1 | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return jsonable({"n": list(self.n), "rows": self.rows, "variables": self.variables})
@@ -166,17 +172,22 @@ def _multinomial_cov(p: np.ndarray) -> np.ndarray:
 
 
 def compare(first: Table1, second: Table1) -> Comparison:
-    """Side-by-side Table 1 of two cohorts with SMD per level and per variable."""
+    """Side-by-side Table 1 of two cohorts with SMD per level and per variable.
+
+    Works on protected Table 1s too: a withheld count (NA) leaves the SMD of its level and
+    of its variable empty, so no SMD can be solved for a hidden cell.
+    """
     a = first.rows.set_index(["key", "level"])
     b = second.rows.set_index(["key", "level"])
     index = a.index.append(b.index[~b.index.isin(a.index)])
     rows = pd.DataFrame(index=index).reset_index()
     rows["variable"] = [a["variable"].get(i, b["variable"].get(i)) for i in index]
     for suffix, table in (("1", a), ("2", b)):
-        rows[f"n_{suffix}"] = [int(table["n"].get(i, 0)) for i in index]
+        # a level the other cohort lacks is a true 0; a withheld count stays NA
+        rows[f"n_{suffix}"] = pd.array([table["n"].get(i, 0) for i in index], dtype="Int64")
         rows[f"pct_{suffix}"] = [table["pct"].get(i, 0.0) for i in index]
     categorical = ~rows["key"].isin(["n", "age"])
-    rows["smd"] = [smd_proportion(p1 or 0.0, p2 or 0.0) if cat else None
+    rows["smd"] = [smd_proportion(p1, p2) if cat and _known(p1) and _known(p2) else None
                    for p1, p2, cat in zip(rows["pct_1"], rows["pct_2"], categorical,
                                           strict=True)]
     variables = [{"key": "age", "variable": "Age at index, years",
@@ -184,7 +195,11 @@ def compare(first: Table1, second: Table1) -> Comparison:
     for key, part in rows[categorical].groupby("key", sort=False):
         variables.append({"key": key, "variable": part["variable"].iloc[0],
                           "smd": _categorical_smd(part)})
-    return Comparison((first.n, second.n), rows, pd.DataFrame(variables))
+    return Comparison((first.n, second.n), rows, pd.DataFrame(variables), first, second)
+
+
+def _known(value) -> bool:
+    return value is not None and not pd.isna(value)
 
 
 def _age_smd(a: pd.DataFrame, b: pd.DataFrame) -> float | None:
@@ -194,6 +209,8 @@ def _age_smd(a: pd.DataFrame, b: pd.DataFrame) -> float | None:
 
 def _categorical_smd(part: pd.DataFrame) -> float:
     """Multi-category SMD from counts (levels re-normalized within the variable)."""
+    if part["n_1"].isna().any() or part["n_2"].isna().any():
+        return float("nan")  # a withheld level: the SMD is withheld too
     p1 = part["n_1"].to_numpy(float)
     p2 = part["n_2"].to_numpy(float)
     if p1.sum() == 0 or p2.sum() == 0:

@@ -1117,7 +1117,8 @@ def protect_table_one(table: Any, policy: Policy) -> Protected[Any]:
     for key, part in table.rows.groupby("key", sort=False):
         records = part.to_dict("records")
         if key == "n":
-            rows += [{**r, "n": cohort.value, "n_display": cohort.display} for r in records]
+            rows += [{**r, "n": cohort.value, "n_display": cohort.display,
+                      "pct": None if cohort.suppressed else r["pct"]} for r in records]
         elif key == "age":
             rows += [_protect_age(r, n, cohort, policy) for r in records]
         else:
@@ -1135,6 +1136,27 @@ def protect_table_one(table: Any, policy: Policy) -> Protected[Any]:
     return Protected(protected, [f"table 1 {s}" for s in suppressed])
 
 
+def protect_comparison(comparison: Any, policy: Policy) -> Protected[Any]:
+    """Protect a ``queries.characteristics.Comparison`` of two cohorts.
+
+    Each side's Table 1 is protected on its own; the comparison is then recomputed from the
+    two protected tables, so every count, percentage and SMD comes from released numbers and
+    the SMD of a variable with a withheld level is withheld.
+    """
+    if policy.exact:
+        return Protected(comparison)
+    _require_known_tables(comparison, {"rows", "variables"})
+    if comparison.first is None or comparison.second is None:
+        raise TypeError("a Comparison without its two Table 1s cannot be protected")
+    from queries.characteristics import compare
+
+    first = protect_table_one(comparison.first, policy)
+    second = protect_table_one(comparison.second, policy)
+    suppressed = [f"cohort A {s}" for s in first.suppressed]
+    suppressed += [f"cohort B {s}" for s in second.suppressed]
+    return Protected(compare(first.result, second.result), suppressed)
+
+
 # dispatch -----------------------------------------------------------------------------------
 
 _ADAPTERS = {
@@ -1144,6 +1166,7 @@ _ADAPTERS = {
     "ResponseResult": "protect_response",
     "SafetyResult": "protect_safety",
     "Table1": "protect_table_one",
+    "Comparison": "protect_comparison",
 }
 
 
@@ -1182,8 +1205,8 @@ __all__ = [
     "DEFAULT_POLICY_CONFIG", "Policy", "Protected", "ProtectedAttritionStep",
     "ProtectedFeasibility", "ProtectedTable", "Released", "ReleasedStep", "attrition_frame",
     "clean_notes", "median_from_curve", "percent_of", "policy_for", "policy_from_config",
-    "protect_at_risk", "protect_attrition", "protect_attrition_result", "protect_count",
-    "protect_feasibility", "protect_fraction", "protect_parts", "protect_percent",
+    "protect_at_risk", "protect_attrition", "protect_attrition_result", "protect_comparison",
+    "protect_count", "protect_feasibility", "protect_fraction", "protect_parts", "protect_percent",
     "protect_response", "protect_result", "protect_safety", "protect_survival",
     "protect_survival_curve", "protect_table", "protect_table_one", "round_estimate",
     "round_to", "secondary_suppression",

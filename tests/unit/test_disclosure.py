@@ -561,3 +561,58 @@ def test_a_result_with_an_unknown_table_is_refused_not_passed_through():
                        at_risk=None, per_patient=pd.DataFrame({"patient_id": ["P1"]}))
     with pytest.raises(TypeError, match="per_patient"):
         d.protect_survival(result, PARTNER)
+
+
+@settings(max_examples=6, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(sizes=st.tuples(st.integers(1, 300), st.integers(1, 300)), seed=st.integers(0, 10_000))
+def test_property_two_cohort_table1_releases_only_protected_counts_and_smds(sample, sizes,
+                                                                           seed):
+    from queries import characteristics
+    from queries.cohort import materialize_frame
+
+    db, candidates = sample
+    tables = [characteristics.table_one(materialize_frame(
+        db, f"disclosure_cmp_{i}_{size}_{seed}",
+        candidates.sample(min(size, len(candidates)), random_state=seed + i)))
+        for i, size in enumerate(sizes)]
+    exact = characteristics.compare(*tables)
+    assert d.protect_result(exact, CLINICIAN).result is exact
+    for policy in PROTECTED_POLICIES:
+        protected = d.protect_result(exact, policy)
+        comparison = protected.result
+        for side, table in (("1", comparison.first), ("2", comparison.second)):
+            counts = comparison.rows.loc[comparison.rows["key"] != "age", f"n_{side}"]
+            shown = counts.dropna()
+            # a level only the other cohort has is a true 0; every other count is protected
+            assert ((shown == 0) | ((shown >= policy.min_count)
+                                    & (shown % policy.rounding == 0))).all(), shown.tolist()
+            withheld = comparison.rows.loc[counts.index[counts.isna()], f"pct_{side}"]
+            assert withheld.isna().all()
+            assert table.n is None or table.n % policy.rounding == 0
+        # the SMD of a variable with a withheld level is withheld: it could be solved for it
+        rows = comparison.rows
+        for key, part in rows[~rows["key"].isin(["n", "age"])].groupby("key"):
+            smd = comparison.variables.set_index("key").loc[key, "smd"]
+            if part[["n_1", "n_2"]].isna().any().any():
+                assert pd.isna(smd), key
+        assert rows.loc[rows[["n_1", "n_2"]].isna().any(axis=1), "smd"].isna().all()
+        assert comparison.to_dict()
+
+
+def test_compare_table1_smds_for_partners_come_from_released_counts(sample):
+    from queries import characteristics
+    from queries.cohort import materialize_frame
+
+    db, candidates = sample
+    first = characteristics.table_one(materialize_frame(db, "cmp_release_a", candidates.head(400)))
+    second = characteristics.table_one(materialize_frame(db, "cmp_release_b",
+                                                         candidates.tail(300)))
+    protected = d.protect_result(characteristics.compare(first, second), PARTNER).result
+    sex = protected.rows[protected.rows["key"] == "sex"]
+    assert not sex[["n_1", "n_2"]].isna().any().any()  # both cohorts have many of each sex
+    p1 = sex["n_1"].to_numpy(float) / sex["n_1"].sum()
+    p2 = sex["n_2"].to_numpy(float) / sex["n_2"].sum()
+    smd = protected.variables.set_index("key").loc["sex", "smd"]
+    assert smd == pytest.approx(characteristics.smd_multicategory(p1, p2))
+    assert protected.n == (400, 300)
