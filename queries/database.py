@@ -71,7 +71,20 @@ def build_database(snapshot_dir: Path, manifest: dict, cache_dir: Path) -> Path:
         os.replace(partial, target)
     finally:
         _remove(partial)
+    _remove_superseded(target)
     return target
+
+
+def _remove_superseded(target: Path) -> None:
+    """Delete builds of the same snapshot id with another key (its files have changed since).
+
+    A process that still has an old file open keeps reading it: on POSIX an unlinked file
+    lives on until its last handle closes.
+    """
+    stem = target.stem.rsplit("-", 1)[0]
+    for old in target.parent.glob(f"{stem}-*.duckdb"):
+        if old != target and re.fullmatch(rf"{re.escape(stem)}-[0-9a-f]{{16}}", old.stem):
+            _remove(old)
 
 
 def _remove(partial: Path) -> None:

@@ -52,3 +52,23 @@ def test_table_count_budget_holds(tmp_path):
     for key in "abcde":
         materialize_frame(db, key, _cohort_frame(1))
     assert _tables(db) == {"cohort_c", "cohort_d", "cohort_e"}
+
+
+def test_a_rebuild_for_changed_files_removes_the_superseded_build_only(tmp_path):
+    folder = tmp_path / "snap"
+    write_tiny_snapshot(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    cache = tmp_path / "cache"
+    old = build_database(folder, manifest, cache)
+    other = cache / "another-snapshot-0123456789abcdef.duckdb"
+    other.write_bytes(b"")
+    still_open = SnapshotDatabase(manifest["id"], old)
+    assert still_open.cursor().execute("SELECT count(*) FROM patients").fetchone()[0] > 0
+
+    changed = {**manifest, "tables": {**manifest["tables"], "patients": {
+        **manifest["tables"]["patients"], "sha256": "0" * 64}}}
+    new = build_database(folder, changed, cache)
+    assert new != old and new.exists() and not old.exists()
+    assert other.exists()  # another snapshot's build is not touched
+    # a process that had the old build open keeps reading it
+    assert still_open.cursor().execute("SELECT count(*) FROM patients").fetchone()[0] > 0
