@@ -30,7 +30,9 @@ lint: $(STAMP)
 
 test: $(STAMP) browser-deps lint
 	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider
-	$(VENV)/bin/pytest tests/browser -q -p no:cacheprovider --headless --webdriver Chrome
+	$(VENV)/bin/pytest tests/browser -q -p no:cacheprovider --headless --webdriver Chrome \
+		--reruns 1 --only-rerun StaleElementReferenceException \
+		--only-rerun ElementClickInterceptedException
 
 bench: $(STAMP)
 	$(PY) -m bench.run
