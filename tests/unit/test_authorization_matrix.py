@@ -159,14 +159,16 @@ def dash_app(app_settings):
     return app
 
 
-def sign_in(app, role: str):
-    """A test client holding a real session cookie of the demo user of ``role``."""
+def sign_in(app, role: str, username: str | None = None, password: str | None = None):
+    """A test client holding a real session cookie of the demo user of ``role`` (or of
+    ``username`` with ``password``)."""
     client = app.server.test_client()
     if role == ANONYMOUS:
         return client
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"username": role, "password": PASSWORDS[role],
+    response = client.post("/login", data={"username": username or role,
+                                           "password": password or PASSWORDS[role],
                                            "csrf_token": token, "next": "/"})
     assert response.status_code == 302, f"sign-in as {role} failed ({response.status_code})"
     return client
@@ -415,11 +417,7 @@ def test_only_the_publishing_clinician_can_withdraw_a_summary(dash_app, app_sett
     body["changedPropIds"] = [f"{json.dumps(button, sort_keys=True, separators=(',', ':'))}"
                               ".n_clicks"]
 
-    other = dash_app.server.test_client()
-    page = other.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert other.post("/login", data={"username": "other-clinician", "csrf_token": token,
-                                      "password": "other-clinician-pw"}).status_code == 302
+    other = sign_in(dash_app, "clinician", "other-clinician", "other-clinician-pw")
     refused = post_callback(other, body).get_data(as_text=True)
     assert "Not withdrawn" in refused and "only clinician" in refused
     assert pub.id in [p.id for p in publications.list_publications(app_settings.store_path)]
