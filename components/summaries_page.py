@@ -115,7 +115,7 @@ def layout() -> html.Div:
     )
 
 
-def _summary_card(pub: publications.Publication, can_unpublish: bool) -> dbc.Card:
+def _summary_card(pub: publications.Publication, staff: bool, can_unpublish: bool) -> dbc.Card:
     summary = PlainSummary.from_dict(pub.summary)
     body = [html.P(sentence, className="mb-1") for sentence in summary.sentences]
     figure = None
@@ -123,8 +123,9 @@ def _summary_card(pub: publications.Publication, can_unpublish: bool) -> dbc.Car
         figure = dcc.Graph(figure=icon_array_figure(summary.responded_per_100),
                            config={"displayModeBar": False, "staticPlot": True},
                            className="summary-icon-array")
-    footer = [html.Span(f"Published {pub.published_at[:10]} by {pub.published_by}",
-                        className="small text-muted")]
+    # staff see who published; advisory readers are not shown internal account names
+    by = f" by {pub.published_by}" if staff else ""
+    footer = [html.Span(f"Published {pub.published_at[:10]}{by}", className="small text-muted")]
     if can_unpublish:
         footer.append(dbc.Button("Unpublish", id=ids.unpublish_button(pub.id), size="sm",
                                  color="outline-danger", className="ms-auto"))
@@ -155,7 +156,8 @@ def update_summaries_list(_version):
     if not published:
         return dbc.Alert("No summary has been published yet.", color="light")
     # Only the clinician who published a summary may withdraw it.
-    return [_summary_card(p, user.role in PUBLISHERS and p.published_by == user.username)
+    staff = user.role in PUBLISHERS
+    return [_summary_card(p, staff, staff and p.published_by == user.username)
             for p in published]
 
 

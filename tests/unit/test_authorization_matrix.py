@@ -418,6 +418,16 @@ def test_only_the_publishing_clinician_can_withdraw_a_summary(dash_app, app_sett
                               ".n_clicks"]
 
     other = sign_in(dash_app, "clinician", "other-clinician", "other-clinician-pw")
+    list_key, list_entry = next(
+        (k, e) for k, e in dash_app.callback_map.items()
+        if callback_name(e) == "components.summaries_page.update_summaries_list")
+    listing = request_body(list_key, list_entry, CALLBACK_ROLES[callback_name(list_entry)])
+    seen = {who: post_callback(client, listing).get_data(as_text=True) for who, client in (
+        ("advisory", sign_in(dash_app, "advisory")), ("other", other),
+        ("publisher", sign_in(dash_app, "clinician")))}
+    assert all("Theirs" in text for text in seen.values())
+    assert "by clinician" not in seen["advisory"] and "by clinician" in seen["other"]
+    assert [ids.UNPUBLISH in text for text in seen.values()] == [False, False, True]
     refused = post_callback(other, body).get_data(as_text=True)
     assert "Not withdrawn" in refused and "only clinician" in refused
     assert pub.id in [p.id for p in publications.list_publications(app_settings.store_path)]
