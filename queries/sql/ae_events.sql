@@ -1,6 +1,7 @@
 -- Adverse events of a cohort on or after index, one row per event, with integer keys so that
 -- every filter/grouping of the safety panel is a cheap integer aggregation: rid (the patient's
--- row in the analysis base {base}), term_id/organ_id from {terms}.
+-- row in the analysis base {base}), term_id/organ_id from {terms}. Sorted by patient and term
+-- (term ids follow organ classes), so the panel finds its groups as runs of equal keys.
 SELECT b.rid, t.organ_id, t.term_id,
        coalesce(a.immune_related, false) AS immune,
        coalesce(a.line_number = b.index_line, false) AS on_index_line,
@@ -11,3 +12,4 @@ JOIN adverse_events a ON a.patient_id = b.patient_id
 JOIN {terms} t ON t.organ_class IS NOT DISTINCT FROM a.organ_class
               AND t.term IS NOT DISTINCT FROM a.term
 WHERE a.onset_date >= b.index_date
+ORDER BY b.rid, t.term_id, onset_days

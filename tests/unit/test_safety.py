@@ -103,3 +103,94 @@ def test_cohort_without_events_says_why(cohort):
     assert result.overall["patients_any_grade"] == 0
     assert "no patient" in result.empty_reason
     assert result.by_term.empty
+
+
+# --- the sample snapshot against a plain pandas reference ---------------------------------
+
+SAMPLE = __import__("pathlib").Path(__file__).resolve().parents[2] / "data" / "sample"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    if not (SAMPLE / "manifest.json").exists():
+        pytest.skip("data/sample is not generated yet")
+    from queries.analysis import open_snapshot
+
+    db = open_snapshot(SAMPLE, tmp_path_factory.mktemp("ae-sample"))
+    index = db.cursor().execute(
+        "SELECT patient_id, min(start_date) AS index_date, arg_min(line_number, start_date) "
+        "AS index_line FROM treatments WHERE drug_class IN ('anti-PD-1', 'anti-PD-L1', "
+        "'anti-CTLA-4') GROUP BY 1 ORDER BY 1").df()
+    events = db.cursor().execute("SELECT * FROM adverse_events").df()
+    yield db, index, events
+    db.close()
+
+
+def _reference(cohort_rows: pd.DataFrame, events: pd.DataFrame, options) -> dict:
+    """Patients with >= 1 event, the obvious way: filter rows, then count distinct patients."""
+    e = events.merge(cohort_rows, on="patient_id")
+    e["onset_days"] = (pd.to_datetime(e["onset_date"]) - pd.to_datetime(e["index_date"])).dt.days
+    e = e[e["onset_days"] >= 0]
+    if options.window_days is not None:
+        e = e[e["onset_days"] <= options.window_days]
+    if options.immune_only:
+        e = e[e["immune_related"].fillna(False).astype(bool)]
+    if options.index_line_only:
+        e = e[e["line_number"] == e["index_line"]]
+
+    def table(keys):
+        first = e.groupby(["patient_id", *keys])["onset_days"].min().reset_index()
+        worst = e.groupby(["patient_id", *keys])["grade"].max().reset_index()
+        per = first.merge(worst, on=["patient_id", *keys])
+        return per.groupby(keys).agg(patients_any_grade=("patient_id", "size"),
+                                     patients_grade3plus=("grade", lambda g: int((g >= 3).sum())),
+                                     median_onset_days=("onset_days", "median"))
+
+    per_patient = e.groupby("patient_id").agg(onset=("onset_days", "min"), grade=("grade", "max"))
+    return {"term": table(["organ_class", "term"]), "organ": table(["organ_class"]),
+            "overall": (len(per_patient), int((per_patient["grade"] >= 3).sum()),
+                        float(per_patient["onset"].median()) if len(per_patient) else None),
+            "per_patient": per_patient}
+
+
+@pytest.mark.parametrize("options", [
+    safety.SafetyOptions(),
+    safety.SafetyOptions(immune_only=True),
+    safety.SafetyOptions(window_days=90),
+    safety.SafetyOptions(immune_only=True, window_days=180, index_line_only=True),
+    safety.SafetyOptions(index_line_only=True),
+])
+@pytest.mark.parametrize("subset", [None, 0.3])
+def test_sample_frequencies_equal_a_plain_pandas_count(sample, options, subset):
+    db, index, events = sample
+    rows = index if subset is None else index.sample(frac=subset, random_state=7)
+    cohort = materialize_frame(db, "ae_ref_all" if subset is None else "ae_ref_part", rows)
+    result = safety.adverse_events(cohort, options)
+    expected = _reference(rows, events, options)
+    for name, frame, keys in (("term", result.by_term, ["organ_class", "term"]),
+                              ("organ", result.by_organ_class, ["organ_class"])):
+        got = frame.set_index(keys)[["patients_any_grade", "patients_grade3plus",
+                                     "median_onset_days"]].sort_index()
+        want = expected[name].sort_index().astype(got.dtypes.to_dict())
+        pd.testing.assert_frame_equal(got, want, check_names=False)
+        top = frame["patients_any_grade"].tolist()
+        assert top == sorted(top, reverse=True)
+        assert frame["pct_any_grade"].tolist() == pytest.approx(
+            [n / len(rows) for n in frame["patients_any_grade"]])
+    overall = result.overall
+    assert (overall["patients_any_grade"], overall["patients_grade3plus"],
+            overall["median_onset_days"]) == expected["overall"]
+    # per regimen at index, over the patients on that regimen
+    from queries.strata import base_table
+
+    regimens = db.cursor().execute(
+        f"SELECT patient_id, s_regimen AS regimen FROM {base_table(cohort)}").df()  # noqa: S608
+    per = expected["per_patient"].reset_index().merge(regimens, on="patient_id", how="right")
+    want = per.groupby("regimen").agg(
+        patients=("patient_id", "size"), patients_any_grade=("onset", "count"),
+        patients_grade3plus=("grade", lambda g: int((g >= 3).sum())),
+        median_onset_days=("onset", "median")).sort_index()
+    got = result.by_regimen.set_index("regimen")[list(want.columns)].sort_index()
+    pd.testing.assert_frame_equal(got, want.astype(got.dtypes.to_dict()), check_names=False)
+    assert result.by_regimen["patients"].tolist() == sorted(result.by_regimen["patients"],
+                                                            reverse=True)
