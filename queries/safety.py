@@ -97,10 +97,10 @@ class _Runs:
 
     def collapse(self, key: np.ndarray) -> _Runs:
         """Merge adjacent runs of the same (rid, key); callers keep them adjacent."""
-        starts = np.flatnonzero(np.r_[True, (self.rid[1:] != self.rid[:-1])
-                                      | (key[1:] != key[:-1])])
         if len(self.rid) == 0:
             return _Runs(self.rid, key, self.max_grade, self.onset_days)
+        starts = np.flatnonzero(np.r_[True, (self.rid[1:] != self.rid[:-1])
+                                      | (key[1:] != key[:-1])])
         return _Runs(self.rid[starts], key[starts],
                      np.maximum.reduceat(self.max_grade, starts),
                      np.minimum.reduceat(self.onset_days, starts))
@@ -143,7 +143,7 @@ def _medians(keys: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _frequencies(runs: _Runs, size: int) -> pd.DataFrame:
+def _frequencies(runs: _Runs) -> pd.DataFrame:
     """Patients (runs), patients with grade >= 3 and median onset per key id."""
     keys = runs.key
     n_keys = int(keys.max(initial=-1)) + 1
@@ -164,7 +164,7 @@ def _ranked(frame: pd.DataFrame, labels: list[str], size: int) -> pd.DataFrame:
 
 
 def _by_term(runs: _Runs, terms: pd.DataFrame, size: int) -> pd.DataFrame:
-    counts = _frequencies(runs, size).merge(terms, left_on="key_id", right_on="term_id")
+    counts = _frequencies(runs).merge(terms, left_on="key_id", right_on="term_id")
     return _ranked(counts, ["organ_class", "term"], size)
 
 
@@ -172,7 +172,7 @@ def _by_organ(runs: _Runs, organ: np.ndarray, terms: pd.DataFrame, size: int) ->
     # term ids follow organ classes, so a patient's organ classes are adjacent runs already
     per_organ = runs.collapse(organ)
     organs = terms[["organ_id", "organ_class"]].drop_duplicates()
-    counts = _frequencies(per_organ, size).merge(organs, left_on="key_id", right_on="organ_id")
+    counts = _frequencies(per_organ).merge(organs, left_on="key_id", right_on="organ_id")
     return _ranked(counts, ["organ_class"], size)
 
 
@@ -199,7 +199,7 @@ def _by_groups(cohort: Cohort, patients: _Runs,
         by_rid, labels = _group_codes(cohort, key)
         affected = _Runs(patients.rid, by_rid[patients.rid], patients.max_grade,
                          patients.onset_days)
-        counts = _frequencies(affected, len(labels)).set_index("key_id")
+        counts = _frequencies(affected).set_index("key_id")
         frame = pd.DataFrame({key: labels, "patients": np.bincount(
             by_rid[by_rid >= 0], minlength=len(labels))})
         frame = frame.join(counts).fillna({"patients_any_grade": 0, "patients_grade3plus": 0})
