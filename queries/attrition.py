@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from queries.catalog import Catalog
-from queries.cohorts import snapshot_hash
+from queries.cohorts import index_table, snapshot_hash
 from queries.compiler import compile_attrition
 from queries.database import SnapshotDatabase
 from queries.definition import Definition
@@ -58,9 +58,8 @@ class Attrition:
                 "steps": [asdict(s) for s in self.steps]}
 
 
-def _cached_counts(db: SnapshotDatabase, table: str, sql: str, params: list) -> dict:
+def _cached_counts(db: SnapshotDatabase, table: str) -> dict:
     with db.lock:  # read before another thread's eviction could drop it
-        db.cached_table(table, sql, params)
         frame = db.cursor().execute(f"SELECT * FROM {table}").df()  # noqa: S608 - from a hash
     return {col: (0 if pd.isna(v) else int(v)) for col, v in frame.iloc[0].items()}
 
@@ -68,9 +67,12 @@ def _cached_counts(db: SnapshotDatabase, table: str, sql: str, params: list) -> 
 def compute_attrition(db: SnapshotDatabase, definition: Definition,
                       catalog: Catalog | None = None) -> Attrition:
     """Exact attrition counts for a definition over one snapshot."""
-    query = compile_attrition(definition, catalog)
     table = f"attrition_{definition.attrition_hash()[:32]}_{snapshot_hash(db.snapshot_id)}"
-    counts = _cached_counts(db, table, query.sql, query.params)
+    with db.lock:  # the index table must outlive the query that reads it
+        if db.cached_rows(table) is None:
+            query = compile_attrition(definition, catalog, index_table(db, definition))
+            db.cached_table(table, query.sql, query.params)
+        counts = _cached_counts(db, table)
     total = counts["index_population"]
     steps = [AttritionStep(0, index_label(definition.index_event), True, total, 0, total)]
     previous = total

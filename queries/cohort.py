@@ -54,6 +54,13 @@ def materialize_sql(db: SnapshotDatabase, key: str, sql: str, params: list | dic
     return Cohort(db=db, table=table, key=key, size=size)
 
 
+def cached_cohort(db: SnapshotDatabase, key: str) -> Cohort | None:
+    """The cohort of ``key`` if it is materialized in this process already."""
+    table = _table_name(key)
+    size = db.cached_rows(table)
+    return None if size is None else Cohort(db=db, table=table, key=key, size=size)
+
+
 def materialize_frame(db: SnapshotDatabase, key: str, frame: pd.DataFrame) -> Cohort:
     """Materialize a cohort from a DataFrame with COHORT_COLUMNS (tests, imports)."""
     data = frame.loc[:, list(COHORT_COLUMNS)].copy()

@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 
 from queries.catalog import Catalog, build_catalog
-from queries.cohort import Cohort, materialize_sql
-from queries.compiler import compile_cohort
+from queries.cohort import Cohort, cached_cohort, materialize_sql
+from queries.compiler import compile_cohort, index_population_sql
 from queries.database import SnapshotDatabase
 from queries.definition import Definition
 
@@ -21,11 +21,29 @@ def cohort_key(definition: Definition, snapshot_id: str) -> str:
     return f"{definition.logic_hash()[:32]}_{snapshot_hash(snapshot_id)}"
 
 
+def index_table(db: SnapshotDatabase, definition: Definition) -> str:
+    """The index-event population of a definition, kept as a table per (index event,
+    snapshot), so that editing rules in the builder never recomputes it.
+
+    Call with ``db.lock`` held until the query using the name has run: only a table
+    created under the lock can evict another.
+    """
+    query = index_population_sql(definition.index_event)
+    name = f"index_{definition.index_hash()[:32]}_{snapshot_hash(db.snapshot_id)}"
+    db.cached_table(name, query.sql, query.params)
+    return name
+
+
 def materialize_definition(db: SnapshotDatabase, definition: Definition,
                            catalog: Catalog | None = None) -> Cohort:
     """The cohort table of a definition; built on first use, then reused by every query."""
-    query = compile_cohort(definition, catalog)
-    return materialize_sql(db, cohort_key(definition, db.snapshot_id), query.sql, query.params)
+    key = cohort_key(definition, db.snapshot_id)
+    with db.lock:
+        cached = cached_cohort(db, key)
+        if cached is not None:
+            return cached
+        query = compile_cohort(definition, catalog, index_table(db, definition))
+        return materialize_sql(db, key, query.sql, query.params)
 
 
 @dataclass

@@ -332,24 +332,45 @@ class _Parts:
 
 
 def _compile_parts(definition: Definition, catalog: Catalog | None,
-                   rules: list | None = None) -> _Parts:
+                   rules: list | None = None, index_table: str | None = None) -> _Parts:
     compiler = _Compiler(catalog or base_catalog())
     rule_params: list = []
     chosen = definition.enabled_rules() if rules is None else rules
     rule_sql = [compiler.node(rule.criteria, rule_params) for rule in chosen]
     params: list = []
-    ctes = _index_ctes(definition.index_event, params)
+    ctes = _population_ctes(definition.index_event, params, index_table)
     ctes += compiler.diagnosis_ctes(params)
     ctes += compiler.ecog_ctes(params)
     return _Parts(ctes, params + rule_params, rule_sql, compiler.joins())
+
+
+def _population_ctes(event: IndexEvent, params: list, index_table: str | None) -> list[str]:
+    """The ``ix`` CTE: compiled from the index event, or read from a table that holds it."""
+    if index_table is None:
+        return _index_ctes(event, params)
+    # ix is index_population joined to patients; the derived CTEs may read either
+    population = ("index_population AS (\n  SELECT patient_id, index_date, index_line "  # noqa: S608 - a table we named
+                  f"FROM {index_table}\n)")
+    return [population, f"ix AS (\n  SELECT * FROM {index_table}\n)"]  # noqa: S608
+
+
+def index_population_sql(event: IndexEvent) -> CompiledQuery:
+    """SQL of the ``ix`` rows of an index event (patient, index date and line, patient
+    attributes), to be kept as a table and passed to the compilers as ``index_table``."""
+    params: list = []
+    return CompiledQuery(f"{_with(_index_ctes(event, params))}\nSELECT * FROM ix", params)
 
 
 def _with(ctes: list[str]) -> str:
     return "WITH " + ",\n".join(ctes)
 
 
-def compile_cohort(definition: Definition, catalog: Catalog | None = None) -> CompiledQuery:
+def compile_cohort(definition: Definition, catalog: Catalog | None = None,
+                   index_table: str | None = None) -> CompiledQuery:
     """SQL selecting ``patient_id, index_date, index_line`` of the cohort (enabled rules).
+
+    With ``index_table`` (a table of :func:`index_population_sql`) the index event is read
+    from it instead of being recomputed; without it the SQL stands alone (export, other engines).
 
     Rules that read neither the diagnosis at index nor an ECOG are applied first (``ix_early``);
     the diagnosis and ECOG rows, which need a window over every patient's rows, are then
@@ -365,7 +386,7 @@ def compile_cohort(definition: Definition, catalog: Catalog | None = None) -> Co
         sql = compiler.node(rule.criteria, rule_params)
         (late if compiler.uses_derived else early).append((sql, rule_params))
     params: list = []
-    ctes = _index_ctes(definition.index_event, params)
+    ctes = _population_ctes(definition.index_event, params, index_table)
     source = "ix"
     if early and late:
         ctes.append(f"ix_early AS (\n  SELECT ix.* FROM ix\n  WHERE {_conjunction(early, params)}\n)")  # noqa: S608 - compiled rules
@@ -385,14 +406,15 @@ def _conjunction(rules: list[tuple[str, list]], params: list) -> str:
     return "\n  AND ".join(sql for sql, _ in rules)
 
 
-def compile_attrition(definition: Definition, catalog: Catalog | None = None) -> CompiledQuery:
+def compile_attrition(definition: Definition, catalog: Catalog | None = None,
+                      index_table: str | None = None) -> CompiledQuery:
     """One-row SQL: ``index_population``, then ``alone_k`` and ``after_k`` for every rule k.
 
     ``alone_k`` counts patients meeting rule k alone; ``after_k`` those meeting every enabled
     rule up to k (a disabled rule repeats the previous step).
     """
     rules = definition.inclusion_rules
-    parts = _compile_parts(definition, catalog, rules)
+    parts = _compile_parts(definition, catalog, rules, index_table)
     flags = ",\n    ".join(
         f"CASE WHEN {sql} THEN 1 ELSE 0 END AS rule_{k}"
         for k, sql in enumerate(parts.rule_sql, start=1)

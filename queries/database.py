@@ -150,6 +150,14 @@ class SnapshotDatabase:
             self._evict(keep=table)
             return rows
 
+    def cached_rows(self, table: str) -> int | None:
+        """Rows of ``table`` if this process holds it (marked as just used), else None."""
+        with self._lock:
+            if table not in self._tables:
+                return None
+            self._tables.move_to_end(table)
+            return self._tables[table]
+
     def _evict(self, keep: str) -> None:
         cur = self.cursor()
         while len(self._tables) > 1 and (

@@ -358,6 +358,11 @@ class Definition(BaseModel):
         }
         return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
+    def index_hash(self) -> str:
+        """Hash of the index event alone (its population is shared by every rule set)."""
+        return hashlib.sha256(canonical_json(self.content()["index_event"]).encode("utf-8")
+                              ).hexdigest()
+
     def enabled_rules(self) -> list[InclusionRule]:
         return [rule for rule in self.inclusion_rules if rule.enabled]
 

@@ -18,6 +18,7 @@ from reference_evaluator import (
 )
 
 from queries.catalog import Catalog, CatalogField, build_catalog
+from queries.cohorts import index_table
 from queries.compiler import compile_attrition, compile_cohort
 from queries.definition import EVENT_TABLES, load_definition
 
@@ -145,6 +146,13 @@ def _check(db, evaluator: ReferenceEvaluator, catalog: Catalog, data: dict) -> N
     names = [d[0] for d in cur.description]
     counts = {k: 0 if v is None else int(v) for k, v in zip(names, row, strict=True)}
     assert counts == evaluator.attrition(definition, masks)
+    # what the app runs: the index population kept as a table, the rules compiled over it
+    with db.lock:
+        table = index_table(db, definition)
+        kept = compile_cohort(definition, catalog, table)
+        assert _rows(cur.execute(kept.sql, kept.params).fetchall()) == _rows(got)
+        kept = compile_attrition(definition, catalog, table)
+        assert list(cur.execute(kept.sql, kept.params).fetchone()) == list(row)
 
 
 @pytest.fixture(scope="module")
