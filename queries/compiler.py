@@ -52,6 +52,8 @@ COHORT_SELECT = "ix.patient_id, ix.index_date, ix.index_line"
 # The diagnosis at index: the latest on or before index + 30 days (a work-up can be dated just
 # after a treatment start), else the earliest; the same rule as queries/sql/diagnosis_at_index.
 DIAGNOSIS_LEEWAY_DAYS = 30
+# The columns of the diagnosis at index (``dx``) that attribute criteria read.
+DIAGNOSIS_COLUMNS = ("cancer_type", "icd10", "histology_icdo3", "stage")
 
 
 class CompileError(ValueError):
@@ -139,6 +141,9 @@ class _Compiler:
     # The patients whose diagnosis at index and ECOG are computed (a subset is fine: each
     # patient's values depend only on that patient's own rows and index date).
     population: str = "index_population"
+    # True when ix is a kept index table (index_population_sql): it carries the diagnosis at
+    # index (dx_<column>) and the ECOG of the default window (ecog_default) already.
+    kept_index: bool = False
 
     def field(self, key: str, context: str) -> CatalogField:
         f = self.catalog.get(key) or base_catalog().get(key)
@@ -175,6 +180,8 @@ class _Compiler:
         if f.key in PATIENT_ATTRIBUTES:
             return f"ix.{f.column}"
         if f.key in DIAGNOSIS_ATTRIBUTES:
+            if self.kept_index:
+                return f"ix.dx_{f.column}"
             self.needs_diagnosis = self.uses_derived = True
             return f"dx.{f.column}"
         if f.key == "age_at_index":
@@ -188,6 +195,8 @@ class _Compiler:
             window = crit.window or Window(start_days=ECOG_DEFAULT_WINDOW[0],
                                            end_days=ECOG_DEFAULT_WINDOW[1])
             bounds = (window.start_days, window.end_days)
+            if self.kept_index and bounds == ECOG_DEFAULT_WINDOW:
+                return "ix.ecog_default"
             if bounds not in self.ecog_windows:
                 self.ecog_windows.append(bounds)
             return f"ecog_{self.ecog_windows.index(bounds) + 1}.ecog"
@@ -333,7 +342,7 @@ class _Parts:
 
 def _compile_parts(definition: Definition, catalog: Catalog | None,
                    rules: list | None = None, index_table: str | None = None) -> _Parts:
-    compiler = _Compiler(catalog or base_catalog())
+    compiler = _Compiler(catalog or base_catalog(), kept_index=index_table is not None)
     rule_params: list = []
     chosen = definition.enabled_rules() if rules is None else rules
     rule_sql = [compiler.node(rule.criteria, rule_params) for rule in chosen]
@@ -356,9 +365,17 @@ def _population_ctes(event: IndexEvent, params: list, index_table: str | None) -
 
 def index_population_sql(event: IndexEvent) -> CompiledQuery:
     """SQL of the ``ix`` rows of an index event (patient, index date and line, patient
-    attributes), to be kept as a table and passed to the compilers as ``index_table``."""
+    attributes) with each patient's diagnosis at index and ECOG of the default window, to be
+    kept as a table and passed to the compilers as ``index_table``: the windows over every
+    patient's diagnoses and ECOG rows then run once per index event, not once per edit."""
     params: list = []
-    return CompiledQuery(f"{_with(_index_ctes(event, params))}\nSELECT * FROM ix", params)
+    derived = _Compiler(base_catalog(), needs_diagnosis=True,
+                        ecog_windows=[ECOG_DEFAULT_WINDOW])
+    ctes = _index_ctes(event, params) + derived.diagnosis_ctes(params) + \
+        derived.ecog_ctes(params)
+    dx = ", ".join(f"dx.{column} AS dx_{column}" for column in DIAGNOSIS_COLUMNS)
+    return CompiledQuery(f"{_with(ctes)}\nSELECT ix.*, {dx}, ecog_1.ecog AS ecog_default\n"
+                         f"FROM ix{derived.joins()}", params)
 
 
 def _with(ctes: list[str]) -> str:
@@ -377,7 +394,7 @@ def compile_cohort(definition: Definition, catalog: Catalog | None = None,
     computed for the patients still left only, and the remaining rules applied. The rules are
     a conjunction, so the order does not change the result.
     """
-    compiler = _Compiler(catalog or base_catalog())
+    compiler = _Compiler(catalog or base_catalog(), kept_index=index_table is not None)
     early: list[tuple[str, list]] = []
     late: list[tuple[str, list]] = []
     for rule in definition.enabled_rules():
