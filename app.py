@@ -88,10 +88,10 @@ def main() -> None:
     from access.auth import InsecureSettingsError, check_production_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = settings_from_env()
     try:
+        settings = settings_from_env()
         check_production_settings(settings)
-    except InsecureSettingsError as exc:
+    except (InsecureSettingsError, ValueError) as exc:
         raise SystemExit(f"iocohort: {exc}") from None
     app = create_app(settings)
     log.info("serving on http://%s:%s", settings.host, settings.port)

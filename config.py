@@ -23,10 +23,13 @@ class Settings:
     port: int = 8050
     demo: bool = False
     debug: bool = False
+    # Reverse proxies in front of the app (each sets X-Forwarded-For/-Proto/-Host), 0: none.
+    proxies: int = 0
 
     @property
     def is_local(self) -> bool:
-        return self.host in LOCAL_HOSTS
+        """Only this machine can reach the app (bound to localhost, no proxy in front)."""
+        return self.host in LOCAL_HOSTS and self.proxies == 0
 
 
 def _flag(value: str | None) -> bool:
@@ -43,7 +46,22 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         cache_dir=Path(env.get("IOCOHORT_CACHE_DIR", defaults.cache_dir)),
         store_path=Path(env.get("IOCOHORT_STORE", defaults.store_path)),
         host=env.get("IOCOHORT_HOST", defaults.host),
-        port=int(env.get("IOCOHORT_PORT", defaults.port)),
+        port=_count(env, "IOCOHORT_PORT", defaults.port),
         demo=_flag(env.get("IOCOHORT_DEMO")),
         debug=_flag(env.get("IOCOHORT_DEBUG")),
+        proxies=_count(env, "IOCOHORT_PROXIES", defaults.proxies),
     )
+
+
+def _count(env: dict[str, str], name: str, default: int) -> int:
+    """A whole number >= 0 from ``env[name]``; a clear error naming the variable otherwise."""
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    if number < 0:
+        raise ValueError(f"{name} must be 0 or more, not {number}")
+    return number

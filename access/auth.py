@@ -20,8 +20,11 @@ Dash app is created on ``server``. It adds:
   a few security headers, and error pages without tracebacks (logged server-side).
 
 The signed-in user is ``flask_login.current_user`` (an ``access.auth.User``); use
-``access.guard.require_role`` in callbacks. Client IP is ``request.remote_addr``: behind a
-reverse proxy wrap the WSGI app in ``werkzeug.middleware.proxy_fix.ProxyFix``.
+``access.guard.require_role`` in callbacks. Client IP is ``request.remote_addr``: behind
+reverse proxies set ``IOCOHORT_PROXIES`` to their number, and werkzeug's ``ProxyFix`` takes
+the client address, scheme and host from that many ``X-Forwarded-*`` hops (so throttling sees
+clients, not the proxy, and the Origin check compares against the public host). The app then
+counts as public: Secure cookies, and no demo mode.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import flask
 import flask_login
 from flask import Blueprint, jsonify, redirect, render_template_string, request, session, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from access import audit, users
 from access import store as app_store
@@ -451,6 +455,9 @@ def init_auth(server: flask.Flask, settings: Settings) -> None:
     """Install sign-in, sessions, the sign-in gate, Origin check and error pages on ``server``."""
     store_path = Path(settings.store_path)
     _configure(server, settings)
+    if settings.proxies:
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxies,
+                                   x_proto=settings.proxies, x_host=settings.proxies)
     app_store.connect(store_path).close()  # create the tables before the first request
 
     manager = flask_login.LoginManager()
@@ -492,6 +499,8 @@ def production_problems(settings: Settings) -> list[str]:
     if settings.demo:
         if settings.is_local:
             return []
+        if settings.proxies:
+            return ["demo mode is not allowed behind a reverse proxy (IOCOHORT_PROXIES)"]
         return [f"demo mode is only allowed bound to localhost, not {settings.host!r}"]
     problems = []
     if settings.secret_key == DEFAULT_SECRET_KEY:

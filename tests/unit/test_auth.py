@@ -379,3 +379,52 @@ def test_sign_in_and_out_are_audited(app, settings):
     entries = audit.read_audit(filters={"username": "clara"}, store=settings.store_path)
     assert [e["action"] for e in entries] == ["sign-out", "sign-in"]
     assert entries[1]["role"] == "clinician"
+
+
+# --- behind a reverse proxy ---------------------------------------------------------------
+
+
+def test_behind_a_proxy_clients_public_host_and_secure_cookies_come_from_forwarded_headers(
+        tmp_path):
+    settings = Settings(secret_key=GOOD_KEY, store_path=tmp_path / "proxy.sqlite", proxies=1)
+    assert not settings.is_local  # bound to localhost, but reached through the proxy
+    server = _flask_app(settings)
+    users.add_user(settings.store_path, "clara", "clinician", PASSWORD)
+    forwarded = {"X-Forwarded-Host": "cohorts.example.org", "X-Forwarded-Proto": "https"}
+    client = server.test_client()
+    page = client.get("/login", headers=forwarded)
+    assert "Secure" in page.headers["Set-Cookie"]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    data = {"username": "clara", "password": PASSWORD, "csrf_token": token}
+    # the browser's Origin is the public host, which the app now knows as its own
+    signed_in = client.post("/login", data=data, headers={
+        **forwarded, "Origin": "https://cohorts.example.org", "X-Forwarded-For": "203.0.113.7"})
+    assert signed_in.status_code == 302
+    assert client.post("/api/thing", headers={**forwarded, "Origin": "https://evil.example"}
+                       ).status_code == 403
+    # throttling counts the client address the proxy forwards, not the proxy's own
+    def sign_in_from(address: str, username: str, password: str) -> int:
+        fresh = server.test_client()
+        page = fresh.get("/login", headers=forwarded).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        return fresh.post("/login", headers={**forwarded, "X-Forwarded-For": address},
+                          data={"username": username, "password": password,
+                                "csrf_token": token}).status_code
+
+    for k in range(auth.THROTTLE.max_ip_failures):
+        assert sign_in_from("198.51.100.9", f"guess{k}", "wrong password!") == 401
+    assert sign_in_from("198.51.100.9", "clara", PASSWORD) == 429
+    assert sign_in_from("203.0.113.8", "clara", PASSWORD) == 302
+
+
+def test_demo_mode_and_bad_numbers_are_refused_with_a_proxy(tmp_path):
+    from config import settings_from_env
+
+    with pytest.raises(auth.InsecureSettingsError, match="proxy"):
+        auth.check_production_settings(Settings(store_path=tmp_path / "d.sqlite", demo=True,
+                                                proxies=1))
+    with pytest.raises(ValueError, match="IOCOHORT_PROXIES"):
+        settings_from_env({"IOCOHORT_PROXIES": "two"})
+    with pytest.raises(ValueError, match="IOCOHORT_PORT"):
+        settings_from_env({"IOCOHORT_PORT": "-1"})
+    assert settings_from_env({"IOCOHORT_PROXIES": "2"}).proxies == 2
