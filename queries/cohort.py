@@ -19,6 +19,17 @@ _KEY = re.compile(r"^[0-9a-zA-Z_]{1,64}$")
 
 
 @dataclass(frozen=True)
+class KeptSource:
+    """A kept table (re-created from ``sql`` if it was dropped) holding every patient of a
+    cohort with the same index date and line: the cohort is a subset of its rows, so
+    per-patient analysis tables can be computed once for it and filtered for each cohort."""
+
+    table: str
+    sql: str
+    params: tuple = ()
+
+
+@dataclass(frozen=True)
 class Cohort:
     """Handle to a materialized cohort table inside a snapshot database."""
 
@@ -26,6 +37,7 @@ class Cohort:
     table: str
     key: str
     size: int
+    source: KeptSource | None = None
 
     @property
     def snapshot_id(self) -> str:
@@ -42,7 +54,8 @@ def _table_name(key: str) -> str:
     return f"cohort_{key}"
 
 
-def materialize_sql(db: SnapshotDatabase, key: str, sql: str, params: list | dict) -> Cohort:
+def materialize_sql(db: SnapshotDatabase, key: str, sql: str, params: list | dict,
+                    source: KeptSource | None = None) -> Cohort:
     """Create the cohort table from a SELECT returning COHORT_COLUMNS, unless it exists."""
     table = _table_name(key)
     size = db.cached_table(
@@ -51,14 +64,16 @@ def materialize_sql(db: SnapshotDatabase, key: str, sql: str, params: list | dic
         f"CAST(index_line AS INTEGER) AS index_line FROM ({sql}) ORDER BY patient_id",
         params,
     )
-    return Cohort(db=db, table=table, key=key, size=size)
+    return Cohort(db=db, table=table, key=key, size=size, source=source)
 
 
-def cached_cohort(db: SnapshotDatabase, key: str) -> Cohort | None:
+def cached_cohort(db: SnapshotDatabase, key: str, source: KeptSource | None = None
+                  ) -> Cohort | None:
     """The cohort of ``key`` if it is materialized in this process already."""
     table = _table_name(key)
     size = db.cached_rows(table)
-    return None if size is None else Cohort(db=db, table=table, key=key, size=size)
+    return None if size is None else Cohort(db=db, table=table, key=key, size=size,
+                                             source=source)
 
 
 def materialize_frame(db: SnapshotDatabase, key: str, frame: pd.DataFrame) -> Cohort:

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from queries.catalog import Catalog, build_catalog
-from queries.cohort import Cohort, cached_cohort, materialize_sql
+from queries.cohort import Cohort, KeptSource, cached_cohort, materialize_sql
 from queries.compiler import compile_cohort, index_population_sql
 from queries.database import SnapshotDatabase
 from queries.definition import Definition
@@ -21,6 +21,13 @@ def cohort_key(definition: Definition, snapshot_id: str) -> str:
     return f"{definition.logic_hash()[:32]}_{snapshot_hash(snapshot_id)}"
 
 
+def index_source(db: SnapshotDatabase, definition: Definition) -> KeptSource:
+    """The kept table of a definition's index-event population (see :func:`index_table`)."""
+    query = index_population_sql(definition.index_event)
+    return KeptSource(f"index_{definition.index_hash()[:32]}_{snapshot_hash(db.snapshot_id)}",
+                      query.sql, tuple(query.params))
+
+
 def index_table(db: SnapshotDatabase, definition: Definition) -> str:
     """The index-event population of a definition, kept as a table per (index event,
     snapshot), so that editing rules in the builder never recomputes it.
@@ -28,22 +35,26 @@ def index_table(db: SnapshotDatabase, definition: Definition) -> str:
     Call with ``db.lock`` held until the query using the name has run: only a table
     created under the lock can evict another.
     """
-    query = index_population_sql(definition.index_event)
-    name = f"index_{definition.index_hash()[:32]}_{snapshot_hash(db.snapshot_id)}"
-    db.cached_table(name, query.sql, query.params)
-    return name
+    source = index_source(db, definition)
+    db.cached_table(source.table, source.sql, list(source.params))
+    return source.table
 
 
 def materialize_definition(db: SnapshotDatabase, definition: Definition,
                            catalog: Catalog | None = None) -> Cohort:
-    """The cohort table of a definition; built on first use, then reused by every query."""
+    """The cohort table of a definition; built on first use, then reused by every query.
+
+    The cohort remembers its index population (``Cohort.source``), so its analysis tables
+    are filtered from those of the whole population instead of being computed again.
+    """
     key = cohort_key(definition, db.snapshot_id)
+    source = index_source(db, definition)
     with db.lock:
-        cached = cached_cohort(db, key)
+        cached = cached_cohort(db, key, source)
         if cached is not None:
             return cached
         query = compile_cohort(definition, catalog, index_table(db, definition))
-        return materialize_sql(db, key, query.sql, query.params)
+        return materialize_sql(db, key, query.sql, query.params, source)
 
 
 @dataclass

@@ -22,7 +22,14 @@ import pandas as pd
 
 from queries.cohort import Cohort
 from queries.schema import DAYS_PER_MONTH
-from queries.strata import base_table, cached_table, jsonable, load_sql, stratum_column
+from queries.strata import (
+    base_table,
+    cached_table,
+    jsonable,
+    load_sql,
+    source_cohort,
+    stratum_column,
+)
 
 TERMS_TABLE = "ae_terms_dim"
 COUNT_COLUMNS = ["patients_any_grade", "pct_any_grade", "patients_grade3plus",
@@ -71,10 +78,25 @@ def _window_text(options: SafetyOptions) -> str:
 
 
 def events_table(cohort: Cohort) -> tuple[str, str]:
-    """The cohort's AE events table and the snapshot's term table (both built once)."""
+    """The cohort's AE events table and the snapshot's term table (both built once).
+
+    A cohort with a source (its index population) takes its rows from the source's events
+    table: they depend only on the patient and the index date and line, as the base does.
+    """
     terms = cached_table(cohort, TERMS_TABLE, load_sql("ae_terms"))
-    sql = load_sql("ae_events").replace("{base}", base_table(cohort)).replace("{terms}", terms)
-    return cached_table(cohort, f"{cohort.table}__ae", sql), terms
+    name = f"{cohort.table}__ae"
+    if cohort.source is None:
+        sql = load_sql("ae_events").replace("{base}", base_table(cohort)).replace("{terms}",
+                                                                                   terms)
+        return cached_table(cohort, name, sql), terms
+    db = cohort.db
+    with db.lock:  # the source's tables must outlive the query that filters them
+        if db.cached_rows(name) is None:
+            whole, _ = events_table(source_cohort(cohort))
+            cached_table(cohort, name, (
+                f"SELECT e.* FROM {whole} e WHERE e.rid IN "  # noqa: S608 - names from hashes
+                f"(SELECT rid FROM {base_table(cohort)}) ORDER BY e.rid, e.term_id, e.onset_days"))
+    return name, terms
 
 
 def _finish(frame: pd.DataFrame, denominator: int | pd.Series) -> pd.DataFrame:

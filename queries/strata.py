@@ -203,9 +203,32 @@ def cached_table(cohort: Cohort, name: str, sql: str, params: dict | None = None
     return name
 
 
+def source_cohort(cohort: Cohort) -> Cohort:
+    """The whole index population a cohort was filtered from, as a Cohort (re-created if it
+    was dropped). Call with ``cohort.db.lock`` held while its tables are read."""
+    source = cohort.source
+    size = cohort.db.cached_table(source.table, source.sql, list(source.params))
+    return Cohort(db=cohort.db, table=source.table, key=source.table, size=size)
+
+
 def base_table(cohort: Cohort) -> str:
-    """Build the analysis base of a cohort once (in memory, beside the cohort); its name."""
-    return cached_table(cohort, f"{cohort.table}__base", base_sql(cohort))
+    """Build the analysis base of a cohort once (in memory, beside the cohort); its name.
+
+    A cohort with a ``source`` (its index population) gets the rows of the source's base:
+    every column depends only on the patient and the index date and line, which the cohort
+    shares with its source, so that base is built once per index event.
+    """
+    name = f"{cohort.table}__base"
+    if cohort.source is None:
+        return cached_table(cohort, name, base_sql(cohort))
+    db = cohort.db
+    with db.lock:  # the source and its base must outlive the query that filters them
+        if db.cached_rows(name) is not None:
+            return name
+        whole_base = base_table(source_cohort(cohort))
+        return cached_table(cohort, name, (
+            f"SELECT b.* FROM {whole_base} b "  # noqa: S608 - names from hashes
+            f"WHERE b.patient_id IN (SELECT patient_id FROM {cohort.table}) ORDER BY b.rid"))
 
 
 def stratum_column(key: str | None) -> str:
