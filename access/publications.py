@@ -9,7 +9,9 @@ shown, but it is no longer listed.
 
 from __future__ import annotations
 
+import getpass
 import json
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,9 +151,6 @@ def unpublish(store_path: str | Path, publication_id: int, by: str, *,
 
 def cli_summaries(args) -> int:
     """``iocohort summaries list|unpublish ID`` (see cli.py for arguments)."""
-    import getpass
-    import sys
-
     path = store.store_path_for_cli(args)
     if args.summaries_command == "list":
         for pub in list_publications(path):

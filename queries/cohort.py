@@ -28,6 +28,12 @@ class KeptSource:
     sql: str
     params: tuple = ()
 
+    def cohort(self, db: SnapshotDatabase) -> Cohort:
+        """The kept table as a Cohort, created if this process does not hold it. Hold
+        ``db.lock`` until the queries reading it have run (only DDL under it can evict)."""
+        size = db.cached_table(self.table, self.sql, list(self.params))
+        return Cohort(db=db, table=self.table, key=self.table, size=size)
+
 
 @dataclass(frozen=True)
 class Cohort:

@@ -35,9 +35,7 @@ def index_table(db: SnapshotDatabase, definition: Definition) -> str:
     Call with ``db.lock`` held until the query using the name has run: only a table
     created under the lock can evict another.
     """
-    source = index_source(db, definition)
-    db.cached_table(source.table, source.sql, list(source.params))
-    return source.table
+    return index_source(db, definition).cohort(db).table
 
 
 def materialize_definition(db: SnapshotDatabase, definition: Definition,
@@ -53,7 +51,7 @@ def materialize_definition(db: SnapshotDatabase, definition: Definition,
         cached = cached_cohort(db, key, source)
         if cached is not None:
             return cached
-        query = compile_cohort(definition, catalog, index_table(db, definition))
+        query = compile_cohort(definition, catalog, source.cohort(db).table)
         return materialize_sql(db, key, query.sql, query.params, source)
 
 

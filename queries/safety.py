@@ -25,9 +25,9 @@ from queries.schema import DAYS_PER_MONTH
 from queries.strata import (
     base_table,
     cached_table,
+    from_source,
     jsonable,
     load_sql,
-    source_cohort,
     stratum_column,
 )
 
@@ -89,14 +89,10 @@ def events_table(cohort: Cohort) -> tuple[str, str]:
         sql = load_sql("ae_events").replace("{base}", base_table(cohort)).replace("{terms}",
                                                                                    terms)
         return cached_table(cohort, name, sql), terms
-    db = cohort.db
-    with db.lock:  # the source's tables must outlive the query that filters them
-        if db.cached_rows(name) is None:
-            whole, _ = events_table(source_cohort(cohort))
-            cached_table(cohort, name, (
-                f"SELECT e.* FROM {whole} e WHERE e.rid IN "  # noqa: S608 - names from hashes
-                f"(SELECT rid FROM {base_table(cohort)}) ORDER BY e.rid, e.term_id, e.onset_days"))
-    return name, terms
+    with cohort.db.lock:  # the source's tables must outlive the query that filters them
+        return from_source(cohort, name, lambda whole: events_table(whole)[0],
+                           f"rid IN (SELECT rid FROM {base_table(cohort)})",  # noqa: S608 - names from hashes
+                           "rid, term_id, onset_days"), terms
 
 
 def _finish(frame: pd.DataFrame, denominator: int | pd.Series) -> pd.DataFrame:

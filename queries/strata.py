@@ -15,6 +15,7 @@ so that every panel and every change of stratification is one aggregation over i
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,32 +204,32 @@ def cached_table(cohort: Cohort, name: str, sql: str, params: dict | None = None
     return name
 
 
-def source_cohort(cohort: Cohort) -> Cohort:
-    """The whole index population a cohort was filtered from, as a Cohort (re-created if it
-    was dropped). Call with ``cohort.db.lock`` held while its tables are read."""
-    source = cohort.source
-    size = cohort.db.cached_table(source.table, source.sql, list(source.params))
-    return Cohort(db=cohort.db, table=source.table, key=source.table, size=size)
+def from_source(cohort: Cohort, name: str, whole_table: Callable[[Cohort], str], where: str,
+                order_by: str) -> str:
+    """``name``: the rows of ``whole_table(source)`` that are the cohort's (``where``), for a
+    cohort with a ``source``. Per-patient tables depend only on the patient and the index
+    date and line, which the cohort shares with its source, so they are built once per
+    source and filtered per cohort. Call with ``cohort.db.lock`` held."""
+    if cohort.db.cached_rows(name) is None:
+        whole = whole_table(cohort.source.cohort(cohort.db))
+        cached_table(cohort, name, f"SELECT * FROM {whole} WHERE {where} "  # noqa: S608
+                                   f"ORDER BY {order_by}")
+    return name
 
 
 def base_table(cohort: Cohort) -> str:
     """Build the analysis base of a cohort once (in memory, beside the cohort); its name.
 
-    A cohort with a ``source`` (its index population) gets the rows of the source's base:
-    every column depends only on the patient and the index date and line, which the cohort
-    shares with its source, so that base is built once per index event.
+    A cohort with a ``source`` (its index population) takes its rows from the source's base
+    (see :func:`from_source`).
     """
     name = f"{cohort.table}__base"
     if cohort.source is None:
         return cached_table(cohort, name, base_sql(cohort))
-    db = cohort.db
-    with db.lock:  # the source and its base must outlive the query that filters them
-        if db.cached_rows(name) is not None:
-            return name
-        whole_base = base_table(source_cohort(cohort))
-        return cached_table(cohort, name, (
-            f"SELECT b.* FROM {whole_base} b "  # noqa: S608 - names from hashes
-            f"WHERE b.patient_id IN (SELECT patient_id FROM {cohort.table}) ORDER BY b.rid"))
+    with cohort.db.lock:  # the source and its base must outlive the query that filters them
+        return from_source(cohort, name, base_table,
+                           f"patient_id IN (SELECT patient_id FROM {cohort.table})",  # noqa: S608
+                           "rid")
 
 
 def stratum_column(key: str | None) -> str:
