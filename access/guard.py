@@ -47,7 +47,7 @@ AUDIT = "audit"
 # advisory board sees only published summaries (no builder, no live queries); admins manage,
 # never browse data.
 ALLOWED_PAGES: dict[str, frozenset[str]] = {
-    "clinician": frozenset({BUILDER, ANALYSES, COMPARE, FEASIBILITY, SNAPSHOTS}),
+    "clinician": frozenset({BUILDER, ANALYSES, COMPARE, FEASIBILITY, SNAPSHOTS, SUMMARIES}),
     "partner": frozenset({BUILDER, ANALYSES, COMPARE, FEASIBILITY, SNAPSHOTS}),
     "advisory": frozenset({SUMMARIES}),
     "admin": frozenset({SNAPSHOTS, USERS, AUDIT}),
@@ -82,10 +82,6 @@ def current_user() -> User | None:
     if user is None or not user.is_authenticated:
         return None
     return user  # type: ignore[return-value]
-
-
-# The shell's name for it (components/shell.py).
-current_user_or_none = current_user
 
 
 # The name components use; same function.
@@ -159,9 +155,9 @@ def can_view(role: str | None, page: str) -> bool:
     return page in pages_for(role)
 
 
-def require_page(page: str) -> User:
-    """Guard for a page's layout/callbacks: the roles come from ALLOWED_PAGES."""
-    roles = [role for role, pages in ALLOWED_PAGES.items() if page in pages]
+def roles_for(page: str) -> tuple[str, ...]:
+    """The roles that may open ``page``, from ALLOWED_PAGES (what its callbacks require)."""
+    roles = tuple(role for role, pages in ALLOWED_PAGES.items() if page in pages)
     if not roles:
         raise ValueError(f"unknown page {page!r}")
-    return require_role(*roles)
+    return roles

@@ -128,12 +128,6 @@ def get_user(store_path: str | Path, username: str) -> UserRecord | None:
     return _record(row) if row else None
 
 
-def get_user_by_id(store_path: str | Path, user_id: int) -> UserRecord | None:
-    with store.transaction(store_path) as con:
-        row = con.execute("SELECT * FROM users WHERE id = ?", [user_id]).fetchone()
-    return _record(row) if row else None
-
-
 def _require(store_path: str | Path, username: str) -> UserRecord:
     user = get_user(store_path, username)
     if user is None:

@@ -85,7 +85,7 @@ def _stats(times_ms: list[float]) -> dict:
             "n": len(ordered)}
 
 
-def _timed(fn):
+def timed(fn):
     start = time.perf_counter()
     value = fn()
     return value, (time.perf_counter() - start) * 1000
@@ -99,9 +99,14 @@ def _timed_cpu(fn):
     return value, (time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000
 
 
+def snapshot_path(patients: int, seed: int = SEED) -> Path:
+    """Where every bench keeps the generated snapshot of ``patients`` and ``seed``."""
+    return CACHE / f"snapshot-{patients}-{seed}"
+
+
 def ensure_snapshot(patients: int, seed: int = SEED) -> Path:
     """The generated snapshot in bench/cache (generated on first use)."""
-    out = CACHE / f"snapshot-{patients}-{seed}"
+    out = snapshot_path(patients, seed)
     if not (out / "manifest.json").exists():
         from queries.generator import generate_snapshot
 
@@ -120,8 +125,8 @@ def _duckdb_worker(snapshot: Path, repeats: int) -> dict:
     from queries.compiler import compile_cohort
     from queries.definition import load_definition
 
-    db, build_ms = _timed(lambda: analysis.open_snapshot(snapshot, CACHE / "db"))
-    catalog, catalog_ms = _timed(lambda: build_catalog(db))
+    db, build_ms = timed(lambda: analysis.open_snapshot(snapshot, CACHE / "db"))
+    catalog, catalog_ms = timed(lambda: build_catalog(db))
     out = {"engine": "duckdb", "open_ms": round(build_ms, 1),
            "catalog_ms": round(catalog_ms, 1), "definitions": {}}
     cur = db.cursor()
@@ -133,11 +138,11 @@ def _duckdb_worker(snapshot: Path, repeats: int) -> dict:
             return cur.execute(f"SELECT count(*) FROM ({query.sql})",  # noqa: S608 - compiled
                                query.params).fetchall()[0][0]
 
-        size, count_cold = _timed(count)
-        count_warm = [_timed(count)[1] for _ in range(repeats)]
+        size, count_cold = timed(count)
+        count_warm = [timed(count)[1] for _ in range(repeats)]
         # as the app does: the cohort keeps its index population, whose analysis tables are
         # built by the first definition and filtered for the others
-        cohort, materialize_ms = _timed(lambda d=definition: materialize_definition(
+        cohort, materialize_ms = timed(lambda d=definition: materialize_definition(
             db, d, catalog))
         options = analysis.AnalysisOptions(survival_strata=strata, response_strata="pdl1_tps")
         bundle, full_cold, full_cold_cpu = _timed_cpu(
@@ -150,9 +155,9 @@ def _duckdb_worker(snapshot: Path, repeats: int) -> dict:
             full_warm_cpu.append(cpu_ms)
             parts.append(warm_bundle.timings_ms)
         analysis.analyze(cohort, options)
-        _, cached_ms = _timed(lambda c=cohort, o=options: analysis.analyze(c, o))
+        _, cached_ms = timed(lambda c=cohort, o=options: analysis.analyze(c, o))
         other = analysis.AnalysisOptions(survival_strata="sex", response_strata="msi")
-        _, restrat_ms = _timed(lambda c=cohort, o=other: analysis.analyze(c, o))
+        _, restrat_ms = timed(lambda c=cohort, o=other: analysis.analyze(c, o))
         out["definitions"][name] = {
             "cohort_size": int(size), "count_cold_ms": round(count_cold, 1),
             "count_warm": _stats(count_warm), "materialize_ms": round(materialize_ms, 1),
@@ -353,12 +358,12 @@ class PandasApp:
 
 
 def _pandas_worker(snapshot: Path, repeats: int) -> dict:
-    app, load_ms = _timed(lambda: PandasApp(snapshot))
+    app, load_ms = timed(lambda: PandasApp(snapshot))
     out = {"engine": "pandas", "load_ms": round(load_ms, 1),
            "rss_after_load_mb": round(_rss_mb(), 1), "definitions": {}}
     for name, (_, strata) in DEFINITIONS.items():
-        cohort, count_cold = _timed(lambda n=name: app.cohort(n))
-        count_warm = [_timed(lambda n=name: len(app.cohort(n)))[1] for _ in range(repeats)]
+        cohort, count_cold = timed(lambda n=name: app.cohort(n))
+        count_warm = [timed(lambda n=name: len(app.cohort(n)))[1] for _ in range(repeats)]
         result, full_cold, full_cold_cpu = _timed_cpu(lambda n=name, s=strata: app.full(n, s))
         warm = [_timed_cpu(lambda n=name, s=strata: app.full(n, s)) for _ in range(repeats)]
         full_warm = [w[1] for w in warm]

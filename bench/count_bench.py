@@ -25,18 +25,13 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
+
+from bench.analysis_bench import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFINITION = ROOT / "tests" / "cohorts" / "nsclc_stage4_pdl1_high_ecog01.json"
 TARGET_WARM_MS = 100.0
-
-
-def _ms(fn) -> tuple[object, float]:
-    start = time.perf_counter()
-    value = fn()
-    return value, (time.perf_counter() - start) * 1000
 
 
 def _median(values: list[float]) -> float:
@@ -62,21 +57,21 @@ def run(db=None, patients: int = 1_000_000, repeats: int = 7) -> dict:
         db = _open_bench_db(patients)
     definition = load_definition(DEFINITION.read_text())
     cur = db.cursor()
-    query, compile_ms = _ms(lambda: compile_cohort(definition))
+    query, compile_ms = timed(lambda: compile_cohort(definition))
     count_sql = f"SELECT count(*) FROM ({query.sql}) AS cohort"  # noqa: S608 - compiled SQL
-    size, query_cold = _ms(lambda: cur.execute(count_sql, query.params).fetchone()[0])
-    query_warm = [_ms(lambda: cur.execute(count_sql, query.params).fetchone()[0])[1]
+    size, query_cold = timed(lambda: cur.execute(count_sql, query.params).fetchone()[0])
+    query_warm = [timed(lambda: cur.execute(count_sql, query.params).fetchone()[0])[1]
                   for _ in range(repeats)]
-    cohort, materialize_cold = _ms(lambda: materialize_definition(db, definition))
-    cached = [_ms(lambda: materialize_definition(db, definition).size)[1] for _ in range(repeats)]
-    attrition, attrition_cold = _ms(lambda: compute_attrition(db, definition))
-    attrition_warm = [_ms(lambda: compute_attrition(db, definition))[1] for _ in range(repeats)]
+    cohort, materialize_cold = timed(lambda: materialize_definition(db, definition))
+    cached = [timed(lambda: materialize_definition(db, definition).size)[1] for _ in range(repeats)]
+    attrition, attrition_cold = timed(lambda: compute_attrition(db, definition))
+    attrition_warm = [timed(lambda: compute_attrition(db, definition))[1] for _ in range(repeats)]
     # A builder edit: one rule switched off, a new definition over the kept index population.
     edits = []
     for k in range(len(definition.inclusion_rules)):
         edited = definition.model_copy(deep=True)
         edited.inclusion_rules[k].enabled = False
-        edits.append(_ms(lambda e=edited: (materialize_definition(db, e),
+        edits.append(timed(lambda e=edited: (materialize_definition(db, e),
                                            compute_attrition(db, e)))[1])
     patients_total = cur.execute("SELECT count(*) FROM patients").fetchone()[0]
     if own:

@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-CACHE = Path(__file__).resolve().parent / "cache"
+from bench.analysis_bench import CACHE, SEED, snapshot_path
+
 PATIENTS = 1_000_000
-SEED = 20261031
 TARGET_SECONDS = 180.0
 TARGET_PEAK_GB = 8.0
 
@@ -57,7 +57,7 @@ def run(patients: int = PATIENTS, seed: int = SEED, out: Path | None = None) -> 
         "ok": seconds < TARGET_SECONDS and peak_gb < TARGET_PEAK_GB,
     }
     if out is None:
-        _keep_or_remove(folder, CACHE / f"snapshot-{patients}-{seed}")
+        _keep_or_remove(folder, snapshot_path(patients, seed))
     _print(result)
     return result
 

@@ -15,13 +15,8 @@ PAGE_SIZE = 25
 ROLE_OPTIONS = [{"label": role, "value": role} for role in users.ROLES]
 
 
-def roles_for(page: str) -> tuple[str, ...]:
-    """The roles that may open a page, from the guard's single table."""
-    return tuple(role for role, allowed in guard.ALLOWED_PAGES.items() if page in allowed)
-
-
-AUDIT_ROLES = roles_for(guard.AUDIT)
-USERS_ROLES = roles_for(guard.USERS)
+AUDIT_ROLES = guard.roles_for(guard.AUDIT)
+USERS_ROLES = guard.roles_for(guard.USERS)
 
 
 def _filter_bar() -> dbc.Row:

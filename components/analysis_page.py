@@ -15,12 +15,12 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from access.guard import ALLOWED_PAGES, ANALYSES, require_role
+from access.guard import ANALYSES, require_role, roles_for
 from components import figures, ids, pages, tables
 from components.cohort_access import OpenCohort, audit_query, open_cohort
 from queries import analysis, strata, survival
 
-ROLES: tuple[str, ...] = tuple(r for r, allowed in ALLOWED_PAGES.items() if ANALYSES in allowed)
+ROLES = roles_for(ANALYSES)
 DEFAULT_NAME = "All patients at first checkpoint inhibitor"
 DEFAULT_DEFINITION: dict = {
     "schema_version": 1,

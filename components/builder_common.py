@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from access.guard import BUILDER, roles_for
 from components import builder_widgets as widgets
 
-ROLES = ("clinician", "partner")
+ROLES = roles_for(BUILDER)
 
 
 def count_text_for(role: str) -> widgets.CountText:

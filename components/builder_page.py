@@ -16,7 +16,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from access.guard import require_role
+from access.guard import require_role, require_signed_in
 from components import builder_io, builder_results, ids, pages
 from components import builder_state as state
 from components import builder_widgets as widgets
@@ -33,7 +33,6 @@ INDEX_KINDS = {
     "diagnosis": "Diagnosis date",
 }
 HIDDEN = {"display": "none"}
-ALL_ROLES = ("clinician", "partner", "advisory", "admin")
 
 
 # ------------------------------------------------------------------------------------ layout
@@ -217,7 +216,7 @@ def load_builder(_init, loaded, _new, _watch, search, stored, snapshot_id, seen,
 def watch_snapshot(snapshot_id: str | None):
     """Tell the builder (when it is on screen) that the active snapshot changed."""
     # Fires on every page (the store is the shell's): every role may; it echoes only the id.
-    require_role(*ALL_ROLES)
+    require_signed_in()
     return [snapshot_id for _ in ctx.outputs_list]
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from access.guard import ALLOWED_PAGES, COMPARE, require_role
+from access.guard import COMPARE, require_role, roles_for
 from components import figures, ids, pages, tables
 from components.analysis_page import (
     DEFAULT_DEFINITION,
@@ -36,7 +36,7 @@ from components.analysis_page import (
 from components.cohort_access import OpenCohort, audit_query
 from queries import characteristics, survival
 
-ROLES: tuple[str, ...] = tuple(r for r, allowed in ALLOWED_PAGES.items() if COMPARE in allowed)
+ROLES = roles_for(COMPARE)
 CURRENT, DEFAULT, SAVED = "current", "default", "saved:"
 
 

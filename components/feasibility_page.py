@@ -23,8 +23,7 @@ DEFAULT_DEFINITION = {
     "schema_version": 1,
     "metadata": {"name": "All patients starting a checkpoint inhibitor"},
 }
-ROLES = tuple(role for role, allowed in guard.ALLOWED_PAGES.items()
-              if guard.FEASIBILITY in allowed)
+ROLES = guard.roles_for(guard.FEASIBILITY)
 BAR_COLOR = "#2c7fb8"
 
 

@@ -6,11 +6,9 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from access.guard import current_user_or_none, require_role
+from access.guard import current_user_or_none, require_signed_in
 from components import ids, pages
 from components.context import app_context
-
-ALL_ROLES = ("clinician", "partner", "advisory", "admin")
 
 
 def layout() -> html.Div:
@@ -84,7 +82,7 @@ def _snapshot_options() -> tuple[list[dict], str | None]:
 )
 def update_navbar_snapshot(_pathname, chosen: str | None):
     """Snapshot chooser and the signed-in user, on the right of the navbar."""
-    user = require_role(*ALL_ROLES)
+    user = require_signed_in()
     options, default = _snapshot_options()
     values = {o["value"] for o in options}
     value = chosen if chosen in values else default
@@ -111,7 +109,7 @@ def update_navbar_snapshot(_pathname, chosen: str | None):
 @callback(Output(ids.SNAPSHOT_STORE, "data"), Input(ids.SNAPSHOT_SELECT, "value"))
 def store_active_snapshot(snapshot_id: str | None):
     """Remember the chosen snapshot for this browser session."""
-    require_role(*ALL_ROLES)
+    require_signed_in()
     if not snapshot_id:
         raise PreventUpdate
     return snapshot_id

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 
-from access.guard import require_role
+from access.guard import SNAPSHOTS, require_role, roles_for
 from components import ids, pages
 from components.context import app_context
 
-ROLES = ("clinician", "partner", "admin")
+ROLES = roles_for(SNAPSHOTS)
 
 
 def layout() -> html.Div:

@@ -20,10 +20,8 @@ from components.cohort_access import audit_query, open_cohort
 from queries import disclosure
 from queries.summary import PlainSummary, plain_summary
 
-READERS = tuple(role for role, allowed in guard.ALLOWED_PAGES.items()
-                if guard.SUMMARIES in allowed)
-PUBLISHERS = ("clinician",)
-ROLES = tuple(dict.fromkeys((*READERS, *PUBLISHERS)))
+ROLES = guard.roles_for(guard.SUMMARIES)
+PUBLISHERS = ("clinician",)  # of those who read summaries, the ones who publish them
 CURRENT = "current"
 RESPONDED_COLOR = "#1b9e77"
 OTHER_COLOR = "#d9d9d9"
