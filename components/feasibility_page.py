@@ -15,14 +15,11 @@ from dash import Input, Output, callback, dcc, html
 
 from access import guard
 from components import ids, pages
-from components.cohort_access import audit_query, open_cohort
+from components.analysis_page import PanelUnavailable, open_current
+from components.cohort_access import audit_query
 from queries import disclosure, feasibility
 
 # An empty builder means the default population: everyone who started a checkpoint inhibitor.
-DEFAULT_DEFINITION = {
-    "schema_version": 1,
-    "metadata": {"name": "All patients starting a checkpoint inhibitor"},
-}
 ROLES = guard.roles_for(guard.FEASIBILITY)
 BAR_COLOR = "#2c7fb8"
 
@@ -162,11 +159,9 @@ def update_feasibility(_total_id, definition_data, snapshot_id):
     """Protected per-site and per-year counts of the current cohort for the user's role."""
     user = guard.require_role(*ROLES)
     try:
-        opened = open_cohort(definition_data or DEFAULT_DEFINITION, snapshot_id)
-    except LookupError as exc:  # no usable snapshot
+        opened, _ = open_current(definition_data, snapshot_id)
+    except PanelUnavailable as exc:  # no usable snapshot, or an invalid definition in the store
         return _unavailable(str(exc))
-    except ValueError as exc:  # an invalid definition in the store
-        return _unavailable(f"The current cohort definition is not valid: {exc}")
     policy = disclosure.policy_for(user.role)
     protected = disclosure.protect_feasibility(feasibility.feasibility(opened.cohort), policy)
     audit_query(user, "feasibility", opened, protected.suppressed)
