@@ -123,15 +123,15 @@ def strata_key(value: str | None) -> str | None:
 # --- layout -------------------------------------------------------------------------------
 
 
-def _download_button(button_id: str, download_id: str) -> html.Div:
+def download_button(button_id: str, download_id: str, class_name: str = "mt-3") -> html.Div:
     return html.Div([
         dbc.Button("Download CSV", id=button_id, size="sm", color="secondary", outline=True),
         dcc.Download(id=download_id),
-    ], className="mt-3")
+    ], className=class_name)
 
 
 def _controls_card(children: list, button_id: str, download_id: str) -> dbc.Card:
-    return dbc.Card(dbc.CardBody(children + [_download_button(button_id, download_id)]),
+    return dbc.Card(dbc.CardBody(children + [download_button(button_id, download_id)]),
                     className="shadow-sm")
 
 
@@ -257,8 +257,7 @@ def update_analysis_cohort_info(definition, snapshot_id):
 def release_count(n: int, user) -> str:
     from queries import disclosure
 
-    policy = disclosure.policy_for(user.role)
-    return f"{n:,}" if policy.exact else str(disclosure.protect_count(n, policy))
+    return disclosure.protect_count(n, disclosure.policy_for(user.role)).display
 
 
 # --- survival -----------------------------------------------------------------------------
@@ -288,7 +287,7 @@ def survival_result(opened: OpenCohort, endpoint: str, key: str | None):
     return result
 
 
-def _endpoint(value: str | None) -> str:
+def endpoint_choice(value: str | None) -> str:
     if value not in ("os", "pfs"):
         raise PreventUpdate
     return value
@@ -301,7 +300,7 @@ def _endpoint(value: str | None) -> str:
 def update_survival_graph(definition, snapshot_id, endpoint, strata_value):
     """Kaplan-Meier plot, caption (log-rank, HR) and medians for the chosen endpoint/strata."""
     user = require_role(*ROLES)
-    endpoint, key = _endpoint(endpoint), strata_key(strata_value)
+    endpoint, key = endpoint_choice(endpoint), strata_key(strata_value)
     try:
         result, run = run_panel(user, definition, snapshot_id,
                                 lambda o: survival_result(o, endpoint, key))
@@ -324,7 +323,7 @@ def download_survival_csv(clicks, definition, snapshot_id, endpoint, strata_valu
     user = require_role(*ROLES)
     if not clicks:
         raise PreventUpdate
-    endpoint, key = _endpoint(endpoint), strata_key(strata_value)
+    endpoint, key = endpoint_choice(endpoint), strata_key(strata_value)
     try:
         result, run = run_panel(user, definition, snapshot_id,
                                 lambda o: survival_result(o, endpoint, key))
@@ -388,10 +387,16 @@ def safety_result(opened: OpenCohort, immune_only: bool):
     return bundle(opened, ae_immune_only=bool(immune_only), panels=("safety",)).safety
 
 
-def _level_grade(level: str | None, grade: str | None) -> tuple[str, str]:
-    if level not in ("term", "organ_class") or grade not in ("any", "grade3"):
+def grade_choice(value: str | None) -> str:
+    if value not in ("any", "grade3"):
         raise PreventUpdate
-    return level, grade
+    return value
+
+
+def _level_grade(level: str | None, grade: str | None) -> tuple[str, str]:
+    if level not in ("term", "organ_class"):
+        raise PreventUpdate
+    return level, grade_choice(grade)
 
 
 @callback(Output(ids.SAFETY_GRAPH, "figure"), Output(ids.SAFETY_CAPTION, "children"),

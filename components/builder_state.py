@@ -29,7 +29,6 @@ from queries.definition import (
 )
 
 GROUPS = {"all": "all of", "any": "any of", "not": "none of"}
-INDEX_KEYS = ("kind", "drug_classes", "line", "cancer_types", "date_from", "date_to")
 DEFAULT_NAME = "New cohort"
 
 

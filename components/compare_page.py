@@ -24,6 +24,9 @@ from components.analysis_page import (
     bundle,
     characteristics_result,
     cohort_name,
+    download_button,
+    endpoint_choice,
+    grade_choice,
     open_current,
     problem,
     release,
@@ -155,15 +158,10 @@ def run_sides(user, left, right, current, snapshot_id, compute: Callable[[OpenCo
 # --- layout -------------------------------------------------------------------------------
 
 
-def _csv(button_id: str, download_id: str) -> html.Div:
-    return html.Div([dbc.Button("Download CSV", id=button_id, size="sm", color="secondary",
-                                outline=True), dcc.Download(id=download_id)])
-
-
 def _section(title: str, controls: list, body: list, button_id: str, download_id: str
              ) -> dbc.Card:
     header = html.Div([html.H3(title, className="h6 mb-0 me-auto"), *controls,
-                       _csv(button_id, download_id)],
+                       download_button(button_id, download_id, class_name="")],
                       className="d-flex flex-wrap align-items-center gap-3")
     return dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className="mb-3 shadow-sm")
 
@@ -251,19 +249,13 @@ def update_compare_summary(left, right, current, snapshot_id):
                    className="g-3")
 
 
-def _endpoint(value: str | None) -> str:
-    if value not in ("os", "pfs"):
-        raise PreventUpdate
-    return value
-
-
 @callback(Output(ids.COMPARE_SURVIVAL_GRAPH, "figure"),
           Output(ids.COMPARE_SURVIVAL_CAPTION, "children"),
           *CHOICES, *STORES, Input(ids.COMPARE_ENDPOINT, "value"))
 def update_compare_survival_graph(left, right, current, snapshot_id, endpoint):
     """Overlaid KM curves of A and B with the hazard ratio of B vs A."""
     user = require_role(*ROLES)
-    endpoint = _endpoint(endpoint)
+    endpoint = endpoint_choice(endpoint)
     try:
         result, pair, suppressed = run_pair(user, left, right, current, snapshot_id,
                                             lambda p: two_cohort_survival(p, endpoint))
@@ -283,7 +275,7 @@ def download_compare_survival_csv(clicks, left, right, current, snapshot_id, end
     user = require_role(*ROLES)
     if not clicks:
         raise PreventUpdate
-    endpoint = _endpoint(endpoint)
+    endpoint = endpoint_choice(endpoint)
     try:
         result, pair, suppressed = run_pair(user, left, right, current, snapshot_id,
                                             lambda p: two_cohort_survival(p, endpoint))
@@ -336,18 +328,12 @@ def download_compare_response_csv(clicks, left, right, current, snapshot_id, str
                                                     *_hashes(pair)))
 
 
-def _grade(value: str | None) -> str:
-    if value not in ("any", "grade3"):
-        raise PreventUpdate
-    return value
-
-
 @callback(Output(ids.COMPARE_SAFETY_GRAPH, "figure"), *CHOICES, *STORES,
           Input(ids.COMPARE_SAFETY_GRADE, "value"))
 def update_compare_safety_graph(left, right, current, snapshot_id, grade):
     """Butterfly chart of AE frequencies: A to the left, B to the right."""
     user = require_role(*ROLES)
-    grade = _grade(grade)
+    grade = grade_choice(grade)
     try:
         sides, pair, suppressed = run_sides(user, left, right, current, snapshot_id,
                                             lambda o: safety_result(o, False))

@@ -18,7 +18,6 @@ from plotly.subplots import make_subplots
 # Okabe & Ito (2008); yellow last because it is faint on white.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
            "#F0E442")
-GREY = "#8C8C8C"
 # Best overall response: green for response, yellow for stable, vermillion for progression.
 BOR_COLOURS = {"CR": "#009E73", "PR": "#56B4E9", "SD": "#F0E442", "PD": "#D55E00",
                "NE": "#999999", "Not evaluable": "#DDDDDD"}
