@@ -28,7 +28,7 @@ class NoSnapshot(LookupError):
 class OpenCohort:
     """A validated definition materialized on a snapshot."""
 
-    definition: object  # queries.definition.CohortDefinition
+    definition: object  # queries.definition.Definition
     definition_hash: str
     cohort: Cohort
 

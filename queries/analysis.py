@@ -45,15 +45,6 @@ class AnalysisOptions:
     ae_index_line_only: bool = False
     panels: tuple[str, ...] = ("survival", "response", "safety", "characteristics")
 
-    @classmethod
-    def from_dict(cls, data: dict | None) -> AnalysisOptions:
-        data = dict(data or {})
-        if isinstance(data.get("hr_adjust"), str):
-            data["hr_adjust"] = [data["hr_adjust"]]
-        for key in ("endpoints", "at_risk_months", "hr_groups", "hr_adjust", "panels"):
-            if data.get(key) is not None:
-                data[key] = tuple(data[key])
-        return cls(**data)
 
 
 @dataclass
@@ -111,11 +102,6 @@ _CACHE = _LRU(CACHE_SIZE)
 # Panels are cached on their own too: changing one option (a stratification, an AE filter)
 # recomputes one panel, not the bundle.
 _PANELS = _LRU(CACHE_SIZE * 8)
-
-
-def clear_cache() -> None:
-    _CACHE.clear()
-    _PANELS.clear()
 
 
 def _cohort_key(cohort: Cohort) -> tuple:

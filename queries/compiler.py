@@ -28,7 +28,6 @@ from typing import Any
 
 from queries import schema
 from queries.catalog import (
-    BIOMARKER_PREFIX,
     DIAGNOSIS_ATTRIBUTES,
     ECOG_DEFAULT_WINDOW,
     PATIENT_ATTRIBUTES,
@@ -489,6 +488,3 @@ def inline_params(sql: str, params: list) -> str:
         raise ValueError("more parameters than placeholders")
     return "".join(out)
 
-
-def biomarker_key(name: str) -> str:
-    return f"{BIOMARKER_PREFIX}{name}"

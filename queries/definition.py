@@ -82,7 +82,6 @@ Op = Literal[
 ]
 NULL_OPS = ("is_null", "is_not_null")
 LIST_OPS = ("in", "not_in")
-SCALAR_OPS = ("=", "!=", "<", "<=", ">", ">=")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=4000)]
@@ -695,6 +694,5 @@ def load_definition(source: Any, catalog: Any = None) -> Definition:
     return result.definition
 
 
-# Names other modules may reach for.
-CohortDefinition = Definition
+# The name other modules may reach for.
 parse_definition = load_definition

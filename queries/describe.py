@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from queries.catalog import TABLE_LABELS, Catalog, CatalogField, base_catalog
+from queries.catalog import ECOG_DEFAULT_WINDOW, Catalog, CatalogField, base_catalog
 from queries.definition import (
     AllGroup,
     AnyGroup,
@@ -174,7 +174,8 @@ class _Describer:
         if crit.field == "sex" and crit.op in ("in", "=") and crit.value in (["F"], "F", ["M"], "M"):
             return "women" if "F" in crit.value else "men"
         if crit.field == "ecog":
-            window = window_text(crit.window or Window(start_days=-90, end_days=0))
+            window = window_text(crit.window or Window(start_days=ECOG_DEFAULT_WINDOW[0],
+                                                            end_days=ECOG_DEFAULT_WINDOW[1]))
             return f"with {comparison_text('ECOG', crit.op, crit.value, f)} (latest {window})"
         return "with " + comparison_text(label.lower() if f else label, crit.op, crit.value, f)
 
@@ -286,5 +287,4 @@ def describe(definition: Definition, catalog: Catalog | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["describe", "index_text", "rule_text", "window_text", "comparison_text",
-           "TABLE_LABELS"]
+__all__ = ["describe", "index_text", "rule_text", "window_text", "comparison_text"]

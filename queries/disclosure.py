@@ -47,8 +47,16 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import pandas as pd
 
+from queries.schema import (
+    BOR_CATEGORIES,
+    DAYS_PER_MONTH,
+    DISEASE_CONTROL,
+    NOT_EVALUABLE,
+    RECIST_RESPONSES,
+    RESPONDERS,
+)
+
 T = TypeVar("T")
-DAYS_PER_MONTH = 30.4375  # as queries.schema; repeated to keep this module dependency-free
 
 # Per-role configuration (keys are Policy fields). Deployments may override any key through
 # ``policy_for(role, config)``.
@@ -567,10 +575,6 @@ def attrition_frame(steps: Sequence[ProtectedAttritionStep]) -> pd.DataFrame:
 
 # --- survival curves -------------------------------------------------------------------------
 
-CURVE_COLUMNS = ("stratum", "time_days", "survival", "ci_lower", "ci_upper", "at_risk",
-                 "events", "censored")
-
-
 def _ceil_grid(t: float, grid: int) -> float:
     return float(math.ceil(t / grid) * grid) if grid > 0 and t > 0 else float(t)
 
@@ -656,7 +660,8 @@ def _hidden_strata(frame: pd.DataFrame, policy: Policy) -> list[str]:
 def protect_survival_curve(
     frame: pd.DataFrame, policy: Policy, time_column: str = "time_days"
 ) -> Protected[pd.DataFrame]:
-    """Protect Kaplan-Meier curves (columns ``CURVE_COLUMNS``, one row per distinct time).
+    """Protect Kaplan-Meier curves (stratum, time_days, survival, ci_lower, ci_upper, at_risk,
+    events, censored; one row per distinct time).
 
     Strata under ``survival_min_stratum`` patients are dropped. Each remaining stratum keeps
     its start, one row per run of consecutive event times holding >= ``survival_min_step``
@@ -698,12 +703,6 @@ def protect_at_risk(
     out["at_risk"] = pd.array([r.value for r in released], dtype="Int64")
     out["at_risk_display"] = [r.display for r in released]
     return out.reset_index(drop=True)
-
-
-def median_from_curve(curve: pd.DataFrame, column: str, time_column: str) -> float | None:
-    """First time a (protected) curve is at or below 0.5, None when it never is."""
-    below = curve[curve[column].astype(float) <= 0.5]
-    return None if below.empty else float(below[time_column].iloc[0])
 
 
 # --- helpers for the adapters --------------------------------------------------------------
@@ -821,7 +820,8 @@ def protect_survival(result: Any, policy: Policy) -> Protected[Any]:
     """Protect a ``queries.survival.SurvivalResult`` (returns a new one of the same type).
 
     Curves as ``protect_survival_curve``; the summary keeps shown strata with rounded ``n``
-    and ``events`` (``*_display`` added) and medians read off the protected curves; numbers
+    and ``events`` (``*_display`` added) and medians (with CI) coarsened to the time grid,
+    only for strata whose protected curve is drawn; numbers
     at risk rounded; log-rank and hazard ratio dropped when they involve a hidden stratum,
     else rounded; ``excluded`` released (None when withheld); notes with numbers dropped.
     """
@@ -853,8 +853,9 @@ def protect_survival(result: Any, policy: Policy) -> Protected[Any]:
 
 # response -----------------------------------------------------------------------------------
 
-_BOR = ("CR", "PR", "SD", "PD", "NE", "Not evaluable")
-_RESPONDERS, _CONTROL, _EVALUABLE = (0, 1), (0, 1, 2), (0, 1, 2, 3, 4)
+_BOR = BOR_CATEGORIES
+_RESPONDERS, _CONTROL, _EVALUABLE = (tuple(_BOR.index(b) for b in group) for group in (
+    RESPONDERS, DISEASE_CONTROL, RECIST_RESPONSES))
 
 
 def _bor_cells(counts: pd.DataFrame, strata: list[str], policy: Policy) -> _Cells:
@@ -893,7 +894,7 @@ def _rate_rows(strata: list[str], cells: _Cells, denominator: str, policy: Polic
         responders = cells.total(_in_row(i, _RESPONDERS))
         control = cells.total(_in_row(i, _CONTROL))
         orr, dcr = _rate(responders, den, policy), _rate(control, den, policy)
-        not_evaluable = cells.cell(_in_row(i, [_BOR.index("Not evaluable")])[0])
+        not_evaluable = cells.cell(_in_row(i, [_BOR.index(NOT_EVALUABLE)])[0])
         rows.append({
             "stratum": stratum, "n": n.value, "not_evaluable": not_evaluable.value,
             "denominator": den.value, "responders": responders.value,
@@ -964,12 +965,13 @@ def _onset(days: Any, count: Released) -> tuple[Any, Any]:
 def _protect_ae_rows(frame: pd.DataFrame, denominators: list[Released],
                      policy: Policy) -> pd.DataFrame:
     out = frame.copy()
+    released = {}
     for count_col, pct_col in _AE_COUNTS:
-        released = _release_column(out, count_col, policy)
-        _set_released(out, count_col, released)
+        released[count_col] = _release_column(out, count_col, policy)
+        _set_released(out, count_col, released[count_col])
         out[pct_col] = [protect_fraction(r, d, policy)
-                        for r, d in zip(released, denominators, strict=True)]
-    any_grade = _release_column(frame, "patients_any_grade", policy)
+                        for r, d in zip(released[count_col], denominators, strict=True)]
+    any_grade = released["patients_any_grade"]
     onset = [_onset(d, c) for d, c in zip(frame["median_onset_days"], any_grade, strict=True)]
     out["median_onset_days"] = [o[0] for o in onset]
     out["median_onset_months"] = [o[1] for o in onset]
@@ -1159,17 +1161,6 @@ def protect_comparison(comparison: Any, policy: Policy) -> Protected[Any]:
 
 # dispatch -----------------------------------------------------------------------------------
 
-_ADAPTERS = {
-    "Feasibility": "protect_feasibility",
-    "Attrition": "protect_attrition_result",
-    "SurvivalResult": "protect_survival",
-    "ResponseResult": "protect_response",
-    "SafetyResult": "protect_safety",
-    "Table1": "protect_table_one",
-    "Comparison": "protect_comparison",
-}
-
-
 def protect_bundle(bundle: Any, policy: Policy) -> Protected[Any]:
     """Protect every panel of a ``queries.analysis.AnalysisBundle``."""
     suppressed: list[str] = []
@@ -1191,20 +1182,30 @@ def protect_bundle(bundle: Any, policy: Policy) -> Protected[Any]:
     return Protected(replace(bundle, **changes), suppressed)
 
 
+_ADAPTERS = {
+    "Feasibility": protect_feasibility,
+    "Attrition": protect_attrition_result,
+    "SurvivalResult": protect_survival,
+    "ResponseResult": protect_response,
+    "SafetyResult": protect_safety,
+    "Table1": protect_table_one,
+    "Comparison": protect_comparison,
+    "AnalysisBundle": protect_bundle,
+}
+
+
 def protect_result(result: Any, policy: Policy) -> Protected[Any]:
     """Protect any analysis result by its type name (see ``_ADAPTERS``); unknown types fail."""
     name = type(result).__name__
-    if name == "AnalysisBundle":
-        return protect_bundle(result, policy)
     if name not in _ADAPTERS:
         raise TypeError(f"no disclosure adapter for {name}")
-    return globals()[_ADAPTERS[name]](result, policy)
+    return _ADAPTERS[name](result, policy)
 
 
 __all__ = [
     "DEFAULT_POLICY_CONFIG", "Policy", "Protected", "ProtectedAttritionStep",
     "ProtectedFeasibility", "ProtectedTable", "Released", "ReleasedStep", "attrition_frame",
-    "clean_notes", "median_from_curve", "percent_of", "policy_for", "policy_from_config",
+    "clean_notes", "percent_of", "policy_for", "policy_from_config",
     "protect_at_risk", "protect_attrition", "protect_attrition_result", "protect_comparison",
     "protect_count", "protect_feasibility", "protect_fraction", "protect_parts", "protect_percent",
     "protect_response", "protect_result", "protect_safety", "protect_survival",

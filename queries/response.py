@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from queries.cohort import Cohort
+from queries.schema import BOR_CATEGORIES, DISEASE_CONTROL, NOT_EVALUABLE, RESPONDERS
 from queries.strata import (
     UNKNOWN,
     UNTESTED,
@@ -25,11 +26,6 @@ from queries.strata import (
     order_levels,
     stratum_column,
 )
-
-NOT_EVALUABLE = "Not evaluable"
-BOR_CATEGORIES = ("CR", "PR", "SD", "PD", "NE", NOT_EVALUABLE)
-RESPONDERS = ("CR", "PR")
-DISEASE_CONTROL = ("CR", "PR", "SD")
 
 
 def clopper_pearson(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float]:

@@ -82,6 +82,11 @@ DRUG_CLASSES = ("anti-PD-1", "anti-PD-L1", "anti-CTLA-4", "chemotherapy", "targe
 CHECKPOINT_INHIBITOR_CLASSES = ("anti-PD-1", "anti-PD-L1", "anti-CTLA-4")
 STOP_REASONS = ("progression", "toxicity", "completed", "death", "other")
 RECIST_RESPONSES = ("CR", "PR", "SD", "PD", "NE")
+# Best overall response categories of the analyses: RECIST, then no assessment at all.
+NOT_EVALUABLE = "Not evaluable"
+BOR_CATEGORIES = (*RECIST_RESPONSES, NOT_EVALUABLE)
+RESPONDERS = ("CR", "PR")
+DISEASE_CONTROL = ("CR", "PR", "SD")
 ECOG_RANGE = (0, 5)
 CTCAE_GRADE_RANGE = (1, 5)
 DAYS_PER_MONTH = 30.4375

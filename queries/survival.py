@@ -40,7 +40,6 @@ from queries.strata import (
 
 Z95 = stats.norm.ppf(0.975)
 NOT_TESTED_LEVELS = (UNKNOWN, UNTESTED)
-AGG_COLUMNS = ["stratum", "time_days", "n_event", "n_censored"]
 
 
 class Endpoint(StrEnum):
