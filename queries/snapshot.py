@@ -608,7 +608,7 @@ def open_snapshot_folder(path: Path, cache_dir: Path, memory_limit: str | None =
     if not report.usable:
         raise SnapshotUnavailable(report.snapshot_id, report.problems)
     try:
-        db_path = build_database(Path(path), report.manifest, Path(cache_dir))
+        db_path = build_checked(Path(path), report.manifest, Path(cache_dir))
     except Exception as exc:  # DuckDB, OS and pyarrow errors all mean "cannot serve it"
         problem = Problem(ERROR, message=f"could not build the snapshot database: "
                           f"{_first_line(exc)}")
@@ -779,7 +779,7 @@ class SnapshotRegistry:
 
     def _build(self, status: SnapshotStatus, key: tuple[Path, str]) -> Path:
         try:
-            return self._build_and_probe(status)
+            return build_checked(status.path, status.manifest, self.cache_dir)
         except Exception as exc:  # DuckDB, OS and pyarrow errors all mean "cannot serve it"
             problem = Problem(ERROR, None, None, None,
                               f"could not build the snapshot database: {_first_line(exc)}")
@@ -788,22 +788,24 @@ class SnapshotRegistry:
                 self._replace_status(status, problem)
             raise SnapshotUnavailable(status.snapshot_id, [problem]) from exc
 
-    def _build_and_probe(self, status: SnapshotStatus) -> Path:
-        path = build_database(status.path, status.manifest, self.cache_dir)
-        try:
-            _probe(path)
-        except duckdb.Error:
-            path.unlink(missing_ok=True)  # a corrupt cached file: rebuild it once
-            path = build_database(status.path, status.manifest, self.cache_dir)
-            _probe(path)
-        return path
-
     def _replace_status(self, status: SnapshotStatus, problem: Problem) -> None:
         if self._statuses is None:
             return
         updated = [replace(s, problems=s.problems + (problem,)) if s.path == status.path else s
                    for s in self._statuses]
         self._statuses = self._order(updated)
+
+
+def build_checked(folder: Path, manifest: dict, cache_dir: Path) -> Path:
+    """Build (once) and probe a snapshot's database; a corrupt cached file is rebuilt once."""
+    path = build_database(folder, manifest, cache_dir)
+    try:
+        _probe(path)
+    except duckdb.Error:
+        path.unlink(missing_ok=True)
+        path = build_database(folder, manifest, cache_dir)
+        _probe(path)
+    return path
 
 
 def _probe(path: Path) -> None:

@@ -250,3 +250,13 @@ def test_open_snapshot_folder_validates_then_opens(pristine, tmp_path):
     with pytest.raises(SnapshotUnavailable, match="table file is missing") as caught:
         open_snapshot_folder(broken, tmp_path / "cache")
     assert [p.table for p in caught.value.problems] == ["patients"]
+
+
+def test_open_snapshot_folder_rebuilds_a_corrupt_cached_database(pristine, tmp_path):
+    db = open_snapshot_folder(pristine, tmp_path / "cache")
+    path = db.path
+    db.close()
+    path.write_bytes(b"garbage")
+    db = open_snapshot_folder(pristine, tmp_path / "cache")
+    assert db.cursor().execute("SELECT count(*) FROM patients").fetchone()[0] == TINY_PATIENTS
+    db.close()
