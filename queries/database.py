@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from queries.schema import TABLES
+from queries.schema import TABLES, typed_columns
 
 ATTACHED_NAME = "snap"
 
@@ -59,10 +59,9 @@ def build_database(snapshot_dir: Path, manifest: dict, cache_dir: Path) -> Path:
             con.execute("SET enable_progress_bar = false")  # no progress noise in server logs
             for table, columns in TABLES.items():
                 parquet = snapshot_dir / manifest["tables"][table]["file"]
-                select = ", ".join(f"CAST({col} AS {typ}) AS {col}" for col, typ in columns.items())
                 order = "patient_id" if "patient_id" in columns else "1"
                 con.execute(
-                    f"CREATE TABLE {table} AS SELECT {select} FROM read_parquet(?) ORDER BY {order}",  # noqa: S608 - identifiers from the fixed schema
+                    f"CREATE TABLE {table} AS SELECT {typed_columns(table)} FROM read_parquet(?) ORDER BY {order}",  # noqa: S608 - identifiers from the fixed schema
                     [str(parquet)],
                 )
             con.execute("CHECKPOINT")

@@ -90,3 +90,9 @@ DISEASE_CONTROL = ("CR", "PR", "SD")
 ECOG_RANGE = (0, 5)
 CTCAE_GRADE_RANGE = (1, 5)
 DAYS_PER_MONTH = 30.4375
+
+
+def typed_columns(table: str) -> str:
+    """``CAST(col AS type) AS col, ...`` of a table's schema, so that Parquet files bind the
+    same way whatever their physical types (int64/int32, all-null columns and so on)."""
+    return ", ".join(f"CAST({col} AS {typ}) AS {col}" for col, typ in TABLES[table].items())

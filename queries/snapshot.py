@@ -32,6 +32,7 @@ from queries.schema import (
     STAGE_VALUES,
     STOP_REASONS,
     TABLES,
+    typed_columns,
 )
 
 MANIFEST = "manifest.json"
@@ -473,8 +474,7 @@ def _check_data(files: dict[str, Path], report: ValidationReport) -> None:
 def _typed(table: str, parameter: str) -> str:
     """A table's Parquet file with the schema types, so that checks bind the same way for
     int64/int32, all-null columns and so on (a value that does not fit fails loudly)."""
-    columns = ", ".join(f"CAST({col} AS {typ}) AS {col}" for col, typ in TABLES[table].items())
-    return f"(SELECT {columns} FROM read_parquet({parameter}))"  # noqa: S608 - fixed schema
+    return f"(SELECT {typed_columns(table)} FROM read_parquet({parameter}))"  # noqa: S608 - fixed schema
 
 
 def _first_line(exc: Exception) -> str:
