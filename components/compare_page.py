@@ -21,7 +21,6 @@ from components import figures, ids, pages, tables
 from components.analysis_page import (
     DEFAULT_DEFINITION,
     PanelUnavailable,
-    bundle,
     characteristics_result,
     cohort_name,
     download_button,
@@ -120,14 +119,9 @@ def two_cohort_survival(pair: Pair, endpoint: str):
 
     Patients in both cohorts count in each, so the test assumes independent groups.
     """
-    usable, reasons = [], []
-    for opened, label in zip(pair.cohorts, pair.labels, strict=True):
-        single = bundle(opened, endpoints=(endpoint,), panels=("survival",)).survival[endpoint]
-        if single.empty_reason:
-            reasons.append(f"{label}: {single.empty_reason}")
-        else:
-            usable.append((opened.cohort, label))
-    return survival.compare_cohorts(usable, endpoint, reasons)
+    return survival.compare_cohorts(
+        [(opened.cohort, label) for opened, label in zip(pair.cohorts, pair.labels, strict=True)],
+        endpoint)
 
 
 @dataclass

@@ -40,15 +40,12 @@ from queries.strata import (
 
 Z95 = stats.norm.ppf(0.975)
 NOT_TESTED_LEVELS = (UNKNOWN, UNTESTED)
+NO_FOLLOW_UP = "no patient has a usable follow-up time"
 
 
 class Endpoint(StrEnum):
     OS = "os"
     PFS = "pfs"
-
-    @property
-    def label(self) -> str:
-        return {"os": "Overall survival", "pfs": "Progression-free survival"}[self.value]
 
 
 @dataclass
@@ -412,15 +409,12 @@ def kaplan_meier(cohort: Cohort, endpoint: Endpoint | str = Endpoint.OS,
     Curves, medians and the log-rank test are not affected.
     """
     endpoint = Endpoint(endpoint)
-    if cohort.size == 0:
-        return empty_result(endpoint, strata, "the cohort is empty")
-    if endpoint is Endpoint.PFS:
-        reason = _pfs_empty_reason(cohort)
-        if reason:
-            return empty_result(endpoint, strata, reason)
+    reason = _unusable_reason(cohort, endpoint)
+    if reason:
+        return empty_result(endpoint, strata, reason)
     agg = aggregate(cohort, endpoint, strata, within=hr_adjust)
     if agg.empty:
-        return empty_result(endpoint, strata, "no patient has a usable follow-up time")
+        return empty_result(endpoint, strata, NO_FOLLOW_UP)
     result = fit(agg, endpoint, strata, at_risk_months, hr_groups, ci_method)
     result.excluded = cohort.size - int(agg[["n_event", "n_censored"]].to_numpy().sum())
     if result.excluded:
@@ -429,21 +423,39 @@ def kaplan_meier(cohort: Cohort, endpoint: Endpoint | str = Endpoint.OS,
     return result
 
 
+def _unusable_reason(cohort: Cohort, endpoint: Endpoint) -> str | None:
+    """Why the cohort has no curve for the endpoint, before aggregating (None: it may)."""
+    if cohort.size == 0:
+        return "the cohort is empty"
+    return _pfs_empty_reason(cohort) if endpoint is Endpoint.PFS else None
+
+
 def compare_cohorts(cohorts: list[tuple[Cohort, str]], endpoint: str,
                     notes: list[str] | None = None) -> SurvivalResult:
     """KM of several cohorts as the strata of one fit; HR of the second vs the first of two.
 
     Patients in more than one cohort count in each, so the tests assume independent groups.
-    ``notes`` (e.g. why a cohort was left out) are carried into the result.
+    A cohort without a curve for the endpoint is left out, with a note ("label: why");
+    ``notes`` are carried into the result too.
     """
     notes = list(notes or [])
-    if not cohorts:
+    parts, labels = [], []
+    for cohort, label in cohorts:
+        reason = _unusable_reason(cohort, Endpoint(endpoint))
+        part = None if reason else aggregate(cohort, endpoint, None)
+        if part is not None and part.empty:
+            reason = NO_FOLLOW_UP
+        if reason:
+            notes.append(f"{label}: {reason}")
+        else:
+            parts.append(part.assign(stratum=label))
+            labels.append(label)
+    if not parts:
         return empty_result(Endpoint(endpoint), None, "; ".join(notes))
-    agg = pd.concat([aggregate(cohort, endpoint, None).assign(stratum=label)
-                     for cohort, label in cohorts], ignore_index=True)
+    agg = pd.concat(parts, ignore_index=True)
     longest = float(agg["time_days"].max())
     every = 6 if longest <= 48 * DAYS_PER_MONTH else 12
-    hr_groups = [label for _, label in cohorts][::-1] if len(cohorts) == 2 else None
+    hr_groups = labels[::-1] if len(labels) == 2 else None
     result = fit(agg, endpoint, None, default_at_risk_months(longest, every), hr_groups)
     result.notes.extend(notes)
     return result
