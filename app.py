@@ -9,13 +9,13 @@ import dash
 import flask
 
 from config import ROOT, Settings, settings_from_env
-from queries.snapshot import SnapshotRegistry
+from queries.snapshot.registry import SnapshotRegistry
 
 # Page modules: importing one registers its layout and callbacks (global dash.callback).
 PAGE_MODULES = (
     "components.shell",
     "components.snapshots_page",
-    "components.builder_page",
+    "components.builder.page",
     "components.analysis_page",
     "components.compare_page",
     "components.feasibility_page",

@@ -108,7 +108,7 @@ def ensure_snapshot(patients: int, seed: int = SEED) -> Path:
     """The generated snapshot in bench/cache (generated on first use)."""
     out = snapshot_path(patients, seed)
     if not (out / "manifest.json").exists():
-        from queries.generator import generate_snapshot
+        from synthetic.generator import generate_snapshot
 
         print(f"generating a {patients:,}-patient snapshot into {out} (once)", flush=True)
         generate_snapshot(patients, seed, out, progress=True)
@@ -119,13 +119,14 @@ def ensure_snapshot(patients: int, seed: int = SEED) -> Path:
 
 
 def _duckdb_worker(snapshot: Path, repeats: int) -> dict:
-    from queries import analysis
-    from queries.catalog import build_catalog
-    from queries.cohorts import materialize_definition
-    from queries.compiler import compile_cohort
-    from queries.definition import load_definition
+    from queries.analyses import panels as analysis
+    from queries.cohort.catalog import build_catalog
+    from queries.cohort.compiler import compile_cohort
+    from queries.cohort.importing import load_definition
+    from queries.cohort.materialize import materialize_definition
+    from queries.snapshot.files import open_snapshot
 
-    db, build_ms = timed(lambda: analysis.open_snapshot(snapshot, CACHE / "db"))
+    db, build_ms = timed(lambda: open_snapshot(snapshot, CACHE / "db"))
     catalog, catalog_ms = timed(lambda: build_catalog(db))
     out = {"engine": "duckdb", "open_ms": round(build_ms, 1),
            "catalog_ms": round(catalog_ms, 1), "definitions": {}}
@@ -303,7 +304,7 @@ class PandasApp:
         return result
 
     def response(self, c: pd.DataFrame, strata: pd.Series) -> pd.DataFrame:
-        from queries.response import clopper_pearson
+        from queries.analyses.response import clopper_pearson
 
         ta = self.t["tumor_assessments"].merge(c[["patient_id", "index_date", "index_line"]],
                                                on="patient_id")

@@ -40,17 +40,17 @@ def _median(values: list[float]) -> float:
 
 def _open_bench_db(patients: int):
     from bench.analysis_bench import CACHE, ensure_snapshot
-    from queries.attrition import open_snapshot_dir
+    from queries.cohort.attrition import open_snapshot_dir
 
     return open_snapshot_dir(ensure_snapshot(patients), CACHE / "db")
 
 
 def run(db=None, patients: int = 1_000_000, repeats: int = 7) -> dict:
     """Time cold and warm counts (and attrition) of the five-rule example definition."""
-    from queries.attrition import compute_attrition
-    from queries.cohorts import materialize_definition
-    from queries.compiler import compile_cohort
-    from queries.definition import load_definition
+    from queries.cohort.attrition import compute_attrition
+    from queries.cohort.compiler import compile_cohort
+    from queries.cohort.importing import load_definition
+    from queries.cohort.materialize import materialize_definition
 
     own = db is None
     if own:

@@ -25,7 +25,7 @@ TARGET_PEAK_GB = 8.0
 
 
 def _generate(out: str, patients: int, seed: int) -> None:
-    from queries.generator import generate_snapshot
+    from synthetic.generator import generate_snapshot
 
     generate_snapshot(patients, seed, Path(out), progress=False)
 

@@ -18,7 +18,8 @@ from dash.exceptions import PreventUpdate
 from access.guard import ANALYSES, require_role, roles_for
 from components import figures, ids, pages, tables
 from components.cohort_access import OpenCohort, audit_query, open_cohort
-from queries import analysis, strata, survival
+from queries.analyses import panels as analysis
+from queries.analyses import strata, survival
 
 ROLES = roles_for(ANALYSES)
 DEFAULT_NAME = "All patients at first checkpoint inhibitor"

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import flask
 
 from components.context import app_context
-from queries.cohort import Cohort
-from queries.cohorts import CohortService
-from queries.database import SnapshotDatabase
-from queries.snapshot import SnapshotUnavailable
+from queries.cohort.kept_tables import Cohort
+from queries.cohort.service import CohortService
+from queries.snapshot.database import SnapshotDatabase
+from queries.snapshot.registry import SnapshotUnavailable
 
 _SERVICES_KEY = "iocohort.cohort_services"
 
@@ -61,7 +61,7 @@ def cohort_service(snapshot_id: str | None) -> CohortService:
 
 def open_cohort(definition_data: dict, snapshot_id: str | None) -> OpenCohort:
     """Validate a definition (raises ``DefinitionError`` listing every problem) and materialize it."""
-    from queries.definition import load_definition
+    from queries.cohort.importing import load_definition
 
     service = cohort_service(snapshot_id)
     definition = load_definition(definition_data, service.catalog)

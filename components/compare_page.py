@@ -36,7 +36,7 @@ from components.analysis_page import (
     strata_options,
 )
 from components.cohort_access import OpenCohort, audit_query
-from queries import characteristics, survival
+from queries.analyses import characteristics, survival
 
 ROLES = roles_for(COMPARE)
 CURRENT, DEFAULT, SAVED = "current", "default", "saved:"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import flask
 
 from config import Settings
-from queries.snapshot import SnapshotRegistry
+from queries.snapshot.registry import SnapshotRegistry
 
 EXTENSION_KEY = "iocohort"
 

@@ -17,7 +17,8 @@ from access import guard
 from components import ids, pages
 from components.analysis_page import PanelUnavailable, open_current
 from components.cohort_access import audit_query
-from queries import disclosure, feasibility
+from queries import disclosure
+from queries.analyses import feasibility
 
 # An empty builder means the default population: everyone who started a checkpoint inhibitor.
 ROLES = guard.roles_for(guard.FEASIBILITY)

@@ -18,7 +18,7 @@ from access.store import app_store_path
 from components import ids, pages
 from components.cohort_access import audit_query, open_cohort
 from queries import disclosure
-from queries.summary import PlainSummary, plain_summary
+from queries.disclosure.summary import PlainSummary, plain_summary
 
 ROLES = guard.roles_for(guard.SUMMARIES)
 PUBLISHERS = ("clinician",)  # of those who read summaries, the ones who publish them

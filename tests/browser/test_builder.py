@@ -284,8 +284,8 @@ def upload(dash_duo, path: Path) -> None:
 
 
 def share_url_for(dash_duo, definition: dict) -> str:
-    from components.builder_state import share_token
-    from queries.definition import Definition
+    from components.builder.state import share_token
+    from queries.cohort.model import Definition
 
     return f"{dash_duo.server_url}/builder?c={share_token(Definition.model_validate(definition))}"
 
@@ -293,8 +293,9 @@ def share_url_for(dash_duo, definition: dict) -> str:
 def partner_count(app, definition: dict) -> str:
     """The final count of the definition as released to a partner."""
     from components.cohort_access import cohort_service
-    from queries.definition import load_definition
-    from queries.disclosure import policy_for, protect_attrition_result
+    from queries.cohort.importing import load_definition
+    from queries.disclosure.attrition import protect_attrition_result
+    from queries.disclosure.policy import policy_for
 
     with app.server.test_request_context():
         service = cohort_service(None)
@@ -341,7 +342,7 @@ def test_example_built_by_clicks_counts_what_iocohort_count_counts(dash_duo, app
     assert [r["name"] for r in document["inclusion_rules"]] == [
         r["name"] for r in NSCLC_PDL1["inclusion_rules"]]
     # The page wrote exactly the issue's example (metadata aside: author is the user).
-    from queries.definition import Definition
+    from queries.cohort.model import Definition
 
     expected = Definition.model_validate(NSCLC_PDL1).content()
     assert document["inclusion_rules"] == expected["inclusion_rules"]
@@ -539,7 +540,7 @@ def test_save_list_rename_duplicate_open_and_delete_saved_cohorts(dash_duo, app)
 
 def clinician_count(app, definition: dict) -> int:
     from components.cohort_access import cohort_service
-    from queries.definition import load_definition
+    from queries.cohort.importing import load_definition
 
     with app.server.test_request_context():
         service = cohort_service(None)
@@ -566,7 +567,7 @@ def test_index_event_picker_sets_time_zero_and_the_count_follows(dash_duo, app):
 
 
 def definition_hash(definition: dict) -> str:
-    from queries.definition import Definition
+    from queries.cohort.model import Definition
 
     return Definition.model_validate(definition).content_hash()
 
@@ -600,7 +601,7 @@ def test_choosing_another_snapshot_recounts_the_same_cohort(dash_duo, app_settin
     assert tiny_digest == digest
     with app.server.test_request_context():
         from components.cohort_access import cohort_service
-        from queries.definition import load_definition
+        from queries.cohort.importing import load_definition
 
         service = cohort_service(TINY_ID)
         expected = service.attrition(load_definition(NSCLC_PDL1, service.catalog)).final

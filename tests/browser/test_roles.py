@@ -47,10 +47,10 @@ def app(app, app_settings):
 
 def _exact_counts(app_settings, definition: dict):
     """The exact feasibility numbers, computed in the test (never shown to a partner)."""
-    from queries.analysis import open_snapshot
-    from queries.cohorts import materialize_definition
-    from queries.definition import parse_definition
-    from queries.feasibility import feasibility
+    from queries.analyses.feasibility import feasibility
+    from queries.cohort.importing import parse_definition
+    from queries.cohort.materialize import materialize_definition
+    from queries.snapshot.files import open_snapshot
 
     db = open_snapshot(app_settings.snapshots_dir / "sample", app_settings.cache_dir)
     return feasibility(materialize_definition(db, parse_definition(definition)))
@@ -153,10 +153,10 @@ def test_partner_sees_protected_feasibility_and_no_clinician_panels(dash_duo, ap
 def _publish_for_advisory(app_settings) -> str:
     """A clinician's publication, stored as publishing does (protected at publish time)."""
     from access import publications
-    from queries.analysis import open_snapshot
-    from queries.cohorts import materialize_definition
-    from queries.definition import parse_definition
-    from queries.summary import plain_summary
+    from queries.cohort.importing import parse_definition
+    from queries.cohort.materialize import materialize_definition
+    from queries.disclosure.summary import plain_summary
+    from queries.snapshot.files import open_snapshot
 
     db = open_snapshot(app_settings.snapshots_dir / "sample", app_settings.cache_dir)
     definition = parse_definition(EVERYONE)

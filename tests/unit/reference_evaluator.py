@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from queries.database import SnapshotDatabase, build_database
-from queries.definition import (
+from queries.cohort.model import (
     AllGroup,
     AnyGroup,
     AttributeCriterion,
@@ -27,8 +26,9 @@ from queries.definition import (
     NotGroup,
     Window,
 )
-from queries.schema import CHECKPOINT_INHIBITOR_CLASSES, EVENT_DATE_COLUMN, TABLES
-from queries.snapshot import write_snapshot
+from queries.snapshot.database import SnapshotDatabase, build_database
+from queries.snapshot.files import write_snapshot
+from queries.snapshot.schema import CHECKPOINT_INHIBITOR_CLASSES, EVENT_DATE_COLUMN, TABLES
 
 _PYOPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
           ">": operator.gt, ">=": operator.ge}

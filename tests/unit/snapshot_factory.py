@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from queries.snapshot import write_snapshot
+from queries.snapshot.files import write_snapshot
 
 TINY_ID = "tiny-2026-01"
 TINY_CREATED = "2026-01-31"

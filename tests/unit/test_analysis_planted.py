@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from queries import response, safety, survival
-from queries.analysis import AnalysisOptions, analyze, open_snapshot
-from queries.cohort import materialize_sql
-from queries.strata import strata_table
+from queries.analyses import response, safety, survival
+from queries.analyses.panels import AnalysisOptions, analyze
+from queries.analyses.strata import strata_table
+from queries.cohort.kept_tables import materialize_sql
+from queries.snapshot.files import open_snapshot
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 FIRST_ICI = (
@@ -124,7 +125,7 @@ def test_iocohort_analyze_prints_every_panel_as_json(cohorts, tmp_path, capsys):
 
 
 def test_every_stratification_labels_every_patient_with_its_levels(cohorts):
-    from queries import strata
+    from queries.analyses import strata
 
     ici, _ = cohorts
     cur = ici.db.cursor()

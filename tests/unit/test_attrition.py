@@ -11,9 +11,10 @@ import pytest
 from reference_evaluator import ReferenceEvaluator, messy_database, open_snapshot
 from snapshot_factory import write_tiny_snapshot
 
-from queries.attrition import ATTRITION_COLUMNS, cli_count, compute_attrition
-from queries.cohorts import materialize_definition
-from queries.definition import load_definition
+from cli.cohorts import count as cli_count
+from queries.cohort.attrition import ATTRITION_COLUMNS, compute_attrition
+from queries.cohort.importing import load_definition
+from queries.cohort.materialize import materialize_definition
 
 COHORTS = Path(__file__).resolve().parents[1] / "cohorts"
 FULL = COHORTS / "nsclc_stage4_pdl1_high_ecog01.json"

@@ -6,10 +6,10 @@ import copy
 
 import pytest
 
-from components import builder_widgets as widgets
 from components import ids
-from components.builder_collect import collect, current_draft, current_index
-from components.builder_state import (
+from components.builder import widgets as widgets
+from components.builder.collect import collect, current_draft, current_index
+from components.builder.state import (
     definition_from_draft,
     draft_from_definition,
     empty_row,
@@ -18,8 +18,8 @@ from components.builder_state import (
     read_share_token,
     share_token,
 )
-from queries.catalog import base_catalog
-from queries.definition import Definition
+from queries.cohort.catalog import base_catalog
+from queries.cohort.model import Definition
 
 CATALOG = base_catalog()
 EXAMPLE = {
@@ -209,7 +209,7 @@ def test_current_index_keeps_only_the_kinds_own_settings():
 def test_a_new_catalog_field_appears_in_the_builder_without_ui_code():
     from dataclasses import replace
 
-    from queries.catalog import Catalog
+    from queries.cohort.catalog import Catalog
 
     new = replace(CATALOG.get("treatments.regimen"), key="treatments.new_thing",
                   label="Brand-new field", values=(("a", 3), ("b", 1)))
@@ -221,7 +221,7 @@ def test_a_new_catalog_field_appears_in_the_builder_without_ui_code():
 
 
 def test_partners_see_category_counts_under_disclosure_control():
-    from components.builder_common import count_text_for
+    from components.builder.common import count_text_for
 
     clinician, partner = count_text_for("clinician"), count_text_for("partner")
     assert (clinician(7), clinician(1234)) == ("7", "1,234")

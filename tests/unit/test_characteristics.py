@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from queries import characteristics
-from queries.analysis import snapshot_database
-from queries.cohort import materialize_frame
+from queries.analyses import characteristics
+from queries.cohort.kept_tables import materialize_frame
+from queries.snapshot.files import snapshot_database
 
 INDEX = date(2023, 1, 1)
 

@@ -12,17 +12,18 @@ import pytest
 from reference_evaluator import SAMPLE_DIR, ReferenceEvaluator, open_snapshot, sample_available
 from snapshot_factory import tiny_tables
 
-from queries.catalog import base_catalog, build_catalog
-from queries.cohorts import cohort_key, materialize_definition
-from queries.compiler import (
+from queries.cohort.catalog import base_catalog, build_catalog
+from queries.cohort.compiler import (
     CompileError,
     compile_cohort,
     compile_index,
     inline_params,
     sql_literal,
 )
-from queries.definition import Definition, load_definition
-from queries.snapshot import write_snapshot
+from queries.cohort.importing import load_definition
+from queries.cohort.materialize import cohort_key, materialize_definition
+from queries.cohort.model import Definition
+from queries.snapshot.files import write_snapshot
 
 COHORTS = Path(__file__).resolve().parents[1] / "cohorts"
 EXAMPLES = sorted(p for p in COHORTS.glob("*.json") if not p.name.startswith("invalid_"))

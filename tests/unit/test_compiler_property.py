@@ -17,10 +17,11 @@ from reference_evaluator import (
     sample_available,
 )
 
-from queries.catalog import Catalog, CatalogField, build_catalog
-from queries.cohorts import index_table
-from queries.compiler import compile_attrition, compile_cohort
-from queries.definition import EVENT_TABLES, load_definition
+from queries.cohort.catalog import Catalog, CatalogField, build_catalog
+from queries.cohort.compiler import compile_attrition, compile_cohort
+from queries.cohort.importing import load_definition
+from queries.cohort.materialize import index_table
+from queries.cohort.model import EVENT_TABLES
 
 WINDOWS = [None, {"start_days": -90, "end_days": 0}, {"end_days": -1}, {"start_days": 0,
            "end_days": 180}, {"start_days": -30, "end_days": 30}, {"end_days": 0},

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 from snapshot_factory import write_tiny_snapshot
 
-from queries.cohort import materialize_frame
-from queries.database import SnapshotDatabase, build_database
+from queries.cohort.kept_tables import materialize_frame
+from queries.snapshot.database import SnapshotDatabase, build_database
 
 
 def _db(tmp_path) -> SnapshotDatabase:

@@ -8,14 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from queries.catalog import base_catalog
-from queries.definition import (
-    MAX_GROUP_DEPTH,
-    Definition,
-    DefinitionError,
-    import_definition,
-    load_definition,
-)
+from queries.cohort.catalog import base_catalog
+from queries.cohort.importing import import_definition, load_definition
+from queries.cohort.model import MAX_GROUP_DEPTH, Definition, DefinitionError
 
 COHORTS = Path(__file__).resolve().parents[1] / "cohorts"
 VALID = sorted(p for p in COHORTS.glob("*.json") if not p.name.startswith("invalid_"))

@@ -343,7 +343,7 @@ def test_attrition_is_exact_for_clinicians():
 
 
 def _km_frame(seed: int = 3, sizes: dict | None = None) -> pd.DataFrame:
-    from queries import survival
+    from queries.analyses import survival
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -425,7 +425,7 @@ def _check_bundle(bundle, policy: d.Policy) -> None:
 def sample(tmp_path_factory):
     if not (SAMPLE_DIR / "manifest.json").exists():
         pytest.skip("data/sample is not generated yet")
-    from queries.analysis import open_snapshot
+    from queries.snapshot.files import open_snapshot
 
     db = open_snapshot(SAMPLE_DIR, tmp_path_factory.mktemp("cache"))
     sql = ("SELECT patient_id, min(start_date) AS index_date, min(line_number) AS index_line "
@@ -442,8 +442,8 @@ def sample(tmp_path_factory):
        strata=st.sampled_from(["pdl1_tps", "sex", "ecog", None]))
 def test_property_random_cohorts_release_nothing_small_to_partner_or_advisory(
         sample, size, seed, strata):
-    from queries.analysis import AnalysisOptions, compute
-    from queries.cohort import materialize_frame
+    from queries.analyses.panels import AnalysisOptions, compute
+    from queries.cohort.kept_tables import materialize_frame
 
     db, candidates = sample
     rows = candidates.sample(min(size, len(candidates)), random_state=seed)
@@ -458,8 +458,8 @@ def test_property_random_cohorts_release_nothing_small_to_partner_or_advisory(
 
 
 def test_feasibility_adapter_protects_sites_and_years(sample):
-    from queries import feasibility
-    from queries.cohort import materialize_frame
+    from queries.analyses import feasibility
+    from queries.cohort.kept_tables import materialize_frame
 
     db, candidates = sample
     cohort = materialize_frame(db, "disclosure_feasibility", candidates.head(90))
@@ -475,7 +475,7 @@ def test_feasibility_adapter_protects_sites_and_years(sample):
 
 
 def test_attrition_adapter_releases_alone_counts_as_one_step_attrition():
-    from queries.attrition import Attrition, AttritionStep
+    from queries.cohort.attrition import Attrition, AttritionStep
 
     steps = [AttritionStep(0, "index", True, 500, 0, 500),
              AttritionStep(1, "adults", True, 496, 4, 496),
@@ -507,8 +507,8 @@ def test_rounding_is_deterministic_so_repeated_answers_cannot_be_averaged():
 
 @pytest.mark.parametrize("size", [0, 3, 11])
 def test_tiny_cohorts_release_nothing_small(sample, size):
-    from queries.analysis import AnalysisOptions, compute
-    from queries.cohort import materialize_frame
+    from queries.analyses.panels import AnalysisOptions, compute
+    from queries.cohort.kept_tables import materialize_frame
 
     db, candidates = sample
     cohort = materialize_frame(db, f"disclosure_tiny_{size}", candidates.head(size))
@@ -520,7 +520,7 @@ def test_tiny_cohorts_release_nothing_small(sample, size):
 
 
 def test_response_rates_use_released_groups_so_a_small_category_is_not_recoverable():
-    from queries import response
+    from queries.analyses import response
 
     bor = {"CR": 3, "PR": 40, "SD": 30, "PD": 50, "NE": 2, "Not evaluable": 25}
     long = pd.DataFrame({"stratum": "All", "bor": list(bor), "n": list(bor.values())})
@@ -539,8 +539,8 @@ def test_response_rates_use_released_groups_so_a_small_category_is_not_recoverab
 
 
 def test_the_bundle_check_catches_unprotected_results(sample):
-    from queries.analysis import AnalysisOptions, compute
-    from queries.cohort import materialize_frame
+    from queries.analyses.panels import AnalysisOptions, compute
+    from queries.cohort.kept_tables import materialize_frame
 
     db, candidates = sample
     cohort = materialize_frame(db, "disclosure_unprotected", candidates.head(137))
@@ -551,7 +551,7 @@ def test_the_bundle_check_catches_unprotected_results(sample):
 
 
 def test_a_result_with_an_unknown_table_is_refused_not_passed_through():
-    from queries import survival
+    from queries.analyses import survival
 
     @dataclasses.dataclass
     class WithExtra(survival.SurvivalResult):
@@ -568,8 +568,8 @@ def test_a_result_with_an_unknown_table_is_refused_not_passed_through():
 @given(sizes=st.tuples(st.integers(1, 300), st.integers(1, 300)), seed=st.integers(0, 10_000))
 def test_property_two_cohort_table1_releases_only_protected_counts_and_smds(sample, sizes,
                                                                            seed):
-    from queries import characteristics
-    from queries.cohort import materialize_frame
+    from queries.analyses import characteristics
+    from queries.cohort.kept_tables import materialize_frame
 
     db, candidates = sample
     tables = [characteristics.table_one(materialize_frame(
@@ -601,8 +601,8 @@ def test_property_two_cohort_table1_releases_only_protected_counts_and_smds(samp
 
 
 def test_compare_table1_smds_for_partners_come_from_released_counts(sample):
-    from queries import characteristics
-    from queries.cohort import materialize_frame
+    from queries.analyses import characteristics
+    from queries.cohort.kept_tables import materialize_frame
 
     db, candidates = sample
     first = characteristics.table_one(materialize_frame(db, "cmp_release_a", candidates.head(400)))

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from snapshot_factory import write_tiny_snapshot
 
-from queries.definition import import_definition, load_definition
-from queries.describe import describe
-from queries.export import cli_export, export_bundle, export_json, write_export
+from cli.cohorts import export as cli_export
+from queries.cohort.describe import describe
+from queries.cohort.export import export_bundle, export_json, write_export
+from queries.cohort.importing import import_definition, load_definition
 
 COHORTS = Path(__file__).resolve().parents[1] / "cohorts"
 EXAMPLES = sorted(p for p in COHORTS.glob("*.json") if not p.name.startswith("invalid_"))

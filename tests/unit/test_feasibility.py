@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from queries.cohort import materialize_frame
-from queries.database import SnapshotDatabase, build_database
-from queries.feasibility import UNKNOWN_SITE, feasibility, site_counts, year_counts
-from queries.snapshot import write_snapshot
+from queries.analyses.feasibility import UNKNOWN_SITE, feasibility, site_counts, year_counts
+from queries.cohort.kept_tables import materialize_frame
+from queries.snapshot.database import SnapshotDatabase, build_database
+from queries.snapshot.files import write_snapshot
 
 SITES = ("Helsinki", "Oulu", "Tampere", "Turku")
 
@@ -100,7 +100,8 @@ def test_feasibility_total_matches_parts(db):
 
 @pytest.mark.parametrize("role, k, base", [("partner", 10, 5), ("advisory", 20, 10)])
 def test_released_feasibility_holds_no_small_or_unrounded_count(db, role, k, base):
-    from queries.disclosure import policy_for, protect_feasibility
+    from queries.disclosure.adapters import protect_feasibility
+    from queries.disclosure.policy import policy_for
 
     # Oulu has about 20 patients in all; take 6 of them so its cell is small.
     rows = db.cursor().execute("SELECT patient_id, site FROM patients ORDER BY patient_id").df()

@@ -12,8 +12,8 @@ import pytest
 from dash import html
 
 from components import figures, tables
-from queries import response, survival
-from queries.safety import SafetyOptions, SafetyResult
+from queries.analyses import response, survival
+from queries.analyses.safety import SafetyOptions, SafetyResult
 
 DAYS = survival.DAYS_PER_MONTH
 
@@ -270,7 +270,7 @@ def test_formatters_pass_protected_strings_through():
 
 
 def test_table_one_keeps_sections_together():
-    from queries.characteristics import Table1
+    from queries.analyses.characteristics import Table1
 
     rows = pd.DataFrame([
         {"section": "Demographics", "variable": "Sex", "key": "sex", "level": "Female",
@@ -321,7 +321,7 @@ def test_response_without_assessments_says_so_in_both_charts():
 
 
 def test_comparison_table_aligns_levels_and_shows_smd_per_variable():
-    from queries.characteristics import Table1, compare
+    from queries.analyses.characteristics import Table1, compare
 
     def table(n, sites):
         rows = [{"section": "Cohort", "variable": "Patients", "key": "n", "level": "", "n": n,

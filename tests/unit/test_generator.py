@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from queries import generator
-from queries.schema import DRUG_CLASSES, RECIST_RESPONSES, STOP_REASONS, TABLES
-from queries.snapshot import validate_snapshot
+from queries.snapshot.schema import DRUG_CLASSES, RECIST_RESPONSES, STOP_REASONS, TABLES
+from queries.snapshot.validation import validate_snapshot
+from synthetic import generator
 
 PATIENTS = 3000
 SEED = 11

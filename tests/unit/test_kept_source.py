@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from queries.analysis import AnalysisOptions, compute, open_snapshot
-from queries.catalog import build_catalog
-from queries.cohort import materialize_frame
-from queries.cohorts import materialize_definition
-from queries.definition import load_definition
+from queries.analyses.panels import AnalysisOptions, compute
+from queries.cohort.catalog import build_catalog
+from queries.cohort.importing import load_definition
+from queries.cohort.kept_tables import materialize_frame
+from queries.cohort.materialize import materialize_definition
+from queries.snapshot.files import open_snapshot
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 pytestmark = pytest.mark.skipif(not (SAMPLE / "manifest.json").exists(),

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from lifelines.datasets import load_lung
 
-from queries import survival
-from queries.analysis import snapshot_database
-from queries.cohort import materialize_frame
+from queries.analyses import survival
+from queries.cohort.kept_tables import materialize_frame
+from queries.snapshot.files import snapshot_database
 
 INDEX = date(2000, 1, 1)
 

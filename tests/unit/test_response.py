@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from queries import response
-from queries.analysis import snapshot_database
-from queries.cohort import materialize_frame
+from queries.analyses import response
+from queries.cohort.kept_tables import materialize_frame
+from queries.snapshot.files import snapshot_database
 
 INDEX = date(2021, 3, 1)
 
@@ -75,7 +75,7 @@ def cohort(tmp_path_factory):
 
 
 def test_best_overall_response_per_patient(cohort):
-    from queries.strata import cohort_sql
+    from queries.analyses.strata import cohort_sql
 
     rows = dict(cohort.db.cursor().execute(
         f"SELECT patient_id, bor FROM ({cohort_sql('best_response', cohort)})"  # noqa: S608

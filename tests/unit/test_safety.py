@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from queries import safety
-from queries.analysis import snapshot_database
-from queries.cohort import materialize_frame
+from queries.analyses import safety
+from queries.cohort.kept_tables import materialize_frame
+from queries.snapshot.files import snapshot_database
 
 INDEX = date(2022, 6, 1)
 GI = "Gastrointestinal disorders"
@@ -114,7 +114,7 @@ SAMPLE = __import__("pathlib").Path(__file__).resolve().parents[2] / "data" / "s
 def sample(tmp_path_factory):
     if not (SAMPLE / "manifest.json").exists():
         pytest.skip("data/sample is not generated yet")
-    from queries.analysis import open_snapshot
+    from queries.snapshot.files import open_snapshot
 
     db = open_snapshot(SAMPLE, tmp_path_factory.mktemp("ae-sample"))
     index = db.cursor().execute(
@@ -181,7 +181,7 @@ def test_sample_frequencies_equal_a_plain_pandas_count(sample, options, subset):
     assert (overall["patients_any_grade"], overall["patients_grade3plus"],
             overall["median_onset_days"]) == expected["overall"]
     # per regimen at index, over the patients on that regimen
-    from queries.strata import base_table
+    from queries.analyses.strata import base_table
 
     regimens = db.cursor().execute(
         f"SELECT patient_id, s_regimen AS regimen FROM {base_table(cohort)}").df()  # noqa: S608

@@ -10,15 +10,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import queries.snapshot as snapshot_module
-from queries.database import build_database
-from queries.snapshot import (
-    ERROR,
-    MANIFEST,
-    SnapshotRegistry,
-    SnapshotUnavailable,
-    open_snapshot_folder,
-)
+import queries.snapshot.registry as snapshot_module
+from queries.snapshot.database import build_database
+from queries.snapshot.files import MANIFEST
+from queries.snapshot.registry import SnapshotRegistry, SnapshotUnavailable, open_snapshot_folder
+from queries.snapshot.validation import ERROR
 
 try:
     from snapshot_factory import TINY_PATIENTS, write_tiny_snapshot

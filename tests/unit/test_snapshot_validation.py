@@ -12,19 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import cli
-from queries.schema import TABLES
-from queries.snapshot import (
-    ERROR,
-    MANIFEST,
-    WARNING,
-    Problem,
-    ValidationReport,
-    arrow_schema,
-    file_sha256,
-    validate_snapshot,
-    write_manifest,
-    write_table,
-)
+from queries.snapshot.files import MANIFEST, arrow_schema, file_sha256, write_manifest, write_table
+from queries.snapshot.schema import TABLES
+from queries.snapshot.validation import ERROR, WARNING, Problem, ValidationReport, validate_snapshot
 
 try:
     from snapshot_factory import TINY_CREATED, TINY_ID, tiny_tables, write_tiny_snapshot

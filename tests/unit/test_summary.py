@@ -11,18 +11,18 @@ import pytest
 from lifelines import KaplanMeierFitter
 
 from access import publications
-from queries.cohort import materialize_frame
-from queries.database import SnapshotDatabase, build_database
-from queries.disclosure import policy_for
-from queries.schema import DAYS_PER_MONTH
-from queries.snapshot import write_snapshot
-from queries.summary import (
+from queries.cohort.kept_tables import materialize_frame
+from queries.disclosure.policy import policy_for
+from queries.disclosure.summary import (
     CohortSummary,
     PlainSummary,
     plain_summary,
     protect_summary,
     summarize,
 )
+from queries.snapshot.database import SnapshotDatabase, build_database
+from queries.snapshot.files import write_snapshot
+from queries.snapshot.schema import DAYS_PER_MONTH
 
 RULES = policy_for("advisory")
 INDEX = date(2022, 1, 1)

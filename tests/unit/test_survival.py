@@ -11,10 +11,10 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 
-from queries import survival
-from queries.analysis import snapshot_database
-from queries.cohort import materialize_frame
-from queries.schema import DAYS_PER_MONTH
+from queries.analyses import survival
+from queries.cohort.kept_tables import materialize_frame
+from queries.snapshot.files import snapshot_database
+from queries.snapshot.schema import DAYS_PER_MONTH
 
 INDEX = date(2020, 1, 1)
 

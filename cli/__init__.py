@@ -1,0 +1,96 @@
+"""The ``iocohort`` console script: command-line tasks over snapshots, cohorts and users.
+
+Each sub-command's handler lives in a module of this package (``handler(args) -> int``);
+this module only declares the arguments and dispatches, importing lazily so that
+``iocohort --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+# sub-command -> (module, handler)
+HANDLERS = {
+    "generate": ("cli.snapshots", "generate"),
+    "validate": ("cli.snapshots", "validate"),
+    "count": ("cli.cohorts", "count"),
+    "export": ("cli.cohorts", "export"),
+    "analyze": ("cli.cohorts", "analyze_command"),
+    "users": ("access.users", "cli_users"),
+    "summaries": ("access.publications", "cli_summaries"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="iocohort", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write a synthetic IO real-world data snapshot")
+    gen.add_argument("--patients", type=int, default=5000)
+    gen.add_argument("--seed", type=int, default=20261031)
+    gen.add_argument("--out", type=Path, required=True)
+    gen.add_argument("--id", dest="snapshot_id", default=None, help="snapshot id (default from seed)")
+    gen.add_argument("--no-progress", action="store_true")
+
+    val = sub.add_parser("validate", help="check a snapshot folder and print every problem")
+    val.add_argument("snapshot", type=Path)
+
+    for name, text in (("count", "print the attrition table of a cohort definition"),
+                       ("analyze", "compute every analysis for a cohort definition")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--snapshot", type=Path, required=True)
+        cmd.add_argument("cohort", type=Path, help="cohort definition JSON file")
+        cmd.add_argument("--json", action="store_true", help="print JSON")
+        cmd.add_argument("--cache-dir", type=Path, default=None)
+
+    exp = sub.add_parser("export", help="write a definition's canonical JSON, SQL and text")
+    exp.add_argument("cohort", type=Path)
+    exp.add_argument("--snapshot", type=Path, default=None)
+    exp.add_argument("--out", type=Path, required=True, help="output folder")
+    exp.add_argument("--cache-dir", type=Path, default=None)
+
+    users = sub.add_parser("users", help="manage users of the app store")
+    users.add_argument("--store", type=Path, default=None, help="SQLite app store")
+    usub = users.add_subparsers(dest="users_command", required=True)
+    add = usub.add_parser("add")
+    add.add_argument("username")
+    add.add_argument("--role", required=True)
+    add.add_argument("--password", default=None, help="prompted for when omitted")
+    rem = usub.add_parser("remove")
+    rem.add_argument("username")
+    role = usub.add_parser("set-role")
+    role.add_argument("username")
+    role.add_argument("role")
+    reset = usub.add_parser("reset-password")
+    reset.add_argument("username")
+    reset.add_argument("--password", default=None)
+    usub.add_parser("list")
+
+    summaries = sub.add_parser("summaries", help="list or withdraw published summaries")
+    summaries.add_argument("--store", type=Path, default=None, help="SQLite app store")
+    ssub = summaries.add_subparsers(dest="summaries_command", required=True)
+    ssub.add_parser("list")
+    withdraw = ssub.add_parser("unpublish", help="withdraw any published summary")
+    withdraw.add_argument("id", type=int)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module, handler = HANDLERS[args.command]
+    from queries.snapshot.registry import SnapshotUnavailable
+
+    try:
+        return int(getattr(importlib.import_module(module), handler)(args) or 0)
+    except SnapshotUnavailable as exc:  # a broken snapshot: every problem, no traceback
+        print(f"iocohort {args.command}: the snapshot cannot be used", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Cohort commands: ``iocohort count``, ``iocohort export`` and ``iocohort analyze``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from config import settings_from_env
+from queries.analyses.panels import AnalysisBundle, analyze
+from queries.cohort.attrition import Attrition, compute_attrition
+from queries.cohort.catalog import Catalog, build_catalog
+from queries.cohort.export import write_export
+from queries.cohort.importing import import_definition
+from queries.cohort.materialize import materialize_definition
+from queries.cohort.model import Definition
+from queries.snapshot.database import SnapshotDatabase
+from queries.snapshot.registry import open_snapshot_folder
+
+
+def open_snapshot_dir(snapshot_dir: Path, cache_dir: Path | None = None) -> SnapshotDatabase:
+    """Validate a snapshot folder, then build (once, into the cache) and open its database.
+
+    Raises ``SnapshotUnavailable`` listing every problem of a broken snapshot.
+    """
+    if cache_dir is None:
+        cache_dir = settings_from_env().cache_dir
+    return open_snapshot_folder(Path(snapshot_dir), Path(cache_dir))
+
+
+def read_definition_file(path: Path, catalog: Catalog | None = None) -> Definition | None:
+    """Import a definition file, printing every problem to stderr; None when it has errors."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        return None
+    result = import_definition(text, catalog)
+    if result.migrated_from is not None:
+        print(f"note: {path} migrated from schema version {result.migrated_from}",
+              file=sys.stderr)
+    for problem in result.problems:
+        print(f"{problem.severity}: {problem}", file=sys.stderr)
+    return result.definition
+
+
+def format_table(attrition: Attrition) -> str:
+    """The attrition table as aligned text."""
+    rows = [("step", "rule", "remaining", "excluded", "alone")]
+    for s in attrition.steps:
+        name = s.rule_name if s.enabled else f"{s.rule_name} (off)"
+        name = name if len(name) <= 60 else name[:57] + "..."
+        rows.append((str(s.step), name, str(s.remaining),
+                     "" if s.step == 0 else str(s.excluded), str(s.alone)))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = []
+    for row in rows:
+        cells = [row[0].rjust(widths[0]), row[1].ljust(widths[1])]
+        cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def count(args) -> int:
+    """``iocohort count --snapshot DIR COHORT.json [--json]``: print the attrition table."""
+    db = open_snapshot_dir(args.snapshot, getattr(args, "cache_dir", None))
+    try:
+        catalog = build_catalog(db)
+        definition = read_definition_file(args.cohort, catalog)
+        if definition is None:
+            return 2
+        attrition = compute_attrition(db, definition, catalog)
+        if getattr(args, "json", False):
+            print(json.dumps(attrition.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            print(f"{definition.metadata.name} on snapshot {db.snapshot_id}")
+            print(format_table(attrition))
+    finally:
+        db.close()
+    return 0
+
+
+def export(args) -> int:
+    """``iocohort export COHORT.json --out DIR [--snapshot DIR]``."""
+    catalog, snapshot_id = None, None
+    if getattr(args, "snapshot", None):
+        db = open_snapshot_dir(args.snapshot, getattr(args, "cache_dir", None))
+        try:
+            catalog, snapshot_id = build_catalog(db), db.snapshot_id
+        finally:
+            db.close()
+    definition = read_definition_file(args.cohort, catalog)
+    if definition is None:
+        return 2
+    paths = write_export(definition, args.out, catalog, snapshot_id)
+    print(f"content hash {definition.content_hash()}")
+    for path in paths.values():
+        print(f"wrote {path}")
+    return 0
+
+
+def analyze_command(args) -> int:
+    """``iocohort analyze --snapshot DIR COHORT.json [--json]``: every analysis of a definition."""
+    db = open_snapshot_dir(args.snapshot, getattr(args, "cache_dir", None))
+    try:
+        catalog = build_catalog(db)
+        definition = read_definition_file(args.cohort, catalog)
+        if definition is None:
+            return 2
+        bundle = analyze(materialize_definition(db, definition, catalog))
+        if getattr(args, "json", False):
+            print(json.dumps(bundle.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            print(_text_report(bundle))
+    finally:
+        db.close()
+    return 0
+
+
+def _text_report(bundle: AnalysisBundle) -> str:
+    lines = [f"snapshot {bundle.snapshot_id}, cohort {bundle.cohort_key}: {bundle.n} patients"]
+    for endpoint, result in bundle.survival.items():
+        if result.is_empty:
+            lines.append(f"{endpoint.upper()}: {result.empty_reason}")
+            continue
+        for row in result.summary.itertuples():
+            median = "not reached" if row.median_months is None or row.median_months != \
+                row.median_months else f"{row.median_months:.1f} months"
+            lines.append(f"{endpoint.upper()} {row.stratum}: n={row.n}, events={row.events}, "
+                         f"median {median}")
+    if bundle.response is not None:
+        for row in bundle.response.rates.itertuples():
+            orr = "n/a" if row.orr is None else f"{row.orr:.1%}"
+            lines.append(f"ORR {row.stratum}: {orr} ({row.responders}/{row.denominator})")
+    if bundle.safety is not None:
+        overall = bundle.safety.overall
+        lines.append(f"AE any grade: {overall['patients_any_grade']} patients, grade >= 3: "
+                     f"{overall['patients_grade3plus']}")
+    lines.append(f"computed in {bundle.timings_ms.get('total', 0):.0f} ms")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The cohort builder: page, state, widgets, rendering, results and file handling."""

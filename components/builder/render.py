@@ -1,0 +1,165 @@
+"""Drawing the builder's rules and criterion rows from a draft (see ``state``).
+
+Pure functions: draft + catalog -> components. Widgets carry pattern-matching IDs from
+``components.ids`` so that callbacks address them with MATCH / ALL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components import ids
+from components.builder import widgets as widgets
+from components.builder.state import GROUPS
+from queries.cohort.catalog import OPERATOR_LABELS, Catalog, CatalogField
+from queries.cohort.describe import rule_text
+
+# ---------------------------------------------------------------------------- criterion row
+
+
+def value_area(f: CatalogField | None, op: str | None, value: Any, rule: str, row: str,
+               count_text: widgets.CountText) -> list:
+    """The row's value inputs (see ``widgets.value_widgets``)."""
+    if f is None:
+        return [html.Span("choose a field first", className="small text-muted")]
+    return widgets.value_widgets(f, op, value, rule, row, count_text)
+
+
+def window_area(f: CatalogField | None, row: dict, rule: str) -> list:
+    """Occurrence and time window for event fields; the window alone for ECOG-like fields."""
+    if f is None or not widgets.has_window(f):
+        return []
+    parts = []
+    if f.kind == "event":
+        parts.append(widgets.occurrence_widget(widgets.occurrence_key(row.get("occurrence")),
+                                               rule, row["key"]))
+    default = f.default_window if f.kind == "attribute" else None
+    parts += widgets.window_widgets(row.get("window"), rule, row["key"], default)
+    return parts
+
+
+def _extra_text(extra: list[dict], catalog: Catalog) -> str:
+    parts = []
+    for item in extra:
+        f = catalog.get(item.get("field", ""))
+        label = f.label if f else item.get("field", "?")
+        value = item.get("value")
+        value = ", ".join(map(str, value)) if isinstance(value, list) else value
+        op = OPERATOR_LABELS.get(item.get("op", ""), item.get("op", ""))
+        parts.append(f"{label} {op} {'' if value is None else value}".strip())
+    return "and " + "; and ".join(parts)
+
+
+def criterion_row(rule: str, row: dict, catalog: Catalog, field_options: list[dict],
+                  count_text: widgets.CountText) -> html.Div:
+    key = row["key"]
+    f = catalog.get(row.get("field") or "")
+    op = row.get("op") if f is not None else None
+    extra = row.get("extra") or []
+    return html.Div(
+        id=ids.criterion_id(ids.CRITERION_ROW, rule, key),
+        className="criterion-row mb-2",
+        children=[
+            html.Div(className="d-flex flex-wrap align-items-center gap-2", children=[
+                dcc.Dropdown(id=ids.criterion_id(ids.CRITERION_FIELD, rule, key),
+                             options=field_options, value=f.key if f else None,
+                             placeholder="field (type to search)", clearable=False,
+                             className="builder-field", style={"width": "23rem"},
+                             maxHeight=320),
+                dcc.Dropdown(id=ids.criterion_id(ids.CRITERION_OPERATOR, rule, key),
+                             options=widgets.operator_options(f) if f else [], value=op,
+                             placeholder="operator", clearable=False, searchable=False,
+                             className="builder-operator", style={"width": "9rem"}),
+                html.Div(value_area(f, op, row.get("value"), rule, key, count_text),
+                         id=ids.criterion_id(ids.CRITERION_VALUE_AREA, rule, key),
+                         className="d-flex flex-wrap align-items-center gap-1"),
+                dbc.Button("✕", id=ids.criterion_id(ids.CRITERION_REMOVE, rule, key),
+                           color="link", size="sm", className="text-danger ms-auto",
+                           title="remove this criterion", n_clicks=0),
+            ]),
+            html.Div(window_area(f, row, rule),
+                     id=ids.criterion_id(ids.CRITERION_WINDOW_AREA, rule, key),
+                     className="d-flex flex-wrap align-items-center gap-1 mt-1"),
+            html.Div(_extra_text(extra, catalog), className="small text-muted mt-1")
+            if extra else None,
+            html.Div(id=ids.criterion_id(ids.CRITERION_MESSAGE, rule, key),
+                     className="small text-danger"),
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------- rule card
+
+
+def _rule_header(rule: dict, position: int, total: int) -> html.Div:
+    key = rule["key"]
+    return html.Div(className="d-flex flex-wrap align-items-center gap-2", children=[
+        dbc.Badge(str(position), color="primary", pill=True, title="order of application"),
+        dbc.Input(id=ids.rule_id(ids.RULE_NAME, key), value=rule.get("name", ""), size="sm",
+                  debounce=True, placeholder="rule name", style={"width": "11rem"},
+                  maxLength=200),
+        html.Span("patients with", className="small"),
+        dbc.Select(id=ids.rule_id(ids.RULE_GROUP, key), value=rule.get("group", "all"),
+                   options=[{"label": text, "value": group} for group, text in GROUPS.items()],
+                   size="sm", style={"width": "7rem"}, disabled=rule.get("raw") is not None),
+        dbc.Switch(id=ids.rule_id(ids.RULE_ENABLED, key), value=bool(rule.get("enabled", True)),
+                   label="applied", className="ms-2 mb-0"),
+        html.Div(className="ms-auto btn-group btn-group-sm", children=[
+            dbc.Button("↑", id=ids.rule_action(key, "up"), color="light", n_clicks=0,
+                       disabled=position == 1, title="move up"),
+            dbc.Button("↓", id=ids.rule_action(key, "down"), color="light", n_clicks=0,
+                       disabled=position == total, title="move down"),
+            dbc.Button("Remove", id=ids.rule_action(key, "remove"), color="light", n_clicks=0,
+                       className="text-danger", title="delete this rule"),
+        ]),
+    ])
+
+
+def rule_card(rule: dict, position: int, total: int, catalog: Catalog,
+              field_options: list[dict], count_text: widgets.CountText) -> dbc.Card:
+    key = rule["key"]
+    if rule.get("raw") is not None:
+        body = [html.P(rule_text_safe(rule["raw"], catalog), className="small mb-1"),
+                html.P("This rule nests groups more deeply than the builder draws; it is kept "
+                       "as it is. Edit it in the JSON file and upload it again.",
+                       className="small text-muted mb-0")]
+    else:
+        body = [
+            html.Div([criterion_row(key, row, catalog, field_options, count_text)
+                      for row in rule.get("rows", [])], id=ids.rule_id(ids.RULE_ROWS, key)),
+            dbc.Button("+ criterion", id=ids.rule_action(key, "add-row"), color="secondary",
+                       outline=True, size="sm", n_clicks=0),
+        ]
+    enabled = bool(rule.get("enabled", True))
+    return dbc.Card(
+        id=ids.rule_id(ids.RULE_CARD, key),
+        className="mb-2 builder-rule" + ("" if enabled else " builder-rule-off"),
+        children=[
+            dbc.CardHeader(_rule_header(rule, position, total), className="py-2"),
+            dbc.CardBody([*body, html.Div(id=ids.rule_id(ids.RULE_MESSAGE, key),
+                                          className="small text-danger mt-1")],
+                         className="py-2"),
+        ],
+    )
+
+
+def rule_text_safe(criteria: Any, catalog: Catalog) -> str:
+    from queries.cohort.model import AllGroup
+
+    try:
+        return rule_text(AllGroup.model_validate({"all": [criteria]}).all[0], catalog)
+    except ValueError:
+        return "(a rule that cannot be described)"
+
+
+def render_rules(draft: dict, catalog: Catalog, count_text: widgets.CountText) -> list:
+    rules = draft.get("rules", [])
+    if not rules:
+        return [html.P("No inclusion rules yet: every patient with the index event is in the "
+                       "cohort. Add a rule to narrow it down.", className="text-muted small")]
+    options = widgets.field_options(catalog)
+    return [rule_card(rule, i, len(rules), catalog, options, count_text)
+            for i, rule in enumerate(rules, start=1)]

@@ -1,0 +1,262 @@
+"""Adverse events of a cohort: patients with >= 1 event by term, organ class and regimen.
+
+Window: events with onset on or after the index date (any treatment line), optionally only
+up to ``window_days`` after index, or only events recorded against the index line.
+Frequencies are patients with at least one event (any grade, and grade >= 3) over the cohort
+size (by regimen: over the cohort patients on that regimen). Time to onset is the median over
+affected patients of days from index to their first event.
+
+The cohort's events are kept once as an integer-keyed table sorted by patient and term
+(queries/sql/ae_events.sql). A filter change reads the matching rows as numpy arrays and
+aggregates runs of equal keys (patient x term, patient x organ class, patient), which is several
+times faster than hash aggregation for large cohorts. Regimens are integer codes per patient,
+also built once per cohort.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from queries.analyses.strata import (
+    base_table,
+    cached_table,
+    from_source,
+    jsonable,
+    load_sql,
+    stratum_column,
+)
+from queries.cohort.kept_tables import Cohort
+from queries.snapshot.schema import DAYS_PER_MONTH
+
+TERMS_TABLE = "ae_terms_dim"
+COUNT_COLUMNS = ["patients_any_grade", "pct_any_grade", "patients_grade3plus",
+                 "pct_grade3plus", "median_onset_days", "median_onset_months"]
+
+
+@dataclass(frozen=True)
+class SafetyOptions:
+    immune_only: bool = False
+    window_days: int | None = None
+    index_line_only: bool = False
+
+
+@dataclass
+class SafetyResult:
+    """AE frequencies; pct_* are fractions of the denominator (0-1)."""
+
+    cohort_size: int
+    options: SafetyOptions
+    overall: dict
+    by_term: pd.DataFrame
+    by_organ_class: pd.DataFrame
+    by_regimen: pd.DataFrame
+    by_drug_classes: pd.DataFrame
+    window: str
+    empty_reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return jsonable({
+            "cohort_size": self.cohort_size, "options": vars(self.options),
+            "overall": self.overall, "by_term": self.by_term,
+            "by_organ_class": self.by_organ_class, "by_regimen": self.by_regimen,
+            "by_drug_classes": self.by_drug_classes,
+            "window": self.window, "empty_reason": self.empty_reason, "notes": self.notes,
+        })
+
+
+def _window_text(options: SafetyOptions) -> str:
+    text = "onset on or after index"
+    if options.window_days is not None:
+        text += f", up to {options.window_days} days after index"
+    if options.index_line_only:
+        text += ", recorded against the index line"
+    return text + ("; immune-related events only" if options.immune_only else "; all events")
+
+
+def events_table(cohort: Cohort) -> tuple[str, str]:
+    """The cohort's AE events table and the snapshot's term table (both built once).
+
+    A cohort with a source (its index population) takes its rows from the source's events
+    table: they depend only on the patient and the index date and line, as the base does.
+    """
+    terms = cached_table(cohort, TERMS_TABLE, load_sql("ae_terms"))
+    name = f"{cohort.table}__ae"
+    if cohort.source is None:
+        sql = load_sql("ae_events").replace("{base}", base_table(cohort)).replace("{terms}",
+                                                                                   terms)
+        return cached_table(cohort, name, sql), terms
+    with cohort.db.lock:  # the source's tables must outlive the query that filters them
+        return from_source(cohort, name, lambda whole: events_table(whole)[0],
+                           f"rid IN (SELECT rid FROM {base_table(cohort)})",  # noqa: S608 - names from hashes
+                           "rid, term_id, onset_days"), terms
+
+
+def _finish(frame: pd.DataFrame, denominator: int | pd.Series) -> pd.DataFrame:
+    frame["pct_any_grade"] = frame["patients_any_grade"] / denominator
+    frame["pct_grade3plus"] = frame["patients_grade3plus"] / denominator
+    frame["median_onset_days"] = frame["median_onset_days"].astype(float)
+    frame["median_onset_months"] = frame["median_onset_days"] / DAYS_PER_MONTH
+    keys = [c for c in frame.columns if c not in COUNT_COLUMNS]
+    return frame[keys + COUNT_COLUMNS]
+
+
+@dataclass
+class _Runs:
+    """Rows aggregated over runs of equal keys: worst grade and earliest onset per run."""
+
+    rid: np.ndarray
+    key: np.ndarray  # the run's term id or organ id (or rid, per patient)
+    max_grade: np.ndarray
+    onset_days: np.ndarray
+
+    def collapse(self, key: np.ndarray) -> _Runs:
+        """Merge adjacent runs of the same (rid, key); callers keep them adjacent."""
+        if len(self.rid) == 0:
+            return _Runs(self.rid, key, self.max_grade, self.onset_days)
+        starts = np.flatnonzero(np.r_[True, (self.rid[1:] != self.rid[:-1])
+                                      | (key[1:] != key[:-1])])
+        return _Runs(self.rid[starts], key[starts],
+                     np.maximum.reduceat(self.max_grade, starts),
+                     np.minimum.reduceat(self.onset_days, starts))
+
+
+def _read_events(cur, events: str, options: SafetyOptions) -> tuple[_Runs, np.ndarray]:
+    """Patient x term runs of the events the options keep, and each run's organ id."""
+    arrays = cur.execute(
+        f"SELECT rid, term_id, organ_id, coalesce(grade, 0) AS grade, onset_days "  # noqa: S608
+        f"FROM {events} WHERE ($window_days IS NULL OR onset_days <= $window_days) "
+        "AND (NOT $immune_only OR immune) AND (NOT $index_line_only OR on_index_line)",
+        {"window_days": options.window_days, "immune_only": options.immune_only,
+         "index_line_only": options.index_line_only}).fetchnumpy()
+    rid, term = arrays["rid"].astype(np.int64), arrays["term_id"].astype(np.int64)
+    organ = arrays["organ_id"].astype(np.int64)
+    grade, onset = arrays["grade"].astype(np.int64), arrays["onset_days"].astype(np.int64)
+    order_key = rid * (int(term.max(initial=0)) + 1) + term
+    if len(order_key) > 1 and not (order_key[1:] >= order_key[:-1]).all():
+        order = np.argsort(order_key, kind="stable")  # a scan that lost the stored order
+        rid, term, organ, grade, onset = (a[order] for a in (rid, term, organ, grade, onset))
+    runs = _Runs(rid, term, grade, onset).collapse(term)
+    organ_of_term = np.zeros(int(term.max(initial=0)) + 1, dtype=np.int64)
+    organ_of_term[term] = organ
+    return runs, organ_of_term[runs.key]
+
+
+def _medians(keys: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Median of ``values`` per key 0..size-1 (NaN where a key has none), as DuckDB's median."""
+    counts = np.bincount(keys, minlength=size)
+    low_value = int(values.min(initial=0))
+    span = int(values.max(initial=0)) - low_value + 1
+    # one sort of (key, value) pairs packed in an integer; each key's values are then a slice
+    ordered = np.sort(keys * span + (values - low_value)) % span + low_value
+    first = np.r_[0, np.cumsum(counts)[:-1]]
+    out = np.full(size, np.nan)
+    has = counts > 0
+    low = ordered[first[has] + (counts[has] - 1) // 2]
+    high = ordered[first[has] + counts[has] // 2]
+    out[has] = (low + high) / 2
+    return out
+
+
+def _frequencies(runs: _Runs) -> pd.DataFrame:
+    """Patients (runs), patients with grade >= 3 and median onset per key id."""
+    keys = runs.key
+    n_keys = int(keys.max(initial=-1)) + 1
+    frame = pd.DataFrame({
+        "key_id": np.arange(n_keys),
+        "patients_any_grade": np.bincount(keys, minlength=n_keys),
+        "patients_grade3plus": np.bincount(keys[runs.max_grade >= 3], minlength=n_keys),
+        "median_onset_days": _medians(keys, runs.onset_days, n_keys),
+    })
+    return frame[frame["patients_any_grade"] > 0]
+
+
+def _ranked(frame: pd.DataFrame, labels: list[str], size: int) -> pd.DataFrame:
+    frame = frame.sort_values(["patients_any_grade", *labels],
+                              ascending=[False] + [True] * len(labels))
+    return _finish(frame[[*labels, "patients_any_grade", "patients_grade3plus",
+                          "median_onset_days"]].reset_index(drop=True), size)
+
+
+def _by_term(runs: _Runs, terms: pd.DataFrame, size: int) -> pd.DataFrame:
+    counts = _frequencies(runs).merge(terms, left_on="key_id", right_on="term_id")
+    return _ranked(counts, ["organ_class", "term"], size)
+
+
+def _by_organ(runs: _Runs, organ: np.ndarray, terms: pd.DataFrame, size: int) -> pd.DataFrame:
+    # term ids follow organ classes, so a patient's organ classes are adjacent runs already
+    per_organ = runs.collapse(organ)
+    organs = terms[["organ_id", "organ_class"]].drop_duplicates()
+    counts = _frequencies(per_organ).merge(organs, left_on="key_id", right_on="organ_id")
+    return _ranked(counts, ["organ_class"], size)
+
+
+def _group_codes(cohort: Cohort, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each cohort patient's group (by rid) as an integer code, and the codes' labels."""
+    col = stratum_column(key)
+    table = cached_table(cohort, f"{cohort.table}__codes_{key}", (
+        f"SELECT rid, CAST(dense_rank() OVER (ORDER BY {col}) - 1 AS INTEGER) AS code, "  # noqa: S608
+        f"{col} AS label FROM {base_table(cohort)} ORDER BY rid"))
+    cur = cohort.db.cursor()
+    codes = cur.execute(f"SELECT rid, code FROM {table}").fetchnumpy()  # noqa: S608
+    labels = cur.execute(f"SELECT DISTINCT code, label FROM {table} ORDER BY code").fetchall()  # noqa: S608
+    rid, code = codes["rid"].astype(np.int64), codes["code"].astype(np.int64)
+    by_rid = np.full(int(rid.max(initial=-1)) + 1, -1, dtype=np.int64)
+    by_rid[rid] = code
+    return by_rid, np.array([label for _, label in labels], dtype=object)
+
+
+def _by_groups(cohort: Cohort, patients: _Runs,
+               keys: tuple[str, ...] = ("regimen", "drug_classes")) -> dict[str, pd.DataFrame]:
+    """Per regimen and per drug-class combination at index, over the patients of each group."""
+    out = {}
+    for key in keys:
+        by_rid, labels = _group_codes(cohort, key)
+        affected = _Runs(patients.rid, by_rid[patients.rid], patients.max_grade,
+                         patients.onset_days)
+        counts = _frequencies(affected).set_index("key_id")
+        frame = pd.DataFrame({key: labels, "patients": np.bincount(
+            by_rid[by_rid >= 0], minlength=len(labels))})
+        frame = frame.join(counts).fillna({"patients_any_grade": 0, "patients_grade3plus": 0})
+        frame = frame[frame["patients"] > 0].astype(
+            {"patients_any_grade": "int64", "patients_grade3plus": "int64"})
+        frame = frame.sort_values(["patients", key], ascending=[False, True])
+        out[key] = _finish(frame.reset_index(drop=True), frame["patients"].to_numpy())
+    return out
+
+
+def _overall(patients: _Runs, size: int) -> dict:
+    n_any, n_3 = len(patients.rid), int((patients.max_grade >= 3).sum())
+    median = float(np.median(patients.onset_days)) if n_any else None
+    return {"patients_any_grade": n_any, "pct_any_grade": n_any / size,
+            "patients_grade3plus": n_3, "pct_grade3plus": n_3 / size,
+            "median_onset_days": median,
+            "median_onset_months": None if median is None else median / DAYS_PER_MONTH}
+
+
+def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> SafetyResult:
+    """AE frequency tables for the cohort (see the module docstring for the window)."""
+    options = options or SafetyOptions()
+    window = _window_text(options)
+    events, terms_table = events_table(cohort)
+    cur = cohort.db.cursor()
+    runs, organ = _read_events(cur, events, options)
+    terms = cur.execute(f"SELECT term_id, organ_id, organ_class, term FROM {terms_table}"  # noqa: S608
+                        ).df()
+    patients = runs.collapse(runs.rid)
+    size = max(cohort.size, 1)
+    overall_row = _overall(patients, size)
+    by_term = _by_term(runs, terms, size)
+    by_organ = _by_organ(runs, organ, terms, size)
+    groups = _by_groups(cohort, patients)
+    by_regimen, by_classes = groups["regimen"], groups["drug_classes"]
+    reason = None
+    if cohort.size == 0:
+        reason = "the cohort is empty"
+    elif overall_row["patients_any_grade"] == 0:
+        reason = "no patient in this cohort has an adverse event in the window (" + window + ")"
+    return SafetyResult(cohort.size, options, overall_row, by_term, by_organ, by_regimen,
+                        by_classes, window, reason)

@@ -1,0 +1,288 @@
+"""Stratifications of a cohort and the per-cohort analysis base every panel reads.
+
+A stratification labels every cohort patient, with fixed labels in a fixed order: categorical
+fields (sex, age group, site, smoking, cancer type, stage, ECOG at index, regimen and drug
+classes of the index line) and biomarker strata with clinical cut-offs (PD-L1 TPS < 1 / 1-49 /
+>= 50 %, CPS < 1 / 1-9 / >= 10, TMB >= 10 vs < 10 mut/Mb, MSI-H vs MSS, EGFR/ALK/KRAS/BRAF
+positive vs negative). Patients without a value get their own group ("Unknown"; "Untested" for
+biomarkers) rather than being dropped.
+
+The analysis base (``base_table``) is built once per cohort: one row per patient with both
+endpoints, best overall response, age and a ``s_<key>`` label column for every stratification,
+so that every panel and every change of stratification is one aggregation over it.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from queries.cohort.kept_tables import Cohort
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+UNKNOWN = "Unknown"
+UNTESTED = "Untested"
+ALL = "All patients"
+OTHER_RESULT = "Other result"
+
+
+@functools.cache
+def load_sql(name: str) -> str:
+    """Static SQL from queries/sql/, read once."""
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+def cohort_sql(name: str, cohort: Cohort, assessments: str | None = None) -> str:
+    """A static SQL file with the cohort's (validated) table name filled in.
+
+    ``{assessments}`` (the per-patient assessment summary) becomes its subquery, or the name of
+    a CTE that already holds it (``assessments``), so that one query scans the table once.
+    """
+    if assessments is None:
+        assessments = f"({load_sql('assessment_summary')})"
+    return (load_sql(name).replace("{assessments}", assessments)
+            .replace("{cohort}", cohort.table))
+
+
+@dataclass(frozen=True)
+class Stratification:
+    """One way to split a cohort: ``expr`` is a SQL CASE over the aliases documented below."""
+
+    key: str
+    label: str
+    kind: str  # "field" or "biomarker"
+    expr: str
+    levels: tuple[str, ...] = ()  # fixed order; empty = taken from the data, sorted
+    biomarker: str | None = None
+    other: str = UNKNOWN
+    description: str = ""
+
+
+def _positive_negative(key: str, biomarker: str) -> Stratification:
+    expr = (
+        "CASE WHEN lower(b.value_category) IN ('positive', 'mutated', 'detected', 'altered') "
+        "THEN 'Positive' WHEN lower(b.value_category) IN ('negative', 'wild-type', 'wildtype', "
+        "'not detected') THEN 'Negative' END"
+    )
+    return Stratification(key, f"{biomarker} status", "biomarker", expr,
+                          ("Positive", "Negative", UNTESTED), biomarker, UNTESTED,
+                          f"{biomarker} result at index: positive / negative / untested")
+
+
+# Aliases available to ``expr``: p = patients, d = diagnosis at index, e = ECOG at index,
+# r = regimen at index, b = the stratification's biomarker at index, c = the cohort.
+STRATIFICATIONS: tuple[Stratification, ...] = (
+    Stratification("sex", "Sex", "field",
+                   "CASE p.sex WHEN 'F' THEN 'Female' WHEN 'M' THEN 'Male' END",
+                   ("Female", "Male", UNKNOWN)),
+    Stratification("age_group", "Age at index", "field",
+                   "CASE WHEN p.birth_year IS NULL THEN NULL "
+                   "WHEN year(c.index_date) - p.birth_year < 65 THEN '< 65' "
+                   "WHEN year(c.index_date) - p.birth_year < 75 THEN '65-74' ELSE '≥ 75' END",
+                   ("< 65", "65-74", "≥ 75", UNKNOWN)),
+    Stratification("site", "Site", "field", "p.site"),
+    Stratification("smoking_status", "Smoking", "field",
+                   "CASE p.smoking_status WHEN 'never' THEN 'Never' WHEN 'former' THEN 'Former' "
+                   "WHEN 'current' THEN 'Current' END",
+                   ("Never", "Former", "Current", UNKNOWN)),
+    Stratification("cancer_type", "Cancer type", "field", "d.cancer_type"),
+    Stratification("stage", "Stage at diagnosis", "field",
+                   "CASE WHEN d.stage IN ('I', 'II', 'III', 'IV') THEN 'Stage ' || d.stage END",
+                   ("Stage I", "Stage II", "Stage III", "Stage IV", UNKNOWN)),
+    Stratification("histology", "Histology (ICD-O-3)", "field", "d.histology_icdo3"),
+    Stratification("ecog", "ECOG at index", "field",
+                   "CASE WHEN e.ecog IS NULL THEN NULL WHEN e.ecog <= 1 THEN 'ECOG 0-1' "
+                   "ELSE 'ECOG ≥ 2' END",
+                   ("ECOG 0-1", "ECOG ≥ 2", UNKNOWN),
+                   description="latest ECOG within 90 days before index"),
+    Stratification("regimen", "Regimen at index", "field", "r.regimen"),
+    Stratification("drug_classes", "Drug classes at index", "field", "r.drug_classes", description="distinct drug classes of the index line"),
+    Stratification("pdl1_tps", "PD-L1 TPS", "biomarker",
+                   "CASE WHEN b.value_numeric IS NULL THEN NULL "
+                   "WHEN b.value_numeric < 1 THEN 'TPS < 1%' "
+                   "WHEN b.value_numeric < 50 THEN 'TPS 1-49%' ELSE 'TPS ≥ 50%' END",
+                   ("TPS < 1%", "TPS 1-49%", "TPS ≥ 50%", UNTESTED), "PD-L1 TPS", UNTESTED),
+    Stratification("pdl1_cps", "PD-L1 CPS", "biomarker",
+                   "CASE WHEN b.value_numeric IS NULL THEN NULL "
+                   "WHEN b.value_numeric < 1 THEN 'CPS < 1' "
+                   "WHEN b.value_numeric < 10 THEN 'CPS 1-9' ELSE 'CPS ≥ 10' END",
+                   ("CPS < 1", "CPS 1-9", "CPS ≥ 10", UNTESTED), "PD-L1 CPS", UNTESTED),
+    Stratification("tmb", "TMB", "biomarker",
+                   "CASE WHEN b.value_numeric IS NOT NULL THEN "
+                   "CASE WHEN b.value_numeric >= 10 THEN 'TMB ≥ 10' ELSE 'TMB < 10' END "
+                   "WHEN lower(b.value_category) IN ('high', 'tmb-h') THEN 'TMB ≥ 10' "
+                   "WHEN lower(b.value_category) IN ('low', 'tmb-l') THEN 'TMB < 10' END",
+                   ("TMB ≥ 10", "TMB < 10", UNTESTED), "TMB", UNTESTED,
+                   "tumour mutational burden, mut/Mb"),
+    Stratification("msi", "MSI", "biomarker",
+                   "CASE WHEN upper(b.value_category) IN ('MSI-H', 'DMMR') THEN 'MSI-H' "
+                   "WHEN upper(b.value_category) IN ('MSS', 'MSI-L', 'PMMR') THEN 'MSS' END",
+                   ("MSI-H", "MSS", UNTESTED), "MSI", UNTESTED),
+    _positive_negative("egfr", "EGFR"),
+    _positive_negative("alk", "ALK"),
+    _positive_negative("kras", "KRAS"),
+    _positive_negative("braf", "BRAF"),
+)
+
+BY_KEY: dict[str, Stratification] = {s.key: s for s in STRATIFICATIONS}
+
+
+def get(key: str) -> Stratification:
+    """The stratification with this key; ValueError names the valid keys."""
+    try:
+        return BY_KEY[key]
+    except KeyError:
+        raise ValueError(f"unknown stratification {key!r}; one of {sorted(BY_KEY)}") from None
+
+
+def _label_expr(strat: Stratification) -> str:
+    return f"coalesce(CAST(({strat.expr}) AS VARCHAR), '{strat.other}')"
+
+
+def _biomarker_expr(strat: Stratification) -> str:
+    """A biomarker's label from the pivoted results; 'Other result' when unclassifiable."""
+    expr = (strat.expr.replace("b.value_numeric", f"bm.n_{strat.key}")
+            .replace("b.value_category", f"bm.c_{strat.key}"))
+    return (f"CASE WHEN bm.t_{strat.key} THEN coalesce(CAST(({expr}) AS VARCHAR), "
+            f"'{OTHER_RESULT}') ELSE '{UNTESTED}' END")
+
+
+def _biomarker_pivot(cohort: Cohort) -> str:
+    """One row per patient with each biomarker's result at index as columns."""
+    cols = []
+    for strat in STRATIFICATIONS:
+        if strat.biomarker:
+            name = f"'{strat.biomarker}'"
+            cols.append(f"max(value_numeric) FILTER (WHERE biomarker = {name}) AS n_{strat.key}, "
+                        f"max(value_category) FILTER (WHERE biomarker = {name}) AS c_{strat.key}, "
+                        f"bool_or(biomarker = {name}) AS t_{strat.key}")
+    return (f"SELECT rid, {', '.join(cols)} "  # noqa: S608 - fixed catalog
+            f"FROM ({cohort_sql('biomarkers_at_index_all', cohort)}) GROUP BY rid")
+
+
+def base_sql(cohort: Cohort) -> str:
+    """Per-patient analysis base: endpoints, best response, age and every stratification.
+
+    Columns: patient_id, rid (an integer row id), index_date, index_line, age, os_days,
+    os_event, pfs_days, pfs_event, pfs_assessed, bor, and ``s_<key>`` (the stratum label) for
+    every key in STRATIFICATIONS. Tumour assessments are summarized once (CTE ``_ta``) for both
+    PFS and best response.
+    """
+    labels = [(_biomarker_expr(st) if st.biomarker else _label_expr(st)) + f" AS s_{st.key}"
+              for st in STRATIFICATIONS]
+    joins = [
+        (f"({cohort_sql('diagnosis_at_index', cohort)})", "d"),
+        (f"({cohort_sql('ecog_at_index', cohort)})", "e"),
+        (f"({cohort_sql('regimen_at_index', cohort)})", "r"),
+        (f"({cohort_sql('os_patient', cohort)})", "os"),
+        (f"({cohort_sql('pfs_patient', cohort, '_ta')})", "pfs"),
+        (f"({cohort_sql('best_response', cohort, '_ta')})", "br"),
+        (f"({_biomarker_pivot(cohort)})", "bm"),
+    ]
+    return (
+        f"WITH _ta AS MATERIALIZED ({cohort_sql('assessment_summary', cohort)}) "  # noqa: S608
+        "SELECT c.patient_id, c.rowid AS rid, c.index_date, c.index_line, "
+        "year(c.index_date) - p.birth_year AS age, "
+        "os.time_days AS os_days, os.event AS os_event, pfs.time_days AS pfs_days, "
+        "pfs.event AS pfs_event, coalesce(pfs.assessed, false) AS pfs_assessed, br.bor, "
+        + ", ".join(labels) + f" FROM {cohort.table} c "
+        + " LEFT JOIN patients p ON p.patient_id = c.patient_id "
+        # every per-patient part is keyed by the cohort table's integer rowid (cheap joins)
+        + " ".join(f"LEFT JOIN {src} {alias} ON {alias}.rid = c.rowid" for src, alias in joins)
+    )
+
+
+def cached_table(cohort: Cohort, name: str, sql: str, params: dict | None = None) -> str:
+    """Create an in-memory table from ``sql`` unless it exists; its name.
+
+    Goes through the snapshot database's one cache, so per-cohort tables share its memory
+    budget with the cohorts themselves.
+    """
+    cohort.db.cached_table(name, sql, params or {})
+    return name
+
+
+def from_source(cohort: Cohort, name: str, whole_table: Callable[[Cohort], str], where: str,
+                order_by: str) -> str:
+    """``name``: the rows of ``whole_table(source)`` that are the cohort's (``where``), for a
+    cohort with a ``source``. Per-patient tables depend only on the patient and the index
+    date and line, which the cohort shares with its source, so they are built once per
+    source and filtered per cohort. Call with ``cohort.db.lock`` held."""
+    if cohort.db.cached_rows(name) is None:
+        whole = whole_table(cohort.source.cohort(cohort.db))
+        cached_table(cohort, name, f"SELECT * FROM {whole} WHERE {where} "  # noqa: S608
+                                   f"ORDER BY {order_by}")
+    return name
+
+
+def base_table(cohort: Cohort) -> str:
+    """Build the analysis base of a cohort once (in memory, beside the cohort); its name.
+
+    A cohort with a ``source`` (its index population) takes its rows from the source's base
+    (see :func:`from_source`).
+    """
+    name = f"{cohort.table}__base"
+    if cohort.source is None:
+        return cached_table(cohort, name, base_sql(cohort))
+    with cohort.db.lock:  # the source and its base must outlive the query that filters them
+        return from_source(cohort, name, base_table,
+                           f"patient_id IN (SELECT patient_id FROM {cohort.table})",  # noqa: S608
+                           "rid")
+
+
+def stratum_column(key: str | None) -> str:
+    """The base-table expression of a stratification's label."""
+    return f"'{ALL}'" if key is None else f"s_{get(key).key}"
+
+
+def stratum_sql(cohort: Cohort, key: str | None) -> str:
+    """SQL giving ``(patient_id, stratum)`` for every cohort patient."""
+    return f"SELECT patient_id, {stratum_column(key)} AS stratum FROM {base_table(cohort)}"  # noqa: S608
+
+
+def order_levels(key: str | None, observed: list[str] | set[str]) -> list[str]:
+    """Observed stratum labels in display order (fixed order, else sorted, unknown last)."""
+    observed = set(observed)
+    if key is None:
+        return [ALL] if ALL in observed else sorted(observed)
+    strat = get(key)
+    if strat.levels:
+        fixed = [level for level in strat.levels if level in observed]
+        return fixed + sorted(observed - set(strat.levels))
+    return sorted(observed - {strat.other}) + ([strat.other] if strat.other in observed else [])
+
+
+def strata_table(cohort: Cohort, key: str | None) -> str:
+    """A relation ``(patient_id, stratum)`` to join, read from the cohort's analysis base."""
+    return f"({stratum_sql(cohort, key)})"
+
+
+def list_stratifications() -> list[dict]:
+    """Key, label, kind and description of every stratification (for the UI)."""
+    return [{"key": s.key, "label": s.label, "kind": s.kind, "description": s.description}
+            for s in STRATIFICATIONS]
+
+
+def jsonable(value: object) -> object:
+    """Plain JSON value: NaN/inf -> None, numpy scalars -> Python, DataFrames -> records."""
+    if isinstance(value, pd.DataFrame):
+        return [{k: jsonable(v) for k, v in row.items()} for row in value.to_dict("records")]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

@@ -1,0 +1,350 @@
+"""The field catalog: every field a criterion can use, and the single source for validation,
+the SQL compiler and the builder UI.
+
+Each field has a stable ``key``, a ``label``, a ``group`` (a table, or ``patient`` for
+attributes at the index date), a ``kind`` (``attribute``: compared once per patient;
+``event``: a filter on the rows of an event table), a ``type`` (categorical, numeric, date,
+boolean, code), a unit, the operators it allows, and values read from the snapshot
+(categories with counts, numeric or date ranges). Biomarkers get one field each
+(``biomarker:PD-L1 TPS``), numeric or categorical from the snapshot, so a builder can offer
+"PD-L1 TPS >= 50 %".
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+from functools import lru_cache
+from typing import Any, Literal
+
+from queries.cohort.model import (
+    EVENT_TABLES,
+)
+from queries.snapshot import schema
+
+FieldType = Literal["categorical", "numeric", "date", "boolean", "code"]
+BIOMARKER_PREFIX = "biomarker:"
+MAX_VALUES = 200
+
+OPERATORS: dict[str, tuple[str, ...]] = {
+    "categorical": ("in", "not_in", "=", "!=", "is_null", "is_not_null"),
+    "numeric": ("=", "!=", "<", "<=", ">", ">=", "between", "in", "not_in", "is_null",
+                "is_not_null"),
+    "date": ("=", "<", "<=", ">", ">=", "between", "is_null", "is_not_null"),
+    "boolean": ("=", "is_null", "is_not_null"),
+    "code": ("starts_with", "in", "not_in", "=", "!=", "is_null", "is_not_null"),
+}
+BIOMARKER_OPERATORS = {
+    "numeric": ("=", "!=", "<", "<=", ">", ">=", "between"),
+    "categorical": ("in", "not_in", "=", "!="),
+}
+OPERATOR_LABELS = {
+    "=": "is", "!=": "is not", "<": "<", "<=": "≤", ">": ">", ">=": "≥", "between": "between",
+    "in": "is one of", "not_in": "is none of", "starts_with": "starts with",
+    "is_null": "is unknown", "is_not_null": "is known",
+}
+TABLE_LABELS = {
+    "diagnoses": "Diagnoses",
+    "biomarkers": "Biomarker tests",
+    "treatments": "Treatments",
+    "performance_status": "ECOG assessments",
+    "tumor_assessments": "Tumour assessments",
+    "adverse_events": "Adverse events",
+}
+
+# (key, label, type, unit, table, column, allows_window, description)
+_ATTRIBUTES: tuple[tuple, ...] = (
+    ("age_at_index", "Age at index", "numeric", "years", "patients", "birth_year", False,
+     "calendar year of the index date minus birth year"),
+    ("sex", "Sex", "categorical", None, "patients", "sex", False, ""),
+    ("site", "Site", "categorical", None, "patients", "site", False, "treating hospital"),
+    ("smoking_status", "Smoking status", "categorical", None, "patients", "smoking_status", False,
+     ""),
+    ("cancer_type", "Cancer type", "categorical", None, "diagnoses", "cancer_type", False,
+     "of the diagnosis at index (latest on or before index + 30 days)"),
+    ("icd10", "ICD-10 code", "code", None, "diagnoses", "icd10", False,
+     "of the diagnosis at index (latest on or before index + 30 days)"),
+    ("stage", "Stage", "categorical", None, "diagnoses", "stage", False,
+     "of the diagnosis at index (latest on or before index + 30 days)"),
+    ("histology", "Histology (ICD-O-3)", "code", None, "diagnoses", "histology_icdo3", False,
+     "of the diagnosis at index (latest on or before index + 30 days)"),
+    ("ecog", "ECOG performance status", "numeric", None, "performance_status", "ecog", True,
+     "latest assessment in the window before index (default 90 days); worst on ties"),
+    ("index_line", "Line of therapy at index", "numeric", None, "treatments", "line_number",
+     False, "treatment line of the index event"),
+    ("index_date", "Index date", "date", None, "treatments", "start_date", False, ""),
+)
+DIAGNOSIS_ATTRIBUTES = ("cancer_type", "icd10", "stage", "histology")
+PATIENT_ATTRIBUTES = ("sex", "site", "smoking_status")
+ECOG_DEFAULT_WINDOW = (-90, 0)
+
+_COLUMN_LABELS = {
+    "icd10": ("ICD-10 code", "code"), "cancer_type": ("Cancer type", "categorical"),
+    "histology_icdo3": ("Histology (ICD-O-3)", "code"), "diagnosis_date": ("Diagnosis date", "date"),
+    "stage": ("Stage", "categorical"), "biomarker": ("Biomarker", "categorical"),
+    "value_numeric": ("Numeric value", "numeric"), "value_category": ("Result", "categorical"),
+    "unit": ("Unit", "categorical"), "test_date": ("Test date", "date"),
+    "line_number": ("Line of therapy", "numeric"), "regimen": ("Regimen", "categorical"),
+    "drug": ("Drug", "categorical"), "atc_code": ("ATC code", "code"),
+    "drug_class": ("Drug class", "categorical"), "start_date": ("Start date", "date"),
+    "end_date": ("End date", "date"), "stop_reason": ("Stop reason", "categorical"),
+    "assessment_date": ("Assessment date", "date"), "ecog": ("ECOG", "numeric"),
+    "response": ("Response (RECIST 1.1)", "categorical"), "term": ("AE term (CTCAE)", "categorical"),
+    "organ_class": ("Organ class (MedDRA SOC)", "categorical"),
+    "grade": ("CTCAE grade", "numeric"), "onset_date": ("Onset date", "date"),
+    "resolved_date": ("Resolved date", "date"), "immune_related": ("Immune-related", "boolean"),
+}
+
+# Biomarkers known without a snapshot: name -> (type, unit).
+KNOWN_BIOMARKERS: dict[str, tuple[FieldType, str | None]] = {
+    "PD-L1 TPS": ("numeric", "%"),
+    "PD-L1 CPS": ("numeric", None),
+    "TMB": ("numeric", "mut/Mb"),
+    "MSI": ("categorical", None),
+    "EGFR": ("categorical", None),
+    "ALK": ("categorical", None),
+    "KRAS": ("categorical", None),
+    "BRAF": ("categorical", None),
+}
+
+_STATIC_VALUES: dict[tuple[str, str], tuple] = {
+    ("patients", "sex"): schema.SEX_VALUES,
+    ("patients", "smoking_status"): schema.SMOKING_VALUES,
+    ("diagnoses", "stage"): schema.STAGE_VALUES,
+    ("treatments", "drug_class"): schema.DRUG_CLASSES,
+    ("treatments", "stop_reason"): schema.STOP_REASONS,
+    ("tumor_assessments", "response"): schema.RECIST_RESPONSES,
+}
+
+
+@dataclass(frozen=True)
+class CatalogField:
+    """One usable field. ``values``: (value, count) pairs; count is None without a snapshot."""
+
+    key: str
+    label: str
+    group: str
+    kind: Literal["attribute", "event"]
+    type: FieldType
+    table: str
+    column: str
+    operators: tuple[str, ...]
+    unit: str | None = None
+    values: tuple[tuple[Any, int | None], ...] = ()
+    min: Any = None
+    max: Any = None
+    description: str = ""
+    biomarker: str | None = None
+    allows_window: bool = False
+    default_window: tuple[int, int] | None = None
+
+    def value_set(self) -> set:
+        return {value for value, _ in self.values}
+
+    def to_dict(self) -> dict:
+        """Plain JSON for the builder UI."""
+        data = asdict(self)
+        data["operators"] = list(self.operators)
+        data["values"] = [{"value": v, "count": c} for v, c in self.values]
+        for bound in ("min", "max"):
+            if isinstance(data[bound], date):
+                data[bound] = data[bound].isoformat()
+        data["default_window"] = list(self.default_window) if self.default_window else None
+        return data
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every field by key; ``snapshot_id`` is None for the snapshot-independent catalog."""
+
+    fields: dict[str, CatalogField]
+    snapshot_id: str | None = None
+    table_rows: dict[str, int] = field(default_factory=dict)
+
+    def get(self, key: str, value: Any = None) -> CatalogField | None:
+        """The field for a key; an unknown biomarker gets a generic field (matched literally),
+        numeric or categorical after ``value``."""
+        found = self.fields.get(key)
+        if found is None and key.startswith(BIOMARKER_PREFIX) and len(key) > len(BIOMARKER_PREFIX):
+            first = value[0] if isinstance(value, list) and value else value
+            numeric = first is None or (isinstance(first, int | float)
+                                        and not isinstance(first, bool))
+            return _biomarker_field(key[len(BIOMARKER_PREFIX):],
+                                    "numeric" if numeric else "categorical", None)
+        return found
+
+    def attribute_fields(self) -> list[CatalogField]:
+        return [f for f in self.fields.values() if f.kind == "attribute"]
+
+    def event_fields(self, table: str) -> list[CatalogField]:
+        return [f for f in self.fields.values() if f.kind == "event" and f.table == table]
+
+    def candidates(self, context: str) -> list[CatalogField]:
+        """Fields usable in a context: ``attribute`` or an event table's name."""
+        return self.attribute_fields() if context == "attribute" else self.event_fields(context)
+
+    def resolve(self, name: str, context: str, value: Any = None) -> CatalogField | None:
+        """A field by key, label or (in an event table) bare column name, ignoring case."""
+        wanted = name.strip().casefold()
+        for f in self.candidates(context):
+            if f.key == name:
+                return f
+        for f in self.candidates(context):
+            names = {f.key.casefold(), f.label.casefold()}
+            if f.kind == "event" and not f.biomarker:
+                names.add(f.column.casefold())
+            if wanted in names:
+                return f
+        if context == "biomarkers" and name.startswith(BIOMARKER_PREFIX):
+            return self.get(name, value)
+        return None
+
+    def suggest(self, name: str, context: str) -> str | None:
+        """The label of the closest field name in this context, if any is close."""
+        options: dict[str, str] = {}
+        for f in self.candidates(context):
+            options[_squash(f.label)] = f.label
+            options[_squash(f.key)] = f.label
+            options[_squash(f.column)] = options.get(_squash(f.column), f.label)
+        target = _squash(name)
+        if not target:
+            return None
+        prefixed = [label for key, label in options.items() if key.startswith(target)]
+        if prefixed:
+            return prefixed[0]
+        close = difflib.get_close_matches(target, list(options), n=1, cutoff=0.6)
+        return options[close[0]] if close else None
+
+    def to_dict(self) -> dict:
+        """Everything a builder UI needs to draw itself, as plain JSON."""
+        return {
+            "snapshot_id": self.snapshot_id,
+            "fields": [f.to_dict() for f in self.fields.values()],
+            "tables": {t: {"label": TABLE_LABELS[t], "date_column": schema.EVENT_DATE_COLUMN[t],
+                           "rows": self.table_rows.get(t)} for t in EVENT_TABLES},
+            "operators": dict(OPERATOR_LABELS),
+        }
+
+
+def close_match(value: str, options: list[str]) -> str | None:
+    """The closest option ignoring case, if any is close."""
+    folded = {str(o).casefold(): str(o) for o in options}
+    found = difflib.get_close_matches(str(value).casefold(), list(folded), n=1, cutoff=0.6)
+    return folded[found[0]] if found else None
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
+
+
+def _biomarker_field(name: str, ftype: FieldType, unit: str | None,
+                     values: tuple = (), low: Any = None, high: Any = None) -> CatalogField:
+    return CatalogField(
+        key=f"{BIOMARKER_PREFIX}{name}", label=name, group="biomarkers", kind="event",
+        type=ftype, table="biomarkers",
+        column="value_numeric" if ftype == "numeric" else "value_category",
+        operators=BIOMARKER_OPERATORS[ftype if ftype in BIOMARKER_OPERATORS else "categorical"],
+        unit=unit, values=values, min=low, max=high, biomarker=name,
+        description=f"a {name} test result",
+    )
+
+
+def _static_values(table: str, column: str) -> tuple:
+    return tuple((v, None) for v in _STATIC_VALUES.get((table, column), ()))
+
+
+def _attribute_fields() -> list[CatalogField]:
+    out = []
+    for key, label, ftype, unit, table, column, window, text in _ATTRIBUTES:
+        values = _static_values(table, column)
+        out.append(CatalogField(
+            key=key, label=label, group="patient", kind="attribute", type=ftype, table=table,
+            column=column, operators=OPERATORS[ftype], unit=unit, values=values,
+            description=text, allows_window=window,
+            default_window=ECOG_DEFAULT_WINDOW if window else None,
+            min=0 if key == "ecog" else None, max=5 if key == "ecog" else None,
+        ))
+    return out
+
+
+def _event_fields() -> list[CatalogField]:
+    out = []
+    for table in EVENT_TABLES:
+        for column in schema.TABLES[table]:
+            if column == "patient_id":
+                continue
+            label, ftype = _COLUMN_LABELS[column]
+            out.append(CatalogField(
+                key=f"{table}.{column}", label=label, group=table, kind="event", type=ftype,
+                table=table, column=column, operators=OPERATORS[ftype],
+                values=_static_values(table, column),
+            ))
+    return out
+
+
+@lru_cache(maxsize=1)
+def base_catalog() -> Catalog:
+    """The catalog without a snapshot: every schema field, the known biomarkers, no counts."""
+    fields = _attribute_fields() + _event_fields()
+    fields += [_biomarker_field(name, ftype, unit) for name, (ftype, unit) in
+               KNOWN_BIOMARKERS.items()]
+    return Catalog({f.key: f for f in fields})
+
+
+# ------------------------------------------------------------------- from a snapshot
+
+def build_catalog(db: Any) -> Catalog:
+    """The catalog with values, counts and ranges read from a snapshot database."""
+    cur = db.cursor()
+    base = base_catalog()
+    fields: dict[str, CatalogField] = {}
+    for key, f in base.fields.items():
+        if f.biomarker:
+            continue
+        fields[key] = _with_snapshot_values(cur, f)
+    for f in _snapshot_biomarkers(cur):
+        fields[f.key] = f
+    rows = {t: int(cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608 - fixed schema
+            for t in schema.TABLES}
+    return Catalog(fields, snapshot_id=db.snapshot_id, table_rows=rows)
+
+
+def _with_snapshot_values(cur: Any, f: CatalogField) -> CatalogField:
+    if f.key == "age_at_index":
+        return f  # depends on the index date; the builder shows a plain range
+    column, table = f.column, f.table
+    if f.type in ("categorical", "code", "boolean"):
+        rows = cur.execute(
+            f"SELECT {column} AS v, count(*) AS n FROM {table} WHERE {column} IS NOT NULL "  # noqa: S608 - catalog identifiers
+            f"GROUP BY {column} ORDER BY n DESC, v LIMIT {MAX_VALUES}"
+        ).fetchall()
+        return replace(f, values=tuple((v, int(n)) for v, n in rows))
+    low, high = cur.execute(f"SELECT min({column}), max({column}) FROM {table}").fetchone()  # noqa: S608
+    return replace(f, min=low, max=high)
+
+
+def _snapshot_biomarkers(cur: Any) -> list[CatalogField]:
+    stats = cur.execute(
+        "SELECT biomarker, count(value_numeric), count(value_category), min(value_numeric), "
+        "max(value_numeric), mode(unit) FROM biomarkers WHERE biomarker IS NOT NULL "
+        "GROUP BY biomarker ORDER BY biomarker"
+    ).fetchall()
+    cats: dict[str, list[tuple[str, int]]] = {}
+    for name, value, n in cur.execute(
+        "SELECT biomarker, value_category, count(*) AS n FROM biomarkers "
+        "WHERE value_category IS NOT NULL GROUP BY 1, 2 ORDER BY 1, n DESC, 2"
+    ).fetchall():
+        cats.setdefault(name, []).append((value, int(n)))
+    out = []
+    for name, n_num, n_cat, low, high, unit in stats:
+        if n_num >= n_cat and n_num > 0:
+            out.append(_biomarker_field(name, "numeric", unit, low=low, high=high))
+        else:
+            out.append(_biomarker_field(name, "categorical", unit,
+                                        values=tuple(cats.get(name, [])[:MAX_VALUES])))
+    return out
+
+
+# ------------------------------------------------------------------------ checking

@@ -1,0 +1,96 @@
+"""A materialized cohort: the one table every analysis reads.
+
+Columns: ``patient_id`` VARCHAR, ``index_date`` DATE (time zero), ``index_line`` INTEGER (the
+treatment line of the index event, null when the index is not a treatment start). It is built
+once per (definition hash, snapshot) and lives in the process's in-memory DuckDB catalog.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from queries.snapshot.database import SnapshotDatabase
+
+COHORT_COLUMNS = ("patient_id", "index_date", "index_line")
+_KEY = re.compile(r"^[0-9a-zA-Z_]{1,64}$")
+
+
+@dataclass(frozen=True)
+class KeptSource:
+    """A kept table (re-created from ``sql`` if it was dropped) holding every patient of a
+    cohort with the same index date and line: the cohort is a subset of its rows, so
+    per-patient analysis tables can be computed once for it and filtered for each cohort."""
+
+    table: str
+    sql: str
+    params: tuple = ()
+
+    def cohort(self, db: SnapshotDatabase) -> Cohort:
+        """The kept table as a Cohort, created if this process does not hold it. Hold
+        ``db.lock`` until the queries reading it have run (only DDL under it can evict)."""
+        size = db.cached_table(self.table, self.sql, list(self.params))
+        return Cohort(db=db, table=self.table, key=self.table, size=size)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Handle to a materialized cohort table inside a snapshot database."""
+
+    db: SnapshotDatabase
+    table: str
+    key: str
+    size: int
+    source: KeptSource | None = None
+
+    @property
+    def snapshot_id(self) -> str:
+        return self.db.snapshot_id
+
+    def frame(self) -> pd.DataFrame:
+        """The cohort rows (server-side only; never sent to a browser as such)."""
+        return self.db.cursor().execute(f"SELECT * FROM {self.table}").df()  # noqa: S608
+
+
+def _table_name(key: str) -> str:
+    if not _KEY.match(key):
+        raise ValueError(f"invalid cohort key {key!r}")
+    return f"cohort_{key}"
+
+
+def materialize_sql(db: SnapshotDatabase, key: str, sql: str, params: list | dict,
+                    source: KeptSource | None = None) -> Cohort:
+    """Create the cohort table from a SELECT returning COHORT_COLUMNS, unless it exists."""
+    table = _table_name(key)
+    size = db.cached_table(
+        table,
+        "SELECT patient_id, CAST(index_date AS DATE) AS index_date, "  # noqa: S608
+        f"CAST(index_line AS INTEGER) AS index_line FROM ({sql}) ORDER BY patient_id",
+        params,
+    )
+    return Cohort(db=db, table=table, key=key, size=size, source=source)
+
+
+def cached_cohort(db: SnapshotDatabase, key: str, source: KeptSource | None = None
+                  ) -> Cohort | None:
+    """The cohort of ``key`` if it is materialized in this process already."""
+    table = _table_name(key)
+    size = db.cached_rows(table)
+    return None if size is None else Cohort(db=db, table=table, key=key, size=size,
+                                             source=source)
+
+
+def materialize_frame(db: SnapshotDatabase, key: str, frame: pd.DataFrame) -> Cohort:
+    """Materialize a cohort from a DataFrame with COHORT_COLUMNS (tests, imports)."""
+    data = frame.loc[:, list(COHORT_COLUMNS)].copy()
+    data["index_date"] = pd.to_datetime(data["index_date"]).dt.date
+    data["index_line"] = data["index_line"].astype("Int64")
+    with db.lock:
+        cur = db.cursor()
+        cur.register("_cohort_frame", data)
+        try:
+            return materialize_sql(db, key, "SELECT * FROM _cohort_frame", [])
+        finally:
+            cur.unregister("_cohort_frame")

@@ -1,0 +1,529 @@
+"""One disclosure adapter per analysis result type, found by type (functools.singledispatch).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import pandas as pd
+
+from queries.analyses.characteristics import POSITIVE_LEVEL, Comparison, Table1, compare
+from queries.analyses.feasibility import Feasibility
+from queries.analyses.panels import AnalysisBundle
+from queries.analyses.response import ResponseResult, clopper_pearson, difference_test
+from queries.analyses.safety import SafetyResult
+from queries.analyses.strata import UNTESTED
+from queries.analyses.survival import SurvivalResult
+from queries.cohort.attrition import Attrition
+from queries.disclosure.attrition import protect_attrition_result
+from queries.disclosure.curves import (
+    _ceil_grid,
+    _hidden_strata,
+    protect_at_risk,
+    protect_survival_curve,
+)
+from queries.disclosure.policy import (
+    Policy,
+    Protected,
+    Released,
+    protect_count,
+    protect_fraction,
+    round_estimate,
+)
+from queries.disclosure.tables import (
+    ProtectedTable,
+    _Cells,
+    _table_groups,
+    int_array,
+    protect_cells,
+    protect_parts,
+    protect_table,
+)
+from queries.snapshot.schema import (
+    BOR_CATEGORIES,
+    DAYS_PER_MONTH,
+    DISEASE_CONTROL,
+    NOT_EVALUABLE,
+    RECIST_RESPONSES,
+    RESPONDERS,
+)
+
+_HAS_DIGIT = re.compile(r"\d")
+
+
+def clean_notes(notes: Sequence[str], policy: Policy) -> list[str]:
+    """Notes without numbers (they may hold exact counts) for non-exact policies."""
+    if policy.exact:
+        return list(notes)
+    return [n for n in notes if not _HAS_DIGIT.search(n)]
+
+
+
+
+def _release_column(frame: pd.DataFrame, column: str, policy: Policy) -> list[Released]:
+    return [protect_count(v, policy) for v in frame[column]]
+
+
+def _set_released(frame: pd.DataFrame, column: str, released: list[Released]) -> None:
+    frame[column] = int_array(released)
+    frame[f"{column}_display"] = [r.display for r in released]
+
+
+def _p_value(p: Any, policy: Policy) -> Any:
+    return round_estimate(p, policy.p_value_decimals)
+
+
+def _require_known_tables(result: Any, handled: set[str]) -> None:
+    """Fail closed: a result table this module does not know would pass through unprotected."""
+    unknown = [f.name for f in fields(result)
+               if isinstance(getattr(result, f.name), pd.DataFrame) and f.name not in handled]
+    if unknown:
+        raise TypeError(f"no disclosure rule for {type(result).__name__}.{', '.join(unknown)}")
+
+
+# --- adapters for the analyses' result types -------------------------------------------------
+# Duck-typed on the result classes of queries.feasibility / survival / response / safety /
+# characteristics / attrition (imported lazily where needed, to keep this module light).
+
+
+@dataclass(frozen=True)
+class ProtectedFeasibility:
+    """Per-site and per-year counts as released (``queries.feasibility.Feasibility``)."""
+
+    snapshot_id: str
+    total: Released
+    by_site: ProtectedTable  # columns: site, patients
+    by_year: ProtectedTable  # columns: year, patients
+
+
+def protect_feasibility(feasibility: Feasibility, policy: Policy) -> Protected[ProtectedFeasibility]:
+    """Protect a Feasibility: each table with secondary suppression and recomputed totals."""
+    sites = protect_table(feasibility.by_site, ["patients"], policy, label_column="site")
+    years = protect_table(feasibility.by_year, ["patients"], policy, label_column="year")
+    total = protect_count(feasibility.total, policy)
+    suppressed = ([f"site {s}" for s in sites.suppressed]
+                  + [f"year {s}" for s in years.suppressed]
+                  + (["total: under threshold"] if total.suppressed else []))
+    result = ProtectedFeasibility(feasibility.snapshot_id, total, sites.result, years.result)
+    return Protected(result, suppressed)
+
+
+# survival ---------------------------------------------------------------------------------
+
+
+def _survival_summary(summary: pd.DataFrame, curve: pd.DataFrame, hidden: Sequence[str],
+                      policy: Policy) -> pd.DataFrame:
+    out = summary[~summary["stratum"].astype(str).isin(list(hidden))].copy()
+    _set_released(out, "n", _release_column(out, "n", policy))
+    _set_released(out, "events", _release_column(out, "events", policy))
+    # Medians (and their CI) are single patients' times: coarsened to the grid, and only
+    # where the stratum has enough events for its curve to be drawn.
+    drawn = set(curve.loc[curve["events"].fillna(0) > 0, "stratum"].astype(str))
+    grid = policy.survival_time_grid_days
+    for prefix in ("median", "median_ci_lower", "median_ci_upper"):
+        days = [None if s not in drawn or v is None or pd.isna(v) else _ceil_grid(float(v), grid)
+                for s, v in zip(out["stratum"].astype(str), out[f"{prefix}_days"], strict=True)]
+        out[f"{prefix}_days"] = days
+        if f"{prefix}_months" in out.columns:
+            out[f"{prefix}_months"] = [None if d is None else d / DAYS_PER_MONTH for d in days]
+    return out.reset_index(drop=True)
+
+
+def _weak_strata(summary: pd.DataFrame, hidden: Sequence[str], policy: Policy) -> set[str]:
+    """Strata a test or hazard ratio must not involve: hidden, or too few events to show.
+
+    The standard error of a hazard ratio (hence its CI width) reveals the event counts.
+    """
+    few = summary.loc[summary["events"].astype(int) < policy.min_count, "stratum"]
+    return set(hidden) | {str(s) for s in few}
+
+
+def _protect_logrank(logrank: Any, hidden: set[str], policy: Policy) -> Any:
+    if logrank is None or set(map(str, logrank.strata)) & hidden:
+        return None
+    return replace(logrank, statistic=round_estimate(logrank.statistic, 1),
+                   p_value=_p_value(logrank.p_value, policy))
+
+
+def _protect_hazard_ratio(hr: Any, hidden: set[str], policy: Policy) -> Any:
+    if hr is None or {str(hr.group), str(hr.reference)} & hidden:
+        return None
+    digits = policy.estimate_decimals
+    return replace(hr, hr=round_estimate(hr.hr, digits),
+                   ci_lower=round_estimate(hr.ci_lower, digits),
+                   ci_upper=round_estimate(hr.ci_upper, digits),
+                   coef=None, se=None, p_value=_p_value(hr.p_value, policy))
+
+
+def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
+    """Protect a ``queries.survival.SurvivalResult`` (returns a new one of the same type).
+
+    Curves as ``protect_survival_curve``; the summary keeps shown strata with rounded ``n``
+    and ``events`` (``*_display`` added) and medians (with CI) coarsened to the time grid,
+    only for strata whose protected curve is drawn; numbers
+    at risk rounded; log-rank and hazard ratio dropped when they involve a hidden stratum,
+    else rounded; ``excluded`` released (None when withheld); notes with numbers dropped.
+    """
+    if policy.exact:
+        return Protected(result)
+    _require_known_tables(result, {"curve", "summary", "at_risk"})
+    curve = protect_survival_curve(result.curve, policy)
+    hidden = _hidden_strata(result.curve, policy)
+    weak = _weak_strata(result.summary, hidden, policy)
+    excluded = protect_count(result.excluded, policy, structural_zero=True)
+    notes = clean_notes(result.notes, policy)
+    if excluded.value != 0:
+        notes.append(f"{excluded.display} patients with follow-up ending before index were "
+                     "left out")
+    protected = replace(
+        result, curve=curve.result,
+        summary=_survival_summary(result.summary, curve.result, hidden, policy),
+        at_risk=protect_at_risk(result.at_risk, policy, hidden),
+        logrank=_protect_logrank(result.logrank, weak, policy),
+        hazard_ratio=_protect_hazard_ratio(result.hazard_ratio, weak, policy),
+        excluded=excluded.value, notes=notes,
+    )
+    if protected.empty_reason is None and protected.curve.empty:
+        protected = replace(protected, empty_reason=(
+            f"every group has fewer than {policy.survival_min_stratum} patients, so the curve "
+            "is hidden to protect their privacy"))
+    return Protected(protected, [f"{result.endpoint}: {s}" for s in curve.suppressed])
+
+
+# response -----------------------------------------------------------------------------------
+
+_BOR = BOR_CATEGORIES
+_RESPONDERS, _CONTROL, _EVALUABLE = (tuple(_BOR.index(b) for b in group) for group in (
+    RESPONDERS, DISEASE_CONTROL, RECIST_RESPONSES))
+
+
+def _bor_cells(counts: pd.DataFrame, strata: list[str], policy: Policy) -> _Cells:
+    """Stratum x BOR cells with row, column, responder, control and evaluable groups."""
+    wide = (counts.pivot_table(index="stratum", columns="bor", values="n", aggfunc="sum",
+                               fill_value=0)
+            .reindex(index=strata, columns=list(_BOR), fill_value=0).astype("int64"))
+    cols = len(_BOR)
+    groups = _table_groups(len(strata), cols)
+    for i in range(len(strata)):
+        for members in (_RESPONDERS, _CONTROL, _EVALUABLE):
+            groups.append([i * cols + j for j in members])
+    return protect_cells(wide.to_numpy().reshape(-1).tolist(), groups, policy)
+
+
+def _rate(num: Released, den: Released, policy: Policy) -> tuple[Any, Any, Any]:
+    fraction = protect_fraction(num, den, policy)
+    if fraction is None:
+        return None, None, None
+    low, high = clopper_pearson(int(num.value), int(den.value))
+    return (fraction, round_estimate(low, policy.estimate_decimals),
+            round_estimate(high, policy.estimate_decimals))
+
+
+def _in_row(i: int, members: Sequence[int]) -> list[int]:
+    return [i * len(_BOR) + j for j in members]
+
+
+def _rate_rows(strata: list[str], cells: _Cells, denominator: str, policy: Policy) -> list[dict]:
+    rows = []
+    for i, stratum in enumerate(strata):
+        n = cells.total(_in_row(i, range(len(_BOR))))
+        den = cells.total(_in_row(i, _EVALUABLE)) if denominator == "evaluable" else n
+        responders = cells.total(_in_row(i, _RESPONDERS))
+        control = cells.total(_in_row(i, _CONTROL))
+        orr, dcr = _rate(responders, den, policy), _rate(control, den, policy)
+        not_evaluable = cells.cell(_in_row(i, [_BOR.index(NOT_EVALUABLE)])[0])
+        rows.append({
+            "stratum": stratum, "n": n.value, "not_evaluable": not_evaluable.value,
+            "denominator": den.value, "responders": responders.value,
+            "orr": orr[0], "orr_ci_lower": orr[1], "orr_ci_upper": orr[2],
+            "disease_control": control.value, "dcr": dcr[0], "dcr_ci_lower": dcr[1],
+            "dcr_ci_upper": dcr[2], "n_display": n.display, "denominator_display": den.display,
+            "responders_display": responders.display, "disease_control_display": control.display,
+        })
+    return rows
+
+
+def _released_counts(strata: list[str], cells: _Cells, policy: Policy) -> pd.DataFrame:
+    cols, rows = len(_BOR), []
+    for i, stratum in enumerate(strata):
+        total = cells.total([i * cols + j for j in range(cols)])
+        for j, bor in enumerate(_BOR):
+            cell = cells.cell(i * cols + j)
+            rows.append({"stratum": stratum, "bor": bor, "n": cell.value,
+                         "pct": protect_fraction(cell, total, policy), "n_display": cell.display})
+    out = pd.DataFrame(rows, columns=["stratum", "bor", "n", "pct", "n_display"])
+    out["n"] = pd.array(out["n"].tolist(), dtype="Int64")
+    return out
+
+
+def protect_response(result: ResponseResult, policy: Policy) -> Protected[Any]:
+    """Protect a ``queries.response.ResponseResult`` (returns a new one of the same type).
+
+    The stratum x best-response table gets secondary suppression over rows, columns and the
+    responder (CR+PR), disease-control (CR+PR+SD) and evaluable groups, so ORR and DCR use
+    released totals; rates and their exact CIs are recomputed from released numbers; the
+    test across strata is recomputed from released numbers (None if any is withheld).
+    """
+    if policy.exact:
+        return Protected(result)
+    _require_known_tables(result, {"counts", "rates"})
+    if result.rates.empty:
+        return Protected(result)
+    strata = [str(s) for s in result.rates["stratum"]]
+    counts = result.counts.assign(stratum=result.counts["stratum"].astype(str))
+    cells = _bor_cells(counts, strata, policy)
+    rates = pd.DataFrame(_rate_rows(strata, cells, result.denominator, policy))
+    test = None
+    needed = ["responders", "disease_control", "denominator"]
+    if result.test is not None and rates[needed].notna().all().all():
+        test = difference_test(rates.astype({c: int for c in needed}),
+                               result.test.outcome.lower())
+        if test is not None:
+            test = replace(test, statistic=None, p_value=_p_value(test.p_value, policy))
+    labels = [f"{s} / {b}" for s in strata for b in _BOR]
+    protected = replace(result, counts=_released_counts(strata, cells, policy), rates=rates,
+                        test=test, notes=clean_notes(result.notes, policy))
+    return Protected(protected, [f"response {s}" for s in cells.describe(labels)])
+
+
+# safety -------------------------------------------------------------------------------------
+
+_AE_COUNTS = (("patients_any_grade", "pct_any_grade"), ("patients_grade3plus", "pct_grade3plus"))
+
+
+def _onset(days: Any, count: Released) -> tuple[Any, Any]:
+    if count.suppressed or days is None or pd.isna(days):
+        return None, None
+    return float(round(days)), round(float(round(days)) / DAYS_PER_MONTH, 1)
+
+
+def _protect_ae_rows(frame: pd.DataFrame, denominators: list[Released],
+                     policy: Policy) -> pd.DataFrame:
+    out = frame.copy()
+    released = {}
+    for count_col, pct_col in _AE_COUNTS:
+        released[count_col] = _release_column(out, count_col, policy)
+        _set_released(out, count_col, released[count_col])
+        out[pct_col] = [protect_fraction(r, d, policy)
+                        for r, d in zip(released[count_col], denominators, strict=True)]
+    any_grade = released["patients_any_grade"]
+    onset = [_onset(d, c) for d, c in zip(frame["median_onset_days"], any_grade, strict=True)]
+    out["median_onset_days"] = [o[0] for o in onset]
+    out["median_onset_months"] = [o[1] for o in onset]
+    return out
+
+
+def _protect_ae_overall(overall: dict, size: int, cohort: Released, policy: Policy) -> dict:
+    # Patients without any event = cohort - patients with one: protected as parts of the whole.
+    any_grade = protect_parts([overall.get("patients_any_grade") or 0], size, policy).result[0]
+    grade3 = protect_count(overall.get("patients_grade3plus") or 0, policy)
+    if any_grade.suppressed:
+        grade3 = Released(None, policy.mask_display, True)
+    onset = _onset(overall.get("median_onset_days"), any_grade)
+    return {"patients_any_grade": any_grade.value,
+            "pct_any_grade": protect_fraction(any_grade, cohort, policy),
+            "patients_grade3plus": grade3.value,
+            "pct_grade3plus": protect_fraction(grade3, cohort, policy),
+            "median_onset_days": onset[0], "median_onset_months": onset[1],
+            "patients_any_grade_display": any_grade.display,
+            "patients_grade3plus_display": grade3.display}
+
+
+def _regimen_sizes(regimen: pd.DataFrame, cohort_size: int, policy: Policy) -> list[Released]:
+    """Patients per regimen; as parts of the cohort when they add up to no more than it."""
+    if "patients" not in regimen:
+        return [Released(None, policy.mask_display, True)] * len(regimen)
+    counts = [int(v) for v in regimen["patients"]]
+    if sum(counts) <= int(cohort_size):
+        return protect_parts(counts, int(cohort_size), policy).result
+    return [protect_count(v, policy) for v in counts]
+
+
+def _protect_ae_table(frame: pd.DataFrame, size: int, cohort: Released,
+                      policy: Policy) -> pd.DataFrame:
+    """One AE table: over the cohort, or (with a ``patients`` column) over its groups."""
+    if frame.empty:
+        return frame.copy()  # no rows, nothing to release
+    if "patients" in frame.columns:
+        sizes = _regimen_sizes(frame, size, policy)
+        out = _protect_ae_rows(frame, sizes, policy)
+        _set_released(out, "patients", sizes)
+        return out
+    if "patients_any_grade" in frame.columns:
+        return _protect_ae_rows(frame, [cohort] * len(frame), policy)
+    raise TypeError(f"no disclosure rule for an AE table with columns {list(frame.columns)}")
+
+
+def protect_safety(result: SafetyResult, policy: Policy) -> Protected[Any]:
+    """Protect a ``queries.safety.SafetyResult`` (returns a new one of the same type).
+
+    Every DataFrame field is protected (an unknown table shape is refused, so a new table
+    cannot slip through unprotected): patient counts rounded or withheld (``*_display``
+    columns added), percentages from released numbers over the released cohort, or for
+    tables with a ``patients`` column (regimens, drug classes) over their released group
+    sizes; median onset only where the count is shown, rounded to whole days.
+    """
+    if policy.exact:
+        return Protected(result)
+    cohort = protect_count(result.cohort_size, policy)
+    suppressed, tables = [], {}
+    for f in fields(result):
+        frame = getattr(result, f.name)
+        if not isinstance(frame, pd.DataFrame):
+            continue
+        tables[f.name] = _protect_ae_table(frame, result.cohort_size, cohort, policy)
+        withheld = int(tables[f.name].get("patients_any_grade", pd.Series()).isna().sum())
+        if withheld:
+            suppressed.append(f"{f.name}: {withheld} rows under threshold")
+    protected = replace(
+        result, cohort_size=cohort.value,
+        overall=_protect_ae_overall(result.overall, result.cohort_size, cohort, policy),
+        notes=clean_notes(result.notes, policy), **tables,
+    )
+    return Protected(protected, suppressed)
+
+
+# characteristics (Table 1) ------------------------------------------------------------------
+
+
+def _variable_cells(part: pd.DataFrame, n: int, policy: Policy) -> tuple[_Cells, list[int]]:
+    """Cells of one variable's levels (+ unknown remainder), and the 'tested' group if any."""
+    values = [int(v) for v in part["n"]]
+    remainder = n - sum(values)
+    cells_in = values + ([remainder] if remainder > 0 else [])
+    groups = [list(range(len(cells_in)))]
+    tested = [i for i, level in enumerate(part["level"]) if level != UNTESTED]
+    if len(tested) < len(values):
+        groups.append(tested)
+    return protect_cells(cells_in, groups, policy), tested
+
+
+def _protect_age(row: dict, n: int, cohort: Released, policy: Policy) -> dict:
+    known = protect_parts([int(row["n"] or 0)], n, policy).result[0]
+    out = {**row, "n": known.value, "n_display": known.display,
+           "pct": protect_fraction(known, cohort, policy)}
+    for stat in ("median", "q1", "q3", "mean", "sd"):
+        out[stat] = None if known.suppressed else round_estimate(row[stat], 1)
+    return out
+
+
+def _protect_levels(part: pd.DataFrame, n: int, cohort: Released, policy: Policy):
+    cells, tested = _variable_cells(part, n, policy)
+    tested_total = cells.total(tested) if len(tested) < len(part) else cohort
+    rows = []
+    for i, row in enumerate(part.to_dict("records")):
+        cell = cells.cell(i)
+        den = tested_total if i in tested else cohort
+        rows.append({**row, "n": cell.value, "n_display": cell.display,
+                     "pct": protect_fraction(cell, den, policy)})
+    labels = [f"{r['key']} / {r['level']}" for r in part.to_dict("records")] + ["unknown"]
+    return rows, cells, tested_total, cells.describe(labels)
+
+
+def _protect_biomarkers(markers: pd.DataFrame, released: dict, cohort: Released,
+                        policy: Policy) -> pd.DataFrame:
+    out = []
+    for row in markers.to_dict("records"):
+        tested, positive = released.get(row["key"], (None, None))
+        tested = tested or Released(None, policy.mask_display, True)
+        positive = positive or Released(None, policy.mask_display, True)
+        out.append({**row, "tested": tested.value, "pct_tested": protect_fraction(
+            tested, cohort, policy), "positive": positive.value,
+            "pct_positive_of_tested": protect_fraction(positive, tested, policy),
+            "tested_display": tested.display, "positive_display": positive.display})
+    return pd.DataFrame(out, columns=[*markers.columns, "tested_display", "positive_display"])
+
+
+def protect_table_one(table: Table1, policy: Policy) -> Protected[Any]:
+    """Protect a ``queries.characteristics.Table1`` (returns a new one of the same type).
+
+    Each variable's levels (with the unknown remainder and, for biomarkers, the tested
+    subtotal) get secondary suppression against the cohort size; percentages are from
+    released numbers; age statistics only when >= threshold ages are known (1 decimal).
+    """
+    if policy.exact:
+        return Protected(table)
+    _require_known_tables(table, {"rows", "biomarkers"})
+    n = int(table.n)
+    cohort = protect_count(n, policy)
+    rows, suppressed, markers = [], [], {}
+    for key, part in table.rows.groupby("key", sort=False):
+        records = part.to_dict("records")
+        if key == "n":
+            rows += [{**r, "n": cohort.value, "n_display": cohort.display,
+                      "pct": None if cohort.suppressed else r["pct"]} for r in records]
+        elif key == "age":
+            rows += [_protect_age(r, n, cohort, policy) for r in records]
+        else:
+            released, cells, tested_total, hidden = _protect_levels(part, n, cohort, policy)
+            rows += released
+            suppressed += hidden
+            positive = [cells.cell(i) for i, r in enumerate(records)
+                        if r["level"] == POSITIVE_LEVEL.get(key)]
+            markers[key] = (tested_total, positive[0] if positive else None)
+    frame = pd.DataFrame(rows, columns=[*table.rows.columns, "n_display"])
+    frame["n"] = pd.array(frame["n"].tolist(), dtype="Int64")
+    protected = replace(table, n=cohort.value, rows=frame,
+                        biomarkers=_protect_biomarkers(table.biomarkers, markers, cohort, policy),
+                        notes=clean_notes(table.notes, policy))
+    return Protected(protected, [f"table 1 {s}" for s in suppressed])
+
+
+def protect_comparison(comparison: Comparison, policy: Policy) -> Protected[Any]:
+    """Protect a ``queries.characteristics.Comparison`` of two cohorts.
+
+    Each side's Table 1 is protected on its own; the comparison is then recomputed from the
+    two protected tables, so every count, percentage and SMD comes from released numbers and
+    the SMD of a variable with a withheld level is withheld.
+    """
+    if policy.exact:
+        return Protected(comparison)
+    _require_known_tables(comparison, {"rows", "variables"})
+    if comparison.first is None or comparison.second is None:
+        raise TypeError("a Comparison without its two Table 1s cannot be protected")
+    first = protect_table_one(comparison.first, policy)
+    second = protect_table_one(comparison.second, policy)
+    suppressed = [f"cohort A {s}" for s in first.suppressed]
+    suppressed += [f"cohort B {s}" for s in second.suppressed]
+    return Protected(compare(first.result, second.result), suppressed)
+
+
+# dispatch -----------------------------------------------------------------------------------
+
+def protect_bundle(bundle: AnalysisBundle, policy: Policy) -> Protected[AnalysisBundle]:
+    """Protect every panel of a ``queries.analysis.AnalysisBundle``."""
+    suppressed: list[str] = []
+    changes: dict[str, Any] = {}
+    survival = {}
+    for endpoint, result in bundle.survival.items():
+        protected = protect_survival(result, policy)
+        survival[endpoint] = protected.result
+        suppressed += protected.suppressed
+    changes["survival"] = survival
+    for name, adapter in (("response", protect_response), ("safety", protect_safety),
+                          ("characteristics", protect_table_one)):
+        if getattr(bundle, name) is not None:
+            protected = adapter(getattr(bundle, name), policy)
+            changes[name] = protected.result
+            suppressed += protected.suppressed
+    if not policy.exact:
+        changes["n"] = protect_count(bundle.n, policy).value
+    return Protected(replace(bundle, **changes), suppressed)
+
+
+@functools.singledispatch
+def protect_result(result: object, policy: Policy) -> Protected[Any]:
+    """Protect any analysis result, dispatched on its type; a type without an adapter fails
+    closed rather than passing through unprotected."""
+    raise TypeError(f"no disclosure adapter for {type(result).__name__}")
+
+
+for _type, _adapter in ((Feasibility, protect_feasibility), (Attrition, protect_attrition_result),
+                        (SurvivalResult, protect_survival), (ResponseResult, protect_response),
+                        (SafetyResult, protect_safety), (Table1, protect_table_one),
+                        (Comparison, protect_comparison), (AnalysisBundle, protect_bundle)):
+    protect_result.register(_type, _adapter)

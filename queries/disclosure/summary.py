@@ -1,0 +1,181 @@
+"""Plain-language summary of a cohort for the patient advisory board.
+
+Two steps, kept apart so that the exact numbers never leave the server:
+
+1. ``summarize(cohort)`` reads the analyses engine (Kaplan-Meier overall survival and best
+   overall response) and returns the exact ``CohortSummary``.
+2. ``protect_summary(summary, policy)`` applies the advisory disclosure policy
+   (``queries.disclosure``: groups under 20 hidden, counts rounded to 10, whole percent
+   computed from the released, rounded numbers) and
+   returns a ``PlainSummary`` holding only released numbers and sentences such as
+   "About 45 in 100 people in this group responded to treatment."
+
+Only the protected summary is stored when a clinician publishes (``access.publications``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from queries import disclosure
+from queries.analyses import response, survival
+from queries.cohort.kept_tables import Cohort
+from queries.disclosure.policy import Policy, percent_of, protect_count
+
+
+@dataclass(frozen=True)
+class CohortSummary:
+    """Exact numbers behind a plain summary: server-side only, never sent to a browser."""
+
+    patients: int
+    evaluable: int  # patients with a response assessment of the index line
+    responders: int  # complete or partial response
+    os_patients: int  # patients with a usable follow-up time
+    os_events: int  # deaths
+    median_os_months: float | None  # None when not reached
+    max_followup_months: float | None
+
+
+@dataclass(frozen=True)
+class PlainSummary:
+    """What the advisory board may see: released numbers and the sentences built from them."""
+
+    group_size: int | None  # rounded; None when the group is too small to describe
+    responded_per_100: int | None
+    evaluated_about: int | None
+    median_os_months: int | None
+    survival_reached: bool  # False: more than half were alive at the last follow-up
+    sentences: tuple[str, ...]
+    hidden: tuple[str, ...] = field(default=())  # what was withheld, for the audit log
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["sentences"] = list(self.sentences)
+        data["hidden"] = list(self.hidden)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PlainSummary:
+        return cls(
+            group_size=data.get("group_size"),
+            responded_per_100=data.get("responded_per_100"),
+            evaluated_about=data.get("evaluated_about"),
+            median_os_months=data.get("median_os_months"),
+            survival_reached=bool(data.get("survival_reached")),
+            sentences=tuple(data.get("sentences") or ()),
+            hidden=tuple(data.get("hidden") or ()),
+        )
+
+
+# --- exact --------------------------------------------------------------------------------
+
+
+def _survival_numbers(cohort: Cohort) -> tuple[int, int, float | None, float | None]:
+    result = survival.kaplan_meier(cohort, survival.Endpoint.OS)
+    if result.is_empty or result.summary.empty:
+        return 0, 0, None, None
+    row = result.summary.iloc[0]
+    median = row["median_months"]
+    median = None if median is None or (isinstance(median, float) and math.isnan(median)) \
+        else float(median)
+    longest = result.curve["time_months"].max() if len(result.curve) else None
+    return int(row["n"]), int(row["events"]), median, \
+        (float(longest) if longest is not None else None)
+
+
+def _response_numbers(cohort: Cohort) -> tuple[int, int]:
+    result = response.best_overall_response(cohort)
+    if result.rates.empty:
+        return 0, 0
+    rates = result.rates
+    return int(rates["denominator"].sum()), int(rates["responders"].sum())
+
+
+def summarize(cohort: Cohort) -> CohortSummary:
+    """Exact size, response and overall survival of the cohort, from the analyses engine."""
+    os_patients, os_events, median, longest = _survival_numbers(cohort)
+    evaluable, responders = _response_numbers(cohort) if cohort.size else (0, 0)
+    return CohortSummary(
+        patients=int(cohort.size),
+        evaluable=evaluable,
+        responders=responders,
+        os_patients=os_patients,
+        os_events=os_events,
+        median_os_months=median,
+        max_followup_months=longest,
+    )
+
+
+# --- protected ----------------------------------------------------------------------------
+
+
+def _released(value: int, policy: Policy) -> int | None:
+    """The rounded count, or None when it is withheld (under the threshold, or zero)."""
+    return protect_count(value, policy).value
+
+
+def _response_part(s: CohortSummary, policy: Policy) -> tuple[int | None, int | None, str]:
+    """(per 100, evaluated about, "") — or Nones and the reason it is hidden."""
+    evaluated = protect_count(s.evaluable, policy)
+    responders = protect_count(s.responders, policy)
+    # Non-responders are checked as well: "100 in 100" would reveal that none failed.
+    others = protect_count(s.evaluable - s.responders, policy)
+    per_100 = percent_of(responders, evaluated, policy)
+    if others.suppressed or per_100.value is None:
+        return None, None, "response: a group under the threshold"
+    return int(round(per_100.value)), int(evaluated.value), ""
+
+
+def _survival_part(s: CohortSummary, policy: Policy) -> tuple[int | None, bool, str]:
+    if _released(s.os_patients, policy) is None:
+        return None, False, "survival: too few people with follow-up"
+    if s.median_os_months is None:
+        return None, False, ""
+    if s.os_events < policy.min_count:
+        return None, False, "survival: too few deaths to give a median"
+    return max(1, round(s.median_os_months)), True, ""
+
+
+def _sentences(size: int, per_100: int | None, evaluated: int | None,
+               median: int | None, reached: bool, survival_known: bool) -> tuple[str, ...]:
+    out = [f"This group has about {size:,} people."]
+    if per_100 is not None:
+        out.append(f"About {per_100} in 100 people in this group responded to treatment "
+                   f"(their tumours shrank), counting the about {evaluated:,} people whose "
+                   "tumours were measured.")
+    if median is not None:
+        unit = "month" if median == 1 else "months"
+        out.append(f"Half of the people were alive after {median} {unit}.")
+    elif survival_known and not reached:
+        out.append("More than half of the people were still alive at their last check-up.")
+    return tuple(out)
+
+
+def protect_summary(summary: CohortSummary, policy: Policy | None = None) -> PlainSummary:
+    """Apply the advisory policy: only released numbers, and sentences built from them."""
+    policy = policy or disclosure.policy_for("advisory")
+    size = _released(summary.patients, policy)
+    if size is None:
+        return PlainSummary(None, None, None, None, False,
+                            ("This group is too small to describe without risking that "
+                             "someone in it could be recognised.",),
+                            ("group: under the threshold",))
+    per_100, evaluated, response_hidden = _response_part(summary, policy)
+    median, reached, survival_hidden = _survival_part(summary, policy)
+    survival_known = not survival_hidden
+    hidden = tuple(h for h in (response_hidden, survival_hidden) if h)
+    return PlainSummary(
+        group_size=size,
+        responded_per_100=per_100,
+        evaluated_about=evaluated,
+        median_os_months=median,
+        survival_reached=reached,
+        sentences=_sentences(size, per_100, evaluated, median, reached, survival_known),
+        hidden=hidden,
+    )
+
+
+def plain_summary(cohort: Cohort, policy: Policy | None = None) -> PlainSummary:
+    """The protected plain-language summary of a cohort (what gets published)."""
+    return protect_summary(summarize(cohort), policy)
