@@ -22,8 +22,10 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
+# The production server (gunicorn, gunicorn.conf.py), as an operator runs it, in demo mode.
 run: $(STAMP)
-	IOCOHORT_DEMO=$${IOCOHORT_DEMO:-1} IOCOHORT_HOST=$(HOST) IOCOHORT_PORT=$(PORT) $(PY) -m app
+	IOCOHORT_DEMO=$${IOCOHORT_DEMO:-1} IOCOHORT_HOST=$(HOST) IOCOHORT_PORT=$(PORT) \
+		$(VENV)/bin/gunicorn --config gunicorn.conf.py wsgi:app
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

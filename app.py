@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
+import os
+import sys
+from pathlib import Path
 
 import dash
 import flask
@@ -44,13 +48,37 @@ def _attach_page_callbacks(app: dash.Dash) -> None:
 
 
 def _register_health(server: flask.Flask, registry: SnapshotRegistry) -> None:
-    @server.get("/healthz")
-    def healthz():
+    """Liveness (the process answers) apart from readiness (the default snapshot is open).
+
+    ``/healthz/live`` is 200 whenever the worker answers; ``/healthz/ready`` is 200 once the
+    default snapshot's database is ready and 503 (with the progress) before; ``/healthz``
+    reports both as JSON with status 200. None of them touches the app store or DuckDB.
+    """
+
+    def report() -> dict[str, object]:
         default = registry.default()
-        return flask.jsonify(
-            status="ok" if default else "degraded",
-            snapshot=default.snapshot_id if default else None,
-        )
+        preparing = registry.preparing()
+        ready = default is not None and registry.is_ready(default.snapshot_id)
+        return {
+            "status": "ok" if default else "degraded",
+            "snapshot": default.snapshot_id if default else None,
+            "live": True,
+            "ready": ready,
+            "preparing": preparing,
+        }
+
+    @server.get("/healthz")
+    def healthz() -> flask.Response:
+        return flask.jsonify(report())
+
+    @server.get("/healthz/live")
+    def healthz_live() -> flask.Response:
+        return flask.jsonify(live=True)
+
+    @server.get("/healthz/ready")
+    def healthz_ready() -> tuple[flask.Response, int]:
+        body = report()
+        return flask.jsonify(body), 200 if body["ready"] else 503
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
@@ -78,24 +106,32 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         assets_folder=str(ROOT / "assets"),
         suppress_callback_exceptions=True,
         update_title=None,
+        on_error=shell.on_callback_error,
     )
     app.layout = shell.layout
     _attach_page_callbacks(app)
     return app
 
 
-def main() -> None:
-    from access.auth import InsecureSettingsError, check_production_settings
+def start_preparing_snapshots(app: dash.Dash) -> None:
+    """Build or verify every snapshot's database and its default index population in the
+    background, logging progress; requests meanwhile see "preparing snapshot X (n %)"."""
+    from components.cohort_access import warm_snapshot
+    from components.context import EXTENSION_KEY
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        settings = settings_from_env()
-        check_production_settings(settings)
-    except (InsecureSettingsError, ValueError) as exc:
-        raise SystemExit(f"iocohort: {exc}") from None
-    app = create_app(settings)
-    log.info("serving on http://%s:%s", settings.host, settings.port)
-    app.run(host=settings.host, port=settings.port, debug=settings.debug)
+    server = app.server
+    registry = server.extensions[EXTENSION_KEY].registry
+    registry.start_preparing(warm=lambda db: warm_snapshot(server, db), report=log.info)
+    # A worker that stops mid-build interrupts it rather than abort inside DuckDB at exit.
+    atexit.register(registry.stop_preparing)
+
+
+def main() -> None:
+    """``python -m app``: serve with gunicorn and ``gunicorn.conf.py``, as ``make run`` does."""
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [str(gunicorn) if gunicorn.exists() else "gunicorn",
+               "--config", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT), "wsgi:app"]
+    os.execvp(command[0], command)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,10 @@ class Settings:
     debug: bool = False
     # Reverse proxies in front of the app (each sets X-Forwarded-For/-Proto/-Host), 0: none.
     proxies: int = 0
+    # gunicorn: worker processes (each opens the snapshots read-only after fork) and threads
+    # per worker; DuckDB work releases the GIL, so threads serve concurrent users in a worker.
+    workers: int = 2
+    threads: int = 4
 
     @property
     def is_local(self) -> bool:
@@ -50,6 +54,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         demo=_flag(env.get("IOCOHORT_DEMO")),
         debug=_flag(env.get("IOCOHORT_DEBUG")),
         proxies=_count(env, "IOCOHORT_PROXIES", defaults.proxies),
+        workers=max(1, _count(env, "IOCOHORT_WORKERS", defaults.workers)),
+        threads=max(1, _count(env, "IOCOHORT_THREADS", defaults.threads)),
     )
 
 

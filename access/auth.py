@@ -58,7 +58,8 @@ _LAST_SEEN_EVERY = 60.0  # seconds between last_seen writes, to keep requests re
 MIN_SECRET_KEY_LENGTH = 32
 CSRF_FIELD = "csrf_token"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/_favicon.ico", "/favicon.ico"})
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/healthz/live", "/healthz/ready",
+                          "/_favicon.ico", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 # Paths answered with 401 JSON rather than a redirect: Dash's XHR endpoints.
 _API_PREFIXES = ("/_dash-", "/_reload-hash")

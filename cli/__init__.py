@@ -16,6 +16,7 @@ from pathlib import Path
 HANDLERS = {
     "generate": ("cli.snapshots", "generate"),
     "validate": ("cli.snapshots", "validate"),
+    "build": ("cli.snapshots", "build"),
     "count": ("cli.cohorts", "count"),
     "export": ("cli.cohorts", "export"),
     "analyze": ("cli.cohorts", "analyze_command"),
@@ -37,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check a snapshot folder and print every problem")
     val.add_argument("snapshot", type=Path)
+
+    bld = sub.add_parser("build", help="build the database of every snapshot in a folder "
+                         "(as the server does at start)")
+    bld.add_argument("snapshots", type=Path, help="a snapshot folder or a folder of them")
+    bld.add_argument("--cache-dir", type=Path, default=None,
+                     help="where the databases go (default IOCOHORT_CACHE_DIR)")
 
     for name, text in (("count", "print the attrition table of a cohort definition"),
                        ("analyze", "compute every analysis for a cohort definition")):

@@ -1,10 +1,11 @@
-"""Snapshot commands: ``iocohort generate`` and ``iocohort validate``."""
+"""Snapshot commands: ``iocohort generate``, ``iocohort validate`` and ``iocohort build``."""
 
 from __future__ import annotations
 
 import sys
 import time
 
+from queries.snapshot.registry import FAILED, SnapshotRegistry
 from queries.snapshot.validation import validate_snapshot
 from synthetic.generator import generate_snapshot
 
@@ -18,6 +19,31 @@ def validate(args) -> int:
         print(f"  {problem}")
     print(f"{report.summary()} — checked in {time.perf_counter() - started:.1f} s")
     return 0 if report.usable else 1
+
+
+def build(args) -> int:
+    """``iocohort build DIR [--cache-dir C]``: build or verify the database of every snapshot
+    in DIR (a snapshot folder or a folder of them) as the server does at start, with
+    progress lines; a server started afterwards finds them built. Exit 1 if any failed."""
+    from config import settings_from_env
+
+    cache_dir = args.cache_dir or settings_from_env().cache_dir
+    registry = SnapshotRegistry(args.snapshots, cache_dir)
+    statuses = registry.refresh()
+    for status in statuses:
+        if not status.usable:
+            print(f"skipping {status.path}: not usable")
+            for problem in status.problems:
+                print(f"  {problem}")
+    outcomes = registry.prepare_all(report=lambda line: print(line, flush=True))
+    if not outcomes:
+        print(f"iocohort build: no usable snapshot in {args.snapshots}", file=sys.stderr)
+        return 1
+    for outcome in outcomes:
+        if outcome.state == FAILED:
+            print(f"iocohort build: {outcome.snapshot_id}: {outcome.message}", file=sys.stderr)
+    print(f"databases in {cache_dir}")
+    return 1 if any(o.state == FAILED for o in outcomes) else 0
 
 
 def generate(args) -> int:

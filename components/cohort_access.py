@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import flask
 
 from components.context import app_context
+from queries.analyses.panels import prepare_index_population
 from queries.cohort.kept_tables import Cohort
 from queries.cohort.service import CohortService
 from queries.snapshot.database import SnapshotDatabase
-from queries.snapshot.registry import SnapshotUnavailable
+from queries.snapshot.registry import SnapshotPreparing, SnapshotUnavailable
 
 _SERVICES_KEY = "iocohort.cohort_services"
 
@@ -44,19 +45,32 @@ def active_database(snapshot_id: str | None) -> SnapshotDatabase:
         snapshot_id = default.snapshot_id
     try:
         return registry.database(snapshot_id)
+    except SnapshotPreparing as exc:  # built in the background: say so instead of waiting
+        raise NoSnapshot(str(exc)) from exc
     except SnapshotUnavailable as exc:  # e.g. its database could not be built
         raise NoSnapshot(f"snapshot {snapshot_id} is not usable: {exc}") from exc
 
 
 def cohort_service(snapshot_id: str | None) -> CohortService:
     """The active snapshot's CohortService (its field catalog is read once per app and snapshot)."""
-    db = active_database(snapshot_id)
-    services: dict = flask.current_app.extensions.setdefault(_SERVICES_KEY, {})
+    return service_for(flask.current_app, active_database(snapshot_id))
+
+
+def service_for(server: flask.Flask, db: SnapshotDatabase) -> CohortService:
+    """The app's CohortService of ``db`` (created on first use)."""
+    services: dict = server.extensions.setdefault(_SERVICES_KEY, {})
     key = (db.snapshot_id, str(db.path))
     service = services.get(key)
     if service is None or service.db is not db:
         service = services[key] = CohortService(db)
     return service
+
+
+def warm_snapshot(server: flask.Flask, db: SnapshotDatabase) -> None:
+    """Before users arrive: read the field catalog and build the default index event's
+    population tables (run by the registry's background preparation)."""
+    service_for(server, db).catalog  # noqa: B018 - read once now, kept by the service
+    prepare_index_population(db)
 
 
 def open_cohort(definition_data: dict, snapshot_id: str | None) -> OpenCohort:

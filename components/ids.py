@@ -9,6 +9,7 @@ from __future__ import annotations
 # --- shell -----------------------------------------------------------------------------
 URL = "shell-url"
 PAGE_CONTENT = "shell-page-content"
+SHELL_NOTICE = "shell-notice"
 NAVBAR_SNAPSHOT = "shell-navbar-snapshot"
 NAV_LINKS = "shell-nav-links"
 SNAPSHOT_STORE = "shell-snapshot-store"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html, set_props
 from dash.exceptions import PreventUpdate
 
 from access.guard import current_user_or_none, require_signed_in
 from components import ids, pages
+from components.cohort_access import NoSnapshot
 from components.context import app_context
 
 
@@ -30,9 +31,23 @@ def layout() -> html.Div:
                 dark=True,
                 className="mb-3",
             ),
+            # App-wide notices, e.g. "preparing snapshot X (40 %)" from on_callback_error.
+            dbc.Container(id=ids.SHELL_NOTICE, fluid=True),
             dbc.Container(id=ids.PAGE_CONTENT, fluid=True, className="pb-5"),
         ]
     )
+
+
+def on_callback_error(err: Exception) -> None:
+    """The app's Dash ``on_error``: a snapshot that is still being prepared (or not usable)
+    is shown as a notice above the page, leaving the callback's outputs as they are, instead
+    of failing the request; any other error propagates (logged, generic 500)."""
+    if isinstance(err, NoSnapshot):
+        notice = dbc.Alert(str(err), color="info", className="py-2 small", dismissable=True,
+                           duration=20_000)
+        set_props(ids.SHELL_NOTICE, {"children": notice})
+        return None
+    raise err
 
 
 def _message(title: str, text: str) -> dbc.Alert:

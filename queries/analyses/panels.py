@@ -17,6 +17,9 @@ from dataclasses import asdict, dataclass, field
 from queries.analyses import characteristics, response, safety, survival
 from queries.analyses.strata import base_table, jsonable
 from queries.cohort.kept_tables import Cohort
+from queries.cohort.materialize import index_source
+from queries.cohort.model import Definition, IndexEvent, Metadata
+from queries.snapshot.database import SnapshotDatabase
 
 CACHE_SIZE = 64
 PANEL_THREADS = 2
@@ -183,3 +186,17 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 2)
 
 
+
+
+def prepare_index_population(db: SnapshotDatabase, index_event: IndexEvent | None = None
+                             ) -> Cohort:
+    """Build the kept tables of an index event's whole population (by default the builder's
+    default index event): the population, its analysis base and its AE events. Every cohort
+    with that index event filters its own from them, so a server that runs this before its
+    first user spares that user the cost (2.4 s of a 2.9 s first analysis on 1M)."""
+    definition = Definition(metadata=Metadata(name="index population"),
+                            index_event=index_event or IndexEvent())
+    population = index_source(db, definition).cohort(db)
+    base_table(population)
+    safety.events_table(population)
+    return population

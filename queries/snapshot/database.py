@@ -9,12 +9,16 @@ Connections are opened lazily, so after the server forks, and each thread gets i
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,23 +44,64 @@ def _file_stem(manifest: dict) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", str(manifest["id"]))[:64] or "snapshot"
 
 
-def build_database(snapshot_dir: Path, manifest: dict, cache_dir: Path) -> Path:
+Progress = Callable[[float], None]
+# Connections building a database file now, so that a stopping server can interrupt them.
+_ACTIVE_BUILDS: set[duckdb.DuckDBPyConnection] = set()
+_ACTIVE_LOCK = threading.Lock()
+
+
+def interrupt_builds() -> None:
+    """Interrupt every database build of this process (its partial file is removed); for a
+    server that is shutting down while a background build runs."""
+    with _ACTIVE_LOCK:
+        for con in _ACTIVE_BUILDS:
+            con.interrupt()
+
+
+def database_path(manifest: dict, cache_dir: Path) -> Path:
+    """Where the built database of ``manifest`` lives in ``cache_dir``."""
+    return cache_dir / f"{_file_stem(manifest)}-{database_key(manifest)}.duckdb"
+
+
+def build_database(snapshot_dir: Path, manifest: dict, cache_dir: Path,
+                   progress: Progress | None = None) -> Path:
     """Load the snapshot's Parquet files into a DuckDB file sorted by patient_id (once).
 
     Builds into a private temporary file renamed into place at the end, so concurrent
-    builders (threads or processes) never see a half-built file; on failure the partial
-    file is removed and the error propagates.
+    builders never see a half-built file; on failure the partial file is removed and the
+    error propagates. Processes sharing the cache folder take turns through a lock on it, so
+    a second server worker waits for the first one's build (reading its progress) instead of
+    building the same file again. ``progress`` is called with the fraction done (0 to 1).
     """
     cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / f"{_file_stem(manifest)}-{database_key(manifest)}.duckdb"
+    target = database_path(manifest, cache_dir)
     if target.exists():
         return target
-    partial = cache_dir / f"{target.stem}.{os.getpid()}-{threading.get_ident()}.building"
+    report = progress or (lambda fraction: None)
+    progress_file = target.with_name(target.name + ".progress")
+    with _build_lock(target, lambda: report(_read_progress(progress_file))):
+        if target.exists():  # another process built it while this one waited
+            return target
+        try:
+            _build_into(target, snapshot_dir, manifest, _progress_writer(progress_file, report))
+        finally:
+            progress_file.unlink(missing_ok=True)
+    _remove_superseded(target)
+    return target
+
+
+def _build_into(target: Path, snapshot_dir: Path, manifest: dict, report: Progress) -> None:
+    partial = target.with_name(f"{target.stem}.{os.getpid()}-{threading.get_ident()}.building")
     _remove(partial)
+    rows = {t: max(1, int(manifest["tables"].get(t, {}).get("rows") or 0)) for t in TABLES}
+    total, done = float(sum(rows.values())), 0
     try:
         con = duckdb.connect(str(partial))
+        with _ACTIVE_LOCK:
+            _ACTIVE_BUILDS.add(con)
         try:
             con.execute("SET enable_progress_bar = false")  # no progress noise in server logs
+            report(0.0)
             for table, columns in TABLES.items():
                 parquet = snapshot_dir / manifest["tables"][table]["file"]
                 order = "patient_id" if "patient_id" in columns else "1"
@@ -64,14 +109,53 @@ def build_database(snapshot_dir: Path, manifest: dict, cache_dir: Path) -> Path:
                     f"CREATE TABLE {table} AS SELECT {typed_columns(table)} FROM read_parquet(?) ORDER BY {order}",  # noqa: S608 - identifiers from the fixed schema
                     [str(parquet)],
                 )
+                done += rows[table]
+                report(0.99 * done / total)
             con.execute("CHECKPOINT")
         finally:
+            with _ACTIVE_LOCK:
+                _ACTIVE_BUILDS.discard(con)
             con.close()
         os.replace(partial, target)
+        report(1.0)
     finally:
         _remove(partial)
-    _remove_superseded(target)
-    return target
+
+
+@contextmanager
+def _build_lock(target: Path, waiting: Callable[[], None]) -> Iterator[None]:
+    """An exclusive lock across processes on the cache folder itself (no lock file is left
+    behind); ``waiting`` runs about twice a second while another process holds it."""
+    fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waiting()
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _progress_writer(progress_file: Path, report: Progress) -> Progress:
+    def write(fraction: float) -> None:
+        progress_file.write_text(f"{fraction:.4f}")
+        report(fraction)
+
+    return write
+
+
+def _read_progress(progress_file: Path) -> float:
+    try:
+        return min(1.0, max(0.0, float(progress_file.read_text() or 0)))
+    except (OSError, ValueError):
+        return 0.0
 
 
 def _remove_superseded(target: Path) -> None:

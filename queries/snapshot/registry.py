@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
 
-from queries.snapshot.database import SnapshotDatabase, build_database, database_key
+from queries.snapshot.database import (
+    SnapshotDatabase,
+    build_database,
+    database_key,
+    interrupt_builds,
+)
 from queries.snapshot.files import MANIFEST
 from queries.snapshot.schema import (
     TABLES,
@@ -50,6 +56,48 @@ def open_snapshot_folder(path: Path, cache_dir: Path, memory_limit: str | None =
                           f"{_first_line(exc)}")
         raise SnapshotUnavailable(report.snapshot_id, [problem]) from exc
     return SnapshotDatabase(report.snapshot_id, db_path, memory_limit=memory_limit)
+
+
+class SnapshotPreparing(LookupError):
+    """The snapshot's database is still being built or warmed in the background."""
+
+    def __init__(self, snapshot_id: str, percent: int):
+        self.snapshot_id = snapshot_id
+        self.percent = percent
+        super().__init__(f"preparing snapshot {snapshot_id} ({percent} %); "
+                         "try again in a moment")
+
+
+# Share of the preparation taken by the database build; the rest is warming (see prepare).
+BUILD_SHARE = 0.85
+WAITING, BUILDING, WARMING, READY, FAILED = "waiting", "building", "warming", "ready", "failed"
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """How far the background preparation of one snapshot has come."""
+
+    snapshot_id: str
+    state: str
+    fraction: float = 0.0
+    message: str = ""
+
+    @property
+    def percent(self) -> int:
+        return int(self.fraction * 100)
+
+    @property
+    def settled(self) -> bool:
+        """Requests may use the snapshot (ready), or get its problems (failed)."""
+        return self.state in (READY, FAILED)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"snapshot": self.snapshot_id, "state": self.state, "percent": self.percent,
+                "message": self.message}
+
+
+Warm = Callable[[SnapshotDatabase], None]
+Report = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -101,6 +149,9 @@ class SnapshotRegistry:
         self._build_problems: dict[tuple[Path, str], Problem] = {}
         self._databases: dict[tuple[Path, str], SnapshotDatabase] = {}
         self._build_locks: dict[Path, threading.Lock] = {}
+        self._preparations: dict[str, Preparation] = {}
+        self._stopping = threading.Event()
+        self._preparer: threading.Thread | None = None
 
     def candidates(self) -> list[Path]:
         """Folders that may be snapshots: the directory itself if it has a manifest, else
@@ -145,8 +196,99 @@ class SnapshotRegistry:
         """The built database of a usable snapshot, built once and cached.
 
         Raises KeyError for an unknown id and SnapshotUnavailable for a broken one; a
-        failed build is recorded as a problem of that snapshot.
+        failed build is recorded as a problem of that snapshot. While ``start_preparing``
+        is still building or warming it, raises SnapshotPreparing instead of waiting.
         """
+        with self._lock:
+            preparation = self._preparations.get(snapshot_id)
+        if preparation is not None and not preparation.settled:
+            raise SnapshotPreparing(snapshot_id, preparation.percent)
+        return self._open(snapshot_id)
+
+    def start_preparing(self, warm: Warm | None = None, report: Report | None = None
+                        ) -> threading.Thread:
+        """Build or verify every usable snapshot's database in a background thread (the
+        default first), then ``warm`` each; until one is done, ``database`` raises
+        SnapshotPreparing for it. ``report`` gets a progress line every 10 %."""
+        with self._lock:
+            for status in self.statuses():
+                if status.usable:
+                    self._preparations.setdefault(status.snapshot_id,
+                                                  Preparation(status.snapshot_id, WAITING))
+        thread = threading.Thread(target=self.prepare_all, args=(warm, report),
+                                  name="snapshot-prepare", daemon=True)
+        self._preparer = thread
+        thread.start()
+        return thread
+
+    def stop_preparing(self, timeout: float = 10.0) -> None:
+        """Stop the background preparation (a build in progress is interrupted and
+        discarded) and wait up to ``timeout`` seconds for its thread to end."""
+        self._stopping.set()
+        interrupt_builds()
+        if self._preparer is not None:
+            self._preparer.join(timeout)
+
+    def prepare_all(self, warm: Warm | None = None, report: Report | None = None
+                    ) -> list[Preparation]:
+        """Build (or verify) and warm every usable snapshot, newest first; each outcome."""
+        return [self.prepare(status.snapshot_id, warm, report)
+                for status in self.statuses() if status.usable and not self._stopping.is_set()]
+
+    def prepare(self, snapshot_id: str, warm: Warm | None = None, report: Report | None = None
+                ) -> Preparation:
+        """Build or verify one snapshot's database, then run ``warm`` on it (e.g. build the
+        tables every user needs first). A failed warm-up leaves the snapshot usable."""
+        say = report or (lambda line: None)
+        shown: list[tuple[str, int]] = []
+
+        def progress(state: str, fraction: float, message: str = "") -> None:
+            self._set_preparation(Preparation(snapshot_id, state, fraction, message))
+            step = (state, int(fraction * 10))
+            if not shown or shown[-1] != step:
+                shown.append(step)
+                say(f"preparing snapshot {snapshot_id}: {int(fraction * 100)} % ({state}"
+                    f"{': ' + message if message else ''})")
+
+        started = time.perf_counter()
+        progress(BUILDING, 0.0)
+        try:
+            db = self._open(snapshot_id, lambda f: progress(BUILDING, BUILD_SHARE * f))
+        except (SnapshotUnavailable, KeyError) as exc:
+            progress(FAILED, 0.0, _first_line(exc))
+            return self._preparation(snapshot_id)
+        if warm is not None and not self._stopping.is_set():
+            progress(WARMING, BUILD_SHARE)
+            try:
+                warm(db)
+            except Exception as exc:  # the database works without the warm tables
+                say(f"warming snapshot {snapshot_id} failed: {_first_line(exc)}")
+        progress(READY, 1.0, f"in {time.perf_counter() - started:.1f} s")
+        return self._preparation(snapshot_id)
+
+    def preparing(self) -> list[dict[str, object]]:
+        """Every background preparation (snapshot, state, percent) for health checks."""
+        with self._lock:
+            return [p.to_dict() for p in self._preparations.values()]
+
+    def is_ready(self, snapshot_id: str) -> bool:
+        """The snapshot's database can serve now without building anything."""
+        with self._lock:
+            preparation = self._preparations.get(snapshot_id)
+            if preparation is not None:
+                return preparation.state == READY
+            return any(db.snapshot_id == snapshot_id for db in self._databases.values())
+
+    def _set_preparation(self, preparation: Preparation) -> None:
+        with self._lock:
+            self._preparations[preparation.snapshot_id] = preparation
+
+    def _preparation(self, snapshot_id: str) -> Preparation:
+        with self._lock:
+            return self._preparations[snapshot_id]
+
+    def _open(self, snapshot_id: str, progress: Callable[[float], None] | None = None
+              ) -> SnapshotDatabase:
         status = self.get(snapshot_id)
         if not status.usable:
             raise SnapshotUnavailable(snapshot_id, list(status.problems))
@@ -159,7 +301,7 @@ class SnapshotRegistry:
             with self._lock:
                 if key in self._databases:
                     return self._databases[key]
-            path = self._build(status, key)
+            path = self._build(status, key, progress)
             db = SnapshotDatabase(status.snapshot_id, path, memory_limit=self.memory_limit)
             with self._lock:
                 self._databases[key] = db
@@ -213,9 +355,10 @@ class SnapshotRegistry:
         broken = sorted((s for s in statuses if not s.usable), key=lambda s: s.path.name)
         return usable + broken
 
-    def _build(self, status: SnapshotStatus, key: tuple[Path, str]) -> Path:
+    def _build(self, status: SnapshotStatus, key: tuple[Path, str],
+               progress: Callable[[float], None] | None = None) -> Path:
         try:
-            return build_checked(status.path, status.manifest, self.cache_dir)
+            return build_checked(status.path, status.manifest, self.cache_dir, progress)
         except Exception as exc:  # DuckDB, OS and pyarrow errors all mean "cannot serve it"
             problem = Problem(ERROR, None, None, None,
                               f"could not build the snapshot database: {_first_line(exc)}")
@@ -232,15 +375,21 @@ class SnapshotRegistry:
         self._statuses = self._order(updated)
 
 
-def build_checked(folder: Path, manifest: dict, cache_dir: Path) -> Path:
-    """Build (once) and probe a snapshot's database; a corrupt cached file is rebuilt once."""
-    path = build_database(folder, manifest, cache_dir)
+def build_checked(folder: Path, manifest: dict, cache_dir: Path,
+                  progress: Callable[[float], None] | None = None) -> Path:
+    """Build (once) and probe a snapshot's database; a corrupt cached file is rebuilt once.
+
+    ``progress`` gets the fraction built (0 to 1); a database built before reports 1 at once.
+    """
+    path = build_database(folder, manifest, cache_dir, progress)
     try:
         _probe(path)
     except duckdb.Error:
         path.unlink(missing_ok=True)
-        path = build_database(folder, manifest, cache_dir)
+        path = build_database(folder, manifest, cache_dir, progress)
         _probe(path)
+    if progress is not None:
+        progress(1.0)
     return path
 
 

@@ -39,7 +39,7 @@ def test_admin_sees_every_snapshot_with_its_status_and_the_app_keeps_serving(
     start_app(dash_duo, create_app(settings))
     health = json.loads(urllib.request.urlopen(dash_duo.server_url + "/healthz").read())
     sample_id = json.loads((SAMPLE / "manifest.json").read_text())["id"]
-    assert health == {"status": "ok", "snapshot": sample_id}
+    assert health["status"] == "ok" and health["snapshot"] == sample_id and health["live"]
 
     sign_in(dash_duo, "admin")
     dash_duo.driver.get(dash_duo.server_url + "/snapshots")

@@ -104,7 +104,7 @@ def test_build_failure_becomes_a_problem_and_default_moves_on(snapshots, tmp_pat
     registry = _registry(snapshots, tmp_path)
     real_build = snapshot_module.build_database
 
-    def failing_build(path, manifest, cache_dir):
+    def failing_build(path, manifest, cache_dir, progress=None):
         if manifest["id"] == "fi-io-2026-03":
             raise duckdb.IOException("disk on fire")
         return real_build(path, manifest, cache_dir)
@@ -128,7 +128,7 @@ def test_open_default_skips_a_snapshot_that_fails_to_build(snapshots, tmp_path, 
     registry = _registry(snapshots, tmp_path)
     real_build = snapshot_module.build_database
 
-    def failing_build(path, manifest, cache_dir):
+    def failing_build(path, manifest, cache_dir, progress=None):
         if manifest["id"] == "fi-io-2026-03":
             raise OSError("no space left on device")
         return real_build(path, manifest, cache_dir)
@@ -212,7 +212,7 @@ def test_concurrent_database_calls_build_once(snapshots, tmp_path, monkeypatch):
     builds: list[str] = []
     real_build = snapshot_module.build_database
 
-    def counting_build(path, manifest, cache_dir):
+    def counting_build(path, manifest, cache_dir, progress=None):
         builds.append(manifest["id"])
         return real_build(path, manifest, cache_dir)
 
