@@ -13,6 +13,7 @@ import dash
 import flask
 
 from config import ROOT, Settings, settings_from_env
+from queries.analyses.panels import configure_result_cache
 from queries.snapshot.registry import SnapshotRegistry
 
 # Page modules: importing one registers its layout and callbacks (global dash.callback).
@@ -90,7 +91,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     settings = settings or settings_from_env()
     server = flask.Flask(__name__)
     server.config["SECRET_KEY"] = settings.secret_key
-    registry = SnapshotRegistry(settings.snapshots_dir, settings.cache_dir)
+    registry = SnapshotRegistry(settings.snapshots_dir, settings.cache_dir,
+                                memory_limit=f"{settings.duckdb_memory_mb}MB",
+                                max_cached_bytes=settings.cache_mb * 1024**2)
+    configure_result_cache(settings.results_mb * 1024**2)
     registry.refresh()
     install(server, AppContext(settings=settings, registry=registry))
     init_auth(server, settings)

@@ -29,6 +29,11 @@ class Settings:
     # per worker; DuckDB work releases the GIL, so threads serve concurrent users in a worker.
     workers: int = 2
     threads: int = 4
+    # Per worker: derived tables kept in memory (cohorts, analysis bases), cached analysis
+    # results, and DuckDB's own memory_limit (tables plus query working memory).
+    cache_mb: int = 384
+    results_mb: int = 64
+    duckdb_memory_mb: int = 1024
 
     @property
     def is_local(self) -> bool:
@@ -56,6 +61,10 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         proxies=_count(env, "IOCOHORT_PROXIES", defaults.proxies),
         workers=max(1, _count(env, "IOCOHORT_WORKERS", defaults.workers)),
         threads=max(1, _count(env, "IOCOHORT_THREADS", defaults.threads)),
+        cache_mb=_count(env, "IOCOHORT_CACHE_MB", defaults.cache_mb),
+        results_mb=_count(env, "IOCOHORT_RESULTS_MB", defaults.results_mb),
+        duckdb_memory_mb=max(64, _count(env, "IOCOHORT_DUCKDB_MEMORY_MB",
+                                        defaults.duckdb_memory_mb)),
     )
 
 

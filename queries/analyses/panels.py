@@ -2,17 +2,20 @@
 
 ``analyze(cohort, options)`` returns an ``AnalysisBundle`` (survival per endpoint, response,
 safety, characteristics), every part JSON-serializable through ``to_dict()``. Results are
-cached in a small LRU keyed by (snapshot, cohort key, size, options), so re-drawing a panel or
-switching roles never recomputes.
+cached within a byte budget, keyed by (snapshot, cohort key, size, options), so re-drawing a
+panel or switching roles never recomputes.
 """
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from queries.analyses import characteristics, response, safety, survival
 from queries.analyses.strata import base_table, jsonable
@@ -21,7 +24,6 @@ from queries.cohort.materialize import index_source
 from queries.cohort.model import Definition, IndexEvent, Metadata
 from queries.snapshot.database import SnapshotDatabase
 
-CACHE_SIZE = 64
 PANEL_THREADS = 2
 # Panels are started longest first (measured on 1M patients), so the two threads end together
 # instead of one starting the longest panel last: 575 -> 440 ms for the largest bench cohort.
@@ -71,37 +73,70 @@ class AnalysisBundle:
         })
 
 
-class _LRU:
-    """A small thread-safe LRU of analysis bundles."""
+class ByteBoundedLRU:
+    """A thread-safe LRU of results bounded by their estimated bytes (their pickled size,
+    measured once when stored); an entry larger than the whole budget is not kept."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict = OrderedDict()
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._data: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key):
+    def get(self, key: Hashable) -> Any:
         with self._lock:
             if key in self._data:
                 self._data.move_to_end(key)
-                return self._data[key]
+                return self._data[key][0]
         return None
 
-    def put(self, key, value) -> None:
+    def put(self, key: Hashable, value: object) -> None:
+        size = estimated_bytes(value)
         with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+            if key in self._data:
+                self._bytes -= self._data.pop(key)[1]
+            if size > self.max_bytes:
+                return
+            self._data[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                self._bytes -= self._data.popitem(last=False)[1][1]
+
+    @property
+    def bytes(self) -> int:
+        with self._lock:
+            return self._bytes
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._bytes = 0
 
 
-_CACHE = _LRU(CACHE_SIZE)
+def estimated_bytes(value: object) -> int:
+    """Memory of a result, estimated by its pickled size (DataFrames pickle near their size)."""
+    try:
+        return len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return 1024 * 1024  # unpicklable: count it as large rather than free
+
+
+DEFAULT_RESULT_CACHE_BYTES = 64 * 1024**2
+# Bundles hold the same panel results as _PANELS (shared objects), so they get a small share.
+_CACHE = ByteBoundedLRU(DEFAULT_RESULT_CACHE_BYTES // 4)
 # Panels are cached on their own too: changing one option (a stratification, an AE filter)
 # recomputes one panel, not the bundle.
-_PANELS = _LRU(CACHE_SIZE * 8)
+_PANELS = ByteBoundedLRU(DEFAULT_RESULT_CACHE_BYTES)
+
+
+def configure_result_cache(max_bytes: int) -> None:
+    """Set this process's budget for cached analysis results (the app does, from settings)."""
+    _PANELS.max_bytes = max_bytes
+    _CACHE.max_bytes = max_bytes // 4
 
 
 def _cohort_key(cohort: Cohort) -> tuple:
@@ -151,15 +186,17 @@ def compute(cohort: Cohort, options: AnalysisOptions | None = None,
     options = options or AnalysisOptions()
     bundle = AnalysisBundle(cohort.db.snapshot_id, cohort.key, cohort.size, options)
     started = time.perf_counter()
-    base_table(cohort)
-    bundle.timings_ms["base"] = _ms(started)
-    jobs = _panel_jobs(cohort, options)
-    jobs = {name: jobs[name] for name in sorted(
-        jobs, key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else len(jobs))}
-    with ThreadPoolExecutor(max_workers=PANEL_THREADS) as pool:
-        futures = {name: pool.submit(_run_panel, cohort, name, key, fn, use_cache)
-                   for name, (key, fn) in jobs.items()}
-        results = {name: future.result() for name, future in futures.items()}
+    with cohort.db.hold():  # the cohort and its base stay while the panel threads read them
+        cohort.db.cached_rows(cohort.table)
+        base_table(cohort)
+        bundle.timings_ms["base"] = _ms(started)
+        jobs = _panel_jobs(cohort, options)
+        jobs = {name: jobs[name] for name in sorted(
+            jobs, key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else len(jobs))}
+        with ThreadPoolExecutor(max_workers=PANEL_THREADS) as pool:
+            futures = {name: pool.submit(_run_panel, cohort, name, key, fn, use_cache)
+                       for name, (key, fn) in jobs.items()}
+            results = {name: future.result() for name, future in futures.items()}
     for name, (result, ms) in results.items():
         bundle.timings_ms[name] = ms
         if name.startswith("survival_"):

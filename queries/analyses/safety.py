@@ -89,7 +89,7 @@ def events_table(cohort: Cohort) -> tuple[str, str]:
         sql = load_sql("ae_events").replace("{base}", base_table(cohort)).replace("{terms}",
                                                                                    terms)
         return cached_table(cohort, name, sql), terms
-    with cohort.db.lock:  # the source's tables must outlive the query that filters them
+    with cohort.db.hold():  # the source's tables must outlive the query that filters them
         return from_source(cohort, name, lambda whole: events_table(whole)[0],
                            f"rid IN (SELECT rid FROM {base_table(cohort)})",  # noqa: S608 - names from hashes
                            "rid, term_id, onset_days"), terms

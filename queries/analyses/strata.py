@@ -213,7 +213,7 @@ def from_source(cohort: Cohort, name: str, whole_table: Callable[[Cohort], str],
     """``name``: the rows of ``whole_table(source)`` that are the cohort's (``where``), for a
     cohort with a ``source``. Per-patient tables depend only on the patient and the index
     date and line, which the cohort shares with its source, so they are built once per
-    source and filtered per cohort. Call with ``cohort.db.lock`` held."""
+    source and filtered per cohort. Call inside ``cohort.db.hold()``."""
     if cohort.db.cached_rows(name) is None:
         whole = whole_table(cohort.source.cohort(cohort.db))
         cached_table(cohort, name, f"SELECT * FROM {whole} WHERE {where} "  # noqa: S608
@@ -230,7 +230,7 @@ def base_table(cohort: Cohort) -> str:
     name = f"{cohort.table}__base"
     if cohort.source is None:
         return cached_table(cohort, name, base_sql(cohort))
-    with cohort.db.lock:  # the source and its base must outlive the query that filters them
+    with cohort.db.hold():  # the source and its base must outlive the query that filters them
         return from_source(cohort, name, base_table,
                            f"patient_id IN (SELECT patient_id FROM {cohort.table})",  # noqa: S608
                            "rid")

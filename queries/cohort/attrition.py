@@ -56,7 +56,7 @@ class Attrition:
 
 
 def _cached_counts(db: SnapshotDatabase, table: str) -> dict:
-    with db.lock:  # read before another thread's eviction could drop it
+    with db.hold():  # read before another thread's eviction could drop it
         frame = db.cursor().execute(f"SELECT * FROM {table}").df()  # noqa: S608 - from a hash
     return {col: (0 if pd.isna(v) else int(v)) for col, v in frame.iloc[0].items()}
 
@@ -65,7 +65,7 @@ def compute_attrition(db: SnapshotDatabase, definition: Definition,
                       catalog: Catalog | None = None) -> Attrition:
     """Exact attrition counts for a definition over one snapshot."""
     table = f"attrition_{definition.attrition_hash()[:32]}_{snapshot_hash(db.snapshot_id)}"
-    with db.lock:  # the index table must outlive the query that reads it
+    with db.hold():  # the index table must outlive the query that reads it
         if db.cached_rows(table) is None:
             query = compile_attrition(definition, catalog, index_table(db, definition))
             db.cached_table(table, query.sql, query.params)

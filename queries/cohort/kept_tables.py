@@ -29,8 +29,8 @@ class KeptSource:
     params: tuple = ()
 
     def cohort(self, db: SnapshotDatabase) -> Cohort:
-        """The kept table as a Cohort, created if this process does not hold it. Hold
-        ``db.lock`` until the queries reading it have run (only DDL under it can evict)."""
+        """The kept table as a Cohort, created if this process does not hold it. Call inside
+        ``db.hold()`` until the queries reading it have run (so it is not evicted)."""
         size = db.cached_table(self.table, self.sql, list(self.params))
         return Cohort(db=db, table=self.table, key=self.table, size=size)
 
@@ -87,7 +87,7 @@ def materialize_frame(db: SnapshotDatabase, key: str, frame: pd.DataFrame) -> Co
     data = frame.loc[:, list(COHORT_COLUMNS)].copy()
     data["index_date"] = pd.to_datetime(data["index_date"]).dt.date
     data["index_line"] = data["index_line"].astype("Int64")
-    with db.lock:
+    with db.hold():
         cur = db.cursor()
         cur.register("_cohort_frame", data)
         try:

@@ -31,8 +31,8 @@ def index_table(db: SnapshotDatabase, definition: Definition) -> str:
     """The index-event population of a definition, kept as a table per (index event,
     snapshot), so that editing rules in the builder never recomputes it.
 
-    Call with ``db.lock`` held until the query using the name has run: only a table
-    created under the lock can evict another.
+    Call inside ``db.hold()`` until the query using the name has run, so that no other
+    request's table evicts it meanwhile.
     """
     return index_source(db, definition).cohort(db).table
 
@@ -46,7 +46,7 @@ def materialize_definition(db: SnapshotDatabase, definition: Definition,
     """
     key = cohort_key(definition, db.snapshot_id)
     source = index_source(db, definition)
-    with db.lock:
+    with db.hold():
         cached = cached_cohort(db, key, source)
         if cached is not None:
             return cached

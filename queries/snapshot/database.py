@@ -9,6 +9,7 @@ Connections are opened lazily, so after the server forks, and each thread gets i
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -175,20 +176,50 @@ def _remove(partial: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+# Tables of whole index-event populations (and what is derived from them) are named with
+# this prefix; every cohort with that index event reads them, so they are evicted last.
+PREFERRED_PREFIX = "index_"
+DEFAULT_CACHE_BYTES = 384 * 1024**2
+# Bytes per value of fixed-width DuckDB types; VARCHAR is 16 plus its text beyond 12 bytes.
+_TYPE_BYTES = {"BOOLEAN": 1, "TINYINT": 1, "UTINYINT": 1, "SMALLINT": 2, "USMALLINT": 2,
+               "INTEGER": 4, "UINTEGER": 4, "DATE": 4, "FLOAT": 4, "BIGINT": 8, "UBIGINT": 8,
+               "DOUBLE": 8, "TIMESTAMP": 8, "TIME": 8, "HUGEINT": 16, "UUID": 16, "INTERVAL": 16}
+_INLINE_STRING = 12
+_STRING_SAMPLE = 2048
+
+
+@dataclass(frozen=True)
+class KeptTable:
+    """A derived table this process holds: its rows and estimated bytes in memory."""
+
+    rows: int
+    bytes: int
+    preferred: bool
+
+
 @dataclass
 class SnapshotDatabase:
-    """A built snapshot database; hands out one read-only cursor per thread and process."""
+    """A built snapshot database; hands out one read-only cursor per thread and process.
+
+    Derived tables (cohorts, analysis bases, attrition counts) are kept in memory within
+    ``max_cached_bytes`` (estimated from column types, rows and sampled text lengths) and
+    ``max_cached_tables``. Each table has its own build lock: two requests needing the same
+    table build it once (the second waits for that table only), different tables build in
+    parallel. ``hold()`` keeps the tables a block uses from being evicted until it ends.
+    """
 
     snapshot_id: str
     path: Path
     memory_limit: str | None = None
+    max_cached_bytes: int = DEFAULT_CACHE_BYTES
+    max_cached_tables: int = 512
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
     _pid: int | None = field(default=None, repr=False)
-    max_cached_rows: int = 20_000_000
-    max_cached_tables: int = 512
-    _tables: OrderedDict[str, int] = field(default_factory=OrderedDict, repr=False)
+    _tables: OrderedDict[str, KeptTable] = field(default_factory=OrderedDict, repr=False)
+    _building: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
+    _pins: dict[str, int] = field(default_factory=dict, repr=False)
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
@@ -203,6 +234,7 @@ class SnapshotDatabase:
                     )
                 self._con, self._pid = con, os.getpid()
                 self._tables = OrderedDict()
+                self._building, self._pins = {}, {}
                 self._local = threading.local()
             return self._con
 
@@ -218,48 +250,131 @@ class SnapshotDatabase:
     def cached_table(self, table: str, sql: str, params: list | dict) -> int:
         """Create ``table`` from ``sql`` unless this process already has it; returns its rows.
 
-        Derived tables (materialized cohorts, attrition counts) live in memory, so the least
-        recently used are dropped once more than ``max_cached_rows`` rows or
-        ``max_cached_tables`` tables are held. ``table`` must come from a hash, never from input.
+        Only this table's build lock is held while it is built, so other requests go on; the
+        least recently used tables are then dropped while the cache is over its budget (tables
+        named ``index_…`` after all others, held ones never). ``table`` must come from a hash,
+        never from input.
         """
-        with self._lock:
-            cur = self.cursor()
-            if table in self._tables:
-                self._tables.move_to_end(table)
-                return self._tables[table]
-            cur.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}", params)  # noqa: S608
-            rows = int(cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608
-            self._tables[table] = rows
-            self._evict(keep=table)
-            return rows
+        cur = self.cursor()
+        while True:
+            with self._lock:
+                kept = self._use(table)
+                if kept is not None:
+                    return kept.rows
+                build_lock = self._building.setdefault(table, threading.Lock())
+            with build_lock:
+                with self._lock:
+                    if table in self._tables:
+                        continue  # built by another thread while this one waited
+                try:
+                    cur.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}", params)  # noqa: S608
+                    rows = int(cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608
+                    size = _estimated_bytes(cur, table, rows)
+                finally:
+                    with self._lock:
+                        self._building.pop(table, None)
+                with self._lock:
+                    self._tables[table] = KeptTable(rows, size, table.startswith(PREFERRED_PREFIX))
+                    self._use(table)
+                    self._evict(keep=table)
+                return rows
 
     def cached_rows(self, table: str) -> int | None:
         """Rows of ``table`` if this process holds it (marked as just used), else None."""
         with self._lock:
-            if table not in self._tables:
-                return None
-            self._tables.move_to_end(table)
-            return self._tables[table]
+            kept = self._use(table)
+            return None if kept is None else kept.rows
 
-    def _evict(self, keep: str) -> None:
-        cur = self.cursor()
-        while len(self._tables) > 1 and (
-            len(self._tables) > self.max_cached_tables
-            or sum(self._tables.values()) > self.max_cached_rows
-        ):
-            oldest = next(iter(self._tables))
-            if oldest == keep:
-                break
-            self._tables.pop(oldest)
-            cur.execute(f"DROP TABLE IF EXISTS {oldest}")
+    def kept_tables(self) -> dict[str, KeptTable]:
+        """The derived tables held now, least recently used first."""
+        with self._lock:
+            return dict(self._tables)
 
     @property
-    def lock(self) -> threading.RLock:
-        """Serializes DDL such as materializing a cohort table."""
-        return self._lock
+    def cached_bytes(self) -> int:
+        with self._lock:
+            return sum(kept.bytes for kept in self._tables.values())
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Within the block, no table this thread creates or looks up through ``cached_table``
+        or ``cached_rows`` is evicted (by any thread); nested blocks hold until the outermost
+        ends. Hold it until the queries reading those tables have run."""
+        stack: list[set[str]] = self._holds()
+        stack.append(set())
+        try:
+            yield
+        finally:
+            held = stack.pop()
+            if not stack:
+                with self._lock:
+                    for table in held:
+                        self._pins[table] -= 1
+                        if not self._pins[table]:
+                            del self._pins[table]
+                    self._evict(keep=None)
+            else:
+                stack[0].update(held)
+
+    @property
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        """Older name of ``hold()`` (it no longer serializes anything)."""
+        return self.hold()
+
+    def _holds(self) -> list[set[str]]:
+        self._connection()  # a fork resets the thread-locals with the connection
+        stack = getattr(self._local, "holds", None)
+        if stack is None:
+            stack = self._local.holds = []
+        return stack
+
+    def _use(self, table: str) -> KeptTable | None:
+        """Mark ``table`` as just used (and held, inside ``hold()``); None when not kept."""
+        kept = self._tables.get(table)
+        if kept is None:
+            return None
+        self._tables.move_to_end(table)
+        stack = getattr(self._local, "holds", None)
+        if stack and table not in stack[0]:
+            stack[0].add(table)
+            self._pins[table] = self._pins.get(table, 0) + 1
+        return kept
+
+    def _evict(self, keep: str | None) -> None:
+        """Drop least recently used tables (others before ``index_…``) while over budget."""
+        total, count = sum(k.bytes for k in self._tables.values()), len(self._tables)
+        if total <= self.max_cached_bytes and count <= self.max_cached_tables:
+            return
+        order = sorted(self._tables, key=lambda name: self._tables[name].preferred)  # stable
+        cur = self.cursor()
+        for name in order:
+            if total <= self.max_cached_bytes and count <= self.max_cached_tables:
+                break
+            if name == keep or name in self._pins:
+                continue
+            kept = self._tables.pop(name)
+            # DuckDB lets queries that already read the table finish; only later ones miss it.
+            cur.execute(f"DROP TABLE IF EXISTS {name}")
+            total, count = total - kept.bytes, count - 1
 
     def close(self) -> None:
         with self._lock:
             if self._con is not None:
                 self._con.close()
             self._con = None
+
+
+def _estimated_bytes(cur: duckdb.DuckDBPyConnection, table: str, rows: int) -> int:
+    """Memory of an in-memory table: fixed widths per type, text measured on a sample."""
+    columns = cur.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE table_name = ? AND database_name = current_database() AND schema_name = 'main'",
+        [table]).fetchall()
+    per_row = sum(_TYPE_BYTES.get(str(kind).split("(")[0], 16) for _, kind in columns)
+    texts = [name for name, kind in columns if str(kind) == "VARCHAR"]
+    if texts and rows:
+        spill = " + ".join(f"coalesce(avg(CASE WHEN strlen(\"{name}\") > {_INLINE_STRING} "
+                           f"THEN strlen(\"{name}\") ELSE 0 END), 0)" for name in texts)
+        sample = f"(SELECT * FROM {table} LIMIT {_STRING_SAMPLE})"  # noqa: S608 - from a hash
+        per_row += float(cur.execute(f"SELECT {spill} FROM {sample}").fetchall()[0][0])  # noqa: S608 - names from the catalog
+    return int(rows * per_row) + 4096

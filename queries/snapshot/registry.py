@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from queries.snapshot.database import (
+    DEFAULT_CACHE_BYTES,
     SnapshotDatabase,
     build_database,
     database_key,
@@ -138,10 +139,12 @@ class SnapshotRegistry:
     with problems; it is skipped and never raises out of ``refresh``/``statuses``/``default``.
     """
 
-    def __init__(self, snapshots_dir: Path, cache_dir: Path, memory_limit: str | None = None):
+    def __init__(self, snapshots_dir: Path, cache_dir: Path, memory_limit: str | None = None,
+                 max_cached_bytes: int = DEFAULT_CACHE_BYTES):
         self.snapshots_dir = Path(snapshots_dir)
         self.cache_dir = Path(cache_dir)
         self.memory_limit = memory_limit
+        self.max_cached_bytes = max_cached_bytes
         self._lock = threading.RLock()
         self._refresh_lock = threading.Lock()
         self._validated: dict[Path, tuple[tuple, ValidationReport]] = {}
@@ -302,7 +305,8 @@ class SnapshotRegistry:
                 if key in self._databases:
                     return self._databases[key]
             path = self._build(status, key, progress)
-            db = SnapshotDatabase(status.snapshot_id, path, memory_limit=self.memory_limit)
+            db = SnapshotDatabase(status.snapshot_id, path, memory_limit=self.memory_limit,
+                                  max_cached_bytes=self.max_cached_bytes)
             with self._lock:
                 self._databases[key] = db
             return db

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pandas as pd
 from snapshot_factory import write_tiny_snapshot
@@ -36,9 +37,13 @@ def test_materialized_cohort_is_reused_not_rebuilt(tmp_path):
     assert first.size == again.size == 3
 
 
-def test_least_recently_used_cohorts_are_dropped_over_the_row_budget(tmp_path):
+def test_least_recently_used_cohorts_are_dropped_over_the_byte_budget(tmp_path):
     db = _db(tmp_path)
-    db.max_cached_rows = 10
+    materialize_frame(db, "probe", _cohort_frame(4))
+    one = db.kept_tables()["cohort_probe"].bytes
+    db.max_cached_bytes = int(2.5 * one)  # two 4-patient cohorts fit, three do not
+    db.cursor().execute("DROP TABLE cohort_probe")
+    db._tables.clear()
     materialize_frame(db, "a", _cohort_frame(4))
     materialize_frame(db, "b", _cohort_frame(4))
     materialize_frame(db, "a", _cohort_frame(4))  # touch a: b is now the oldest
@@ -72,3 +77,115 @@ def test_a_rebuild_for_changed_files_removes_the_superseded_build_only(tmp_path)
     assert other.exists()  # another snapshot's build is not touched
     # a process that had the old build open keeps reading it
     assert still_open.cursor().execute("SELECT count(*) FROM patients").fetchone()[0] > 0
+
+
+def _kept(db: SnapshotDatabase, name: str, patients: int, id_length: int = 8) -> int:
+    return db.cached_table(name, "SELECT lpad(CAST(range AS VARCHAR), ?, 'P') AS patient_id, "
+                           "DATE '2020-01-01' AS index_date FROM range(?)",
+                           [id_length, patients])
+
+
+def test_the_cache_counts_bytes_so_long_text_weighs_more_than_short(tmp_path):
+    db = _db(tmp_path)
+    _kept(db, "cohort_short", 10_000, id_length=8)
+    _kept(db, "cohort_long", 10_000, id_length=200)
+    kept = db.kept_tables()
+    assert kept["cohort_short"].rows == kept["cohort_long"].rows == 10_000
+    assert kept["cohort_long"].bytes > 5 * kept["cohort_short"].bytes
+    db.max_cached_bytes = kept["cohort_long"].bytes + kept["cohort_short"].bytes // 2
+    db.cached_rows("cohort_short")  # used again: the long one is now the oldest
+    _kept(db, "cohort_next", 10_000, id_length=8)
+    assert _tables(db) == {"cohort_short", "cohort_next"}
+    assert db.cached_bytes <= db.max_cached_bytes
+
+
+def test_index_population_tables_survive_a_burst_of_cohorts(tmp_path):
+    db = _db(tmp_path)
+    _kept(db, "index_population", 20_000)
+    _kept(db, "index_population__base", 20_000)
+    one_cohort = _kept(db, "cohort_probe", 5_000) and db.kept_tables()["cohort_probe"].bytes
+    db.max_cached_bytes = db.cached_bytes + 3 * one_cohort
+    for k in range(30):
+        _kept(db, f"cohort_{k}", 5_000)
+    left = _tables(db)
+    assert {"index_population", "index_population__base", "cohort_29"} <= left
+    assert len([t for t in left if t.startswith("cohort_")]) <= 4
+    assert db.cached_bytes <= db.max_cached_bytes
+
+
+def test_a_held_table_is_not_evicted_by_other_threads(tmp_path):
+    db = _db(tmp_path)
+    db.max_cached_tables = 2
+    done = threading.Event()
+    with db.hold():
+        _kept(db, "cohort_held", 10)
+
+        def burst() -> None:
+            for k in range(5):
+                _kept(db, f"cohort_other_{k}", 10)
+            done.set()
+
+        worker = threading.Thread(target=burst)
+        worker.start()
+        worker.join(60)
+        assert done.is_set() and "cohort_held" in _tables(db)
+    _kept(db, "cohort_after", 10)  # once released it is evicted like any other
+    assert "cohort_held" not in _tables(db)
+
+
+def test_two_requests_for_one_table_build_it_once_and_other_tables_build_in_parallel(
+        tmp_path, monkeypatch):
+    import queries.snapshot.database as database
+
+    db = _db(tmp_path)
+    db.cursor()
+    real = database._estimated_bytes
+    built: list[str] = []
+    # Two different tables meet inside their builds: impossible if one lock served them all.
+    meeting = threading.Barrier(2, timeout=30)
+
+    def measured(cur, table, rows):
+        built.append(table)
+        if table in ("cohort_left", "cohort_right"):
+            meeting.wait()
+        return real(cur, table, rows)
+
+    monkeypatch.setattr(database, "_estimated_bytes", measured)
+    errors: list[BaseException] = []
+
+    def build(name: str) -> None:
+        try:
+            _kept(db, name, 1_000)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build, args=(name,))
+               for name in ("cohort_left", "cohort_right")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors and sorted(built) == ["cohort_left", "cohort_right"]
+
+    built.clear()
+    same = [threading.Thread(target=build, args=("cohort_same",)) for _ in range(4)]
+    for thread in same:
+        thread.start()
+    for thread in same:
+        thread.join(60)
+    assert not errors and built == ["cohort_same"]
+
+
+def test_the_result_cache_is_bounded_by_bytes_not_entries():
+    from queries.analyses.panels import ByteBoundedLRU, estimated_bytes
+
+    small, large = pd.DataFrame({"x": range(10)}), pd.DataFrame({"x": range(100_000)})
+    cache = ByteBoundedLRU(max_bytes=estimated_bytes(large) + 5 * estimated_bytes(small))
+    for k in range(10):
+        cache.put(("small", k), small)
+    cache.put("large", large)
+    assert cache.bytes <= cache.max_bytes
+    assert cache.get("large") is not None and cache.get(("small", 0)) is None
+    assert cache.get(("small", 9)) is not None
+    cache.put("huge", pd.DataFrame({"x": range(1_000_000)}))  # over the whole budget
+    assert cache.get("huge") is None and cache.get("large") is not None
