@@ -6,6 +6,7 @@ user's role); nothing is computed here beyond formatting.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import dash_bootstrap_components as dbc
@@ -249,6 +250,11 @@ def testing_table(table1) -> dbc.Table:
     return _table(["Biomarker", "Tested, n (%)", "Level counted", "n (% of tested)"], rows)
 
 
+def fmt_smd(value: float) -> str:
+    """An SMD to two decimals; infinite (complete separation: 100 % vs 0 %) as "∞"."""
+    return ("∞" if value > 0 else "−∞") if math.isinf(value) else f"{value:.2f}"
+
+
 def comparison_table(comparison, first, second, names: tuple[str, str],
                      table_id: str | None = None) -> dbc.Table:
     """Two Table 1s side by side with the standardized mean difference of every variable."""
@@ -261,12 +267,12 @@ def comparison_table(comparison, first, second, names: tuple[str, str],
         cells = [_side_text(row, "_1"), _side_text(row, "_2")]
         value = smd.get(row["key"]) if not row["level"] else level_smd.get(
             (row["key"], row["level"]))
-        cells.append(EMPTY if is_missing(value) or row["key"] == "n" else f"{value:.2f}")
+        cells.append(EMPTY if is_missing(value) or row["key"] == "n" else fmt_smd(value))
         values.append(cells)
     header = ["Characteristic", f"{names[0]} (n={fmt_count(first.n)})",
               f"{names[1]} (n={fmt_count(second.n)})", "SMD"]
     props = {"id": table_id} if table_id else {}
-    headers = {key: ["", "", EMPTY if is_missing(value) else f"{value:.2f}"]
+    headers = {key: ["", "", EMPTY if is_missing(value) else fmt_smd(value)]
                for key, value in smd.items() if key != "age"}
     return _table(header, _label_rows(merged, values, headers), **props)
 

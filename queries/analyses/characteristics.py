@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from queries.analyses import propensity
 from queries.analyses.strata import (
     STRATIFICATIONS,
     UNTESTED,
@@ -142,33 +143,22 @@ def table_one(cohort: Cohort) -> Table1:
 
 
 def smd_continuous(mean1: float, sd1: float, mean2: float, sd2: float) -> float | None:
-    """Cohen-style SMD with the pooled SD sqrt((sd1^2 + sd2^2) / 2)."""
+    """Cohen-style SMD with the pooled SD sqrt((sd1^2 + sd2^2) / 2); infinite when the groups
+    differ but neither varies."""
     values = (mean1, sd1, mean2, sd2)
     if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
         return None
-    pooled = math.sqrt((sd1 ** 2 + sd2 ** 2) / 2)
-    return 0.0 if pooled == 0 else (mean1 - mean2) / pooled
+    return propensity.standardize(mean1 - mean2, (sd1 ** 2 + sd2 ** 2) / 2)
 
 
 def smd_proportion(p1: float, p2: float) -> float | None:
-    """SMD of one level's proportion (binary variable)."""
-    pooled = math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / 2)
-    return 0.0 if pooled == 0 else (p1 - p2) / pooled
+    """SMD of one level's proportion (binary variable); infinite for 100 % vs 0 %."""
+    return propensity.smd_binary(p1, p2)
 
 
 def smd_multicategory(p1: np.ndarray, p2: np.ndarray) -> float:
     """Yang & Dalton's SMD of a categorical variable (levels as proportions summing to 1)."""
-    t, c = np.asarray(p1, float)[1:], np.asarray(p2, float)[1:]
-    if t.size == 0:
-        return 0.0
-    cov = (_multinomial_cov(t) + _multinomial_cov(c)) / 2
-    diff = t - c
-    value = float(diff @ np.linalg.pinv(cov) @ diff)
-    return math.sqrt(max(value, 0.0))
-
-
-def _multinomial_cov(p: np.ndarray) -> np.ndarray:
-    return np.diag(p) - np.outer(p, p)
+    return propensity.smd_categorical(p1, p2)
 
 
 def compare(first: Table1, second: Table1) -> Comparison:

@@ -1,0 +1,220 @@
+"""Study comparisons: SMD formulas, matching, weighting, outcomes against lifelines, and a
+planted confounder that adjustment removes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter, KaplanMeierFitter
+
+from queries.analyses import characteristics, propensity
+from queries.analyses.comparison import (
+    ComparisonError,
+    ComparisonOptions,
+    compare_groups,
+    cox_group,
+    risk_contrast,
+    weighted_km,
+)
+
+# --- SMD, hand-worked ---------------------------------------------------------------------
+
+
+def test_smd_of_complete_separation_is_infinite_not_zero():
+    assert propensity.smd_binary(1.0, 0.0) == math.inf
+    assert propensity.smd_binary(0.0, 1.0) == -math.inf
+    assert characteristics.smd_proportion(1.0, 0.0) == math.inf
+    assert propensity.smd_categorical([1, 0, 0], [0, 1, 0]) == math.inf
+    assert characteristics.smd_multicategory(np.array([0.0, 1.0]), np.array([1.0, 0.0])) \
+        == math.inf
+
+
+def test_smd_without_difference_and_variation_is_zero():
+    assert propensity.smd_binary(1.0, 1.0) == 0.0
+    assert propensity.smd_categorical([0, 1, 0], [0, 1, 0]) == 0.0
+
+
+def test_smd_binary_hand_worked():
+    # (0.6 - 0.4) / sqrt((0.24 + 0.24) / 2)
+    assert propensity.smd_binary(0.6, 0.4) == pytest.approx(0.2 / math.sqrt(0.24))
+
+
+def test_smd_continuous_hand_worked_with_and_without_weights():
+    # means 2 and 3, variances (divisor n) 2/3 each: -1 / sqrt(2/3)
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([2.0, 3.0, 4.0])
+    assert propensity.smd_continuous(a, b) == pytest.approx(-1 / math.sqrt(2 / 3))
+    # weight 2 on the value 3 in A: mean 2.25, var 0.6875
+    w = np.array([1.0, 1.0, 2.0])
+    expected = (2.25 - 3) / math.sqrt((0.6875 + 2 / 3) / 2)
+    assert propensity.smd_continuous(a, b, w, np.ones(3)) == pytest.approx(expected)
+
+
+def test_smd_categorical_of_two_levels_equals_binary():
+    assert propensity.smd_categorical([0.3, 0.7], [0.5, 0.5]) == pytest.approx(
+        abs(propensity.smd_binary(0.7, 0.5)))
+
+
+# --- matching and weighting ---------------------------------------------------------------
+
+
+def test_matching_is_one_to_one_within_caliper_and_repeatable():
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(0.5, 1, 300), rng.normal(0, 1, 500)
+    pairs = propensity.match_nearest(a, b, 0.05, seed=11)
+    assert len({i for i, _ in pairs}) == len(pairs) == len({j for _, j in pairs})
+    assert all(abs(a[i] - b[j]) <= 0.05 for i, j in pairs)
+    assert pairs == propensity.match_nearest(a, b, 0.05, seed=11)
+    assert len(pairs) > 250
+
+
+def test_matching_takes_the_nearest_free_control():
+    pairs = propensity.match_nearest(np.array([0.0, 0.1]), np.array([0.05, 1.0, -0.5]), 0.6,
+                                     seed=0)
+    # whoever goes first takes 0.05; the other takes -0.5 (1.0 is outside the caliper)
+    assert sorted(pairs) in ([(0, 0), (1, 2)], [(0, 2), (1, 0)])
+
+
+def test_stabilised_weights_and_trimming():
+    score = np.array([0.5, 0.25, 0.02, 0.5])
+    group = np.array([1.0, 0.0, 1.0, 0.0])
+    w = propensity.stabilised_weights(score, group, trim=0.05)
+    assert w[0] == pytest.approx(0.5 / 0.5)
+    assert w[1] == pytest.approx(0.5 / 0.75)
+    assert w[2] == 0.0  # trimmed: outside [0.05, 0.95]
+
+
+def test_risk_contrast_hand_worked():
+    out = risk_contrast(0.5, 100, 0.25, 100)
+    se = math.sqrt(0.25 / 100 + 0.1875 / 100)
+    assert out["difference"] == pytest.approx(0.25)
+    assert out["diff_ci_lower"] == pytest.approx(0.25 - 1.959964 * se, rel=1e-5)
+    assert out["ratio"] == pytest.approx(2.0)
+
+
+# --- outcomes against lifelines -----------------------------------------------------------
+
+
+def _survival_frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 2, n).astype(float)
+    time = np.ceil(rng.exponential(300 * np.where(group == 1, 1.4, 1.0)))
+    censor = np.ceil(rng.uniform(50, 900, n))
+    return pd.DataFrame({"T": np.minimum(time, censor), "E": time <= censor, "_group": group,
+                         "_weight": rng.uniform(0.3, 3.0, n), "_pair": np.arange(n)})
+
+
+def test_weighted_km_equals_lifelines():
+    frame = _survival_frame(400, 1)
+    curve = weighted_km(frame["T"].to_numpy(), frame["E"].to_numpy(), frame["_weight"].to_numpy())
+    kmf = KaplanMeierFitter().fit(frame["T"], frame["E"], weights=frame["_weight"])
+    expected = kmf.survival_function_.iloc[:, 0]
+    got = curve.set_index("time_days")["survival"]
+    common = expected.index.intersection(got.index)
+    assert len(common) > 100
+    np.testing.assert_allclose(got.loc[common], expected.loc[common], rtol=1e-9)
+
+
+def test_weighted_cox_equals_lifelines_robust_with_the_same_weights():
+    frame = _survival_frame(500, 2)
+    effect = cox_group(frame, "T", "E", weighted=True, cluster=False)
+    reference = CoxPHFitter().fit(frame[["T", "E", "_group", "_weight"]], "T", "E",
+                                  weights_col="_weight", robust=True)
+    assert effect is not None
+    assert effect.hr == pytest.approx(math.exp(reference.params_["_group"]), rel=1e-6)
+    lower, upper = np.exp(reference.confidence_intervals_.loc["_group"].to_numpy())
+    assert effect.ci_lower == pytest.approx(lower, rel=1e-4)
+    assert effect.ci_upper == pytest.approx(upper, rel=1e-4)
+
+
+# --- the whole comparison -----------------------------------------------------------------
+
+PLANTED_HR = 0.7
+
+
+def _confounded(n: int, seed: int) -> pd.DataFrame:
+    """Younger, fitter patients get A more often and live longer; A's own hazard ratio given
+    age and ECOG is PLANTED_HR."""
+    rng = np.random.default_rng(seed)
+    age = rng.normal(65, 10, n)
+    ecog = rng.choice(["ECOG 0-1", "ECOG ≥ 2"], n, p=[0.75, 0.25])
+    frail = (ecog == "ECOG ≥ 2").astype(float)
+    p_a = 1 / (1 + np.exp(-(-0.08 * (age - 65) - 1.5 * frail)))
+    in_a = rng.uniform(size=n) < p_a
+    log_hazard = np.log(PLANTED_HR) * in_a + 0.04 * (age - 65) + 0.9 * frail
+    time = np.ceil(rng.exponential(400 * np.exp(-log_hazard)))
+    censor = np.ceil(rng.uniform(100, 2000, n))
+    frame = pd.DataFrame({
+        "patient_id": [f"p{i}" for i in range(n)], "index_date": pd.Timestamp("2020-01-01"),
+        "age": age, "sex": rng.choice(["Female", "Male"], n), "ecog": ecog,
+        "os_days": np.minimum(time, censor), "os_event": time <= censor,
+        "pfs_days": np.minimum(time, censor) / 2, "pfs_event": time <= censor,
+        "bor": rng.choice(["PR", "SD", "PD"], n), "severe_irae": rng.uniform(size=n) < 0.1})
+    frame["responder"] = frame["bor"] == "PR"
+    return frame[in_a].reset_index(drop=True), frame[~in_a].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("method", ["match", "iptw"])
+def test_adjustment_recovers_the_planted_effect_that_the_crude_hr_misses(method):
+    a, b = _confounded(6000, 7)
+    options = ComparisonOptions(covariates=("age", "sex", "ecog"), method=method,
+                                endpoints=("os",))
+    result = compare_groups(a, b, "A", "B", options)
+    os_ = result.outcomes[0]
+    assert os_.crude.hr < os_.adjusted.hr  # confounding makes A look better than it is
+    assert os_.crude.ci_upper < PLANTED_HR  # the crude CI misses the planted effect
+    assert os_.adjusted.ci_lower <= PLANTED_HR <= os_.adjusted.ci_upper
+    assert (result.balance["smd_before"].abs() > 0.1).any()
+    assert (result.balance["smd_after"].abs() <= 0.1).all()
+    arms = result.arms.set_index("arm")
+    assert arms.loc["A", "analysed"] + arms.loc["A", "unmatched"] == len(a)
+
+
+def test_comparing_a_cohort_with_itself_says_so_and_does_not_test():
+    a, _ = _confounded(400, 3)
+    result = compare_groups(a, a.copy(), "A", "A again")
+    assert result.identical
+    assert result.outcomes == [] and result.binary == []
+    assert "same patients" in result.warnings[0]
+
+
+def test_patients_in_both_cohorts_follow_the_stated_rule():
+    a, b = _confounded(2000, 5)
+    shared = a.iloc[:30]
+    b2 = pd.concat([b, shared], ignore_index=True)
+    options = ComparisonOptions(covariates=("age", "ecog"), endpoints=("os",))
+    excluded = compare_groups(a, b2, "A", "B", options)
+    assert excluded.overlap == 30
+    arms = excluded.arms.set_index("arm")
+    assert arms.loc["A", "after_overlap"] == len(a) - 30
+    assert arms.loc["B", "after_overlap"] == len(b)
+    kept_in_a = compare_groups(a, b2, "A", "B", ComparisonOptions(
+        covariates=("age", "ecog"), endpoints=("os",), overlap="a")).arms.set_index("arm")
+    assert kept_in_a.loc["A", "after_overlap"] == len(a)
+    assert any("30 patients are in both" in w for w in excluded.warnings)
+
+
+def test_matching_gives_the_same_result_twice():
+    a, b = _confounded(1500, 9)
+    options = ComparisonOptions(covariates=("age", "ecog"), endpoints=("os",), seed=3)
+    first = compare_groups(a, b, "A", "B", options)
+    second = compare_groups(a, b, "A", "B", options)
+    assert first.outcomes[0].adjusted == second.outcomes[0].adjusted
+    pd.testing.assert_frame_equal(first.balance, second.balance)
+
+
+def test_subgroups_have_interaction_p_and_a_multiplicity_note():
+    a, b = _confounded(3000, 12)
+    result = compare_groups(a, b, "A", "B", ComparisonOptions(
+        covariates=("age", "ecog"), endpoints=("os",), subgroups=("sex",)))
+    assert set(result.subgroups["level"]) == {"Female", "Male"}
+    assert result.subgroups["interaction_p"].between(0, 1).all()
+    assert any("multiple comparisons" in w for w in result.warnings)
+
+
+def test_unknown_covariate_is_a_clear_error():
+    a, b = _confounded(200, 1)
+    with pytest.raises(ComparisonError, match="unknown covariate"):
+        compare_groups(a, b, "A", "B", ComparisonOptions(covariates=("shoe_size",)))
