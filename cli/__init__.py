@@ -11,6 +11,9 @@ import argparse
 import importlib
 import sys
 from pathlib import Path
+from typing import Any
+
+from queries.analyses.comparison_options import COVARIATES, ENDPOINTS, SPLIT_FIELDS
 
 # sub-command -> (module, handler)
 HANDLERS = {
@@ -20,6 +23,7 @@ HANDLERS = {
     "count": ("cli.cohorts", "count"),
     "export": ("cli.cohorts", "export"),
     "analyze": ("cli.cohorts", "analyze_command"),
+    "compare": ("cli.compare", "compare"),
     "users": ("access.users", "cli_users"),
     "summaries": ("access.publications", "cli_summaries"),
 }
@@ -82,7 +86,43 @@ def build_parser() -> argparse.ArgumentParser:
     ssub.add_parser("list")
     withdraw = ssub.add_parser("unpublish", help="withdraw any published summary")
     withdraw.add_argument("id", type=int)
+    _compare_parser(sub)
     return parser
+
+
+def _compare_parser(sub: Any) -> None:
+    """Declare ``iocohort compare`` and its options."""
+    cmd = sub.add_parser(
+        "compare", help="compare two cohorts like a study (propensity score, balance, outcomes)",
+        description="Compare cohort A with cohort B (two definition files), or two levels of "
+                    "one field within one cohort (--split FIELD --levels A,B). Every contrast "
+                    "reads 'A vs B'.")
+    cmd.add_argument("--snapshot", type=Path, required=True, help="snapshot folder")
+    cmd.add_argument("cohorts", nargs="+", type=Path,
+                     help="A.json B.json, or one cohort with --split")
+    cmd.add_argument("--split", choices=SPLIT_FIELDS, default=None,
+                     help="compare two levels of this field within one cohort")
+    cmd.add_argument("--levels", default=None, help="with --split: 'LEVEL_A,LEVEL_B'")
+    cmd.add_argument("--covariates", default="age,sex,ecog,stage,cancer_type,pdl1",
+                     help=f"propensity-score covariates at index, from: {', '.join(COVARIATES)}")
+    cmd.add_argument("--method", choices=("match", "iptw"), default="match",
+                     help="match: 1:1 nearest neighbour on the logit with a caliper; "
+                          "iptw: stabilised inverse-probability weights with trimming")
+    cmd.add_argument("--caliper", type=float, default=0.2,
+                     help="matching caliper in SD of the logit of the score (default 0.2)")
+    cmd.add_argument("--trim", type=float, default=0.05,
+                     help="iptw: drop patients with a score outside [trim, 1-trim]")
+    cmd.add_argument("--overlap", choices=("exclude", "a", "b"), default="exclude",
+                     help="patients in both cohorts: left out of both, or kept in A or B only")
+    cmd.add_argument("--endpoints", default="os,pfs",
+                     help=f"time-to-event outcomes, from: {', '.join(ENDPOINTS)}")
+    cmd.add_argument("--subgroups", default="",
+                     help=f"fields for the subgroup forest plot, from: {', '.join(SPLIT_FIELDS)}")
+    cmd.add_argument("--seed", type=int, default=20261201, help="matching order seed")
+    cmd.add_argument("--role", choices=("clinician", "partner", "advisory"), default="clinician",
+                     help="print what this role receives (disclosure control applied)")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    cmd.add_argument("--cache-dir", type=Path, default=None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,15 @@ from lifelines import CoxPHFitter
 from scipy import stats
 
 from queries.analyses import propensity
-from queries.analyses.propensity import Covariate
+from queries.analyses.comparison_options import (
+    BINARY,
+    COVARIATES,
+    ENDPOINTS,
+    SPLIT_FIELDS,
+    ComparisonError,
+    ComparisonOptions,
+    Covariate,
+)
 from queries.analyses.strata import base_table, jsonable
 from queries.cohort.kept_tables import Cohort
 from queries.snapshot.schema import DAYS_PER_MONTH, RESPONDERS
@@ -46,24 +54,6 @@ MIN_GROUP = 10
 PS_BINS = 20
 PS_COLUMNS = ["stage", "arm", "bin_lower", "bin_upper", "weight"]
 BALANCE_COLUMNS = ["key", "covariate", "kind", "smd_before", "smd_after"]
-
-# Covariates at index, each a column of the per-patient frame read from the analysis base.
-COVARIATES: dict[str, Covariate] = {c.key: c for c in (
-    Covariate("age", "Age at index, years", "continuous"),
-    Covariate("sex", "Sex", "categorical"),
-    Covariate("ecog", "ECOG at index", "categorical"),
-    Covariate("stage", "Stage at diagnosis", "categorical"),
-    Covariate("histology", "Histology (ICD-O-3)", "categorical"),
-    Covariate("cancer_type", "Cancer type", "categorical"),
-    Covariate("pdl1", "PD-L1 TPS group", "categorical"),
-    Covariate("site", "Site", "categorical"),
-    Covariate("smoking", "Smoking", "categorical"),
-    Covariate("index_year", "Year of index", "continuous"),
-    Covariate("prior_lines", "Prior lines of therapy", "continuous"),
-)}
-DEFAULT_COVARIATES = ("age", "sex", "ecog", "stage", "cancer_type", "pdl1")
-# fields whose levels can split one cohort into A and B, or define subgroups
-SPLIT_FIELDS = ("regimen", "sex", "ecog", "stage", "cancer_type", "pdl1", "site", "smoking")
 
 _FRAME_SQL = """
 SELECT b.patient_id, b.index_date, b.age, year(b.index_date) AS index_year,
@@ -80,57 +70,6 @@ LEFT JOIN (
     GROUP BY c.patient_id
 ) ae ON ae.patient_id = b.patient_id
 """
-
-ENDPOINTS = {"os": ("Overall survival", "os_days", "os_event",
-                    "event: death from any cause; censored: alive at last follow-up"),
-             "pfs": ("Progression-free survival", "pfs_days", "pfs_event",
-                     "event: progression (RECIST PD) or death; censored: last assessment")}
-BINARY = {"orr": ("Objective response rate", "responder",
-                  "CR or PR as best overall response; denominator: all patients "
-                  "(not evaluable counts as no response)"),
-          "severe_irae": ("Grade ≥ 3 immune-related AE", "severe_irae",
-                          "any immune-related AE of grade 3-5 with onset on or after index; "
-                          "denominator: all patients")}
-
-
-class ComparisonError(ValueError):
-    """The comparison cannot be made as asked (unknown covariate, empty group...)."""
-
-
-@dataclass(frozen=True)
-class ComparisonOptions:
-    covariates: tuple[str, ...] = DEFAULT_COVARIATES
-    method: Literal["match", "iptw"] = "match"
-    caliper_sd: float = 0.2
-    trim: float = 0.05
-    overlap: Literal["exclude", "a", "b"] = "exclude"
-    seed: int = 20261201
-    endpoints: tuple[str, ...] = ("os", "pfs")
-    milestone_months: tuple[float, ...] = (12.0, 24.0)
-    subgroups: tuple[str, ...] = ()
-
-    def check(self) -> None:
-        unknown = [c for c in self.covariates if c not in COVARIATES]
-        if unknown:
-            raise ComparisonError(f"unknown covariate(s) {', '.join(unknown)}; "
-                                  f"choose from {', '.join(COVARIATES)}")
-        bad_sub = [s for s in self.subgroups if s not in SPLIT_FIELDS]
-        if bad_sub:
-            raise ComparisonError(f"unknown subgroup field(s) {', '.join(bad_sub)}; "
-                                  f"choose from {', '.join(SPLIT_FIELDS)}")
-        bad_end = [e for e in self.endpoints if e not in ENDPOINTS]
-        if bad_end:
-            raise ComparisonError(f"unknown endpoint(s) {', '.join(bad_end)}; "
-                                  f"choose from {', '.join(ENDPOINTS)}")
-        if self.method not in ("match", "iptw"):
-            raise ComparisonError("method must be 'match' or 'iptw'")
-        if not 0 < self.caliper_sd <= 5:
-            raise ComparisonError("the caliper must be between 0 and 5 SD of the logit")
-        if not 0 <= self.trim < 0.5:
-            raise ComparisonError("trimming must be between 0 and 0.5")
-        if self.overlap not in ("exclude", "a", "b"):
-            raise ComparisonError("overlap must be 'exclude', 'a' or 'b'")
-
 
 @dataclass
 class Effect:
@@ -154,6 +93,9 @@ class OutcomeContrast:
     crude: Effect | None
     adjusted: Effect | None
     curves: pd.DataFrame  # stage, arm, time_days, time_months, survival, ci_lower, ci_upper
+    # (stage, arm, time_days, n_event, n_censored) of the unweighted samples: crude, and the
+    # matched sample; what a protected role's curves are recomputed from
+    aggregates: pd.DataFrame
     milestones: pd.DataFrame  # stage, months, survival_a, survival_b, difference, ci
 
 
@@ -177,6 +119,7 @@ class StudyComparison:
     arms: pd.DataFrame  # arm, label, cohort, after_overlap, analysed, unmatched
     propensity: pd.DataFrame  # stage, arm, bin_lower, bin_upper, weight
     balance: pd.DataFrame  # key, covariate, kind, smd_before, smd_after
+    levels: pd.DataFrame = field(default_factory=pd.DataFrame)  # stage, key, level, arm, n
     outcomes: list[OutcomeContrast] = field(default_factory=list)
     binary: list[BinaryContrast] = field(default_factory=list)
     subgroups: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -188,7 +131,8 @@ class StudyComparison:
             "a": self.label_a, "b": self.label_b, "contrast": f"{self.label_a} vs {self.label_b}",
             "options": vars(self.options), "identical": self.identical, "overlap": self.overlap,
             "arms": self.arms, "propensity": self.propensity, "balance": self.balance,
-            "outcomes": [{**vars(o), "crude": vars(o.crude) if o.crude else None,
+            "levels": self.levels,
+            "outcomes": [{**{k: v for k, v in vars(o).items() if k != "aggregates"}, "crude": vars(o.crude) if o.crude else None,
                           "adjusted": vars(o.adjusted) if o.adjusted else None}
                          for o in self.outcomes],
             "binary": [vars(b) for b in self.binary], "subgroups": self.subgroups,
@@ -275,6 +219,7 @@ def compare_groups(frame_a: pd.DataFrame, frame_b: pd.DataFrame, label_a: str, l
     after = propensity.balance_table(data, covariates, group, weights)
     result.balance = before.rename(columns={"smd": "smd_before"}).assign(
         smd_after=after["smd"].to_numpy())
+    result.levels = _level_counts(data, covariates, group, weights)
     high = result.balance[result.balance["smd_after"].abs() > SMD_LIMIT]
     if len(high):
         result.warnings.append(
@@ -384,7 +329,13 @@ def weighted_km(time: np.ndarray, event: np.ndarray, weight: np.ndarray) -> pd.D
     upper = np.where(undefined, np.nan, upper)
     return pd.DataFrame({"time_days": times, "survival": surv, "ci_lower": lower,
                          "ci_upper": upper, "at_risk": at_risk,
-                         "var": np.where(surv > 0, surv ** 2 * greenwood, 0.0)})
+                         "var": _variance(surv, greenwood)})
+
+
+def _variance(surv: np.ndarray, greenwood: np.ndarray) -> np.ndarray:
+    """S^2 * Greenwood sum; 0 once the curve has reached 0 (the sum is infinite there)."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.where(surv > 0, surv ** 2 * greenwood, 0.0), dtype=float)
 
 
 def _survival_at(curve: pd.DataFrame, day: float) -> tuple[float, float]:
@@ -463,7 +414,45 @@ def _outcome(data: pd.DataFrame, key: str, options: ComparisonOptions) -> Outcom
     adjusted = cox_group(usable, time_col, event_col, weighted=True,
                          cluster=options.method == "match")
     return OutcomeContrast(key, label, definition, events, crude, adjusted, curve_frame,
+                           _aggregates(usable, time_col, event_col, options),
                            pd.DataFrame(milestones))
+
+
+def _aggregates(usable: pd.DataFrame, time_col: str, event_col: str,
+                options: ComparisonOptions) -> pd.DataFrame:
+    stages = [("crude", np.ones(len(usable), bool))]
+    if options.method == "match":
+        stages.append(("adjusted", (usable["_weight"] > 0).to_numpy()))
+    parts = []
+    for stage, keep in stages:
+        for arm, code in (("A", 1.0), ("B", 0.0)):
+            rows = usable[keep & (usable["_group"] == code).to_numpy()]
+            event = rows[event_col].to_numpy(bool)
+            frame = pd.DataFrame({"time_days": rows[time_col].to_numpy(float),
+                                  "n_event": event.astype(int), "n_censored": (~event).astype(int)})
+            grouped = frame.groupby("time_days", as_index=False).sum()
+            parts.append(grouped.assign(stage=stage, arm=arm))
+    columns = ["stage", "arm", "time_days", "n_event", "n_censored"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(
+        columns=columns)
+
+
+def _level_counts(data: pd.DataFrame, covariates: list[Covariate], group: np.ndarray,
+                  weights: np.ndarray) -> pd.DataFrame:
+    """Patients (after matching: matched patients; after weighting: sums of weights) per
+    level of each categorical covariate and arm."""
+    rows = []
+    for cov in covariates:
+        if cov.kind != "categorical":
+            continue
+        labels = data[cov.key].astype("string").fillna("Unknown").to_numpy()
+        for stage, w in (("before", np.ones(len(data))), ("after", weights)):
+            for arm, code in (("A", 1.0), ("B", 0.0)):
+                mask = group == code
+                sums = pd.Series(w[mask]).groupby(labels[mask]).sum()
+                rows += [{"stage": stage, "key": cov.key, "level": str(level), "arm": arm,
+                          "n": float(n)} for level, n in sums.items()]
+    return pd.DataFrame(rows, columns=["stage", "key", "level", "arm", "n"])
 
 
 def _binary(data: pd.DataFrame, key: str) -> BinaryContrast:
@@ -594,3 +583,25 @@ def covariate_choices() -> list[dict[str, str]]:
     """Key and label of every covariate (for the UI and --help)."""
     return [{"key": c.key, "label": c.label} for c in COVARIATES.values()]
 
+
+
+def compare_cohorts(cohort_a: Cohort, cohort_b: Cohort, label_a: str, label_b: str,
+                    options: ComparisonOptions | None = None) -> StudyComparison:
+    """A study comparison of two materialized cohorts (A vs B)."""
+    return compare_groups(patient_frame(cohort_a), patient_frame(cohort_b), label_a, label_b,
+                          options)
+
+
+def compare_levels(cohort: Cohort, field_key: str, level_a: str, level_b: str,
+                   options: ComparisonOptions | None = None) -> StudyComparison:
+    """A study comparison of two levels of one field within a cohort (e.g. regimen A vs B)."""
+    frame = patient_frame(cohort)
+    if field_key in SPLIT_FIELDS:
+        known = set(field_levels(frame, field_key))
+        missing = [lv for lv in (level_a, level_b) if lv not in known]
+        if missing:
+            raise ComparisonError(f"{', '.join(repr(m) for m in missing)} is not a level of "
+                                  f"{field_key} in this cohort; levels: "
+                                  f"{', '.join(sorted(known))}")
+    frame_a, frame_b = split_by_field(frame, field_key, level_a, level_b)
+    return compare_groups(frame_a, frame_b, level_a, level_b, options)

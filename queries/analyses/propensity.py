@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
+
+from queries.analyses.comparison_options import Covariate
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -79,15 +80,6 @@ def smd_categorical(p_a: Sequence[float], p_b: Sequence[float]) -> float:
     if np.abs(diff - cov @ inverse @ diff).max() > 1e-9:
         return math.inf
     return math.sqrt(max(float(diff @ inverse @ diff), 0.0))
-
-
-@dataclass(frozen=True)
-class Covariate:
-    """A covariate at index: its key, label, and ``continuous`` or ``categorical``."""
-
-    key: str
-    label: str
-    kind: str
 
 
 def design_matrix(frame: pd.DataFrame, covariates: Sequence[Covariate]) -> FloatArray:

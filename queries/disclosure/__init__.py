@@ -58,6 +58,7 @@ from queries.disclosure.attrition import (
     protect_attrition,
     protect_attrition_result,
 )
+from queries.disclosure.comparison import protect_study
 from queries.disclosure.curves import protect_at_risk, protect_survival_curve
 from queries.disclosure.policy import (
     DEFAULT_POLICY_CONFIG,
@@ -89,6 +90,6 @@ __all__ = [
     "policy_from_config", "protect_at_risk", "protect_attrition", "protect_attrition_result",
     "protect_bundle", "protect_comparison", "protect_count", "protect_feasibility",
     "protect_fraction", "protect_parts", "protect_percent", "protect_response", "protect_result",
-    "protect_safety", "protect_survival", "protect_survival_curve", "protect_table",
+    "protect_safety", "protect_study", "protect_survival", "protect_survival_curve", "protect_table",
     "protect_table_one", "round_estimate", "round_to", "secondary_suppression",
 ]

@@ -3,22 +3,30 @@ planted confounder that adjustment removes."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 
+import cli
 from queries.analyses import characteristics, propensity
 from queries.analyses.comparison import (
     ComparisonError,
     ComparisonOptions,
     compare_groups,
+    compare_levels,
     cox_group,
     risk_contrast,
     weighted_km,
 )
+from queries.cohort.importing import load_definition
+from queries.cohort.materialize import materialize_definition
+from queries.disclosure import policy_for, protect_result
+from queries.snapshot.files import open_snapshot
 
 # --- SMD, hand-worked ---------------------------------------------------------------------
 
@@ -218,3 +226,82 @@ def test_unknown_covariate_is_a_clear_error():
     a, b = _confounded(200, 1)
     with pytest.raises(ComparisonError, match="unknown covariate"):
         compare_groups(a, b, "A", "B", ComparisonOptions(covariates=("shoe_size",)))
+
+
+# --- protected roles and the command line -------------------------------------------------
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+MELANOMA = Path(__file__).resolve().parents[1] / "cohorts" / "melanoma_first_ici.json"
+LEVELS = "nivolumab + ipilimumab,nivolumab"
+
+
+@pytest.fixture(scope="module")
+def melanoma(tmp_path_factory):
+    db = open_snapshot(SAMPLE, tmp_path_factory.mktemp("compare-cache"))
+    yield materialize_definition(db, load_definition(json.loads(MELANOMA.read_text())))
+    db.close()
+
+
+@pytest.mark.parametrize("method", ["match", "iptw"])
+def test_partner_gets_released_counts_and_no_model_based_estimate(melanoma, method):
+    options = ComparisonOptions(method=method, endpoints=("os",), subgroups=("sex",))
+    exact = compare_levels(melanoma, "regimen", *LEVELS.split(","), options)
+    released = protect_result(exact, policy_for("partner")).result
+    counts = [*released.arms[["cohort", "after_overlap", "analysed"]].to_numpy().ravel(),
+              *released.levels["n"], *released.propensity["weight"],
+              *released.subgroups[["n_a", "n_b"]].to_numpy().ravel()]
+    assert all(math.isnan(c) or (c % 5 == 0 and c >= 10) for c in counts)
+    assert all(o.crude is None and o.adjusted is None for o in released.outcomes)
+    assert released.outcomes[0].aggregates.empty
+    assert released.balance.loc[released.balance["kind"] == "continuous",
+                                ["smd_before", "smd_after"]].isna().all().all()
+    assert released.subgroups["hr"].isna().all()
+    if method == "iptw":
+        assert (released.propensity["stage"] == "before").all()
+        adjusted = released.binary[0].table.set_index("stage").loc["adjusted"]
+        assert math.isnan(adjusted["risk_a"])
+    orr = released.binary[0].table.set_index("stage").loc["crude"]
+    assert orr["risk_a"] == pytest.approx(orr["events_a"] / orr["n_a"])
+    assert any("not released to your role" in w for w in released.warnings)
+
+
+def test_partner_categorical_smd_is_recomputed_from_released_level_counts(melanoma):
+    exact = compare_levels(melanoma, "regimen", *LEVELS.split(","),
+                           ComparisonOptions(endpoints=("os",)))
+    released = protect_result(exact, policy_for("partner")).result
+    levels = released.levels
+    ecog = levels[(levels["key"] == "ecog") & (levels["stage"] == "before")]
+    table = ecog.pivot_table(index="level", columns="arm", values="n", aggfunc="sum")
+    if table.isna().to_numpy().any():
+        pytest.skip("a withheld ECOG level in this sample")
+    p_a = table["A"] / table["A"].sum()
+    p_b = table["B"] / table["B"].sum()
+    expected = (propensity.smd_binary(p_a.iloc[1], p_b.iloc[1]) if len(p_a) == 2
+                else propensity.smd_categorical(list(p_a), list(p_b)))
+    got = released.balance.set_index("key").loc["ecog", "smd_before"]
+    assert got == pytest.approx(expected)
+
+
+def test_cli_compare_prints_every_section_as_json(capsys, tmp_path):
+    code = cli.main(["compare", "--snapshot", str(SAMPLE), str(MELANOMA), "--split", "regimen",
+                     "--levels", LEVELS, "--covariates", "age,sex,ecog,stage",
+                     "--method", "match", "--json", "--cache-dir", str(tmp_path)])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["contrast"] == "nivolumab + ipilimumab vs nivolumab"
+    assert {"arms", "balance", "propensity", "outcomes", "binary", "definitions"} <= set(data)
+    assert data["outcomes"][0]["adjusted"]["method"].startswith("Cox model of group, robust")
+
+
+def test_cli_compare_names_a_wrong_level(capsys, tmp_path):
+    code = cli.main(["compare", "--snapshot", str(SAMPLE), str(MELANOMA), "--split", "regimen",
+                     "--levels", "Nivolumab,nivolumab", "--cache-dir", str(tmp_path)])
+    assert code == 2
+    assert "'Nivolumab' is not a level of regimen" in capsys.readouterr().err
+
+
+def test_cli_compare_of_a_cohort_with_itself_reports_it(capsys, tmp_path):
+    code = cli.main(["compare", "--snapshot", str(SAMPLE), str(MELANOMA), str(MELANOMA),
+                     "--cache-dir", str(tmp_path)])
+    assert code == 0
+    assert "same patients" in capsys.readouterr().out

@@ -1,0 +1,85 @@
+"""Options of a study comparison, and the covariates, outcomes and split fields it offers
+(light: the command line declares its arguments from these without loading the statistics)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Covariate:
+    """A covariate at index: its key, label, and ``continuous`` or ``categorical``."""
+
+    key: str
+    label: str
+    kind: str
+
+
+# Covariates at index, each a column of the per-patient frame read from the analysis base.
+COVARIATES: dict[str, Covariate] = {c.key: c for c in (
+    Covariate("age", "Age at index, years", "continuous"),
+    Covariate("sex", "Sex", "categorical"),
+    Covariate("ecog", "ECOG at index", "categorical"),
+    Covariate("stage", "Stage at diagnosis", "categorical"),
+    Covariate("histology", "Histology (ICD-O-3)", "categorical"),
+    Covariate("cancer_type", "Cancer type", "categorical"),
+    Covariate("pdl1", "PD-L1 TPS group", "categorical"),
+    Covariate("site", "Site", "categorical"),
+    Covariate("smoking", "Smoking", "categorical"),
+    Covariate("index_year", "Year of index", "continuous"),
+    Covariate("prior_lines", "Prior lines of therapy", "continuous"),
+)}
+DEFAULT_COVARIATES = ("age", "sex", "ecog", "stage", "cancer_type", "pdl1")
+# fields whose levels can split one cohort into A and B, or define subgroups
+SPLIT_FIELDS = ("regimen", "sex", "ecog", "stage", "cancer_type", "pdl1", "site", "smoking")
+
+ENDPOINTS = {"os": ("Overall survival", "os_days", "os_event",
+                    "event: death from any cause; censored: alive at last follow-up"),
+             "pfs": ("Progression-free survival", "pfs_days", "pfs_event",
+                     "event: progression (RECIST PD) or death; censored: last assessment")}
+BINARY = {"orr": ("Objective response rate", "responder",
+                  "CR or PR as best overall response; denominator: all patients "
+                  "(not evaluable counts as no response)"),
+          "severe_irae": ("Grade ≥ 3 immune-related AE", "severe_irae",
+                          "any immune-related AE of grade 3-5 with onset on or after index; "
+                          "denominator: all patients")}
+
+
+class ComparisonError(ValueError):
+    """The comparison cannot be made as asked (unknown covariate, empty group...)."""
+
+
+@dataclass(frozen=True)
+class ComparisonOptions:
+    covariates: tuple[str, ...] = DEFAULT_COVARIATES
+    method: Literal["match", "iptw"] = "match"
+    caliper_sd: float = 0.2
+    trim: float = 0.05
+    overlap: Literal["exclude", "a", "b"] = "exclude"
+    seed: int = 20261201
+    endpoints: tuple[str, ...] = ("os", "pfs")
+    milestone_months: tuple[float, ...] = (12.0, 24.0)
+    subgroups: tuple[str, ...] = ()
+
+    def check(self) -> None:
+        unknown = [c for c in self.covariates if c not in COVARIATES]
+        if unknown:
+            raise ComparisonError(f"unknown covariate(s) {', '.join(unknown)}; "
+                                  f"choose from {', '.join(COVARIATES)}")
+        bad_sub = [s for s in self.subgroups if s not in SPLIT_FIELDS]
+        if bad_sub:
+            raise ComparisonError(f"unknown subgroup field(s) {', '.join(bad_sub)}; "
+                                  f"choose from {', '.join(SPLIT_FIELDS)}")
+        bad_end = [e for e in self.endpoints if e not in ENDPOINTS]
+        if bad_end:
+            raise ComparisonError(f"unknown endpoint(s) {', '.join(bad_end)}; "
+                                  f"choose from {', '.join(ENDPOINTS)}")
+        if self.method not in ("match", "iptw"):
+            raise ComparisonError("method must be 'match' or 'iptw'")
+        if not 0 < self.caliper_sd <= 5:
+            raise ComparisonError("the caliper must be between 0 and 5 SD of the logit")
+        if not 0 <= self.trim < 0.5:
+            raise ComparisonError("trimming must be between 0 and 0.5")
+        if self.overlap not in ("exclude", "a", "b"):
+            raise ComparisonError("overlap must be 'exclude', 'a' or 'b'")
