@@ -8,16 +8,19 @@ inhibitor start, no rules) is shown, and the page says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from access.guard import ANALYSES, require_role, roles_for
 from components import figures, ids, pages, tables
 from components.cohort_access import OpenCohort, audit_query, open_cohort
+from components.derived import derived
 from queries.analyses import panels as analysis
 from queries.analyses import strata, survival
 
@@ -86,8 +89,16 @@ def run_panel(user, definition, snapshot_id, compute: Callable[[OpenCohort], obj
               ) -> tuple[object, Run]:
     """Open the cohort, compute the result, release it for the role (not yet audited)."""
     opened, default = open_current(definition, snapshot_id)
-    result, suppressed = release(compute(opened), user)
-    return result, Run(user, opened, default, suppressed)
+    raw = compute(opened)
+    # The same cached result is released the same way for a role every time: do it once.
+    result, suppressed = derived(raw, ("release", user.role), lambda: release(raw, user))
+    return result, Run(user, opened, default, list(suppressed))
+
+
+def cached_figure(result: object, key: Hashable, make: Callable[[], go.Figure]
+                  ) -> dict[str, Any]:
+    """The figure of a (released) result as plotly JSON, built once and kept beside it."""
+    return derived(result, ("figure", key), lambda: make().to_plotly_json())
 
 
 def audit(run: Run, action: str, detail: str) -> None:
@@ -311,8 +322,8 @@ def update_survival_graph(definition, snapshot_id, endpoint, strata_value):
     if result.empty_reason:
         reason = f"No {figures.ENDPOINT_LABELS[endpoint].lower()} curve: {result.empty_reason}."
         return figures.survival_figure(result), problem(reason), None
-    return (figures.survival_figure(result), tables.survival_caption(result),
-            tables.median_table(result))
+    figure = cached_figure(result, "survival", lambda: figures.survival_figure(result))
+    return figure, tables.survival_caption(result), tables.median_table(result)
 
 
 @callback(Output(ids.SURVIVAL_DOWNLOAD, "data"), Input(ids.SURVIVAL_CSV_BUTTON, "n_clicks"),
@@ -357,7 +368,8 @@ def update_response_graphs(definition, snapshot_id, strata_value):
         empty = figures.empty_figure(str(exc))
         return empty, empty, problem(str(exc)), None
     audit(run, "analyses.response", f"strata={key}")
-    rates, bor = figures.response_rates_figure(result), figures.bor_figure(result)
+    rates = cached_figure(result, "response_rates", lambda: figures.response_rates_figure(result))
+    bor = cached_figure(result, "response_bor", lambda: figures.bor_figure(result))
     if result.empty_reason:
         return rates, bor, problem(f"No response data: {result.empty_reason}."), None
     return rates, bor, tables.response_caption(result), tables.response_table(result)
@@ -415,7 +427,8 @@ def update_safety_graph(definition, snapshot_id, level, grade, immune_only):
     except PanelUnavailable as exc:
         return figures.empty_figure(str(exc)), problem(str(exc)), None
     audit(run, "analyses.safety", f"immune_only={bool(immune_only)}")
-    fig = figures.safety_figure(result, level, grade)
+    fig = cached_figure(result, ("safety", level, grade),
+                        lambda: figures.safety_figure(result, level, grade))
     if result.empty_reason:
         return fig, problem(f"No adverse events: {result.empty_reason}."), None
     overall = result.overall

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -148,6 +149,33 @@ def _legend_name(stratum: str, summary: pd.DataFrame) -> str:
     return f"{stratum} (n={shown(row, 'n')}, median {fmt_months(row['median_months'])} mo)"
 
 
+# Pixel columns of a survival plot's time axis (wider than any panel draws it): steps closer
+# than one column are drawn as one.
+PLOT_STEPS = 800
+CENSOR_TICKS_MAX = 400  # ticks would hide the curve on big cohorts
+
+
+def at_plot_resolution(part: pd.DataFrame, x_max: float, steps: int = PLOT_STEPS
+                       ) -> pd.DataFrame:
+    """One stratum's curve rows as a plot ``steps`` pixels wide can show them.
+
+    Within each pixel column only the last row is kept: its survival, CI and number at risk
+    are exact at its time, so the drawn curve is exact at every kept time and a merged step
+    moves by less than a pixel. The first row is kept, and so are censored rows while few
+    enough to be drawn as ticks. The CSV download keeps every step.
+    """
+    if len(part) <= steps or x_max <= 0:
+        return part
+    part = part.sort_values("time_months")
+    column = np.floor(part["time_months"].to_numpy(dtype=float) / x_max * steps)
+    keep = np.append(column[1:] != column[:-1], True)
+    keep[0] = True
+    censored = pd.to_numeric(part.get("censored", 0), errors="coerce").fillna(0).to_numpy() > 0
+    if censored.sum() <= CENSOR_TICKS_MAX:
+        keep |= censored
+    return part[keep]
+
+
 def _curve_traces(part: pd.DataFrame, name: str, col: str, group: str) -> list[go.Scatter]:
     part = part.sort_values("time_months")
     x = part["time_months"].astype(float).tolist()
@@ -167,7 +195,7 @@ def _curve_traces(part: pd.DataFrame, name: str, col: str, group: str) -> list[g
     )
     traces = [band, line]
     censored = part[pd.to_numeric(part.get("censored", 0), errors="coerce").fillna(0) > 0]
-    if len(censored) and len(censored) <= 400:  # ticks would hide the curve on big cohorts
+    if len(censored) and len(censored) <= CENSOR_TICKS_MAX:
         traces.append(go.Scatter(
             x=censored["time_months"], y=censored["survival"], mode="markers",
             marker=dict(symbol="line-ns-open", size=7, color=col), legendgroup=group,
@@ -204,14 +232,15 @@ def survival_figure(result, title: str | None = None) -> go.Figure:
     table_frac = min(0.42, 0.07 * (len(strata) + 1))
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.17,
                         row_heights=[1 - table_frac, table_frac])
+    last = float(curve["time_months"].max()) if len(curve) else 1.0
     for i, stratum in enumerate(strata):
         name = _legend_name(stratum, summary)
-        for trace in _curve_traces(curve[curve["stratum"] == stratum], name, colour(i), stratum):
+        part = at_plot_resolution(curve[curve["stratum"] == stratum], last)
+        for trace in _curve_traces(part, name, colour(i), stratum):
             fig.add_trace(trace, row=1, col=1)
     for trace in _at_risk_traces(at_risk, strata):
         fig.add_trace(trace, row=2, col=1)
     ticks = sorted({float(m) for m in at_risk["time_months"]}) if len(at_risk) else None
-    last = float(curve["time_months"].max()) if len(curve) else 1.0
     fig.update_xaxes(range=[-0.03 * last, last * 1.03], tickvals=ticks)
     fig.update_xaxes(title_text="Months since index", title_standoff=6, showticklabels=True,
                      row=1, col=1)

@@ -347,3 +347,75 @@ def test_comparison_table_aligns_levels_and_shows_smd_per_variable():
     assert "0 (0.0%)" in oys and "4 (50.0%)" in oys
     site_smd = comparison.variables.set_index("key").loc["site", "smd"]
     assert f"{site_smd:.2f}" in _text(body[keys.index("site")])
+
+
+# --- plot resolution and figures kept with their result ----------------------------------
+
+
+def _large_survival_result():
+    rng = np.random.default_rng(11)
+    n = 60_000
+    durations = np.ceil(rng.exponential(700, n)).astype(int) + 1
+    events = rng.random(n) < 0.7
+    agg = survival.aggregate_patients(durations, events, None)
+    return survival.fit(agg, "os", None, [0, 12, 24, 36])
+
+
+def test_survival_curve_is_drawn_at_plot_resolution_with_exact_values_at_every_kept_step():
+    result = _large_survival_result()
+    full = result.curve.sort_values("time_months").reset_index(drop=True)
+    assert len(full) > 3 * figures.PLOT_STEPS  # a curve with many more steps than pixels
+    line = next(t for t in figures.survival_figure(result).data
+                if t.mode == "lines" and t.line.shape == "hv")
+    assert len(line.x) <= figures.PLOT_STEPS + 1
+    exact = full.set_index("time_months")
+    for x, y, at_risk in zip(line.x, line.y, line.customdata[:, 0], strict=True):
+        assert y == pytest.approx(float(exact.loc[x, "survival"]))
+        assert at_risk == exact.loc[x, "at_risk"]
+    assert line.x[0] == full["time_months"].iloc[0] and line.x[-1] == full["time_months"].iloc[-1]
+    # merged steps move by less than one pixel column of the time axis
+    pixel = full["time_months"].max() / figures.PLOT_STEPS
+    kept = np.asarray(line.x)
+    assert np.all(np.diff(kept) > 0) and np.max(np.diff(kept)) < full["time_months"].max()
+    every = full["time_months"].to_numpy()
+    nearest_kept_after = kept[np.searchsorted(kept, every)]
+    assert np.all(nearest_kept_after - every < pixel)
+
+
+def test_the_ci_band_keeps_the_exact_bounds_at_every_kept_step():
+    result = _large_survival_result()
+    full = result.curve.sort_values("time_months")
+    exact_upper = full["ci_upper"].ffill().fillna(full["survival"])
+    exact = dict(zip(full["time_months"], exact_upper, strict=True))
+    band = next(t for t in figures.survival_figure(result).data if t.fill == "toself")
+    half = len(band.x) // 2
+    drawn = dict(zip(band.x[:half], band.y[:half], strict=True))  # the level after each corner
+    assert len(drawn) <= figures.PLOT_STEPS + 1
+    for x, y in drawn.items():
+        assert y == pytest.approx(float(exact[x]))
+
+
+def test_the_survival_csv_keeps_every_step():
+    result = _large_survival_result()
+    frame = tables.survival_frame(result)
+    assert (frame["table"] == "curve").sum() == len(result.curve)
+
+
+def test_a_figure_is_built_once_per_result_and_dropped_with_it():
+    import gc
+
+    from components.derived import derived, derived_count
+
+    results, builds = [_survival_result()], []
+
+    def build() -> dict:
+        builds.append(1)
+        return figures.survival_figure(results[0]).to_plotly_json()
+
+    before = derived_count()
+    first = derived(results[0], ("figure", "survival"), build)
+    assert derived(results[0], ("figure", "survival"), build) is first and len(builds) == 1
+    assert derived_count() == before + 1
+    results.clear()  # the result leaves the cache and is collected
+    gc.collect()
+    assert derived_count() == before
