@@ -29,6 +29,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test: $(STAMP) browser-deps lint
 	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider

@@ -75,7 +75,7 @@ def record_query(
     action: str,
     definition_hash: str | None,
     snapshot_id: str | None,
-    suppressed: dict | list | None = None,
+    suppressed: dict[str, Any] | list[Any] | None = None,
     detail: str = "",
     *,
     store: str | Path | None = None,
@@ -103,6 +103,7 @@ def record_query(
             "suppressed, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             entry,
         )
+        assert cur.lastrowid is not None  # set by the INSERT
         return int(cur.lastrowid)
 
 

@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 import flask
 import flask_login
 from flask import Blueprint, jsonify, redirect, render_template_string, request, session, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -286,7 +287,7 @@ def _client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def _sign_in(record: users.UserRecord, store_path: Path) -> flask.Response:
+def _sign_in(record: users.UserRecord, store_path: Path) -> ResponseReturnValue:
     target = safe_next(request.form.get("next"))
     # A fresh cookie session on sign-in: nothing from the anonymous session (a token an
     # attacker may have planted) survives.
@@ -301,7 +302,7 @@ def _sign_in(record: users.UserRecord, store_path: Path) -> flask.Response:
     return redirect(target)
 
 
-def _login_post(store_path: Path) -> flask.Response:
+def _login_post(store_path: Path) -> ResponseReturnValue:
     username = request.form.get("username", "")
     if not _csrf_ok(request.form.get(CSRF_FIELD)):
         session.pop(CSRF_FIELD, None)
@@ -324,7 +325,7 @@ def _build_blueprint(store_path: Path) -> Blueprint:
     bp = Blueprint("access", __name__)
 
     @bp.route("/login", methods=["GET", "POST"])
-    def login():
+    def login() -> ResponseReturnValue:
         if request.method == "POST":
             return _login_post(store_path)
         if flask_login.current_user.is_authenticated:
@@ -332,7 +333,7 @@ def _build_blueprint(store_path: Path) -> Blueprint:
         return _login_page()
 
     @bp.route("/logout", methods=["GET", "POST"])
-    def logout():
+    def logout() -> ResponseReturnValue:
         user = flask_login.current_user
         if user.is_authenticated:
             end_session(store_path, user.session_id)
@@ -366,7 +367,7 @@ def _foreign_origin() -> bool:
     return urlsplit(source).netloc not in allowed
 
 
-def _check_origin():
+def _check_origin() -> ResponseReturnValue | None:
     if request.method in STATE_CHANGING and _foreign_origin():
         log.warning("refused %s %s from origin %s", request.method, request.path,
                     request.headers.get("Origin") or request.headers.get("Referer"))
@@ -374,7 +375,7 @@ def _check_origin():
     return None
 
 
-def _require_sign_in():
+def _require_sign_in() -> ResponseReturnValue | None:
     path = request.path
     if _is_public(path) or flask_login.current_user.is_authenticated:
         return None
@@ -400,13 +401,13 @@ def _security_headers(response: flask.Response) -> flask.Response:
 # --- errors ----------------------------------------------------------------------------------
 
 
-def _error_body(status: int, message: str):
+def _error_body(status: int, message: str) -> ResponseReturnValue:
     if _is_api(request.path):
         return jsonify(error=message), status
     return flask.make_response(f"{status}: {message}", status, {"Content-Type": "text/plain"})
 
 
-def _http_error(err: HTTPException):
+def _http_error(err: HTTPException) -> ResponseReturnValue:
     """Short, generic bodies: a refused request must not carry data or internals."""
     if err.response is not None:  # a view's own, deliberate response (abort(response))
         return err.response
@@ -416,7 +417,7 @@ def _http_error(err: HTTPException):
     return _error_body(code, messages.get(code, err.name.lower()))
 
 
-def _server_error(err: InternalServerError):
+def _server_error(err: InternalServerError) -> ResponseReturnValue:
     reference = uuid.uuid4().hex[:12]
     original = getattr(err, "original_exception", None) or err
     log.error("internal error %s on %s %s", reference, request.method, request.path,
@@ -457,8 +458,9 @@ def init_auth(server: flask.Flask, settings: Settings) -> None:
     store_path = Path(settings.store_path)
     _configure(server, settings)
     if settings.proxies:
-        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxies,
-                                   x_proto=settings.proxies, x_host=settings.proxies)
+        server.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way
+            server.wsgi_app, x_for=settings.proxies, x_proto=settings.proxies,
+            x_host=settings.proxies)
     app_store.connect(store_path).close()  # create the tables before the first request
 
     manager = flask_login.LoginManager()

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from access import store
 
@@ -46,7 +48,7 @@ class SavedCohort:
     id: str
     owner: str
     name: str
-    definition: dict
+    definition: dict[str, Any]
     definition_hash: str
     created: str
     updated: str
@@ -63,7 +65,7 @@ def _clean_name(name: str) -> str:
     return cleaned[:NAME_MAX]
 
 
-def _row(row: sqlite3.Row | tuple) -> SavedCohort:
+def _row(row: sqlite3.Row | tuple[Any, ...]) -> SavedCohort:
     cid, owner, name, definition, digest, created, updated = row
     return SavedCohort(cid, owner, name, json.loads(definition), digest, created, updated)
 
@@ -74,10 +76,10 @@ class CohortStore:
 
     path: Path
 
-    def _connect(self):
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
         return store.transaction(self.path)
 
-    def save(self, owner: str, name: str, definition: dict, definition_hash: str) -> SavedCohort:
+    def save(self, owner: str, name: str, definition: dict[str, Any], definition_hash: str) -> SavedCohort:
         """Save a new entry (names need not be unique; the id is)."""
         now = _now()
         saved = SavedCohort(secrets.token_urlsafe(9), owner, _clean_name(name), definition,
@@ -103,7 +105,7 @@ class CohortStore:
             raise SavedCohortNotFound(cohort_id)
         return _row(row)
 
-    def update(self, owner: str, cohort_id: str, definition: dict,
+    def update(self, owner: str, cohort_id: str, definition: dict[str, Any],
                definition_hash: str) -> SavedCohort:
         """Overwrite the saved definition (keeps id and name)."""
         self._change(owner, cohort_id, "definition = ?, definition_hash = ?",
@@ -127,7 +129,7 @@ class CohortStore:
         if not deleted:
             raise SavedCohortNotFound(cohort_id)
 
-    def _change(self, owner: str, cohort_id: str, assignments: str, values: tuple) -> None:
+    def _change(self, owner: str, cohort_id: str, assignments: str, values: tuple[Any, ...]) -> None:
         # ``assignments`` is one of the fixed strings above, never user input.
         with self._connect() as con:
             changed = con.execute(

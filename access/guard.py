@@ -81,7 +81,7 @@ def current_user() -> User | None:
     user = flask_login.current_user
     if user is None or not user.is_authenticated:
         return None
-    return user  # type: ignore[return-value]
+    return user
 
 
 # The name components use; same function.

@@ -9,12 +9,15 @@ shown, but it is no longer listed.
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import json
+import sqlite3
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from access import store
 
@@ -58,7 +61,7 @@ class Publication:
     saved_cohort_id: str | None
     definition_hash: str
     snapshot_id: str
-    summary: dict
+    summary: dict[str, Any]
     published_by: str
     published_at: str
 
@@ -71,7 +74,7 @@ def _clean(text: str, limit: int) -> str:
     return " ".join((text or "").split())[:limit]
 
 
-def _row(row) -> Publication:
+def _row(row: sqlite3.Row) -> Publication:
     return Publication(
         id=int(row["id"]), title=row["title"], description=row["description"],
         saved_cohort_id=row["saved_cohort_id"], definition_hash=row["definition_hash"],
@@ -84,7 +87,7 @@ def publish(
     store_path: str | Path,
     *,
     title: str,
-    summary: dict,
+    summary: dict[str, Any],
     definition_hash: str,
     snapshot_id: str,
     published_by: str,
@@ -102,6 +105,7 @@ def publish(
             [title, _clean(description, 2000), saved_cohort_id, definition_hash, snapshot_id,
              json.dumps(summary, sort_keys=True), published_by, _now()],
         )
+        assert cur.lastrowid is not None  # set by the INSERT
         new_id = int(cur.lastrowid)
     return get_publication(store_path, new_id)
 
@@ -149,7 +153,7 @@ def unpublish(store_path: str | Path, publication_id: int, by: str, *,
         )
 
 
-def cli_summaries(args) -> int:
+def cli_summaries(args: argparse.Namespace) -> int:
     """``iocohort summaries list|unpublish ID`` (see cli.py for arguments)."""
     path = store.store_path_for_cli(args)
     if args.summaries_command == "list":

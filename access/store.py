@@ -20,6 +20,7 @@ every registered statement once per process and path. Statements must be idempot
 
 from __future__ import annotations
 
+import argparse
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -133,7 +134,7 @@ def app_store_path() -> Path:
     return Path(current_app.config[STORE_CONFIG_KEY])
 
 
-def store_path_for_cli(args) -> Path:
+def store_path_for_cli(args: argparse.Namespace) -> Path:
     """The store a command-line task works on: ``--store``, else the app's setting."""
     if getattr(args, "store", None):
         return Path(args.store)

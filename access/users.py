@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import re
+import sqlite3
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,7 +88,7 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def _record(row) -> UserRecord:
+def _record(row: sqlite3.Row) -> UserRecord:
     return UserRecord(
         id=row["id"],
         username=row["username"],

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any, cast
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -20,7 +22,7 @@ from queries.analyses.strata import (
     UNTESTED,
     base_table,
     get,
-    jsonable,
+    jsonable_dict,
     order_levels,
     stratum_column,
 )
@@ -39,13 +41,13 @@ POSITIVE_LEVEL = {s.key: s.levels[-2] if s.key in ("pdl1_tps", "pdl1_cps") else 
 class Table1:
     """Rows of Table 1: continuous rows fill median/q1/q3/mean/sd, categorical rows n/pct."""
 
-    n: int
+    n: int | None  # None in a protected copy where the cohort size is withheld
     rows: pd.DataFrame
     biomarkers: pd.DataFrame  # key, biomarker, tested, pct_tested, positive_level, positive, ...
     notes: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return jsonable({"n": self.n, "rows": self.rows, "biomarkers": self.biomarkers,
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict({"n": self.n, "rows": self.rows, "biomarkers": self.biomarkers,
                          "notes": self.notes})
 
 
@@ -57,17 +59,17 @@ class Comparison:
     control can protect each side and recompute the SMDs from released numbers only.
     """
 
-    n: tuple[int, int]
+    n: tuple[int | None, int | None]
     rows: pd.DataFrame  # key, level, n_1, pct_1, n_2, pct_2, smd (per level)
     variables: pd.DataFrame  # key, variable, smd (continuous or multi-category)
     first: Table1 | None = field(default=None, repr=False)
     second: Table1 | None = field(default=None, repr=False)
 
-    def to_dict(self) -> dict:
-        return jsonable({"n": list(self.n), "rows": self.rows, "variables": self.variables})
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict({"n": list(self.n), "rows": self.rows, "variables": self.variables})
 
 
-def _age_row(cur, base: str, n: int) -> dict:
+def _age_row(cur: duckdb.DuckDBPyConnection, base: str, n: int) -> dict[str, Any]:
     sql = (f"SELECT count(age), quantile_cont(age, [0.5, 0.25, 0.75]), avg(age), "  # noqa: S608
            f"stddev_samp(age) FROM {base}")
     known, quartiles, mean, sd = cur.execute(sql).fetchall()[0]
@@ -77,7 +79,7 @@ def _age_row(cur, base: str, n: int) -> dict:
             "q3": q3, "mean": mean, "sd": sd}
 
 
-def _level_counts(cur, base: str, keys: list[str]) -> pd.DataFrame:
+def _level_counts(cur: duckdb.DuckDBPyConnection, base: str, keys: list[str]) -> pd.DataFrame:
     """(key, level, n) for several stratification columns in one scan (GROUPING SETS)."""
     cols = [stratum_column(key) for key in keys]
     sets = ", ".join(f"({col})" for col in cols)
@@ -91,7 +93,7 @@ def _level_counts(cur, base: str, keys: list[str]) -> pd.DataFrame:
         columns=["level", "n", "key"])
 
 
-def _categorical_rows(counts: pd.DataFrame, n: int) -> list[dict]:
+def _categorical_rows(counts: pd.DataFrame, n: int) -> list[dict[str, Any]]:
     rows = []
     for key in CATEGORICAL:
         part = counts[counts["key"] == key].set_index("level")["n"]
@@ -104,7 +106,7 @@ def _categorical_rows(counts: pd.DataFrame, n: int) -> list[dict]:
     return rows
 
 
-def _biomarker_frames(counts: pd.DataFrame, n: int) -> tuple[list[dict], pd.DataFrame]:
+def _biomarker_frames(counts: pd.DataFrame, n: int) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     rows, summary = [], []
     for strat in (s for s in STRATIFICATIONS if s.biomarker):
         part = counts[counts["key"] == strat.key].set_index("level")["n"]
@@ -180,7 +182,7 @@ def compare(first: Table1, second: Table1) -> Comparison:
     rows["smd"] = [smd_proportion(p1, p2) if cat and _known(p1) and _known(p2) else None
                    for p1, p2, cat in zip(rows["pct_1"], rows["pct_2"], categorical,
                                           strict=True)]
-    variables = [{"key": "age", "variable": "Age at index, years",
+    variables: list[dict[str, Any]] = [{"key": "age", "variable": "Age at index, years",
                   "smd": _age_smd(a, b)}]
     for key, part in rows[categorical].groupby("key", sort=False):
         variables.append({"key": key, "variable": part["variable"].iloc[0],
@@ -188,12 +190,12 @@ def compare(first: Table1, second: Table1) -> Comparison:
     return Comparison((first.n, second.n), rows, pd.DataFrame(variables), first, second)
 
 
-def _known(value) -> bool:
+def _known(value: Any) -> bool:
     return value is not None and not pd.isna(value)
 
 
 def _age_smd(a: pd.DataFrame, b: pd.DataFrame) -> float | None:
-    ra, rb = a.loc[("age", "")], b.loc[("age", "")]
+    ra, rb = (cast(pd.Series, table.loc[("age", "")]) for table in (a, b))
     return smd_continuous(ra["mean"], ra["sd"], rb["mean"], rb["sd"])
 
 

@@ -383,7 +383,8 @@ def cox_group(data: pd.DataFrame, time_col: str, event_col: str, weighted: bool,
 def _outcome(data: pd.DataFrame, key: str, options: ComparisonOptions) -> OutcomeContrast:
     label, time_col, event_col, definition = ENDPOINTS[key]
     usable = data[data[time_col].notna() & (data[time_col] >= 0)]
-    curves, milestones, events = [], [], {}
+    curves, milestones = [], []
+    events: dict[str, dict[str, int]] = {}
     for stage in ("crude", "adjusted"):
         weights = (np.ones(len(usable)) if stage == "crude"
                    else usable["_weight"].to_numpy(float))

@@ -12,13 +12,13 @@ import pickle
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from queries.analyses import characteristics, response, safety, survival
-from queries.analyses.strata import base_table, jsonable
+from queries.analyses.strata import base_table, jsonable_dict
 from queries.cohort.kept_tables import Cohort
 from queries.cohort.materialize import index_source
 from queries.cohort.model import Definition, IndexEvent, Metadata
@@ -61,8 +61,8 @@ class AnalysisBundle:
     characteristics: characteristics.Table1 | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        return jsonable({
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict({
             "snapshot_id": self.snapshot_id, "cohort_key": self.cohort_key, "n": self.n,
             "options": asdict(self.options),
             "survival": {k: v.to_dict() for k, v in self.survival.items()},
@@ -139,13 +139,13 @@ def configure_result_cache(max_bytes: int) -> None:
     _CACHE.max_bytes = max_bytes // 4
 
 
-def _cohort_key(cohort: Cohort) -> tuple:
+def _cohort_key(cohort: Cohort) -> tuple[Any, ...]:
     return (cohort.db.snapshot_id, str(cohort.db.path), cohort.table, cohort.size)
 
 
-def _panel_jobs(cohort: Cohort, options: AnalysisOptions) -> dict[str, tuple]:
+def _panel_jobs(cohort: Cohort, options: AnalysisOptions) -> dict[str, tuple[Any, ...]]:
     """panel name -> (cache key part, function computing it)."""
-    jobs: dict[str, tuple] = {}
+    jobs: dict[str, tuple[Any, ...]] = {}
     if "survival" in options.panels:
         at_risk = list(options.at_risk_months) if options.at_risk_months is not None else None
         for endpoint in options.endpoints:
@@ -154,8 +154,9 @@ def _panel_jobs(cohort: Cohort, options: AnalysisOptions) -> dict[str, tuple]:
             jobs[f"survival_{endpoint}"] = (
                 repr(args), lambda a=args: survival.kaplan_meier(cohort, *a))
     if "response" in options.panels:
-        args = (options.response_strata, options.response_denominator)
-        jobs["response"] = (repr(args), lambda a=args: response.best_overall_response(cohort, *a))
+        response_args = (options.response_strata, options.response_denominator)
+        jobs["response"] = (repr(response_args),
+                            lambda a=response_args: response.best_overall_response(cohort, *a))
     if "safety" in options.panels:
         ae = safety.SafetyOptions(options.ae_immune_only, options.ae_window_days,
                                   options.ae_index_line_only)
@@ -165,7 +166,8 @@ def _panel_jobs(cohort: Cohort, options: AnalysisOptions) -> dict[str, tuple]:
     return jobs
 
 
-def _run_panel(cohort: Cohort, name: str, key: str, fn, use_cache: bool) -> tuple:
+def _run_panel(cohort: Cohort, name: str, key: str, fn: Callable[[], Any],
+               use_cache: bool) -> tuple[Any, ...]:
     cache_key = (_cohort_key(cohort), name, key)
     start = time.perf_counter()
     result = _PANELS.get(cache_key) if use_cache else None
@@ -211,7 +213,7 @@ def analyze(cohort: Cohort, options: AnalysisOptions | None = None) -> AnalysisB
     """Every panel for the cohort; cached per (snapshot, cohort, options)."""
     options = options or AnalysisOptions()
     key = (_cohort_key(cohort), options)
-    cached = _CACHE.get(key)
+    cached: AnalysisBundle | None = _CACHE.get(key)
     if cached is not None:
         return cached
     bundle = compute(cohort, options)

@@ -63,7 +63,8 @@ def standardize(diff: float, pooled_var: float) -> float:
     return diff / math.sqrt(pooled_var)
 
 
-def smd_categorical(p_a: Sequence[float], p_b: Sequence[float]) -> float:
+def smd_categorical(p_a: Sequence[float] | np.ndarray,
+                    p_b: Sequence[float] | np.ndarray) -> float:
     """Yang & Dalton's SMD of a categorical covariate from its level proportions.
 
     sqrt(d' S^-1 d) with d the differences of all levels but the first and S the mean of the

@@ -11,6 +11,7 @@ ORR = (CR + PR) / denominator; DCR = (CR + PR + SD) / denominator; exact Clopper
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from queries.analyses.strata import (
     UNKNOWN,
     UNTESTED,
     base_table,
-    jsonable,
+    jsonable_dict,
     order_levels,
     stratum_column,
 )
@@ -58,8 +59,8 @@ class ResponseResult:
     empty_reason: str | None = None
     notes: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return jsonable({
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict({
             "stratification": self.stratification, "counts": self.counts, "rates": self.rates,
             "test": vars(self.test) if self.test else None, "denominator": self.denominator,
             "empty_reason": self.empty_reason, "notes": self.notes,
@@ -86,7 +87,7 @@ def rates_from_counts(long: pd.DataFrame, stratification: str | None = None,
     counts = wide.reset_index().melt(id_vars="stratum", var_name="bor", value_name="n")
     totals = wide.sum(axis=1)
     counts["pct"] = counts["n"] / counts["stratum"].map(totals).replace(0, np.nan)
-    rows = [_rate_row(level, wide.loc[level], denominator) for level in levels]
+    rows = [_rate_row(level, cast(pd.Series, wide.loc[level]), denominator) for level in levels]
     return counts, pd.DataFrame(rows, columns=_RATE_COLUMNS)
 
 
@@ -95,7 +96,7 @@ _RATE_COLUMNS = ["stratum", "n", "not_evaluable", "denominator", "responders", "
                  "dcr_ci_upper"]
 
 
-def _rate_row(stratum: str, row: pd.Series, denominator: str) -> dict:
+def _rate_row(stratum: str, row: pd.Series, denominator: str) -> dict[str, Any]:
     n = int(row.sum())
     not_evaluable = int(row[NOT_EVALUABLE])
     denom = n - not_evaluable if denominator == "evaluable" else n

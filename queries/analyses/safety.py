@@ -16,7 +16,9 @@ also built once per cohort.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -24,7 +26,7 @@ from queries.analyses.strata import (
     base_table,
     cached_table,
     from_source,
-    jsonable,
+    jsonable_dict,
     load_sql,
     stratum_column,
 )
@@ -47,9 +49,9 @@ class SafetyOptions:
 class SafetyResult:
     """AE frequencies; pct_* are fractions of the denominator (0-1)."""
 
-    cohort_size: int
+    cohort_size: int | None  # None in a protected copy where it is withheld
     options: SafetyOptions
-    overall: dict
+    overall: dict[str, Any]
     by_term: pd.DataFrame
     by_organ_class: pd.DataFrame
     by_regimen: pd.DataFrame
@@ -58,8 +60,8 @@ class SafetyResult:
     empty_reason: str | None = None
     notes: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return jsonable({
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict({
             "cohort_size": self.cohort_size, "options": vars(self.options),
             "overall": self.overall, "by_term": self.by_term,
             "by_organ_class": self.by_organ_class, "by_regimen": self.by_regimen,
@@ -95,7 +97,8 @@ def events_table(cohort: Cohort) -> tuple[str, str]:
                            "rid, term_id, onset_days"), terms
 
 
-def _finish(frame: pd.DataFrame, denominator: int | pd.Series) -> pd.DataFrame:
+def _finish(frame: pd.DataFrame,
+            denominator: int | pd.Series[int] | np.ndarray) -> pd.DataFrame:
     frame["pct_any_grade"] = frame["patients_any_grade"] / denominator
     frame["pct_grade3plus"] = frame["patients_grade3plus"] / denominator
     frame["median_onset_days"] = frame["median_onset_days"].astype(float)
@@ -124,14 +127,16 @@ class _Runs:
                      np.minimum.reduceat(self.onset_days, starts))
 
 
-def _read_events(cur, events: str, options: SafetyOptions) -> tuple[_Runs, np.ndarray]:
+def _read_events(cur: duckdb.DuckDBPyConnection, events: str,
+                 options: SafetyOptions) -> tuple[_Runs, np.ndarray]:
     """Patient x term runs of the events the options keep, and each run's organ id."""
-    arrays = cur.execute(
+    # integer columns without NULLs: plain numpy arrays
+    arrays = cast(dict[str, np.ndarray], cur.execute(
         f"SELECT rid, term_id, organ_id, coalesce(grade, 0) AS grade, onset_days "  # noqa: S608
         f"FROM {events} WHERE ($window_days IS NULL OR onset_days <= $window_days) "
         "AND (NOT $immune_only OR immune) AND (NOT $index_line_only OR on_index_line)",
         {"window_days": options.window_days, "immune_only": options.immune_only,
-         "index_line_only": options.index_line_only}).fetchnumpy()
+         "index_line_only": options.index_line_only}).fetchnumpy())
     rid, term = arrays["rid"].astype(np.int64), arrays["term_id"].astype(np.int64)
     organ = arrays["organ_id"].astype(np.int64)
     grade, onset = arrays["grade"].astype(np.int64), arrays["onset_days"].astype(np.int64)
@@ -201,7 +206,8 @@ def _group_codes(cohort: Cohort, key: str) -> tuple[np.ndarray, np.ndarray]:
         f"SELECT rid, CAST(dense_rank() OVER (ORDER BY {col}) - 1 AS INTEGER) AS code, "  # noqa: S608
         f"{col} AS label FROM {base_table(cohort)} ORDER BY rid"))
     cur = cohort.db.cursor()
-    codes = cur.execute(f"SELECT rid, code FROM {table}").fetchnumpy()  # noqa: S608
+    codes = cast(dict[str, np.ndarray],
+                 cur.execute(f"SELECT rid, code FROM {table}").fetchnumpy())  # noqa: S608
     labels = cur.execute(f"SELECT DISTINCT code, label FROM {table} ORDER BY code").fetchall()  # noqa: S608
     rid, code = codes["rid"].astype(np.int64), codes["code"].astype(np.int64)
     by_rid = np.full(int(rid.max(initial=-1)) + 1, -1, dtype=np.int64)
@@ -228,7 +234,7 @@ def _by_groups(cohort: Cohort, patients: _Runs,
     return out
 
 
-def _overall(patients: _Runs, size: int) -> dict:
+def _overall(patients: _Runs, size: int) -> dict[str, Any]:
     n_any, n_3 = len(patients.rid), int((patients.max_grade >= 3).sum())
     median = float(np.median(patients.onset_days)) if n_any else None
     return {"patients_any_grade": n_any, "pct_any_grade": n_any / size,

@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -198,7 +199,7 @@ def base_sql(cohort: Cohort) -> str:
     )
 
 
-def cached_table(cohort: Cohort, name: str, sql: str, params: dict | None = None) -> str:
+def cached_table(cohort: Cohort, name: str, sql: str, params: dict[str, Any] | None = None) -> str:
     """Create an in-memory table from ``sql`` unless it exists; its name.
 
     Goes through the snapshot database's one cache, so per-cohort tables share its memory
@@ -215,6 +216,7 @@ def from_source(cohort: Cohort, name: str, whole_table: Callable[[Cohort], str],
     date and line, which the cohort shares with its source, so they are built once per
     source and filtered per cohort. Call inside ``cohort.db.hold()``."""
     if cohort.db.cached_rows(name) is None:
+        assert cohort.source is not None  # only called for a cohort with a source
         whole = whole_table(cohort.source.cohort(cohort.db))
         cached_table(cohort, name, f"SELECT * FROM {whole} WHERE {where} "  # noqa: S608
                                    f"ORDER BY {order_by}")
@@ -263,7 +265,7 @@ def strata_table(cohort: Cohort, key: str | None) -> str:
     return f"({stratum_sql(cohort, key)})"
 
 
-def list_stratifications() -> list[dict]:
+def list_stratifications() -> list[dict[str, Any]]:
     """Key, label, kind and description of every stratification (for the UI)."""
     return [{"key": s.key, "label": s.label, "kind": s.kind, "description": s.description}
             for s in STRATIFICATIONS]
@@ -274,7 +276,7 @@ def jsonable(value: object) -> object:
     if isinstance(value, pd.DataFrame):
         return [{k: jsonable(v) for k, v in row.items()} for row in value.to_dict("records")]
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return jsonable_dict(value)
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
@@ -286,3 +288,8 @@ def jsonable(value: object) -> object:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+def jsonable_dict(value: dict[str, Any]) -> dict[str, Any]:
+    """``jsonable`` of a dict (keys as strings), typed as a dict."""
+    return {str(k): jsonable(v) for k, v in value.items()}

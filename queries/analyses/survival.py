@@ -21,9 +21,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from queries.analyses.strata import (
@@ -31,7 +33,7 @@ from queries.analyses.strata import (
     UNTESTED,
     base_table,
     cohort_sql,
-    jsonable,
+    jsonable_dict,
     order_levels,
     stratum_column,
 )
@@ -81,7 +83,7 @@ class SurvivalResult:
     logrank: LogRankResult | None = None
     hazard_ratio: HazardRatio | None = None
     empty_reason: str | None = None
-    excluded: int = 0
+    excluded: int | None = 0  # None in a protected copy where it is withheld
     ci_method: str = "log-log"
     notes: list[str] = field(default_factory=list)
 
@@ -89,8 +91,8 @@ class SurvivalResult:
     def is_empty(self) -> bool:
         return self.empty_reason is not None
 
-    def to_dict(self) -> dict:
-        return jsonable({
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict({
             "endpoint": self.endpoint, "stratification": self.stratification,
             "curve": self.curve, "summary": self.summary, "at_risk": self.at_risk,
             "logrank": vars(self.logrank) if self.logrank else None,
@@ -109,7 +111,7 @@ def patient_times_sql(cohort: Cohort, endpoint: Endpoint) -> str:
     return f"SELECT patient_id, time_days, event FROM ({cohort_sql(name, cohort)})"  # noqa: S608
 
 
-def aggregate(cohort: Cohort, endpoint: Endpoint, strata: str | None = None,
+def aggregate(cohort: Cohort, endpoint: Endpoint | str, strata: str | None = None,
               within: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Counts of events and censorings per (stratum, day): the whole input of every fit.
 
@@ -140,7 +142,8 @@ def _pfs_empty_reason(cohort: Cohort) -> str | None:
     return None
 
 
-def aggregate_patients(durations, events, groups=None) -> pd.DataFrame:
+def aggregate_patients(durations: ArrayLike, events: ArrayLike,
+                       groups: ArrayLike | None = None) -> pd.DataFrame:
     """The same counts from per-patient arrays (tests, the pandas comparison in the bench)."""
     frame = pd.DataFrame({
         "stratum": "All patients" if groups is None else pd.Series(groups).astype(str).values,
@@ -171,11 +174,12 @@ def _counts_matrix(agg: pd.DataFrame, strata: list[str]) -> tuple[np.ndarray, ..
 def _at_risk(d: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Numbers at risk just before each time (last axis = time)."""
     removed = np.cumsum(d + c, axis=-1)
-    return removed[..., -1:] - removed + d + c
+    at_risk: np.ndarray = removed[..., -1:] - removed + d + c
+    return at_risk
 
 
 def _fit_stratum(times: np.ndarray, d: np.ndarray, c: np.ndarray,
-                 ci_method: str) -> tuple[pd.DataFrame, dict]:
+                 ci_method: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     """KM curve and median of one stratum from its counts at each distinct time.
 
     The same formulas as lifelines' KaplanMeierFitter (product-limit estimate, Greenwood
@@ -280,7 +284,8 @@ def _risk_arrays(part: pd.DataFrame, group: str, reference: str) -> tuple[np.nda
     return d[0], d[1], n[0], n[1]
 
 
-def _efron_newton(d1, d0, n1, n0) -> tuple[float, float] | None:
+def _efron_newton(d1: np.ndarray, d0: np.ndarray, n1: np.ndarray,
+                  n0: np.ndarray) -> tuple[float, float] | None:
     """Maximize Efron's partial likelihood for one binary covariate; (beta, se) or None."""
     keep = (d1 + d0) > 0
     d1, d0, n1, n0 = (np.asarray(a, dtype=float)[keep] for a in (d1, d0, n1, n0))
@@ -304,7 +309,8 @@ def _efron_newton(d1, d0, n1, n0) -> tuple[float, float] | None:
     return (float(beta), 1.0 / math.sqrt(info)) if info > 0 else None
 
 
-def _efron_terms(beta, d1, d0, n1, n0, idx, frac) -> tuple[np.ndarray, float]:
+def _efron_terms(beta: float, d1: np.ndarray, d0: np.ndarray, n1: np.ndarray, n0: np.ndarray,
+                 idx: np.ndarray, frac: np.ndarray) -> tuple[np.ndarray, float]:
     eb = math.exp(beta)
     risk1, event1 = n1 * eb, d1 * eb
     den = (n0 + risk1)[idx] - frac * (d0 + event1)[idx]
@@ -353,9 +359,9 @@ def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
     curves, summaries = [], []
     times, d, c = _counts_matrix(agg, levels)
     for i, level in enumerate(levels):
-        curve, summary = _fit_stratum(times, d[i], c[i], ci_method)
+        curve, stratum_summary = _fit_stratum(times, d[i], c[i], ci_method)
         curves.append(curve.assign(stratum=level))
-        summaries.append({"stratum": level, **summary})
+        summaries.append({"stratum": level, **stratum_summary})
     curve = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(
         columns=["stratum", "time_days", "survival", "ci_lower", "ci_upper", "at_risk",
                  "events", "censored"])
@@ -378,7 +384,7 @@ def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
     )
 
 
-def _summary_frame(summaries: list[dict]) -> pd.DataFrame:
+def _summary_frame(summaries: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(summaries, columns=["stratum", "n", "events", "median_days",
                                              "median_ci_lower_days", "median_ci_upper_days"])
     for col in ("median", "median_ci_lower", "median_ci_upper"):
@@ -447,7 +453,7 @@ def compare_cohorts(cohorts: list[tuple[Cohort, str]], endpoint: str,
             reason = NO_FOLLOW_UP
         if reason:
             notes.append(f"{label}: {reason}")
-        else:
+        elif part is not None:
             parts.append(part.assign(stratum=label))
             labels.append(label)
     if not parts:
@@ -455,7 +461,7 @@ def compare_cohorts(cohorts: list[tuple[Cohort, str]], endpoint: str,
     agg = pd.concat(parts, ignore_index=True)
     longest = float(agg["time_days"].max())
     every = 6 if longest <= 48 * DAYS_PER_MONTH else 12
-    hr_groups = labels[::-1] if len(labels) == 2 else None
+    hr_groups = (labels[1], labels[0]) if len(labels) == 2 else None
     result = fit(agg, endpoint, None, default_at_risk_months(longest, every), hr_groups)
     result.notes.extend(notes)
     return result

@@ -8,6 +8,7 @@ DuckDB catalog) per (definition, snapshot), so asking again is instant.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -50,15 +51,15 @@ class Attrition:
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(s) for s in self.steps], columns=list(ATTRITION_COLUMNS))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"snapshot_id": self.snapshot_id, "definition_hash": self.definition_hash,
                 "steps": [asdict(s) for s in self.steps]}
 
 
-def _cached_counts(db: SnapshotDatabase, table: str) -> dict:
+def _cached_counts(db: SnapshotDatabase, table: str) -> dict[str, Any]:
     with db.hold():  # read before another thread's eviction could drop it
         frame = db.cursor().execute(f"SELECT * FROM {table}").df()  # noqa: S608 - from a hash
-    return {col: (0 if pd.isna(v) else int(v)) for col, v in frame.iloc[0].items()}
+    return {str(col): (0 if pd.isna(v) else int(v)) for col, v in frame.iloc[0].items()}
 
 
 def compute_attrition(db: SnapshotDatabase, definition: Definition,

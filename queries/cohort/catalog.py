@@ -55,7 +55,7 @@ TABLE_LABELS = {
 }
 
 # (key, label, type, unit, table, column, allows_window, description)
-_ATTRIBUTES: tuple[tuple, ...] = (
+_ATTRIBUTES: tuple[tuple[Any, ...], ...] = (
     ("age_at_index", "Age at index", "numeric", "years", "patients", "birth_year", False,
      "calendar year of the index date minus birth year"),
     ("sex", "Sex", "categorical", None, "patients", "sex", False, ""),
@@ -80,7 +80,7 @@ DIAGNOSIS_ATTRIBUTES = ("cancer_type", "icd10", "stage", "histology")
 PATIENT_ATTRIBUTES = ("sex", "site", "smoking_status")
 ECOG_DEFAULT_WINDOW = (-90, 0)
 
-_COLUMN_LABELS = {
+_COLUMN_LABELS: dict[str, tuple[str, FieldType]] = {
     "icd10": ("ICD-10 code", "code"), "cancer_type": ("Cancer type", "categorical"),
     "histology_icdo3": ("Histology (ICD-O-3)", "code"), "diagnosis_date": ("Diagnosis date", "date"),
     "stage": ("Stage", "categorical"), "biomarker": ("Biomarker", "categorical"),
@@ -109,7 +109,7 @@ KNOWN_BIOMARKERS: dict[str, tuple[FieldType, str | None]] = {
     "BRAF": ("categorical", None),
 }
 
-_STATIC_VALUES: dict[tuple[str, str], tuple] = {
+_STATIC_VALUES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("patients", "sex"): schema.SEX_VALUES,
     ("patients", "smoking_status"): schema.SMOKING_VALUES,
     ("diagnoses", "stage"): schema.STAGE_VALUES,
@@ -140,10 +140,10 @@ class CatalogField:
     allows_window: bool = False
     default_window: tuple[int, int] | None = None
 
-    def value_set(self) -> set:
+    def value_set(self) -> set[Any]:
         return {value for value, _ in self.values}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON for the builder UI."""
         data = asdict(self)
         data["operators"] = list(self.operators)
@@ -217,7 +217,7 @@ class Catalog:
         close = difflib.get_close_matches(target, list(options), n=1, cutoff=0.6)
         return options[close[0]] if close else None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Everything a builder UI needs to draw itself, as plain JSON."""
         return {
             "snapshot_id": self.snapshot_id,
@@ -240,7 +240,7 @@ def _squash(text: str) -> str:
 
 
 def _biomarker_field(name: str, ftype: FieldType, unit: str | None,
-                     values: tuple = (), low: Any = None, high: Any = None) -> CatalogField:
+                     values: tuple[Any, ...] = (), low: Any = None, high: Any = None) -> CatalogField:
     return CatalogField(
         key=f"{BIOMARKER_PREFIX}{name}", label=name, group="biomarkers", kind="event",
         type=ftype, table="biomarkers",
@@ -251,7 +251,7 @@ def _biomarker_field(name: str, ftype: FieldType, unit: str | None,
     )
 
 
-def _static_values(table: str, column: str) -> tuple:
+def _static_values(table: str, column: str) -> tuple[Any, ...]:
     return tuple((v, None) for v in _STATIC_VALUES.get((table, column), ()))
 
 

@@ -93,7 +93,7 @@ def escape_like(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def compare(expr: str, op: str, value: Any, f: CatalogField, params: list) -> str:
+def compare(expr: str, op: str, value: Any, f: CatalogField, params: list[Any]) -> str:
     """A comparison of ``expr`` with bound values; NULL when ``expr`` is NULL."""
     if op == "is_null":
         return f"{expr} IS NULL"
@@ -116,7 +116,7 @@ def compare(expr: str, op: str, value: Any, f: CatalogField, params: list) -> st
     raise CompileError(f"unknown operator {op!r}")
 
 
-def window_conditions(date_expr: str, window: Window | None, params: list,
+def window_conditions(date_expr: str, window: Window | None, params: list[Any],
                       index_expr: str = "ix.index_date") -> list[str]:
     if window is None:
         return []
@@ -156,7 +156,7 @@ class _Compiler:
             raise CompileError(f"field {key!r} has no column in the schema")
         return f
 
-    def node(self, node: Any, params: list) -> str:
+    def node(self, node: Any, params: list[Any]) -> str:
         if isinstance(node, AllGroup):
             return "(" + " AND ".join(self.node(child, params) for child in node.all) + ")"
         if isinstance(node, AnyGroup):
@@ -169,7 +169,7 @@ class _Compiler:
             return self.attribute(node, params)
         raise CompileError(f"unknown criterion {type(node).__name__}")
 
-    def attribute(self, crit: AttributeCriterion, params: list) -> str:
+    def attribute(self, crit: AttributeCriterion, params: list[Any]) -> str:
         f = self.field(crit.field, "attribute")
         expr = self.attribute_expr(f, crit)
         cond = compare(expr, crit.op, crit.value, f, params)
@@ -201,7 +201,7 @@ class _Compiler:
             return f"ecog_{self.ecog_windows.index(bounds) + 1}.ecog"
         raise CompileError(f"attribute {f.key!r} has no compiler")
 
-    def filter(self, item: Filter, table: str, params: list) -> str:
+    def filter(self, item: Filter, table: str, params: list[Any]) -> str:
         f = self.field(item.field, table)
         if f.biomarker is not None:
             params.append(f.biomarker)
@@ -210,7 +210,7 @@ class _Compiler:
             return f"(e.biomarker = ? AND {cond})"
         return compare(f"e.{f.column}", item.op, item.value, f, params)
 
-    def event(self, crit: EventCriterion, params: list) -> str:
+    def event(self, crit: EventCriterion, params: list[Any]) -> str:
         """A semi-join on ``patient_id``: rows of the table already joined to the index
         population and filtered, so no per-patient correlated subquery is needed (patient_id
         is unique in ``ix`` and never NULL, so ``NOT IN`` is safe)."""
@@ -219,7 +219,7 @@ class _Compiler:
             return "(1 = 1)"
         table = crit.table
         date_col = schema.EVENT_DATE_COLUMN[table]
-        inner: list = []
+        inner: list[Any] = []
         conds = window_conditions(f"e.{date_col}", crit.window, inner,
                                   index_expr="ip.index_date")
         conds += [self.filter(item, table, inner) for item in crit.where]
@@ -241,7 +241,7 @@ class _Compiler:
         params.append(high)
         return f"(ix.patient_id IN (\n    {grouped} HAVING COUNT(*) BETWEEN ? AND ?))"
 
-    def ecog_ctes(self, params: list) -> list[str]:
+    def ecog_ctes(self, params: list[Any]) -> list[str]:
         ctes = []
         for i, window in enumerate(self.ecog_windows, start=1):
             conds = ["ps.ecog IS NOT NULL"] + window_conditions(
@@ -257,7 +257,7 @@ class _Compiler:
             )
         return ctes
 
-    def diagnosis_ctes(self, params: list) -> list[str]:
+    def diagnosis_ctes(self, params: list[Any]) -> list[str]:
         if not self.needs_diagnosis:
             return []
         params.extend([DIAGNOSIS_LEEWAY_DAYS, DIAGNOSIS_LEEWAY_DAYS])
@@ -282,7 +282,7 @@ class _Compiler:
         )
 
 
-def _index_ctes(event: IndexEvent, params: list) -> list[str]:
+def _index_ctes(event: IndexEvent, params: list[Any]) -> list[str]:
     if event.kind == "diagnosis":
         conds = ["d.diagnosis_date IS NOT NULL"]
         if event.cancer_types:
@@ -340,19 +340,19 @@ class _Parts:
 
 
 def _compile_parts(definition: Definition, catalog: Catalog | None,
-                   rules: list | None = None, index_table: str | None = None) -> _Parts:
+                   rules: list[Any] | None = None, index_table: str | None = None) -> _Parts:
     compiler = _Compiler(catalog or base_catalog(), kept_index=index_table is not None)
-    rule_params: list = []
+    rule_params: list[Any] = []
     chosen = definition.enabled_rules() if rules is None else rules
     rule_sql = [compiler.node(rule.criteria, rule_params) for rule in chosen]
-    params: list = []
+    params: list[Any] = []
     ctes = _population_ctes(definition.index_event, params, index_table)
     ctes += compiler.diagnosis_ctes(params)
     ctes += compiler.ecog_ctes(params)
     return _Parts(ctes, params + rule_params, rule_sql, compiler.joins())
 
 
-def _population_ctes(event: IndexEvent, params: list, index_table: str | None) -> list[str]:
+def _population_ctes(event: IndexEvent, params: list[Any], index_table: str | None) -> list[str]:
     """The ``ix`` CTE: compiled from the index event, or read from a table that holds it."""
     if index_table is None:
         return _index_ctes(event, params)
@@ -367,7 +367,7 @@ def index_population_sql(event: IndexEvent) -> CompiledQuery:
     attributes) with each patient's diagnosis at index and ECOG of the default window, to be
     kept as a table and passed to the compilers as ``index_table``: the windows over every
     patient's diagnoses and ECOG rows then run once per index event, not once per edit."""
-    params: list = []
+    params: list[Any] = []
     derived = _Compiler(base_catalog(), needs_diagnosis=True,
                         ecog_windows=[ECOG_DEFAULT_WINDOW])
     ctes = _index_ctes(event, params) + derived.diagnosis_ctes(params) + \
@@ -394,14 +394,14 @@ def compile_cohort(definition: Definition, catalog: Catalog | None = None,
     a conjunction, so the order does not change the result.
     """
     compiler = _Compiler(catalog or base_catalog(), kept_index=index_table is not None)
-    early: list[tuple[str, list]] = []
-    late: list[tuple[str, list]] = []
+    early: list[tuple[str, list[Any]]] = []
+    late: list[tuple[str, list[Any]]] = []
     for rule in definition.enabled_rules():
-        rule_params: list = []
+        rule_params: list[Any] = []
         compiler.uses_derived = False
         sql = compiler.node(rule.criteria, rule_params)
         (late if compiler.uses_derived else early).append((sql, rule_params))
-    params: list = []
+    params: list[Any] = []
     ctes = _population_ctes(definition.index_event, params, index_table)
     source = "ix"
     if early and late:
@@ -415,7 +415,7 @@ def compile_cohort(definition: Definition, catalog: Catalog | None = None,
     return CompiledQuery(sql, params)
 
 
-def _conjunction(rules: list[tuple[str, list]], params: list) -> str:
+def _conjunction(rules: list[tuple[str, list[Any]]], params: list[Any]) -> str:
     """Compiled rules joined by AND; their parameters appended to ``params`` in order."""
     for _, rule_params in rules:
         params.extend(rule_params)
@@ -450,7 +450,7 @@ def compile_attrition(definition: Definition, catalog: Catalog | None = None,
 
 def compile_index(definition: Definition) -> CompiledQuery:
     """SQL selecting the index-event population only."""
-    params: list = []
+    params: list[Any] = []
     ctes = _index_ctes(definition.index_event, params)
     return CompiledQuery(f"{_with(ctes)}\nSELECT {COHORT_SELECT}\nFROM ix", params)
 
@@ -471,7 +471,7 @@ def sql_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def inline_params(sql: str, params: list) -> str:
+def inline_params(sql: str, params: list[Any]) -> str:
     """Replace each ``?`` placeholder (outside quoted literals) with its literal."""
     out, it, in_quote = [], iter(params), False
     for char in sql:

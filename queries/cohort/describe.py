@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from queries.cohort.catalog import ECOG_DEFAULT_WINDOW, Catalog, CatalogField, base_catalog
 from queries.cohort.model import (
@@ -37,7 +37,7 @@ def _date(value: Any) -> str:
         try:
             value = date.fromisoformat(value)
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, date):
         return f"{value.day} {value.strftime('%B')} {value.year}"
     return str(value)
@@ -99,10 +99,8 @@ def window_text(window: Window | None, default: str = "at any time") -> str:
     if window is None:
         return default
     start, end = window.start_days, window.end_days
-    if start is None and end is None:
-        return default
     if start is None:
-        return _open_start(end)
+        return default if end is None else _open_start(end)
     if end is None:
         return _open_end(start)
     if end == 0 and start < 0:
@@ -167,7 +165,7 @@ class _Describer:
         if crit.field == "age_at_index":
             return _age_text(crit.op, crit.value) + " at the index date"
         if crit.field == "cancer_type" and crit.op == "in":
-            return "with " + _join([str(v) for v in crit.value])
+            return "with " + _join([str(v) for v in cast(list[Any], crit.value)])
         if crit.field == "stage" and crit.op in ("in", "="):
             values = crit.value if isinstance(crit.value, list) else [crit.value]
             return "stage " + _join([str(v) for v in values])

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from queries.cohort.catalog import Catalog
 from queries.cohort.compiler import compile_attrition, compile_cohort
@@ -30,7 +31,7 @@ class ExportBundle:
 
 
 def export_document(definition: Definition, snapshot_id: str | None = None,
-                    exported_at: str | None = None) -> dict:
+                    exported_at: str | None = None) -> dict[str, Any]:
     """The definition as a plain dict with its export block (snapshot id and content hash)."""
     document = definition.content()
     document["export"] = {

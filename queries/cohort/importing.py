@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -42,7 +43,8 @@ _HINTS = {
 
 def pydantic_problems(data: Any, error: ValidationError) -> list[Problem]:
     """Every pydantic error as a Problem with a JSON path of the input document."""
-    by_path: dict[str, list[dict]] = {}
+    by_path: dict[str, list[Mapping[str, Any]]] = {}
+    err: Mapping[str, Any]
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
         path = data_path(data, loc, missing=err["type"] in ("missing", "extra_forbidden"))
@@ -61,7 +63,7 @@ _TYPE_ERRORS = {"bool_type", "int_type", "float_type", "string_type", "list_type
                 "int_parsing", "float_parsing", "bool_parsing", "int_from_float", "date_type"}
 
 
-def _most_specific(errors: list[dict]) -> list[dict]:
+def _most_specific(errors: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """A union tries every member; report what matters, not one mismatch per member."""
     if len(errors) == 1:
         return errors
@@ -86,13 +88,13 @@ def _key_hint(key: str) -> str:
     return f'did you mean "{close[0]}"?' if close else "remove it"
 
 
-def _message(err: dict) -> str:
+def _message(err: Mapping[str, Any]) -> str:
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden":
         return f"unknown key {str(loc[-1])[:80]!r}"
     if err["type"] == "missing":
         return f"missing required key {str(loc[-1])!r}"
-    return err["msg"].removeprefix("Value error, ")
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -107,7 +109,7 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 
 def json_depth_problem(data: Any) -> Problem | None:
     """Reject absurdly nested documents before the recursive validators see them."""
-    stack: list[tuple[Any, int, tuple]] = [(data, 1, ())]
+    stack: list[tuple[Any, int, tuple[Any, ...]]] = [(data, 1, ())]
     while stack:
         node, depth, loc = stack.pop()
         if depth > MAX_JSON_DEPTH:
@@ -170,7 +172,7 @@ def _merge(model: list[Problem], fields: list[Problem]) -> list[Problem]:
     return kept + fields
 
 
-def _hash_problems(definition: Definition | None, data: dict) -> list[Problem]:
+def _hash_problems(definition: Definition | None, data: dict[str, Any]) -> list[Problem]:
     if definition is None or definition.export is None or not definition.export.content_hash:
         return []
     if definition.export.content_hash == definition.content_hash():
@@ -186,7 +188,7 @@ _V0_OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
            "missing": "is_null", "present": "is_not_null"}
 
 
-def migrate(data: dict) -> tuple[dict, int | None, list[Problem]]:
+def migrate(data: dict[str, Any]) -> tuple[dict[str, Any], int | None, list[Problem]]:
     """Bring a definition to the current schema version; returns (data, migrated_from, problems).
 
     Version 0 (the prototype's format: flat metadata, ``index`` shorthand, ``rules`` with
@@ -211,7 +213,7 @@ def migrate(data: dict) -> tuple[dict, int | None, list[Problem]]:
                                 f"supported versions: 0 (migrated) and {SCHEMA_VERSION}")]
 
 
-def _migrate_v0(old: dict) -> dict:
+def _migrate_v0(old: dict[str, Any]) -> dict[str, Any]:
     meta = {key: old[key] for key in ("name", "description", "author", "created") if key in old}
     rules = old.get("rules", [])
     return {
@@ -244,8 +246,9 @@ def _v0_rule(rule: Any) -> Any:
             "criteria": {match if match in ("all", "any") else "all": items}}
 
 
-def _v0_filter(crit: dict) -> dict:
-    out = {"field": crit.get("field"), "op": _V0_OPS.get(crit.get("operator"), crit.get("operator"))}
+def _v0_filter(crit: dict[str, Any]) -> dict[str, Any]:
+    operator: Any = crit.get("operator")
+    out = {"field": crit.get("field"), "op": _V0_OPS.get(operator, operator)}
     if "value" in crit:
         out["value"] = crit["value"]
     return out
@@ -292,11 +295,11 @@ class _Checker:
     catalog: Catalog
     problems: list[Problem] = field(default_factory=list)
 
-    def add(self, loc: tuple, message: str, hint: str | None = None,
+    def add(self, loc: tuple[Any, ...], message: str, hint: str | None = None,
             severity: Literal["error", "warning"] = "error") -> None:
         self.problems.append(Problem(format_path(loc), message, hint, severity))
 
-    def node(self, node: Any, loc: tuple, depth: int) -> None:
+    def node(self, node: Any, loc: tuple[Any, ...], depth: int) -> None:
         if depth > MAX_GROUP_DEPTH:
             self.add(loc, f"groups nested more than {MAX_GROUP_DEPTH} levels deep",
                      "flatten the groups")
@@ -314,7 +317,7 @@ class _Checker:
         elif kind == "event":
             self.event(node, loc)
 
-    def event(self, node: dict, loc: tuple) -> None:
+    def event(self, node: dict[str, Any], loc: tuple[Any, ...]) -> None:
         table = node.get("table")
         if table not in EVENT_TABLES:
             close = difflib.get_close_matches(str(table), EVENT_TABLES, n=1)
@@ -328,7 +331,7 @@ class _Checker:
                 if isinstance(item, dict):
                     self.filter(item, (*loc, "where", i), table)
 
-    def filter(self, item: dict, loc: tuple, context: str) -> None:
+    def filter(self, item: dict[str, Any], loc: tuple[Any, ...], context: str) -> None:
         name = item.get("field")
         if not isinstance(name, str):
             return  # the model reports the type
@@ -347,7 +350,7 @@ class _Checker:
             self.add((*loc, "window"), f'"{found.label}" has no time window',
                      "use an event criterion to place it in time")
 
-    def unknown_field(self, name: str, loc: tuple, context: str) -> None:
+    def unknown_field(self, name: str, loc: tuple[Any, ...], context: str) -> None:
         label = self.catalog.suggest(name, context)
         hint = f'did you mean "{label}"?' if label else None
         if hint is None and context == "attribute":
@@ -363,7 +366,7 @@ class _Checker:
                         f'criterion {{"table": "{table}", "where": [...]}}')
         return None
 
-    def operator(self, f: CatalogField, item: dict, loc: tuple) -> None:
+    def operator(self, f: CatalogField, item: dict[str, Any], loc: tuple[Any, ...]) -> None:
         op = item.get("op")
         if not isinstance(op, str):
             return
@@ -375,7 +378,7 @@ class _Checker:
             return
         self.values(f, item["value"], op, (*loc, "value"))
 
-    def values(self, f: CatalogField, value: Any, op: str, loc: tuple) -> None:
+    def values(self, f: CatalogField, value: Any, op: str, loc: tuple[Any, ...]) -> None:
         items = value if isinstance(value, list) else [value]
         for i, item in enumerate(items):
             where = (*loc, i) if isinstance(value, list) else loc
@@ -433,7 +436,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_definition_fields(data: dict, catalog: Catalog) -> tuple[dict, list[Problem]]:
+def check_definition_fields(data: dict[str, Any], catalog: Catalog) -> tuple[dict[str, Any], list[Problem]]:
     """Resolve labels to keys and check fields, operators and values against the catalog.
 
     Works on the raw document so that every problem is found even where the model would
@@ -444,7 +447,7 @@ def check_definition_fields(data: dict, catalog: Catalog) -> tuple[dict, list[Pr
     checker.index_event(data.get("index_event"))
     rules = data.get("inclusion_rules")
     if isinstance(rules, list):
-        names: set = set()
+        names: set[Any] = set()
         for i, rule in enumerate(rules):
             if not isinstance(rule, dict):
                 continue

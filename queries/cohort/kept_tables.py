@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -26,7 +27,7 @@ class KeptSource:
 
     table: str
     sql: str
-    params: tuple = ()
+    params: tuple[Any, ...] = ()
 
     def cohort(self, db: SnapshotDatabase) -> Cohort:
         """The kept table as a Cohort, created if this process does not hold it. Call inside
@@ -60,7 +61,7 @@ def _table_name(key: str) -> str:
     return f"cohort_{key}"
 
 
-def materialize_sql(db: SnapshotDatabase, key: str, sql: str, params: list | dict,
+def materialize_sql(db: SnapshotDatabase, key: str, sql: str, params: list[Any] | dict[str, Any],
                     source: KeptSource | None = None) -> Cohort:
     """Create the cohort table from a SELECT returning COHORT_COLUMNS, unless it exists."""
     table = _table_name(key)

@@ -326,7 +326,7 @@ class Definition(BaseModel):
             seen.add(rule.name)
         return self
 
-    def content(self) -> dict:
+    def content(self) -> dict[str, Any]:
         """The definition without export metadata: what the content hash covers."""
         return self.model_dump(mode="json", exclude={"export"})
 
@@ -417,7 +417,7 @@ class DefinitionError(ValueError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def format_path(loc: tuple | list) -> str:
+def format_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """``("a", 2, "b")`` -> ``a[2].b``."""
     out = ""
     for part in loc:
@@ -428,7 +428,7 @@ def format_path(loc: tuple | list) -> str:
     return out
 
 
-def data_path(data: Any, loc: tuple, missing: bool = True) -> str:
+def data_path(data: Any, loc: tuple[Any, ...], missing: bool = True) -> str:
     """Map a pydantic error location onto the JSON document (dropping union tags)."""
     parts: list[str | int] = []
     current = data

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -185,7 +185,7 @@ def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
         at_risk=protect_at_risk(result.at_risk, policy, hidden),
         logrank=_protect_logrank(result.logrank, weak, policy),
         hazard_ratio=_protect_hazard_ratio(result.hazard_ratio, weak, policy),
-        excluded=excluded.value, notes=notes,
+        excluded=excluded.count, notes=notes,
     )
     if protected.empty_reason is None and protected.curve.empty:
         protected = replace(protected, empty_reason=(
@@ -216,7 +216,7 @@ def _bor_cells(counts: pd.DataFrame, strata: list[str], policy: Policy) -> _Cell
 
 def _rate(num: Released, den: Released, policy: Policy) -> tuple[Any, Any, Any]:
     fraction = protect_fraction(num, den, policy)
-    if fraction is None:
+    if fraction is None or num.value is None or den.value is None:
         return None, None, None
     low, high = clopper_pearson(int(num.value), int(den.value))
     return (fraction, round_estimate(low, policy.estimate_decimals),
@@ -227,7 +227,7 @@ def _in_row(i: int, members: Sequence[int]) -> list[int]:
     return [i * len(_BOR) + j for j in members]
 
 
-def _rate_rows(strata: list[str], cells: _Cells, denominator: str, policy: Policy) -> list[dict]:
+def _rate_rows(strata: list[str], cells: _Cells, denominator: str, policy: Policy) -> list[dict[str, Any]]:
     rows = []
     for i, stratum in enumerate(strata):
         n = cells.total(_in_row(i, range(len(_BOR))))
@@ -317,7 +317,7 @@ def _protect_ae_rows(frame: pd.DataFrame, denominators: list[Released],
     return out
 
 
-def _protect_ae_overall(overall: dict, size: int, cohort: Released, policy: Policy) -> dict:
+def _protect_ae_overall(overall: dict[str, Any], size: int, cohort: Released, policy: Policy) -> dict[str, Any]:
     # Patients without any event = cohort - patients with one: protected as parts of the whole.
     any_grade = protect_parts([overall.get("patients_any_grade") or 0], size, policy).result[0]
     grade3 = protect_count(overall.get("patients_grade3plus") or 0, policy)
@@ -369,19 +369,22 @@ def protect_safety(result: SafetyResult, policy: Policy) -> Protected[Any]:
     """
     if policy.exact:
         return Protected(result)
-    cohort = protect_count(result.cohort_size, policy)
-    suppressed, tables = [], {}
+    size = result.cohort_size
+    assert size is not None  # None only in an already protected copy
+    cohort = protect_count(size, policy)
+    suppressed: list[str] = []
+    tables: dict[str, Any] = {}
     for f in fields(result):
         frame = getattr(result, f.name)
         if not isinstance(frame, pd.DataFrame):
             continue
-        tables[f.name] = _protect_ae_table(frame, result.cohort_size, cohort, policy)
+        tables[f.name] = _protect_ae_table(frame, size, cohort, policy)
         withheld = int(tables[f.name].get("patients_any_grade", pd.Series()).isna().sum())
         if withheld:
             suppressed.append(f"{f.name}: {withheld} rows under threshold")
     protected = replace(
-        result, cohort_size=cohort.value,
-        overall=_protect_ae_overall(result.overall, result.cohort_size, cohort, policy),
+        result, cohort_size=cohort.count,
+        overall=_protect_ae_overall(result.overall, size, cohort, policy),
         notes=clean_notes(result.notes, policy), **tables,
     )
     return Protected(protected, suppressed)
@@ -402,7 +405,8 @@ def _variable_cells(part: pd.DataFrame, n: int, policy: Policy) -> tuple[_Cells,
     return protect_cells(cells_in, groups, policy), tested
 
 
-def _protect_age(row: dict, n: int, cohort: Released, policy: Policy) -> dict:
+def _protect_age(row: dict[Hashable, Any], n: int, cohort: Released,
+                 policy: Policy) -> dict[Hashable, Any]:
     known = protect_parts([int(row["n"] or 0)], n, policy).result[0]
     out = {**row, "n": known.value, "n_display": known.display,
            "pct": protect_fraction(known, cohort, policy)}
@@ -411,7 +415,8 @@ def _protect_age(row: dict, n: int, cohort: Released, policy: Policy) -> dict:
     return out
 
 
-def _protect_levels(part: pd.DataFrame, n: int, cohort: Released, policy: Policy):
+def _protect_levels(part: pd.DataFrame, n: int, cohort: Released,
+                    policy: Policy) -> tuple[list[dict[Hashable, Any]], _Cells, Released, list[str]]:
     cells, tested = _variable_cells(part, n, policy)
     tested_total = cells.total(tested) if len(tested) < len(part) else cohort
     rows = []
@@ -424,7 +429,7 @@ def _protect_levels(part: pd.DataFrame, n: int, cohort: Released, policy: Policy
     return rows, cells, tested_total, cells.describe(labels)
 
 
-def _protect_biomarkers(markers: pd.DataFrame, released: dict, cohort: Released,
+def _protect_biomarkers(markers: pd.DataFrame, released: dict[str, Any], cohort: Released,
                         policy: Policy) -> pd.DataFrame:
     out = []
     for row in markers.to_dict("records"):
@@ -448,9 +453,12 @@ def protect_table_one(table: Table1, policy: Policy) -> Protected[Any]:
     if policy.exact:
         return Protected(table)
     _require_known_tables(table, {"rows", "biomarkers"})
+    assert table.n is not None  # None only in an already protected copy
     n = int(table.n)
     cohort = protect_count(n, policy)
-    rows, suppressed, markers = [], [], {}
+    rows: list[dict[Hashable, Any]] = []
+    suppressed: list[str] = []
+    markers: dict[Any, tuple[Released, Released | None]] = {}
     for key, part in table.rows.groupby("key", sort=False):
         records = part.to_dict("records")
         if key == "n":
@@ -463,11 +471,11 @@ def protect_table_one(table: Table1, policy: Policy) -> Protected[Any]:
             rows += released
             suppressed += hidden
             positive = [cells.cell(i) for i, r in enumerate(records)
-                        if r["level"] == POSITIVE_LEVEL.get(key)]
+                        if r["level"] == POSITIVE_LEVEL.get(str(key))]
             markers[key] = (tested_total, positive[0] if positive else None)
     frame = pd.DataFrame(rows, columns=[*table.rows.columns, "n_display"])
     frame["n"] = pd.array(frame["n"].tolist(), dtype="Int64")
-    protected = replace(table, n=cohort.value, rows=frame,
+    protected = replace(table, n=cohort.count, rows=frame,
                         biomarkers=_protect_biomarkers(table.biomarkers, markers, cohort, policy),
                         notes=clean_notes(table.notes, policy))
     return Protected(protected, [f"table 1 {s}" for s in suppressed])

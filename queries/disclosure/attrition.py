@@ -44,6 +44,7 @@ def _next_step(
     if remaining.suppressed:
         # The exclusion is large but what is left is small: showing either would give the other.
         return ReleasedStep(remaining, Released(None, NOT_SHOWN, True)), True
+    assert last.value is not None and remaining.value is not None  # both released above
     diff = int(last.value) - int(remaining.value)
     if diff < policy.min_count:
         return ReleasedStep(last, small, merged=True), False
@@ -92,7 +93,7 @@ class ProtectedAttritionStep:
     merged: bool = False
 
 
-def protect_attrition_result(attrition: Any, policy: Policy) -> Protected[list]:
+def protect_attrition_result(attrition: Any, policy: Policy) -> Protected[list[Any]]:
     """``queries.attrition.Attrition`` -> released steps (``ProtectedAttritionStep``).
 
     ``alone`` (patients meeting a rule alone) is released as a one-step attrition from the

@@ -118,8 +118,8 @@ def _released_balance(balance: pd.DataFrame, levels: pd.DataFrame,
             before.append(math.nan)
             after.append(math.nan)
             continue
-        before.append(_smd_from_counts(levels, row.key, "before"))
-        after.append(math.nan if weighted else _smd_from_counts(levels, row.key, "after"))
+        before.append(_smd_from_counts(levels, str(row.key), "before"))
+        after.append(math.nan if weighted else _smd_from_counts(levels, str(row.key), "after"))
     out["smd_before"] = before
     out["smd_after"] = after
     return out
@@ -163,7 +163,7 @@ def _protect_outcome(outcome: OutcomeContrast, policy: Policy, label_a: str,
             milestones[column] = math.nan
     return replace(outcome, curves=frame, aggregates=outcome.aggregates.iloc[0:0],
                    milestones=milestones, crude=None, adjusted=None,
-                   events=events)  # type: ignore[arg-type]
+                   events=events)
 
 
 def _int_or_none(value: Any) -> Any:

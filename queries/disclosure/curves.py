@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,15 +38,15 @@ def _bins(part: pd.DataFrame, k: int) -> list[tuple[int, int]]:
 
 
 def _curve_row(cols: dict[str, np.ndarray], first: int, last: int, time_col: str,
-               grid: int) -> dict:
+               grid: int) -> dict[str, Any]:
     return {time_col: _ceil_grid(float(cols[time_col][last]), grid),
             "survival": float(cols["survival"][last]), "ci_lower": float(cols["ci_lower"][last]),
             "ci_upper": float(cols["ci_upper"][last]), "at_risk": int(cols["at_risk"][first]),
             "events": int(cols["events"][first:last + 1].sum())}
 
 
-def _merge_same_time(rows: list[dict], time_col: str) -> list[dict]:
-    merged: list[dict] = []
+def _merge_same_time(rows: list[dict[str, Any]], time_col: str) -> list[dict[str, Any]]:
+    merged: list[dict[str, Any]] = []
     for row in rows:
         if merged and merged[-1][time_col] == row[time_col]:
             prev = merged[-1]
@@ -56,7 +57,7 @@ def _merge_same_time(rows: list[dict], time_col: str) -> list[dict]:
     return merged
 
 
-def _coarsen_stratum(part: pd.DataFrame, policy: Policy, time_col: str) -> list[dict]:
+def _coarsen_stratum(part: pd.DataFrame, policy: Policy, time_col: str) -> list[dict[str, Any]]:
     part = part.sort_values(time_col, kind="stable").reset_index(drop=True)
     n0 = int(part["at_risk"].max())
     start = {time_col: 0.0, "survival": 1.0, "ci_lower": 1.0, "ci_upper": 1.0,
@@ -77,7 +78,7 @@ def _coarsen_stratum(part: pd.DataFrame, policy: Policy, time_col: str) -> list[
     return rows
 
 
-def _release_curve_rows(rows: list[dict], policy: Policy) -> list[dict]:
+def _release_curve_rows(rows: list[dict[str, Any]], policy: Policy) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         at_risk = protect_count(row["at_risk"], policy, structural_zero=True,
@@ -115,7 +116,7 @@ def protect_survival_curve(
     hidden = _hidden_strata(frame, policy)
     suppressed = [f"stratum {s}: fewer than {policy.survival_min_stratum} patients"
                   for s in hidden]
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for stratum, part in frame.groupby("stratum", sort=False):
         if str(stratum) in hidden:
             continue

@@ -114,6 +114,11 @@ class Released:
     def __str__(self) -> str:
         return self.display
 
+    @property
+    def count(self) -> int | None:
+        """The released value of a count (None when withheld)."""
+        return None if self.value is None else int(self.value)
+
 
 @dataclass(frozen=True)
 class Protected(Generic[T]):
@@ -197,7 +202,7 @@ def protect_percent(
 def protect_fraction(num: Released, den: Released, policy: Policy) -> float | None:
     """A 0-1 proportion from released numbers (None when either is withheld)."""
     pct = percent_of(num, den, policy)
-    if pct.value is None:
+    if pct.value is None or num.value is None or den.value is None:
         return None
     return num.value / den.value if policy.exact else round(pct.value / 100.0, 4)
 

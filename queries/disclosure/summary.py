@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from queries import disclosure
 from queries.analyses import response, survival
@@ -49,14 +50,14 @@ class PlainSummary:
     sentences: tuple[str, ...]
     hidden: tuple[str, ...] = field(default=())  # what was withheld, for the audit log
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["sentences"] = list(self.sentences)
         data["hidden"] = list(self.hidden)
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> PlainSummary:
+    def from_dict(cls, data: dict[str, Any]) -> PlainSummary:
         return cls(
             group_size=data.get("group_size"),
             responded_per_100=data.get("responded_per_100"),
@@ -112,7 +113,8 @@ def summarize(cohort: Cohort) -> CohortSummary:
 
 def _released(value: int, policy: Policy) -> int | None:
     """The rounded count, or None when it is withheld (under the threshold, or zero)."""
-    return protect_count(value, policy).value
+    released = protect_count(value, policy).value
+    return None if released is None else int(released)
 
 
 def _response_part(s: CohortSummary, policy: Policy) -> tuple[int | None, int | None, str]:
@@ -122,7 +124,7 @@ def _response_part(s: CohortSummary, policy: Policy) -> tuple[int | None, int | 
     # Non-responders are checked as well: "100 in 100" would reveal that none failed.
     others = protect_count(s.evaluable - s.responders, policy)
     per_100 = percent_of(responders, evaluated, policy)
-    if others.suppressed or per_100.value is None:
+    if others.suppressed or per_100.value is None or evaluated.value is None:
         return None, None, "response: a group under the threshold"
     return int(round(per_100.value)), int(evaluated.value), ""
 

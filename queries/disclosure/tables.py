@@ -42,11 +42,11 @@ def secondary_suppression(
     protected in its column too.
     """
     values, hidden = [int(v) for v in values], list(hidden)
-    groups = [list(g) for g in groups]
+    group_lists = [list(g) for g in groups]
     changed = True
     while changed:
         changed = False
-        for group in groups:
+        for group in group_lists:
             changed |= _protect_group(values, hidden, group, k)
     return hidden
 
@@ -58,7 +58,7 @@ class _Cells:
     values: list[int]
     primary: list[bool]
     hidden: list[bool]
-    released: list[int | None]
+    released: list[int | float | None]
     policy: Policy
 
     def cell(self, i: int) -> Released:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -30,7 +31,7 @@ from queries.snapshot.schema import TABLES, typed_columns
 ATTACHED_NAME = "snap"
 
 
-def database_key(manifest: dict) -> str:
+def database_key(manifest: dict[str, Any]) -> str:
     """Key of the built database: changes when any table's checksum or the schema changes."""
     payload = {
         "id": manifest.get("id"),
@@ -40,7 +41,7 @@ def database_key(manifest: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _file_stem(manifest: dict) -> str:
+def _file_stem(manifest: dict[str, Any]) -> str:
     """A file name from the snapshot id that cannot leave the cache folder."""
     return re.sub(r"[^A-Za-z0-9_-]", "_", str(manifest["id"]))[:64] or "snapshot"
 
@@ -59,12 +60,12 @@ def interrupt_builds() -> None:
             con.interrupt()
 
 
-def database_path(manifest: dict, cache_dir: Path) -> Path:
+def database_path(manifest: dict[str, Any], cache_dir: Path) -> Path:
     """Where the built database of ``manifest`` lives in ``cache_dir``."""
     return cache_dir / f"{_file_stem(manifest)}-{database_key(manifest)}.duckdb"
 
 
-def build_database(snapshot_dir: Path, manifest: dict, cache_dir: Path,
+def build_database(snapshot_dir: Path, manifest: dict[str, Any], cache_dir: Path,
                    progress: Progress | None = None) -> Path:
     """Load the snapshot's Parquet files into a DuckDB file sorted by patient_id (once).
 
@@ -91,7 +92,7 @@ def build_database(snapshot_dir: Path, manifest: dict, cache_dir: Path,
     return target
 
 
-def _build_into(target: Path, snapshot_dir: Path, manifest: dict, report: Progress) -> None:
+def _build_into(target: Path, snapshot_dir: Path, manifest: dict[str, Any], report: Progress) -> None:
     partial = target.with_name(f"{target.stem}.{os.getpid()}-{threading.get_ident()}.building")
     _remove(partial)
     rows = {t: max(1, int(manifest["tables"].get(t, {}).get("rows") or 0)) for t in TABLES}
@@ -224,7 +225,8 @@ class SnapshotDatabase:
     def _connection(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._con is None or self._pid != os.getpid():
-                config = {"memory_limit": self.memory_limit} if self.memory_limit else {}
+                config: dict[str, Any] = (
+                    {"memory_limit": self.memory_limit} if self.memory_limit else {})
                 con = duckdb.connect(":memory:", config=config)
                 con.execute("SET enable_progress_bar = false")
                 con.execute(f"ATTACH ? AS {ATTACHED_NAME} (READ_ONLY)", [str(self.path)])
@@ -247,7 +249,7 @@ class SnapshotDatabase:
             self._local.cursor = cur
         return cur
 
-    def cached_table(self, table: str, sql: str, params: list | dict) -> int:
+    def cached_table(self, table: str, sql: str, params: list[Any] | dict[str, Any]) -> int:
         """Create ``table`` from ``sql`` unless this process already has it; returns its rows.
 
         Only this table's build lock is held while it is built, so other requests go on; the
@@ -370,7 +372,7 @@ def _estimated_bytes(cur: duckdb.DuckDBPyConnection, table: str, rows: int) -> i
         "SELECT column_name, data_type FROM duckdb_columns() "
         "WHERE table_name = ? AND database_name = current_database() AND schema_name = 'main'",
         [table]).fetchall()
-    per_row = sum(_TYPE_BYTES.get(str(kind).split("(")[0], 16) for _, kind in columns)
+    per_row: float = sum(_TYPE_BYTES.get(str(kind).split("(")[0], 16) for _, kind in columns)
     texts = [name for name, kind in columns if str(kind) == "VARCHAR"]
     if texts and rows:
         spill = " + ".join(f"coalesce(avg(CASE WHEN strlen(\"{name}\") > {_INLINE_STRING} "

@@ -7,6 +7,7 @@ import hashlib
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -51,12 +52,13 @@ def write_table(frame: pd.DataFrame | pa.Table, path: Path, table: str) -> int:
     else:
         data = frame.select(list(TABLES[table])).cast(schema)
     pq.write_table(data, path, compression="zstd")
-    return data.num_rows
+    rows: int = data.num_rows
+    return rows
 
 
-def write_manifest(out: Path, snapshot_id: str, source: str, created: str | None = None) -> dict:
+def write_manifest(out: Path, snapshot_id: str, source: str, created: str | None = None) -> dict[str, Any]:
     """Write manifest.json for the table files already in ``out``."""
-    manifest = {
+    manifest: dict[str, Any] = {
         "id": snapshot_id,
         "created": created or date.today().isoformat(),
         "source": source,
@@ -80,7 +82,7 @@ def write_snapshot(
     snapshot_id: str,
     source: str,
     created: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Write a complete snapshot folder; tables missing from ``tables`` are written empty."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -102,7 +104,7 @@ def open_snapshot(snapshot_dir: Path, cache_dir: Path) -> SnapshotDatabase:
     return SnapshotDatabase(manifest["id"], path)
 
 
-def snapshot_database(tables: dict, folder: Path, snapshot_id: str,
+def snapshot_database(tables: dict[str, Any], folder: Path, snapshot_id: str,
                       source: str = "hand-made") -> SnapshotDatabase:
     """Write DataFrames as a snapshot folder and open it (tests, published reference data)."""
     folder = Path(folder)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -51,7 +52,7 @@ def open_snapshot_folder(path: Path, cache_dir: Path, memory_limit: str | None =
     if not report.usable:
         raise SnapshotUnavailable(report.snapshot_id, report.problems)
     try:
-        db_path = build_checked(Path(path), report.manifest, Path(cache_dir))
+        db_path = build_checked(Path(path), _manifest(report), Path(cache_dir))
     except Exception as exc:  # DuckDB, OS and pyarrow errors all mean "cannot serve it"
         problem = Problem(ERROR, message=f"could not build the snapshot database: "
                           f"{_first_line(exc)}")
@@ -107,7 +108,7 @@ class SnapshotStatus:
 
     snapshot_id: str
     path: Path
-    manifest: dict | None
+    manifest: dict[str, Any] | None
     problems: tuple[Problem, ...]
 
     @property
@@ -120,7 +121,13 @@ class SnapshotStatus:
         return created if isinstance(created, str) else ""
 
 
-def folder_fingerprint(path: Path) -> tuple:
+def _manifest(item: ValidationReport | SnapshotStatus) -> dict[str, Any]:
+    """The manifest of a usable snapshot (a snapshot without a readable manifest is not)."""
+    assert item.manifest is not None, item.path
+    return item.manifest
+
+
+def folder_fingerprint(path: Path) -> tuple[Any, ...]:
     """Cheap identity of a folder's contents (names, sizes, mtimes) to reuse a validation."""
     try:
         stats = []
@@ -147,7 +154,7 @@ class SnapshotRegistry:
         self.max_cached_bytes = max_cached_bytes
         self._lock = threading.RLock()
         self._refresh_lock = threading.Lock()
-        self._validated: dict[Path, tuple[tuple, ValidationReport]] = {}
+        self._validated: dict[Path, tuple[tuple[Any, ...], ValidationReport]] = {}
         self._statuses: list[SnapshotStatus] | None = None
         self._build_problems: dict[tuple[Path, str], Problem] = {}
         self._databases: dict[tuple[Path, str], SnapshotDatabase] = {}
@@ -295,7 +302,7 @@ class SnapshotRegistry:
         status = self.get(snapshot_id)
         if not status.usable:
             raise SnapshotUnavailable(snapshot_id, list(status.problems))
-        key = (status.path, database_key(status.manifest))
+        key = (status.path, database_key(_manifest(status)))
         with self._lock:
             if key in self._databases:
                 return self._databases[key]
@@ -341,7 +348,7 @@ class SnapshotRegistry:
         for report in sorted(reports, key=lambda r: (not r.usable, str(r.path))):
             problems = list(report.problems)
             if report.usable:
-                build = self._build_problems.get((report.path, database_key(report.manifest)))
+                build = self._build_problems.get((report.path, database_key(_manifest(report))))
                 problems += [build] if build else []
             if report.snapshot_id in seen and report.usable:
                 problems.append(Problem(ERROR, MANIFEST, None, None,
@@ -362,7 +369,7 @@ class SnapshotRegistry:
     def _build(self, status: SnapshotStatus, key: tuple[Path, str],
                progress: Callable[[float], None] | None = None) -> Path:
         try:
-            return build_checked(status.path, status.manifest, self.cache_dir, progress)
+            return build_checked(status.path, _manifest(status), self.cache_dir, progress)
         except Exception as exc:  # DuckDB, OS and pyarrow errors all mean "cannot serve it"
             problem = Problem(ERROR, None, None, None,
                               f"could not build the snapshot database: {_first_line(exc)}")
@@ -379,7 +386,7 @@ class SnapshotRegistry:
         self._statuses = self._order(updated)
 
 
-def build_checked(folder: Path, manifest: dict, cache_dir: Path,
+def build_checked(folder: Path, manifest: dict[str, Any], cache_dir: Path,
                   progress: Callable[[float], None] | None = None) -> Path:
     """Build (once) and probe a snapshot's database; a corrupt cached file is rebuilt once.
 

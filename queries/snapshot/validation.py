@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -64,7 +65,7 @@ class ValidationReport:
 
     path: Path
     snapshot_id: str
-    manifest: dict | None = None
+    manifest: dict[str, Any] | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -122,7 +123,7 @@ def _check_folder(path: Path, report: ValidationReport) -> bool:
     return False
 
 
-def _read_manifest(path: Path, report: ValidationReport) -> dict | None:
+def _read_manifest(path: Path, report: ValidationReport) -> dict[str, Any] | None:
     """The parsed manifest (even when some keys are wrong), or None when there is none."""
     target = path / MANIFEST
     if not target.is_file():
@@ -143,7 +144,7 @@ def _read_manifest(path: Path, report: ValidationReport) -> dict | None:
     return manifest
 
 
-def _check_manifest_keys(manifest: dict, report: ValidationReport) -> None:
+def _check_manifest_keys(manifest: dict[str, Any], report: ValidationReport) -> None:
     for key in REQUIRED_MANIFEST_KEYS:
         if key not in manifest:
             report.add(ERROR, f"manifest.json lacks the key {key!r}", file=MANIFEST)
@@ -172,8 +173,8 @@ def _parse_created(value: object) -> datetime | None:
         return None
 
 
-def _table_files(path: Path, manifest: dict | None, report: ValidationReport
-                 ) -> dict[str, tuple[Path, dict | None]]:
+def _table_files(path: Path, manifest: dict[str, Any] | None, report: ValidationReport
+                 ) -> dict[str, tuple[Path, dict[str, Any] | None]]:
     """Each table's file and manifest entry; conventional names when the manifest is unusable."""
     tables = manifest.get("tables") if manifest else None
     if not isinstance(tables, dict):
@@ -192,8 +193,10 @@ def _table_files(path: Path, manifest: dict | None, report: ValidationReport
     return files
 
 
-def _conventional_files(path: Path, report: ValidationReport) -> dict[str, tuple[Path, None]]:
-    files = {t: (path / f"{t}.parquet", None) for t in TABLES}
+def _conventional_files(path: Path, report: ValidationReport
+                        ) -> dict[str, tuple[Path, dict[str, Any] | None]]:
+    files: dict[str, tuple[Path, dict[str, Any] | None]] = {
+        t: (path / f"{t}.parquet", None) for t in TABLES}
     if not any(file.exists() for file, _ in files.values()):
         names = sorted(p.name for p in path.iterdir() if p.name != MANIFEST)
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
@@ -231,7 +234,7 @@ def _manifest_entry_file(path: Path, table: str, entry: object, report: Validati
     return file
 
 
-def _check_table_file(table: str, file: Path, spec: dict | None, report: ValidationReport) -> bool:
+def _check_table_file(table: str, file: Path, spec: dict[str, Any] | None, report: ValidationReport) -> bool:
     """File-level checks; True when the table can be read with every schema column."""
     name = file.name
     if not file.is_file():
@@ -309,7 +312,7 @@ class _RowCheck:
     severity: str = ERROR
 
 
-def _domain(table: str, column: str, values: tuple) -> _RowCheck:
+def _domain(table: str, column: str, values: tuple[Any, ...]) -> _RowCheck:
     return _RowCheck(table, column, f"NOT list_contains($value, {column})",
                      f"have {column} outside {'/'.join(values)}", list(values))
 
@@ -399,7 +402,7 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _bind(check: _RowCheck, index: int) -> tuple[str, dict]:
+def _bind(check: _RowCheck, index: int) -> tuple[str, dict[str, Any]]:
     name = f"v{index}"
     params = {name: check.value} if "$value" in check.condition else {}
     return f"({check.condition.replace('$value', '$' + name)})", params
@@ -416,6 +419,7 @@ def _run_row_checks(con: duckdb.DuckDBPyConnection, table: str, file: Path,
     counts = con.execute(
         f"SELECT {', '.join(conditions)} FROM {_typed(table, '$path')}", params  # noqa: S608 - fixed checks
     ).fetchone()
+    assert counts is not None  # an aggregate returns one row
     for check, count in zip(checks, counts, strict=True):
         if count:
             examples = _row_examples(con, check, file)
@@ -452,7 +456,7 @@ def _check_against_patients(con: duckdb.DuckDBPyConnection, table: str, file: Pa
                             patients: Path, report: ValidationReport) -> None:
     """Orphan patient_ids and events dated after death or after the last follow-up."""
     when = EVENT_DATE_COLUMN[table]
-    orphans, orphan_ids, after_death, after_followup = con.execute(
+    counts = con.execute(
         f"""
         SELECT count_if(t.patient_id IS NOT NULL AND p.patient_id IS NULL),
                count(DISTINCT t.patient_id) FILTER (WHERE p.patient_id IS NULL),
@@ -463,6 +467,8 @@ def _check_against_patients(con: duckdb.DuckDBPyConnection, table: str, file: Pa
         """,  # noqa: S608 - identifiers from the fixed schema
         {"path": str(file), "patients": str(patients)},
     ).fetchone()
+    assert counts is not None  # an aggregate returns one row
+    orphans, orphan_ids, after_death, after_followup = counts
     params = {"path": str(file), "patients": str(patients)}
     if orphans:
         examples = _join_examples(con, table, "p.patient_id IS NULL AND t.patient_id IS NOT NULL",
@@ -482,7 +488,7 @@ def _check_against_patients(con: duckdb.DuckDBPyConnection, table: str, file: Pa
 
 
 def _join_examples(con: duckdb.DuckDBPyConnection, table: str, condition: str,
-                   params: dict) -> str:
+                   params: dict[str, Any]) -> str:
     rows = con.execute(
         f"SELECT DISTINCT t.patient_id FROM {_typed(table, '$path')} AS t "  # noqa: S608
         f"LEFT JOIN {_typed('patients', '$patients')} AS p ON t.patient_id = p.patient_id "
