@@ -37,7 +37,16 @@ test: $(STAMP) browser-deps lint
 		--reruns 1 --only-rerun StaleElementReferenceException \
 		--only-rerun ElementClickInterceptedException
 
-bench: $(STAMP)
+# The load test's locust lives in its own venv: it needs urllib3 2, the app's selenium 1.26.
+LOAD_VENV := .venv-load
+LOAD_STAMP := $(LOAD_VENV)/.installed
+
+$(LOAD_STAMP): bench/load-requirements.lock
+	test -x $(LOAD_VENV)/bin/python || $(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/pip install --quiet -r bench/load-requirements.lock
+	touch $(LOAD_STAMP)
+
+bench: $(STAMP) $(LOAD_STAMP)
 	$(PY) -m bench.run
 
 sample: $(STAMP)

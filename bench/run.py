@@ -1,4 +1,4 @@
-"""`make bench`: generation, count and analysis benchmarks on a 1,000,000-patient snapshot.
+"""`make bench`: generation, count, analysis and load benchmarks on a 1,000,000-patient snapshot.
 
 Prints figures; asserts nothing (tests check correctness, this measures speed).
 """
@@ -13,6 +13,7 @@ BENCHMARKS = (
     ("generate", "bench.generate_bench"),
     ("count", "bench.count_bench"),
     ("analysis", "bench.analysis_bench"),
+    ("load", "bench.load_bench"),
 )
 
 
