@@ -44,6 +44,7 @@ from queries.analyses.comparison_options import (
     ComparisonOptions,
     Covariate,
 )
+from queries.analyses.endpoints import Endpoint, endpoint_columns
 from queries.analyses.strata import base_table, jsonable
 from queries.cohort.kept_tables import Cohort
 from queries.snapshot.schema import DAYS_PER_MONTH, RESPONDERS
@@ -60,7 +61,7 @@ SELECT b.patient_id, b.index_date, b.age, year(b.index_date) AS index_year,
        b.index_line - 1 AS prior_lines, b.s_sex AS sex, b.s_ecog AS ecog, b.s_stage AS stage,
        b.s_histology AS histology, b.s_cancer_type AS cancer_type, b.s_pdl1_tps AS pdl1,
        b.s_site AS site, b.s_smoking_status AS smoking, b.s_regimen AS regimen,
-       b.os_days, b.os_event, b.pfs_days, b.pfs_event, b.bor,
+       {endpoints}, b.bor_confirmed AS bor,
        coalesce(ae.severe_irae, false) AS severe_irae
 FROM {base} b
 LEFT JOIN (
@@ -148,8 +149,10 @@ def patient_frame(cohort: Cohort) -> pd.DataFrame:
     if cohort.size == 0:
         return pd.DataFrame(columns=["patient_id", *COVARIATES, "regimen", "os_days",
                                      "os_event", "pfs_days", "pfs_event", "bor", "severe_irae"])
-    sql = _FRAME_SQL.format(base=base_table(cohort), cohort=cohort.table)
-    frame = cohort.db.cursor().execute(sql).df()
+    # the endpoints and best response by their default definitions (queries/analyses/endpoints.py)
+    columns, params = endpoint_columns((Endpoint.OS, Endpoint.PFS))
+    sql = _FRAME_SQL.format(base=base_table(cohort), cohort=cohort.table, endpoints=columns)
+    frame = cohort.db.cursor().execute(sql, params).df()
     frame["responder"] = frame["bor"].isin(RESPONDERS)
     return frame
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from queries.analyses import characteristics, response, safety, survival
+from queries.analyses.endpoints import DEFAULT_DEATH_WINDOW_DAYS, EndpointOptions
 from queries.analyses.strata import base_table, jsonable_dict
 from queries.cohort.kept_tables import Cohort
 from queries.cohort.materialize import index_source
@@ -41,12 +42,21 @@ class AnalysisOptions:
     hr_groups: tuple[str, str] | None = None
     hr_adjust: tuple[str, ...] | None = None
     ci_method: str = "log-log"
-    response_denominator: str = "evaluable"
+    response_denominator: str = response.DEFAULT_DENOMINATOR
+    response: str = response.DEFAULT_RESPONSE
+    pfs_death_window_days: int = DEFAULT_DEATH_WINDOW_DAYS
+    censor_at_next_line: bool = True
+    milestone_months: tuple[float, ...] = survival.DEFAULT_MILESTONE_MONTHS
+    horizon_months: float = survival.DEFAULT_HORIZON_MONTHS
     ae_immune_only: bool = False
     ae_window_days: int | None = None
     ae_index_line_only: bool = False
     panels: tuple[str, ...] = ("survival", "response", "safety", "characteristics")
 
+    @property
+    def endpoint_options(self) -> EndpointOptions:
+        return EndpointOptions(self.pfs_death_window_days, self.censor_at_next_line,
+                               self.response)
 
 
 @dataclass
@@ -150,11 +160,13 @@ def _panel_jobs(cohort: Cohort, options: AnalysisOptions) -> dict[str, tuple[Any
         at_risk = list(options.at_risk_months) if options.at_risk_months is not None else None
         for endpoint in options.endpoints:
             args = (endpoint, options.survival_strata, at_risk, options.hr_groups,
-                    options.ci_method, options.hr_adjust)
+                    options.ci_method, options.hr_adjust, options.endpoint_options,
+                    options.milestone_months, options.horizon_months)
             jobs[f"survival_{endpoint}"] = (
                 repr(args), lambda a=args: survival.kaplan_meier(cohort, *a))
     if "response" in options.panels:
-        response_args = (options.response_strata, options.response_denominator)
+        response_args = (options.response_strata, options.response_denominator,
+                         options.response)
         jobs["response"] = (repr(response_args),
                             lambda a=response_args: response.best_overall_response(cohort, *a))
     if "safety" in options.panels:

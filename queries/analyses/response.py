@@ -1,11 +1,14 @@
 """Best overall response (RECIST 1.1) for the line at index: ORR and DCR by stratum.
 
-Best overall response (BOR) per patient is the best of CR > PR > SD > PD > NE among the
-tumour assessments of the index line dated on or after index. Patients without any such
-assessment are "Not evaluable": they are counted and shown, and by default they are left out of
-the ORR/DCR denominator (``denominator="evaluable"``: patients with a BOR, NE included);
-``denominator="all"`` divides by every cohort patient of the stratum instead.
+Best overall response (BOR) per patient comes from the tumour assessments of the index line
+dated after index, up to the first PD (nothing after PD counts); see
+queries/sql/endpoint_parts.sql. ``response="confirmed"`` (default) counts a CR/PR only when a
+CR/PR at least 28 days later confirms it (RECIST 1.1); ``"unconfirmed"`` counts every CR/PR. SD
+needs an assessment at least 42 days after index in both. Patients without any assessment are
+"Not evaluable": by default (``denominator="all"``) they stay in the ORR/DCR denominator as a
+category of their own; ``denominator="evaluable"`` divides by patients with a BOR (NE included).
 ORR = (CR + PR) / denominator; DCR = (CR + PR + SD) / denominator; exact Clopper-Pearson 95 % CI.
+Across ordered strata (e.g. PD-L1 TPS < 1 / 1-49 / >= 50 %) a Cochran-Armitage trend test.
 """
 
 from __future__ import annotations
@@ -18,15 +21,36 @@ import pandas as pd
 from scipy import stats
 
 from queries.analyses.strata import (
+    OTHER_RESULT,
     UNKNOWN,
     UNTESTED,
     base_table,
+    get,
     jsonable_dict,
     order_levels,
     stratum_column,
 )
 from queries.cohort.kept_tables import Cohort
 from queries.snapshot.schema import BOR_CATEGORIES, DISEASE_CONTROL, NOT_EVALUABLE, RESPONDERS
+
+RESPONSE_MODES = ("confirmed", "unconfirmed")
+DENOMINATORS = ("all", "evaluable")
+DEFAULT_RESPONSE = "confirmed"
+DEFAULT_DENOMINATOR = "all"
+
+
+def response_definition(response: str, denominator: str) -> str:
+    """The response rules and the denominator in words (shown beside the panel and in exports)."""
+    rule = ("confirmed: a CR or PR counts only when a CR/PR at least 28 days later confirms it "
+            "(RECIST 1.1)" if response == "confirmed" else
+            "unconfirmed: every CR or PR counts")
+    denom = ("all patients; those without any tumour assessment are shown as 'Not evaluable'"
+             if denominator == "all" else
+             "evaluable patients only (with at least one tumour assessment); patients without "
+             "one are shown but not counted")
+    return (f"Best overall response of the index line after index, up to the first PD "
+            f"(nothing after PD counts), {rule}; SD needs an assessment at least 42 days after "
+            f"index. Denominator: {denom}. Defaults: confirmed, all patients.")
 
 
 def clopper_pearson(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -55,30 +79,40 @@ class ResponseResult:
     counts: pd.DataFrame  # stratum, bor, n, pct (of the stratum's patients)
     rates: pd.DataFrame  # stratum, n, not_evaluable, denominator, responders, orr, ...
     test: DifferenceTest | None = None
-    denominator: str = "evaluable"
+    denominator: str = DEFAULT_DENOMINATOR
     empty_reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    response: str = DEFAULT_RESPONSE
+    trend: DifferenceTest | None = None
+
+    @property
+    def definition(self) -> str:
+        return response_definition(self.response, self.denominator)
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict({
             "stratification": self.stratification, "counts": self.counts, "rates": self.rates,
             "test": vars(self.test) if self.test else None, "denominator": self.denominator,
+            "response": self.response, "definition": self.definition,
+            "trend": vars(self.trend) if self.trend else None,
             "empty_reason": self.empty_reason, "notes": self.notes,
         })
 
 
-def bor_counts(cohort: Cohort, strata: str | None = None) -> pd.DataFrame:
+def bor_counts(cohort: Cohort, strata: str | None = None,
+               response: str = DEFAULT_RESPONSE) -> pd.DataFrame:
     """Patients per (stratum, BOR) from the cohort's analysis base, not evaluable included."""
+    column = "bor_confirmed" if response == "confirmed" else "bor_unconfirmed"
     sql = (
         f"SELECT {stratum_column(strata)} AS stratum, "  # noqa: S608 - fixed names
-        f"coalesce(bor, '{NOT_EVALUABLE}') AS bor, count(*) AS n "
+        f"coalesce({column}, '{NOT_EVALUABLE}') AS bor, count(*) AS n "
         f"FROM {base_table(cohort)} GROUP BY ALL"
     )
     return cohort.db.cursor().execute(sql).df().astype({"stratum": str, "bor": str, "n": "int64"})
 
 
 def rates_from_counts(long: pd.DataFrame, stratification: str | None = None,
-                      denominator: str = "evaluable") -> tuple[pd.DataFrame, pd.DataFrame]:
+                      denominator: str = DEFAULT_DENOMINATOR) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Complete counts table and ORR/DCR per stratum from (stratum, bor, n) rows (pure)."""
     levels = order_levels(stratification, set(long["stratum"]))
     wide = (long.pivot_table(index="stratum", columns="bor", values="n", aggfunc="sum",
@@ -134,22 +168,52 @@ def difference_test(rates: pd.DataFrame, outcome: str = "orr") -> DifferenceTest
     return DifferenceTest("Pearson chi-square", float(chi2), float(p), strata, label)
 
 
+def trend_test(rates: pd.DataFrame, stratification: str | None,
+               outcome: str = "orr") -> DifferenceTest | None:
+    """Cochran-Armitage test for a linear trend of the rate across ordered strata (scores
+    0, 1, 2, ... in the stratification's order; unknown/untested left out). None when the
+    stratification has no order or fewer than three known levels."""
+    if stratification is None or not get(stratification).levels:
+        return None
+    known = rates[~rates["stratum"].isin([UNKNOWN, UNTESTED, OTHER_RESULT])
+                  & (rates["denominator"] > 0)]
+    if len(known) < 3:
+        return None
+    hits = known["responders" if outcome == "orr" else "disease_control"].to_numpy(float)
+    n = known["denominator"].to_numpy(float)
+    scores = np.arange(len(known), dtype=float)
+    p = hits.sum() / n.sum()
+    if p in (0.0, 1.0):
+        return None
+    statistic = float((scores * (hits - n * p)).sum())
+    variance = p * (1 - p) * float((n * scores ** 2).sum() - (n * scores).sum() ** 2 / n.sum())
+    z = statistic / np.sqrt(variance)
+    return DifferenceTest("Cochran-Armitage trend", float(z), float(2 * stats.norm.sf(abs(z))),
+                          known["stratum"].tolist(), outcome.upper())
+
+
 def best_overall_response(cohort: Cohort, strata: str | None = None,
-                          denominator: str = "evaluable") -> ResponseResult:
-    """BOR counts, ORR and DCR with Clopper-Pearson CI per stratum, and a test across strata."""
-    if denominator not in ("evaluable", "all"):
-        raise ValueError("denominator must be 'evaluable' or 'all'")
+                          denominator: str = DEFAULT_DENOMINATOR,
+                          response: str = DEFAULT_RESPONSE) -> ResponseResult:
+    """BOR counts, ORR and DCR with Clopper-Pearson CI per stratum, and tests across strata."""
+    if denominator not in DENOMINATORS:
+        raise ValueError(f"denominator must be one of {DENOMINATORS}, not {denominator!r}")
+    if response not in RESPONSE_MODES:
+        raise ValueError(f"response must be one of {RESPONSE_MODES}, not {response!r}")
     if cohort.size == 0:
-        return _empty(strata, denominator, "the cohort is empty")
-    long = bor_counts(cohort, strata)
+        return _empty(strata, denominator, "the cohort is empty", response)
+    long = bor_counts(cohort, strata, response)
     counts, rates = rates_from_counts(long, strata, denominator)
-    result = ResponseResult(strata, counts, rates, difference_test(rates), denominator)
+    result = ResponseResult(strata, counts, rates, difference_test(rates), denominator,
+                            response=response, trend=trend_test(rates, strata))
     if int(rates["not_evaluable"].sum()) == int(rates["n"].sum()):
         result.empty_reason = ("no patient in this cohort has a tumour assessment of the index "
                                "line")
     return result
 
 
-def _empty(strata: str | None, denominator: str, reason: str) -> ResponseResult:
+def _empty(strata: str | None, denominator: str, reason: str,
+           response: str = DEFAULT_RESPONSE) -> ResponseResult:
     return ResponseResult(strata, pd.DataFrame(columns=["stratum", "bor", "n", "pct"]),
-                          pd.DataFrame(columns=_RATE_COLUMNS), None, denominator, reason)
+                          pd.DataFrame(columns=_RATE_COLUMNS), None, denominator, reason,
+                          response=response)

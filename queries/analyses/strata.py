@@ -39,16 +39,9 @@ def load_sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text()
 
 
-def cohort_sql(name: str, cohort: Cohort, assessments: str | None = None) -> str:
-    """A static SQL file with the cohort's (validated) table name filled in.
-
-    ``{assessments}`` (the per-patient assessment summary) becomes its subquery, or the name of
-    a CTE that already holds it (``assessments``), so that one query scans the table once.
-    """
-    if assessments is None:
-        assessments = f"({load_sql('assessment_summary')})"
-    return (load_sql(name).replace("{assessments}", assessments)
-            .replace("{cohort}", cohort.table))
+def cohort_sql(name: str, cohort: Cohort) -> str:
+    """A static SQL file with the cohort's (validated) table name filled in."""
+    return load_sql(name).replace("{cohort}", cohort.table)
 
 
 @dataclass(frozen=True)
@@ -167,13 +160,17 @@ def _biomarker_pivot(cohort: Cohort) -> str:
             f"FROM ({cohort_sql('biomarkers_at_index_all', cohort)}) GROUP BY rid")
 
 
-def base_sql(cohort: Cohort) -> str:
-    """Per-patient analysis base: endpoints, best response, age and every stratification.
+# The endpoint parts (queries/sql/endpoint_parts.sql) the base table carries, in days after index.
+ENDPOINT_PART_COLUMNS = ("death_d", "fu_d", "pd_d", "last_d", "resp_d", "cresp_d",
+                         "bor_unconfirmed", "bor_confirmed", "next_d", "line_end_d", "has_line")
 
-    Columns: patient_id, rid (an integer row id), index_date, index_line, age, os_days,
-    os_event, pfs_days, pfs_event, pfs_assessed, bor, and ``s_<key>`` (the stratum label) for
-    every key in STRATIFICATIONS. Tumour assessments are summarized once (CTE ``_ta``) for both
-    PFS and best response.
+
+def base_sql(cohort: Cohort) -> str:
+    """Per-patient analysis base: endpoint parts, best response, age and every stratification.
+
+    Columns: patient_id, rid (an integer row id), index_date, index_line, age, the
+    ENDPOINT_PART_COLUMNS (see endpoint_parts.sql; every endpoint is an expression over them)
+    and ``s_<key>`` (the stratum label) for every key in STRATIFICATIONS.
     """
     labels = [(_biomarker_expr(st) if st.biomarker else _label_expr(st)) + f" AS s_{st.key}"
               for st in STRATIFICATIONS]
@@ -181,17 +178,13 @@ def base_sql(cohort: Cohort) -> str:
         (f"({cohort_sql('diagnosis_at_index', cohort)})", "d"),
         (f"({cohort_sql('ecog_at_index', cohort)})", "e"),
         (f"({cohort_sql('regimen_at_index', cohort)})", "r"),
-        (f"({cohort_sql('os_patient', cohort)})", "os"),
-        (f"({cohort_sql('pfs_patient', cohort, '_ta')})", "pfs"),
-        (f"({cohort_sql('best_response', cohort, '_ta')})", "br"),
+        (f"({cohort_sql('endpoint_parts', cohort)})", "ep"),
         (f"({_biomarker_pivot(cohort)})", "bm"),
     ]
     return (
-        f"WITH _ta AS MATERIALIZED ({cohort_sql('assessment_summary', cohort)}) "  # noqa: S608
-        "SELECT c.patient_id, c.rowid AS rid, c.index_date, c.index_line, "
+        "SELECT c.patient_id, c.rowid AS rid, c.index_date, c.index_line, "  # noqa: S608
         "year(c.index_date) - p.birth_year AS age, "
-        "os.time_days AS os_days, os.event AS os_event, pfs.time_days AS pfs_days, "
-        "pfs.event AS pfs_event, coalesce(pfs.assessed, false) AS pfs_assessed, br.bor, "
+        + ", ".join(f"ep.{column}" for column in ENDPOINT_PART_COLUMNS) + ", "
         + ", ".join(labels) + f" FROM {cohort.table} c "
         + " LEFT JOIN patients p ON p.patient_id = c.patient_id "
         # every per-patient part is keyed by the cohort table's integer rowid (cheap joins)

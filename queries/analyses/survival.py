@@ -1,11 +1,7 @@
-"""Kaplan-Meier survival, log-rank test and Cox hazard ratio for a materialized cohort.
+"""Kaplan-Meier survival, log-rank test, Cox hazard ratio, milestones, RMST and follow-up.
 
-Endpoints (time zero = the cohort's index date, times in days):
-
-- OS: index -> death; patients alive are censored at their last follow-up date.
-- PFS: index -> the first tumour assessment after index with response PD, or death, whichever
-  comes first. Patients with neither are censored at their last tumour assessment after index,
-  or at day 0 when they have none (never later than last follow-up).
+Endpoints (OS, rwPFS, rwTTD, rwTTNT, DoR, time to response) and their definitions in words are
+in ``queries/analyses/endpoints.py``; every result carries its definition.
 
 Fast path: DuckDB reduces the cohort to ``(stratum, time_days, n_event, n_censored)`` and the
 Kaplan-Meier estimator, log-rank test and Cox model are computed from those counts with
@@ -20,19 +16,25 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from queries.analyses.endpoints import (
+    Endpoint,
+    EndpointDefinition,
+    EndpointOptions,
+    definition,
+    endpoint_sql,
+)
 from queries.analyses.strata import (
     UNKNOWN,
     UNTESTED,
     base_table,
-    cohort_sql,
     jsonable_dict,
     order_levels,
     stratum_column,
@@ -43,11 +45,11 @@ from queries.snapshot.schema import DAYS_PER_MONTH
 Z95 = stats.norm.ppf(0.975)
 NOT_TESTED_LEVELS = (UNKNOWN, UNTESTED)
 NO_FOLLOW_UP = "no patient has a usable follow-up time"
-
-
-class Endpoint(StrEnum):
-    OS = "os"
-    PFS = "pfs"
+CI_METHODS = ("log-log", "log", "plain")
+SMALL_GROUP_PATIENTS = 10
+SMALL_GROUP_EVENTS = 5
+DEFAULT_MILESTONE_MONTHS = (6.0, 12.0, 24.0)
+DEFAULT_HORIZON_MONTHS = 12.0
 
 
 @dataclass
@@ -60,6 +62,8 @@ class LogRankResult:
 
 @dataclass
 class HazardRatio:
+    """Hazard of ``group`` relative to ``reference`` (HR > 1: ``group`` has events sooner)."""
+
     group: str
     reference: str
     hr: float
@@ -70,10 +74,40 @@ class HazardRatio:
     se: float
     method: str = "Cox proportional hazards, Efron ties, Wald 95% CI"
 
+    @property
+    def direction(self) -> str:
+        return f"{self.group} vs {self.reference}"
+
+
+MILESTONE_COLUMNS = ["stratum", "time_months", "survival", "ci_lower", "ci_upper", "at_risk"]
+RMST_COLUMNS = ["stratum", "horizon_months", "rmst_months", "se_months", "ci_lower_months",
+                "ci_upper_months"]
+FOLLOW_UP_COLUMNS = ["stratum", "median_months", "ci_lower_months", "ci_upper_months"]
+
+
+@dataclass
+class RmstDifference:
+    """RMST of ``group`` minus that of ``reference`` up to the horizon, in months."""
+
+    group: str
+    reference: str
+    horizon_months: float
+    difference_months: float
+    ci_lower_months: float
+    ci_upper_months: float
+    p_value: float
+    method: str = "difference of Kaplan-Meier areas, Greenwood-type variance, Wald 95% CI"
+
 
 @dataclass
 class SurvivalResult:
-    """Everything a survival panel shows; times in days, *_months for display."""
+    """Everything a survival panel shows; times in days, *_months for display.
+
+    ``milestones``: survival at fixed months with its CI (None past a group's follow-up);
+    ``rmst``: restricted mean survival time to the horizon per group; ``follow_up``: median
+    follow-up by reverse Kaplan-Meier (censoring as the event); ``warnings``: groups too small
+    for the tests to be trusted.
+    """
 
     endpoint: str
     stratification: str | None
@@ -86,60 +120,99 @@ class SurvivalResult:
     excluded: int | None = 0  # None in a protected copy where it is withheld
     ci_method: str = "log-log"
     notes: list[str] = field(default_factory=list)
+    definition: EndpointDefinition | None = None
+    milestones: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=MILESTONE_COLUMNS))
+    rmst: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RMST_COLUMNS))
+    rmst_difference: RmstDifference | None = None
+    follow_up: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=FOLLOW_UP_COLUMNS))
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
         return self.empty_reason is not None
 
     def to_dict(self) -> dict[str, Any]:
+        hr = None
+        if self.hazard_ratio:
+            hr = {**vars(self.hazard_ratio), "direction": self.hazard_ratio.direction}
         return jsonable_dict({
             "endpoint": self.endpoint, "stratification": self.stratification,
+            "definition": ({**vars(self.definition), "text": self.definition.text()}
+                           if self.definition else None),
             "curve": self.curve, "summary": self.summary, "at_risk": self.at_risk,
+            "milestones": self.milestones, "rmst": self.rmst,
+            "rmst_difference": vars(self.rmst_difference) if self.rmst_difference else None,
+            "follow_up": self.follow_up,
             "logrank": vars(self.logrank) if self.logrank else None,
-            "hazard_ratio": vars(self.hazard_ratio) if self.hazard_ratio else None,
+            "hazard_ratio": hr,
             "empty_reason": self.empty_reason, "excluded": self.excluded,
-            "ci_method": self.ci_method, "notes": self.notes,
+            "ci_method": self.ci_method, "notes": self.notes, "warnings": self.warnings,
         })
 
 
 # --- data: DuckDB aggregation -------------------------------------------------------------
 
 
-def patient_times_sql(cohort: Cohort, endpoint: Endpoint) -> str:
-    """SQL of ``(patient_id, time_days, event)`` for the endpoint (see module docstring)."""
-    name = "os_patient" if endpoint is Endpoint.OS else "pfs_patient"
-    return f"SELECT patient_id, time_days, event FROM ({cohort_sql(name, cohort)})"  # noqa: S608
+def patient_times_sql(cohort: Cohort, endpoint: Endpoint | str,
+                      options: EndpointOptions | None = None) -> tuple[str, dict[str, int]]:
+    """SQL (and its parameters) of ``(patient_id, time_days, event)`` for the endpoint's
+    population (see queries/analyses/endpoints.py); times before index are left out."""
+    parts = endpoint_sql(endpoint, options)
+    sql = (f"SELECT patient_id, time_days, event FROM (SELECT patient_id, "  # noqa: S608
+           f"CAST({parts.time_days} AS INTEGER) AS time_days, {parts.event} AS event "
+           f"FROM {base_table(cohort)} WHERE {parts.population}) WHERE time_days >= 0")
+    return sql, parts.params
+
+
+def patient_times(cohort: Cohort, endpoint: Endpoint | str,
+                  options: EndpointOptions | None = None) -> list[tuple[str, int, bool]]:
+    """``(patient_id, time_days, event)`` of every patient in the endpoint's analysis, sorted."""
+    sql, params = patient_times_sql(cohort, endpoint, options)
+    rows = _execute(cohort, sql + " ORDER BY patient_id", params).fetchall()
+    return [(str(pid), int(time), bool(event)) for pid, time, event in rows]
 
 
 def aggregate(cohort: Cohort, endpoint: Endpoint | str, strata: str | None = None,
-              within: str | Sequence[str] | None = None) -> pd.DataFrame:
+              within: str | Sequence[str] | None = None,
+              options: EndpointOptions | None = None) -> pd.DataFrame:
     """Counts of events and censorings per (stratum, day): the whole input of every fit.
 
     Read from the cohort's analysis base (queries/strata.py). ``within`` adds the combined
     levels of one or more other stratifications as column ``within`` (the strata of a
     stratified Cox model).
     """
-    ep = Endpoint(endpoint).value
+    parts = endpoint_sql(endpoint, options)
     keys = [within] if isinstance(within, str) else list(within or [])
     extra = ""
     if keys:
         extra = ", " + " || ' | ' || ".join(stratum_column(key) for key in keys) + " AS within"
     sql = (
-        f"SELECT {stratum_column(strata)} AS stratum{extra}, {ep}_days AS time_days, "  # noqa: S608 - fixed names
-        f"sum(CAST({ep}_event AS INTEGER)) AS n_event, "
-        f"sum(CAST(NOT {ep}_event AS INTEGER)) AS n_censored "
-        f"FROM {base_table(cohort)} WHERE {ep}_days IS NOT NULL GROUP BY ALL ORDER BY ALL"
+        f"SELECT stratum{', within' if keys else ''}, time_days, "  # noqa: S608 - fixed names
+        "sum(CAST(event AS INTEGER)) AS n_event, sum(CAST(NOT event AS INTEGER)) AS n_censored "
+        f"FROM (SELECT {stratum_column(strata)} AS stratum{extra}, "
+        f"CAST({parts.time_days} AS INTEGER) AS time_days, {parts.event} AS event "
+        f"FROM {base_table(cohort)} WHERE {parts.population}) "
+        "WHERE time_days >= 0 GROUP BY ALL ORDER BY ALL"
     )
-    frame = cohort.db.cursor().execute(sql).df()
+    frame = _execute(cohort, sql, parts.params).df()
     return frame.astype({"stratum": str, "time_days": "int64", "n_event": "int64",
                          "n_censored": "int64"})
 
 
-def _pfs_empty_reason(cohort: Cohort) -> str | None:
-    sql = f"SELECT count(*) FILTER (WHERE pfs_assessed) FROM {base_table(cohort)}"  # noqa: S608
-    if cohort.db.cursor().execute(sql).fetchall()[0][0] == 0:
-        return "no patient in this cohort has a tumour assessment after index"
-    return None
+def population_size(cohort: Cohort, endpoint: Endpoint | str,
+                    options: EndpointOptions | None = None) -> int:
+    """Cohort patients the endpoint applies to (before dropping times before index)."""
+    parts = endpoint_sql(endpoint, options)
+    sql = f"SELECT count(*) FROM {base_table(cohort)} WHERE {parts.population}"  # noqa: S608
+    return int(_execute(cohort, sql, parts.params).fetchall()[0][0])
+
+
+def _execute(cohort: Cohort, sql: str, params: dict[str, int]) -> duckdb.DuckDBPyConnection:
+    """Run with the named parameters the statement uses (DuckDB rejects unused ones)."""
+    used = {name: value for name, value in params.items() if f"${name}" in sql}
+    return cohort.db.cursor().execute(sql, used)
 
 
 def aggregate_patients(durations: ArrayLike, events: ArrayLike,
@@ -196,6 +269,9 @@ def _fit_stratum(times: np.ndarray, d: np.ndarray, c: np.ndarray,
         var = np.cumsum(np.where(np.isinf(var_terms), 0.0, var_terms))
         if ci_method == "log":
             lower, upper = _log_ci(surv, var)
+        elif ci_method == "plain":  # R survfit conf.type = "plain", clipped to [0, 1]
+            half = Z95 * surv * np.sqrt(var)
+            lower, upper = np.clip(surv - half, 0.0, 1.0), np.clip(surv + half, 0.0, 1.0)
         else:
             v = np.log(surv)
             lower = np.exp(-np.exp(np.log(-v) - Z95 * np.sqrt(var) / v))
@@ -208,10 +284,15 @@ def _fit_stratum(times: np.ndarray, d: np.ndarray, c: np.ndarray,
     curve = pd.DataFrame({"time_days": times.astype("int64"), "survival": surv,
                           "ci_lower": lower, "ci_upper": upper, "at_risk": n.astype("int64"),
                           "events": d.astype("int64"), "censored": c.astype("int64")})
+    # Where the estimate is 0 its CI is undefined (R's survfit gives NA there), so a
+    # median CI bound reached only there is NA, not a point (a group of one patient).
+    undefined = surv <= 0
     summary = {"n": n_total, "events": int(d.sum()),
                "median_days": _first_below_half(times, surv),
-               "median_ci_lower_days": _first_below_half(times, lower),
-               "median_ci_upper_days": _first_below_half(times, upper)}
+               "median_ci_lower_days": _first_below_half(times, np.where(undefined, np.nan,
+                                                                         lower)),
+               "median_ci_upper_days": _first_below_half(times, np.where(undefined, np.nan,
+                                                                         upper))}
     return curve, summary
 
 
@@ -345,9 +426,117 @@ def at_risk_table(curves: pd.DataFrame, months: list[float]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+# --- milestones, restricted mean, follow-up -----------------------------------------------
+
+
+def milestones(curve: pd.DataFrame, months: Sequence[float]) -> pd.DataFrame:
+    """Survival and its CI at each month per stratum, read off the Kaplan-Meier steps.
+
+    None past a stratum's last observed time (nobody is followed there), unless the curve
+    already reached 0.
+    """
+    rows = []
+    for stratum, part in curve.groupby("stratum", sort=False):
+        times = part["time_days"].to_numpy()
+        surv, lower, upper = (part[col].to_numpy(dtype=float)
+                              for col in ("survival", "ci_lower", "ci_upper"))
+        at_risk = np.append(part["at_risk"].to_numpy(), 0)
+        for month in months:
+            day = float(month) * DAYS_PER_MONTH
+            i = int(np.searchsorted(times, day, side="right")) - 1
+            known = day <= times[-1] or surv[-1] <= 0
+            rows.append({"stratum": stratum, "time_months": float(month),
+                         "survival": float(surv[i]) if known else None,
+                         "ci_lower": float(lower[i]) if known else None,
+                         "ci_upper": float(upper[i]) if known else None,
+                         "at_risk": int(at_risk[np.searchsorted(times, day, side="left")])})
+    return pd.DataFrame(rows, columns=MILESTONE_COLUMNS)
+
+
+def restricted_mean(times: np.ndarray, surv: np.ndarray, events: np.ndarray,
+                    at_risk: np.ndarray, horizon_days: float) -> tuple[float, float] | None:
+    """RMST (area under the KM step curve up to the horizon) and its variance, in days.
+
+    Variance: sum over event times t <= horizon of A(t)^2 d / (n (n - d)), with A(t) the area
+    from t to the horizon (Klein & Moeschberger 4.5; R survRM2). None when the horizon lies
+    past the last observed time and the curve has not reached 0.
+    """
+    if horizon_days > times[-1] and surv[-1] > 0:
+        return None
+    inside = times < horizon_days
+    edges = np.append(times[inside], horizon_days)
+    pieces = surv[inside] * np.diff(edges)
+    rmst = float(pieces.sum())
+    area_after = np.cumsum(pieces[::-1])[::-1]  # area from each time to the horizon
+    d, n = events[inside].astype(float), at_risk[inside].astype(float)
+    use = (d > 0) & (n > d)
+    variance = float((area_after[use] ** 2 * d[use] / (n[use] * (n[use] - d[use]))).sum())
+    return rmst, variance
+
+
+def rmst_table(curve: pd.DataFrame, horizon_months: float) -> pd.DataFrame:
+    """RMST to the horizon per stratum with its 95% CI, in months."""
+    rows = []
+    for stratum, part in curve.groupby("stratum", sort=False):
+        fitted = restricted_mean(part["time_days"].to_numpy(), part["survival"].to_numpy(),
+                                 part["events"].to_numpy(), part["at_risk"].to_numpy(),
+                                 horizon_months * DAYS_PER_MONTH)
+        if fitted is None:
+            rows.append({"stratum": stratum, "horizon_months": horizon_months})
+            continue
+        rmst, se = fitted[0] / DAYS_PER_MONTH, math.sqrt(fitted[1]) / DAYS_PER_MONTH
+        rows.append({"stratum": stratum, "horizon_months": horizon_months, "rmst_months": rmst,
+                     "se_months": se, "ci_lower_months": rmst - Z95 * se,
+                     "ci_upper_months": rmst + Z95 * se})
+    return pd.DataFrame(rows, columns=RMST_COLUMNS)
+
+
+def rmst_difference(rmst: pd.DataFrame, group: str, reference: str) -> RmstDifference | None:
+    """RMST of ``group`` minus ``reference`` with a Wald CI (independent groups)."""
+    rows = rmst.set_index("stratum")
+    if group not in rows.index or reference not in rows.index:
+        return None
+    a, b = rows.loc[group], rows.loc[reference]
+    if pd.isna(a["rmst_months"]) or pd.isna(b["rmst_months"]):
+        return None
+    diff = float(a["rmst_months"] - b["rmst_months"])
+    se = math.sqrt(float(a["se_months"]) ** 2 + float(b["se_months"]) ** 2)
+    p = float(2 * stats.norm.sf(abs(diff / se))) if se > 0 else float("nan")
+    return RmstDifference(group, reference, float(a["horizon_months"]), diff,
+                          diff - Z95 * se, diff + Z95 * se, p)
+
+
+def follow_up_table(times: np.ndarray, d: np.ndarray, c: np.ndarray, levels: list[str],
+                    ci_method: str) -> pd.DataFrame:
+    """Median follow-up per stratum by reverse Kaplan-Meier: censoring is the event."""
+    rows = []
+    for i, level in enumerate(levels):
+        _, summary = _fit_stratum(times, c[i], d[i], ci_method)
+        rows.append({"stratum": level, **{
+            key: None if summary[f"{src}_days"] is None
+            else summary[f"{src}_days"] / DAYS_PER_MONTH
+            for key, src in (("median_months", "median"), ("ci_lower_months", "median_ci_lower"),
+                             ("ci_upper_months", "median_ci_upper"))}})
+    return pd.DataFrame(rows, columns=FOLLOW_UP_COLUMNS)
+
+
+def small_group_warnings(summary: pd.DataFrame) -> list[str]:
+    """Groups too small for their estimates and tests to be trusted, in words."""
+    small = summary[(summary["n"] < SMALL_GROUP_PATIENTS)
+                    | (summary["events"] < SMALL_GROUP_EVENTS)]
+    return [f"{row.stratum} has only {row.n} patients and {row.events} events (fewer than "
+            f"{SMALL_GROUP_PATIENTS} patients or {SMALL_GROUP_EVENTS} events): its estimates "
+            "and any test involving it are unreliable" for row in small.itertuples()]
+
+
+# --- the panel ----------------------------------------------------------------------------
+
+
 def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
         stratification: str | None = None, at_risk_months: list[float] | None = None,
-        hr_groups: tuple[str, str] | None = None, ci_method: str = "log-log") -> SurvivalResult:
+        hr_groups: tuple[str, str] | None = None, ci_method: str = "log-log",
+        milestone_months: Sequence[float] = DEFAULT_MILESTONE_MONTHS,
+        horizon_months: float = DEFAULT_HORIZON_MONTHS) -> SurvivalResult:
     """Every survival statistic from the aggregated counts (pure; no database).
 
     ``hr_groups`` = (group, reference); by default the hazard ratio is given when exactly two
@@ -373,14 +562,33 @@ def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
         at_risk_months = default_at_risk_months(float(agg["time_days"].max() or 0))
     tested = [s for s in levels if s not in NOT_TESTED_LEVELS]
     tested = tested if len(tested) >= 2 else levels
-    if hr_groups is None and len(tested) == 2:
+    notes = []
+    if hr_groups is not None:
+        missing = [g for g in hr_groups if g not in levels]
+        if missing:
+            notes.append(f"no hazard ratio: {', '.join(missing)} is not a group of this "
+                         f"analysis (groups: {', '.join(levels)})")
+            hr_groups = None
+    elif len(tested) == 2:
         hr_groups = (tested[1], tested[0])
+    elif len(tested) > 2:
+        notes.append(f"no single hazard ratio: there are {len(tested)} groups; the log-rank "
+                     "test compares them all, and a hazard ratio needs a chosen pair (A vs B)")
+    rmst = rmst_table(curve, horizon_months)
+    beyond = rmst.loc[rmst["rmst_months"].isna(), "stratum"].tolist()
+    if beyond:
+        notes.append(f"no RMST to {horizon_months:g} months for {', '.join(beyond)}: "
+                     "follow-up ends before the horizon")
     return SurvivalResult(
         endpoint=endpoint.value, stratification=stratification, curve=curve, summary=summary,
         at_risk=at_risk_table(curve, list(at_risk_months)),
         logrank=logrank(agg, tested) if len(tested) >= 2 else None,
         hazard_ratio=cox_two_groups(agg, *hr_groups) if hr_groups else None,
-        ci_method=ci_method,
+        ci_method=ci_method, notes=notes,
+        milestones=milestones(curve, milestone_months), rmst=rmst,
+        rmst_difference=rmst_difference(rmst, *hr_groups) if hr_groups else None,
+        follow_up=follow_up_table(times, d, c, levels, ci_method),
+        warnings=small_group_warnings(summary),
     )
 
 
@@ -393,47 +601,68 @@ def _summary_frame(summaries: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def empty_result(endpoint: Endpoint, stratification: str | None, reason: str) -> SurvivalResult:
+def empty_result(endpoint: Endpoint | str, stratification: str | None, reason: str,
+                 options: EndpointOptions | None = None) -> SurvivalResult:
+    endpoint = Endpoint(endpoint)
     return SurvivalResult(
         endpoint=endpoint.value, stratification=stratification,
         curve=pd.DataFrame(columns=["stratum", "time_days", "time_months", "survival",
                                     "ci_lower", "ci_upper", "at_risk", "events", "censored"]),
         summary=_summary_frame([]), at_risk=pd.DataFrame(columns=["stratum", "time_months",
                                                                    "at_risk"]),
-        empty_reason=reason)
+        empty_reason=reason, definition=definition(endpoint, options))
 
 
 def kaplan_meier(cohort: Cohort, endpoint: Endpoint | str = Endpoint.OS,
                  strata: str | None = None, at_risk_months: list[float] | None = None,
                  hr_groups: tuple[str, str] | None = None,
                  ci_method: str = "log-log",
-                 hr_adjust: str | Sequence[str] | None = None) -> SurvivalResult:
+                 hr_adjust: str | Sequence[str] | None = None,
+                 options: EndpointOptions | None = None,
+                 milestone_months: Sequence[float] = DEFAULT_MILESTONE_MONTHS,
+                 horizon_months: float = DEFAULT_HORIZON_MONTHS) -> SurvivalResult:
     """Kaplan-Meier analysis of the cohort for an endpoint, optionally stratified.
 
     ``hr_adjust``: stratifications whose combined levels get their own baseline hazard in the
     Cox model (e.g. ``("cancer_type", "stage")``): the hazard ratio is adjusted for them.
-    Curves, medians and the log-rank test are not affected.
+    Curves, medians and the log-rank test are not affected. ``options``: the choices inside
+    the endpoint's definition (queries/analyses/endpoints.py).
     """
     endpoint = Endpoint(endpoint)
-    reason = _unusable_reason(cohort, endpoint)
-    if reason:
-        return empty_result(endpoint, strata, reason)
-    agg = aggregate(cohort, endpoint, strata, within=hr_adjust)
+    if ci_method not in CI_METHODS:
+        raise ValueError(f"ci_method must be one of {CI_METHODS}, not {ci_method!r}")
+    words = definition(endpoint, options)
+    if cohort.size == 0:
+        return empty_result(endpoint, strata, "the cohort is empty", options)
+    in_population = population_size(cohort, endpoint, options)
+    if in_population == 0:
+        return empty_result(endpoint, strata, f"no patient in this cohort has {words.left_out}",
+                            options)
+    agg = aggregate(cohort, endpoint, strata, within=hr_adjust, options=options)
     if agg.empty:
-        return empty_result(endpoint, strata, NO_FOLLOW_UP)
-    result = fit(agg, endpoint, strata, at_risk_months, hr_groups, ci_method)
-    result.excluded = cohort.size - int(agg[["n_event", "n_censored"]].to_numpy().sum())
-    if result.excluded:
-        result.notes.append(f"{result.excluded} patients with follow-up ending before index "
-                            "were left out")
+        return empty_result(endpoint, strata, NO_FOLLOW_UP, options)
+    result = fit(agg, endpoint, strata, at_risk_months, hr_groups, ci_method, milestone_months,
+                 horizon_months)
+    result.definition = words
+    analysed = int(agg[["n_event", "n_censored"]].to_numpy().sum())
+    result.excluded = cohort.size - analysed
+    if cohort.size > in_population:
+        result.notes.insert(0, f"{cohort.size - in_population} patients without "
+                               f"{words.left_out} were left out")
+    if in_population > analysed:
+        result.notes.insert(0, f"{in_population - analysed} patients whose time ends before "
+                               "index (data errors) were left out")
     return result
 
 
-def _unusable_reason(cohort: Cohort, endpoint: Endpoint) -> str | None:
+def _unusable_reason(cohort: Cohort, endpoint: Endpoint,
+                     options: EndpointOptions | None = None) -> str | None:
     """Why the cohort has no curve for the endpoint, before aggregating (None: it may)."""
     if cohort.size == 0:
         return "the cohort is empty"
-    return _pfs_empty_reason(cohort) if endpoint is Endpoint.PFS else None
+    if population_size(cohort, endpoint, options) == 0:
+        return f"no patient in this cohort has {definition(endpoint, options).left_out}"
+    return None
 
 
 def compare_cohorts(cohorts: list[tuple[Cohort, str]], endpoint: str,
@@ -463,5 +692,6 @@ def compare_cohorts(cohorts: list[tuple[Cohort, str]], endpoint: str,
     every = 6 if longest <= 48 * DAYS_PER_MONTH else 12
     hr_groups = (labels[1], labels[0]) if len(labels) == 2 else None
     result = fit(agg, endpoint, None, default_at_risk_months(longest, every), hr_groups)
+    result.definition = definition(endpoint)
     result.notes.extend(notes)
     return result

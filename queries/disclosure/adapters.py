@@ -14,10 +14,15 @@ import pandas as pd
 from queries.analyses.characteristics import POSITIVE_LEVEL, Comparison, Table1, compare
 from queries.analyses.feasibility import Feasibility
 from queries.analyses.panels import AnalysisBundle
-from queries.analyses.response import ResponseResult, clopper_pearson, difference_test
+from queries.analyses.response import (
+    ResponseResult,
+    clopper_pearson,
+    difference_test,
+    trend_test,
+)
 from queries.analyses.safety import SafetyResult
 from queries.analyses.strata import UNTESTED
-from queries.analyses.survival import SurvivalResult
+from queries.analyses.survival import SMALL_GROUP_EVENTS, SMALL_GROUP_PATIENTS, SurvivalResult
 from queries.cohort.attrition import Attrition
 from queries.disclosure.attrition import protect_attrition_result
 from queries.disclosure.curves import (
@@ -170,15 +175,21 @@ def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
     """
     if policy.exact:
         return Protected(result)
-    _require_known_tables(result, {"curve", "summary", "at_risk"})
+    # Milestones, RMST and reverse-KM follow-up are not yet recomputed from released counts,
+    # so protected roles do not get them (withheld, said in a note).
+    _require_known_tables(result, {"curve", "summary", "at_risk", "milestones", "rmst",
+                                   "follow_up"})
     curve = protect_survival_curve(result.curve, policy)
     hidden = _hidden_strata(result.curve, policy)
     weak = _weak_strata(result.summary, hidden, policy)
     excluded = protect_count(result.excluded, policy, structural_zero=True)
     notes = clean_notes(result.notes, policy)
     if excluded.value != 0:
-        notes.append(f"{excluded.display} patients with follow-up ending before index were "
-                     "left out")
+        left_out = result.definition.left_out if result.definition else "follow-up after index"
+        notes.append(f"{excluded.display} patients without {left_out} (or with a time before "
+                     "index) were left out")
+    notes.append("milestone rates, restricted mean survival time and median follow-up are "
+                 "shown to clinicians only for now")
     protected = replace(
         result, curve=curve.result,
         summary=_survival_summary(result.summary, curve.result, hidden, policy),
@@ -186,6 +197,11 @@ def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
         logrank=_protect_logrank(result.logrank, weak, policy),
         hazard_ratio=_protect_hazard_ratio(result.hazard_ratio, weak, policy),
         excluded=excluded.count, notes=notes,
+        milestones=result.milestones.iloc[0:0], rmst=result.rmst.iloc[0:0],
+        follow_up=result.follow_up.iloc[0:0], rmst_difference=None,
+        warnings=[w.split(" has only ")[0] + f": fewer than {SMALL_GROUP_PATIENTS} patients or "
+                  f"{SMALL_GROUP_EVENTS} events, so its estimates are unreliable"
+                  for w in result.warnings],
     )
     if protected.empty_reason is None and protected.curve.empty:
         protected = replace(protected, empty_reason=(
@@ -284,9 +300,15 @@ def protect_response(result: ResponseResult, policy: Policy) -> Protected[Any]:
                                result.test.outcome.lower())
         if test is not None:
             test = replace(test, statistic=None, p_value=_p_value(test.p_value, policy))
+    trend = None
+    if result.trend is not None and rates[needed].notna().all().all():
+        trend = trend_test(rates.astype({c: int for c in needed}), result.stratification,
+                           result.trend.outcome.lower())
+        if trend is not None:
+            trend = replace(trend, statistic=None, p_value=_p_value(trend.p_value, policy))
     labels = [f"{s} / {b}" for s in strata for b in _BOR]
     protected = replace(result, counts=_released_counts(strata, cells, policy), rates=rates,
-                        test=test, notes=clean_notes(result.notes, policy))
+                        test=test, trend=trend, notes=clean_notes(result.notes, policy))
     return Protected(protected, [f"response {s}" for s in cells.describe(labels)])
 
 

@@ -86,7 +86,9 @@ def _survival_numbers(cohort: Cohort) -> tuple[int, int, float | None, float | N
 
 
 def _response_numbers(cohort: Cohort) -> tuple[int, int]:
-    result = response.best_overall_response(cohort)
+    # "of the people whose tumour was measured": evaluable patients, every CR/PR counted
+    result = response.best_overall_response(cohort, denominator="evaluable",
+                                            response="unconfirmed")
     if result.rates.empty:
         return 0, 0
     rates = result.rates

@@ -50,7 +50,8 @@ def cohorts(tmp_path_factory):
 
 def test_orr_by_pdl1_tps_contains_true_orr(cohorts, truth):
     _, nsclc = cohorts
-    result = response.best_overall_response(nsclc, "pdl1_tps")  # response-evaluable denominator
+    # the ground truth's definition: unconfirmed CR/PR over response-evaluable patients
+    result = response.best_overall_response(nsclc, "pdl1_tps", "evaluable", "unconfirmed")
     rates = result.rates.set_index("stratum")
     for group, true_orr in truth["orr_by_pdl1_tps"]["true_orr"].items():
         row = rates.loc[TPS[group]]

@@ -524,8 +524,8 @@ def test_response_rates_use_released_groups_so_a_small_category_is_not_recoverab
 
     bor = {"CR": 3, "PR": 40, "SD": 30, "PD": 50, "NE": 2, "Not evaluable": 25}
     long = pd.DataFrame({"stratum": "All", "bor": list(bor), "n": list(bor.values())})
-    counts, rates = response.rates_from_counts(long)
-    result = response.ResponseResult(None, counts, rates, None)
+    counts, rates = response.rates_from_counts(long, None, "evaluable")
+    result = response.ResponseResult(None, counts, rates, None, "evaluable")
     out = d.protect_response(result, PARTNER)
     shown = out.result.counts.set_index("bor")["n"]
     assert shown.isna()["CR"] and shown.isna()["PR"]  # CR is small, so PR goes too

@@ -35,8 +35,8 @@ def _response_result():
         "bor": ["PR", "SD", "PD", "Not evaluable", "CR", "PR", "SD", "PD"],
         "n": [2, 5, 10, 3, 4, 8, 3, 5],
     })
-    counts, rates = response.rates_from_counts(long, "pdl1_tps")
-    return response.ResponseResult("pdl1_tps", counts, rates)
+    counts, rates = response.rates_from_counts(long, "pdl1_tps", "evaluable")
+    return response.ResponseResult("pdl1_tps", counts, rates, denominator="evaluable")
 
 
 def _safety_result(immune_only: bool = False, size: int = 100):

@@ -44,11 +44,11 @@ def _tables():
     rows = [
         ("R0", 1, 40, "SD"), ("R0", 1, 80, "PR"), ("R0", 1, 120, "PD"),  # BOR PR
         ("R1", 1, 40, "CR"),                                              # CR
-        ("R2", 1, 40, "SD"), ("R2", 2, 200, "CR"),                        # other line ignored
+        ("R2", 1, 50, "SD"), ("R2", 2, 200, "CR"),                        # other line ignored
         ("R3", 1, -20, "CR"), ("R3", 1, 40, "PD"),                        # before index ignored
         ("R4", 1, 40, "NE"),                                              # NE: evaluable, no
         ("R5", 2, 300, "PR"),                                             # no index-line one
-        ("R6", 1, 0, "PR"),                                               # index day counts
+        ("R6", 1, 0, "SD"), ("R6", 1, 10, "PR"),                          # index day: baseline
     ]                                                                      # R7: none at all
     assessments = pd.DataFrame(rows, columns=["patient_id", "line_number", "assessment_date",
                                               "response"])
@@ -75,17 +75,18 @@ def cohort(tmp_path_factory):
 
 
 def test_best_overall_response_per_patient(cohort):
-    from queries.analyses.strata import cohort_sql
+    from queries.analyses.strata import base_table
 
     rows = dict(cohort.db.cursor().execute(
-        f"SELECT patient_id, bor FROM ({cohort_sql('best_response', cohort)})"  # noqa: S608
+        f"SELECT patient_id, bor_unconfirmed FROM {base_table(cohort)}"  # noqa: S608
     ).fetchall())
     assert rows == {"R0": "PR", "R1": "CR", "R2": "SD", "R3": "PD", "R4": "NE", "R5": None,
                     "R6": "PR", "R7": None}
 
 
 def test_orr_counts_not_evaluable_apart_and_keeps_them(cohort):
-    result = response.best_overall_response(cohort)
+    result = response.best_overall_response(cohort, response="unconfirmed",
+                                            denominator="evaluable")
     rates = result.rates.iloc[0]
     assert (rates["n"], rates["not_evaluable"], rates["denominator"]) == (8, 2, 6)
     assert (rates["responders"], rates["disease_control"]) == (3, 4)
@@ -94,12 +95,12 @@ def test_orr_counts_not_evaluable_apart_and_keeps_them(cohort):
                                                                             abs=1e-4)
     counts = result.counts.set_index("bor")["n"].to_dict()
     assert counts == {"CR": 1, "PR": 2, "SD": 1, "PD": 1, "NE": 1, "Not evaluable": 2}
-    everyone = response.best_overall_response(cohort, denominator="all").rates.iloc[0]
+    everyone = response.best_overall_response(cohort, response="unconfirmed").rates.iloc[0]
     assert everyone["denominator"] == 8 and everyone["orr"] == pytest.approx(3 / 8)
 
 
 def test_orr_by_pdl1_stratum_uses_the_result_at_index(cohort):
-    result = response.best_overall_response(cohort, "pdl1_tps")
+    result = response.best_overall_response(cohort, "pdl1_tps", "evaluable", "unconfirmed")
     rates = result.rates.set_index("stratum")
     assert list(rates.index) == ["TPS < 1%", "TPS 1-49%", "TPS ≥ 50%", "Untested"]
     # <1: R3 (PD), R4 (NE); 1-49: R2 (SD), R5 (not evaluable); >=50: R0 (PR), R1 (CR)
@@ -123,8 +124,31 @@ def test_difference_test_two_strata_is_fisher_exact():
 
 def test_rates_from_counts_fills_missing_categories():
     long = pd.DataFrame({"stratum": ["x", "x"], "bor": ["PR", "Not evaluable"], "n": [3, 2]})
-    counts, rates = response.rates_from_counts(long, None)
+    counts, rates = response.rates_from_counts(long, None, "evaluable")
     assert len(counts) == len(response.BOR_CATEGORIES)
     assert counts.set_index("bor").loc["CR", "n"] == 0
     assert rates.iloc[0]["orr"] == 1.0 and rates.iloc[0]["dcr_ci_lower"] == pytest.approx(
         0.2924, abs=1e-4)
+
+
+def test_trend_test_equals_cochran_armitage_by_formula():
+    rates = pd.DataFrame({"stratum": ["TPS < 1%", "TPS 1-49%", "TPS ≥ 50%", "Untested"],
+                          "responders": [5, 10, 20, 3], "disease_control": [10, 15, 25, 5],
+                          "denominator": [50, 50, 50, 20]})
+    result = response.trend_test(rates, "pdl1_tps")
+    # statistic by hand: p = 35/150, sum s(x - n p) = (10 - 50p) + 2 (20 - 50p)
+    p = 35 / 150
+    u = (10 - 50 * p) + 2 * (20 - 50 * p)
+    var = p * (1 - p) * (50 * (0 + 1 + 4) - (50 * 3) ** 2 / 150)
+    assert result.statistic == pytest.approx(u / var ** 0.5)
+    assert result.p_value == pytest.approx(2 * stats.norm.sf(abs(u / var ** 0.5)))
+    assert result.strata == ["TPS < 1%", "TPS 1-49%", "TPS ≥ 50%"]
+    assert response.trend_test(rates, None) is None
+    assert response.trend_test(rates, "site") is None  # unordered: no trend
+
+
+def test_defaults_are_confirmed_response_over_all_patients_and_say_so(cohort):
+    result = response.best_overall_response(cohort)
+    assert (result.response, result.denominator) == ("confirmed", "all")
+    assert "Defaults: confirmed, all patients" in result.to_dict()["definition"]
+    assert result.rates.iloc[0]["responders"] == 0  # no CR/PR here is confirmed

@@ -160,20 +160,17 @@ def _pfs_tables():
     return {"patients": patients, "tumor_assessments": assessments}
 
 
-def test_pfs_uses_first_progression_death_or_last_assessment(tmp_path):
+def test_os_and_pfs_times_per_patient(tmp_path):
     db = snapshot_database(_pfs_tables(), tmp_path, "pfs-test")
     frame = pd.DataFrame({"patient_id": list("ABCD"), "index_date": INDEX, "index_line": 1})
     cohort = materialize_frame(db, "pfs", frame)
-    per = db.cursor().execute(
-        survival.patient_times_sql(cohort, survival.Endpoint.PFS) + " ORDER BY patient_id"
-    ).fetchall()
-    # A: first PD at 120; B: death at 300; C: PD before index ignored, censored at last
-    # assessment (90); D: no assessment but died at 50 -> event
-    assert per == [("A", 120, True), ("B", 300, True), ("C", 90, False), ("D", 50, True)]
-    os_rows = db.cursor().execute(
-        survival.patient_times_sql(cohort, survival.Endpoint.OS) + " ORDER BY patient_id"
-    ).fetchall()
-    assert os_rows == [("A", 500, False), ("B", 300, True), ("C", 400, False), ("D", 50, True)]
+    # A: first PD at 120; B: death at 300 is > 60 days after the last scan (60): censored there;
+    # C: PD before index ignored, censored at the last assessment (90); D: no assessment, left
+    # out (tests/unit/test_endpoints.py works through every rule)
+    assert survival.patient_times(cohort, "pfs") == [
+        ("A", 120, True), ("B", 60, False), ("C", 90, False)]
+    assert survival.patient_times(cohort, "os") == [
+        ("A", 500, False), ("B", 300, True), ("C", 400, False), ("D", 50, True)]
     db.close()
 
 
@@ -228,3 +225,68 @@ def test_two_cohorts_compared_as_strata_equal_lifelines_per_patient_fits(tmp_pat
     assert "note" in result.notes
     assert survival.compare_cohorts([], "os", ["A: empty"]).empty_reason == "A: empty"
     db.close()
+
+
+def test_milestones_rmst_and_follow_up_equal_lifelines_per_patient_fits():
+    from lifelines.utils import restricted_mean_survival_time
+
+    data = _random_patients(1200, seed=17)
+    agg = survival.aggregate_patients(data["time"], data["event"], data["group"])
+    result = survival.fit(agg, "os", None, milestone_months=(3, 6, 12), horizon_months=12)
+    for group, part in data.groupby("group"):
+        kmf = KaplanMeierFitter().fit(part["time"], part["event"])
+        marks = result.milestones[result.milestones["stratum"] == group].set_index("time_months")
+        for month in (3, 6, 12):
+            day = month * DAYS_PER_MONTH
+            assert marks.loc[month, "survival"] == pytest.approx(
+                kmf.survival_function_at_times(day).iloc[0], rel=1e-10)
+            ci = kmf.confidence_interval_.loc[:day].iloc[-1]
+            assert marks.loc[month, "ci_lower"] == pytest.approx(ci.iloc[0], rel=1e-8)
+            assert marks.loc[month, "ci_upper"] == pytest.approx(ci.iloc[1], rel=1e-8)
+        rmst = result.rmst.set_index("stratum").loc[group]
+        ref = restricted_mean_survival_time(kmf, t=12 * DAYS_PER_MONTH)
+        assert rmst["rmst_months"] * DAYS_PER_MONTH == pytest.approx(ref, rel=1e-6)
+        reverse = KaplanMeierFitter().fit(part["time"], ~part["event"])
+        follow = result.follow_up.set_index("stratum").loc[group]
+        assert follow["median_months"] * DAYS_PER_MONTH == reverse.median_survival_time_
+
+
+def test_rmst_variance_by_hand_and_difference_between_groups():
+    # times 1, 2, 3+, 4 (horizon 4): S = 3/4 on [1,2), 2/4 on [2,4); area = 1 + 0.75 + 1 = 2.75
+    times, surv = np.array([0, 1, 2, 3, 4]), np.array([1, 0.75, 0.5, 0.5, 0.0])
+    events, at_risk = np.array([0, 1, 1, 0, 1]), np.array([4, 4, 3, 2, 1])
+    rmst, variance = survival.restricted_mean(times, surv, events, at_risk, 4.0)
+    assert rmst == pytest.approx(2.75)
+    # event at 1: area after = 0.75 + 1 = 1.75, d/(n(n-d)) = 1/12; at 2: area 1, 1/6
+    assert variance == pytest.approx(1.75 ** 2 / 12 + 1.0 / 6)
+    assert survival.restricted_mean(times[:4], surv[:4], events[:4], at_risk[:4], 5.0) is None
+    data = _random_patients(1500, seed=23)
+    two = data[data["group"].isin(["A", "B"])]
+    agg = survival.aggregate_patients(two["time"], two["event"], two["group"])
+    result = survival.fit(agg, horizon_months=12)
+    diff = result.rmst_difference
+    assert (diff.group, diff.reference) == ("B", "A")  # the default pair: second vs first
+    table = result.rmst.set_index("stratum")["rmst_months"]
+    assert diff.difference_months == pytest.approx(table["B"] - table["A"])
+    assert diff.ci_lower_months < diff.difference_months < diff.ci_upper_months
+    assert diff.difference_months < 0 and diff.p_value < 0.05  # B has the shorter scale
+
+
+def test_median_ci_of_a_single_patient_is_not_a_point():
+    result = survival.fit(survival.aggregate_patients([118], [1]))
+    row = result.summary.iloc[0]
+    assert row["median_days"] == 118
+    assert row["median_ci_lower_days"] is None and row["median_ci_upper_days"] is None
+
+
+def test_small_groups_warn_and_many_groups_say_why_there_is_no_single_hr():
+    agg = survival.aggregate_patients([5, 6, 7, 8, 9, 10] * 3, [1, 1, 0, 1, 0, 1] * 3,
+                                      ["A"] * 6 + ["B"] * 6 + ["C"] * 6)
+    result = survival.fit(agg)
+    assert result.hazard_ratio is None
+    assert any("no single hazard ratio" in note for note in result.notes)
+    assert len(result.warnings) == 3 and "fewer than 10 patients" in result.warnings[0]
+    picked = survival.fit(agg, hr_groups=("C", "A"))
+    assert picked.hazard_ratio.direction == "C vs A"
+    unknown = survival.fit(agg, hr_groups=("Z", "A"))
+    assert unknown.hazard_ratio is None and "Z is not a group" in unknown.notes[0]

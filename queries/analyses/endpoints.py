@@ -1,0 +1,189 @@
+"""Real-world time-to-event endpoints: each a definition in words and SQL over the analysis base.
+
+Time zero is the cohort's index date; times are whole days. Every endpoint is computed from the
+per-patient parts of ``queries/sql/endpoint_parts.sql`` (columns of the analysis base), so the
+options below change an expression, never the base table:
+
+- OS: death from any cause; alive patients censored at last follow-up.
+- rwPFS: progression (PD) on a tumour assessment of the index line, or death within
+  ``pfs_death_window_days`` after the last adequate assessment; censored at the last adequate
+  assessment and, with ``censor_at_next_line``, at the start of the next line when that comes
+  first. Patients without an adequate assessment are left out (and counted).
+- rwTTD: discontinuation of the index-line regimen (its last drug's end, or the start of the
+  next line) or death; patients still on it are censored at last follow-up.
+- rwTTNT: start of the next line or death; censored at last follow-up.
+- DoR: responders only, from the first CR/PR to progression or death by the rwPFS rules.
+- Time to response: the first CR/PR; progression, death, the next line and the last adequate
+  assessment censor (the rwPFS time), so this is 1 - KM among assessed patients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+CONFIRMATION_DAYS = 28
+STABLE_DISEASE_MIN_DAYS = 42
+DEFAULT_DEATH_WINDOW_DAYS = 60
+RESPONSE_MODES = ("confirmed", "unconfirmed")
+
+
+class Endpoint(StrEnum):
+    OS = "os"
+    PFS = "pfs"
+    TTD = "ttd"
+    TTNT = "ttnt"
+    DOR = "dor"
+    TTR = "ttr"
+
+
+LABELS: dict[str, str] = {
+    "os": "Overall survival",
+    "pfs": "Real-world progression-free survival (rwPFS)",
+    "ttd": "Real-world time to treatment discontinuation (rwTTD)",
+    "ttnt": "Real-world time to next treatment (rwTTNT)",
+    "dor": "Duration of response (DoR)",
+    "ttr": "Time to response",
+}
+
+
+@dataclass(frozen=True)
+class EndpointOptions:
+    """The choices inside the endpoint definitions (hashable: part of cache keys)."""
+
+    pfs_death_window_days: int = DEFAULT_DEATH_WINDOW_DAYS
+    censor_at_next_line: bool = True
+    response: str = "confirmed"  # which CR/PR start a DoR and count as a response in TTR
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pfs_death_window_days, int) or self.pfs_death_window_days < 0:
+            raise ValueError("pfs_death_window_days must be a whole number of days >= 0, "
+                             f"not {self.pfs_death_window_days!r}")
+        if self.response not in RESPONSE_MODES:
+            raise ValueError(f"response must be one of {RESPONSE_MODES}, not {self.response!r}")
+
+
+@dataclass(frozen=True)
+class EndpointDefinition:
+    """An endpoint in words: what starts the clock, what is an event, what censors, who counts."""
+
+    endpoint: str
+    label: str
+    time_zero: str
+    event: str
+    censoring: str
+    population: str
+    left_out: str  # "patients without ..." (completes "N patients without ... were left out")
+
+    def text(self) -> str:
+        return (f"{self.label}. Time zero: {self.time_zero}. Event: {self.event}. "
+                f"Censored: {self.censoring}. Patients: {self.population}.")
+
+
+@dataclass(frozen=True)
+class EndpointSql:
+    """Expressions over the analysis base: who is in the analysis, their time and event."""
+
+    population: str
+    time_days: str
+    event: str
+    params: dict[str, int]
+
+
+def _response_words(options: EndpointOptions) -> str:
+    if options.response == "confirmed":
+        return (f"a CR or PR confirmed by a CR/PR at least {CONFIRMATION_DAYS} days later "
+                "(RECIST 1.1)")
+    return "a CR or PR (unconfirmed)"
+
+
+def _pfs_censoring(options: EndpointOptions) -> str:
+    text = "at the last adequate tumour assessment (CR, PR, SD or PD)"
+    if options.censor_at_next_line:
+        text += (", or at the start of the next line when that comes first (progression or "
+                 "death after it does not count)")
+    return text + "; never later than last follow-up"
+
+
+def definition(endpoint: Endpoint | str, options: EndpointOptions | None = None
+               ) -> EndpointDefinition:
+    """The endpoint's definition in plain words, for the plot caption and the exports."""
+    options = options or EndpointOptions()
+    ep = Endpoint(endpoint)
+    window = options.pfs_death_window_days
+    pfs_event = ("progression (PD) on a tumour assessment of the index line after index, or "
+                 f"death within {window} days after the last adequate assessment")
+    assessed = ("patients with an adequate tumour assessment (CR, PR, SD or PD) of the index "
+                "line after index")
+    not_assessed = "an adequate tumour assessment of the index line after index"
+    index_line = "patients with treatment rows of the index line"
+    on_line = "treatment rows of the index line (the index is not a treatment start)"
+    words = {
+        Endpoint.OS: ("index date", "death from any cause",
+                      "alive patients at their last follow-up", "every cohort patient",
+                      "follow-up after index"),
+        Endpoint.PFS: ("index date", pfs_event, _pfs_censoring(options), assessed,
+                       not_assessed),
+        Endpoint.TTD: ("index date", "discontinuation of the index-line regimen (the end of its "
+                       "last-ending drug, or the start of the next line if earlier) or death",
+                       "patients still on the index-line regimen at their last follow-up",
+                       index_line, on_line),
+        Endpoint.TTNT: ("index date", "start of the next treatment line, or death",
+                        "patients without either at their last follow-up", index_line,
+                        on_line),
+        Endpoint.DOR: (f"the first response: {_response_words(options)}, before progression",
+                       pfs_event, _pfs_censoring(options), "responders only",
+                       "such a response before their rwPFS event or censoring"),
+        Endpoint.TTR: ("index date", f"the first response: {_response_words(options)}",
+                       "at the rwPFS event or censoring time when no response came before it "
+                       "(progression and death censor: 1 - KM overstates the chance of ever "
+                       "responding)", assessed, not_assessed),
+    }[ep]
+    return EndpointDefinition(ep.value, LABELS[ep.value], *words)
+
+
+def endpoint_sql(endpoint: Endpoint | str, options: EndpointOptions | None = None) -> EndpointSql:
+    """The endpoint's population, time and event as expressions over the analysis base."""
+    options = options or EndpointOptions()
+    ep = Endpoint(endpoint)
+    next_line = "next_d" if options.censor_at_next_line else "CAST(NULL AS INTEGER)"
+    before_next = f"({next_line} IS NULL OR {{x}} <= {next_line})"
+    pd_counts = f"(pd_d IS NOT NULL AND {before_next.format(x='pd_d')})"
+    death_counts = (f"(death_d IS NOT NULL AND death_d <= last_d + $death_window "
+                    f"AND {before_next.format(x='death_d')})")
+    pfs_event = f"({pd_counts} OR {death_counts})"
+    pfs_time = (f"(CASE WHEN {pd_counts} THEN least(pd_d, death_d) "
+                f"WHEN {death_counts} THEN death_d ELSE least(last_d, {next_line}, fu_d) END)")
+    response = "cresp_d" if options.response == "confirmed" else "resp_d"
+    responded = f"({response} IS NOT NULL AND {response} <= {pfs_time})"
+    discontinued = "least(line_end_d, next_d)"
+    params = {"death_window": options.pfs_death_window_days}
+    sql = {
+        Endpoint.OS: ("fu_d IS NOT NULL", "fu_d", "death_d IS NOT NULL"),
+        Endpoint.PFS: ("last_d IS NOT NULL", pfs_time, pfs_event),
+        Endpoint.TTD: ("has_line", f"coalesce(least({discontinued}, death_d), fu_d)",
+                       f"({discontinued} IS NOT NULL OR death_d IS NOT NULL)"),
+        Endpoint.TTNT: ("has_line", "coalesce(least(next_d, death_d), fu_d)",
+                        "(next_d IS NOT NULL OR death_d IS NOT NULL)"),
+        Endpoint.DOR: (f"last_d IS NOT NULL AND {responded}", f"{pfs_time} - {response}",
+                       pfs_event),
+        Endpoint.TTR: ("last_d IS NOT NULL",
+                       f"(CASE WHEN {responded} THEN {response} ELSE {pfs_time} END)", responded),
+    }[ep]
+    uses_window = ep in (Endpoint.PFS, Endpoint.DOR, Endpoint.TTR)
+    return EndpointSql(*sql, params=params if uses_window else {})
+
+
+def endpoint_columns(endpoints: tuple[Endpoint | str, ...],
+                     options: EndpointOptions | None = None) -> tuple[str, dict[str, int]]:
+    """SELECT items ``<ep>_days, <ep>_event`` per endpoint over the analysis base (NULL for
+    patients outside the endpoint's population), with the parameters they use."""
+    items, params = [], {}
+    for endpoint in endpoints:
+        ep = Endpoint(endpoint)
+        parts = endpoint_sql(ep, options)
+        items.append(f"CASE WHEN {parts.population} THEN CAST({parts.time_days} AS INTEGER) "
+                     f"END AS {ep.value}_days, "
+                     f"CASE WHEN {parts.population} THEN {parts.event} END AS {ep.value}_event")
+        params.update(parts.params)
+    return ", ".join(items), params
