@@ -22,7 +22,7 @@ from components import figures, ids, pages, tables
 from components.cohort_access import OpenCohort, audit_query, open_cohort
 from components.derived import derived
 from queries.analyses import panels as analysis
-from queries.analyses import strata, survival
+from queries.analyses import response, strata, survival
 
 ROLES = roles_for(ANALYSES)
 DEFAULT_NAME = "All patients at first checkpoint inhibitor"
@@ -160,8 +160,8 @@ def _survival_tab() -> dbc.Tab:
     controls = [
         _label("Endpoint", ids.SURVIVAL_ENDPOINT),
         dbc.RadioItems(id=ids.SURVIVAL_ENDPOINT, value="os", options=[
-            {"label": "Overall survival", "value": "os"},
-            {"label": "Progression-free survival", "value": "pfs"}]),
+            {"label": label, "value": value}
+            for value, label in figures.ENDPOINT_LABELS.items()]),
         _label("Stratify by", ids.SURVIVAL_STRATA),
         dcc.Dropdown(id=ids.SURVIVAL_STRATA, value="none", clearable=False,
                      options=strata_options(none_label="No stratification")),
@@ -179,6 +179,14 @@ def _response_tab() -> dbc.Tab:
         _label("Stratify by", ids.RESPONSE_STRATA),
         dcc.Dropdown(id=ids.RESPONSE_STRATA, value="pdl1_tps", clearable=False,
                      options=strata_options(none_label="No stratification")),
+        _label("Response (default: confirmed)", ids.RESPONSE_RULE),
+        dbc.RadioItems(id=ids.RESPONSE_RULE, value=response.DEFAULT_RESPONSE, options=[
+            {"label": "Confirmed (RECIST 1.1, ≥ 28 days)", "value": "confirmed"},
+            {"label": "Unconfirmed", "value": "unconfirmed"}]),
+        _label("Denominator (default: all patients)", ids.RESPONSE_DENOMINATOR),
+        dbc.RadioItems(id=ids.RESPONSE_DENOMINATOR, value=response.DEFAULT_DENOMINATOR,
+                       options=[{"label": "All patients (not evaluable shown)", "value": "all"},
+                                {"label": "Evaluable patients only", "value": "evaluable"}]),
         html.Div(id=ids.RESPONSE_CAPTION, className="small text-muted mt-3"),
     ]
     return dbc.Tab(label="Response", tab_id="response", children=dbc.Row([
@@ -300,7 +308,7 @@ def survival_result(opened: OpenCohort, endpoint: str, key: str | None):
 
 
 def endpoint_choice(value: str | None) -> str:
-    if value not in ("os", "pfs"):
+    if value not in figures.ENDPOINT_LABELS:
         raise PreventUpdate
     return value
 
@@ -323,7 +331,8 @@ def update_survival_graph(definition, snapshot_id, endpoint, strata_value):
         reason = f"No {figures.ENDPOINT_LABELS[endpoint].lower()} curve: {result.empty_reason}."
         return figures.survival_figure(result), problem(reason), None
     figure = cached_figure(result, "survival", lambda: figures.survival_figure(result))
-    return figure, tables.survival_caption(result), tables.median_table(result)
+    return (figure, tables.survival_caption(result),
+            [tables.median_table(result), tables.milestone_table(result)])
 
 
 @callback(Output(ids.SURVIVAL_DOWNLOAD, "data"), Input(ids.SURVIVAL_CSV_BUTTON, "n_clicks"),
@@ -349,25 +358,36 @@ def download_survival_csv(clicks, definition, snapshot_id, endpoint, strata_valu
 # --- response -----------------------------------------------------------------------------
 
 
-def response_result(opened: OpenCohort, key: str | None):
-    return bundle(opened, response_strata=key, panels=("response",)).response
+def response_result(opened: OpenCohort, key: str | None,
+                    rule: str = response.DEFAULT_RESPONSE,
+                    denominator: str = response.DEFAULT_DENOMINATOR):
+    return bundle(opened, response_strata=key, response=rule, response_denominator=denominator,
+                  panels=("response",)).response
+
+
+def response_choices(rule: str | None, denominator: str | None) -> tuple[str, str]:
+    if rule not in response.RESPONSE_MODES or denominator not in response.DENOMINATORS:
+        raise PreventUpdate
+    return rule, denominator
 
 
 @callback(Output(ids.RESPONSE_RATE_GRAPH, "figure"), Output(ids.RESPONSE_BOR_GRAPH, "figure"),
           Output(ids.RESPONSE_CAPTION, "children"), Output(ids.RESPONSE_TABLE, "children"),
           Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
-          Input(ids.RESPONSE_STRATA, "value"))
-def update_response_graphs(definition, snapshot_id, strata_value):
+          Input(ids.RESPONSE_STRATA, "value"), Input(ids.RESPONSE_RULE, "value"),
+          Input(ids.RESPONSE_DENOMINATOR, "value"))
+def update_response_graphs(definition, snapshot_id, strata_value, rule, denominator):
     """ORR/DCR with CI and best overall response per stratum, with their table."""
     user = require_role(*ROLES)
     key = strata_key(strata_value)
+    rule, denominator = response_choices(rule, denominator)
     try:
         result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: response_result(o, key))
+                                lambda o: response_result(o, key, rule, denominator))
     except PanelUnavailable as exc:
         empty = figures.empty_figure(str(exc))
         return empty, empty, problem(str(exc)), None
-    audit(run, "analyses.response", f"strata={key}")
+    audit(run, "analyses.response", f"strata={key} response={rule} denominator={denominator}")
     rates = cached_figure(result, "response_rates", lambda: figures.response_rates_figure(result))
     bor = cached_figure(result, "response_bor", lambda: figures.bor_figure(result))
     if result.empty_reason:
@@ -377,15 +397,18 @@ def update_response_graphs(definition, snapshot_id, strata_value):
 
 @callback(Output(ids.RESPONSE_DOWNLOAD, "data"), Input(ids.RESPONSE_CSV_BUTTON, "n_clicks"),
           State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
-          State(ids.RESPONSE_STRATA, "value"), prevent_initial_call=True)
-def download_response_csv(clicks, definition, snapshot_id, strata_value):
-    """CSV of ORR/DCR and best-response counts per stratum."""
+          State(ids.RESPONSE_STRATA, "value"), State(ids.RESPONSE_RULE, "value"),
+          State(ids.RESPONSE_DENOMINATOR, "value"), prevent_initial_call=True)
+def download_response_csv(clicks, definition, snapshot_id, strata_value, rule, denominator):
+    """CSV of ORR/DCR and best-response counts per stratum, with the rules used."""
     user = require_role(*ROLES)
     if not clicks:
         raise PreventUpdate
     key = strata_key(strata_value)
+    rule, denominator = response_choices(rule, denominator)
     try:
-        result, run = run_panel(user, definition, snapshot_id, lambda o: response_result(o, key))
+        result, run = run_panel(user, definition, snapshot_id,
+                                lambda o: response_result(o, key, rule, denominator))
     except PanelUnavailable:
         raise PreventUpdate from None
     audit(run, "analyses.response.csv", f"strata={key}")

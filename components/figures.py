@@ -24,8 +24,12 @@ BOR_COLOURS = {"CR": "#009E73", "PR": "#56B4E9", "SD": "#F0E442", "PD": "#D55E00
                "NE": "#999999", "Not evaluable": "#DDDDDD"}
 BOR_LABELS = {"CR": "CR", "PR": "PR", "SD": "SD", "PD": "PD", "NE": "NE (assessed)",
               "Not evaluable": "No assessment"}
-ENDPOINT_LABELS = {"os": "Overall survival", "pfs": "Progression-free survival"}
-Y_TITLES = {"os": "Proportion alive", "pfs": "Proportion progression-free"}
+ENDPOINT_LABELS = {"os": "Overall survival", "pfs": "Real-world progression-free survival",
+                   "ttd": "Time to treatment discontinuation", "ttnt": "Time to next treatment",
+                   "dor": "Duration of response", "ttr": "Time to response"}
+Y_TITLES = {"os": "Proportion alive", "pfs": "Proportion progression-free",
+            "ttd": "Proportion still on treatment", "ttnt": "Proportion without a next line",
+            "dor": "Proportion still responding", "ttr": "Proportion not yet responded"}
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif", size=13)
 EMPTY = "—"
 

@@ -75,9 +75,49 @@ def median_table(result, table_id: str | None = None) -> dbc.Table:
     return _table(["Stratum", "Patients", "Events", "Median, months (95% CI)"], rows, **props)
 
 
+def milestone_table(result) -> dbc.Table | None:
+    """Per stratum: survival at each milestone, RMST to the horizon and median follow-up."""
+    if result.milestones.empty and result.rmst.empty and result.follow_up.empty:
+        return None
+    months = sorted(result.milestones["time_months"].unique())
+    marks = result.milestones.set_index(["stratum", "time_months"])
+    rmst = result.rmst.set_index("stratum")
+    follow = result.follow_up.set_index("stratum")
+    horizon = result.rmst["horizon_months"].iloc[0] if len(result.rmst) else None
+    rows = []
+    for stratum in result.summary["stratum"]:
+        cells = [stratum]
+        for month in months:
+            row = marks.loc[(stratum, month)] if (stratum, month) in marks.index else None
+            cells.append("–" if row is None or pd.isna(row["survival"]) else
+                         f"{row['survival']:.0%} ({row['ci_lower']:.0%}–{row['ci_upper']:.0%})")
+        r = rmst.loc[stratum] if stratum in rmst.index else None
+        cells.append("–" if r is None or pd.isna(r["rmst_months"]) else
+                     months_ci(r["rmst_months"], r["ci_lower_months"], r["ci_upper_months"]))
+        f = follow.loc[stratum] if stratum in follow.index else None
+        cells.append("–" if f is None else months_ci(f["median_months"], f["ci_lower_months"],
+                                                     f["ci_upper_months"]))
+        rows.append(html.Tr(_cells(cells)))
+    header = (["Stratum"] + [f"{m:g} months (95% CI)" for m in months]
+              + [f"RMST to {horizon:g} months (95% CI)" if horizon else "RMST",
+                 "Median follow-up, months (reverse KM)"])
+    return _table(header, rows, id="survival-milestones")
+
+
 def survival_caption(result) -> list:
-    """Log-rank test and hazard ratio in words, plus the analysis' own notes."""
+    """The endpoint's definition, log-rank test and hazard ratio in words, and notes."""
     parts: list = []
+    if result.definition is not None:
+        parts.append(html.Div(result.definition.text(), className="endpoint-definition mb-1"))
+    for warning in result.warnings:
+        parts.append(html.Div(f"⚠ {warning}.", className="survival-warning text-warning"))
+    if result.rmst_difference is not None:
+        diff = result.rmst_difference
+        parts.append(html.Span(
+            f"RMST difference {diff.group} vs {diff.reference} to {diff.horizon_months:g} "
+            f"months: {diff.difference_months:+.1f} months (95% CI {diff.ci_lower_months:+.1f} "
+            f"to {diff.ci_upper_months:+.1f}), {fmt_p(diff.p_value)}. ",
+            className="survival-rmst-difference"))
     if result.logrank is not None:
         lr = result.logrank
         parts.append(html.Span(
@@ -89,8 +129,6 @@ def survival_caption(result) -> list:
             f"Hazard ratio {hr.group} vs {hr.reference}: {fmt_ratio(hr.hr)} "
             f"(95% CI {fmt_ratio(hr.ci_lower)}–{fmt_ratio(hr.ci_upper)}), {fmt_p(hr.p_value)}; "
             f"{hr.method}. ", className="survival-hr"))
-    elif result.logrank is not None and len(result.logrank.strata) > 2:
-        parts.append("No single hazard ratio for more than two unordered groups. ")
     if not parts and not result.empty_reason:
         parts.append("Choose a stratification to compare groups (log-rank test, hazard ratio). ")
     if result.stratification and result.logrank is not None:
@@ -101,11 +139,17 @@ def survival_caption(result) -> list:
 
 
 def survival_frame(result) -> pd.DataFrame:
-    """The numbers behind a survival panel, one tidy CSV: medians, curve steps, at risk."""
-    summary = result.summary.assign(table="median")
-    curve = result.curve.assign(table="curve")
-    at_risk = result.at_risk.assign(table="at_risk")
-    frame = pd.concat([summary, curve, at_risk], ignore_index=True)
+    """The numbers behind a survival panel, one tidy CSV: medians, curve steps, at risk,
+    milestones, RMST, follow-up, and the endpoint's definition in words."""
+    parts = [result.summary.assign(table="median"), result.curve.assign(table="curve"),
+             result.at_risk.assign(table="at_risk")]
+    parts += [frame.assign(table=name) for name, frame in (
+        ("milestone", result.milestones), ("rmst", result.rmst),
+        ("follow_up", result.follow_up.rename(columns=lambda c: f"follow_up_{c}"
+                                              if c != "stratum" else c))) if not frame.empty]
+    frame = pd.concat(parts, ignore_index=True)
+    if result.definition is not None:
+        frame["definition"] = result.definition.text()
     front = ["table", "stratum"]
     frame.insert(0, "endpoint", result.endpoint)
     return frame[["endpoint", *front, *[c for c in frame.columns
@@ -137,13 +181,16 @@ def response_table(result) -> dbc.Table:
 def response_caption(result) -> list:
     parts = ["ORR = complete + partial response, DCR = ORR + stable disease, best overall "
              "response of the index line (RECIST 1.1); exact Clopper-Pearson 95% CI. "]
-    parts.append("Denominator: patients with a tumour assessment; patients without one are "
-                 "counted as 'No assessment'. " if result.denominator == "evaluable" else
-                 "Denominator: every patient of the stratum. ")
+    parts.append(html.Div(result.definition, className="response-definition mb-1"))
     if result.test is not None:
         parts.append(html.Span(f"{result.test.outcome} difference across "
                                f"{', '.join(result.test.strata)}: {result.test.test}, "
                                f"{fmt_p(result.test.p_value)}. ", className="response-test"))
+    if result.trend is not None:
+        parts.append(html.Span(f"{result.trend.outcome} trend across "
+                               f"{', '.join(result.trend.strata)} (in this order): "
+                               f"{result.trend.test}, {fmt_p(result.trend.p_value)}. ",
+                               className="response-trend"))
     parts.extend(f"{note}. " for note in result.notes)
     return parts
 
@@ -152,7 +199,9 @@ def response_frame(result) -> pd.DataFrame:
     counts = result.counts.pivot_table(index="stratum", columns="bor", values="n",
                                        aggfunc="first", sort=False)
     counts.columns = [f"bor_{c.lower().replace(' ', '_')}" for c in counts.columns]
-    return result.rates.merge(counts.reset_index(), on="stratum", how="left")
+    frame = result.rates.merge(counts.reset_index(), on="stratum", how="left")
+    return frame.assign(response=result.response, denominator_rule=result.denominator,
+                        definition=result.definition)
 
 
 # --- safety -------------------------------------------------------------------------------

@@ -118,6 +118,8 @@ VALUES_BY_ID = {
     (ids.SURVIVAL_ENDPOINT, "value"): "os",
     (ids.SURVIVAL_STRATA, "value"): "none",
     (ids.RESPONSE_STRATA, "value"): "pdl1_tps",
+    (ids.RESPONSE_RULE, "value"): "confirmed",
+    (ids.RESPONSE_DENOMINATOR, "value"): "all",
     (ids.SAFETY_LEVEL, "value"): "term",
     (ids.SAFETY_GRADE, "value"): "any",
     (ids.SAFETY_IMMUNE, "value"): False,

@@ -122,7 +122,7 @@ def test_empty_survival_result_gives_a_figure_that_says_why():
     fig = figures.survival_figure(result)
     assert not fig.data
     assert "tumour assessment" in fig.layout.annotations[0].text
-    assert "Progression-free survival" in fig.layout.title.text
+    assert "progression-free survival" in fig.layout.title.text
 
 
 def test_survival_caption_and_median_table_state_the_results():
