@@ -51,11 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, text in (("count", "print the attrition table of a cohort definition"),
                        ("analyze", "compute every analysis for a cohort definition")):
-        cmd = sub.add_parser(name, help=text)
+        cmd = sub.add_parser(name, help=text, description=text,
+                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
         cmd.add_argument("--snapshot", type=Path, required=True)
         cmd.add_argument("cohort", type=Path, help="cohort definition JSON file")
         cmd.add_argument("--json", action="store_true", help="print JSON")
         cmd.add_argument("--cache-dir", type=Path, default=None)
+        if name == "analyze":
+            add_analysis_options(cmd)
 
     exp = sub.add_parser("export", help="write a definition's canonical JSON, SQL and text")
     exp.add_argument("cohort", type=Path)
@@ -123,6 +126,62 @@ def _compare_parser(sub: Any) -> None:
                      help="print what this role receives (disclosure control applied)")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.add_argument("--cache-dir", type=Path, default=None)
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def add_analysis_options(cmd: argparse.ArgumentParser) -> None:
+    """Every analysis option of the app, for ``iocohort analyze``."""
+    ep = cmd.add_argument_group("time-to-event endpoints")
+    ep.add_argument("--endpoints", type=_csv, default="os,pfs,ttd,ttnt,dor,ttr",
+                    help="comma-separated: os (death), pfs (rwPFS: progression on the index "
+                         "line or death near the last scan), ttd (rwTTD: index-line regimen "
+                         "stopped or death), ttnt (rwTTNT: next line or death), dor (duration "
+                         "of response, responders only), ttr (time to response)")
+    ep.add_argument("--strata", default=None, metavar="FIELD",
+                    help="stratify the curves by this field (e.g. sex, ecog, pdl1_tps); "
+                         "log-rank test across its groups")
+    ep.add_argument("--hr", type=_csv, default=None, metavar="A,B",
+                    help="hazard ratio of group A vs group B (B the reference), e.g. "
+                         "'TPS ≥ 50%%,TPS < 1%%'; by default given only for two groups")
+    ep.add_argument("--adjust", type=_csv, default=None, metavar="FIELD,...",
+                    help="fields whose levels get their own baseline hazard in the Cox model "
+                         "(a stratified, adjusted hazard ratio)")
+    ep.add_argument("--ci-method", choices=("log-log", "log", "plain"), default="log-log",
+                    help="Kaplan-Meier CI: log-log (exponential Greenwood, lifelines), log (R "
+                         "survfit's default) or plain (linear Greenwood)")
+    ep.add_argument("--milestones", type=_csv, default="6,12,24", metavar="MONTHS,...",
+                    help="months at which survival is read off with its CI")
+    ep.add_argument("--horizon-months", type=float, default=12.0,
+                    help="horizon of the restricted mean survival time (RMST)")
+    ep.add_argument("--pfs-death-window-days", type=int, default=60,
+                    help="rwPFS/DoR: a death counts as an event only within this many days "
+                         "after the last adequate tumour assessment, else the patient is "
+                         "censored at that assessment")
+    ep.add_argument("--no-next-line-censoring", action="store_true",
+                    help="rwPFS/DoR: do not censor at the start of the next line (by default "
+                         "a progression or death after it does not count)")
+    resp = cmd.add_argument_group("response")
+    resp.add_argument("--response-strata", default="pdl1_tps", metavar="FIELD",
+                      help="stratify ORR/DCR by this field ('none' for no strata); ordered "
+                           "fields get a trend test")
+    resp.add_argument("--response", choices=("confirmed", "unconfirmed"), default="confirmed",
+                      help="confirmed: a CR/PR counts when a CR/PR >= 28 days later confirms "
+                           "it (RECIST 1.1); unconfirmed: every CR/PR. Also decides who is a "
+                           "responder for DoR and time to response")
+    resp.add_argument("--response-denominator", choices=("all", "evaluable"), default="all",
+                      help="all: every patient, those without an assessment shown as 'Not "
+                           "evaluable'; evaluable: patients with an assessment only")
+    ae = cmd.add_argument_group("adverse events")
+    ae.add_argument("--ae-window", type=int, default=None, metavar="DAYS",
+                    help="count events with onset up to this many days after index (None: "
+                         "any time after index)")
+    ae.add_argument("--ae-index-line-only", action="store_true",
+                    help="count only events recorded against the index line")
+    ae.add_argument("--ae-immune-only", action="store_true",
+                    help="count only immune-related events")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 from config import settings_from_env
-from queries.analyses.panels import AnalysisBundle, analyze
+from queries.analyses import strata
+from queries.analyses.endpoints import Endpoint
+from queries.analyses.panels import AnalysisBundle, AnalysisOptions, analyze
 from queries.cohort.attrition import Attrition, compute_attrition
 from queries.cohort.catalog import Catalog, build_catalog
 from queries.cohort.export import write_export
@@ -107,7 +109,12 @@ def analyze_command(args) -> int:
         definition = read_definition_file(args.cohort, catalog)
         if definition is None:
             return 2
-        bundle = analyze(materialize_definition(db, definition, catalog))
+        try:
+            options = analysis_options(args)
+        except ValueError as exc:
+            print(f"iocohort analyze: {exc}", file=sys.stderr)
+            return 2
+        bundle = analyze(materialize_definition(db, definition, catalog), options)
         if getattr(args, "json", False):
             print(json.dumps(bundle.to_dict(), indent=2, ensure_ascii=False))
         else:
@@ -117,17 +124,61 @@ def analyze_command(args) -> int:
     return 0
 
 
+def analysis_options(args) -> AnalysisOptions:
+    """The analysis options of ``iocohort analyze``; ValueError names the bad option."""
+    endpoints = tuple(getattr(args, "endpoints", None) or AnalysisOptions().endpoints)
+    unknown = [e for e in endpoints if e not in {x.value for x in Endpoint}]
+    if unknown:
+        raise ValueError(f"--endpoints: unknown {', '.join(unknown)}; choose from "
+                         f"{', '.join(x.value for x in Endpoint)}")
+    for flag, key in (("--strata", getattr(args, "strata", None)),
+                      ("--response-strata", getattr(args, "response_strata", None)),
+                      *(("--adjust", k) for k in getattr(args, "adjust", None) or [])):
+        if key not in (None, "none"):
+            try:
+                strata.get(key)
+            except ValueError as exc:
+                raise ValueError(f"{flag}: {exc}") from None
+    hr = getattr(args, "hr", None)
+    if hr is not None and len(hr) != 2:
+        raise ValueError("--hr needs two groups, 'A,B' (A vs reference B)")
+    try:
+        milestones = tuple(float(m) for m in getattr(args, "milestones", None) or (6, 12, 24))
+    except ValueError:
+        raise ValueError("--milestones: months as numbers, e.g. 6,12,24") from None
+    response_strata = getattr(args, "response_strata", "pdl1_tps")
+    return AnalysisOptions(
+        endpoints=endpoints, survival_strata=getattr(args, "strata", None),
+        response_strata=None if response_strata in (None, "none") else response_strata,
+        hr_groups=tuple(hr) if hr else None,
+        hr_adjust=tuple(args.adjust) if getattr(args, "adjust", None) else None,
+        ci_method=getattr(args, "ci_method", "log-log"),
+        response=getattr(args, "response", "confirmed"),
+        response_denominator=getattr(args, "response_denominator", "all"),
+        pfs_death_window_days=getattr(args, "pfs_death_window_days", 60),
+        censor_at_next_line=not getattr(args, "no_next_line_censoring", False),
+        milestone_months=milestones, horizon_months=getattr(args, "horizon_months", 12.0),
+        ae_window_days=getattr(args, "ae_window", None),
+        ae_index_line_only=getattr(args, "ae_index_line_only", False),
+        ae_immune_only=getattr(args, "ae_immune_only", False),
+    )
+
+
 def _text_report(bundle: AnalysisBundle) -> str:
     lines = [f"snapshot {bundle.snapshot_id}, cohort {bundle.cohort_key}: {bundle.n} patients"]
     for endpoint, result in bundle.survival.items():
         if result.is_empty:
             lines.append(f"{endpoint.upper()}: {result.empty_reason}")
             continue
+        if result.definition is not None:
+            lines.append(f"{endpoint.upper()}: {result.definition.text()}")
         for row in result.summary.itertuples():
             median = "not reached" if row.median_months is None or row.median_months != \
                 row.median_months else f"{row.median_months:.1f} months"
             lines.append(f"{endpoint.upper()} {row.stratum}: n={row.n}, events={row.events}, "
                          f"median {median}")
+        lines.extend(f"{endpoint.upper()} note: {text}" for text in result.notes)
+        lines.extend(f"{endpoint.upper()} warning: {text}" for text in result.warnings)
     if bundle.response is not None:
         for row in bundle.response.rates.itertuples():
             orr = "n/a" if row.orr is None else f"{row.orr:.1%}"
