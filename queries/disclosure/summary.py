@@ -21,6 +21,7 @@ from typing import Any
 
 from queries import disclosure
 from queries.analyses import response, survival
+from queries.analyses.endpoints import Endpoint
 from queries.cohort.kept_tables import Cohort
 from queries.disclosure.policy import Policy, percent_of, protect_count
 
@@ -73,7 +74,7 @@ class PlainSummary:
 
 
 def _survival_numbers(cohort: Cohort) -> tuple[int, int, float | None, float | None]:
-    result = survival.kaplan_meier(cohort, survival.Endpoint.OS)
+    result = survival.kaplan_meier(cohort, Endpoint.OS)
     if result.is_empty or result.summary.empty:
         return 0, 0, None, None
     row = result.summary.iloc[0]
