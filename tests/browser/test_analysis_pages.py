@@ -194,9 +194,9 @@ def test_changing_endpoint_and_strata_redraws_the_survival_plot(dash_duo, app):
     pfs = expected(app, None, lambda o: survival_result(o, "pfs", "pdl1_tps"))
     open_analyses(dash_duo, app)
     wait_graph(dash_duo, ids.SURVIVAL_GRAPH, lambda title, _: "Overall survival" in title)
-    click_label(dash_duo, ids.SURVIVAL_ENDPOINT, "Progression-free survival")
+    click_label(dash_duo, ids.SURVIVAL_ENDPOINT, "Real-world progression-free survival")
     wait_graph(dash_duo, ids.SURVIVAL_GRAPH,
-               lambda title, _: "Progression-free survival" in title)
+               lambda title, _: "progression-free survival" in title)
     choose(dash_duo, ids.SURVIVAL_STRATA, "Biomarker: PD-L1 TPS")
     strata = pfs.summary["stratum"].tolist()
     wait_graph(dash_duo, ids.SURVIVAL_GRAPH, lambda _, names: all(
