@@ -165,6 +165,11 @@ def _survival_tab() -> dbc.Tab:
         _label("Stratify by", ids.SURVIVAL_STRATA),
         dcc.Dropdown(id=ids.SURVIVAL_STRATA, value="none", clearable=False,
                      options=strata_options(none_label="No stratification")),
+        _label("Hazard ratio: group A vs reference B", ids.SURVIVAL_HR_GROUP),
+        dcc.Dropdown(id=ids.SURVIVAL_HR_GROUP, placeholder="A (default: chosen for you)",
+                     options=[]),
+        dcc.Dropdown(id=ids.SURVIVAL_HR_REFERENCE, placeholder="B, the reference",
+                     options=[], className="mt-1"),
         html.Div(id=ids.SURVIVAL_CAPTION, className="small text-muted mt-3"),
     ]
     return dbc.Tab(label="Survival", tab_id="survival", children=dbc.Row([
@@ -286,12 +291,15 @@ def release_count(n: int, user) -> str:
 MAX_AT_RISK_COLUMNS = 9
 
 
-def survival_result(opened: OpenCohort, endpoint: str, key: str | None):
+def survival_result(opened: OpenCohort, endpoint: str, key: str | None,
+                    hr_pair: tuple[str, str] | None = None):
     """KM result as drawn: numbers at risk every 6 months, or every 12 on long follow-up so the
     table stays readable. With more than two strata of an ordered stratification the HR compares
     the last tested level with the first (e.g. PD-L1 TPS >= 50 % vs < 1 %); unordered ones
-    (site, cancer type, regimen) get the log-rank test only."""
-    options = {"endpoints": (endpoint,), "survival_strata": key, "panels": ("survival",)}
+    (site, cancer type, regimen) get the log-rank test only. ``hr_pair``: the user's (A, B)."""
+    options: dict = {"endpoints": (endpoint,), "survival_strata": key, "panels": ("survival",)}
+    if hr_pair is not None:
+        options["hr_groups"] = hr_pair
     result = bundle(opened, **options).survival[endpoint]
     if result.empty_reason:
         return result
@@ -299,12 +307,20 @@ def survival_result(opened: OpenCohort, endpoint: str, key: str | None):
         longest = float(result.curve["time_days"].max())
         options["at_risk_months"] = tuple(survival.default_at_risk_months(longest, every=12))
     ordered = key is not None and bool(strata.get(key).levels)
-    if ordered and result.hazard_ratio is None and result.logrank is not None \
-            and len(result.logrank.strata) > 2:
+    if ordered and hr_pair is None and result.hazard_ratio is None \
+            and result.logrank is not None and len(result.logrank.strata) > 2:
         options["hr_groups"] = (result.logrank.strata[-1], result.logrank.strata[0])
-    if len(options) > 3:
+    if len(options) > 3 + (hr_pair is not None):
         result = bundle(opened, **options).survival[endpoint]
     return result
+
+
+def hr_choice(group: object, reference: object) -> tuple[str, str] | None:
+    """The user's hazard-ratio pair, or None (the default) unless both are distinct labels."""
+    if isinstance(group, str) and isinstance(reference, str) and group and reference \
+            and group != reference and max(len(group), len(reference)) <= 200:
+        return group, reference
+    return None
 
 
 def endpoint_choice(value: str | None) -> str:
@@ -315,39 +331,47 @@ def endpoint_choice(value: str | None) -> str:
 
 @callback(Output(ids.SURVIVAL_GRAPH, "figure"), Output(ids.SURVIVAL_CAPTION, "children"),
           Output(ids.SURVIVAL_MEDIANS, "children"),
+          Output(ids.SURVIVAL_HR_GROUP, "options"), Output(ids.SURVIVAL_HR_REFERENCE, "options"),
           Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
-          Input(ids.SURVIVAL_ENDPOINT, "value"), Input(ids.SURVIVAL_STRATA, "value"))
-def update_survival_graph(definition, snapshot_id, endpoint, strata_value):
-    """Kaplan-Meier plot, caption (log-rank, HR) and medians for the chosen endpoint/strata."""
+          Input(ids.SURVIVAL_ENDPOINT, "value"), Input(ids.SURVIVAL_STRATA, "value"),
+          Input(ids.SURVIVAL_HR_GROUP, "value"), Input(ids.SURVIVAL_HR_REFERENCE, "value"))
+def update_survival_graph(definition, snapshot_id, endpoint, strata_value, hr_group, hr_reference):
+    """Kaplan-Meier plot, caption (log-rank, HR) and medians for the chosen endpoint/strata;
+    the groups of the plot become the choices of the hazard-ratio pair."""
     user = require_role(*ROLES)
     endpoint, key = endpoint_choice(endpoint), strata_key(strata_value)
+    pair = hr_choice(hr_group, hr_reference)
     try:
         result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: survival_result(o, endpoint, key))
+                                lambda o: survival_result(o, endpoint, key, pair))
     except PanelUnavailable as exc:
-        return figures.empty_figure(str(exc)), problem(str(exc)), None
-    audit(run, "analyses.survival", f"endpoint={endpoint} strata={key}")
+        return figures.empty_figure(str(exc)), problem(str(exc)), None, [], []
+    audit(run, "analyses.survival", f"endpoint={endpoint} strata={key} hr={pair}")
+    groups = [{"label": str(s), "value": str(s)} for s in result.summary["stratum"]]
     if result.empty_reason:
         reason = f"No {figures.ENDPOINT_LABELS[endpoint].lower()} curve: {result.empty_reason}."
-        return figures.survival_figure(result), problem(reason), None
+        return figures.survival_figure(result), problem(reason), None, groups, groups
     figure = cached_figure(result, "survival", lambda: figures.survival_figure(result))
     return (figure, tables.survival_caption(result),
-            [tables.median_table(result), tables.milestone_table(result)])
+            [tables.median_table(result), tables.milestone_table(result)], groups, groups)
 
 
 @callback(Output(ids.SURVIVAL_DOWNLOAD, "data"), Input(ids.SURVIVAL_CSV_BUTTON, "n_clicks"),
           State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
           State(ids.SURVIVAL_ENDPOINT, "value"), State(ids.SURVIVAL_STRATA, "value"),
+          State(ids.SURVIVAL_HR_GROUP, "value"), State(ids.SURVIVAL_HR_REFERENCE, "value"),
           prevent_initial_call=True)
-def download_survival_csv(clicks, definition, snapshot_id, endpoint, strata_value):
+def download_survival_csv(clicks, definition, snapshot_id, endpoint, strata_value, hr_group,
+                          hr_reference):
     """CSV of the survival panel's numbers, released for the user's role."""
     user = require_role(*ROLES)
     if not clicks:
         raise PreventUpdate
     endpoint, key = endpoint_choice(endpoint), strata_key(strata_value)
+    pair = hr_choice(hr_group, hr_reference)
     try:
         result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: survival_result(o, endpoint, key))
+                                lambda o: survival_result(o, endpoint, key, pair))
     except PanelUnavailable:
         raise PreventUpdate from None
     audit(run, "analyses.survival.csv", f"endpoint={endpoint} strata={key}")

@@ -123,10 +123,16 @@ def survival_caption(result) -> list:
         parts.append(html.Span(
             f"Log-rank test across {', '.join(lr.strata)}: χ² = {lr.statistic:.2f}, "
             f"{lr.df} df, {fmt_p(lr.p_value)}. ", className="survival-logrank"))
+    if result.trend is not None:
+        tr = result.trend
+        parts.append(html.Span(
+            f"Log-rank test for trend across {', '.join(tr.strata)} (in this order): "
+            f"χ² = {tr.statistic:.2f}, 1 df, {fmt_p(tr.p_value)}. ", className="survival-trend"))
     if result.hazard_ratio is not None:
         hr = result.hazard_ratio
         parts.append(html.Span(
-            f"Hazard ratio {hr.group} vs {hr.reference}: {fmt_ratio(hr.hr)} "
+            f"Hazard ratio {hr.group} vs {hr.reference} (reference; above 1: events sooner in "
+            f"{hr.group}): {fmt_ratio(hr.hr)} "
             f"(95% CI {fmt_ratio(hr.ci_lower)}–{fmt_ratio(hr.ci_upper)}), {fmt_p(hr.p_value)}; "
             f"{hr.method}. ", className="survival-hr"))
     if not parts and not result.empty_reason:

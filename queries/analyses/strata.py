@@ -95,6 +95,11 @@ STRATIFICATIONS: tuple[Stratification, ...] = (
                    "ELSE 'ECOG ≥ 2' END",
                    ("ECOG 0-1", "ECOG ≥ 2", UNKNOWN),
                    description="latest ECOG within 90 days before index"),
+    Stratification("ecog_level", "ECOG at index (each level)", "field",
+                   "CASE WHEN e.ecog BETWEEN 0 AND 5 THEN 'ECOG ' || CAST(e.ecog AS VARCHAR) END",
+                   ("ECOG 0", "ECOG 1", "ECOG 2", "ECOG 3", "ECOG 4", "ECOG 5", UNKNOWN),
+                   description="latest ECOG within 90 days before index, each level its own "
+                               "group"),
     Stratification("regimen", "Regimen at index", "field", "r.regimen"),
     Stratification("drug_classes", "Drug classes at index", "field", "r.drug_classes", description="distinct drug classes of the index line"),
     Stratification("pdl1_tps", "PD-L1 TPS", "biomarker",

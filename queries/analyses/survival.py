@@ -35,6 +35,7 @@ from queries.analyses.strata import (
     UNKNOWN,
     UNTESTED,
     base_table,
+    get,
     jsonable_dict,
     order_levels,
     stratum_column,
@@ -46,6 +47,8 @@ Z95 = stats.norm.ppf(0.975)
 NOT_TESTED_LEVELS = (UNKNOWN, UNTESTED)
 NO_FOLLOW_UP = "no patient has a usable follow-up time"
 CI_METHODS = ("log-log", "log", "plain")
+# stratifications whose fixed level order is not a clinical ordering (no trend test)
+UNORDERED = frozenset({"sex", "smoking_status", "egfr", "alk", "kras", "braf", "msi"})
 SMALL_GROUP_PATIENTS = 10
 SMALL_GROUP_EVENTS = 5
 DEFAULT_MILESTONE_MONTHS = (6.0, 12.0, 24.0)
@@ -117,6 +120,8 @@ class SurvivalResult:
     logrank: LogRankResult | None = None
     hazard_ratio: HazardRatio | None = None
     empty_reason: str | None = None
+    # log-rank test for trend across ordered strata (more than two, in their fixed order)
+    trend: LogRankResult | None = None
     excluded: int | None = 0  # None in a protected copy where it is withheld
     ci_method: str = "log-log"
     notes: list[str] = field(default_factory=list)
@@ -146,6 +151,7 @@ class SurvivalResult:
             "rmst_difference": vars(self.rmst_difference) if self.rmst_difference else None,
             "follow_up": self.follow_up,
             "logrank": vars(self.logrank) if self.logrank else None,
+            "trend": vars(self.trend) if self.trend else None,
             "hazard_ratio": hr,
             "empty_reason": self.empty_reason, "excluded": self.excluded,
             "ci_method": self.ci_method, "notes": self.notes, "warnings": self.warnings,
@@ -311,11 +317,8 @@ def _first_below_half(times: np.ndarray, values: np.ndarray) -> float | None:
     return float(times[hits[0]]) if len(hits) else None
 
 
-def logrank(agg: pd.DataFrame, strata: list[str]) -> LogRankResult | None:
-    """Log-rank test across the given strata from the counts (equal to lifelines')."""
-    strata = [s for s in strata if (agg["stratum"] == s).any()]
-    if len(strata) < 2:
-        return None
+def _logrank_terms(agg: pd.DataFrame, strata: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Observed minus expected events per stratum and their covariance matrix."""
     _, d, c = _counts_matrix(agg, strata)
     n = _at_risk(d, c)
     big_n, big_d = n.sum(axis=0), d.sum(axis=0)
@@ -325,11 +328,34 @@ def logrank(agg: pd.DataFrame, strata: list[str]) -> LogRankResult | None:
     observed_minus_expected = (d - big_d * share).sum(axis=1)
     factor = big_d * (big_n - big_d) / (big_n - 1)
     cov = np.einsum("t,gt,ht->gh", factor, share, share)
-    var = np.diag((factor * share).sum(axis=1)) - cov
+    return observed_minus_expected, np.diag((factor * share).sum(axis=1)) - cov
+
+
+def logrank(agg: pd.DataFrame, strata: list[str]) -> LogRankResult | None:
+    """Log-rank test across the given strata from the counts (equal to lifelines')."""
+    strata = [s for s in strata if (agg["stratum"] == s).any()]
+    if len(strata) < 2:
+        return None
+    observed_minus_expected, var = _logrank_terms(agg, strata)
     u, v = observed_minus_expected[:-1], var[:-1, :-1]
     statistic = float(u @ np.linalg.pinv(v) @ u)
     df = len(strata) - 1
     return LogRankResult(statistic, df, float(stats.chi2.sf(statistic, df)), list(strata))
+
+
+def logrank_trend(agg: pd.DataFrame, strata: list[str]) -> LogRankResult | None:
+    """Log-rank test for trend across ordered strata (scores 0, 1, 2, ... in this order):
+    (w'(O - E))^2 / w'Vw on 1 df. With two strata it is the log-rank test."""
+    strata = [s for s in strata if (agg["stratum"] == s).any()]
+    if len(strata) < 2:
+        return None
+    observed_minus_expected, var = _logrank_terms(agg, strata)
+    scores = np.arange(len(strata), dtype=float)
+    denominator = float(scores @ var @ scores)
+    if denominator <= 0:
+        return None
+    statistic = float((scores @ observed_minus_expected) ** 2 / denominator)
+    return LogRankResult(statistic, 1, float(stats.chi2.sf(statistic, 1)), list(strata))
 
 
 def cox_two_groups(agg: pd.DataFrame, group: str, reference: str) -> HazardRatio | None:
@@ -583,6 +609,8 @@ def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
         endpoint=endpoint.value, stratification=stratification, curve=curve, summary=summary,
         at_risk=at_risk_table(curve, list(at_risk_months)),
         logrank=logrank(agg, tested) if len(tested) >= 2 else None,
+        trend=logrank_trend(agg, tested) if len(tested) > 2 and _ordered(stratification)
+        else None,
         hazard_ratio=cox_two_groups(agg, *hr_groups) if hr_groups else None,
         ci_method=ci_method, notes=notes,
         milestones=milestones(curve, milestone_months), rmst=rmst,
@@ -590,6 +618,12 @@ def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
         follow_up=follow_up_table(times, d, c, levels, ci_method),
         warnings=small_group_warnings(summary),
     )
+
+
+def _ordered(stratification: str | None) -> bool:
+    """Whether the stratification's levels have a clinical order (a trend makes sense)."""
+    return stratification is not None and bool(get(stratification).levels) and \
+        get(stratification).key not in UNORDERED
 
 
 def _summary_frame(summaries: list[dict[str, Any]]) -> pd.DataFrame:

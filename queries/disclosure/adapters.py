@@ -195,6 +195,7 @@ def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
         summary=_survival_summary(result.summary, curve.result, hidden, policy),
         at_risk=protect_at_risk(result.at_risk, policy, hidden),
         logrank=_protect_logrank(result.logrank, weak, policy),
+        trend=_protect_logrank(result.trend, weak, policy),
         hazard_ratio=_protect_hazard_ratio(result.hazard_ratio, weak, policy),
         excluded=excluded.count, notes=notes,
         milestones=result.milestones.iloc[0:0], rmst=result.rmst.iloc[0:0],

@@ -117,6 +117,8 @@ VALUES_BY_ID = {
     (ids.SNAPSHOT_SELECT, "value"): TINY_ID,
     (ids.SURVIVAL_ENDPOINT, "value"): "os",
     (ids.SURVIVAL_STRATA, "value"): "none",
+    (ids.SURVIVAL_HR_GROUP, "value"): None,
+    (ids.SURVIVAL_HR_REFERENCE, "value"): None,
     (ids.RESPONSE_STRATA, "value"): "pdl1_tps",
     (ids.RESPONSE_RULE, "value"): "confirmed",
     (ids.RESPONSE_DENOMINATOR, "value"): "all",

@@ -290,3 +290,41 @@ def test_small_groups_warn_and_many_groups_say_why_there_is_no_single_hr():
     assert picked.hazard_ratio.direction == "C vs A"
     unknown = survival.fit(agg, hr_groups=("Z", "A"))
     assert unknown.hazard_ratio is None and "Z is not a group" in unknown.notes[0]
+
+
+def test_logrank_trend_equals_logrank_for_two_groups_and_detects_an_ordered_effect():
+    data = _random_patients(2000, seed=29)
+    two = data[data["group"].isin(["A", "B"])]
+    agg2 = survival.aggregate_patients(two["time"], two["event"], two["group"])
+    trend, plain = survival.logrank_trend(agg2, ["A", "B"]), survival.logrank(agg2, ["A", "B"])
+    assert trend.statistic == pytest.approx(plain.statistic, rel=1e-9) and trend.df == 1
+    # scales B 200 < A 300 < C 420: ordered B, A, C the hazard falls steadily
+    agg = survival.aggregate_patients(data["time"], data["event"], data["group"])
+    ordered = survival.logrank_trend(agg, ["B", "A", "C"])
+    assert ordered.p_value < 1e-6
+    # the same groups in a non-monotone order have a much weaker trend
+    assert survival.logrank_trend(agg, ["A", "B", "C"]).statistic < ordered.statistic
+
+
+def test_ecog_each_level_is_its_own_stratum_with_a_trend_test(tmp_path):
+    data = _random_patients(300, seed=31)
+    ecog = pd.DataFrame({"patient_id": [f"P{i:05d}" for i in range(len(data))],
+                         "assessment_date": INDEX, "ecog": [i % 4 for i in range(len(data))]})
+    ids = [f"P{i:05d}" for i in range(len(data))]
+    dates = [INDEX + timedelta(days=int(t)) for t in data["time"]]
+    patients = pd.DataFrame({
+        "patient_id": ids, "site": "S1", "sex": "F", "birth_year": 1950,
+        "death_date": [d if e else None for d, e in zip(dates, data["event"], strict=True)],
+        "last_followup_date": dates, "smoking_status": None})
+    db = snapshot_database({"patients": patients, "performance_status": ecog},
+                           tmp_path / "ecog", "ecog-test")
+    cohort = materialize_frame(db, "all", pd.DataFrame(
+        {"patient_id": ids, "index_date": INDEX, "index_line": None}))
+    result = survival.kaplan_meier(cohort, "os", "ecog_level")
+    assert result.summary["stratum"].tolist() == ["ECOG 0", "ECOG 1", "ECOG 2", "ECOG 3"]
+    assert result.trend is not None and result.trend.df == 1
+    assert result.hazard_ratio is None and any("no single hazard ratio" in n
+                                               for n in result.notes)
+    picked = survival.kaplan_meier(cohort, "os", "ecog_level", hr_groups=("ECOG 3", "ECOG 0"))
+    assert picked.hazard_ratio.direction == "ECOG 3 vs ECOG 0"
+    db.close()
