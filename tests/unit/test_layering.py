@@ -22,13 +22,16 @@ FIRST_PARTY = ({p.stem.replace(".", "_") for p in ROOT.glob("*.py")}
                | {d.name for d in ROOT.iterdir() if (d / "__init__.py").exists()})
 # Code that ships (tests/ and bench/ may also use the test extra).
 RUNTIME = FIRST_PARTY - {"tests", "bench"}
-SKIPPED_DIRS = {".venv", "data", "var", "build", "node_modules", "__pycache__"}
+SKIPPED_DIRS = {".venv", ".venv-load", "data", "var", "build", "node_modules", "__pycache__"}
 # queries/ is the data layer: no web framework, no UI, no app configuration.
 QUERIES_MAY_NOT_IMPORT = ("dash", "flask", "flask_login", "werkzeug", "components", "access",
                           "config", "app")
 # Declared but never imported: the WSGI server, command-line tools, a pytest plugin and type
 # stubs (and dash[testing], the extra that brings the dash_duo fixture).
 TOOLS = {"gunicorn", "ruff", "mypy", "pandas-stubs", "scipy-stubs", "pytest-rerunfailures"}
+# Runs in a venv of its own (.venv-load from bench/load-requirements.lock, made by `make bench`):
+# locust needs urllib3 2, the app's pinned selenium urllib3 1.26.
+OWN_VENV_MODULES = {"bench.locustfile"}
 
 Sources = dict[str, str]  # dotted module name (a package is its __init__) -> source text
 _parse = functools.cache(ast.parse)  # each test walks the same files
@@ -247,7 +250,7 @@ def test_every_third_party_import_is_declared_in_pyproject():
     runtime = {requirement_name(r) for r in project["dependencies"]}
     test_extra = {requirement_name(r) for r in project["optional-dependencies"]["test"]}
     distributions = importlib.metadata.packages_distributions()
-    sources = _all_sources()
+    sources = {m: t for m, t in _all_sources().items() if m not in OWN_VENV_MODULES}
     local = _local_names(sources)
     shipped = {m: t for m, t in sources.items() if m.split(".")[0] in RUNTIME}
     assert undeclared(third_party_imports(shipped, local), runtime, distributions) == []
