@@ -16,7 +16,6 @@ from queries.analyses import response, safety, survival
 from queries.analyses.panels import AnalysisOptions, analyze
 from queries.analyses.strata import strata_table
 from queries.cohort.kept_tables import materialize_sql
-from queries.snapshot.files import open_snapshot
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 FIRST_ICI = (
@@ -36,16 +35,15 @@ def truth():
 
 
 @pytest.fixture(scope="module")
-def cohorts(tmp_path_factory):
-    db = open_snapshot(SAMPLE, tmp_path_factory.mktemp("sample-cache"))
+def cohorts(sample):
+    db = sample.db
     ici = materialize_sql(db, "planted_ici", FIRST_ICI, [])
     types = strata_table(ici, "cancer_type")
     nsclc = materialize_sql(
         db, "planted_nsclc",
         f"SELECT c.* FROM {ici.table} c JOIN {types} s USING (patient_id) "  # noqa: S608
         "WHERE s.stratum = 'NSCLC'", [])
-    yield ici, nsclc
-    db.close()
+    return ici, nsclc
 
 
 def test_orr_by_pdl1_tps_contains_true_orr(cohorts, truth):

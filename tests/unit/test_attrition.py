@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from reference_evaluator import ReferenceEvaluator, messy_database, open_snapshot
-from snapshot_factory import write_tiny_snapshot
 
 from cli.cohorts import count as cli_count
 from queries.cohort.attrition import ATTRITION_COLUMNS, compute_attrition
@@ -21,15 +20,8 @@ FULL = COHORTS / "nsclc_stage4_pdl1_high_ecog01.json"
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("tiny") / "snap"
-    write_tiny_snapshot(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_dir, tmp_path_factory):
-    db = open_snapshot(tiny_dir, tmp_path_factory.mktemp("cache"))
+def tiny(pristine, tmp_path_factory):
+    db = open_snapshot(pristine, tmp_path_factory.mktemp("cache"))
     yield db
     db.close()
 
@@ -107,8 +99,8 @@ def test_empty_rule_list_gives_only_the_index_population(tiny):
     assert [(s.step, s.remaining) for s in attrition.steps] == [(0, 3)]
 
 
-def test_count_command_prints_table_and_json(tiny_dir, tmp_path, capsys):
-    args = Namespace(snapshot=tiny_dir, cohort=FULL, json=False, cache_dir=tmp_path)
+def test_count_command_prints_table_and_json(pristine, tmp_path, capsys):
+    args = Namespace(snapshot=pristine, cohort=FULL, json=False, cache_dir=tmp_path)
     assert cli_count(args) == 0
     out = capsys.readouterr().out
     assert "Adults 18–80" in out and "Never smokers only (off)" in out
@@ -118,8 +110,8 @@ def test_count_command_prints_table_and_json(tiny_dir, tmp_path, capsys):
     assert data["steps"][0]["remaining"] == 3 and len(data["steps"]) == 7
 
 
-def test_count_command_reports_invalid_definitions(tiny_dir, tmp_path, capsys):
-    args = Namespace(snapshot=tiny_dir, cohort=COHORTS / "invalid_unknown_field.json",
+def test_count_command_reports_invalid_definitions(pristine, tmp_path, capsys):
+    args = Namespace(snapshot=pristine, cohort=COHORTS / "invalid_unknown_field.json",
                      json=False, cache_dir=tmp_path)
     assert cli_count(args) == 2
     err = capsys.readouterr().err

@@ -26,7 +26,6 @@ from queries.analyses.comparison import (
 from queries.cohort.importing import load_definition
 from queries.cohort.materialize import materialize_definition
 from queries.disclosure import policy_for, protect_result
-from queries.snapshot.files import open_snapshot
 
 # --- SMD, hand-worked ---------------------------------------------------------------------
 
@@ -236,10 +235,8 @@ LEVELS = "nivolumab + ipilimumab,nivolumab"
 
 
 @pytest.fixture(scope="module")
-def melanoma(tmp_path_factory):
-    db = open_snapshot(SAMPLE, tmp_path_factory.mktemp("compare-cache"))
-    yield materialize_definition(db, load_definition(json.loads(MELANOMA.read_text())))
-    db.close()
+def melanoma(sample):
+    return materialize_definition(sample.db, load_definition(json.loads(MELANOMA.read_text())))
 
 
 @pytest.mark.parametrize("method", ["match", "iptw"])

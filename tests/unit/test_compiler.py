@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from reference_evaluator import SAMPLE_DIR, ReferenceEvaluator, open_snapshot, sample_available
+from reference_evaluator import open_snapshot
 from snapshot_factory import tiny_tables
 
-from queries.cohort.catalog import base_catalog, build_catalog
+from queries.cohort.catalog import base_catalog
 from queries.cohort.compiler import (
     CompileError,
     compile_cohort,
@@ -178,18 +178,9 @@ def test_materialized_cohort_is_built_once_per_definition_and_snapshot(tiny):
 # ------------------------------------------------------------------- sample snapshot
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    if not sample_available():
-        pytest.skip("data/sample is not generated yet")
-    db = open_snapshot(SAMPLE_DIR, tmp_path_factory.mktemp("cache"))
-    yield db, ReferenceEvaluator.from_db(db), build_catalog(db)
-    db.close()
-
-
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_definitions_run_on_the_sample_and_match_the_evaluator(sample, path):
-    db, evaluator, catalog = sample
+    db, evaluator, catalog = sample.db, sample.reference, sample.catalog
     definition = load_definition(path.read_text(), catalog)
     cohort = materialize_definition(db, definition, catalog)
     expected = evaluator.cohort(definition)
@@ -200,7 +191,7 @@ def test_example_definitions_run_on_the_sample_and_match_the_evaluator(sample, p
 
 
 def test_sample_catalog_offers_biomarker_fields(sample):
-    _, _, catalog = sample
+    catalog = sample.catalog
     tps = catalog.get("biomarker:PD-L1 TPS")
     assert tps is not None and tps.type == "numeric" and tps.unit == "%"
     assert catalog.get("biomarker:MSI").type == "categorical"

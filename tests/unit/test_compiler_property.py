@@ -10,11 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference_evaluator import (
-    SAMPLE_DIR,
     ReferenceEvaluator,
     messy_database,
-    open_snapshot,
-    sample_available,
 )
 
 from queries.cohort.catalog import Catalog, CatalogField, build_catalog
@@ -163,15 +160,6 @@ def messy(tmp_path_factory):
     db.close()
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    if not sample_available():
-        pytest.skip("data/sample is not generated yet")
-    db = open_snapshot(SAMPLE_DIR, tmp_path_factory.mktemp("cache"))
-    yield db, ReferenceEvaluator.from_db(db), build_catalog(db)
-    db.close()
-
-
 _SETTINGS = dict(deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.function_scoped_fixture,
                                         HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -187,5 +175,5 @@ def test_compiled_cohort_equals_reference_evaluator_on_messy_snapshot(messy, dat
 @settings(max_examples=300, **_SETTINGS)
 @given(data=st.data())
 def test_compiled_cohort_equals_reference_evaluator_on_sample_snapshot(sample, data):
-    db, evaluator, catalog = sample
+    db, evaluator, catalog = sample.db, sample.reference, sample.catalog
     _check(db, evaluator, catalog, data.draw(strategies(catalog)))

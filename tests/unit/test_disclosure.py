@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +23,6 @@ CLINICIAN = d.policy_for("clinician")
 PARTNER = d.policy_for("partner")
 ADVISORY = d.policy_for("advisory")
 PROTECTED_POLICIES = (PARTNER, ADVISORY)
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 _HYPO = dict(deadline=None, derandomize=True,
              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
@@ -422,18 +420,14 @@ def _check_bundle(bundle, policy: d.Policy) -> None:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    if not (SAMPLE_DIR / "manifest.json").exists():
-        pytest.skip("data/sample is not generated yet")
-    from queries.snapshot.files import open_snapshot
-
-    db = open_snapshot(SAMPLE_DIR, tmp_path_factory.mktemp("cache"))
+def ici_sample(sample):
+    """The sample and its patients with an anti-PD-(L)1 (first start, first line)."""
+    db = sample.db
     sql = ("SELECT patient_id, min(start_date) AS index_date, min(line_number) AS index_line "
            "FROM treatments WHERE drug_class IN ('anti-PD-1', 'anti-PD-L1') GROUP BY 1 "
            "ORDER BY 1")
     candidates = db.cursor().execute(sql).df()
-    yield db, candidates
-    db.close()
+    return db, candidates
 
 
 @settings(max_examples=8, deadline=None, derandomize=True,
@@ -441,11 +435,11 @@ def sample(tmp_path_factory):
 @given(size=st.integers(1, 400), seed=st.integers(0, 10_000),
        strata=st.sampled_from(["pdl1_tps", "sex", "ecog", None]))
 def test_property_random_cohorts_release_nothing_small_to_partner_or_advisory(
-        sample, size, seed, strata):
+        ici_sample, size, seed, strata):
     from queries.analyses.panels import AnalysisOptions, compute
     from queries.cohort.kept_tables import materialize_frame
 
-    db, candidates = sample
+    db, candidates = ici_sample
     rows = candidates.sample(min(size, len(candidates)), random_state=seed)
     cohort = materialize_frame(db, f"disclosure_{size}_{seed}", rows)
     bundle = compute(cohort, AnalysisOptions(survival_strata=strata, response_strata=strata))
@@ -457,11 +451,11 @@ def test_property_random_cohorts_release_nothing_small_to_partner_or_advisory(
     assert exact.n == bundle.n
 
 
-def test_feasibility_adapter_protects_sites_and_years(sample):
+def test_feasibility_adapter_protects_sites_and_years(ici_sample):
     from queries.analyses import feasibility
     from queries.cohort.kept_tables import materialize_frame
 
-    db, candidates = sample
+    db, candidates = ici_sample
     cohort = materialize_frame(db, "disclosure_feasibility", candidates.head(90))
     exact = feasibility.feasibility(cohort)
     protected = d.protect_result(exact, PARTNER)
@@ -506,11 +500,11 @@ def test_rounding_is_deterministic_so_repeated_answers_cannot_be_averaged():
 
 
 @pytest.mark.parametrize("size", [0, 3, 11])
-def test_tiny_cohorts_release_nothing_small(sample, size):
+def test_tiny_cohorts_release_nothing_small(ici_sample, size):
     from queries.analyses.panels import AnalysisOptions, compute
     from queries.cohort.kept_tables import materialize_frame
 
-    db, candidates = sample
+    db, candidates = ici_sample
     cohort = materialize_frame(db, f"disclosure_tiny_{size}", candidates.head(size))
     bundle = compute(cohort, AnalysisOptions(survival_strata="sex", response_strata="sex"))
     for policy in PROTECTED_POLICIES:
@@ -538,11 +532,11 @@ def test_response_rates_use_released_groups_so_a_small_category_is_not_recoverab
     assert any("CR: under 10" in s for s in out.suppressed)
 
 
-def test_the_bundle_check_catches_unprotected_results(sample):
+def test_the_bundle_check_catches_unprotected_results(ici_sample):
     from queries.analyses.panels import AnalysisOptions, compute
     from queries.cohort.kept_tables import materialize_frame
 
-    db, candidates = sample
+    db, candidates = ici_sample
     cohort = materialize_frame(db, "disclosure_unprotected", candidates.head(137))
     bundle = compute(cohort, AnalysisOptions(survival_strata="sex", response_strata="sex"))
     assert len({name for name, _ in _frames(bundle)}) >= 8
@@ -566,12 +560,12 @@ def test_a_result_with_an_unknown_table_is_refused_not_passed_through():
 @settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(sizes=st.tuples(st.integers(1, 300), st.integers(1, 300)), seed=st.integers(0, 10_000))
-def test_property_two_cohort_table1_releases_only_protected_counts_and_smds(sample, sizes,
+def test_property_two_cohort_table1_releases_only_protected_counts_and_smds(ici_sample, sizes,
                                                                            seed):
     from queries.analyses import characteristics
     from queries.cohort.kept_tables import materialize_frame
 
-    db, candidates = sample
+    db, candidates = ici_sample
     tables = [characteristics.table_one(materialize_frame(
         db, f"disclosure_cmp_{i}_{size}_{seed}",
         candidates.sample(min(size, len(candidates)), random_state=seed + i)))
@@ -600,11 +594,11 @@ def test_property_two_cohort_table1_releases_only_protected_counts_and_smds(samp
         assert comparison.to_dict()
 
 
-def test_compare_table1_smds_for_partners_come_from_released_counts(sample):
+def test_compare_table1_smds_for_partners_come_from_released_counts(ici_sample):
     from queries.analyses import characteristics
     from queries.cohort.kept_tables import materialize_frame
 
-    db, candidates = sample
+    db, candidates = ici_sample
     first = characteristics.table_one(materialize_frame(db, "cmp_release_a", candidates.head(400)))
     second = characteristics.table_one(materialize_frame(db, "cmp_release_b",
                                                          candidates.tail(300)))

@@ -3,20 +3,12 @@ population (``Cohort.source``); every panel must equal the same cohort built fro
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from queries.analyses.panels import AnalysisOptions, compute
-from queries.cohort.catalog import build_catalog
 from queries.cohort.importing import load_definition
 from queries.cohort.kept_tables import materialize_frame
 from queries.cohort.materialize import materialize_definition
-from queries.snapshot.files import open_snapshot
-
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
-pytestmark = pytest.mark.skipif(not (SAMPLE / "manifest.json").exists(),
-                                reason="data/sample has not been generated yet")
 
 RULES = {
     "no rules": [],
@@ -29,13 +21,6 @@ RULES = {
                                            "value": 50}]}]}}],
 }
 INDEX = [{"kind": "first_checkpoint_inhibitor"}, {"kind": "line_start", "line": 2}]
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    db = open_snapshot(SAMPLE, tmp_path_factory.mktemp("kept-source"))
-    yield db, build_catalog(db)
-    db.close()
 
 
 def _same(a, b, path: str = "") -> None:
@@ -64,7 +49,7 @@ def _panels(bundle) -> dict:
 @pytest.mark.parametrize("index", INDEX, ids=["first ICI", "line 2"])
 @pytest.mark.parametrize("name", list(RULES))
 def test_every_panel_equals_the_same_cohort_built_from_its_rows(sample, index, name):
-    db, catalog = sample
+    db, catalog = sample.db, sample.catalog
     definition = load_definition({"schema_version": 1, "metadata": {"name": name},
                                   "index_event": index, "inclusion_rules": RULES[name]}, catalog)
     kept = materialize_definition(db, definition, catalog)

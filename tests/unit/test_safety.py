@@ -107,23 +107,16 @@ def test_cohort_without_events_says_why(cohort):
 
 # --- the sample snapshot against a plain pandas reference ---------------------------------
 
-SAMPLE = __import__("pathlib").Path(__file__).resolve().parents[2] / "data" / "sample"
-
-
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    if not (SAMPLE / "manifest.json").exists():
-        pytest.skip("data/sample is not generated yet")
-    from queries.snapshot.files import open_snapshot
-
-    db = open_snapshot(SAMPLE, tmp_path_factory.mktemp("ae-sample"))
+def ae_sample(sample):
+    """The sample, its ICI index population and all its adverse events."""
+    db = sample.db
     index = db.cursor().execute(
         "SELECT patient_id, min(start_date) AS index_date, arg_min(line_number, start_date) "
         "AS index_line FROM treatments WHERE drug_class IN ('anti-PD-1', 'anti-PD-L1', "
         "'anti-CTLA-4') GROUP BY 1 ORDER BY 1").df()
     events = db.cursor().execute("SELECT * FROM adverse_events").df()
-    yield db, index, events
-    db.close()
+    return db, index, events
 
 
 def _reference(cohort_rows: pd.DataFrame, events: pd.DataFrame, options) -> dict:
@@ -161,8 +154,8 @@ def _reference(cohort_rows: pd.DataFrame, events: pd.DataFrame, options) -> dict
     safety.SafetyOptions(index_line_only=True),
 ])
 @pytest.mark.parametrize("subset", [None, 0.3])
-def test_sample_frequencies_equal_a_plain_pandas_count(sample, options, subset):
-    db, index, events = sample
+def test_sample_frequencies_equal_a_plain_pandas_count(ae_sample, options, subset):
+    db, index, events = ae_sample
     rows = index if subset is None else index.sample(frac=subset, random_state=7)
     cohort = materialize_frame(db, "ae_ref_all" if subset is None else "ae_ref_part", rows)
     result = safety.adverse_events(cohort, options)

@@ -17,16 +17,9 @@ from queries.snapshot.registry import SnapshotRegistry, SnapshotUnavailable, ope
 from queries.snapshot.validation import ERROR
 
 try:
-    from snapshot_factory import TINY_PATIENTS, write_tiny_snapshot
+    from snapshot_factory import TINY_PATIENTS
 except ImportError:  # tests/unit imported as a package
-    from tests.unit.snapshot_factory import TINY_PATIENTS, write_tiny_snapshot
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("pristine") / "tiny"
-    write_tiny_snapshot(out)
-    return out
+    from tests.unit.snapshot_factory import TINY_PATIENTS
 
 
 def _copy(pristine: Path, out: Path, snapshot_id: str, created: str) -> Path:

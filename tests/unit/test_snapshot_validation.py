@@ -17,21 +17,13 @@ from queries.snapshot.schema import TABLES
 from queries.snapshot.validation import ERROR, WARNING, Problem, ValidationReport, validate_snapshot
 
 try:
-    from snapshot_factory import TINY_CREATED, TINY_ID, tiny_tables, write_tiny_snapshot
+    from snapshot_factory import TINY_CREATED, TINY_ID, tiny_tables
 except ImportError:  # tests/unit imported as a package
     from tests.unit.snapshot_factory import (
         TINY_CREATED,
         TINY_ID,
         tiny_tables,
-        write_tiny_snapshot,
     )
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("pristine") / "tiny"
-    write_tiny_snapshot(out)
-    return out
 
 
 @pytest.fixture
