@@ -16,7 +16,9 @@ from config import ROOT, Settings, settings_from_env
 from queries.analyses.panels import configure_result_cache
 from queries.snapshot.registry import SnapshotRegistry
 
-# Page modules: importing one registers its layout and callbacks (global dash.callback).
+# Page modules: importing one adds its page to components.pages; its ``register(app)`` gives
+# its callbacks to ``app`` through Dash's public ``app.callback``, for every app this process
+# builds (tests build one app per test).
 PAGE_MODULES = (
     "components.shell",
     "components.snapshots_page",
@@ -29,24 +31,6 @@ PAGE_MODULES = (
 )
 
 log = logging.getLogger("iocohort")
-
-# Dash hands callbacks registered with the global ``dash.callback`` to the first app only (it
-# pops them at its first request), so they are kept here and given to every app this process
-# builds (tests build one app per test).
-_PAGE_CALLBACKS: tuple[dict, list] = ({}, [])
-
-
-def _attach_page_callbacks(app: dash.Dash) -> None:
-    from dash import _callback
-
-    callback_map, callback_list = _PAGE_CALLBACKS
-    callback_map.update(_callback.GLOBAL_CALLBACK_MAP)
-    callback_list.extend(_callback.GLOBAL_CALLBACK_LIST)
-    _callback.GLOBAL_CALLBACK_MAP.clear()
-    _callback.GLOBAL_CALLBACK_LIST.clear()
-    app.callback_map.update(callback_map)
-    app._callback_list.extend(callback_list)
-
 
 def _register_health(server: flask.Flask, registry: SnapshotRegistry) -> None:
     """Liveness (the process answers) apart from readiness (the default snapshot is open).
@@ -101,8 +85,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     seed_demo_users(settings)  # only in demo mode bound to localhost
     _register_health(server, registry)
 
-    for module in PAGE_MODULES:
-        importlib.import_module(module)
+    page_modules = [importlib.import_module(module) for module in PAGE_MODULES]
     app = dash.Dash(
         __name__,
         server=server,
@@ -113,7 +96,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         on_error=shell.on_callback_error,
     )
     app.layout = shell.layout
-    _attach_page_callbacks(app)
+    for module in page_modules:
+        module.register(app)
     return app
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, ctx, dcc, html
+from dash import Input, Output, ctx, dcc, html
 
 from access import audit, guard, users
 from access.store import app_store_path
 from components import ids, pages
+from components.callbacks import Callbacks
+
+CALLBACKS = Callbacks()
 
 PAGE_SIZE = 25
 ROLE_OPTIONS = [{"label": role, "value": role} for role in users.ROLES]
@@ -103,7 +106,7 @@ def _filters(username, role, action, since) -> dict:
             "action": (action or "").strip(), "since": since or ""}
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.AUDIT_TABLE, "children"),
     Output(ids.AUDIT_COUNT, "children"),
     Output(ids.AUDIT_PAGER, "max_value"),
@@ -128,7 +131,7 @@ def update_audit_table(username, role, action, since, page):
     return _audit_table(entries), shown, pages_total, page
 
 
-@callback(Output(ids.USERS_TABLE, "children"), Input(ids.USERS_REFRESH, "n_clicks"))
+@CALLBACKS.callback(Output(ids.USERS_TABLE, "children"), Input(ids.USERS_REFRESH, "n_clicks"))
 def update_users_table(_clicks):
     """Every user with role, demo mark and creation time (never password hashes)."""
     guard.require_role(*USERS_ROLES)
@@ -145,3 +148,5 @@ def update_users_table(_clicks):
 AUDIT_PAGE = pages.register(pages.Page("/audit", "Audit log", AUDIT_ROLES, audit_layout,
                                        order=80))
 USERS_PAGE = pages.register(pages.Page("/users", "Users", USERS_ROLES, users_layout, order=85))
+
+register = CALLBACKS.register  # register(app): this page's callbacks on ``app``

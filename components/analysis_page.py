@@ -14,15 +14,18 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from access.guard import ANALYSES, require_role, roles_for
 from components import figures, ids, pages, tables
+from components.callbacks import Callbacks
 from components.cohort_access import OpenCohort, audit_query, open_cohort
 from components.derived import derived
 from queries.analyses import panels as analysis
 from queries.analyses import response, strata, survival
+
+CALLBACKS = Callbacks()
 
 ROLES = roles_for(ANALYSES)
 DEFAULT_NAME = "All patients at first checkpoint inhibitor"
@@ -265,7 +268,7 @@ def cohort_header(run: Run, count: str) -> list:
     return children
 
 
-@callback(Output(ids.ANALYSIS_COHORT_INFO, "children"),
+@CALLBACKS.callback(Output(ids.ANALYSIS_COHORT_INFO, "children"),
           Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"))
 def update_analysis_cohort_info(definition, snapshot_id):
     """Which cohort the page shows, its size and snapshot."""
@@ -329,7 +332,7 @@ def endpoint_choice(value: str | None) -> str:
     return value
 
 
-@callback(Output(ids.SURVIVAL_GRAPH, "figure"), Output(ids.SURVIVAL_CAPTION, "children"),
+@CALLBACKS.callback(Output(ids.SURVIVAL_GRAPH, "figure"), Output(ids.SURVIVAL_CAPTION, "children"),
           Output(ids.SURVIVAL_MEDIANS, "children"),
           Output(ids.SURVIVAL_HR_GROUP, "options"), Output(ids.SURVIVAL_HR_REFERENCE, "options"),
           Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
@@ -356,7 +359,7 @@ def update_survival_graph(definition, snapshot_id, endpoint, strata_value, hr_gr
             [tables.median_table(result), tables.milestone_table(result)], groups, groups)
 
 
-@callback(Output(ids.SURVIVAL_DOWNLOAD, "data"), Input(ids.SURVIVAL_CSV_BUTTON, "n_clicks"),
+@CALLBACKS.callback(Output(ids.SURVIVAL_DOWNLOAD, "data"), Input(ids.SURVIVAL_CSV_BUTTON, "n_clicks"),
           State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
           State(ids.SURVIVAL_ENDPOINT, "value"), State(ids.SURVIVAL_STRATA, "value"),
           State(ids.SURVIVAL_HR_GROUP, "value"), State(ids.SURVIVAL_HR_REFERENCE, "value"),
@@ -395,7 +398,7 @@ def response_choices(rule: str | None, denominator: str | None) -> tuple[str, st
     return rule, denominator
 
 
-@callback(Output(ids.RESPONSE_RATE_GRAPH, "figure"), Output(ids.RESPONSE_BOR_GRAPH, "figure"),
+@CALLBACKS.callback(Output(ids.RESPONSE_RATE_GRAPH, "figure"), Output(ids.RESPONSE_BOR_GRAPH, "figure"),
           Output(ids.RESPONSE_CAPTION, "children"), Output(ids.RESPONSE_TABLE, "children"),
           Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
           Input(ids.RESPONSE_STRATA, "value"), Input(ids.RESPONSE_RULE, "value"),
@@ -419,7 +422,7 @@ def update_response_graphs(definition, snapshot_id, strata_value, rule, denomina
     return rates, bor, tables.response_caption(result), tables.response_table(result)
 
 
-@callback(Output(ids.RESPONSE_DOWNLOAD, "data"), Input(ids.RESPONSE_CSV_BUTTON, "n_clicks"),
+@CALLBACKS.callback(Output(ids.RESPONSE_DOWNLOAD, "data"), Input(ids.RESPONSE_CSV_BUTTON, "n_clicks"),
           State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
           State(ids.RESPONSE_STRATA, "value"), State(ids.RESPONSE_RULE, "value"),
           State(ids.RESPONSE_DENOMINATOR, "value"), prevent_initial_call=True)
@@ -459,7 +462,7 @@ def _level_grade(level: str | None, grade: str | None) -> tuple[str, str]:
     return level, grade_choice(grade)
 
 
-@callback(Output(ids.SAFETY_GRAPH, "figure"), Output(ids.SAFETY_CAPTION, "children"),
+@CALLBACKS.callback(Output(ids.SAFETY_GRAPH, "figure"), Output(ids.SAFETY_CAPTION, "children"),
           Output(ids.SAFETY_TABLE, "children"),
           Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
           Input(ids.SAFETY_LEVEL, "value"), Input(ids.SAFETY_GRADE, "value"),
@@ -495,7 +498,7 @@ def update_safety_graph(definition, snapshot_id, level, grade, immune_only):
     return fig, caption, tables.safety_table(rows, level)
 
 
-@callback(Output(ids.SAFETY_DOWNLOAD, "data"), Input(ids.SAFETY_CSV_BUTTON, "n_clicks"),
+@CALLBACKS.callback(Output(ids.SAFETY_DOWNLOAD, "data"), Input(ids.SAFETY_CSV_BUTTON, "n_clicks"),
           State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
           State(ids.SAFETY_LEVEL, "value"), State(ids.SAFETY_IMMUNE, "value"),
           prevent_initial_call=True)
@@ -524,7 +527,7 @@ def characteristics_result(opened: OpenCohort):
     return bundle(opened, panels=("characteristics",)).characteristics
 
 
-@callback(Output(ids.CHARACTERISTICS_TABLE, "children"),
+@CALLBACKS.callback(Output(ids.CHARACTERISTICS_TABLE, "children"),
           Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"))
 def update_characteristics_table(definition, snapshot_id):
     """Table 1 and biomarker testing rates."""
@@ -543,7 +546,7 @@ def update_characteristics_table(definition, snapshot_id):
     ], className="g-3")
 
 
-@callback(Output(ids.CHARACTERISTICS_DOWNLOAD, "data"),
+@CALLBACKS.callback(Output(ids.CHARACTERISTICS_DOWNLOAD, "data"),
           Input(ids.CHARACTERISTICS_CSV_BUTTON, "n_clicks"),
           State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
           prevent_initial_call=True)
@@ -562,3 +565,5 @@ def download_characteristics_csv(clicks, definition, snapshot_id):
 
 
 PAGE = pages.register(pages.Page("/analyses", "Analyses", ROLES, layout, order=20))
+
+register = CALLBACKS.register  # register(app): this page's callbacks on ``app``

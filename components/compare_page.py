@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from access.guard import COMPARE, require_role, roles_for
@@ -35,8 +35,11 @@ from components.analysis_page import (
     strata_key,
     strata_options,
 )
+from components.callbacks import Callbacks
 from components.cohort_access import OpenCohort, audit_query
 from queries.analyses import characteristics, survival
+
+CALLBACKS = Callbacks()
 
 ROLES = roles_for(COMPARE)
 CURRENT, DEFAULT, SAVED = "current", "default", "saved:"
@@ -228,7 +231,7 @@ def _summary_card(side: str, label: str, count: str, default: bool) -> dbc.Col:
     ], className="border rounded px-3 py-2 h-100 bg-light"), md=6)
 
 
-@callback(Output(ids.COMPARE_SUMMARY, "children"), *CHOICES, *STORES)
+@CALLBACKS.callback(Output(ids.COMPARE_SUMMARY, "children"), *CHOICES, *STORES)
 def update_compare_summary(left, right, current, snapshot_id):
     """Both cohorts' names and sizes."""
     user = require_role(*ROLES)
@@ -243,7 +246,7 @@ def update_compare_summary(left, right, current, snapshot_id):
                    className="g-3")
 
 
-@callback(Output(ids.COMPARE_SURVIVAL_GRAPH, "figure"),
+@CALLBACKS.callback(Output(ids.COMPARE_SURVIVAL_GRAPH, "figure"),
           Output(ids.COMPARE_SURVIVAL_CAPTION, "children"),
           *CHOICES, *STORES, Input(ids.COMPARE_ENDPOINT, "value"))
 def update_compare_survival_graph(left, right, current, snapshot_id, endpoint):
@@ -262,7 +265,7 @@ def update_compare_survival_graph(left, right, current, snapshot_id, endpoint):
     return figures.survival_figure(result, title), [tables.median_table(result), *caption]
 
 
-@callback(Output(ids.COMPARE_SURVIVAL_DOWNLOAD, "data"),
+@CALLBACKS.callback(Output(ids.COMPARE_SURVIVAL_DOWNLOAD, "data"),
           Input(ids.COMPARE_SURVIVAL_CSV_BUTTON, "n_clicks"), *_as_state(CHOICES),
           *_as_state(STORES), State(ids.COMPARE_ENDPOINT, "value"), prevent_initial_call=True)
 def download_compare_survival_csv(clicks, left, right, current, snapshot_id, endpoint):
@@ -284,7 +287,7 @@ def _hashes(pair: Pair) -> list[str]:
     return [o.definition_hash[:8] for o in pair.cohorts]
 
 
-@callback(Output(ids.COMPARE_RESPONSE_GRAPH, "figure"), *CHOICES, *STORES,
+@CALLBACKS.callback(Output(ids.COMPARE_RESPONSE_GRAPH, "figure"), *CHOICES, *STORES,
           Input(ids.COMPARE_RESPONSE_STRATA, "value"))
 def update_compare_response_graph(left, right, current, snapshot_id, strata_value):
     """ORR per stratum, A next to B."""
@@ -299,7 +302,7 @@ def update_compare_response_graph(left, right, current, snapshot_id, strata_valu
     return figures.compare_response_figure(sides.left, sides.right, pair.labels)
 
 
-@callback(Output(ids.COMPARE_RESPONSE_DOWNLOAD, "data"),
+@CALLBACKS.callback(Output(ids.COMPARE_RESPONSE_DOWNLOAD, "data"),
           Input(ids.COMPARE_RESPONSE_CSV_BUTTON, "n_clicks"), *_as_state(CHOICES),
           *_as_state(STORES), State(ids.COMPARE_RESPONSE_STRATA, "value"),
           prevent_initial_call=True)
@@ -322,7 +325,7 @@ def download_compare_response_csv(clicks, left, right, current, snapshot_id, str
                                                     *_hashes(pair)))
 
 
-@callback(Output(ids.COMPARE_SAFETY_GRAPH, "figure"), *CHOICES, *STORES,
+@CALLBACKS.callback(Output(ids.COMPARE_SAFETY_GRAPH, "figure"), *CHOICES, *STORES,
           Input(ids.COMPARE_SAFETY_GRADE, "value"))
 def update_compare_safety_graph(left, right, current, snapshot_id, grade):
     """Butterfly chart of AE frequencies: A to the left, B to the right."""
@@ -337,7 +340,7 @@ def update_compare_safety_graph(left, right, current, snapshot_id, grade):
     return figures.butterfly_figure(sides.left, sides.right, pair.labels, grade)
 
 
-@callback(Output(ids.COMPARE_SAFETY_DOWNLOAD, "data"),
+@CALLBACKS.callback(Output(ids.COMPARE_SAFETY_DOWNLOAD, "data"),
           Input(ids.COMPARE_SAFETY_CSV_BUTTON, "n_clicks"), *_as_state(CHOICES),
           *_as_state(STORES), prevent_initial_call=True)
 def download_compare_safety_csv(clicks, left, right, current, snapshot_id):
@@ -368,7 +371,7 @@ def _released_table1(user, left, right, current, snapshot_id):
     return SidePair(comparison.first, comparison.second), comparison, pair, suppressed
 
 
-@callback(Output(ids.COMPARE_TABLE1, "children"), *CHOICES, *STORES)
+@CALLBACKS.callback(Output(ids.COMPARE_TABLE1, "children"), *CHOICES, *STORES)
 def update_compare_table1(left, right, current, snapshot_id):
     """Table 1 of both cohorts with standardized mean differences."""
     user = require_role(*ROLES)
@@ -381,7 +384,7 @@ def update_compare_table1(left, right, current, snapshot_id):
     return tables.comparison_table(comparison, sides.left, sides.right, pair.labels)
 
 
-@callback(Output(ids.COMPARE_TABLE1_DOWNLOAD, "data"),
+@CALLBACKS.callback(Output(ids.COMPARE_TABLE1_DOWNLOAD, "data"),
           Input(ids.COMPARE_TABLE1_CSV_BUTTON, "n_clicks"), *_as_state(CHOICES),
           *_as_state(STORES), prevent_initial_call=True)
 def download_compare_table1_csv(clicks, left, right, current, snapshot_id):
@@ -402,3 +405,5 @@ def download_compare_table1_csv(clicks, left, right, current, snapshot_id):
 
 
 PAGE = pages.register(pages.Page("/compare", "Compare", ROLES, layout, order=25))
+
+register = CALLBACKS.register  # register(app): this page's callbacks on ``app``

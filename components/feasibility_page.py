@@ -11,14 +11,17 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, dcc, html
 
 from access import guard
 from components import ids, pages
 from components.analysis_page import PanelUnavailable, open_current
+from components.callbacks import Callbacks
 from components.cohort_access import audit_query
 from queries import disclosure
 from queries.analyses import feasibility
+
+CALLBACKS = Callbacks()
 
 # An empty builder means the default population: everyone who started a checkpoint inhibitor.
 ROLES = guard.roles_for(guard.FEASIBILITY)
@@ -144,7 +147,7 @@ def _unavailable(message: str) -> tuple:
     return (dbc.Alert(message, color="warning"), "", None, empty, None, empty, None)
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.FEASIBILITY_COHORT, "children"),
     Output(ids.FEASIBILITY_POLICY, "children"),
     Output(ids.FEASIBILITY_TOTAL, "children"),
@@ -179,3 +182,5 @@ def update_feasibility(_total_id, definition_data, snapshot_id):
 
 
 PAGE = pages.register(pages.Page("/feasibility", "Feasibility", ROLES, layout, order=30))
+
+register = CALLBACKS.register  # register(app): this page's callbacks on ``app``

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html, set_props
+from dash import Input, Output, State, dcc, html, set_props
 from dash.exceptions import PreventUpdate
 
 from access.guard import current_user_or_none, require_signed_in
 from components import ids, pages
+from components.callbacks import Callbacks
 from components.cohort_access import NoSnapshot
 from components.context import app_context
+
+CALLBACKS = Callbacks()
 
 
 def layout() -> html.Div:
@@ -61,7 +64,7 @@ def _nav_links(role: str | None, path: str | None) -> list[dbc.NavItem]:
     ]
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.PAGE_CONTENT, "children"),
     Output(ids.NAV_LINKS, "children"),
     Input(ids.URL, "pathname"),
@@ -90,7 +93,7 @@ def _snapshot_options() -> tuple[list[dict], str | None]:
     return options, (default.snapshot_id if default else None)
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.NAVBAR_SNAPSHOT, "children"),
     Input(ids.URL, "pathname"),
     State(ids.SNAPSHOT_STORE, "data"),
@@ -121,10 +124,12 @@ def update_navbar_snapshot(_pathname, chosen: str | None):
     ]
 
 
-@callback(Output(ids.SNAPSHOT_STORE, "data"), Input(ids.SNAPSHOT_SELECT, "value"))
+@CALLBACKS.callback(Output(ids.SNAPSHOT_STORE, "data"), Input(ids.SNAPSHOT_SELECT, "value"))
 def store_active_snapshot(snapshot_id: str | None):
     """Remember the chosen snapshot for this browser session."""
     require_signed_in()
     if not snapshot_id:
         raise PreventUpdate
     return snapshot_id
+
+register = CALLBACKS.register  # register(app): this page's callbacks on ``app``

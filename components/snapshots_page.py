@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, html
+from dash import Input, Output, html
 
 from access.guard import SNAPSHOTS, require_role, roles_for
 from components import ids, pages
+from components.callbacks import Callbacks
 from components.context import app_context
+
+CALLBACKS = Callbacks()
 
 ROLES = roles_for(SNAPSHOTS)
 
@@ -58,7 +61,7 @@ def _row(status, default_id: str | None) -> html.Tr:
     )
 
 
-@callback(Output(ids.SNAPSHOTS_TABLE, "children"), Input(ids.SNAPSHOTS_REFRESH, "n_clicks"))
+@CALLBACKS.callback(Output(ids.SNAPSHOTS_TABLE, "children"), Input(ids.SNAPSHOTS_REFRESH, "n_clicks"))
 def update_snapshots_table(_clicks):
     """List snapshots with their validation status (re-validated on demand)."""
     require_role(*ROLES)
@@ -74,3 +77,5 @@ def update_snapshots_table(_clicks):
 
 
 PAGE = pages.register(pages.Page("/snapshots", "Snapshots", ROLES, layout, order=90))
+
+register = CALLBACKS.register  # register(app): this page's callbacks on ``app``

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from access import guard, publications
 from access.cohort_store import CohortStore, SavedCohortNotFound
 from access.store import app_store_path
 from components import ids, pages
+from components.callbacks import Callbacks
 from components.cohort_access import audit_query, open_cohort
 from queries import disclosure
 from queries.disclosure.summary import PlainSummary, plain_summary
+
+CALLBACKS = Callbacks()
 
 ROLES = guard.roles_for(guard.SUMMARIES)
 PUBLISHERS = ("clinician",)  # of those who read summaries, the ones who publish them
@@ -146,7 +149,7 @@ def _summary_card(pub: publications.Publication, staff: bool, can_unpublish: boo
 # --- callbacks ------------------------------------------------------------------------------
 
 
-@callback(Output(ids.SUMMARIES_LIST, "children"), Input(ids.SUMMARIES_VERSION, "data"))
+@CALLBACKS.callback(Output(ids.SUMMARIES_LIST, "children"), Input(ids.SUMMARIES_VERSION, "data"))
 def update_summaries_list(_version):
     """The live published summaries, read from the store (never a live query)."""
     user = guard.require_role(*ROLES)
@@ -159,7 +162,7 @@ def update_summaries_list(_version):
             for p in published]
 
 
-@callback(Output(ids.PUBLISH_SOURCE, "options"), Output(ids.PUBLISH_SOURCE, "value"),
+@CALLBACKS.callback(Output(ids.PUBLISH_SOURCE, "options"), Output(ids.PUBLISH_SOURCE, "value"),
           Input(ids.PUBLISH_INIT, "data"))
 def update_publish_sources(_init):
     """The current cohort and the clinician's own saved cohorts."""
@@ -203,7 +206,7 @@ def _unpublish(user, publication_id: int):
     return dbc.Alert("Summary unpublished.", color="secondary", duration=6000)
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.PUBLISH_MESSAGE, "children"),
     Output(ids.SUMMARIES_VERSION, "data"),
     Input(ids.PUBLISH_BUTTON, "n_clicks"),
@@ -239,3 +242,5 @@ def change_publications(publish_clicks, unpublish_clicks, source, title, descrip
 
 
 PAGE = pages.register(pages.Page("/summaries", "Summaries", ROLES, layout, order=20))
+
+register = CALLBACKS.register  # register(app): this page's callbacks on ``app``

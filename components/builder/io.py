@@ -16,7 +16,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import flask
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from access.cohort_store import CohortStore, SavedCohortNotFound
@@ -24,9 +24,12 @@ from access.guard import require_role
 from components import ids
 from components.builder.common import ROLES, loaded_payload
 from components.builder.state import share_token
+from components.callbacks import Callbacks
 from components.cohort_access import audit_definition, cohort_service
 from components.context import app_context
 from queries.cohort.importing import import_definition
+
+CALLBACKS = Callbacks()
 
 MAX_UPLOAD_BYTES = 1_000_000
 SAVED_ACTIONS = (("open", "Open", "primary"), ("rename", "Rename", "secondary"),
@@ -95,7 +98,7 @@ def _valid_definition(stored: Any, snapshot_id: str | None):
 # ----------------------------------------------------------------------------- saving
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.BUILDER_SAVE_MESSAGE, "children"),
     Output(ids.BUILDER_SAVED_VERSION, "data"),
     Input(ids.BUILDER_SAVE, "n_clicks"),
@@ -131,7 +134,7 @@ def _saved_row(saved) -> html.Tr:
     ])
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.BUILDER_SAVED_LIST, "children"),
     Input(ids.BUILDER_SAVED_VERSION, "data"),
 )
@@ -150,7 +153,7 @@ def _saved_names() -> dict[str, str]:
     return {item["id"]["saved"]: item.get("value") or "" for item in ctx.states_list[0]}
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.BUILDER_LOADED, "data", allow_duplicate=True),
     Output(ids.BUILDER_SAVED_VERSION, "data", allow_duplicate=True),
     Output(ids.BUILDER_SAVE_MESSAGE, "children", allow_duplicate=True),
@@ -188,7 +191,7 @@ def update_saved_cohort(_clicks, _names, version):
 # ------------------------------------------------------------------------------ sharing
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.BUILDER_SHARE_URL, "value"),
     Input(ids.BUILDER_SHARE, "n_clicks"),
     State(ids.COHORT_STORE, "data"),
@@ -214,7 +217,7 @@ def _file_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:60] or "cohort"
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.BUILDER_DOWNLOAD, "data"),
     Input(ids.BUILDER_DOWNLOAD_JSON, "n_clicks"),
     Input(ids.BUILDER_DOWNLOAD_SQL, "n_clicks"),
@@ -274,7 +277,7 @@ def _problem_list(filename: str, problems: list) -> html.Div:
     ])
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.BUILDER_UPLOAD_PROBLEMS, "children"),
     Output(ids.BUILDER_LOADED, "data", allow_duplicate=True),
     Output(ids.BUILDER_UPLOAD, "contents"),

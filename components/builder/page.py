@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
+import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from access.guard import require_role, require_signed_in
@@ -25,8 +26,11 @@ from components.builder import widgets as widgets
 from components.builder.collect import collect, current_draft, widget_dependencies
 from components.builder.common import ROLES, count_text_for, loaded_payload
 from components.builder.render import render_rules, value_area, window_area
+from components.callbacks import Callbacks
 from components.cohort_access import cohort_service
 from queries.cohort.importing import import_definition
+
+CALLBACKS = Callbacks()
 
 INDEX_KINDS = {
     "first_checkpoint_inhibitor": "First immune checkpoint inhibitor (anti-PD-1/PD-L1/CTLA-4)",
@@ -157,7 +161,7 @@ def _stored(stored: Any, catalog) -> dict | None:
 # --------------------------------------------------------------------------------- loading
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.BUILDER_RULES, "children"),
     Output(ids.BUILDER_STRUCTURE, "data"),
     Output(ids.BUILDER_NAME, "value"),
@@ -210,7 +214,7 @@ def load_builder(_init, loaded, _new, _watch, search, stored, snapshot_id, seen,
     return (*_draw(draft, catalog, user.role), message, search or no_update)
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.snapshot_watch(ALL), "data"),
     Input(ids.SNAPSHOT_STORE, "data"),
     prevent_initial_call=True,
@@ -240,7 +244,7 @@ def _draw(draft: dict, catalog, role: str) -> tuple:
     )
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.BUILDER_LOADED, "data", allow_duplicate=True),
     Output(ids.BUILDER_HISTORY, "data", allow_duplicate=True),
     Input(ids.BUILDER_UNDO, "n_clicks"),
@@ -255,7 +259,7 @@ def undo_builder(clicks, history):
     return loaded_payload(history[-2]), history[:-1]
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.BUILDER_INDEX_CLASSES_BOX, "style"),
     Output(ids.BUILDER_INDEX_LINE_BOX, "style"),
     Output(ids.BUILDER_INDEX_CANCERS_BOX, "style"),
@@ -301,7 +305,7 @@ def apply_action(draft: dict, trigger: Any) -> dict:
     return draft
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.BUILDER_RULES, "children", allow_duplicate=True),
     Output(ids.BUILDER_STRUCTURE, "data", allow_duplicate=True),
     Input(ids.BUILDER_ADD_RULE, "n_clicks"),
@@ -328,7 +332,7 @@ def update_rules(_add, _actions, _removes, structure, snapshot_id, *_widgets):
 # ------------------------------------------------------------------- one row's own inputs
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.criterion_id(ids.CRITERION_OPERATOR, MATCH, MATCH), "options"),
     Output(ids.criterion_id(ids.CRITERION_OPERATOR, MATCH, MATCH), "value"),
     Output(ids.criterion_id(ids.CRITERION_VALUE_AREA, MATCH, MATCH), "children"),
@@ -360,7 +364,7 @@ def update_criterion_inputs(field_key, op, snapshot_id):
     return no_update, no_update, value_area(f, op, None, rule, row, count_text), no_update
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.criterion_id(ids.CRITERION_WINDOW_DAYS_BOX, MATCH, MATCH), "style"),
     Output(ids.criterion_id(ids.CRITERION_WINDOW_CUSTOM_BOX, MATCH, MATCH), "style"),
     Input(ids.criterion_id(ids.CRITERION_WINDOW, MATCH, MATCH), "value"),
@@ -372,7 +376,7 @@ def update_window_inputs(kind: str | None):
     return widgets.window_boxes_style(kind)
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.rule_id(ids.RULE_CARD, MATCH), "className"),
     Input(ids.rule_id(ids.RULE_ENABLED, MATCH), "value"),
     prevent_initial_call=True,
@@ -384,3 +388,9 @@ def update_rule_card(enabled: bool | None):
 
 
 PAGE = pages.register(pages.Page("/builder", "Cohort builder", ROLES, layout, order=10))
+
+
+def register(app: dash.Dash) -> None:
+    """The builder's callbacks (this page's, its results' and its import/export's) on ``app``."""
+    for callbacks in (CALLBACKS, builder_results.CALLBACKS, builder_io.CALLBACKS):
+        callbacks.register(app)

@@ -12,7 +12,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from access.guard import require_role
 from components import ids
@@ -25,10 +25,13 @@ from components.builder.collect import (
 )
 from components.builder.common import ROLES
 from components.builder.state import BuildResult, definition_from_draft
+from components.callbacks import Callbacks
 from components.cohort_access import audit_definition, cohort_service
 from queries.cohort.describe import describe
 from queries.disclosure.attrition import protect_attrition_result
 from queries.disclosure.policy import policy_for
+
+CALLBACKS = Callbacks()
 
 ROW_CLASS = "criterion-row mb-2"
 HISTORY_LENGTH = 20
@@ -154,7 +157,7 @@ def _index_message(result: BuildResult) -> str:
 # ----------------------------------------------------------------------------- callback
 
 
-@callback(
+@CALLBACKS.callback(
     Output(ids.COHORT_STORE, "data", allow_duplicate=True),
     Output(ids.BUILDER_COUNT, "children"),
     Output(ids.BUILDER_COUNT_NOTE, "children"),

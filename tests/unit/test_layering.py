@@ -175,6 +175,29 @@ def imports_inside_functions(sources: Sources) -> list[str]:
     return sorted(set(found))
 
 
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.endswith("__")
+
+
+def private_uses(sources: Sources) -> list[str]:
+    """``module:line name`` of every private (underscore) name imported from Dash, and of
+    every private attribute read off another object (``app._callback_list``)."""
+    found = []
+    for module, text in sorted(sources.items()):
+        for node in ast.walk(_parse(text)):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "dash":
+                names = [*node.module.split("."), *(alias.name for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [part for alias in node.names if alias.name.split(".")[0] == "dash"
+                         for part in alias.name.split(".")]
+            elif isinstance(node, ast.Attribute) and not (
+                    isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                names = [node.attr]
+            found += [f"{module}:{node.lineno} {name}" for name in names if _private(name)]
+    return found
+
+
 def third_party_imports(sources: Sources, local: set[str]) -> set[str]:
     """Top-level names of imported modules that are neither stdlib nor in ``local``."""
     tops = set()
@@ -243,6 +266,13 @@ def test_queries_never_print():
 
 def test_queries_import_nothing_inside_a_function():
     assert imports_inside_functions(_queries()) == []
+
+
+def test_app_and_components_use_nothing_private_of_dash():
+    sources = {m: t for m, t in _all_sources().items()
+               if m in ("app", "wsgi") or m.split(".")[0] == "components"}
+    assert "app" in sources and "components.shell" in sources
+    assert private_uses(sources) == []
 
 
 def test_every_third_party_import_is_declared_in_pyproject():
@@ -339,3 +369,15 @@ def test_declaration_check_finds_an_undeclared_package():
     assert undeclared(imported, {"numpy"}, {"numpy": ["numpy"], "scipy": ["scipy"]}) == [
         "scipy (from scipy)"]
     assert undeclared(imported, {"numpy", "scipy"}, {}) == []
+
+
+def test_private_check_finds_dash_internals_imported_or_read():
+    sources = {
+        "app": "import dash\nfrom dash import _callback\n"
+               "def f(app):\n    app._callback_list.extend([])\n",
+        "components.a": "import dash._utils\nfrom dash._callback import GLOBAL_CALLBACK_MAP\n",
+        "components.b": "from dash import Input, html\nclass B:\n    def m(self):\n"
+                        "        return self._cache, self.__class__\n",
+    }
+    assert private_uses(sources) == ["app:2 _callback", "app:4 _callback_list",
+                                     "components.a:1 _utils", "components.a:2 _callback"]
