@@ -175,6 +175,13 @@ def add_analysis_options(cmd: argparse.ArgumentParser) -> None:
                       help="all: every patient, those without an assessment shown as 'Not "
                            "evaluable'; evaluable: patients with an assessment only")
     ae = cmd.add_argument_group("adverse events")
+    ae.add_argument("--ae-treatment-emergent-days", type=int, default=90, metavar="DAYS",
+                    help="treatment-emergent window: events from index to the end of the "
+                         "index-line regimen (or the next line's start) plus this many days; "
+                         "to last follow-up while it is ongoing")
+    ae.add_argument("--ae-all-lines", action="store_true",
+                    help="count every event after index on any line instead of the "
+                         "treatment-emergent window")
     ae.add_argument("--ae-window", type=int, default=None, metavar="DAYS",
                     help="count events with onset up to this many days after index (None: "
                          "any time after index)")

@@ -161,6 +161,8 @@ def analysis_options(args) -> AnalysisOptions:
         ae_window_days=getattr(args, "ae_window", None),
         ae_index_line_only=getattr(args, "ae_index_line_only", False),
         ae_immune_only=getattr(args, "ae_immune_only", False),
+        ae_treatment_emergent_days=None if getattr(args, "ae_all_lines", False)
+        else getattr(args, "ae_treatment_emergent_days", 90),
     )
 
 
@@ -187,5 +189,12 @@ def _text_report(bundle: AnalysisBundle) -> str:
         overall = bundle.safety.overall
         lines.append(f"AE any grade: {overall['patients_any_grade']} patients, grade >= 3: "
                      f"{overall['patients_grade3plus']}")
+    if bundle.irae_incidence is not None and not bundle.irae_incidence.empty_reason:
+        for row in bundle.irae_incidence.milestones.itertuples():
+            value = "n/a" if row.cumulative_incidence is None or \
+                row.cumulative_incidence != row.cumulative_incidence \
+                else f"{row.cumulative_incidence:.1%}"
+            lines.append(f"grade >= 3 irAE cumulative incidence {row.group} at "
+                         f"{row.time_months:g} months: {value}")
     lines.append(f"computed in {bundle.timings_ms.get('total', 0):.0f} ms")
     return "\n".join(lines)

@@ -62,6 +62,17 @@ def clopper_pearson(successes: int, n: int, alpha: float = 0.05) -> tuple[float,
     return float(lower), float(upper)
 
 
+def clopper_pearson_arrays(successes: np.ndarray, n: np.ndarray, alpha: float = 0.05
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """``clopper_pearson`` for arrays of counts at once (NaN where n == 0)."""
+    x, total = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lower = np.where(x == 0, 0.0, stats.beta.ppf(alpha / 2, x, total - x + 1))
+        upper = np.where(x == total, 1.0, stats.beta.ppf(1 - alpha / 2, x + 1, total - x))
+    empty = total <= 0
+    return np.where(empty, np.nan, lower), np.where(empty, np.nan, upper)
+
+
 @dataclass
 class DifferenceTest:
     test: str

@@ -1,10 +1,17 @@
 """Adverse events of a cohort: patients with >= 1 event by term, organ class and regimen.
 
-Window: events with onset on or after the index date (any treatment line), optionally only
-up to ``window_days`` after index, or only events recorded against the index line.
+Window (default treatment-emergent): events with onset from index to the end of the index-line
+regimen (or the next line's start, if earlier) plus ``treatment_emergent_days`` (default 90);
+while the regimen is ongoing, or without an index line, every event after index.
+``treatment_emergent_days=None`` counts every event after index on any line. Optionally also
+only up to ``window_days`` after index, or only events recorded against the index line.
 Frequencies are patients with at least one event (any grade, and grade >= 3) over the cohort
-size (by regimen: over the cohort patients on that regimen). Time to onset is the median over
-affected patients of days from index to their first event.
+size (by regimen: over the cohort patients on that regimen), with exact Clopper-Pearson 95 %
+CIs. Time to onset is the median over affected patients of days from index to their first event
+(by term and by organ class).
+
+``severe_irae_incidence``: cumulative incidence of the first grade >= 3 immune-related AE after
+index, death a competing risk, censored at last follow-up (Aalen-Johansen), by regimen.
 
 The cohort's events are kept once as an integer-keyed table sorted by patient and term
 (queries/sql/ae_events.sql). A filter change reads the matching rows as numpy arrays and
@@ -21,7 +28,9 @@ from typing import Any, cast
 import duckdb
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from queries.analyses.response import clopper_pearson, clopper_pearson_arrays
 from queries.analyses.strata import (
     base_table,
     cached_table,
@@ -33,9 +42,16 @@ from queries.analyses.strata import (
 from queries.cohort.kept_tables import Cohort
 from queries.snapshot.schema import DAYS_PER_MONTH
 
+Z95 = float(stats.norm.ppf(0.975))
+
 TERMS_TABLE = "ae_terms_dim"
-COUNT_COLUMNS = ["patients_any_grade", "pct_any_grade", "patients_grade3plus",
-                 "pct_grade3plus", "median_onset_days", "median_onset_months"]
+COUNT_COLUMNS = ["patients_any_grade", "pct_any_grade", "pct_any_grade_ci_lower",
+                 "pct_any_grade_ci_upper", "patients_grade3plus", "pct_grade3plus",
+                 "pct_grade3plus_ci_lower", "pct_grade3plus_ci_upper", "median_onset_days",
+                 "median_onset_months"]
+
+
+DEFAULT_TREATMENT_EMERGENT_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,7 @@ class SafetyOptions:
     immune_only: bool = False
     window_days: int | None = None
     index_line_only: bool = False
+    treatment_emergent_days: int | None = DEFAULT_TREATMENT_EMERGENT_DAYS  # None: all lines
 
 
 @dataclass
@@ -71,7 +88,12 @@ class SafetyResult:
 
 
 def _window_text(options: SafetyOptions) -> str:
-    text = "onset on or after index"
+    if options.treatment_emergent_days is None:
+        text = "onset on or after index, any treatment line"
+    else:
+        text = ("treatment-emergent: onset from index to the end of the index-line regimen (or "
+                f"the next line's start) + {options.treatment_emergent_days} days; to last "
+                "follow-up while it is ongoing")
     if options.window_days is not None:
         text += f", up to {options.window_days} days after index"
     if options.index_line_only:
@@ -101,6 +123,10 @@ def _finish(frame: pd.DataFrame,
             denominator: int | pd.Series[int] | np.ndarray) -> pd.DataFrame:
     frame["pct_any_grade"] = frame["patients_any_grade"] / denominator
     frame["pct_grade3plus"] = frame["patients_grade3plus"] / denominator
+    for kind in ("any_grade", "grade3plus"):
+        totals = np.broadcast_to(np.asarray(denominator, dtype=float), len(frame))
+        lower, upper = clopper_pearson_arrays(frame[f"patients_{kind}"].to_numpy(), totals)
+        frame[f"pct_{kind}_ci_lower"], frame[f"pct_{kind}_ci_upper"] = lower, upper
     frame["median_onset_days"] = frame["median_onset_days"].astype(float)
     frame["median_onset_months"] = frame["median_onset_days"] / DAYS_PER_MONTH
     keys = [c for c in frame.columns if c not in COUNT_COLUMNS]
@@ -134,9 +160,12 @@ def _read_events(cur: duckdb.DuckDBPyConnection, events: str,
     arrays = cast(dict[str, np.ndarray], cur.execute(
         f"SELECT rid, term_id, organ_id, coalesce(grade, 0) AS grade, onset_days "  # noqa: S608
         f"FROM {events} WHERE ($window_days IS NULL OR onset_days <= $window_days) "
-        "AND (NOT $immune_only OR immune) AND (NOT $index_line_only OR on_index_line)",
+        "AND (NOT $immune_only OR immune) AND (NOT $index_line_only OR on_index_line) "
+        "AND ($te_days IS NULL OR window_end_days IS NULL "
+        "OR onset_days <= window_end_days + $te_days)",
         {"window_days": options.window_days, "immune_only": options.immune_only,
-         "index_line_only": options.index_line_only}).fetchnumpy())
+         "index_line_only": options.index_line_only,
+         "te_days": options.treatment_emergent_days}).fetchnumpy())
     rid, term = arrays["rid"].astype(np.int64), arrays["term_id"].astype(np.int64)
     organ = arrays["organ_id"].astype(np.int64)
     grade, onset = arrays["grade"].astype(np.int64), arrays["onset_days"].astype(np.int64)
@@ -237,8 +266,11 @@ def _by_groups(cohort: Cohort, patients: _Runs,
 def _overall(patients: _Runs, size: int) -> dict[str, Any]:
     n_any, n_3 = len(patients.rid), int((patients.max_grade >= 3).sum())
     median = float(np.median(patients.onset_days)) if n_any else None
+    any_ci, g3_ci = clopper_pearson(n_any, size), clopper_pearson(n_3, size)
     return {"patients_any_grade": n_any, "pct_any_grade": n_any / size,
+            "pct_any_grade_ci_lower": any_ci[0], "pct_any_grade_ci_upper": any_ci[1],
             "patients_grade3plus": n_3, "pct_grade3plus": n_3 / size,
+            "pct_grade3plus_ci_lower": g3_ci[0], "pct_grade3plus_ci_upper": g3_ci[1],
             "median_onset_days": median,
             "median_onset_months": None if median is None else median / DAYS_PER_MONTH}
 
@@ -266,3 +298,136 @@ def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> Safe
         reason = "no patient in this cohort has an adverse event in the window (" + window + ")"
     return SafetyResult(cohort.size, options, overall_row, by_term, by_organ, by_regimen,
                         by_classes, window, reason)
+
+
+# --- cumulative incidence of the first severe immune-related AE -------------------------------
+
+CIF_COLUMNS = ["group", "time_days", "time_months", "cumulative_incidence", "ci_lower",
+               "ci_upper", "at_risk"]
+CIF_GROUP_COLUMNS = ["group", "patients", "events", "competing_deaths", "censored"]
+CIF_DEFINITION = (
+    "Cumulative incidence of the first grade >= 3 immune-related adverse event after index "
+    "(any line), by regimen at index; death before it is a competing risk; patients with "
+    "neither are censored at last follow-up. Aalen-Johansen estimator, 95% CI by the delta "
+    "method on the log(-log) scale (as lifelines' AalenJohansenFitter).")
+
+
+@dataclass
+class CumulativeIncidence:
+    """Aalen-Johansen cumulative incidence per group; times in days (``time_months`` too)."""
+
+    stratification: str
+    groups: pd.DataFrame  # CIF_GROUP_COLUMNS
+    curve: pd.DataFrame  # CIF_COLUMNS
+    milestones: pd.DataFrame  # group, time_months, cumulative_incidence, ci_lower, ci_upper
+    definition: str = CIF_DEFINITION
+    empty_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict({
+            "stratification": self.stratification, "groups": self.groups, "curve": self.curve,
+            "milestones": self.milestones, "definition": self.definition,
+            "empty_reason": self.empty_reason})
+
+
+def aalen_johansen(times: np.ndarray, d_event: np.ndarray, d_competing: np.ndarray,
+                   censored: np.ndarray) -> pd.DataFrame:
+    """Cumulative incidence of the event of interest from counts at sorted distinct times.
+
+    CIF(t) = sum over event times s <= t of S(s-) d1(s) / n(s), S the all-cause Kaplan-Meier;
+    variance as lifelines (Collett, Greenwood-type), CI on the log(-log) scale.
+    """
+    d1, d2, c = (np.asarray(a, dtype=float) for a in (d_event, d_competing, censored))
+    d = d1 + d2
+    removed = np.cumsum(d + c)
+    n = removed[-1] - removed + d + c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod(np.where(n > 0, 1 - d / n, 1.0))
+        lag = np.r_[1.0, surv[:-1]]
+        cif = np.cumsum(np.where(n > 0, lag * d1 / n, 0.0))
+        # undefined once every patient at risk has an event (lifelines: NaN from there on)
+        a = np.where(n > d, d / (n * (n - d)), np.where(d > 0, np.inf, 0.0))
+        second = np.cumsum(np.where(n > 0, lag ** 2 * d1 * (n - d1) / n ** 3, 0.0))
+        b = np.where(n > 0, lag * d1 / n ** 2, 0.0)
+        first = (cif ** 2 * np.cumsum(a) - 2 * cif * np.cumsum(a * cif)
+                 + np.cumsum(a * cif ** 2))
+        third = cif * np.cumsum(b) - np.cumsum(b * cif)
+        variance = first + second - 2 * third
+        transformed = np.log(-np.log(cif))
+        se = np.sqrt(variance) / (cif * np.abs(np.log(cif)))
+        one = np.exp(-np.exp(transformed + Z95 * se))
+        two = np.exp(-np.exp(transformed - Z95 * se))
+    return pd.DataFrame({"time_days": np.asarray(times), "cumulative_incidence": cif,
+                         "ci_lower": np.fmin(one, two), "ci_upper": np.fmax(one, two),
+                         "at_risk": n.astype("int64")})
+
+
+def _cif_patients(cohort: Cohort, by: str) -> pd.DataFrame:
+    events, _ = events_table(cohort)
+    sql = (
+        f"WITH first AS (SELECT rid, min(onset_days) AS irae_d FROM {events} "  # noqa: S608
+        "WHERE immune AND grade >= 3 GROUP BY rid) "
+        f"SELECT {stratum_column(by)} AS grp, b.death_d, b.fu_d, f.irae_d "
+        f"FROM {base_table(cohort)} b LEFT JOIN first f USING (rid) WHERE b.fu_d >= 0")
+    frame = cohort.db.cursor().execute(sql).df()
+    irae = frame["irae_d"].notna() & (frame["irae_d"] <= frame["fu_d"])
+    frame["time_days"] = np.where(irae, frame["irae_d"], frame["fu_d"]).astype("int64")
+    frame["kind"] = np.where(irae, 1, np.where(frame["death_d"].notna(), 2, 0))
+    return frame[["grp", "time_days", "kind"]]
+
+
+def _cif_milestones(curve: pd.DataFrame, group: str,
+                    months: tuple[float, ...]) -> list[dict[str, Any]]:
+    """The incidence (with CI) at each month; None past the group's last observed time."""
+    rows = []
+    for month in months:
+        day = month * DAYS_PER_MONTH
+        upto = curve[curve["time_days"] <= day]
+        row: dict[str, Any] = {"group": group, "time_months": month,
+                               "cumulative_incidence": None, "ci_lower": None,
+                               "ci_upper": None}
+        if day <= curve["time_days"].max():
+            if len(upto):
+                last = upto.iloc[-1]
+                row.update(cumulative_incidence=float(last["cumulative_incidence"]),
+                           ci_lower=last["ci_lower"], ci_upper=last["ci_upper"])
+            else:
+                row["cumulative_incidence"] = 0.0
+        rows.append(row)
+    return rows
+
+
+def severe_irae_incidence(cohort: Cohort, by: str = "regimen",
+                          milestone_months: tuple[float, ...] = (3.0, 6.0, 12.0)
+                          ) -> CumulativeIncidence:
+    """Cumulative incidence of the first grade >= 3 irAE with death competing, per group."""
+    empty = CumulativeIncidence(by, pd.DataFrame(columns=CIF_GROUP_COLUMNS),
+                                pd.DataFrame(columns=CIF_COLUMNS),
+                                pd.DataFrame(columns=["group", "time_months",
+                                                      "cumulative_incidence", "ci_lower",
+                                                      "ci_upper"]))
+    if cohort.size == 0:
+        empty.empty_reason = "the cohort is empty"
+        return empty
+    patients = _cif_patients(cohort, by)
+    if patients.empty:
+        empty.empty_reason = "no patient has follow-up after index"
+        return empty
+    curves, groups, marks = [], [], []
+    for group, part in patients.groupby("grp", sort=True):
+        counts = pd.crosstab(part["time_days"], part["kind"]).reindex(columns=[0, 1, 2],
+                                                                      fill_value=0)
+        curve = aalen_johansen(counts.index.to_numpy(), counts[1].to_numpy(),
+                               counts[2].to_numpy(), counts[0].to_numpy())
+        curve.insert(0, "group", group)
+        curves.append(curve)
+        groups.append({"group": group, "patients": len(part),
+                       "events": int((part["kind"] == 1).sum()),
+                       "competing_deaths": int((part["kind"] == 2).sum()),
+                       "censored": int((part["kind"] == 0).sum())})
+        marks.extend(_cif_milestones(curve, str(group), milestone_months))
+    curve = pd.concat(curves, ignore_index=True)
+    curve["time_months"] = curve["time_days"] / DAYS_PER_MONTH
+    groups_frame = pd.DataFrame(groups, columns=CIF_GROUP_COLUMNS).sort_values(
+        ["patients", "group"], ascending=[False, True], ignore_index=True)
+    return CumulativeIncidence(by, groups_frame, curve[CIF_COLUMNS], pd.DataFrame(marks))

@@ -20,7 +20,7 @@ from queries.analyses.response import (
     difference_test,
     trend_test,
 )
-from queries.analyses.safety import SafetyResult
+from queries.analyses.safety import CumulativeIncidence, SafetyResult
 from queries.analyses.strata import UNTESTED
 from queries.analyses.survival import SMALL_GROUP_EVENTS, SMALL_GROUP_PATIENTS, SurvivalResult
 from queries.cohort.attrition import Attrition
@@ -324,6 +324,13 @@ def _onset(days: Any, count: Released) -> tuple[Any, Any]:
     return float(round(days)), round(float(round(days)) / DAYS_PER_MONTH, 1)
 
 
+def _released_ci(num: Released, den: Released, shown: Any) -> tuple[Any, Any]:
+    """Clopper-Pearson CI of released numbers, only where their proportion is shown."""
+    if shown is None or num.value is None or den.value is None or int(den.value) <= 0:
+        return None, None
+    return clopper_pearson(int(num.value), int(den.value))
+
+
 def _protect_ae_rows(frame: pd.DataFrame, denominators: list[Released],
                      policy: Policy) -> pd.DataFrame:
     out = frame.copy()
@@ -333,6 +340,11 @@ def _protect_ae_rows(frame: pd.DataFrame, denominators: list[Released],
         _set_released(out, count_col, released[count_col])
         out[pct_col] = [protect_fraction(r, d, policy)
                         for r, d in zip(released[count_col], denominators, strict=True)]
+        if f"{pct_col}_ci_lower" in out.columns:  # exact CIs from released numbers only
+            cis = [_released_ci(r, d, pct) for r, d, pct in
+                   zip(released[count_col], denominators, out[pct_col], strict=True)]
+            out[f"{pct_col}_ci_lower"] = [ci[0] for ci in cis]
+            out[f"{pct_col}_ci_upper"] = [ci[1] for ci in cis]
     any_grade = released["patients_any_grade"]
     onset = [_onset(d, c) for d, c in zip(frame["median_onset_days"], any_grade, strict=True)]
     out["median_onset_days"] = [o[0] for o in onset]
@@ -541,9 +553,24 @@ def protect_bundle(bundle: AnalysisBundle, policy: Policy) -> Protected[Analysis
             protected = adapter(getattr(bundle, name), policy)
             changes[name] = protected.result
             suppressed += protected.suppressed
+    if bundle.irae_incidence is not None:
+        protected_cif = protect_cumulative_incidence(bundle.irae_incidence, policy)
+        changes["irae_incidence"] = protected_cif.result
+        suppressed += protected_cif.suppressed
     if not policy.exact:
         changes["n"] = protect_count(bundle.n, policy).value
     return Protected(replace(bundle, **changes), suppressed)
+
+
+def protect_cumulative_incidence(result: CumulativeIncidence,
+                                 policy: Policy) -> Protected[CumulativeIncidence]:
+    """Not yet recomputed from released counts: withheld (emptied) for protected roles."""
+    if policy.exact:
+        return Protected(result)
+    empty = replace(result, groups=result.groups.iloc[0:0], curve=result.curve.iloc[0:0],
+                    milestones=result.milestones.iloc[0:0],
+                    empty_reason="shown to clinicians only for now")
+    return Protected(empty, ["irae_incidence: withheld"])
 
 
 @functools.singledispatch
@@ -555,6 +582,8 @@ def protect_result(result: object, policy: Policy) -> Protected[Any]:
 
 for _type, _adapter in ((Feasibility, protect_feasibility), (Attrition, protect_attrition_result),
                         (SurvivalResult, protect_survival), (ResponseResult, protect_response),
-                        (SafetyResult, protect_safety), (Table1, protect_table_one),
+                        (SafetyResult, protect_safety),
+                        (CumulativeIncidence, protect_cumulative_incidence),
+                        (Table1, protect_table_one),
                         (Comparison, protect_comparison), (AnalysisBundle, protect_bundle)):
     protect_result.register(_type, _adapter)

@@ -94,6 +94,18 @@ def test_severe_irae_rate_by_regimen_classes_contains_truth(cohorts, truth):
         "anti-PD-1", "pct_grade3plus"]
 
 
+def test_severe_irae_cumulative_incidence_is_higher_with_anti_ctla4(cohorts, truth):
+    ici, _ = cohorts
+    result = safety.severe_irae_incidence(ici, by="drug_classes", milestone_months=(24.0,))
+    marks = result.milestones.set_index("group")
+    combo, mono = marks.loc["anti-CTLA-4 + anti-PD-1"], marks.loc["anti-PD-1"]
+    # the planted rates (40 % vs 12 %, every event within follow-up) are what the incidence
+    # approaches; death before the event competes, so it can only be lower than the rate
+    assert combo["ci_lower"] > mono["ci_upper"]
+    assert combo["ci_lower"] <= truth["severe_irae_by_regimen"]["true_rate"][
+        "anti-PD-1 + anti-CTLA-4"]
+
+
 def test_full_analysis_bundle_of_the_sample_is_json(cohorts):
     ici, _ = cohorts
     bundle = analyze(ici, AnalysisOptions(survival_strata="pdl1_tps",

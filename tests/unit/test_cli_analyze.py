@@ -25,7 +25,7 @@ def test_every_analysis_option_reaches_the_analysis_options():
         "--horizon-months", "18", "--pfs-death-window-days", "90", "--no-next-line-censoring",
         "--response", "unconfirmed", "--response-denominator", "evaluable",
         "--response-strata", "none", "--ae-window", "100", "--ae-index-line-only",
-        "--ae-immune-only"))
+        "--ae-immune-only", "--ae-treatment-emergent-days", "30"))
     assert options.endpoints == ("os", "pfs", "dor")
     assert options.hr_groups == ("ECOG ≥ 2", "ECOG 0-1")
     assert options.hr_adjust == ("stage", "cancer_type")
@@ -37,6 +37,8 @@ def test_every_analysis_option_reaches_the_analysis_options():
     assert options.response_strata is None
     assert (options.ae_window_days, options.ae_index_line_only, options.ae_immune_only) == (
         100, True, True)
+    assert options.ae_treatment_emergent_days == 30
+    assert analysis_options(_args("--ae-all-lines")).ae_treatment_emergent_days is None
 
 
 @pytest.mark.parametrize(("extra", "message"), [

@@ -116,7 +116,22 @@ def ae_sample(sample):
         "AS index_line FROM treatments WHERE drug_class IN ('anti-PD-1', 'anti-PD-L1', "
         "'anti-CTLA-4') GROUP BY 1 ORDER BY 1").df()
     events = db.cursor().execute("SELECT * FROM adverse_events").df()
-    return db, index, events
+    treatments = db.cursor().execute("SELECT * FROM treatments").df()
+    return db, index, events.merge(_window_ends(index, treatments), on="patient_id", how="left")
+
+
+def _window_ends(index: pd.DataFrame, treatments: pd.DataFrame) -> pd.DataFrame:
+    """Days from index to the index line's end (NaN while a drug of it is ongoing) or the next
+    line's start, whichever is earlier: the end of the treatment-emergent window."""
+    t = treatments.merge(index, on="patient_id")
+    days = lambda col: (pd.to_datetime(t[col]) - pd.to_datetime(t["index_date"])).dt.days  # noqa: E731
+    t["start_days"], t["end_days"] = days("start_date"), days("end_date")
+    line = t[t["line_number"] == t["index_line"]].groupby("patient_id")["end_days"].agg(
+        lambda v: float("nan") if v.isna().any() else v.max())
+    later = t[(t["line_number"] > t["index_line"]) & (t["start_days"] > 0)]
+    nxt = later.groupby("patient_id")["start_days"].min()
+    ends = pd.concat([line.rename("line_end"), nxt.rename("next_start")], axis=1)
+    return ends.min(axis=1).rename("window_end").reset_index()
 
 
 def _reference(cohort_rows: pd.DataFrame, events: pd.DataFrame, options) -> dict:
@@ -124,6 +139,9 @@ def _reference(cohort_rows: pd.DataFrame, events: pd.DataFrame, options) -> dict
     e = events.merge(cohort_rows, on="patient_id")
     e["onset_days"] = (pd.to_datetime(e["onset_date"]) - pd.to_datetime(e["index_date"])).dt.days
     e = e[e["onset_days"] >= 0]
+    if options.treatment_emergent_days is not None:
+        e = e[e["window_end"].isna()
+              | (e["onset_days"] <= e["window_end"] + options.treatment_emergent_days)]
     if options.window_days is not None:
         e = e[e["onset_days"] <= options.window_days]
     if options.immune_only:
@@ -152,6 +170,8 @@ def _reference(cohort_rows: pd.DataFrame, events: pd.DataFrame, options) -> dict
     safety.SafetyOptions(window_days=90),
     safety.SafetyOptions(immune_only=True, window_days=180, index_line_only=True),
     safety.SafetyOptions(index_line_only=True),
+    safety.SafetyOptions(treatment_emergent_days=None),
+    safety.SafetyOptions(immune_only=True, treatment_emergent_days=30),
 ])
 @pytest.mark.parametrize("subset", [None, 0.3])
 def test_sample_frequencies_equal_a_plain_pandas_count(ae_sample, options, subset):
@@ -187,3 +207,92 @@ def test_sample_frequencies_equal_a_plain_pandas_count(ae_sample, options, subse
     pd.testing.assert_frame_equal(got, want.astype(got.dtypes.to_dict()), check_names=False)
     assert result.by_regimen["patients"].tolist() == sorted(result.by_regimen["patients"],
                                                             reverse=True)
+
+
+def test_treatment_emergent_window_ends_days_after_the_index_line(tmp_path):
+    patients = pd.DataFrame({"patient_id": ["T1", "T2"], "site": "S", "sex": "F",
+                             "birth_year": 1960, "death_date": None,
+                             "last_followup_date": _d(700), "smoking_status": None})
+    treatments = pd.DataFrame({
+        "patient_id": ["T1", "T2", "T2"], "line_number": [1, 1, 2],
+        "regimen": "pembrolizumab", "drug": "x", "atc_code": "L01FF", "drug_class": "anti-PD-1",
+        "start_date": [INDEX, INDEX, _d(50)], "end_date": [_d(100), _d(200), None],
+        "stop_reason": None})
+    adverse = pd.DataFrame({
+        "patient_id": ["T1", "T1", "T2"], "line_number": 1, "term": "Colitis",
+        "organ_class": GI, "grade": 3, "onset_date": [_d(150), _d(250), _d(120)],
+        "resolved_date": None, "immune_related": True})
+    db = snapshot_database({"patients": patients, "treatments": treatments,
+                            "adverse_events": adverse}, tmp_path, "te-test")
+    cohort = materialize_frame(db, "te", pd.DataFrame(
+        {"patient_id": ["T1", "T2"], "index_date": INDEX, "index_line": 1}))
+    # T1: line ends at 100, window to 190: the event at 150 counts, 250 does not;
+    # T2: line 2 starts at 50 (before its line-1 end at 200), window to 140: 120 counts
+    default = safety.adverse_events(cohort)
+    assert default.overall["patients_any_grade"] == 2
+    assert "+ 90 days" in default.window
+    short = safety.adverse_events(cohort, safety.SafetyOptions(treatment_emergent_days=30))
+    assert short.overall["patients_any_grade"] == 0  # 130 and 80: neither event counts
+    every = safety.adverse_events(cohort, safety.SafetyOptions(treatment_emergent_days=None))
+    assert every.overall["patients_any_grade"] == 2 and "any treatment line" in every.window
+    row = default.by_term.iloc[0]
+    assert (row["pct_any_grade_ci_lower"], row["pct_any_grade_ci_upper"]) == pytest.approx(
+        (0.1581, 1.0), abs=1e-4)  # 2 of 2, Clopper-Pearson
+    db.close()
+
+
+def test_aalen_johansen_equals_lifelines_without_ties():
+    import numpy as np
+    from lifelines import AalenJohansenFitter
+
+    rng = np.random.default_rng(5)
+    n = 400
+    times = rng.permutation(np.arange(1, n + 1)).astype(float)  # distinct: lifelines jitters ties
+    kind = rng.choice([0, 1, 2], size=n, p=[0.4, 0.35, 0.25])
+    order = np.argsort(times)
+    t, k = times[order], kind[order]
+    mine = safety.aalen_johansen(t, (k == 1).astype(int), (k == 2).astype(int),
+                                 (k == 0).astype(int)).set_index("time_days")
+    ref = AalenJohansenFitter(calculate_variance=True).fit(times, kind, event_of_interest=1)
+    cif = ref.cumulative_density_.iloc[:, 0]
+    np.testing.assert_allclose(mine["cumulative_incidence"], cif.reindex(mine.index), rtol=1e-10)
+    ci = ref.confidence_interval_.reindex(mine.index)
+    lower, upper = ci.min(axis=1), ci.max(axis=1)
+    has = mine["cumulative_incidence"] > 0
+    np.testing.assert_allclose(mine.loc[has, "ci_lower"], lower[has], rtol=1e-7)
+    np.testing.assert_allclose(mine.loc[has, "ci_upper"], upper[has], rtol=1e-7)
+
+
+def test_severe_irae_incidence_by_regimen_treats_death_as_competing(tmp_path):
+    patients = pd.DataFrame({
+        "patient_id": ["C1", "C2", "C3", "C4"], "site": "S", "sex": "F", "birth_year": 1960,
+        "death_date": [None, _d(50), _d(300), None],
+        "last_followup_date": [_d(400), _d(50), _d(300), _d(200)], "smoking_status": None})
+    treatments = pd.DataFrame({
+        "patient_id": ["C1", "C2", "C3", "C4"], "line_number": 1,
+        "regimen": ["combo", "combo", "mono", "mono"], "drug": "x", "atc_code": "L01FF",
+        "drug_class": "anti-PD-1", "start_date": INDEX, "end_date": None, "stop_reason": None})
+    adverse = pd.DataFrame({
+        "patient_id": ["C1", "C3", "C4"], "line_number": 1, "term": "Colitis", "organ_class": GI,
+        "grade": [3, 2, 4], "onset_date": [_d(30), _d(20), _d(100)], "resolved_date": None,
+        "immune_related": True})
+    db = snapshot_database({"patients": patients, "treatments": treatments,
+                            "adverse_events": adverse}, tmp_path, "cif-test")
+    cohort = materialize_frame(db, "cif", pd.DataFrame(
+        {"patient_id": ["C1", "C2", "C3", "C4"], "index_date": INDEX, "index_line": 1}))
+    result = safety.severe_irae_incidence(cohort, milestone_months=(1.0, 3.0, 12.0))
+    groups = result.groups.set_index("group")
+    # combo: C1 event at 30, C2 death at 50 (competing); mono: C3 grade 2 only, dies at 300;
+    # C4 event at 100
+    assert groups.loc["combo", ["events", "competing_deaths", "censored"]].tolist() == [1, 1, 0]
+    assert groups.loc["mono", ["events", "competing_deaths", "censored"]].tolist() == [1, 1, 0]
+    marks = result.milestones.set_index(["group", "time_months"])["cumulative_incidence"]
+    assert marks[("combo", 1.0)] == pytest.approx(0.5)  # day 30.4: C1's event at 30, of 2
+    assert pd.isna(marks[("combo", 3.0)])  # day 91 is past combo's follow-up (50)
+    assert marks[("mono", 3.0)] == 0.0  # C4's event comes at 100
+    curve = result.curve[result.curve["group"] == "mono"].set_index("time_days")
+    assert curve.loc[100, "cumulative_incidence"] == pytest.approx(0.5)
+    assert curve.loc[300, "cumulative_incidence"] == pytest.approx(0.5)  # death: no change
+    assert pd.isna(marks[("mono", 12.0)])  # day 365 is past mono's follow-up (300)
+    assert "competing risk" in result.definition
+    db.close()
