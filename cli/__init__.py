@@ -149,6 +149,12 @@ def add_analysis_options(cmd: argparse.ArgumentParser) -> None:
     ep.add_argument("--adjust", type=_csv, default=None, metavar="FIELD,...",
                     help="fields whose levels get their own baseline hazard in the Cox model "
                          "(a stratified, adjusted hazard ratio)")
+    ep.add_argument("--cox", type=_csv, default=None, metavar="FIELD,...",
+                    help="multivariable Cox model of each endpoint on these covariates: age "
+                         "(per 10 years) and categorical fields (each level vs the first); "
+                         "complete cases; PH check per term (scaled Schoenfeld residuals)")
+    ep.add_argument("--robust", action="store_true",
+                    help="--cox: robust (sandwich) standard errors")
     ep.add_argument("--ci-method", choices=("log-log", "log", "plain"), default="log-log",
                     help="Kaplan-Meier CI: log-log (exponential Greenwood, lifelines), log (R "
                          "survfit's default) or plain (linear Greenwood)")

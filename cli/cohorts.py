@@ -133,7 +133,8 @@ def analysis_options(args) -> AnalysisOptions:
                          f"{', '.join(x.value for x in Endpoint)}")
     for flag, key in (("--strata", getattr(args, "strata", None)),
                       ("--response-strata", getattr(args, "response_strata", None)),
-                      *(("--adjust", k) for k in getattr(args, "adjust", None) or [])):
+                      *(("--adjust", k) for k in getattr(args, "adjust", None) or []),
+                      *(("--cox", k) for k in getattr(args, "cox", None) or [] if k != "age")):
         if key not in (None, "none"):
             try:
                 strata.get(key)
@@ -161,6 +162,8 @@ def analysis_options(args) -> AnalysisOptions:
         ae_window_days=getattr(args, "ae_window", None),
         ae_index_line_only=getattr(args, "ae_index_line_only", False),
         ae_immune_only=getattr(args, "ae_immune_only", False),
+        cox_covariates=tuple(getattr(args, "cox", None) or ()),
+        cox_robust=getattr(args, "robust", False),
         ae_treatment_emergent_days=None if getattr(args, "ae_all_lines", False)
         else getattr(args, "ae_treatment_emergent_days", 90),
     )
@@ -189,12 +192,34 @@ def _text_report(bundle: AnalysisBundle) -> str:
         overall = bundle.safety.overall
         lines.append(f"AE any grade: {overall['patients_any_grade']} patients, grade >= 3: "
                      f"{overall['patients_grade3plus']}")
-    if bundle.irae_incidence is not None and not bundle.irae_incidence.empty_reason:
-        for row in bundle.irae_incidence.milestones.itertuples():
-            value = "n/a" if row.cumulative_incidence is None or \
-                row.cumulative_incidence != row.cumulative_incidence \
-                else f"{row.cumulative_incidence:.1%}"
-            lines.append(f"grade >= 3 irAE cumulative incidence {row.group} at "
-                         f"{row.time_months:g} months: {value}")
+    lines.extend(_cox_lines(bundle))
+    lines.extend(_incidence_lines(bundle))
     lines.append(f"computed in {bundle.timings_ms.get('total', 0):.0f} ms")
     return "\n".join(lines)
+
+
+def _cox_lines(bundle: AnalysisBundle) -> list[str]:
+    lines = []
+    for endpoint, model in bundle.cox.items():
+        if model.empty_reason:
+            lines.append(f"Cox {endpoint.upper()}: {model.empty_reason}")
+        for row in model.terms.itertuples():
+            ref = f" vs {row.reference}" if row.reference else ""
+            lines.append(f"Cox {endpoint.upper()} {row.term}{ref}: HR {row.hr:.2f} "
+                         f"({row.ci_lower:.2f}-{row.ci_upper:.2f}), p={row.p_value:.3g}, "
+                         f"PH test p={row.ph_p_value:.3g}")
+        lines.extend(f"Cox {endpoint.upper()} note: {note}" for note in model.notes)
+    return lines
+
+
+def _incidence_lines(bundle: AnalysisBundle) -> list[str]:
+    incidence = bundle.irae_incidence
+    if incidence is None or incidence.empty_reason:
+        return []
+    lines = []
+    for row in incidence.milestones.itertuples():
+        value = row.cumulative_incidence
+        shown = "n/a" if value is None or value != value else f"{value:.1%}"
+        lines.append(f"grade >= 3 irAE cumulative incidence {row.group} at "
+                     f"{row.time_months:g} months: {shown}")
+    return lines

@@ -173,12 +173,21 @@ def _survival_tab() -> dbc.Tab:
                      options=[]),
         dcc.Dropdown(id=ids.SURVIVAL_HR_REFERENCE, placeholder="B, the reference",
                      options=[], className="mt-1"),
+        _label("Multivariable Cox model: covariates", ids.SURVIVAL_COX),
+        dcc.Dropdown(id=ids.SURVIVAL_COX, multi=True, value=[],
+                     placeholder="e.g. age, sex, ECOG, stage",
+                     options=[{"label": "Age (per 10 years)", "value": "age"}]
+                     + strata_options()),
         html.Div(id=ids.SURVIVAL_CAPTION, className="small text-muted mt-3"),
     ]
     return dbc.Tab(label="Survival", tab_id="survival", children=dbc.Row([
         dbc.Col(_controls_card(controls, ids.SURVIVAL_CSV_BUTTON, ids.SURVIVAL_DOWNLOAD), lg=3),
         dbc.Col([_graph(ids.SURVIVAL_GRAPH, "survival"),
-                 dcc.Loading(html.Div(id=ids.SURVIVAL_MEDIANS, className="mt-2"))], lg=9),
+                 dcc.Loading(html.Div(id=ids.SURVIVAL_MEDIANS, className="mt-2")),
+                 html.Div(dcc.Loading(dcc.Graph(id=ids.SURVIVAL_COX_GRAPH,
+                                                config=figures.graph_config("cox_model"),
+                                                style={"display": "none"}))),
+                 html.Div(id=ids.SURVIVAL_COX_CAPTION, className="small text-muted")], lg=9),
     ], className="mt-2 g-3"))
 
 
@@ -380,6 +389,39 @@ def download_survival_csv(clicks, definition, snapshot_id, endpoint, strata_valu
     audit(run, "analyses.survival.csv", f"endpoint={endpoint} strata={key}")
     return tables.csv_download(tables.survival_frame(result), tables.safe_filename(
         endpoint, key or "all", run.opened.definition_hash[:10]))
+
+
+def cox_choice(value: object) -> tuple[str, ...]:
+    """Chosen Cox covariates: 'age' or stratification keys; anything else is refused."""
+    if not isinstance(value, list):
+        return ()
+    if any(v != "age" and v not in strata.BY_KEY for v in value):
+        raise PreventUpdate
+    return tuple(dict.fromkeys(value))
+
+
+@CALLBACKS.callback(Output(ids.SURVIVAL_COX_GRAPH, "figure"), Output(ids.SURVIVAL_COX_GRAPH, "style"),
+          Output(ids.SURVIVAL_COX_CAPTION, "children"),
+          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
+          Input(ids.SURVIVAL_ENDPOINT, "value"), Input(ids.SURVIVAL_COX, "value"))
+def update_cox_model(definition, snapshot_id, endpoint, covariates):
+    """Forest plot of the multivariable Cox model with its PH check, for the chosen covariates."""
+    user = require_role(*ROLES)
+    endpoint, chosen = endpoint_choice(endpoint), cox_choice(covariates)
+    hidden = {"display": "none"}
+    if not chosen:
+        return figures.empty_figure(""), hidden, None
+    try:
+        result, run = run_panel(user, definition, snapshot_id, lambda o: bundle(
+            o, endpoints=(endpoint,), cox_covariates=chosen, panels=()).cox[endpoint])
+    except PanelUnavailable as exc:
+        return figures.empty_figure(str(exc)), hidden, problem(str(exc))
+    audit(run, "analyses.cox", f"endpoint={endpoint} covariates={','.join(chosen)}")
+    caption = [html.Div(result.method), html.Div(result.definition)]
+    caption += [html.Div(f"{note}.") for note in result.notes]
+    if not result.empty_reason:
+        caption.insert(0, html.Div(f"{result.n} patients, {result.events} events."))
+    return figures.cox_forest_figure(result), {}, caption
 
 
 # --- response -----------------------------------------------------------------------------

@@ -461,3 +461,26 @@ def _symmetric_ticks(peak: float) -> list[float]:
     step = next(s for s in (1, 2, 5, 10, 20, 25, 50) if peak / s <= 4)
     n = int(peak // step)
     return [float(k * step) for k in range(-n, n + 1)]
+
+
+def cox_forest_figure(model, title: str | None = None) -> go.Figure:
+    """Hazard ratios of a multivariable Cox model with 95% CI on a log axis (one row a term);
+    terms whose proportional-hazards check fails (p < 0.05) are marked."""
+    label = ENDPOINT_LABELS.get(model.endpoint, str(model.endpoint))
+    title = title or f"{label}: multivariable Cox model (hazard ratio, 95% CI)"
+    if model.empty_reason or model.terms.empty:
+        return empty_figure(model.empty_reason or "no model terms", title)
+    terms = model.terms.iloc[::-1]
+    names = [f"{t} vs {r}" if r else t for t, r in zip(terms["term"], terms["reference"],
+                                                        strict=True)]
+    names = [f"{n} ⚠ PH" if p < 0.05 else n for n, p in zip(names, terms["ph_p_value"],
+                                                             strict=True)]
+    fig = go.Figure(go.Scatter(
+        x=terms["hr"], y=names, mode="markers", marker={"size": 9, "color": colour(0)},
+        error_x={"type": "data", "symmetric": False, "array": terms["ci_upper"] - terms["hr"],
+                 "arrayminus": terms["hr"] - terms["ci_lower"]},
+        hovertemplate="%{y}: HR %{x:.2f}<extra></extra>", name="hazard ratio"))
+    fig.add_vline(x=1.0, line_dash="dot", line_color="#888")
+    _base_layout(fig, title, 140 + 34 * len(terms))
+    fig.update_xaxes(type="log", title_text="Hazard ratio (log scale; above 1: events sooner)")
+    return fig

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from queries.analyses import characteristics, response, safety, survival
+from queries.analyses import characteristics, multivariable, response, safety, survival
 from queries.analyses.endpoints import DEFAULT_DEATH_WINDOW_DAYS, EndpointOptions
 from queries.analyses.strata import base_table, jsonable_dict
 from queries.cohort.kept_tables import Cohort
@@ -53,6 +53,8 @@ class AnalysisOptions:
     ae_window_days: int | None = None
     ae_index_line_only: bool = False
     ae_treatment_emergent_days: int | None = safety.DEFAULT_TREATMENT_EMERGENT_DAYS
+    cox_covariates: tuple[str, ...] = ()  # a multivariable Cox model per endpoint when given
+    cox_robust: bool = False
     panels: tuple[str, ...] = ("survival", "response", "safety", "characteristics",
                                "irae_incidence")
 
@@ -69,6 +71,7 @@ class AnalysisBundle:
     n: int
     options: AnalysisOptions
     irae_incidence: safety.CumulativeIncidence | None = None
+    cox: dict[str, multivariable.CoxModel] = field(default_factory=dict)
     survival: dict[str, survival.SurvivalResult] = field(default_factory=dict)
     response: response.ResponseResult | None = None
     safety: safety.SafetyResult | None = None
@@ -84,6 +87,7 @@ class AnalysisBundle:
             "safety": self.safety.to_dict() if self.safety else None,
             "characteristics": self.characteristics.to_dict() if self.characteristics else None,
             "irae_incidence": self.irae_incidence.to_dict() if self.irae_incidence else None,
+            "cox": {k: v.to_dict() for k, v in self.cox.items()},
             "timings_ms": self.timings_ms,
         })
 
@@ -181,6 +185,12 @@ def _panel_jobs(cohort: Cohort, options: AnalysisOptions) -> dict[str, tuple[Any
         jobs["safety"] = (repr(ae), lambda o=ae: safety.adverse_events(cohort, o))
     if "characteristics" in options.panels:
         jobs["characteristics"] = ("", lambda: characteristics.table_one(cohort))
+    if options.cox_covariates:
+        for endpoint in options.endpoints:
+            cox_args = (endpoint, list(options.cox_covariates), options.endpoint_options,
+                        options.cox_robust)
+            jobs[f"cox_{endpoint}"] = (
+                repr(cox_args), lambda a=cox_args: multivariable.multivariable_cox(cohort, *a))
     if "irae_incidence" in options.panels:
         jobs["irae_incidence"] = ("", lambda: safety.severe_irae_incidence(cohort))
     return jobs
@@ -223,6 +233,8 @@ def compute(cohort: Cohort, options: AnalysisOptions | None = None,
         bundle.timings_ms[name] = ms
         if name.startswith("survival_"):
             bundle.survival[name.removeprefix("survival_")] = result
+        elif name.startswith("cox_"):
+            bundle.cox[name.removeprefix("cox_")] = result
         else:
             setattr(bundle, name, result)
     bundle.timings_ms["total"] = _ms(started)

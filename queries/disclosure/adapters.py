@@ -13,6 +13,7 @@ import pandas as pd
 
 from queries.analyses.characteristics import POSITIVE_LEVEL, Comparison, Table1, compare
 from queries.analyses.feasibility import Feasibility
+from queries.analyses.multivariable import CoxModel
 from queries.analyses.panels import AnalysisBundle
 from queries.analyses.response import (
     ResponseResult,
@@ -553,6 +554,10 @@ def protect_bundle(bundle: AnalysisBundle, policy: Policy) -> Protected[Analysis
             protected = adapter(getattr(bundle, name), policy)
             changes[name] = protected.result
             suppressed += protected.suppressed
+    if bundle.cox:
+        cox = {k: protect_cox_model(v, policy) for k, v in bundle.cox.items()}
+        changes["cox"] = {k: v.result for k, v in cox.items()}
+        suppressed += [s for v in cox.values() for s in v.suppressed]
     if bundle.irae_incidence is not None:
         protected_cif = protect_cumulative_incidence(bundle.irae_incidence, policy)
         changes["irae_incidence"] = protected_cif.result
@@ -560,6 +565,15 @@ def protect_bundle(bundle: AnalysisBundle, policy: Policy) -> Protected[Analysis
     if not policy.exact:
         changes["n"] = protect_count(bundle.n, policy).value
     return Protected(replace(bundle, **changes), suppressed)
+
+
+def protect_cox_model(result: CoxModel, policy: Policy) -> Protected[CoxModel]:
+    """Not yet recomputed from released counts: withheld (emptied) for protected roles."""
+    if policy.exact:
+        return Protected(result)
+    empty = replace(result, terms=result.terms.iloc[0:0], n=0, events=0, left_out=0, notes=[],
+                    empty_reason="shown to clinicians only for now")
+    return Protected(empty, [f"cox {result.endpoint}: withheld"])
 
 
 def protect_cumulative_incidence(result: CumulativeIncidence,
@@ -584,6 +598,7 @@ for _type, _adapter in ((Feasibility, protect_feasibility), (Attrition, protect_
                         (SurvivalResult, protect_survival), (ResponseResult, protect_response),
                         (SafetyResult, protect_safety),
                         (CumulativeIncidence, protect_cumulative_incidence),
+                        (CoxModel, protect_cox_model),
                         (Table1, protect_table_one),
                         (Comparison, protect_comparison), (AnalysisBundle, protect_bundle)):
     protect_result.register(_type, _adapter)

@@ -64,3 +64,10 @@ def test_analyze_json_carries_definitions_and_new_statistics(tmp_path, capsys):
     assert set(data["survival"]) == {"os", "ttd"}
     assert data["options"]["response"] == "confirmed"
     assert "definition" in data["response"]
+
+
+def test_cox_covariates_reach_the_options_and_bad_ones_are_named():
+    options = analysis_options(_args("--cox", "age,sex,ecog_level", "--robust"))
+    assert options.cox_covariates == ("age", "sex", "ecog_level") and options.cox_robust
+    with pytest.raises(ValueError, match="--cox: unknown stratification"):
+        analysis_options(_args("--cox", "age,nonsense"))
