@@ -162,6 +162,10 @@ def add_analysis_options(cmd: argparse.ArgumentParser) -> None:
                     help="months at which survival is read off with its CI")
     ep.add_argument("--horizon-months", type=float, default=12.0,
                     help="horizon of the restricted mean survival time (RMST)")
+    ep.add_argument("--landmark-days", type=int, default=None, metavar="L",
+                    help="landmark analysis: only patients alive, in follow-up and event-free "
+                         "at day L after index, time counted from L (use it when a rule looks "
+                         "at events after index: immortal-time bias)")
     ep.add_argument("--pfs-death-window-days", type=int, default=60,
                     help="rwPFS/DoR: a death counts as an event only within this many days "
                          "after the last adequate tumour assessment, else the patient is "

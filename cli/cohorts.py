@@ -11,6 +11,7 @@ from queries.analyses import strata
 from queries.analyses.endpoints import Endpoint
 from queries.analyses.panels import AnalysisBundle, AnalysisOptions, analyze
 from queries.cohort.attrition import Attrition, compute_attrition
+from queries.cohort.bias import look_ahead_rules, look_ahead_warning, suggested_landmark_days
 from queries.cohort.catalog import Catalog, build_catalog
 from queries.cohort.export import write_export
 from queries.cohort.importing import import_definition
@@ -115,9 +116,20 @@ def analyze_command(args) -> int:
             print(f"iocohort analyze: {exc}", file=sys.stderr)
             return 2
         bundle = analyze(materialize_definition(db, definition, catalog), options)
+        found = look_ahead_rules(definition)
+        guard = {"look_ahead_rules": [vars(f) for f in found],
+                 "warning": look_ahead_warning(found),
+                 "suggested_landmark_days": suggested_landmark_days(found),
+                 "landmark_days": options.landmark_days}
         if getattr(args, "json", False):
-            print(json.dumps(bundle.to_dict(), indent=2, ensure_ascii=False))
+            print(json.dumps({**bundle.to_dict(), "bias_guard": guard}, indent=2,
+                             ensure_ascii=False))
         else:
+            if guard["warning"]:
+                print(f"WARNING: {guard['warning']}" + (
+                    f" (landmark applied: day {options.landmark_days})"
+                    if options.landmark_days is not None else
+                    f" Rerun with --landmark-days {guard['suggested_landmark_days']}."))
             print(_text_report(bundle))
     finally:
         db.close()
@@ -164,6 +176,7 @@ def analysis_options(args) -> AnalysisOptions:
         ae_immune_only=getattr(args, "ae_immune_only", False),
         cox_covariates=tuple(getattr(args, "cox", None) or ()),
         cox_robust=getattr(args, "robust", False),
+        landmark_days=getattr(args, "landmark_days", None),
         ae_treatment_emergent_days=None if getattr(args, "ae_all_lines", False)
         else getattr(args, "ae_treatment_emergent_days", 90),
     )

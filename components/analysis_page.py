@@ -24,6 +24,7 @@ from components.cohort_access import OpenCohort, audit_query, open_cohort
 from components.derived import derived
 from queries.analyses import panels as analysis
 from queries.analyses import response, strata, survival
+from queries.cohort import bias
 
 CALLBACKS = Callbacks()
 
@@ -173,6 +174,10 @@ def _survival_tab() -> dbc.Tab:
                      options=[]),
         dcc.Dropdown(id=ids.SURVIVAL_HR_REFERENCE, placeholder="B, the reference",
                      options=[], className="mt-1"),
+        _label("Landmark day (time counted from it)", ids.SURVIVAL_LANDMARK),
+        dcc.Input(id=ids.SURVIVAL_LANDMARK, type="number", min=0, max=3650, step=1,
+                  placeholder="none: time from index", className="form-control form-control-sm",
+                  debounce=True),
         _label("Multivariable Cox model: covariates", ids.SURVIVAL_COX),
         dcc.Dropdown(id=ids.SURVIVAL_COX, multi=True, value=[],
                      placeholder="e.g. age, sex, ECOG, stage",
@@ -253,6 +258,10 @@ def layout() -> html.Div:
         html.Div([html.H2("Analyses", className="h4 mb-0 me-3"),
                   dcc.Loading(html.Div(id=ids.ANALYSIS_COHORT_INFO))],
                  className="d-flex align-items-baseline flex-wrap mb-2"),
+        html.Div([html.Div(id=ids.ANALYSIS_LOOKAHEAD, className="small"),
+                  dbc.Button("Use a landmark analysis", id=ids.ANALYSIS_LANDMARK_BUTTON,
+                             size="sm", color="warning", style={"display": "none"})],
+                 className="mb-2"),
         dbc.Tabs([_survival_tab(), _response_tab(), _safety_tab(), _characteristics_tab()],
                  id=ids.ANALYSIS_TABS, active_tab="survival"),
     ])
@@ -278,17 +287,43 @@ def cohort_header(run: Run, count: str) -> list:
 
 
 @CALLBACKS.callback(Output(ids.ANALYSIS_COHORT_INFO, "children"),
+          Output(ids.ANALYSIS_LOOKAHEAD, "children"), Output(ids.ANALYSIS_LANDMARK_BUTTON, "style"),
           Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"))
 def update_analysis_cohort_info(definition, snapshot_id):
-    """Which cohort the page shows, its size and snapshot."""
+    """Which cohort the page shows, its size and snapshot; a warning (with the landmark
+    analysis one click away) when a rule looks at events after index."""
     user = require_role(*ROLES)
+    hidden = {"display": "none"}
     try:
         opened, default = open_current(definition, snapshot_id)
     except PanelUnavailable as exc:
-        return problem(str(exc))
+        return problem(str(exc)), None, hidden
     run = Run(user, opened, default)
     audit(run, "analyses.cohort", "count")
-    return cohort_header(run, release_count(opened.cohort.size, user))
+    header = cohort_header(run, release_count(opened.cohort.size, user))
+    warning = bias.look_ahead_warning(bias.look_ahead_rules(opened.definition))
+    if warning is None:
+        return header, None, hidden
+    return header, dbc.Alert(warning, color="warning", className="small mb-1 look-ahead"), {}
+
+
+@CALLBACKS.callback(Output(ids.SURVIVAL_LANDMARK, "value"),
+                    Input(ids.ANALYSIS_LANDMARK_BUTTON, "n_clicks"),
+                    State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
+                    prevent_initial_call=True)
+def apply_landmark(clicks, definition, snapshot_id):
+    """The landmark that covers every look-ahead rule, set on the survival panel."""
+    require_role(*ROLES)
+    if not clicks:
+        raise PreventUpdate
+    try:
+        opened, _ = open_current(definition, snapshot_id)
+    except PanelUnavailable:
+        raise PreventUpdate from None
+    days = bias.suggested_landmark_days(bias.look_ahead_rules(opened.definition))
+    if days is None:
+        raise PreventUpdate
+    return days
 
 
 def release_count(n: int, user) -> str:
@@ -304,7 +339,7 @@ MAX_AT_RISK_COLUMNS = 9
 
 
 def survival_result(opened: OpenCohort, endpoint: str, key: str | None,
-                    hr_pair: tuple[str, str] | None = None):
+                    hr_pair: tuple[str, str] | None = None, landmark: int | None = None):
     """KM result as drawn: numbers at risk every 6 months, or every 12 on long follow-up so the
     table stays readable. With more than two strata of an ordered stratification the HR compares
     the last tested level with the first (e.g. PD-L1 TPS >= 50 % vs < 1 %); unordered ones
@@ -312,6 +347,9 @@ def survival_result(opened: OpenCohort, endpoint: str, key: str | None,
     options: dict = {"endpoints": (endpoint,), "survival_strata": key, "panels": ("survival",)}
     if hr_pair is not None:
         options["hr_groups"] = hr_pair
+    fixed = 3 + (hr_pair is not None) + (landmark is not None)
+    if landmark is not None:
+        options["landmark_days"] = landmark
     result = bundle(opened, **options).survival[endpoint]
     if result.empty_reason:
         return result
@@ -322,7 +360,7 @@ def survival_result(opened: OpenCohort, endpoint: str, key: str | None,
     if ordered and hr_pair is None and result.hazard_ratio is None \
             and result.logrank is not None and len(result.logrank.strata) > 2:
         options["hr_groups"] = (result.logrank.strata[-1], result.logrank.strata[0])
-    if len(options) > 3 + (hr_pair is not None):
+    if len(options) > fixed:
         result = bundle(opened, **options).survival[endpoint]
     return result
 
@@ -332,6 +370,13 @@ def hr_choice(group: object, reference: object) -> tuple[str, str] | None:
     if isinstance(group, str) and isinstance(reference, str) and group and reference \
             and group != reference and max(len(group), len(reference)) <= 200:
         return group, reference
+    return None
+
+
+def landmark_choice(value: object) -> int | None:
+    """A landmark day 0-3650, or None (time from index) for anything else."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 3650:
+        return int(value)
     return None
 
 
@@ -346,19 +391,22 @@ def endpoint_choice(value: str | None) -> str:
           Output(ids.SURVIVAL_HR_GROUP, "options"), Output(ids.SURVIVAL_HR_REFERENCE, "options"),
           Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
           Input(ids.SURVIVAL_ENDPOINT, "value"), Input(ids.SURVIVAL_STRATA, "value"),
-          Input(ids.SURVIVAL_HR_GROUP, "value"), Input(ids.SURVIVAL_HR_REFERENCE, "value"))
-def update_survival_graph(definition, snapshot_id, endpoint, strata_value, hr_group, hr_reference):
+          Input(ids.SURVIVAL_HR_GROUP, "value"), Input(ids.SURVIVAL_HR_REFERENCE, "value"),
+          Input(ids.SURVIVAL_LANDMARK, "value"))
+def update_survival_graph(definition, snapshot_id, endpoint, strata_value, hr_group, hr_reference,
+                          landmark_value):
     """Kaplan-Meier plot, caption (log-rank, HR) and medians for the chosen endpoint/strata;
     the groups of the plot become the choices of the hazard-ratio pair."""
     user = require_role(*ROLES)
     endpoint, key = endpoint_choice(endpoint), strata_key(strata_value)
-    pair = hr_choice(hr_group, hr_reference)
+    pair, landmark = hr_choice(hr_group, hr_reference), landmark_choice(landmark_value)
     try:
         result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: survival_result(o, endpoint, key, pair))
+                                lambda o: survival_result(o, endpoint, key, pair, landmark))
     except PanelUnavailable as exc:
         return figures.empty_figure(str(exc)), problem(str(exc)), None, [], []
-    audit(run, "analyses.survival", f"endpoint={endpoint} strata={key} hr={pair}")
+    audit(run, "analyses.survival",
+          f"endpoint={endpoint} strata={key} hr={pair} landmark={landmark}")
     groups = [{"label": str(s), "value": str(s)} for s in result.summary["stratum"]]
     if result.empty_reason:
         reason = f"No {figures.ENDPOINT_LABELS[endpoint].lower()} curve: {result.empty_reason}."
@@ -372,18 +420,18 @@ def update_survival_graph(definition, snapshot_id, endpoint, strata_value, hr_gr
           State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
           State(ids.SURVIVAL_ENDPOINT, "value"), State(ids.SURVIVAL_STRATA, "value"),
           State(ids.SURVIVAL_HR_GROUP, "value"), State(ids.SURVIVAL_HR_REFERENCE, "value"),
-          prevent_initial_call=True)
+          State(ids.SURVIVAL_LANDMARK, "value"), prevent_initial_call=True)
 def download_survival_csv(clicks, definition, snapshot_id, endpoint, strata_value, hr_group,
-                          hr_reference):
+                          hr_reference, landmark_value):
     """CSV of the survival panel's numbers, released for the user's role."""
     user = require_role(*ROLES)
     if not clicks:
         raise PreventUpdate
     endpoint, key = endpoint_choice(endpoint), strata_key(strata_value)
-    pair = hr_choice(hr_group, hr_reference)
+    pair, landmark = hr_choice(hr_group, hr_reference), landmark_choice(landmark_value)
     try:
         result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: survival_result(o, endpoint, key, pair))
+                                lambda o: survival_result(o, endpoint, key, pair, landmark))
     except PanelUnavailable:
         raise PreventUpdate from None
     audit(run, "analyses.survival.csv", f"endpoint={endpoint} strata={key}")

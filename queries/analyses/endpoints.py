@@ -54,8 +54,13 @@ class EndpointOptions:
     pfs_death_window_days: int = DEFAULT_DEATH_WINDOW_DAYS
     censor_at_next_line: bool = True
     response: str = "confirmed"  # which CR/PR start a DoR and count as a response in TTR
+    landmark_days: int | None = None  # time from day L among patients still followed at L
 
     def __post_init__(self) -> None:
+        if self.landmark_days is not None and (not isinstance(self.landmark_days, int)
+                                               or self.landmark_days < 0):
+            raise ValueError("landmark_days must be a whole number of days >= 0, not "
+                             f"{self.landmark_days!r}")
         if not isinstance(self.pfs_death_window_days, int) or self.pfs_death_window_days < 0:
             raise ValueError("pfs_death_window_days must be a whole number of days >= 0, "
                              f"not {self.pfs_death_window_days!r}")
@@ -139,6 +144,11 @@ def definition(endpoint: Endpoint | str, options: EndpointOptions | None = None
                        "(progression and death censor: 1 - KM overstates the chance of ever "
                        "responding)", assessed, not_assessed),
     }[ep]
+    if options.landmark_days is not None:
+        day = options.landmark_days
+        words = (f"day {day} after {words[0]} (landmark)", words[1], words[2],
+                 f"{words[3]}, alive, in follow-up and free of the event at day {day}",
+                 f"{words[4]}, or who were not followed event-free to day {day}")
     return EndpointDefinition(ep.value, LABELS[ep.value], *words)
 
 
@@ -170,8 +180,16 @@ def endpoint_sql(endpoint: Endpoint | str, options: EndpointOptions | None = Non
         Endpoint.TTR: ("last_d IS NOT NULL",
                        f"(CASE WHEN {responded} THEN {response} ELSE {pfs_time} END)", responded),
     }[ep]
-    uses_window = ep in (Endpoint.PFS, Endpoint.DOR, Endpoint.TTR)
-    return EndpointSql(*sql, params=params if uses_window else {})
+    population, time_days, event = sql
+    if options.landmark_days is not None:
+        # still at risk at L (alive, followed and event-free), time counted from L
+        population = (f"({population}) AND ({time_days}) >= $landmark "
+                      "AND fu_d >= $landmark")
+        time_days = f"(({time_days}) - $landmark)"
+        params["landmark"] = options.landmark_days
+    text = population + time_days + event
+    return EndpointSql(population, time_days, event,
+                       params={k: v for k, v in params.items() if f"${k}" in text})
 
 
 def endpoint_columns(endpoints: tuple[Endpoint | str, ...],

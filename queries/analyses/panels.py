@@ -55,13 +55,14 @@ class AnalysisOptions:
     ae_treatment_emergent_days: int | None = safety.DEFAULT_TREATMENT_EMERGENT_DAYS
     cox_covariates: tuple[str, ...] = ()  # a multivariable Cox model per endpoint when given
     cox_robust: bool = False
+    landmark_days: int | None = None
     panels: tuple[str, ...] = ("survival", "response", "safety", "characteristics",
                                "irae_incidence")
 
     @property
     def endpoint_options(self) -> EndpointOptions:
         return EndpointOptions(self.pfs_death_window_days, self.censor_at_next_line,
-                               self.response)
+                               self.response, self.landmark_days)
 
 
 @dataclass

@@ -166,3 +166,35 @@ def test_orr_counts_by_hand_for_both_response_rules(cohort):
     unconfirmed = response.best_overall_response(
         cohort, response="unconfirmed", denominator="evaluable").rates.iloc[0]
     assert (unconfirmed["responders"], unconfirmed["denominator"]) == (5, 9)
+
+
+def test_landmark_keeps_patients_still_at_risk_and_counts_time_from_it(cohort):
+    # OS at day 300: P2 died at 300 (still at risk on the day), P5 died at 260 (left out),
+    # P9/P10 followed only to 200 (left out)
+    assert _times(cohort, "os", landmark_days=300) == {
+        "P1": (100, False), "P2": (0, True), "P3": (100, True), "P4": (200, False),
+        "P6": (100, False), "P7": (0, False), "P8": (300, False)}
+    words = definition("os", EndpointOptions(landmark_days=300))
+    assert "day 300" in words.time_zero and "at day 300" in words.population
+    with pytest.raises(ValueError, match="landmark_days"):
+        EndpointOptions(landmark_days=-5)
+
+
+def test_rules_that_look_after_index_are_found_with_a_landmark():
+    from pathlib import Path
+
+    from queries.cohort.bias import look_ahead_rules, look_ahead_warning, suggested_landmark_days
+    from queries.cohort.model import Definition
+
+    folder = Path(__file__).resolve().parents[1] / "cohorts"
+    irae = Definition.model_validate_json((folder / "irae_grade3_180d.json").read_text())
+    found = look_ahead_rules(irae)
+    assert [(f.rule, f.last_day) for f in found] == [("Grade ≥ 3 irAE within 180 days", 180)]
+    assert suggested_landmark_days(found) == 180
+    assert "landmark analysis at day 180" in look_ahead_warning(found)
+    before = Definition.model_validate_json(
+        (folder / "no_anti_ctla4_before_index.json").read_text())
+    assert look_ahead_rules(before) == []
+    any_time = Definition.model_validate_json(
+        (folder / "msi_high_any_time.json").read_text())
+    assert [f.last_day for f in look_ahead_rules(any_time)] == [None]
