@@ -31,9 +31,11 @@ class Settings:
     threads: int = 4
     # Per worker: derived tables kept in memory (cohorts, analysis bases), cached analysis
     # results, and DuckDB's own memory_limit (tables plus query working memory).
-    cache_mb: int = 384
+    # On 1M patients the default index event's population, analysis base and AE events take
+    # ~0.6 GB uncompressed: the table budget must hold them, or every new cohort rebuilds them.
+    cache_mb: int = 768
     results_mb: int = 64
-    duckdb_memory_mb: int = 1024
+    duckdb_memory_mb: int = 1536
 
     @property
     def is_local(self) -> bool:
