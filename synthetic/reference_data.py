@@ -198,12 +198,18 @@ class Regimen:
     recist: bool = True
     severe_irae: float = 0.0  # P(>= 1 grade >= 3 immune-related AE) on this line
     primary_pd: float = 0.4  # share of non-responders progressing at the first scan
+    # P(stopping for a grade 2 immune-related AE that does not settle), besides the stops
+    # after grade >= 3 events: high for anti-CTLA-4 combinations (CheckMate 067: ~40 % of
+    # nivolumab + ipilimumab patients discontinued for toxicity, mostly in the first months).
+    moderate_tox_stop: float = 0.0
     per_drug_days: dict[str, int] = field(default_factory=dict)
 
 
 def _io(drugs: tuple[str, ...], kind: str, orr: float, sev: float, **kw) -> Regimen:
     kw.setdefault("max_days", 730)
     kw.setdefault("primary_pd", 0.25)
+    kw.setdefault("moderate_tox_stop", MODERATE_TOX_STOP_CTLA4 if "ipilimumab" in drugs
+                  or "tremelimumab" in drugs else MODERATE_TOX_STOP_MONO)
     return Regimen(drugs, kind, orr, kw.pop("resp", 30.0), kw.pop("sd", 10.0),
                    severe_irae=sev, **kw)
 
@@ -221,6 +227,17 @@ def _tki(drugs: tuple[str, ...], kind: str, orr: float, resp: float, sd: float,
 # Severe immune-related AE probabilities of the planted effect (see ground truth).
 SEVERE_IRAE_PD1_MONO = 0.12
 SEVERE_IRAE_PD1_CTLA4 = 0.40
+# Stops for a grade 2 immune-related AE (see Regimen.moderate_tox_stop).
+MODERATE_TOX_STOP_MONO = 0.03
+MODERATE_TOX_STOP_CTLA4 = 0.22
+
+# Melanoma first-line checkpoint choice (confounding by indication): the share given
+# nivolumab + ipilimumab rather than anti-PD-1 alone, by age at diagnosis band (< 60, 60-69,
+# 70-74, >= 75) for ECOG 0-1; ECOG >= 2 multiplies it by the factor below.
+MELANOMA_COMBO_SHARE_BY_AGE = (0.68, 0.52, 0.30, 0.12)
+MELANOMA_COMBO_AGE_BANDS = (60, 70, 75)
+MELANOMA_COMBO_ECOG2_FACTOR = 0.2
+MELANOMA_COMBO_EARLY_ERA_FACTOR = 0.6
 
 REGIMENS: dict[str, Regimen] = {
     # checkpoint inhibitors
@@ -608,6 +625,13 @@ AE_CATALOGUES: dict[str, dict[str, float]] = {
 AE_RATE: dict[str, float] = {
     "io": 0.8, "io_ctla4": 1.8, "chemo_io": 2.2, "io_tki": 2.3, "io_bev": 1.4, "chemo": 1.6,
     "tki_vegf": 2.0, "tki_egfr": 1.4, "tki_alk": 1.0, "tki_braf": 1.8, "adc": 1.8,
+}
+# Terms of the grade 2 immune-related events that stop a line (Regimen.moderate_tox_stop).
+MODERATE_IRAE_TERMS: dict[str, dict[str, float]] = {
+    "mono": {"Pneumonitis": 3, "Colitis": 2, "Diarrhea": 2, "Arthralgia": 2,
+             "Rash maculo-papular": 2, "Alanine aminotransferase increased": 2},
+    "ctla4": {"Colitis": 5, "Diarrhea": 4, "Alanine aminotransferase increased": 3,
+              "Hypophysitis": 1.5, "Rash maculo-papular": 2, "Pneumonitis": 1},
 }
 # Terms of the planted grade >= 3 immune-related events, by ICI combination.
 SEVERE_IRAE_TERMS: dict[str, dict[str, float]] = {

@@ -70,9 +70,10 @@ def test_os_hazard_ratio_tps_high_vs_negative_contains_truth(cohorts, truth):
 
 def test_os_hazard_ratio_ecog_adjusted_as_ground_truth_says_contains_truth(cohorts, truth):
     ici, _ = cohorts
-    # adjust_for: cancer type (strata), stage, PD-L1 TPS stratum -> stratified Cox model
+    # adjust_for: cancer type (strata), stage, PD-L1 TPS stratum, age at index >= 75 (the age
+    # group's levels split at 75) -> stratified Cox model
     result = survival.kaplan_meier(ici, "os", "ecog",
-                                   hr_adjust=("cancer_type", "stage", "pdl1_tps"))
+                                   hr_adjust=("cancer_type", "stage", "pdl1_tps", "age_group"))
     hr = result.hazard_ratio
     assert (hr.group, hr.reference) == ("ECOG ≥ 2", "ECOG 0-1")
     assert hr.ci_lower <= truth["os_hr_ecog"]["true_hr"] <= hr.ci_upper, hr

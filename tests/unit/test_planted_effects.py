@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from lifelines import CoxPHFitter
+from lifelines import CoxPHFitter, KaplanMeierFitter
 
 SAMPLE = Path(os.environ.get("IOCOHORT_PLANTED_SNAPSHOT")
               or Path(__file__).resolve().parents[2] / "data" / "sample")
@@ -81,6 +81,7 @@ def _os_frame(idx: pd.DataFrame) -> pd.DataFrame:
         "event": idx["death_date"].notna().astype(int),
         "ecog2": (idx["ecog"] >= 2).astype(int),
         "stage_early": idx["stage"].isin(["I", "II", "III"]).astype(int),
+        "age75": (pd.to_datetime(idx["index_date"]).dt.year - idx["birth_year"] >= 75).astype(int),
         "cancer_type": idx["cancer_type"],
     })
     nsclc = idx["cancer_type"] == "NSCLC"
@@ -113,7 +114,7 @@ def test_high_pdl1_tps_lives_longer_with_planted_hazard_ratio(index, truth):
 
 
 def test_ecog_2_or_more_has_planted_hazard_ratio(index, truth):
-    data = _os_frame(index)
+    data = _os_frame(index)  # adjusted as the ground truth says: stage, TPS and age >= 75
     cph = CoxPHFitter().fit(data, "time", "event", strata=["cancer_type"])
     lo, hi = np.exp(cph.confidence_intervals_.loc["ecog2"])
     planted = truth["os_hr_ecog"]["true_hr"]
@@ -138,3 +139,63 @@ def test_pd1_plus_ctla4_has_more_severe_immune_events_at_planted_rates(index, tr
         assert lo <= planted <= hi, f"{name}: {k}/{n} CI {lo:.3f}-{hi:.3f} vs {planted}"
         rates[name] = k / n
     assert rates["anti-PD-1 + anti-CTLA-4"] > 2 * rates["anti-PD-1 alone"]
+
+
+def _index_line_rows(index: pd.DataFrame) -> pd.DataFrame:
+    """Per index patient: regimen, latest end, whether ongoing and the stop reason of the line."""
+    tr = _read("treatments").merge(index[["patient_id", "index_line"]])
+    tr = tr[tr["line_number"] == tr["index_line"]]
+    tr["end_date"] = pd.to_datetime(tr["end_date"])
+    return tr.groupby("patient_id").agg(
+        regimen=("regimen", "first"), end=("end_date", "max"),
+        ongoing=("end_date", lambda e: e.isna().any()),
+        toxicity=("stop_reason", lambda r: (r == "toxicity").any()))
+
+
+@pytest.fixture(scope="module")
+def melanoma(index) -> pd.DataFrame:
+    """Melanoma patients whose first ICI is nivolumab + ipilimumab or anti-PD-1 alone."""
+    lines = _index_line_rows(index)
+    mel = index[index["cancer_type"] == "Melanoma"].merge(lines, left_on="patient_id",
+                                                          right_index=True)
+    mel = mel[mel["regimen"].isin(["nivolumab + ipilimumab", "nivolumab", "pembrolizumab"])]
+    frame = _os_frame(mel).drop(columns=["cancer_type", "tps_1_49", "tps_50", "tps_na"])
+    frame["combination"] = (mel["regimen"] == "nivolumab + ipilimumab").astype(int).to_numpy()
+    return pd.concat([frame.reset_index(drop=True),
+                      mel[["index_date", "end", "ongoing", "toxicity",
+                           "last_followup_date"]].reset_index(drop=True)], axis=1)
+
+
+def _hr(data: pd.DataFrame, columns: list[str]) -> tuple[float, float, float]:
+    cph = CoxPHFitter().fit(data[["time", "event", *columns]], "time", "event")
+    lo, hi = np.exp(cph.confidence_intervals_.loc[columns[0]])
+    return float(np.exp(cph.params_[columns[0]])), float(lo), float(hi)
+
+
+def test_melanoma_combination_hazard_ratio_is_confounded_by_age_and_ecog(melanoma, truth):
+    planted = truth["os_hr_melanoma_combination"]["true_hr"]
+    adjusted, lo, hi = _hr(melanoma, ["combination", "ecog2", "age75", "stage_early"])
+    assert lo <= planted <= hi, f"adjusted HR {adjusted:.3f} CI {lo:.3f}-{hi:.3f} vs {planted}"
+    crude, _, _ = _hr(melanoma, ["combination"])
+    assert crude < adjusted  # confounding by indication flatters the combination
+    combo = melanoma["combination"] == 1
+    assert melanoma.loc[combo, "ecog2"].mean() < melanoma.loc[~combo, "ecog2"].mean()
+    assert melanoma.loc[combo, "age75"].mean() < melanoma.loc[~combo, "age75"].mean()
+
+
+def test_melanoma_combination_stops_sooner_for_toxicity(melanoma):
+    combo = melanoma["combination"] == 1
+    k1, n1 = int(melanoma.loc[combo, "toxicity"].sum()), int(combo.sum())
+    k0, n0 = int(melanoma.loc[~combo, "toxicity"].sum()), int((~combo).sum())
+    assert _wilson(k1, n1)[0] > _wilson(k0, n0)[1], (k1, n1, k0, n0)
+    end = pd.to_datetime(melanoma["end"].where(~melanoma["ongoing"],
+                                               melanoma["last_followup_date"]))
+    data = pd.DataFrame({"time": (end - pd.to_datetime(melanoma["index_date"])).dt.days + 0.5,
+                         "event": (~melanoma["ongoing"]).astype(int),
+                         "combination": melanoma["combination"]})
+    medians = {}
+    for flag, group in data.groupby("combination"):
+        fitted = KaplanMeierFitter().fit(group["time"], group["event"])
+        medians[flag] = fitted.median_survival_time_ / 30.4375
+    # the curves cross (responders to the combination stay on it), so compare medians
+    assert medians[1] < 0.8 * medians[0], medians
