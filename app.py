@@ -69,7 +69,7 @@ def _register_health(server: flask.Flask, registry: SnapshotRegistry) -> None:
 def create_app(settings: Settings | None = None) -> dash.Dash:
     """Build the app for ``settings`` (from the environment when omitted)."""
     from access.auth import init_auth, seed_demo_users
-    from components import shell
+    from components import request_checks, shell
     from components.context import AppContext, install
 
     settings = settings or settings_from_env()
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.layout = shell.layout
     for module in page_modules:
         module.register(app)
+    request_checks.install(app)
     return app
 
 

@@ -5,7 +5,9 @@ Dash app is created on ``server``. It adds:
 
 - ``GET/POST /login`` (endpoint ``access.login``): a plain HTML form with a CSRF token;
   ``?next=/path`` (relative paths only) is where a successful sign-in goes.
-- ``GET/POST /logout`` (endpoint ``access.logout``): ends the session on the server.
+- ``POST /logout`` (endpoint ``access.logout``): ends the session on the server; a GET only
+  shows a sign-out button, so a link on another site cannot sign anyone out. The login page
+  clears the tab's sessionStorage (the working cohort) so the next user starts clean.
 - a gate: anonymous requests get a redirect to ``/login`` for pages and 401 JSON without
   data for ``/_dash-*`` and other non-GET requests. Public: ``/login``, ``/healthz`` (the
   app defines it), ``/assets/``, ``/_dash-component-suites/``, ``/_favicon.ico``.
@@ -32,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import time
 import uuid
@@ -44,7 +47,7 @@ import flask
 import flask_login
 from flask import Blueprint, jsonify, redirect, render_template_string, request, session, url_for
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from access import audit, users
@@ -64,6 +67,21 @@ PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/healthz/live", "/he
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 # Paths answered with 401 JSON rather than a redirect: Dash's XHR endpoints.
 _API_PREFIXES = ("/_dash-", "/_reload-hash")
+
+
+# Requests: the largest body accepted (HTTP 413 above; a cohort upload is at most 1 MB, sent
+# base64-encoded inside a callback request) and the deepest JSON nesting (HTTP 400 above;
+# Python's parser and every recursive check would otherwise hit the recursion limit).
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+MAX_JSON_DEPTH = 100
+
+
+class RequestRefused(BadRequest):
+    """A request refused with a message safe to show (HTTP 400)."""
+
+    def __init__(self, message: str):
+        super().__init__(description=message)
+        self.public_message = message
 
 
 class InsecureSettingsError(RuntimeError):
@@ -242,7 +260,12 @@ _LOGIN_PAGE = """<!doctype html>
  .alert-danger{background:#f8d7da;color:#842029;padding:.75rem;border-radius:.25rem;
   margin-bottom:1rem}
  .text-muted{color:#6c757d;font-size:.875rem}
-</style></head>
+</style>
+<script>
+ // Signed out: nothing of the previous user's tab (working cohort, chosen snapshot) may be
+ // handed to whoever signs in next in this tab.
+ try { window.sessionStorage.clear(); } catch (e) {}
+</script></head>
 <body><main class="login-card card">
 <h1 class="h4 mb-3">IO Cohort Explorer</h1>
 <p class="text-muted">Sign in with the account your platform administrator gave you.</p>
@@ -279,6 +302,27 @@ def _login_page(error: str = "", status: int = 200, username: str = "") -> flask
         stylesheets=flask.current_app.config.get("IOCOHORT_LOGIN_STYLESHEETS", ()),
     )
     response = flask.make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+_LOGOUT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign out · IO Cohort Explorer</title>
+{% for href in stylesheets %}<link rel="stylesheet" href="{{ href }}">{% endfor %}
+</head><body><main class="login-card card" style="max-width:380px;margin:10vh auto;padding:2rem">
+<h1 class="h4 mb-3">Sign out?</h1>
+<form method="post" action="{{ action }}">
+ <button class="btn btn-primary" type="submit">Sign out</button>
+</form>
+</main></body></html>"""
+
+
+def _logout_page() -> flask.Response:
+    html = render_template_string(
+        _LOGOUT_PAGE, action=url_for("access.logout"),
+        stylesheets=flask.current_app.config.get("IOCOHORT_LOGIN_STYLESHEETS", ()),
+    )
+    response = flask.make_response(html, 200)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -335,6 +379,12 @@ def _build_blueprint(store_path: Path) -> Blueprint:
     @bp.route("/logout", methods=["GET", "POST"])
     def logout() -> ResponseReturnValue:
         user = flask_login.current_user
+        if request.method == "GET":
+            # A link or an image on another site must not sign anyone out (SameSite=Lax sends
+            # the cookie with top-level GETs): GET only offers the POST form.
+            if not user.is_authenticated:
+                return redirect(url_for("access.login"))
+            return _logout_page()
         if user.is_authenticated:
             end_session(store_path, user.session_id)
             audit.record_event(user.username, user.role, "sign-out", store=store_path)
@@ -375,6 +425,32 @@ def _check_origin() -> ResponseReturnValue | None:
     return None
 
 
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply the arrays and objects of a JSON text nest (without parsing it)."""
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", raw))
+    depth = deepest = 0
+    for char in brackets:
+        depth += 1 if char in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _check_json_body() -> None:
+    """Refuse a JSON body nested deeper than MAX_JSON_DEPTH, and unreadable JSON, with 400."""
+    if request.method not in STATE_CHANGING or not request.is_json:
+        return None
+    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: werkzeug raises 413
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise RequestRefused(f"JSON nested deeper than {MAX_JSON_DEPTH} levels is refused")
+    if raw and request.get_json(silent=True) is None:
+        raise RequestRefused("the request body is not valid JSON")
+    return None
+
+
 def _require_sign_in() -> ResponseReturnValue | None:
     path = request.path
     if _is_public(path) or flask_login.current_user.is_authenticated:
@@ -412,9 +488,12 @@ def _http_error(err: HTTPException) -> ResponseReturnValue:
     if err.response is not None:  # a view's own, deliberate response (abort(response))
         return err.response
     messages = {401: "sign-in required", 403: "access denied", 404: "not found",
-                405: "method not allowed", 429: "too many requests"}
+                405: "method not allowed", 413: "the request is too large", 429: "too many requests"}
     code = err.code or 500
-    return _error_body(code, messages.get(code, err.name.lower()))
+    # Exceptions raised deliberately with a message for the caller (e.g. a callback input
+    # of the wrong type) carry it as ``public_message``; others get a generic text.
+    message = getattr(err, "public_message", None) or messages.get(code, err.name.lower())
+    return _error_body(code, message)
 
 
 def _server_error(err: InternalServerError) -> ResponseReturnValue:
@@ -448,6 +527,7 @@ def _configure(server: flask.Flask, settings: Settings) -> None:
         REMEMBER_COOKIE_SAMESITE="Lax",
         IOCOHORT_DEMO=bool(settings.demo and settings.is_local),
         IOCOHORT_IS_LOCAL=settings.is_local,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     server.config[app_store.STORE_CONFIG_KEY] = str(settings.store_path)
     server.config.setdefault("IOCOHORT_LOGIN_STYLESHEETS", _asset_stylesheets())
@@ -472,7 +552,8 @@ def init_auth(server: flask.Flask, settings: Settings) -> None:
 
     server.register_blueprint(_build_blueprint(store_path))
     # Registered first so they run before any hook Dash or the app adds later.
-    server.before_request_funcs.setdefault(None, [])[:0] = [_check_origin, _require_sign_in]
+    server.before_request_funcs.setdefault(None, [])[:0] = [_check_origin, _require_sign_in,
+                                                            _check_json_body]
     server.after_request(_security_headers)
     server.register_error_handler(HTTPException, _http_error)
     server.register_error_handler(InternalServerError, _server_error)

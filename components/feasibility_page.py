@@ -18,6 +18,7 @@ from components import ids, pages
 from components.analysis_page import PanelUnavailable, open_current
 from components.callbacks import Callbacks
 from components.cohort_access import audit_query
+from components.figures import graph_config
 from queries import disclosure
 from queries.analyses import feasibility
 
@@ -58,7 +59,7 @@ def _panel(title: str, graph_id: str, table_id: str) -> dbc.Card:
         [
             dbc.CardHeader(title),
             dbc.CardBody([
-                dcc.Loading(dcc.Graph(id=graph_id, config={"displayModeBar": False},
+                dcc.Loading(dcc.Graph(id=graph_id, config=graph_config(mode_bar=False),
                                       style={"height": "320px"})),
                 html.Div(id=table_id),
             ]),

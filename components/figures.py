@@ -91,14 +91,30 @@ def colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def graph_config(filename: str) -> dict:
-    """dcc.Graph config: PNG export from the toolbar under a meaningful file name."""
-    return {
+# plotly.js 3 shows a "Share chart" button (sendChartToCloud) by default: it offers to upload
+# the chart, data included, to an outside service. Nothing here may leave the server that way.
+NO_UPLOAD_BUTTONS = ("sendChartToCloud", "sendDataToCloud", "editInChartStudio")
+
+
+def graph_config(filename: str | None = None, *, mode_bar: bool = True, **extra: object) -> dict:
+    """dcc.Graph config for every graph of the app: never a button that uploads the chart.
+
+    With ``filename`` the toolbar exports a PNG under that name; ``mode_bar=False`` hides the
+    toolbar; ``extra`` adds plotly config keys (e.g. ``staticPlot=True``).
+    """
+    config: dict = {
         "displaylogo": False,
-        "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
-        # no width/height: the PNG keeps the on-screen layout, at twice the resolution
-        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+        "showSendToCloud": False,
+        "showEditInChartStudio": False,
+        "showLink": False,
+        "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d", *NO_UPLOAD_BUTTONS],
+        "displayModeBar": mode_bar,
     }
+    if filename:
+        # no width/height: the PNG keeps the on-screen layout, at twice the resolution
+        config["toImageButtonOptions"] = {"format": "png", "filename": filename, "scale": 2}
+    config.update(extra)
+    return config
 
 
 def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:

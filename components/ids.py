@@ -15,6 +15,7 @@ NAV_LINKS = "shell-nav-links"
 SNAPSHOT_STORE = "shell-snapshot-store"
 SNAPSHOT_SELECT = "shell-snapshot-select"
 COHORT_STORE = "shell-cohort-store"
+SIGN_OUT = "shell-sign-out"
 
 # --- snapshots page --------------------------------------------------------------------
 SNAPSHOTS_TABLE = "snapshots-table"

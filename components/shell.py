@@ -120,7 +120,12 @@ def update_navbar_snapshot(_pathname, chosen: str | None):
                  hidden=not shown),
         html.Span(user.username, className="text-light small me-1 navbar-user"),
         dbc.Badge(user.role, color="light", text_color="dark", className="me-2"),
-        html.A("Sign out", href="/logout", className="btn btn-outline-light btn-sm text-nowrap"),
+        # A POST (a plain form): sign-out by GET could be triggered from another site.
+        html.Form(
+            html.Button("Sign out", type="submit", id=ids.SIGN_OUT,
+                        className="btn btn-outline-light btn-sm text-nowrap"),
+            method="POST", action="/logout", className="d-inline m-0",
+        ),
     ]
 
 

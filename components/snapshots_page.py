@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dash_bootstrap_components as dbc
 from dash import Input, Output, html
 
@@ -13,6 +15,25 @@ from components.context import app_context
 CALLBACKS = Callbacks()
 
 ROLES = roles_for(SNAPSHOTS)
+# Who may read absolute server paths in problems (they say where to fix a snapshot; to anyone
+# else they only map the server).
+SEES_PATHS = frozenset({"admin"})
+# An absolute POSIX path (or file:// URL) after a start, space, quote, bracket or "=".
+_ABSOLUTE_PATH = re.compile(r"(?:(?<=^)|(?<=[\s'\"(\[=:]))(?:file://)?/[^\s'\"()\[\],;]+")
+
+# A quoted absolute path may hold spaces.
+_QUOTED_PATH = re.compile(r"(['\"])(?P<path>(?:file://)?/[^'\"]*)\1")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every absolute path shortened to its last part (a file or folder name)."""
+    def last_part(match: re.Match[str]) -> str:
+        path = match.group("path") if "path" in match.re.groupindex else match.group(0)
+        parts = [p for p in path.removeprefix("file://").split("/") if p]
+        return parts[-1] if parts else "/"
+
+    quoted = _QUOTED_PATH.sub(lambda m: m.group(1) + last_part(m) + m.group(1), text)
+    return _ABSOLUTE_PATH.sub(last_part, quoted)
 
 
 def layout() -> html.Div:
@@ -42,8 +63,9 @@ def _status_badge(status) -> dbc.Badge:
     return dbc.Badge(f"valid, {len(warnings)} warning(s)" if warnings else "valid", color="success")
 
 
-def _row(status, default_id: str | None) -> html.Tr:
-    problems = [html.Li(str(p)) for p in status.problems]
+def _row(status, default_id: str | None, show_paths: bool) -> html.Tr:
+    problems = [html.Li(str(p) if show_paths else without_paths(str(p)))
+                for p in status.problems]
     manifest = status.manifest or {}
     rows = sum(int(t.get("rows", 0)) for t in manifest.get("tables", {}).values()
                if isinstance(t, dict))
@@ -64,7 +86,7 @@ def _row(status, default_id: str | None) -> html.Tr:
 @CALLBACKS.callback(Output(ids.SNAPSHOTS_TABLE, "children"), Input(ids.SNAPSHOTS_REFRESH, "n_clicks"))
 def update_snapshots_table(_clicks):
     """List snapshots with their validation status (re-validated on demand)."""
-    require_role(*ROLES)
+    user = require_role(*ROLES)
     registry = app_context().registry
     statuses = registry.refresh()
     if not statuses:
@@ -72,7 +94,9 @@ def update_snapshots_table(_clicks):
     default = registry.default()
     header = html.Thead(html.Tr([html.Th(h) for h in
                                  ("Snapshot", "Created", "Source", "Rows", "Status", "Problems")]))
-    body = html.Tbody([_row(s, default.snapshot_id if default else None) for s in statuses])
+    default_id = default.snapshot_id if default else None
+    show_paths = user.role in SEES_PATHS
+    body = html.Tbody([_row(s, default_id, show_paths) for s in statuses])
     return dbc.Table([header, body], bordered=False, hover=True, size="sm", responsive=True)
 
 

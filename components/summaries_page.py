@@ -18,6 +18,7 @@ from access.store import app_store_path
 from components import ids, pages
 from components.callbacks import Callbacks
 from components.cohort_access import audit_query, open_cohort
+from components.figures import graph_config
 from queries import disclosure
 from queries.disclosure.summary import PlainSummary, plain_summary
 
@@ -122,7 +123,7 @@ def _summary_card(pub: publications.Publication, staff: bool, can_unpublish: boo
     figure = None
     if summary.responded_per_100 is not None:
         figure = dcc.Graph(figure=icon_array_figure(summary.responded_per_100),
-                           config={"displayModeBar": False, "staticPlot": True},
+                           config=graph_config(mode_bar=False, staticPlot=True),
                            className="summary-icon-array")
     # staff see who published; advisory readers are not shown internal account names
     by = f" by {pub.published_by}" if staff else ""

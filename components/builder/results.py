@@ -27,6 +27,7 @@ from components.builder.common import ROLES
 from components.builder.state import BuildResult, definition_from_draft
 from components.callbacks import Callbacks
 from components.cohort_access import audit_definition, cohort_service
+from components.figures import graph_config
 from queries.cohort.describe import describe
 from queries.disclosure.attrition import protect_attrition_result
 from queries.disclosure.policy import policy_for
@@ -53,7 +54,7 @@ def results_card() -> dbc.Card:
             html.Div(id=ids.BUILDER_STATUS, className="my-2"),
             dcc.Loading(type="default", delay_show=300, children=[
                 dcc.Graph(id=ids.BUILDER_FUNNEL, figure=empty_figure(),
-                          config={"displayModeBar": False, "responsive": True},
+                          config=graph_config(mode_bar=False, responsive=True),
                           style={"height": "15rem"}),
                 html.Div(id=ids.BUILDER_ATTRITION_TABLE),
             ]),

@@ -25,6 +25,7 @@ from queries.snapshot.schema import (
 )
 from queries.snapshot.validation import (
     ERROR,
+    WARNING,
     Problem,
     ValidationReport,
     _first_line,
@@ -342,22 +343,54 @@ class SnapshotRegistry:
         return report
 
     def _with_registry_problems(self, reports: list[ValidationReport]) -> list[SnapshotStatus]:
-        """Statuses with build failures and duplicate ids added to the validation problems."""
-        seen: dict[str, Path] = {}
+        """Statuses with build failures and duplicate ids added to the validation problems.
+
+        Two folders with one id: the first usable one in folder-name order is served (the
+        same choice on every start and in every worker); both are named in a problem of each.
+        """
+        served: dict[str, ValidationReport] = {}
+        for report in sorted(reports, key=lambda r: (not r.usable, str(r.path))):
+            served.setdefault(report.snapshot_id, report)
         statuses = []
         for report in sorted(reports, key=lambda r: (not r.usable, str(r.path))):
             problems = list(report.problems)
             if report.usable:
                 build = self._build_problems.get((report.path, database_key(_manifest(report))))
                 problems += [build] if build else []
-            if report.snapshot_id in seen and report.usable:
-                problems.append(Problem(ERROR, MANIFEST, None, None,
-                                        f"snapshot id {report.snapshot_id} is also used by "
-                                        f"{seen[report.snapshot_id]}; this copy is skipped"))
-            seen.setdefault(report.snapshot_id, report.path)
+            others = [r for r in reports
+                      if r.snapshot_id == report.snapshot_id and r.path != report.path]
+            if others:
+                problems.append(self._duplicate_problem(report, served[report.snapshot_id],
+                                                        others))
             statuses.append(SnapshotStatus(report.snapshot_id, report.path, report.manifest,
                                            tuple(problems)))
         return statuses
+
+    def _folder(self, path: Path) -> str:
+        """A folder named relative to the snapshots directory (no absolute server path)."""
+        try:
+            return str(path.relative_to(self.snapshots_dir))
+        except ValueError:
+            return path.name
+
+    def _duplicate_problem(self, report: ValidationReport, served: ValidationReport,
+                           others: list[ValidationReport]) -> Problem:
+        names = ", ".join(f"'{self._folder(r.path)}'" for r in others)
+        this = f"'{self._folder(report.path)}'"
+        if not served.usable:
+            return Problem(WARNING, MANIFEST, None, None,
+                           f"snapshot id {report.snapshot_id} is also used by folder {names}; "
+                           "none of these folders is usable")
+        if report is served:
+            return Problem(WARNING, MANIFEST, None, None,
+                           f"snapshot id {report.snapshot_id} is also used by folder {names}; "
+                           f"this folder {this} is served (first usable in folder-name order), "
+                           "the other skipped")
+        severity = ERROR if report.usable else WARNING
+        return Problem(severity, MANIFEST, None, None,
+                       f"snapshot id {report.snapshot_id} is also used by folder {names}; "
+                       f"folder '{self._folder(served.path)}' is served (first usable in "
+                       f"folder-name order), this folder {this} is skipped")
 
     @staticmethod
     def _order(statuses: list[SnapshotStatus]) -> list[SnapshotStatus]:

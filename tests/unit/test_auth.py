@@ -205,6 +205,26 @@ def test_cookie_replayed_after_sign_out_is_rejected(app):
     assert replay.post("/_dash-update-component", json=DASH_BODY).status_code == 401
 
 
+def test_sign_out_by_get_keeps_the_session_and_offers_a_post_form(app, settings):
+    client = app.test_client()
+    login(client, "clara")
+    page = client.get("/logout")  # what a link or <img> on another site would do
+    assert page.status_code == 200 and 'method="post"' in page.get_data(as_text=True)
+    assert client.get("/").get_data(as_text=True) == "home of clara"
+    foreign = client.post("/logout", headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403
+    assert client.get("/").status_code == 200
+    assert client.post("/logout").headers["Location"] == "/login"
+    assert client.get("/").status_code == 302
+    actions = [e["action"] for e in audit.read_audit(store=settings.store_path)]
+    assert actions.count("sign-out") == 1
+
+
+def test_login_page_clears_the_tabs_session_storage(app):
+    """The working cohort lives in sessionStorage: the next user of the tab must not get it."""
+    assert "sessionStorage.clear()" in app.test_client().get("/login").get_data(as_text=True)
+
+
 def test_expired_and_idle_sessions_end(settings, app):
     clara = users.get_user(settings.store_path, "clara")
     old = auth.create_session(settings.store_path, clara.id, now=time.time() - auth.SESSION_IDLE - 5)

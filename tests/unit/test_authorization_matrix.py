@@ -350,7 +350,7 @@ def test_cookie_replayed_after_sign_out_is_rejected(dash_app):
     assert post_callback(client, body).status_code == 200
     cookie = client.get_cookie("iocohort_session")
     assert cookie is not None
-    client.get("/logout")
+    client.post("/logout")  # sign-out is a POST (a GET only offers the form)
     replay = dash_app.server.test_client()
     replay.set_cookie(cookie.key, cookie.value, domain=cookie.domain or "localhost")
     problem = refusal_problem(post_callback(replay, body), "replayed cookie")

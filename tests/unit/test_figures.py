@@ -419,3 +419,37 @@ def test_a_figure_is_built_once_per_result_and_dropped_with_it():
     results.clear()  # the result leaves the cache and is collected
     gc.collect()
     assert derived_count() == before
+
+
+# --- graph config: nothing may offer to upload a chart ------------------------------------
+
+
+def _graph_calls() -> list[tuple[str, int, object]]:
+    """Every ``dcc.Graph(...)`` call in components/ with its ``config=`` expression (or None)."""
+    import ast
+    from pathlib import Path
+
+    import components
+
+    found = []
+    for path in sorted(Path(components.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "Graph"):
+                config = next((k.value for k in node.keywords if k.arg == "config"), None)
+                found.append((path.name, node.lineno, config))
+    return found
+
+
+def test_every_graph_is_made_with_the_shared_config_that_has_no_share_chart_button():
+    calls = _graph_calls()
+    assert len(calls) >= 6
+    for name, line, config in calls:
+        func = getattr(config, "func", None)
+        called = getattr(func, "attr", None) or getattr(func, "id", None)
+        assert called == "graph_config", f"{name}:{line} makes a dcc.Graph without graph_config"
+    for config in (figures.graph_config("x"), figures.graph_config(mode_bar=False),
+                   figures.graph_config(staticPlot=True)):
+        assert config["showSendToCloud"] is False  # plotly.js 3 defaults it to true
+        assert config["displaylogo"] is False
+        assert {"sendChartToCloud", "sendDataToCloud"} <= set(config["modeBarButtonsToRemove"])

@@ -14,7 +14,7 @@ import queries.snapshot.registry as snapshot_module
 from queries.snapshot.database import build_database
 from queries.snapshot.files import MANIFEST
 from queries.snapshot.registry import SnapshotRegistry, SnapshotUnavailable, open_snapshot_folder
-from queries.snapshot.validation import ERROR
+from queries.snapshot.validation import ERROR, WARNING
 
 try:
     from snapshot_factory import TINY_PATIENTS
@@ -187,6 +187,27 @@ def test_duplicate_snapshot_id_is_reported_and_skipped(pristine, tmp_path):
     assert "also used by" in statuses[1].problems[-1].message
     assert statuses[1].problems[-1].severity == ERROR
     assert registry.get("same-id").path == root / "one"
+
+
+def test_duplicate_snapshot_ids_warn_name_both_folders_and_choose_by_folder_name(pristine,
+                                                                              tmp_path):
+    root = tmp_path / "snapshots"
+    root.mkdir()
+    # "b" was created later, yet "a" is served: the choice must not depend on dates or on
+    # the order the file system lists folders in.
+    _copy(pristine, root / "b-copy", "same-id", "2026-03-31")
+    _copy(pristine, root / "a-copy", "same-id", "2026-01-31")
+    for _ in range(2):
+        registry = _registry(root, tmp_path)
+        statuses = {s.path.name: s for s in registry.refresh()}
+        assert registry.get("same-id").path == root / "a-copy"
+        served, skipped = statuses["a-copy"], statuses["b-copy"]
+        assert served.usable and not skipped.usable
+        warning = served.problems[-1]
+        assert warning.severity == WARNING
+        for problem in (warning, skipped.problems[-1]):
+            assert "'a-copy'" in problem.message and "'b-copy'" in problem.message
+            assert str(tmp_path) not in problem.message  # folder names, not server paths
 
 
 def test_validation_crash_is_reported_not_raised(snapshots, tmp_path, monkeypatch):

@@ -1,0 +1,193 @@
+"""No input gives a server error, and small leaks stay closed: the whole app over HTTP.
+
+Callbacks are POSTed to ``/_dash-update-component`` with real signed-in sessions (the helpers
+of the authorization matrix), as an attacker would send them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from access import auth
+from components import ids
+from config import Settings
+
+try:
+    from snapshot_factory import TINY_ID, write_tiny_snapshot
+    from test_authorization_matrix import CALLBACK_ROLES, callback_name, request_body, sign_in
+except ImportError:  # tests/unit imported as a package
+    from tests.unit.snapshot_factory import TINY_ID, write_tiny_snapshot
+    from tests.unit.test_authorization_matrix import (
+        CALLBACK_ROLES,
+        callback_name,
+        request_body,
+        sign_in,
+    )
+
+DISPATCH = "/_dash-update-component"
+ROLE_ORDER = ("clinician", "admin", "partner", "advisory")
+
+
+@pytest.fixture(scope="module")
+def app_settings(tmp_path_factory) -> Settings:
+    root = tmp_path_factory.mktemp("hardening")
+    write_tiny_snapshot(root / "snapshots" / TINY_ID)
+    (root / "snapshots" / "an-empty-folder").mkdir()  # listed with its absolute path
+    return Settings(secret_key="hardening-tests-secret-key-0123456789abcdef",
+                    snapshots_dir=root / "snapshots", cache_dir=root / "cache",
+                    store_path=root / "app.sqlite", host="127.0.0.1", demo=True)
+
+
+@pytest.fixture(scope="module")
+def dash_app(app_settings):
+    from access.auth import seed_demo_users
+    from app import create_app
+
+    app = create_app(app_settings)
+    seed_demo_users(app_settings)
+    app.server.test_client().get("/login")
+    return app
+
+
+@pytest.fixture(scope="module")
+def clients(dash_app) -> dict:
+    return {role: sign_in(dash_app, role) for role in ROLE_ORDER}
+
+
+def _call(dash_app, name: str) -> tuple[dict, str]:
+    """A well-formed request body for the callback ``name`` and a role allowed to call it."""
+    key, entry = next((k, e) for k, e in dash_app.callback_map.items()
+                      if callback_name(e) == name)
+    rule = CALLBACK_ROLES[name]
+    role = next(r for r in ROLE_ORDER if r in rule.allowed())
+    return request_body(key, entry, rule), role
+
+
+def _with(body: dict, component_id, prop: str, value, changed: bool = True) -> dict:
+    body = copy.deepcopy(body)
+    for item in body["inputs"] + body["state"]:
+        if isinstance(item, dict) and item["id"] == component_id and item["property"] == prop:
+            item["value"] = value
+    if changed:
+        body["changedPropIds"] = [f"{component_id}.{prop}"]
+    return body
+
+
+# --- 4. callback inputs of the wrong type ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "component_id", "prop", "value"), [
+    ("components.analysis_page.update_survival_graph", ids.SNAPSHOT_STORE, "data", {"a": 1}),
+    ("components.analysis_page.update_survival_graph", ids.SNAPSHOT_STORE, "data", ["x"]),
+    ("components.analysis_page.update_survival_graph", ids.SURVIVAL_STRATA, "value", {"a": 1}),
+    ("components.admin_page.update_audit_table", ids.AUDIT_USERNAME, "value", {"a": 1}),
+    ("components.admin_page.update_audit_table", ids.AUDIT_PAGER, "active_page", "1; DROP"),
+])
+def test_callback_inputs_of_the_wrong_type_get_400_with_a_message(dash_app, clients, name,
+                                                                  component_id, prop, value):
+    body, role = _call(dash_app, name)
+    response = clients[role].post(DISPATCH, json=_with(body, component_id, prop, value))
+    assert response.status_code == 400
+    message = response.get_json()["error"]
+    assert f"{component_id}.{prop}" in message and "must be" in message
+
+
+WRONG_VALUES = ({"a": 1}, ["x"], [1, {"b": 2}], "1; DROP", "", "x" * 5000, 10**30, -1, 1.5,
+                True, None, float("inf"))
+
+
+def test_no_callback_input_of_any_type_gives_a_server_error(dash_app, clients):
+    """Every input and state of every callback, each set to values of every JSON type."""
+    failures, sent = [], 0
+    for key, entry in dash_app.callback_map.items():
+        name = callback_name(entry)
+        rule = CALLBACK_ROLES[name]
+        role = next(r for r in ROLE_ORDER if r in rule.allowed())
+        base = request_body(key, entry, rule)
+        for part in ("inputs", "state"):
+            for position, item in enumerate(base[part]):
+                if not isinstance(item, dict):
+                    continue
+                for value in WRONG_VALUES:
+                    body = copy.deepcopy(base)
+                    body[part][position]["value"] = value
+                    # json.dumps writes inf as Infinity, which is not JSON: send it as text
+                    response = clients[role].post(DISPATCH, data=json.dumps(body),
+                                                  content_type="application/json")
+                    sent += 1
+                    if response.status_code >= 500:
+                        failures.append(f"{name} {item['id']}.{item['property']}={value!r:.40}")
+    assert sent >= 1000
+    assert not failures, "\n".join(failures)
+
+
+def test_a_genuine_error_in_a_callback_is_still_a_500(dash_app, clients, monkeypatch):
+    from components import admin_page
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(admin_page.audit, "count_audit", broken)
+    body, role = _call(dash_app, "components.admin_page.update_audit_table")
+    response = clients[role].post(DISPATCH, json=body)
+    assert response.status_code == 500
+    assert "a bug" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("body", [
+    [1], "text", {"output": 1}, {"output": "no-such-output.children", "inputs": []},
+    {"output": "shell-page-content.children", "inputs": "x", "outputs": {}},
+    {"output": "shell-page-content.children", "inputs": [{"id": ["x"], "property": "p"}],
+     "outputs": {"id": "shell-page-content", "property": "children"}},
+])
+def test_malformed_callback_requests_get_400(clients, body):
+    response = clients["clinician"].post(DISPATCH, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]
+
+
+def test_a_request_over_the_size_limit_gets_413(clients):
+    big = b'{"output": "' + b"x" * (auth.MAX_REQUEST_BYTES + 1) + b'"}'
+    response = clients["clinician"].post(DISPATCH, data=big, content_type="application/json")
+    assert response.status_code == 413
+
+
+def test_json_nested_too_deep_gets_400(clients):
+    deep = "[" * 1000 + "]" * 1000
+    for text in (deep, '{"output": ' + deep + "}"):
+        response = clients["clinician"].post(DISPATCH, data=text,
+                                              content_type="application/json")
+        assert response.status_code == 400
+        assert "nested" in response.get_json()["error"]
+    assert auth.json_depth(b'{"a": "[[[[[[", "b": [[1], {"c": [2]}]}') == 4
+
+
+def test_invalid_json_gets_400(clients):
+    response = clients["clinician"].post(DISPATCH, data="{not json",
+                                         content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_unknown_component_suite_path_is_404(dash_app):
+    client = dash_app.server.test_client()
+    for path in ("/_dash-component-suites/dash/no-such-file.js",
+                 "/_dash-component-suites/no_such_package/x.js"):
+        assert client.get(path).status_code == 404
+
+
+# --- 5. smaller leaks -------------------------------------------------------------------------
+
+
+def test_snapshot_problems_show_server_paths_to_admins_only(dash_app, clients, app_settings):
+    body, _ = _call(dash_app, "components.snapshots_page.update_snapshots_table")
+    server_path = str(app_settings.snapshots_dir)
+    for role in ("clinician", "partner"):
+        # decoded: Dash's JSON writes "/" as \u002f
+        text = json.dumps(clients[role].post(DISPATCH, json=body).get_json())
+        assert "an-empty-folder" in text and server_path not in text
+    admin = json.dumps(clients["admin"].post(DISPATCH, json=body).get_json())
+    assert server_path in admin
+
