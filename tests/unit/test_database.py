@@ -26,7 +26,7 @@ def _cohort_frame(n: int) -> pd.DataFrame:
 
 def _tables(db: SnapshotDatabase) -> set[str]:
     rows = db.cursor().execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'memory'").fetchall()
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()
     return {r[0] for r in rows}
 
 
