@@ -230,6 +230,8 @@ class SnapshotDatabase:
             if self._con is None or self._pid != os.getpid():
                 config: dict[str, Any] = (
                     {"memory_limit": self.memory_limit} if self.memory_limit else {})
+                # Spill files go beside the database files, not into the working directory.
+                config["temp_directory"] = str(self.path.parent / "duckdb-tmp")
                 con = duckdb.connect(":memory:", config=config)
                 con.execute("SET enable_progress_bar = false")
                 con.execute(f"ATTACH ? AS {ATTACHED_NAME} (READ_ONLY)", [str(self.path)])
