@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from access.auth import init_auth, seed_demo_users
     from components import request_checks, shell
     from components.context import AppContext, install
+    from components.i18n import install_html_lang
 
     settings = settings or settings_from_env()
     server = flask.Flask(__name__)
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         on_error=shell.on_callback_error,
     )
     app.layout = shell.layout
+    install_html_lang(app)
     for module in page_modules:
         module.register(app)
     request_checks.install(app)

@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from access import store
+from queries.i18n import N_
 
 ROLES = ("clinician", "partner", "advisory", "admin")
 MIN_PASSWORD_LENGTH = 10
@@ -41,7 +42,27 @@ DEMO_USERS: dict[str, tuple[str, str]] = {
 
 
 class UserError(ValueError):
-    """A user operation that cannot be done; the message is safe to show."""
+    """A user operation that cannot be done; the message is safe to show.
+
+    ``template`` is the English message id (``{name}`` placeholders filled from ``values``),
+    so the app can show it translated: ``_(err.template, **err.values)``.
+    """
+
+    def __init__(self, template: str, **values: object) -> None:
+        super().__init__(template.format(**values) if values else template)
+        self.template = template
+        self.values = values
+
+
+# Disabled accounts: kept (their audit trail names them) but unable to sign in; disabling
+# ends their sessions. A table of its own, so existing stores need no ALTER.
+store.register_schema(
+    "users-disabled",
+    """CREATE TABLE IF NOT EXISTS disabled_users (
+        user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+        disabled_at TEXT NOT NULL
+    )""",
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,12 @@ class UserRecord:
     role: str
     is_demo: bool
     created_at: str
+    disabled: bool = False
+
+
+# Users with their disabled mark (a user is disabled when listed in disabled_users).
+_SELECT = ("SELECT users.*, disabled_users.user_id IS NOT NULL AS disabled FROM users "
+           "LEFT JOIN disabled_users ON disabled_users.user_id = users.id")
 
 
 def _now() -> str:
@@ -64,22 +91,24 @@ def normalize_username(username: str) -> str:
     name = (username or "").strip().lower()
     if not _USERNAME.match(name):
         raise UserError(
-            "username must be 2-64 characters: letters, digits, '.', '_', '@' or '-'"
+            N_("username must be 2-64 characters: letters, digits, '.', '_', '@' or '-'")
         )
     return name
 
 
 def check_role(role: str) -> str:
     if role not in ROLES:
-        raise UserError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        raise UserError(N_("unknown role {role}; choose one of {roles}"), role=repr(role),
+                        roles=", ".join(ROLES))
     return role
 
 
 def check_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise UserError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(N_("password must have at least {n} characters"),
+                        n=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise UserError(f"password must have at most {MAX_PASSWORD_LENGTH} characters")
+        raise UserError(N_("password must have at most {n} characters"), n=MAX_PASSWORD_LENGTH)
     return password
 
 
@@ -95,6 +124,7 @@ def _record(row: sqlite3.Row) -> UserRecord:
         role=row["role"],
         is_demo=bool(row["is_demo"]),
         created_at=row["created_at"],
+        disabled=bool(row["disabled"]) if "disabled" in row.keys() else False,
     )
 
 
@@ -109,7 +139,7 @@ def add_user(
     now = _now()
     with store.transaction(store_path) as con:
         if con.execute("SELECT 1 FROM users WHERE username = ?", [name]).fetchone():
-            raise UserError(f"user {name!r} already exists")
+            raise UserError(N_("user {name} already exists"), name=repr(name))
         con.execute(
             "INSERT INTO users (username, password_hash, role, is_demo, created_at, "
             "password_changed_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -125,22 +155,35 @@ def get_user(store_path: str | Path, username: str) -> UserRecord | None:
     except UserError:
         return None
     with store.transaction(store_path) as con:
-        row = con.execute("SELECT * FROM users WHERE username = ?", [name]).fetchone()
+        row = con.execute(f"{_SELECT} WHERE username = ?", [name]).fetchone()
     return _record(row) if row else None
 
 
 def _require(store_path: str | Path, username: str) -> UserRecord:
     user = get_user(store_path, username)
     if user is None:
-        raise UserError(f"no user {username!r}")
+        raise UserError(N_("no user {name}"), name=repr(username))
     return user
 
 
 def list_users(store_path: str | Path) -> list[UserRecord]:
     """Every user, by username."""
     with store.transaction(store_path) as con:
-        rows = con.execute("SELECT * FROM users ORDER BY username").fetchall()
+        rows = con.execute(f"{_SELECT} ORDER BY username").fetchall()
     return [_record(r) for r in rows]
+
+
+def set_disabled(store_path: str | Path, username: str, disabled: bool) -> UserRecord:
+    """Disable (no sign-in; every session ended at once) or enable a user again."""
+    user = _require(store_path, username)
+    with store.transaction(store_path) as con:
+        if disabled:
+            con.execute("INSERT OR IGNORE INTO disabled_users (user_id, disabled_at) "
+                        "VALUES (?, ?)", [user.id, _now()])
+            con.execute("DELETE FROM sessions WHERE user_id = ?", [user.id])
+        else:
+            con.execute("DELETE FROM disabled_users WHERE user_id = ?", [user.id])
+    return _require(store_path, user.username)
 
 
 def remove_user(store_path: str | Path, username: str) -> None:
@@ -193,11 +236,11 @@ def verify_password(store_path: str | Path, username: str, password: str) -> Use
         password = ""  # still costs one hash below, never matches a stored one
         name = None
     with store.transaction(store_path) as con:
-        row = con.execute("SELECT * FROM users WHERE username = ?", [name]).fetchone()
+        row = con.execute(f"{_SELECT} WHERE username = ?", [name]).fetchone()
     if row is None:
         _matches(_DUMMY_HASH, password or "")
         return None
-    if not _matches(row["password_hash"], password or ""):
+    if not _matches(row["password_hash"], password or "") or row["disabled"]:
         return None
     if _HASHER.check_needs_rehash(row["password_hash"]):
         with store.transaction(store_path) as con:

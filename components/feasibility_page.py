@@ -19,6 +19,7 @@ from components.analysis_page import PanelUnavailable, open_current
 from components.callbacks import Callbacks
 from components.cohort_access import audit_query
 from components.figures import graph_config
+from components.i18n import N_, _, fmt_int, localize_released, plotly_separators
 from queries import disclosure
 from queries.analyses import feasibility
 
@@ -32,10 +33,10 @@ BAR_COLOR = "#2c7fb8"
 def layout() -> html.Div:
     return html.Div(
         [
-            html.H2("Trial feasibility", className="h4"),
+            html.H2(_("Trial feasibility"), className="h4"),
             html.P(
-                "How many patients of the current cohort each site has, and in which year "
-                "they reached the index event.",
+                _("How many patients of the current cohort each site has, and in which year "
+                  "they reached the index event."),
                 className="text-muted",
             ),
             html.Div(id=ids.FEASIBILITY_COHORT, className="mb-2"),
@@ -43,9 +44,9 @@ def layout() -> html.Div:
             html.Div(id=ids.FEASIBILITY_TOTAL, className="mb-3"),
             dbc.Row(
                 [
-                    dbc.Col(_panel("Patients per site", ids.FEASIBILITY_SITE_GRAPH,
+                    dbc.Col(_panel(_("Patients per site"), ids.FEASIBILITY_SITE_GRAPH,
                                    ids.FEASIBILITY_SITE_TABLE), lg=6),
-                    dbc.Col(_panel("Patients per year of index", ids.FEASIBILITY_YEAR_GRAPH,
+                    dbc.Col(_panel(_("Patients per year of index"), ids.FEASIBILITY_YEAR_GRAPH,
                                    ids.FEASIBILITY_YEAR_TABLE), lg=6),
                 ],
                 className="g-3",
@@ -85,7 +86,7 @@ def counts_figure(labels: list[str], values: list[float | None], texts: list[str
         cliponaxis=False,
     )
     category = {"title": axis_title, "type": "category"}
-    count = {"title": "patients", "rangemode": "tozero"}
+    count = {"title": _("patients"), "rangemode": "tozero"}
     fig = go.Figure(bar)
     fig.update_layout(
         template="plotly_white",
@@ -93,12 +94,13 @@ def counts_figure(labels: list[str], values: list[float | None], texts: list[str
         xaxis=count if horizontal else category,
         yaxis={**category, "autorange": "reversed", "automargin": True} if horizontal else count,
         showlegend=False,
+        separators=plotly_separators(),
     )
     if all(v is None for v in values):
         # Nothing released: no axis scale that would suggest a size.
         fig.update_layout({"xaxis" if horizontal else "yaxis": {"visible": False,
                                                                  "range": [0, 1]}})
-        fig.add_annotation(text="Every count here is under the threshold or hidden.",
+        fig.add_annotation(text=_("Every count here is under the threshold or hidden."),
                            showarrow=False, xref="paper", yref="paper", x=0.5, y=1.08)
     return fig
 
@@ -107,16 +109,16 @@ def counts_table(rows: list[tuple[str, str]], key_title: str, total_text: str,
                  rounded: bool = False) -> html.Div:
     body = [html.Tr([html.Td(label), html.Td(text, className="text-end")])
             for label, text in rows]
-    body.append(html.Tr([html.Th("Total of the rows"), html.Th(total_text, className="text-end")]))
+    body.append(html.Tr([html.Th(_("Total of the rows")), html.Th(total_text, className="text-end")]))
     table = dbc.Table(
-        [html.Thead(html.Tr([html.Th(key_title), html.Th("Patients", className="text-end")])),
+        [html.Thead(html.Tr([html.Th(key_title), html.Th(_("Patients"), className="text-end")])),
          html.Tbody(body)],
         size="sm", className="mt-2 mb-0",
     )
     # The row total adds released (rounded) numbers, so it can differ a little from the
     # cohort total, which is rounded once.
-    note = html.P("The total of the rows adds the released numbers, so it can differ slightly "
-                  "from the cohort total because of rounding.",
+    note = html.P(_("The total of the rows adds the released numbers, so it can differ "
+                    "slightly from the cohort total because of rounding."),
                   className="small text-muted mt-1 mb-0") if rounded else None
     return html.Div([table, note])
 
@@ -125,22 +127,22 @@ def _panel_outputs(table: disclosure.ProtectedTable, key: str, key_title: str,
                    horizontal: bool = False) -> tuple[go.Figure, html.Div]:
     """Figure and table of one released count table (display strings, withheld = NA)."""
     labels = [str(v) for v in table.display[key]]
-    texts = [str(v) for v in table.display["patients"]]
+    texts = [localize_released(v) for v in table.display["patients"]]
     values = [None if v is pd.NA or pd.isna(v) else int(v) for v in table.values["patients"]]
     figure = counts_figure(labels, values, texts, key_title, horizontal)
-    total = table.column_totals["patients"].display
+    total = localize_released(table.column_totals["patients"].display)
     rounded = table.note != ""
     return figure, counts_table(list(zip(labels, texts, strict=True)), key_title, total, rounded)
 
 
 def _policy_text(policy: disclosure.Policy) -> str:
     if policy.exact:
-        return "Exact counts (clinician view)."
-    return (f"Counts are protected: a count under {policy.min_count} shows as "
-            f"\u201c{policy.small_display}\u201d, and in the tables \u201c{policy.mask_display}"
-            f"\u201d marks counts under {policy.min_count} and counts hidden so that a small "
-            f"count cannot be worked out from the total. Other counts are rounded to the "
-            f"nearest {policy.rounding}.")
+        return _("Exact counts (clinician view).")
+    return _("Counts are protected: a count under {k} shows as \u201c{small}\u201d, and in the "
+             "tables \u201c{mask}\u201d marks counts under {k} and counts hidden so that a small "
+             "count cannot be worked out from the total. Other counts are rounded to the "
+             "nearest {rounding}.", k=fmt_int(policy.min_count), small=policy.small_display,
+             mask=localize_released(policy.mask_display), rounding=fmt_int(policy.rounding))
 
 
 def _unavailable(message: str) -> tuple:
@@ -164,24 +166,25 @@ def update_feasibility(_total_id, definition_data, snapshot_id):
     """Protected per-site and per-year counts of the current cohort for the user's role."""
     user = guard.require_role(*ROLES)
     try:
-        opened, _ = open_current(definition_data, snapshot_id)
+        opened, _defaults = open_current(definition_data, snapshot_id)
     except PanelUnavailable as exc:  # no usable snapshot, or an invalid definition in the store
         return _unavailable(str(exc))
     policy = disclosure.policy_for(user.role)
     protected = disclosure.protect_feasibility(feasibility.feasibility(opened.cohort), policy)
     audit_query(user, "feasibility", opened, protected.suppressed)
     released = protected.result
-    site_fig, site_table = _panel_outputs(released.by_site, "site", "Site", horizontal=True)
-    year_fig, year_table = _panel_outputs(released.by_year, "year", "Year of index")
+    site_fig, site_table = _panel_outputs(released.by_site, "site", _("Site"),
+                                            horizontal=True)
+    year_fig, year_table = _panel_outputs(released.by_year, "year", _("Year of index"))
     name = opened.definition.metadata.name
-    cohort = html.Span(["Cohort: ", html.Strong(name), " · snapshot ",
+    cohort = html.Span([_("Cohort:"), " ", html.Strong(name), " · ", _("snapshot"), " ",
                         html.Code(opened.cohort.snapshot_id)])
-    total = html.Div([html.Span("Patients in the cohort: ", className="text-muted"),
-                      html.Strong(released.total.display, className="fs-4",
+    total = html.Div([html.Span(_("Patients in the cohort:") + " ", className="text-muted"),
+                      html.Strong(localize_released(released.total.display), className="fs-4",
                                   id=ids.FEASIBILITY_TOTAL_VALUE)])
     return (cohort, _policy_text(policy), total, site_fig, site_table, year_fig, year_table)
 
 
-PAGE = pages.register(pages.Page("/feasibility", "Feasibility", ROLES, layout, order=30))
+PAGE = pages.register(pages.Page("/feasibility", N_("Feasibility"), ROLES, layout, order=30))
 
 register = CALLBACKS.register  # register(app): this page's callbacks on ``app``

@@ -16,6 +16,15 @@ SNAPSHOT_STORE = "shell-snapshot-store"
 SNAPSHOT_SELECT = "shell-snapshot-select"
 COHORT_STORE = "shell-cohort-store"
 SIGN_OUT = "shell-sign-out"
+LANGUAGE_SWITCH = "shell-language-switch"
+LANGUAGE_CHOSEN = "shell-language-chosen"
+
+
+
+def language_button(language: str) -> dict:
+    """The navbar button that switches to ``language`` (matched with ALL)."""
+    return {"type": LANGUAGE_SWITCH, "language": language}
+
 
 # --- snapshots page --------------------------------------------------------------------
 SNAPSHOTS_TABLE = "snapshots-table"
@@ -210,6 +219,8 @@ PUBLISH_SOURCE = "summaries-publish-source"
 PUBLISH_TITLE = "summaries-publish-title"
 PUBLISH_DESCRIPTION = "summaries-publish-description"
 PUBLISH_BUTTON = "summaries-publish-button"
+PUBLISH_PREVIEW_BUTTON = "summaries-publish-preview-button"
+PUBLISH_PREVIEW = "summaries-publish-preview"
 PUBLISH_MESSAGE = "summaries-publish-message"
 UNPUBLISH = "summaries-unpublish"
 
@@ -229,3 +240,21 @@ AUDIT_COUNT = "audit-count"
 AUDIT_PAGER = "audit-pager"
 USERS_TABLE = "users-table"
 USERS_REFRESH = "users-refresh"
+USERS_VERSION = "users-version"
+USERS_MESSAGE = "users-message"
+USER_NEW_NAME = "users-new-name"
+USER_NEW_ROLE = "users-new-role"
+USER_NEW_PASSWORD = "users-new-password"
+USER_CREATE = "users-create"
+USER_ACTION = "users-action"
+USER_ROLE = "users-role"
+
+
+def user_action(username: str, action: str) -> dict:
+    """A user's button in the users table: action is "reset", "disable" or "enable"."""
+    return {"type": USER_ACTION, "user": username, "action": action}
+
+
+def user_role(username: str) -> dict:
+    """A user's role chooser in the users table."""
+    return {"type": USER_ROLE, "user": username}

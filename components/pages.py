@@ -10,7 +10,11 @@ from dash.development.base_component import Component
 
 @dataclass(frozen=True)
 class Page:
-    """A routed page; ``roles`` is checked on the server before its layout is built."""
+    """A routed page; ``roles`` is checked on the server before its layout is built.
+
+    ``title`` is the English message id, marked with ``N_`` where the page registers; the
+    navbar translates it for each request.
+    """
 
     path: str
     title: str

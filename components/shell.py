@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, dcc, html, set_props
+from dash import ALL, Input, Output, State, ctx, dcc, html, set_props
 from dash.exceptions import PreventUpdate
 
+from access import preferences
 from access.guard import current_user_or_none, require_signed_in
+from access.store import app_store_path
 from components import ids, pages
 from components.callbacks import Callbacks
 from components.cohort_access import NoSnapshot
 from components.context import app_context
+from components.i18n import LANGUAGE_NAMES, LOCALES, N_, _, current_locale
 
 CALLBACKS = Callbacks()
+
+# Role names as shown in the navbar badge (the stored role stays the English key).
+ROLE_LABELS = {"clinician": N_("clinician"), "partner": N_("partner"),
+               "advisory": N_("advisory board"), "admin": N_("admin")}
 
 
 def layout() -> html.Div:
@@ -21,10 +28,14 @@ def layout() -> html.Div:
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.SNAPSHOT_STORE, storage_type="session"),
             dcc.Store(id=ids.COHORT_STORE, storage_type="session"),
+            # Set after a language change: a full reload draws every page, the navbar and
+            # <html lang> in the new language.
+            dcc.Location(id=ids.LANGUAGE_CHOSEN, refresh=True),
             dbc.Navbar(
                 dbc.Container(
                     [
-                        dbc.NavbarBrand("IO Cohort Explorer", href="/", className="fw-semibold"),
+                        dbc.NavbarBrand("IO Cohort Explorer", href="/",  # i18n: product name
+                                        className="fw-semibold"),
                         dbc.Nav(id=ids.NAV_LINKS, className="me-auto", navbar=True),
                         html.Div(id=ids.NAVBAR_SNAPSHOT, className="d-flex align-items-center"),
                     ],
@@ -59,7 +70,7 @@ def _message(title: str, text: str) -> dbc.Alert:
 
 def _nav_links(role: str | None, path: str | None) -> list[dbc.NavItem]:
     return [
-        dbc.NavItem(dbc.NavLink(page.title, href=page.path, active=page.path == path))
+        dbc.NavItem(dbc.NavLink(_(page.title), href=page.path, active=page.path == path))
         for page in pages.pages_for(role)
     ]
 
@@ -73,15 +84,17 @@ def render_page(pathname: str | None):
     """Route to a page after checking, on the server, that the user's role may open it."""
     user = current_user_or_none()
     if user is None:
-        return _message("Signed out", "Please sign in again."), []
+        return _message(_("Signed out"), _("Please sign in again.")), []
     if not pathname or pathname == "/":
         pathname = pages.home_for(user.role) or "/"
     page = pages.find(pathname)
     links = _nav_links(user.role, pathname)
     if page is None:
-        return _message("Page not found", f"There is no page at {pathname}."), links
+        return _message(_("Page not found"), _("There is no page at {path}.", path=pathname)), \
+            links
     if user.role not in page.roles:
-        return _message("Not available", "Your role does not give access to this page."), links
+        return _message(_("Not available"), _("Your role does not give access to this page.")), \
+            links
     return page.layout(), links
 
 
@@ -93,13 +106,27 @@ def _snapshot_options() -> tuple[list[dict], str | None]:
     return options, (default.snapshot_id if default else None)
 
 
+def language_switch() -> dbc.ButtonGroup:
+    """One button per language, the current one pressed; a click saves the user's choice."""
+    current = current_locale()
+    return dbc.ButtonGroup(
+        [
+            dbc.Button(code.upper(), id=ids.language_button(code), size="sm",
+                       color="light", outline=code != current, active=code == current,
+                       title=LANGUAGE_NAMES[code], className="navbar-language")
+            for code in LOCALES
+        ],
+        className="me-2 navbar-language-switch",
+    )
+
+
 @CALLBACKS.callback(
     Output(ids.NAVBAR_SNAPSHOT, "children"),
     Input(ids.URL, "pathname"),
     State(ids.SNAPSHOT_STORE, "data"),
 )
 def update_navbar_snapshot(_pathname, chosen: str | None):
-    """Snapshot chooser and the signed-in user, on the right of the navbar."""
+    """Snapshot chooser, language switch and the signed-in user, on the right of the navbar."""
     user = require_signed_in()
     options, default = _snapshot_options()
     values = {o["value"] for o in options}
@@ -109,24 +136,47 @@ def update_navbar_snapshot(_pathname, chosen: str | None):
         options=options,
         value=value,
         clearable=False,
-        placeholder="no usable snapshot",
+        placeholder=_("no usable snapshot"),
         style={"width": "12rem"},
         className="me-3",
     )
     # The advisory board reads stored summaries only, so a data snapshot means nothing to it.
     shown = user.role != "advisory"
     return [
-        html.Div(chooser, title="Active data snapshot", className="navbar-snapshot me-2",
+        html.Div(chooser, title=_("Active data snapshot"), className="navbar-snapshot me-2",
                  hidden=not shown),
+        language_switch(),
         html.Span(user.username, className="text-light small me-1 navbar-user"),
-        dbc.Badge(user.role, color="light", text_color="dark", className="me-2"),
+        dbc.Badge(_(ROLE_LABELS.get(user.role, user.role)), color="light", text_color="dark",
+                  className="me-2"),
         # A POST (a plain form): sign-out by GET could be triggered from another site.
         html.Form(
-            html.Button("Sign out", type="submit", id=ids.SIGN_OUT,
+            html.Button(_("Sign out"), type="submit", id=ids.SIGN_OUT,
                         className="btn btn-outline-light btn-sm text-nowrap"),
             method="POST", action="/logout", className="d-inline m-0",
         ),
     ]
+
+
+@CALLBACKS.callback(
+    Output(ids.LANGUAGE_CHOSEN, "href"),
+    Input(ids.language_button(ALL), "n_clicks"),
+    State(ids.URL, "pathname"),
+    prevent_initial_call=True,
+)
+def choose_language(clicks, pathname: str | None):
+    """Save the clicked language as the user's choice and reload the page in it."""
+    user = require_signed_in()
+    trigger = ctx.triggered_id
+    if not isinstance(trigger, dict) or not any(clicks or ()):
+        raise PreventUpdate  # the switch was drawn, not clicked
+    language = trigger.get("language")
+    if language not in LOCALES:
+        raise PreventUpdate
+    preferences.save_language(app_store_path(), user.username, language)
+    # A query that differs from the current URL makes the Location reload the page.
+    path = pathname if (pathname or "").startswith("/") else "/"
+    return f"{path}?lang={language}"
 
 
 @CALLBACKS.callback(Output(ids.SNAPSHOT_STORE, "data"), Input(ids.SNAPSHOT_SELECT, "value"))

@@ -11,10 +11,12 @@ from access.guard import SNAPSHOTS, require_role, roles_for
 from components import ids, pages
 from components.callbacks import Callbacks
 from components.context import app_context
+from components.i18n import N_, _, fmt_date, fmt_int, ngettext
 
 CALLBACKS = Callbacks()
 
 ROLES = roles_for(SNAPSHOTS)
+COLUMNS = (N_("Snapshot"), N_("Created"), N_("Source"), N_("Rows"), N_("Status"), N_("Problems"))
 # Who may read absolute server paths in problems (they say where to fix a snapshot; to anyone
 # else they only map the server).
 SEES_PATHS = frozenset({"admin"})
@@ -41,14 +43,15 @@ def layout() -> html.Div:
         [
             html.Div(
                 [
-                    html.H2("Snapshots", className="h4 mb-0"),
-                    dbc.Button("Re-check", id=ids.SNAPSHOTS_REFRESH, size="sm", color="secondary"),
+                    html.H2(_("Snapshots"), className="h4 mb-0"),
+                    dbc.Button(_("Re-check"), id=ids.SNAPSHOTS_REFRESH, size="sm", color="secondary"),
                 ],
                 className="d-flex justify-content-between align-items-center mb-3",
             ),
             html.P(
-                "Read-only data snapshots found in the snapshots directory. The newest valid "
-                "snapshot is the default; a broken one is listed with its problems and skipped.",
+                _("Read-only data snapshots found in the snapshots directory. The newest valid "
+                  "snapshot is the default; a broken one is listed with its problems and "
+                  "skipped."),
                 className="text-muted",
             ),
             dbc.Spinner(html.Div(id=ids.SNAPSHOTS_TABLE)),
@@ -58,9 +61,19 @@ def layout() -> html.Div:
 
 def _status_badge(status) -> dbc.Badge:
     if not status.usable:
-        return dbc.Badge("not usable", color="danger")
+        return dbc.Badge(_("not usable"), color="danger")
     warnings = [p for p in status.problems if p.severity == "warning"]
-    return dbc.Badge(f"valid, {len(warnings)} warning(s)" if warnings else "valid", color="success")
+    text = ngettext("valid, {n} warning", "valid, {n} warnings", len(warnings)) if warnings \
+        else _("valid")
+    return dbc.Badge(text, color="success")
+
+
+def _created(value) -> str:
+    """The manifest's creation date in the user's format (as written when it is no date)."""
+    try:
+        return fmt_date(value)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _row(status, default_id: str | None, show_paths: bool) -> html.Tr:
@@ -72,11 +85,11 @@ def _row(status, default_id: str | None, show_paths: bool) -> html.Tr:
     return html.Tr(
         [
             html.Td([html.Code(status.snapshot_id or status.path.name),
-                     dbc.Badge("default", color="primary", className="ms-2")
+                     dbc.Badge(_("default"), color="primary", className="ms-2")
                      if status.snapshot_id == default_id else None]),
-            html.Td(str(manifest.get("created", "—")), className="text-nowrap"),
+            html.Td(_created(manifest.get("created")), className="text-nowrap"),
             html.Td(str(manifest.get("source", "—"))),
-            html.Td(f"{rows:,}" if rows else "—", className="text-end"),
+            html.Td(fmt_int(rows) if rows else "—", className="text-end"),
             html.Td(_status_badge(status)),
             html.Td(html.Ul(problems, className="small mb-0") if problems else "—"),
         ]
@@ -90,16 +103,15 @@ def update_snapshots_table(_clicks):
     registry = app_context().registry
     statuses = registry.refresh()
     if not statuses:
-        return dbc.Alert("No snapshot found in the snapshots directory.", color="warning")
+        return dbc.Alert(_("No snapshot found in the snapshots directory."), color="warning")
     default = registry.default()
-    header = html.Thead(html.Tr([html.Th(h) for h in
-                                 ("Snapshot", "Created", "Source", "Rows", "Status", "Problems")]))
+    header = html.Thead(html.Tr([html.Th(_(h)) for h in COLUMNS]))
     default_id = default.snapshot_id if default else None
     show_paths = user.role in SEES_PATHS
     body = html.Tbody([_row(s, default_id, show_paths) for s in statuses])
     return dbc.Table([header, body], bordered=False, hover=True, size="sm", responsive=True)
 
 
-PAGE = pages.register(pages.Page("/snapshots", "Snapshots", ROLES, layout, order=90))
+PAGE = pages.register(pages.Page("/snapshots", N_("Snapshots"), ROLES, layout, order=90))
 
 register = CALLBACKS.register  # register(app): this page's callbacks on ``app``

@@ -10,6 +10,10 @@ Two steps, kept apart so that the exact numbers never leave the server:
    returns a ``PlainSummary`` holding only released numbers and sentences such as
    "About 45 in 100 people in this group responded to treatment."
 
+The sentences are written for each language from the released numbers
+(``PlainSummary.sentences_in(locale)``): Finnish readers get plain Finnish, not English
+translated word by word. ``sentences`` keeps the English text stored with a publication.
+
 Only the protected summary is stored when a clinician publishes (``access.publications``).
 """
 
@@ -24,6 +28,7 @@ from queries.analyses import response, survival
 from queries.analyses.endpoints import Endpoint
 from queries.cohort.kept_tables import Cohort
 from queries.disclosure.policy import Policy, percent_of, protect_count
+from queries.i18n import translator
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,21 @@ class PlainSummary:
     evaluated_about: int | None
     median_os_months: int | None
     survival_reached: bool  # False: more than half were alive at the last follow-up
-    sentences: tuple[str, ...]
+    sentences: tuple[str, ...]  # in English
     hidden: tuple[str, ...] = field(default=())  # what was withheld, for the audit log
+
+    @property
+    def survival_known(self) -> bool:
+        """Whether survival may be described at all (not withheld for small numbers)."""
+        return not any(h.startswith("survival") for h in self.hidden)
+
+    def sentences_in(self, locale: str) -> tuple[str, ...]:
+        """The plain-language sentences in ``locale`` ("en" or "fi")."""
+        if self.group_size is None:
+            return (_too_small(locale),)
+        return _sentences(self.group_size, self.responded_per_100, self.evaluated_about,
+                          self.median_os_months, self.survival_reached, self.survival_known,
+                          locale)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -142,18 +160,27 @@ def _survival_part(s: CohortSummary, policy: Policy) -> tuple[int | None, bool, 
     return max(1, round(s.median_os_months)), True, ""
 
 
-def _sentences(size: int, per_100: int | None, evaluated: int | None,
-               median: int | None, reached: bool, survival_known: bool) -> tuple[str, ...]:
-    out = [f"This group has about {size:,} people."]
-    if per_100 is not None:
-        out.append(f"About {per_100} in 100 people in this group responded to treatment "
-                   f"(their tumours shrank), counting the about {evaluated:,} people whose "
-                   "tumours were measured.")
+def _too_small(locale: str) -> str:
+    return translator(locale).gettext(
+        "This group is too small to describe without risking that someone in it could be "
+        "recognised.")
+
+
+def _sentences(size: int, per_100: int | None, evaluated: int | None, median: int | None,
+               reached: bool, survival_known: bool, locale: str = "en") -> tuple[str, ...]:
+    t = translator(locale)
+    out = [t.gettext("This group has about {size} people.", size=t.integer(size))]
+    if per_100 is not None and evaluated is not None:
+        out.append(t.gettext(
+            "About {per_100} in 100 people in this group responded to treatment (their "
+            "tumours shrank), counting the about {evaluated} people whose tumours were "
+            "measured.", per_100=per_100, evaluated=t.integer(evaluated)))
     if median is not None:
-        unit = "month" if median == 1 else "months"
-        out.append(f"Half of the people were alive after {median} {unit}.")
+        out.append(t.ngettext("Half of the people were alive after {n} month.",
+                              "Half of the people were alive after {n} months.", median))
     elif survival_known and not reached:
-        out.append("More than half of the people were still alive at their last check-up.")
+        out.append(t.gettext(
+            "More than half of the people were still alive at their last check-up."))
     return tuple(out)
 
 
@@ -162,9 +189,7 @@ def protect_summary(summary: CohortSummary, policy: Policy | None = None) -> Pla
     policy = policy or disclosure.policy_for("advisory")
     size = _released(summary.patients, policy)
     if size is None:
-        return PlainSummary(None, None, None, None, False,
-                            ("This group is too small to describe without risking that "
-                             "someone in it could be recognised.",),
+        return PlainSummary(None, None, None, None, False, (_too_small("en"),),
                             ("group: under the threshold",))
     per_100, evaluated, response_hidden = _response_part(summary, policy)
     median, reached, survival_hidden = _survival_part(summary, policy)

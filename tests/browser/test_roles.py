@@ -220,6 +220,12 @@ def test_clinician_publishes_then_unpublishes_a_summary(dash_duo, app):
     dash_duo.wait_for_contains_text(CONTENT, "Publish a summary", timeout=30)
     dash_duo.wait_for_contains_text("#summaries-list", "No summary", timeout=30)
     dash_duo.find_element("#summaries-publish-title").send_keys("All immunotherapy patients")
+    # Both language versions are shown before publishing is possible (#17).
+    assert not dash_duo.find_element("#summaries-publish-button").is_enabled()
+    _click(dash_duo, "#summaries-publish-preview-button")
+    dash_duo.wait_for_contains_text("#summaries-publish-preview", "Ryhmässä on noin", timeout=60)
+    preview = dash_duo.find_element("#summaries-publish-preview").text
+    assert "This group has about" in preview and "Suomi" in preview and "English" in preview
     _click(dash_duo, "#summaries-publish-button")
     dash_duo.wait_for_contains_text("#summaries-list", "All immunotherapy patients", timeout=60)
     text = dash_duo.find_element("#summaries-list").text

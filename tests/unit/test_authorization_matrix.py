@@ -61,6 +61,7 @@ CALLBACK_ROLES: dict[str, Rule] = {
     "components.shell.render_page": Rule(EVERYONE),
     "components.shell.update_navbar_snapshot": Rule(EVERYONE),
     "components.shell.store_active_snapshot": Rule(EVERYONE),
+    "components.shell.choose_language": Rule(EVERYONE, may_skip=True),
     # pages: their page's roles
     "components.snapshots_page.update_snapshots_table": Rule("/snapshots"),
     # cohort builder (its callbacks may answer "no update" to synthetic clicks and inputs)
@@ -105,10 +106,13 @@ CALLBACK_ROLES: dict[str, Rule] = {
     "components.feasibility_page.update_feasibility": Rule("/feasibility"),
     "components.admin_page.update_audit_table": Rule("/audit"),
     "components.admin_page.update_users_table": Rule("/users"),
+    "components.admin_page.create_user": Rule("/users"),
+    "components.admin_page.change_user": Rule("/users", may_skip=True),
     "components.summaries_page.update_summaries_list": Rule("/summaries"),
     # publishing is narrower than its page: advisory users read, clinicians publish
     "components.summaries_page.update_publish_sources": Rule(CLINICIAN),
     "components.summaries_page.change_publications": Rule(CLINICIAN),
+    "components.summaries_page.preview_summary": Rule(CLINICIAN),
 }
 
 # Plausible values for inputs and states, by (component id, property), then by property.

@@ -203,3 +203,15 @@ def test_publish_needs_a_title(tmp_path):
     with pytest.raises(ValueError):
         publications.publish(tmp_path / "a.sqlite", title="   ", summary={}, definition_hash="h",
                              snapshot_id="s", published_by="c")
+
+
+def test_summary_is_written_in_finnish_from_the_same_released_numbers():
+    plain = protect_summary(_summary(patients=1234, evaluable=180), RULES)
+    finnish = plain.sentences_in("fi")
+    assert finnish[0] == "Ryhmässä on noin 1\u00a0230 ihmistä."
+    assert "Noin 44 ihmisellä sadasta" in finnish[1] and "noin 180 ihmisestä" in finnish[1]
+    assert finnish[2] == "Puolet ihmisistä oli elossa vielä 14 kuukauden kuluttua."
+    assert plain.sentences_in("en") == plain.sentences
+    too_small = protect_summary(_summary(patients=19), RULES)
+    assert too_small.sentences_in("fi") == (
+        "Ryhmä on liian pieni kuvattavaksi: joku sen jäsenistä voitaisiin tunnistaa.",)

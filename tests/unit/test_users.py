@@ -136,3 +136,21 @@ def test_cli_store_defaults_to_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("IOCOHORT_STORE", str(store))
     assert cli_main(["users", "add", "dana", "--role", "admin", "--password", PASSWORD]) == 0
     assert users.get_user(store, "dana").role == "admin"
+
+
+def test_a_disabled_user_cannot_sign_in_and_loses_their_sessions_until_enabled(store):
+    user = users.add_user(store, "dora", "partner", PASSWORD)
+    token = auth.create_session(store, user.id)
+    assert users.set_disabled(store, "dora", True).disabled
+    assert users.verify_password(store, "dora", PASSWORD) is None
+    assert auth.load_session(store, token) is None
+    assert [u.disabled for u in users.list_users(store)] == [True]
+    assert not users.set_disabled(store, "dora", False).disabled
+    assert users.verify_password(store, "dora", PASSWORD) is not None
+
+
+def test_user_errors_carry_a_translatable_template():
+    with pytest.raises(users.UserError) as err:
+        users.check_password("short")
+    assert err.value.template == "password must have at least {n} characters"
+    assert str(err.value) == "password must have at least 10 characters"
