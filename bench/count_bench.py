@@ -40,9 +40,9 @@ def _median(values: list[float]) -> float:
 
 def _open_bench_db(patients: int):
     from bench.analysis_bench import CACHE, ensure_snapshot
-    from queries.cohort.attrition import open_snapshot_dir
+    from queries.snapshot.registry import open_snapshot_folder
 
-    return open_snapshot_dir(ensure_snapshot(patients), CACHE / "db")
+    return open_snapshot_folder(ensure_snapshot(patients), CACHE / "db")
 
 
 def run(db=None, patients: int = 1_000_000, repeats: int = 7) -> dict:

@@ -13,6 +13,7 @@ BENCHMARKS = (
     ("generate", "bench.generate_bench"),
     ("count", "bench.count_bench"),
     ("analysis", "bench.analysis_bench"),
+    ("compare", "bench.compare_bench"),
     ("load", "bench.load_bench"),
 )
 
