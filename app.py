@@ -25,6 +25,7 @@ PAGE_MODULES = (
     "components.builder.page",
     "components.analysis_page",
     "components.compare_page",
+    "components.compare_study",
     "components.feasibility_page",
     "components.summaries_page",
     "components.admin_page",

@@ -17,7 +17,7 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from access.guard import COMPARE, require_role, roles_for
-from components import figures, ids, pages, tables
+from components import figures, ids, tables
 from components.analysis_page import (
     DEFAULT_DEFINITION,
     PanelUnavailable,
@@ -171,6 +171,8 @@ def _chooser(label: str, chooser_id: str, options: list[dict], value: str) -> db
 
 
 def layout() -> html.Div:
+    """The side-by-side sections (the page itself, with the adjusted comparison, is
+    registered in ``components.compare_study``)."""
     user = require_role(*ROLES)
     options = cohort_options(user.username)
     right = options[2]["value"] if len(options) > 2 else DEFAULT
@@ -403,7 +405,5 @@ def download_compare_table1_csv(clicks, left, right, current, snapshot_id):
                         .drop(columns="variable"), on="key", how="left")
     return tables.csv_download(frame, tables.safe_filename("compare_table1", *_hashes(pair)))
 
-
-PAGE = pages.register(pages.Page("/compare", "Compare", ROLES, layout, order=25))
 
 register = CALLBACKS.register  # register(app): this page's callbacks on ``app``

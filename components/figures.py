@@ -500,3 +500,106 @@ def cox_forest_figure(model, title: str | None = None) -> go.Figure:
     _base_layout(fig, title, 140 + 34 * len(terms))
     fig.update_xaxes(type="log", title_text="Hazard ratio (log scale; above 1: events sooner)")
     return fig
+# --- study comparison (propensity score, balance, adjusted outcomes, subgroups) -----------
+
+STAGE_LABELS = {"crude": "crude", "adjusted": "adjusted"}
+
+
+def propensity_figure(result, names: tuple[str, str]) -> go.Figure:
+    """Propensity-score distributions of A and B before and after adjustment (mirrored bars:
+    A up, B down); ``result`` is a ``queries.analyses.comparison.StudyComparison``."""
+    title = "Propensity score, before and after adjustment"
+    hist = result.propensity
+    if hist is None or hist.empty:
+        return empty_figure("No propensity score: see the warnings above.", title)
+    stages = [s for s in ("before", "after") if (hist["stage"] == s).any()]
+    fig = make_subplots(rows=1, cols=len(stages), shared_yaxes=True,
+                        subplot_titles=[f"{s.capitalize()} adjustment" for s in stages])
+    for col, stage in enumerate(stages, start=1):
+        for i, (arm, sign) in enumerate((("A", 1), ("B", -1))):
+            part = hist[(hist["stage"] == stage) & (hist["arm"] == arm)]
+            mid = (part["bin_lower"] + part["bin_upper"]) / 2
+            fig.add_trace(go.Bar(x=mid, y=sign * _num(part["weight"]), name=names[i],
+                                 marker_color=colour(i), legendgroup=arm, showlegend=col == 1,
+                                 width=(part["bin_upper"] - part["bin_lower"]) * 0.95,
+                                 customdata=_num(part["weight"]),
+                                 hovertemplate="score %{x:.2f}: %{customdata:.0f}"
+                                               "<extra>" + names[i] + "</extra>"), row=1, col=col)
+        fig.update_xaxes(title_text="Propensity score (probability of A)", range=[0, 1],
+                         row=1, col=col)
+    fig.update_yaxes(title_text="Patients (A up, B down)", row=1, col=1)
+    fig.update_layout(barmode="overlay", bargap=0)
+    return _base_layout(fig, title, 380)
+
+
+def love_plot(result) -> go.Figure:
+    """Absolute standardized mean difference of every covariate before and after adjustment,
+    with the 0.1 line."""
+    title = "Covariate balance (absolute standardized mean difference)"
+    balance = result.balance
+    if balance is None or balance.empty:
+        return empty_figure("No balance table: see the warnings above.", title)
+    labels = balance["covariate"].tolist()[::-1]
+    fig = go.Figure()
+    for i, (column, name, symbol) in enumerate((("smd_before", "Before", "circle-open"),
+                                                ("smd_after", "After", "circle"))):
+        values = _num(balance[column]).abs().tolist()[::-1]
+        shown_values = [min(v, 2.0) if not math.isnan(v) else None for v in values]
+        text = ["∞" if math.isinf(v) else ("withheld" if math.isnan(v) else f"{v:.2f}")
+                for v in values]
+        fig.add_trace(go.Scatter(x=shown_values, y=labels, mode="markers", name=name,
+                                 marker=dict(symbol=symbol, size=11, color=colour(i * 5)),
+                                 text=text, hovertemplate="%{y}: %{text}<extra>" + name
+                                 + "</extra>"))
+    fig.add_vline(x=0.1, line_dash="dash", line_color="#888",
+                  annotation_text="0.1", annotation_position="top")
+    fig.update_xaxes(title_text="|SMD| (values above 2 drawn at 2)", rangemode="tozero")
+    return _base_layout(fig, title, 160 + 32 * len(labels))
+
+
+def study_survival_figure(outcome, names: tuple[str, str]) -> go.Figure:
+    """Kaplan-Meier curves of A and B, crude (left) and adjusted (right)."""
+    title = f"{outcome.label}: {names[0]} vs {names[1]}"
+    curves = outcome.curves
+    if curves is None or curves.empty:
+        return empty_figure("No curve to draw.", title)
+    stages = [s for s in ("crude", "adjusted") if (curves["stage"] == s).any()]
+    fig = make_subplots(rows=1, cols=len(stages), shared_yaxes=True,
+                        subplot_titles=[s.capitalize() for s in stages])
+    for col, stage in enumerate(stages, start=1):
+        for i, arm in enumerate(("A", "B")):
+            part = curves[(curves["stage"] == stage) & (curves["arm"] == arm)]
+            if part.empty:
+                continue
+            x, y = _step_xy([0.0, *part["time_months"]], [1.0, *_num(part["survival"])])
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=names[i], legendgroup=arm,
+                                     showlegend=col == 1, line=dict(color=colour(i), width=2),
+                                     hovertemplate="%{x:.1f} mo: %{y:.1%}<extra>" + names[i]
+                                     + "</extra>"), row=1, col=col)
+        fig.update_xaxes(title_text="Months since index", row=1, col=col)
+    fig.update_yaxes(title_text="Probability", range=[0, 1.02], tickformat=".0%", row=1, col=1)
+    return _base_layout(fig, title, 400)
+
+
+def forest_figure(subgroups: pd.DataFrame, names: tuple[str, str], overall=None) -> go.Figure:
+    """Hazard ratio (A vs B) with 95 % CI per subgroup level, log scale, with the interaction
+    p-value of each field in its label."""
+    title = f"Subgroups: hazard ratio, {names[0]} vs {names[1]}"
+    if subgroups is None or subgroups.empty:
+        return empty_figure("Choose subgroup fields to draw a forest plot.", title)
+    rows = subgroups.iloc[::-1]
+    labels = [f"{r.field}: {r.level} (p interaction {fmt_p(r.interaction_p)})"
+              for r in rows.itertuples()]
+    hr = _num(rows["hr"])
+    fig = go.Figure(go.Scatter(
+        x=hr, y=labels, mode="markers", marker=dict(symbol="square", size=10, color=colour(0)),
+        name="HR (95% CI)",
+        error_x=dict(type="data", symmetric=False, array=_num(rows["ci_upper"]) - hr,
+                     arrayminus=hr - _num(rows["ci_lower"])),
+        hovertemplate="%{y}: HR %{x:.2f}<extra></extra>"))
+    if overall is not None:
+        fig.add_vline(x=overall.hr, line_dash="dot", line_color=colour(1),
+                      annotation_text=f"overall {overall.hr:.2f}", annotation_position="top")
+    fig.add_vline(x=1.0, line_color="#444")
+    fig.update_xaxes(type="log", title_text=f"Hazard ratio (< 1 favours {names[0]})")
+    return _base_layout(fig, title, 160 + 34 * len(labels))

@@ -371,3 +371,108 @@ def safe_filename(*parts: object) -> str:
     """A file name from fixed parts (keys, short hashes), never from free text."""
     text = "_".join(str(p) for p in parts if p not in (None, ""))
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)[:120] + ".csv"
+
+
+# --- study comparison ---------------------------------------------------------------------
+
+
+def _num_text(value: object, digits: int = 2) -> str:
+    if is_missing(value):
+        return EMPTY
+    if isinstance(value, float) and math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _tr(values: Sequence[object]) -> html.Tr:
+    return html.Tr(_cells(values))
+
+
+def _count_text(value: object) -> str:
+    return "suppressed" if is_missing(value) else fmt_count(int(value))
+
+
+def study_arms_table(result) -> dbc.Table:
+    """Patients per arm: cohort, after the overlap rule, analysed (matched / kept), left out."""
+    rows = [_tr([f"{r.arm}: {r.label}", _count_text(r.cohort), _count_text(r.after_overlap),
+                 _count_text(r.analysed), _count_text(r.unmatched)])
+            for r in result.arms.itertuples()]
+    return _table(["Arm", "Cohort", "After overlap rule", "Analysed (matched / weighted)",
+                   "Unmatched or trimmed"], rows)
+
+
+def balance_table(result) -> dbc.Table:
+    rows = [_tr([r.covariate, _num_text(r.smd_before), _num_text(r.smd_after)])
+            for r in result.balance.itertuples()]
+    return _table(["Covariate", "SMD before", "SMD after"], rows)
+
+
+def effects_table(result) -> dbc.Table:
+    """Hazard ratios (A vs B) of every outcome, crude and adjusted, with their method."""
+    rows = []
+    for outcome in result.outcomes:
+        for stage, effect in (("crude", outcome.crude), ("adjusted", outcome.adjusted)):
+            if effect is None:
+                rows.append(_tr([outcome.label, stage, EMPTY, EMPTY, "not released / not "
+                                 "estimable"]))
+            else:
+                rows.append(_tr([outcome.label, stage, f"{effect.hr:.2f} ({effect.ci_lower:.2f}"
+                                 f"–{effect.ci_upper:.2f})", fmt_p(effect.p_value),
+                                 effect.method]))
+    return _table([f"Outcome ({result.label_a} vs {result.label_b})", "Analysis",
+                   "Hazard ratio (95% CI)", "p", "Method"], rows)
+
+
+def milestones_table(result) -> dbc.Table:
+    rows = []
+    for outcome in result.outcomes:
+        for r in outcome.milestones.itertuples():
+            rows.append(_tr([outcome.label, r.stage, f"{r.months:g} months",
+                             fmt_pct(r.survival_a), fmt_pct(r.survival_b),
+                             f"{fmt_pct(r.difference)} ({fmt_pct(r.ci_lower)} to "
+                             f"{fmt_pct(r.ci_upper)})"]))
+    return _table(["Outcome", "Analysis", "Milestone", result.label_a, result.label_b,
+                   "Difference A − B (95% CI)"], rows)
+
+
+def binary_table(result) -> dbc.Table:
+    rows = []
+    for contrast in result.binary:
+        for r in contrast.table.itertuples():
+            rows.append(_tr([contrast.label, r.stage,
+                             f"{fmt_pct(r.risk_a)} of {_count_text(r.n_a)}",
+                             f"{fmt_pct(r.risk_b)} of {_count_text(r.n_b)}",
+                             f"{fmt_pct(r.difference)} ({fmt_pct(r.diff_ci_lower)} to "
+                             f"{fmt_pct(r.diff_ci_upper)})",
+                             f"{_num_text(r.ratio)} ({_num_text(r.ratio_ci_lower)}–"
+                             f"{_num_text(r.ratio_ci_upper)})"]))
+    return _table(["Outcome", "Analysis", result.label_a, result.label_b,
+                   "Risk difference A − B (95% CI)", "Risk ratio A / B (95% CI)"], rows)
+
+
+def study_frame(result) -> pd.DataFrame:
+    """The comparison's estimates as one tidy table (section, name, analysis, statistic,
+    value) for the CSV download."""
+    records: list[dict] = []
+
+    def add(section: str, name: str, stage: str, statistic: str, value: object) -> None:
+        records.append({"section": section, "name": name, "analysis": stage,
+                        "statistic": statistic, "value": value})
+
+    for r in result.arms.itertuples():
+        for column in ("cohort", "after_overlap", "analysed", "unmatched"):
+            add("arms", f"{r.arm}: {r.label}", "", column, getattr(r, column))
+    for r in result.balance.itertuples():
+        add("balance", r.covariate, "before", "smd", r.smd_before)
+        add("balance", r.covariate, "after", "smd", r.smd_after)
+    for outcome in result.outcomes:
+        for stage, effect in (("crude", outcome.crude), ("adjusted", outcome.adjusted)):
+            for statistic in ("hr", "ci_lower", "ci_upper", "p_value"):
+                add("hazard ratio A vs B", outcome.label, stage, statistic,
+                    getattr(effect, statistic) if effect else None)
+    for contrast in result.binary:
+        for row in contrast.table.to_dict("records"):
+            for statistic, value in row.items():
+                if statistic != "stage":
+                    add(contrast.label, contrast.label, row["stage"], statistic, value)
+    return pd.DataFrame(records, columns=["section", "name", "analysis", "statistic", "value"])

@@ -1,0 +1,245 @@
+"""The Compare page's adjusted comparison: two cohorts (or two levels of a field within cohort
+A), a propensity score, matching or weighting, balance, and crude vs adjusted outcomes.
+
+Every callback: role check -> open the cohorts -> ``queries.analyses.comparison`` ->
+disclosure for the role -> audit -> pure figures and tables. Patient rows and matched sets
+stay on the server.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+
+from access.guard import COMPARE, require_role, roles_for
+from components import compare_page, figures, ids, pages, tables
+from components.callbacks import Callbacks
+from components.analysis_page import PanelUnavailable, download_button, problem, release
+from components.compare_page import Pair, audit_pair, open_pair
+from queries.analyses import comparison
+from queries.analyses.comparison_options import (
+    COVARIATES,
+    DEFAULT_COVARIATES,
+    SPLIT_FIELDS,
+    ComparisonError,
+    ComparisonOptions,
+)
+from queries.disclosure import policy_for, protect_count
+
+ROLES = roles_for(COMPARE)
+CALLBACKS = Callbacks()
+TWO_COHORTS, TWO_LEVELS = "cohorts", "levels"
+SPLIT_LABELS = {"regimen": "Regimen at index", "sex": "Sex", "ecog": "ECOG at index",
+                "stage": "Stage", "cancer_type": "Cancer type", "pdl1": "PD-L1 TPS group",
+                "site": "Site", "smoking": "Smoking"}
+
+
+def _field(label: str, control, width: int = 3) -> dbc.Col:
+    return dbc.Col([dbc.Label(label, className="fw-semibold small mb-1"), control], md=width)
+
+
+def study_section() -> dbc.Card:
+    """The adjusted-comparison card of the Compare page."""
+    covariates = [{"label": c.label, "value": c.key} for c in COVARIATES.values()]
+    splits = [{"label": SPLIT_LABELS[k], "value": k} for k in SPLIT_FIELDS]
+    controls = [
+        dbc.Row([
+            _field("Compare", dbc.RadioItems(id=ids.STUDY_MODE, value=TWO_COHORTS, options=[
+                {"label": "Cohort A vs cohort B", "value": TWO_COHORTS},
+                {"label": "Two levels of a field within cohort A", "value": TWO_LEVELS}]), 4),
+            _field("Field", dcc.Dropdown(id=ids.STUDY_FIELD, options=splits, value="regimen",
+                                         clearable=False), 2),
+            _field("Level A", dcc.Dropdown(id=ids.STUDY_LEVEL_A, options=[]), 3),
+            _field("Level B", dcc.Dropdown(id=ids.STUDY_LEVEL_B, options=[]), 3),
+        ], className="g-3 mb-2"),
+        dbc.Row([
+            _field("Covariates at index (propensity score)", dcc.Dropdown(
+                id=ids.STUDY_COVARIATES, options=covariates, value=list(DEFAULT_COVARIATES),
+                multi=True), 6),
+            _field("Adjustment", dbc.RadioItems(id=ids.STUDY_METHOD, value="match", options=[
+                {"label": "1:1 matching", "value": "match"},
+                {"label": "Weighting (IPTW)", "value": "iptw"}]), 2),
+            _field("Caliper (SD of logit)", dbc.Input(id=ids.STUDY_CALIPER, type="number",
+                                                      value=0.2, min=0.01, max=5, step=0.05), 2),
+            _field("Trim (IPTW)", dbc.Input(id=ids.STUDY_TRIM, type="number", value=0.05,
+                                            min=0, max=0.49, step=0.01), 2),
+        ], className="g-3 mb-2"),
+        dbc.Row([
+            _field("Patients in both cohorts", dbc.RadioItems(
+                id=ids.STUDY_OVERLAP, value="exclude", inline=True, options=[
+                    {"label": "leave out of both", "value": "exclude"},
+                    {"label": "keep in A", "value": "a"},
+                    {"label": "keep in B", "value": "b"}]), 5),
+            _field("Subgroups (forest plot)", dcc.Dropdown(
+                id=ids.STUDY_SUBGROUPS, options=splits, value=[], multi=True), 5),
+            dbc.Col(dbc.Button("Run comparison", id=ids.STUDY_RUN, color="primary",
+                               className="mt-4"), md=2),
+        ], className="g-3 mb-2"),
+    ]
+    header = html.Div([html.H3("Adjusted comparison (propensity score)",
+                               className="h6 mb-0 me-auto"),
+                       download_button(ids.STUDY_CSV_BUTTON, ids.STUDY_DOWNLOAD, class_name="")],
+                      className="d-flex flex-wrap align-items-center gap-3")
+    # the spinner is the progress indicator while the comparison runs (a few seconds on 1M)
+    body = [*controls, dcc.Loading(html.Div(id=ids.STUDY_RESULTS, className="mt-3"),
+                                   type="default")]
+    return dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className="mb-3 shadow-sm")
+
+
+CHOICES = (State(ids.COMPARE_LEFT, "value"), State(ids.COMPARE_RIGHT, "value"))
+STORES = (State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"))
+SETTINGS = (State(ids.STUDY_MODE, "value"), State(ids.STUDY_FIELD, "value"),
+            State(ids.STUDY_LEVEL_A, "value"), State(ids.STUDY_LEVEL_B, "value"),
+            State(ids.STUDY_COVARIATES, "value"), State(ids.STUDY_METHOD, "value"),
+            State(ids.STUDY_CALIPER, "value"), State(ids.STUDY_TRIM, "value"),
+            State(ids.STUDY_OVERLAP, "value"), State(ids.STUDY_SUBGROUPS, "value"))
+
+
+def _choice(value: object, allowed: tuple[str, ...], default: str) -> str:
+    return value if isinstance(value, str) and value in allowed else default
+
+
+def _keys(values: object, allowed: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    if not isinstance(values, list):
+        return ()
+    return tuple(v for v in values if isinstance(v, str) and v in allowed)
+
+
+def _number(value: object, default: float) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+        else default
+
+
+def options_from(method, caliper, trim, overlap, covariates, subgroups) -> ComparisonOptions:
+    """Comparison options from the page's controls (anything malformed falls back or fails
+    in ``ComparisonOptions.check`` with a message)."""
+    return ComparisonOptions(
+        covariates=_keys(covariates, tuple(COVARIATES)),
+        method=_choice(method, ("match", "iptw"), "match"),  # type: ignore[arg-type]
+        caliper_sd=_number(caliper, 0.2), trim=_number(trim, 0.05),
+        overlap=_choice(overlap, ("exclude", "a", "b"), "exclude"),  # type: ignore[arg-type]
+        subgroups=_keys(subgroups, SPLIT_FIELDS))
+
+
+def run_study(user, left, right, current, snapshot_id, mode, field, level_a, level_b,
+              options: ComparisonOptions) -> tuple[comparison.StudyComparison, Pair, list[str]]:
+    """Open the cohorts, compare, release for the role; raises PanelUnavailable."""
+    pair = open_pair(user, left, right, current, snapshot_id)
+    try:
+        if _choice(mode, (TWO_COHORTS, TWO_LEVELS), TWO_COHORTS) == TWO_LEVELS:
+            if not (isinstance(level_a, str) and isinstance(level_b, str)):
+                raise PanelUnavailable("Choose the two levels to compare.")
+            result = comparison.compare_levels(pair.cohorts[0].cohort,
+                                               _choice(field, SPLIT_FIELDS, "regimen"),
+                                               level_a, level_b, options)
+        else:
+            result = comparison.compare_cohorts(pair.cohorts[0].cohort, pair.cohorts[1].cohort,
+                                                pair.labels[0], pair.labels[1], options)
+    except ComparisonError as exc:
+        raise PanelUnavailable(str(exc)) from exc
+    released, suppressed = release(result, user)
+    return released, pair, suppressed  # type: ignore[return-value]
+
+
+@CALLBACKS.callback(Output(ids.STUDY_LEVEL_A, "options"), Output(ids.STUDY_LEVEL_B, "options"),
+          Output(ids.STUDY_LEVEL_A, "value"), Output(ids.STUDY_LEVEL_B, "value"),
+          Input(ids.STUDY_FIELD, "value"), Input(ids.COMPARE_LEFT, "value"),
+          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
+          State(ids.COMPARE_RIGHT, "value"))
+def update_study_levels(field, left, current, snapshot_id, right):
+    """The levels of the chosen field in cohort A (for a protected role: only levels with
+    enough patients to be released)."""
+    user = require_role(*ROLES)
+    try:
+        pair = open_pair(user, left, right, current, snapshot_id)
+    except PanelUnavailable:
+        return [], [], None, None
+    frame = comparison.patient_frame(pair.cohorts[0].cohort)
+    key = _choice(field, SPLIT_FIELDS, "regimen")
+    counts = frame[key].astype("string").fillna("Unknown").value_counts()
+    policy = policy_for(user.role)
+    levels = [str(level) for level, n in counts.items()
+              if protect_count(int(n), policy).value is not None]
+    audit_pair(pair, "compare.study.levels", [], f"field={key}")
+    options = [{"label": level, "value": level} for level in levels]
+    return options, options, (levels[0] if levels else None), \
+        (levels[1] if len(levels) > 1 else None)
+
+
+@CALLBACKS.callback(Output(ids.STUDY_RESULTS, "children"), Input(ids.STUDY_RUN, "n_clicks"),
+          *CHOICES, *STORES, *SETTINGS, prevent_initial_call=True)
+def update_study(clicks, left, right, current, snapshot_id, mode, field, level_a, level_b,
+                 covariates, method, caliper, trim, overlap, subgroups):
+    """Run the adjusted comparison and draw it."""
+    user = require_role(*ROLES)
+    if not clicks:
+        raise PreventUpdate
+    options = options_from(method, caliper, trim, overlap, covariates, subgroups)
+    try:
+        result, pair, suppressed = run_study(user, left, right, current, snapshot_id, mode,
+                                             field, level_a, level_b, options)
+    except PanelUnavailable as exc:
+        return problem(str(exc))
+    audit_pair(pair, "compare.study", suppressed,
+               f"method={options.method}; covariates={','.join(options.covariates)}")
+    return study_view(result)
+
+
+@CALLBACKS.callback(Output(ids.STUDY_DOWNLOAD, "data"), Input(ids.STUDY_CSV_BUTTON, "n_clicks"),
+          *CHOICES, *STORES, *SETTINGS, prevent_initial_call=True)
+def download_study_csv(clicks, left, right, current, snapshot_id, mode, field, level_a, level_b,
+                       covariates, method, caliper, trim, overlap, subgroups):
+    user = require_role(*ROLES)
+    if not clicks:
+        raise PreventUpdate
+    options = options_from(method, caliper, trim, overlap, covariates, subgroups)
+    try:
+        result, pair, suppressed = run_study(user, left, right, current, snapshot_id, mode,
+                                             field, level_a, level_b, options)
+    except PanelUnavailable:
+        raise PreventUpdate from None
+    audit_pair(pair, "compare.study.csv", suppressed, f"method={options.method}")
+    return tables.csv_download(tables.study_frame(result), tables.safe_filename(
+        "compare_adjusted", options.method, *[o.definition_hash[:8] for o in pair.cohorts]))
+
+
+def _graph(figure, name: str) -> dcc.Graph:
+    return dcc.Graph(figure=figure, config=figures.graph_config(name))
+
+
+def study_view(result: comparison.StudyComparison) -> list:
+    """Everything the comparison shows, in reading order."""
+    names = (result.label_a, result.label_b)
+    warnings = [dbc.Alert(w, color="warning", className="small mb-2") for w in result.warnings]
+    header = html.P([html.Strong(f"{result.label_a} vs {result.label_b}"),
+                     ": every contrast reads A vs B."], className="mb-2")
+    definitions = html.Details([html.Summary("Definitions", className="small fw-semibold"),
+                                html.Ul([html.Li(d) for d in result.definitions],
+                                        className="small text-muted mb-0")], className="mb-3")
+    view = [header, *warnings, tables.study_arms_table(result), definitions]
+    if result.identical or result.balance.empty:
+        return view
+    view += [_graph(figures.propensity_figure(result, names), "propensity_score"),
+             _graph(figures.love_plot(result), "love_plot"), tables.balance_table(result)]
+    for outcome in result.outcomes:
+        view += [_graph(figures.study_survival_figure(outcome, names),
+                        f"adjusted_{outcome.endpoint}"),
+                 html.P(outcome.definition, className="small text-muted")]
+    view += [tables.effects_table(result), tables.milestones_table(result),
+             tables.binary_table(result)]
+    if not result.subgroups.empty:
+        overall = result.outcomes[0].adjusted if result.outcomes else None
+        view.append(_graph(figures.forest_figure(result.subgroups, names, overall),
+                           "subgroups_forest"))
+    return view
+
+
+def layout() -> html.Div:
+    """The Compare page: the side-by-side sections, then the adjusted comparison."""
+    return html.Div([compare_page.layout(), study_section()])
+
+
+PAGE = pages.register(pages.Page("/compare", "Compare", ROLES, layout, order=25))
+
+register = CALLBACKS.register  # register(app): this section's callbacks on ``app``
