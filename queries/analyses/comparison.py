@@ -147,10 +147,11 @@ class StudyComparison:
 def patient_frame(cohort: Cohort) -> pd.DataFrame:
     """One row per cohort patient: covariates at index and outcomes."""
     if cohort.size == 0:
-        return pd.DataFrame(columns=["patient_id", *COVARIATES, "regimen", "os_days",
-                                     "os_event", "pfs_days", "pfs_event", "bor", "severe_irae"])
+        outcomes = [column for _, time, event, _ in ENDPOINTS.values() for column in (time, event)]
+        return pd.DataFrame(columns=["patient_id", *COVARIATES, "regimen", *outcomes, "bor",
+                                     "severe_irae", "responder"])
     # the endpoints and best response by their default definitions (queries/analyses/endpoints.py)
-    columns, params = endpoint_columns((Endpoint.OS, Endpoint.PFS))
+    columns, params = endpoint_columns(tuple(Endpoint(key) for key in ENDPOINTS))
     sql = _FRAME_SQL.format(base=base_table(cohort), cohort=cohort.table, endpoints=columns)
     frame = cohort.db.cursor().execute(sql, params).df()
     frame["responder"] = frame["bor"].isin(RESPONDERS)
@@ -573,7 +574,7 @@ def _definitions(options: ComparisonOptions) -> list[str]:
             f"Patients in both cohorts: {rule}.",
             "Balance: standardized mean differences (continuous: pooled SD; binary; "
             "categorical: Yang & Dalton); |SMD| <= 0.1 is taken as balanced.",
-            *[f"{ENDPOINTS[e][0]}: {ENDPOINTS[e][3]}." for e in options.endpoints],
+            *[ENDPOINTS[e][3] for e in options.endpoints],
             *[f"{label}: {definition}." for label, _, definition in BINARY.values()]]
 
 

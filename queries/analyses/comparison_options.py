@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from queries.analyses.endpoints import LABELS, definition
+
 
 @dataclass(frozen=True)
 class Covariate:
@@ -34,10 +36,10 @@ DEFAULT_COVARIATES = ("age", "sex", "ecog", "stage", "cancer_type", "pdl1")
 # fields whose levels can split one cohort into A and B, or define subgroups
 SPLIT_FIELDS = ("regimen", "sex", "ecog", "stage", "cancer_type", "pdl1", "site", "smoking")
 
-ENDPOINTS = {"os": ("Overall survival", "os_days", "os_event",
-                    "event: death from any cause; censored: alive at last follow-up"),
-             "pfs": ("Progression-free survival", "pfs_days", "pfs_event",
-                     "event: progression (RECIST PD) or death; censored: last assessment")}
+# time-to-event outcomes: label, time and event columns of the patient frame, definition
+ENDPOINTS: dict[str, tuple[str, str, str, str]] = {
+    key: (LABELS[key], f"{key}_days", f"{key}_event", definition(key).text())
+    for key in ("os", "pfs", "ttd", "ttnt")}
 BINARY = {"orr": ("Objective response rate", "responder",
                   "CR or PR as best overall response; denominator: all patients "
                   "(not evaluable counts as no response)"),

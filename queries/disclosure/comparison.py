@@ -147,8 +147,7 @@ def _protect_outcome(outcome: OutcomeContrast, policy: Policy, label_a: str,
     for stage, part in outcome.aggregates.groupby("stage", sort=False):
         agg = part.assign(stratum=part["arm"].map({"A": label_a, "B": label_b}))[
             ["stratum", "time_days", "n_event", "n_censored"]]
-        fitted = survival.fit(agg, outcome.endpoint if outcome.endpoint in ("os", "pfs")
-                              else "os", None, None, None)
+        fitted = survival.fit(agg, outcome.endpoint, None, None, None)
         released = protect_survival(fitted, policy).result
         curve = released.curve.assign(stage=stage, arm=released.curve["stratum"].map(
             {label_a: "A", label_b: "B"}))
