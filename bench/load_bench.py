@@ -31,7 +31,7 @@ import psutil
 import requests
 
 from bench.analysis_bench import CACHE, ensure_snapshot
-from bench.dash_http import DashCallbacks, output_value, sign_in
+from bench.dash_http import DashCallbacks, sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORTS = ROOT / "tests" / "cohorts"
@@ -115,8 +115,8 @@ def wait_ready(process: subprocess.Popen, url: str, log: Path, limit_s: float = 
     raise RuntimeError(f"server not ready after {limit_s:.0f} s")
 
 
-def scenario_drafts(snapshot: Path) -> list[dict[str, Any]]:
-    """Builder drafts of the example cohorts that are valid on this snapshot."""
+def scenario_drafts(snapshot: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Builder drafts of the example cohorts valid on this snapshot, and their definitions."""
     from components.builder.state import draft_from_definition
     from queries.cohort.catalog import build_catalog
     from queries.cohort.importing import import_definition
@@ -125,20 +125,21 @@ def scenario_drafts(snapshot: Path) -> list[dict[str, Any]]:
     db = open_snapshot(snapshot, CACHE / "db")
     try:
         catalog = build_catalog(db)
-        drafts = []
+        drafts, definitions = [], []
         for path in sorted(COHORTS.glob("*.json")):
             if path.name.startswith(("invalid_", "legacy_")):
                 continue
             result = import_definition(path.read_text(), catalog)
             if result.definition is not None and result.definition.inclusion_rules:
-                drafts.append(draft_from_definition(result.definition.model_dump(mode="json"),
-                                                    catalog))
-        return drafts
+                definitions.append(result.definition.model_dump(mode="json"))
+                drafts.append(draft_from_definition(definitions[-1], catalog))
+        return drafts, definitions
     finally:
         db.close()
 
 
-def first_requests(url: str, draft: dict[str, Any]) -> dict[str, float]:
+def first_requests(url: str, draft: dict[str, Any], fallback: dict[str, Any]
+                   ) -> dict[str, float]:
     """A newcomer's first page after ready, and the first analysis of a new cohort (ms)."""
     session = requests.Session()
     times: dict[str, float] = {}
@@ -152,7 +153,8 @@ def first_requests(url: str, draft: dict[str, Any]) -> dict[str, float]:
         "builder-index-kind.value": draft["index"].get("kind"), "builder-history.data": []},
         url, timeout=300)
     times["first_builder_count_ms"] = (time.perf_counter() - began) * 1000
-    definition = output_value(response.json(), "shell-cohort-store", "data")
+    stored = response.json().get("response", {}).get("shell-cohort-store", {})
+    definition = stored.get("data") or fallback
     for label, endpoint in (("first_analysis_new_cohort_ms", "os"),
                             ("second_panel_same_cohort_ms", "pfs")):
         began = time.perf_counter()
@@ -206,11 +208,12 @@ def run(patients: int = 1_000_000, users: int = 50, run_time: int = 120,
     try:
         ready_s = wait_ready(process, url, log)
         monitor.mark("ready")
-        drafts = scenario_drafts(snapshot)
-        firsts = first_requests(url, drafts[0])
+        drafts, definitions = scenario_drafts(snapshot)
+        firsts = first_requests(url, drafts[0], definitions[0])
         monitor.mark("load start")
         scenario = work / "scenario.json"
-        scenario.write_text(json.dumps({"drafts": drafts, "max_requests": max_requests}))
+        scenario.write_text(json.dumps({"drafts": drafts, "definitions": definitions,
+                                        "max_requests": max_requests}))
         run_locust(url, scenario, users, run_time, work / "locust")
         monitor.mark("load end")
         time.sleep(6)  # two more samples of the server after the load

@@ -57,8 +57,9 @@ class Clinician(HttpUser):
         if response.status_code != 200:
             raise StopUser()
         self.callbacks = DashCallbacks.load(self.client, name="dash dependencies")
-        self.base = random.choice(SCENARIO["drafts"])
-        self.definition: dict[str, Any] | None = None
+        pick = random.randrange(len(SCENARIO["drafts"]))
+        self.base = SCENARIO["drafts"][pick]
+        self.definition: dict[str, Any] = SCENARIO["definitions"][pick]
         self.builder_edit()
 
     def _call(self, kind: str, output: str, values: dict[str, Any]) -> dict[str, Any] | None:
@@ -81,8 +82,9 @@ class Clinician(HttpUser):
             "builder-structure.data": draft, "builder-name.value": draft["metadata"]["name"],
             "builder-index-kind.value": draft["index"].get("kind"),
             "builder-history.data": []})
-        if data is not None:
-            self.definition = data["response"]["shell-cohort-store"]["data"]
+        stored = (data or {}).get("response", {}).get("shell-cohort-store", {}).get("data")
+        if stored:  # a draft the builder finds incomplete keeps the last valid cohort
+            self.definition = stored
 
     @task(3)
     def survival_panel(self) -> None:
