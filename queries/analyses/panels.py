@@ -220,7 +220,9 @@ def compute(cohort: Cohort, options: AnalysisOptions | None = None,
     bundle = AnalysisBundle(cohort.db.snapshot_id, cohort.key, cohort.size, options)
     started = time.perf_counter()
     with cohort.db.hold():  # the cohort and its base stay while the panel threads read them
-        cohort.db.cached_rows(cohort.table)
+        if cohort.source is not None:
+            cohort.source.cohort(cohort.db)  # the index population the cohort is made from
+        cohort.db.ensure(cohort.table)  # made again if another request's tables evicted it
         base_table(cohort)
         bundle.timings_ms["base"] = _ms(started)
         jobs = _panel_jobs(cohort, options)

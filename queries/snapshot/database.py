@@ -189,6 +189,7 @@ _TYPE_BYTES = {"BOOLEAN": 1, "TINYINT": 1, "UTINYINT": 1, "SMALLINT": 2, "USMALL
                "INTEGER": 4, "UINTEGER": 4, "DATE": 4, "FLOAT": 4, "BIGINT": 8, "UBIGINT": 8,
                "DOUBLE": 8, "TIMESTAMP": 8, "TIME": 8, "HUGEINT": 16, "UUID": 16, "INTERVAL": 16}
 _INLINE_STRING = 12
+MAX_RECIPES = 4096
 _STRING_SAMPLE = 2048
 
 
@@ -224,6 +225,13 @@ class SnapshotDatabase:
     _tables: OrderedDict[str, KeptTable] = field(default_factory=OrderedDict, repr=False)
     _building: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
     _pins: dict[str, int] = field(default_factory=dict, repr=False)
+    # Tables used this recently may be read by a request in flight: not evicted yet (the
+    # budget is exceeded for that long under a burst rather than a table dropped mid-use).
+    eviction_grace_seconds: float = 5.0
+    _last_used: dict[str, float] = field(default_factory=dict, repr=False)
+    # How each table was made (SQL, parameters), so that ``ensure`` can make it again.
+    _recipes: OrderedDict[str, tuple[str, list[Any] | dict[str, Any]]] = field(
+        default_factory=OrderedDict, repr=False)
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
@@ -243,7 +251,7 @@ class SnapshotDatabase:
                     )
                 self._con, self._pid = con, os.getpid()
                 self._tables = OrderedDict()
-                self._building, self._pins = {}, {}
+                self._building, self._pins, self._last_used = {}, {}, {}
                 self._local = threading.local()
             return self._con
 
@@ -301,9 +309,27 @@ class SnapshotDatabase:
                         self._building.pop(table, None)
                 with self._lock:
                     self._tables[table] = KeptTable(rows, size, table.startswith(PREFERRED_PREFIX))
+                    self._remember(table, sql, params)
                     self._use(table)
                     self._evict(keep=table)
                 return rows
+
+    def ensure(self, table: str) -> int | None:
+        """Rows of ``table``, made again from its recipe if it was evicted since this process
+        built it; None for a table never built here. Call inside ``hold()`` (with the tables
+        it is made from ensured first) so it stays until its readers have run."""
+        rows = self.cached_rows(table)
+        if rows is not None:
+            return rows
+        with self._lock:
+            recipe = self._recipes.get(table)
+        return None if recipe is None else self.cached_table(table, *recipe)
+
+    def _remember(self, table: str, sql: str, params: list[Any] | dict[str, Any]) -> None:
+        self._recipes[table] = (sql, params)
+        self._recipes.move_to_end(table)
+        while len(self._recipes) > MAX_RECIPES:
+            self._recipes.popitem(last=False)
 
     def cached_rows(self, table: str) -> int | None:
         """Rows of ``table`` if this process holds it (marked as just used), else None."""
@@ -360,6 +386,7 @@ class SnapshotDatabase:
         if kept is None:
             return None
         self._tables.move_to_end(table)
+        self._last_used[table] = time.monotonic()
         stack = getattr(self._local, "holds", None)
         if stack and table not in stack[0]:
             stack[0].add(table)
@@ -372,13 +399,16 @@ class SnapshotDatabase:
         if total <= self.max_cached_bytes and count <= self.max_cached_tables:
             return
         order = sorted(self._tables, key=lambda name: self._tables[name].preferred)  # stable
+        since = time.monotonic() - self.eviction_grace_seconds
+        recent = {name for name in order if self._last_used.get(name, 0.0) > since}
         cur = self.cursor()
         for name in order:
             if total <= self.max_cached_bytes and count <= self.max_cached_tables:
                 break
-            if name == keep or name in self._pins:
+            if name == keep or name in self._pins or name in recent:
                 continue
             kept = self._tables.pop(name)
+            self._last_used.pop(name, None)
             # DuckDB lets queries that already read the table finish; only later ones miss it.
             cur.execute(f"DROP TABLE IF EXISTS {name}")
             total, count = total - kept.bytes, count - 1

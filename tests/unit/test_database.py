@@ -16,7 +16,9 @@ def _db(tmp_path) -> SnapshotDatabase:
     folder = tmp_path / "snap"
     write_tiny_snapshot(folder)
     manifest = json.loads((folder / "manifest.json").read_text())
-    return SnapshotDatabase(manifest["id"], build_database(folder, manifest, tmp_path / "cache"))
+    db = SnapshotDatabase(manifest["id"], build_database(folder, manifest, tmp_path / "cache"))
+    db.eviction_grace_seconds = 0.0  # evict at once (the grace period has its own test)
+    return db
 
 
 def _cohort_frame(n: int) -> pd.DataFrame:
@@ -189,3 +191,27 @@ def test_the_result_cache_is_bounded_by_bytes_not_entries():
     assert cache.get(("small", 9)) is not None
     cache.put("huge", pd.DataFrame({"x": range(1_000_000)}))  # over the whole budget
     assert cache.get("huge") is None and cache.get("large") is not None
+
+
+def test_tables_used_within_the_grace_period_are_not_evicted_yet(tmp_path):
+    db = _db(tmp_path)
+    db.eviction_grace_seconds = 3600.0
+    db.max_cached_tables = 2
+    for k in range(4):
+        _kept(db, f"cohort_{k}", 10)
+    assert {f"cohort_{k}" for k in range(4)} <= _tables(db)  # in use by requests in flight
+    db.eviction_grace_seconds = 0.0
+    _kept(db, "cohort_late", 10)
+    assert _tables(db) == {"cohort_3", "cohort_late"}
+
+
+def test_an_evicted_table_is_made_again_from_its_recipe(tmp_path):
+    db = _db(tmp_path)
+    db.max_cached_tables = 1
+    _kept(db, "cohort_first", 25)
+    _kept(db, "cohort_second", 5)
+    assert "cohort_first" not in _tables(db)
+    with db.hold():
+        assert db.ensure("cohort_first") == 25
+        assert "cohort_first" in _tables(db)
+    assert db.ensure("never_built") is None
