@@ -727,5 +727,30 @@ def compare_cohorts(cohorts: list[tuple[Cohort, str]], endpoint: str,
     hr_groups = (labels[1], labels[0]) if len(labels) == 2 else None
     result = fit(agg, endpoint, None, default_at_risk_months(longest, every), hr_groups)
     result.definition = definition(endpoint)
+    if len(cohorts) == 2:
+        shared, identical = cohort_overlap(cohorts[0][0], cohorts[1][0])
+        if identical:
+            result.logrank, result.hazard_ratio = None, None
+            result.trend = None
+            notes.append("A and B hold the same patients: there is nothing to compare, so no "
+                         "test is made.")
+        elif shared:
+            notes.append(f"{shared} patients are in both cohorts and count in each; the log-rank "
+                         "test and hazard ratio assume independent groups (the adjusted "
+                         "comparison below can leave them out).")
     result.notes.extend(notes)
     return result
+
+
+def cohort_overlap(first: Cohort, second: Cohort) -> tuple[int, bool]:
+    """Patients in both cohorts, and whether the two hold the same patients with the same
+    index dates."""
+    if first.table == second.table:
+        return first.size, True
+    row = first.db.cursor().execute(
+        f"SELECT count(*) FILTER (WHERE a.patient_id IS NOT NULL AND b.patient_id IS NOT NULL), "
+        f"count(*) FILTER (WHERE a.patient_id IS NOT NULL AND b.patient_id IS NOT NULL "
+        f"AND a.index_date = b.index_date) "  # noqa: S608 - validated table names
+        f"FROM {first.table} a FULL OUTER JOIN {second.table} b USING (patient_id)").fetchone()
+    shared, same_index = (int(row[0]), int(row[1])) if row else (0, 0)
+    return shared, same_index == first.size == second.size

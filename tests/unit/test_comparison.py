@@ -302,3 +302,27 @@ def test_cli_compare_of_a_cohort_with_itself_reports_it(capsys, tmp_path):
                      "--cache-dir", str(tmp_path)])
     assert code == 0
     assert "same patients" in capsys.readouterr().out
+
+
+def test_side_by_side_survival_of_a_cohort_with_itself_makes_no_test(melanoma):
+    from queries.analyses import survival
+
+    result = survival.compare_cohorts([(melanoma, "A"), (melanoma, "B")], "os")
+    assert result.logrank is None and result.hazard_ratio is None
+    assert any("same patients" in note for note in result.notes)
+
+
+def test_side_by_side_survival_states_how_many_patients_are_in_both(melanoma):
+    from queries.analyses import survival
+
+    women = materialize_definition(melanoma.db, load_definition({
+        "schema_version": 1, "metadata": {"name": "women"},
+        "index_event": {"kind": "first_checkpoint_inhibitor"},
+        "inclusion_rules": [{"name": "women", "criteria": {"field": "sex", "op": "in",
+                                                           "value": ["F"]}}]}))
+    shared, identical = survival.cohort_overlap(melanoma, women)
+    expected = len(set(melanoma.frame()["patient_id"]) & set(women.frame()["patient_id"]))
+    assert (shared, identical) == (expected, False)
+    result = survival.compare_cohorts([(melanoma, "A"), (women, "B")], "os")
+    assert result.hazard_ratio is not None
+    assert any(f"{expected} patients are in both" in note for note in result.notes)
