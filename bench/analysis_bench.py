@@ -209,7 +209,7 @@ class PandasApp:
 
     def diagnosis_at_index(self, c: pd.DataFrame) -> pd.DataFrame:
         d = self.t["diagnoses"].merge(c[["patient_id", "index_date"]], on="patient_id")
-        d["before"] = d["diagnosis_date"] <= d["index_date"] + pd.Timedelta(days=30)
+        d["before"] = d["diagnosis_date"] <= d["index_date"]  # no grace window by default
         d["key"] = np.where(d["before"], -d["diagnosis_date"].astype("int64"),
                             d["diagnosis_date"].astype("int64"))
         d = d.sort_values(["patient_id", "before", "key", "icd10"],
@@ -228,7 +228,7 @@ class PandasApp:
         b = b[(b["biomarker"] == "PD-L1 TPS") & b["value_numeric"].notna()]
         b = b.merge(c[["patient_id", "index_date"]], on="patient_id")
         delta = (b["test_date"] - b["index_date"]).dt.days
-        b = b[delta <= 30].assign(before=delta <= 0, dist=delta.abs())
+        b = b[delta <= 0].assign(before=delta <= 0, dist=delta.abs())
         b = b.sort_values(["patient_id", "before", "dist"], ascending=[True, False, True])
         value = b.drop_duplicates("patient_id").set_index("patient_id")["value_numeric"]
         label = pd.cut(value, [-np.inf, 1, 50, np.inf], right=False, labels=TPS_LEVELS)

@@ -35,6 +35,7 @@ INDEX_PROPS = (
     (ids.BUILDER_INDEX_KIND, "value"), (ids.BUILDER_INDEX_CLASSES, "value"),
     (ids.BUILDER_INDEX_LINE, "value"), (ids.BUILDER_INDEX_CANCERS, "value"),
     (ids.BUILDER_INDEX_DATES, "start_date"), (ids.BUILDER_INDEX_DATES, "end_date"),
+    (ids.BUILDER_INDEX_GRACE, "value"),
 )
 TREATMENT_KINDS = ("first_checkpoint_inhibitor", "first_drug_class", "line_start")
 
@@ -170,11 +171,13 @@ def current_index(stored: dict, index_values: dict[str, Any]) -> dict:
         index["cancer_types"] = index_values.get("cancer_types") or None
     index["date_from"] = (index_values.get("date_from") or "")[:10] or None
     index["date_to"] = (index_values.get("date_to") or "")[:10] or None
+    grace = index_values.get("at_index_grace_days", stored.get("at_index_grace_days"))
+    index["at_index_grace_days"] = grace if grace else None  # 0: the default, left out
     return {k: v for k, v in index.items() if v not in (None, [], "")}
 
 
 def index_values_from(args: list) -> dict[str, Any]:
     """The INDEX_PROPS values (in that order) as the keys ``current_index`` reads."""
-    kind, classes, line, cancers, date_from, date_to = args
+    kind, classes, line, cancers, date_from, date_to, grace = args
     return {"kind": kind, "drug_classes": classes, "line": line, "cancer_types": cancers,
-            "date_from": date_from, "date_to": date_to}
+            "date_from": date_from, "date_to": date_to, "at_index_grace_days": grace}

@@ -72,6 +72,10 @@ def _index_card() -> dbc.Card:
                 _labelled("Index date between (optional)", dcc.DatePickerRange(
                     id=ids.BUILDER_INDEX_DATES, display_format="YYYY-MM-DD", clearable=True,
                     start_date_placeholder_text="from", end_date_placeholder_text="to")),
+                _labelled("'At index' values up to N days after index (default 0)", dcc.Input(
+                    id=ids.BUILDER_INDEX_GRACE, type="number", min=0, max=90, step=1, value=0,
+                    debounce=0.4, className="form-control form-control-sm",
+                    style={"width": "5rem"})),
             ]),
             html.Div(id=ids.BUILDER_INDEX_MESSAGE, className="small text-danger"),
         ]),
@@ -173,6 +177,7 @@ def _stored(stored: Any, catalog) -> dict | None:
     Output(ids.BUILDER_INDEX_CANCERS, "value"),
     Output(ids.BUILDER_INDEX_DATES, "start_date"),
     Output(ids.BUILDER_INDEX_DATES, "end_date"),
+    Output(ids.BUILDER_INDEX_GRACE, "value"),
     Output(ids.BUILDER_LOAD_MESSAGE, "children"),
     Output(ids.BUILDER_LINK_SEEN, "data"),
     Input(ids.BUILDER_INIT, "data"),
@@ -241,6 +246,7 @@ def _draw(draft: dict, catalog, role: str) -> tuple:
         index.get("cancer_types") or [],
         index.get("date_from"),
         index.get("date_to"),
+        index.get("at_index_grace_days") or 0,
     )
 
 

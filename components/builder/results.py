@@ -17,6 +17,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from access.guard import require_role
 from components import ids
 from components.builder.collect import (
+    INDEX_PROPS,
     collect,
     current_draft,
     index_dependencies,
@@ -28,6 +29,7 @@ from components.builder.state import BuildResult, definition_from_draft
 from components.callbacks import Callbacks
 from components.cohort_access import audit_definition, cohort_service
 from components.figures import graph_config
+from queries.cohort import bias
 from queries.cohort.describe import describe
 from queries.disclosure.attrition import protect_attrition_result
 from queries.disclosure.policy import policy_for
@@ -190,7 +192,7 @@ def update_builder_results(structure, name, *args):
         return (no_update,) * 9 + ([], [], [], no_update, no_update)
     service = cohort_service(snapshot_id)
     catalog = service.catalog
-    index_values = index_values_from(list(args[:6]))
+    index_values = index_values_from(list(args[:len(INDEX_PROPS)]))
     values = collect(ctx.inputs_list)
     draft, row_problems = current_draft(structure, values, index_values, name, catalog)
     result = definition_from_draft(draft, catalog, row_problems)
@@ -217,12 +219,21 @@ def update_builder_results(structure, name, *args):
         attrition_table(steps),
         html.Div(describe(definition, catalog), style={"whiteSpace": "pre-wrap"}),
         html.Span(f"Content hash {digest[:16]}…", title=digest, **{"data-hash": digest}),
-        None,
+        _look_ahead(definition),
         "",
         *markers,
         history,
         len(history) < 2,
     )
+
+
+def _look_ahead(definition) -> dbc.Alert | None:
+    """A warning when a rule looks at events after index (immortal-time bias)."""
+    warning = bias.look_ahead_warning(bias.look_ahead_rules(definition))
+    if warning is None:
+        return None
+    return dbc.Alert(warning + " The Analyses page offers the landmark analysis.",
+                     color="warning", className="small mb-0 look-ahead")
 
 
 def remember(history: list, data: dict) -> list:

@@ -228,8 +228,11 @@ def base_table(cohort: Cohort) -> str:
     (see :func:`from_source`).
     """
     name = f"{cohort.table}__base"
+    if cohort.at_index_grace_days:
+        name += f"_grace{int(cohort.at_index_grace_days)}"
     if cohort.source is None:
-        return cached_table(cohort, name, base_sql(cohort))
+        return cached_table(cohort, name, base_sql(cohort),
+                            {"grace": cohort.at_index_grace_days})
     with cohort.db.hold():  # the source and its base must outlive the query that filters them
         return from_source(cohort, name, base_table,
                            f"patient_id IN (SELECT patient_id FROM {cohort.table})",  # noqa: S608

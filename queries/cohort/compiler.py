@@ -48,9 +48,9 @@ from queries.cohort.model import (
 from queries.snapshot import schema
 
 COHORT_SELECT = "ix.patient_id, ix.index_date, ix.index_line"
-# The diagnosis at index: the latest on or before index + 30 days (a work-up can be dated just
-# after a treatment start), else the earliest; the same rule as queries/sql/diagnosis_at_index.
-DIAGNOSIS_LEEWAY_DAYS = 30
+# The diagnosis at index: the latest on or before index + the index event's grace days (0 by
+# default: no look-ahead; a work-up dated just after a treatment start needs a few), else the
+# earliest; the same rule as queries/sql/diagnosis_at_index.
 # The columns of the diagnosis at index (``dx``) that attribute criteria read.
 DIAGNOSIS_COLUMNS = ("cancer_type", "icd10", "histology_icdo3", "stage")
 
@@ -143,6 +143,7 @@ class _Compiler:
     # True when ix is a kept index table (index_population_sql): it carries the diagnosis at
     # index (dx_<column>) and the ECOG of the default window (ecog_default) already.
     kept_index: bool = False
+    grace_days: int = 0  # the index event's at_index_grace_days
 
     def field(self, key: str, context: str) -> CatalogField:
         f = self.catalog.get(key) or base_catalog().get(key)
@@ -260,7 +261,7 @@ class _Compiler:
     def diagnosis_ctes(self, params: list[Any]) -> list[str]:
         if not self.needs_diagnosis:
             return []
-        params.extend([DIAGNOSIS_LEEWAY_DAYS, DIAGNOSIS_LEEWAY_DAYS])
+        params.extend([self.grace_days, self.grace_days])
         return [
             "dx AS (\n  SELECT r.patient_id, r.cancer_type, r.icd10, r.histology_icdo3, r.stage "  # noqa: S608 - fixed identifiers
             "FROM (\n    SELECT d.patient_id, d.cancer_type, d.icd10, d.histology_icdo3, d.stage,"
@@ -341,7 +342,8 @@ class _Parts:
 
 def _compile_parts(definition: Definition, catalog: Catalog | None,
                    rules: list[Any] | None = None, index_table: str | None = None) -> _Parts:
-    compiler = _Compiler(catalog or base_catalog(), kept_index=index_table is not None)
+    compiler = _Compiler(catalog or base_catalog(), kept_index=index_table is not None,
+                         grace_days=definition.index_event.at_index_grace_days or 0)
     rule_params: list[Any] = []
     chosen = definition.enabled_rules() if rules is None else rules
     rule_sql = [compiler.node(rule.criteria, rule_params) for rule in chosen]
@@ -369,7 +371,8 @@ def index_population_sql(event: IndexEvent) -> CompiledQuery:
     patient's diagnoses and ECOG rows then run once per index event, not once per edit."""
     params: list[Any] = []
     derived = _Compiler(base_catalog(), needs_diagnosis=True,
-                        ecog_windows=[ECOG_DEFAULT_WINDOW])
+                        ecog_windows=[ECOG_DEFAULT_WINDOW],
+                        grace_days=event.at_index_grace_days or 0)
     ctes = _index_ctes(event, params) + derived.diagnosis_ctes(params) + \
         derived.ecog_ctes(params)
     dx = ", ".join(f"dx.{column} AS dx_{column}" for column in DIAGNOSIS_COLUMNS)
@@ -393,7 +396,8 @@ def compile_cohort(definition: Definition, catalog: Catalog | None = None,
     computed for the patients still left only, and the remaining rules applied. The rules are
     a conjunction, so the order does not change the result.
     """
-    compiler = _Compiler(catalog or base_catalog(), kept_index=index_table is not None)
+    compiler = _Compiler(catalog or base_catalog(), kept_index=index_table is not None,
+                         grace_days=definition.index_event.at_index_grace_days or 0)
     early: list[tuple[str, list[Any]]] = []
     late: list[tuple[str, list[Any]]] = []
     for rule in definition.enabled_rules():

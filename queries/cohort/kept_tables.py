@@ -28,12 +28,14 @@ class KeptSource:
     table: str
     sql: str
     params: tuple[Any, ...] = ()
+    at_index_grace_days: int = 0
 
     def cohort(self, db: SnapshotDatabase) -> Cohort:
         """The kept table as a Cohort, created if this process does not hold it. Call inside
         ``db.hold()`` until the queries reading it have run (so it is not evicted)."""
         size = db.cached_table(self.table, self.sql, list(self.params))
-        return Cohort(db=db, table=self.table, key=self.table, size=size)
+        return Cohort(db=db, table=self.table, key=self.table, size=size,
+                      at_index_grace_days=self.at_index_grace_days)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Cohort:
     key: str
     size: int
     source: KeptSource | None = None
+    # days after index that "at index" values may come from (the index event's grace window)
+    at_index_grace_days: int = 0
 
     @property
     def snapshot_id(self) -> str:
@@ -71,7 +75,8 @@ def materialize_sql(db: SnapshotDatabase, key: str, sql: str, params: list[Any] 
         f"CAST(index_line AS INTEGER) AS index_line FROM ({sql}) ORDER BY patient_id",
         params,
     )
-    return Cohort(db=db, table=table, key=key, size=size, source=source)
+    return Cohort(db=db, table=table, key=key, size=size, source=source,
+                  at_index_grace_days=source.at_index_grace_days if source else 0)
 
 
 def cached_cohort(db: SnapshotDatabase, key: str, source: KeptSource | None = None
@@ -79,8 +84,9 @@ def cached_cohort(db: SnapshotDatabase, key: str, source: KeptSource | None = No
     """The cohort of ``key`` if it is materialized in this process already."""
     table = _table_name(key)
     size = db.cached_rows(table)
-    return None if size is None else Cohort(db=db, table=table, key=key, size=size,
-                                             source=source)
+    return None if size is None else Cohort(
+        db=db, table=table, key=key, size=size, source=source,
+        at_index_grace_days=source.at_index_grace_days if source else 0)
 
 
 def materialize_frame(db: SnapshotDatabase, key: str, frame: pd.DataFrame) -> Cohort:

@@ -24,7 +24,8 @@ def index_source(db: SnapshotDatabase, definition: Definition) -> KeptSource:
     """The kept table of a definition's index-event population (see :func:`index_table`)."""
     query = index_population_sql(definition.index_event)
     return KeptSource(f"index_{definition.index_hash()[:32]}_{snapshot_hash(db.snapshot_id)}",
-                      query.sql, tuple(query.params))
+                      query.sql, tuple(query.params),
+                      definition.index_event.at_index_grace_days or 0)
 
 
 def index_table(db: SnapshotDatabase, definition: Definition) -> str:

@@ -264,6 +264,9 @@ class IndexEvent(BaseModel):
     cancer_types: StrList | None = None
     date_from: date | None = None
     date_to: date | None = None
+    # Days after index that "at index" values (diagnosis, biomarkers) may still come from; None
+    # is 0: only data up to the index date (no look-ahead). Up to 90 for late-dated work-ups.
+    at_index_grace_days: Annotated[int, Field(ge=0, le=90)] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> IndexEvent:
@@ -327,8 +330,12 @@ class Definition(BaseModel):
         return self
 
     def content(self) -> dict[str, Any]:
-        """The definition without export metadata: what the content hash covers."""
-        return self.model_dump(mode="json", exclude={"export"})
+        """The definition without export metadata: what the content hash covers. An unset
+        grace window is left out, so definitions written before it keep their hashes."""
+        data = self.model_dump(mode="json", exclude={"export"})
+        if data["index_event"].get("at_index_grace_days") is None:
+            data["index_event"].pop("at_index_grace_days", None)
+        return data
 
     def canonical_json(self) -> str:
         return canonical_json(self.content())

@@ -166,7 +166,7 @@ class ReferenceEvaluator:
         rows = [r for r in self.tables["diagnoses"].itertuples() if r.patient_id in index]
 
         def sort_key(r):
-            limit = index[r.patient_id] + timedelta(30)
+            limit = index[r.patient_id] + timedelta(event.at_index_grace_days or 0)
             early = r.diagnosis_date is not None and r.diagnosis_date <= limit
             latest = (False, -r.diagnosis_date.toordinal()) if early else (True, 0)
             return (not early, latest, _nl(r.diagnosis_date), _nl(r.icd10), _nl(r.cancer_type),

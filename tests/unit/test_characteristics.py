@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -94,7 +95,12 @@ def test_table_one_ecog_and_biomarkers_at_index(db):
     assert markers.loc["pdl1_tps", ["tested", "positive"]].tolist() == [2, 1]
     assert markers.loc["pdl1_tps", "pct_tested"] == pytest.approx(0.4)
     assert markers.loc["egfr", "pct_positive_of_tested"] == 1.0
-    assert markers.loc["msi", "positive"] == 1  # 10 days after index is within 30
+    # the MSI test 10 days after index is look-ahead: not "at index" without a grace window
+    assert markers.loc["msi", "positive"] == 0
+    grace = characteristics.table_one(replace(_cohort(db, "all5b", ["C0", "C1", "C2", "C3",
+                                                                     "C4"]),
+                                              at_index_grace_days=30))
+    assert grace.biomarkers.set_index("key").loc["msi", "positive"] == 1
     assert _row(table, "pdl1_tps", "Untested")["n"] == 3
     assert _row(table, "pdl1_tps", "TPS 1-49%")["pct"] == pytest.approx(0.5)  # of tested
 

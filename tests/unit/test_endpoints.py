@@ -198,3 +198,19 @@ def test_rules_that_look_after_index_are_found_with_a_landmark():
     any_time = Definition.model_validate_json(
         (folder / "msi_high_any_time.json").read_text())
     assert [f.last_day for f in look_ahead_rules(any_time)] == [None]
+
+
+def test_at_index_grace_window_is_part_of_the_index_event_and_off_by_default():
+    from queries.cohort.compiler import index_population_sql
+    from queries.cohort.model import Definition
+
+    plain = Definition.model_validate({"metadata": {"name": "x"}})
+    assert "at_index_grace_days" not in plain.content()["index_event"]  # old hashes kept
+    graced = Definition.model_validate(
+        {"metadata": {"name": "x"}, "index_event": {"at_index_grace_days": 30}})
+    assert graced.index_hash() != plain.index_hash()
+    assert 30 in index_population_sql(graced.index_event).params
+    assert 30 not in index_population_sql(plain.index_event).params
+    with pytest.raises(ValueError):
+        Definition.model_validate(
+            {"metadata": {"name": "x"}, "index_event": {"at_index_grace_days": 365}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -105,11 +106,16 @@ def test_orr_by_pdl1_stratum_uses_the_result_at_index(cohort):
     assert list(rates.index) == ["TPS < 1%", "TPS 1-49%", "TPS ≥ 50%", "Untested"]
     # <1: R3 (PD), R4 (NE); 1-49: R2 (SD), R5 (not evaluable); >=50: R0 (PR), R1 (CR)
     assert rates.loc["TPS < 1%", ["n", "responders", "denominator"]].tolist() == [2, 0, 2]
-    assert rates.loc["TPS 1-49%", ["n", "not_evaluable", "denominator"]].tolist() == [2, 1, 1]
+    # R2's 10 % was tested 20 days after index: no look-ahead by default, so R2 is untested
+    assert rates.loc["TPS 1-49%", ["n", "not_evaluable", "denominator"]].tolist() == [1, 1, 0]
     assert rates.loc["TPS ≥ 50%", ["n", "responders", "orr"]].tolist() == [2, 2, 1.0]
-    assert rates.loc["Untested", "n"] == 2  # R6, R7: shown, not dropped
-    assert result.test.test == "Pearson chi-square"
-    assert result.test.strata == ["TPS < 1%", "TPS 1-49%", "TPS ≥ 50%"]
+    assert rates.loc["Untested", "n"] == 3  # R2, R6, R7: shown, not dropped
+    assert result.test.strata == ["TPS < 1%", "TPS ≥ 50%"]
+    # a 30-day grace window (the index event's at_index_grace_days) lets R2's result count
+    grace = response.best_overall_response(replace(cohort, at_index_grace_days=30), "pdl1_tps",
+                                           "evaluable", "unconfirmed").rates.set_index("stratum")
+    assert grace.loc["TPS 1-49%", ["n", "not_evaluable", "denominator"]].tolist() == [2, 1, 1]
+    assert grace.loc["Untested", "n"] == 2
 
 
 def test_difference_test_two_strata_is_fisher_exact():
