@@ -747,10 +747,10 @@ def cohort_overlap(first: Cohort, second: Cohort) -> tuple[int, bool]:
     index dates."""
     if first.table == second.table:
         return first.size, True
-    row = first.db.cursor().execute(
-        f"SELECT count(*) FILTER (WHERE a.patient_id IS NOT NULL AND b.patient_id IS NOT NULL), "
-        f"count(*) FILTER (WHERE a.patient_id IS NOT NULL AND b.patient_id IS NOT NULL "
-        f"AND a.index_date = b.index_date) "  # noqa: S608 - validated table names
-        f"FROM {first.table} a FULL OUTER JOIN {second.table} b USING (patient_id)").fetchone()
+    both = "a.patient_id IS NOT NULL AND b.patient_id IS NOT NULL"
+    sql = (f"SELECT count(*) FILTER (WHERE {both}), count(*) FILTER (WHERE {both} AND "  # noqa: S608
+           f"a.index_date = b.index_date) FROM {first.table} a FULL OUTER JOIN {second.table} b "
+           "USING (patient_id)")  # validated table names
+    row = first.db.cursor().execute(sql).fetchone()
     shared, same_index = (int(row[0]), int(row[1])) if row else (0, 0)
     return shared, same_index == first.size == second.size
