@@ -173,7 +173,7 @@ def run_locust(url: str, scenario: Path, users: int, run_time: int, out: Path) -
         raise RuntimeError(f"locust not found at {locust}; run `make bench` (it creates "
                            ".venv-load from bench/load-requirements.lock)")
     command = [str(locust), "-f", str(ROOT / "bench" / "locustfile.py"),
-               "--headless", "--users", str(users + 1), "--spawn-rate", "10",
+               "--headless", "--users", str(users + 1), "--spawn-rate", "2",
                "--run-time", f"{run_time}s", "--host", url, "--csv", str(out),
                "--only-summary", "--stop-timeout", "30", "--loglevel", "WARNING"]
     env = {**os.environ, "IOCOHORT_LOAD_SCENARIO": str(scenario), "PYTHONPATH": str(ROOT)}
