@@ -108,8 +108,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 def start_preparing_snapshots(app: dash.Dash) -> None:
     """Build or verify every snapshot's database and its default index population in the
     background, logging progress; requests meanwhile see "preparing snapshot X (n %)"."""
-    from components.cohort_access import warm_snapshot
     from components.context import EXTENSION_KEY
+    from components.warmup import warm_snapshot
 
     server = app.server
     registry = server.extensions[EXTENSION_KEY].registry

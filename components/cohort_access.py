@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import flask
 
 from components.context import app_context
-from queries.analyses.panels import prepare_index_population
 from queries.cohort.kept_tables import Cohort
 from queries.cohort.service import CohortService
 from queries.snapshot.database import SnapshotDatabase
@@ -64,13 +63,6 @@ def service_for(server: flask.Flask, db: SnapshotDatabase) -> CohortService:
     if service is None or service.db is not db:
         service = services[key] = CohortService(db)
     return service
-
-
-def warm_snapshot(server: flask.Flask, db: SnapshotDatabase) -> None:
-    """Before users arrive: read the field catalog and build the default index event's
-    population tables (run by the registry's background preparation)."""
-    service_for(server, db).catalog  # noqa: B018 - read once now, kept by the service
-    prepare_index_population(db)
 
 
 def open_cohort(definition_data: dict, snapshot_id: str | None) -> OpenCohort:
