@@ -9,6 +9,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from queries.analyses.characteristics import POSITIVE_LEVEL, Comparison, Table1, compare
@@ -23,7 +24,13 @@ from queries.analyses.response import (
 )
 from queries.analyses.safety import CumulativeIncidence, SafetyResult
 from queries.analyses.strata import UNTESTED
-from queries.analyses.survival import SMALL_GROUP_EVENTS, SMALL_GROUP_PATIENTS, SurvivalResult
+from queries.analyses.survival import (
+    SMALL_GROUP_EVENTS,
+    SMALL_GROUP_PATIENTS,
+    SurvivalResult,
+    restricted_mean,
+)
+from queries.analyses.survival import milestones as survival_milestones
 from queries.cohort.attrition import Attrition
 from queries.disclosure.attrition import protect_attrition_result
 from queries.disclosure.curves import (
@@ -165,6 +172,31 @@ def _protect_hazard_ratio(hr: Any, hidden: set[str], policy: Policy) -> Any:
                    coef=None, se=None, p_value=_p_value(hr.p_value, policy))
 
 
+def _released_milestones(curve: pd.DataFrame, exact: pd.DataFrame) -> pd.DataFrame:
+    """Milestones read off the released (coarsened) curve: nothing beyond what it shows."""
+    if curve.empty or exact.empty:
+        return exact.iloc[0:0]
+    months = sorted(exact["time_months"].unique())
+    plain = curve.assign(at_risk=0, events=0, censored=0)  # counts: see the at-risk table
+    return survival_milestones(plain, months).assign(at_risk=None)
+
+
+def _released_rmst(curve: pd.DataFrame, exact: pd.DataFrame) -> pd.DataFrame:
+    """The area under the released curve to the horizon (its CI would need exact counts)."""
+    if curve.empty or exact.empty:
+        return exact.iloc[0:0]
+    horizon = float(exact["horizon_months"].iloc[0])
+    rows = []
+    for stratum, part in curve.groupby("stratum", sort=False):
+        times = part["time_days"].to_numpy(dtype=float)
+        surv = part["survival"].to_numpy(dtype=float)
+        fitted = restricted_mean(times, surv, np.zeros(len(times)), np.ones(len(times)),
+                                 horizon * DAYS_PER_MONTH)
+        rows.append({"stratum": stratum, "horizon_months": horizon,
+                     "rmst_months": None if fitted is None else fitted[0] / DAYS_PER_MONTH})
+    return pd.DataFrame(rows, columns=exact.columns)
+
+
 def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
     """Protect a ``queries.survival.SurvivalResult`` (returns a new one of the same type).
 
@@ -189,8 +221,8 @@ def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
         left_out = result.definition.left_out if result.definition else "follow-up after index"
         notes.append(f"{excluded.display} patients without {left_out} (or with a time before "
                      "index) were left out")
-    notes.append("milestone rates, restricted mean survival time and median follow-up are "
-                 "shown to clinicians only for now")
+    notes.append("milestone rates and the restricted mean are read off the curve as drawn "
+                 "(RMST without CI); median follow-up is shown to clinicians only for now")
     protected = replace(
         result, curve=curve.result,
         summary=_survival_summary(result.summary, curve.result, hidden, policy),
@@ -199,7 +231,8 @@ def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
         trend=_protect_logrank(result.trend, weak, policy),
         hazard_ratio=_protect_hazard_ratio(result.hazard_ratio, weak, policy),
         excluded=excluded.count, notes=notes,
-        milestones=result.milestones.iloc[0:0], rmst=result.rmst.iloc[0:0],
+        milestones=_released_milestones(curve.result, result.milestones),
+        rmst=_released_rmst(curve.result, result.rmst),
         follow_up=result.follow_up.iloc[0:0], rmst_difference=None,
         warnings=[w.split(" has only ")[0] + f": fewer than {SMALL_GROUP_PATIENTS} patients or "
                   f"{SMALL_GROUP_EVENTS} events, so its estimates are unreliable"

@@ -328,3 +328,21 @@ def test_ecog_each_level_is_its_own_stratum_with_a_trend_test(tmp_path):
     picked = survival.kaplan_meier(cohort, "os", "ecog_level", hr_groups=("ECOG 3", "ECOG 0"))
     assert picked.hazard_ratio.direction == "ECOG 3 vs ECOG 0"
     db.close()
+
+
+def test_partner_milestones_and_rmst_are_read_off_the_released_curve():
+    from queries.disclosure import policy_for, protect_result
+
+    data = _random_patients(1500, seed=37)
+    agg = survival.aggregate_patients(data["time"], data["event"], data["group"])
+    exact = survival.fit(agg, milestone_months=(6, 12), horizon_months=12)
+    released = protect_result(exact, policy_for("partner")).result
+    curve = released.curve
+    for row in released.milestones.itertuples():
+        part = curve[(curve["stratum"] == row.stratum)
+                     & (curve["time_days"] <= row.time_months * DAYS_PER_MONTH)]
+        assert row.survival == pytest.approx(part["survival"].iloc[-1])
+        assert row.at_risk is None
+    assert released.rmst["rmst_months"].notna().all()
+    assert released.rmst["ci_lower_months"].isna().all()  # no CI from rounded counts
+    assert released.follow_up.empty and released.rmst_difference is None
