@@ -15,6 +15,7 @@ from dash import ALL
 
 from components import ids
 from components.builder import widgets as widgets
+from components.i18n import _
 from queries.cohort.catalog import Catalog
 
 RULE_PROPS = ((ids.RULE_NAME, "value"), (ids.RULE_ENABLED, "value"), (ids.RULE_GROUP, "value"))
@@ -96,11 +97,11 @@ def _current_row(row: dict, rule: str, values: Values, catalog: Catalog) -> list
     row["field"] = _row_value(values, ids.CRITERION_FIELD, rule, key, row.get("field"))
     f = catalog.get(row["field"] or "")
     if f is None:
-        return ["choose a field"]
+        return [_("choose a field")]
     row["op"] = _row_value(values, ids.CRITERION_OPERATOR, rule, key, row.get("op"))
     if row["op"] not in f.operators:
         row["op"] = None
-        return ["choose an operator"]
+        return [_("choose an operator")]
     problems = []
     shown = _value_widgets(values, rule, key, widgets.spec_of(f.key, row["op"]))
     if shown is not None or widgets.value_kind(f, row["op"]) == "none":
@@ -110,7 +111,7 @@ def _current_row(row: dict, rule: str, values: Values, catalog: Catalog) -> list
     elif drawn != widgets.spec_of(f.key, row["op"]) or row.get("value") is None:
         # The widgets for this field and operator are not drawn yet.
         row["value"] = None
-        problems.append("choose a value")
+        problems.append(_("choose a value"))
     if widgets.has_window(f):
         problems += _current_window(row, rule, values, f)
     return problems

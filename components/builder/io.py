@@ -27,13 +27,14 @@ from components.builder.state import share_token
 from components.callbacks import Callbacks
 from components.cohort_access import audit_definition, cohort_service
 from components.context import app_context
+from components.i18n import N_, _, fmt_datetime, ngettext
 from queries.cohort.importing import import_definition
 
 CALLBACKS = Callbacks()
 
 MAX_UPLOAD_BYTES = 1_000_000
-SAVED_ACTIONS = (("open", "Open", "primary"), ("rename", "Rename", "secondary"),
-                 ("duplicate", "Duplicate", "secondary"), ("delete", "Delete", "danger"))
+SAVED_ACTIONS = (("open", N_("Open"), "primary"), ("rename", N_("Rename"), "secondary"),
+                 ("duplicate", N_("Duplicate"), "secondary"), ("delete", N_("Delete"), "danger"))
 
 
 def cohort_store() -> CohortStore:
@@ -42,37 +43,37 @@ def cohort_store() -> CohortStore:
 
 def files_card() -> dbc.Card:
     return dbc.Card(className="mb-3", children=[
-        dbc.CardHeader(html.H3("Save, share, export", className="card-title-small mb-0")),
+        dbc.CardHeader(html.H3(_("Save, share, export"), className="card-title-small mb-0")),
         dbc.CardBody(className="py-2 small", children=[
-            html.Label("Save as", htmlFor=ids.BUILDER_SAVE_NAME, className="form-label mb-0"),
+            html.Label(_("Save as"), htmlFor=ids.BUILDER_SAVE_NAME, className="form-label mb-0"),
             dbc.InputGroup(size="sm", className="mb-1", children=[
-                dbc.Input(id=ids.BUILDER_SAVE_NAME, placeholder="name (default: cohort name)",
+                dbc.Input(id=ids.BUILDER_SAVE_NAME, placeholder=_("name (default: cohort name)"),
                           maxLength=200),
-                dbc.Button("Save", id=ids.BUILDER_SAVE, color="primary", n_clicks=0),
+                dbc.Button(_("Save"), id=ids.BUILDER_SAVE, color="primary", n_clicks=0),
             ]),
             html.Div(id=ids.BUILDER_SAVE_MESSAGE, className="mb-1"),
             dcc.Store(id=ids.BUILDER_SAVED_VERSION, data=0),
             html.Div(id=ids.BUILDER_SAVED_LIST, className="mb-2"),
             html.Div(className="d-flex flex-wrap gap-1 mb-1", children=[
-                dbc.Button("Share link", id=ids.BUILDER_SHARE, size="sm", color="secondary",
+                dbc.Button(_("Share link"), id=ids.BUILDER_SHARE, size="sm", color="secondary",
                            n_clicks=0),
-                dbc.Button("Download JSON", id=ids.BUILDER_DOWNLOAD_JSON, size="sm",
+                dbc.Button(_("Download JSON"), id=ids.BUILDER_DOWNLOAD_JSON, size="sm",
                            color="primary", outline=True, n_clicks=0),
                 dbc.Button("SQL", id=ids.BUILDER_DOWNLOAD_SQL, size="sm", color="primary",
-                           outline=True, n_clicks=0, title="download the SQL"),
-                dbc.Button("Text", id=ids.BUILDER_DOWNLOAD_TEXT, size="sm", color="primary",
+                           outline=True, n_clicks=0, title=_("download the SQL")),
+                dbc.Button(_("Text"), id=ids.BUILDER_DOWNLOAD_TEXT, size="sm", color="primary",
                            outline=True, n_clicks=0, title="download the plain-language text"),
             ]),
             html.Div(className="d-flex align-items-center gap-1 mb-2", children=[
                 dbc.Input(id=ids.BUILDER_SHARE_URL, readonly=True, size="sm",
-                          placeholder="a link that opens this cohort (after sign-in)"),
+                          placeholder=_("a link that opens this cohort (after sign-in)")),
                 dcc.Clipboard(id=ids.BUILDER_SHARE_COPY, target_id=ids.BUILDER_SHARE_URL,
-                              title="copy the link", className="btn btn-sm btn-light"),
+                              title=_("copy the link"), className="btn btn-sm btn-light"),
             ]),
             dcc.Upload(id=ids.BUILDER_UPLOAD, max_size=MAX_UPLOAD_BYTES, multiple=False,
                        accept=".json,application/json", className="builder-upload",
-                       children=html.Div(["Upload a cohort JSON file: drop it here or ",
-                                          html.A("choose a file", href="#")])),
+                       children=html.Div([_("Upload a cohort JSON file: drop it here or "),
+                                          html.A(_("choose a file"), href="#")])),
             html.Div(id=ids.BUILDER_UPLOAD_PROBLEMS, className="mt-1"),
         ]),
     ])
@@ -113,24 +114,28 @@ def save_cohort(clicks, name, stored, snapshot_id, version):
     user = require_role(*ROLES)
     if not clicks:
         raise PreventUpdate
-    definition, _ = _valid_definition(stored, snapshot_id)
+    definition, _problems = _valid_definition(stored, snapshot_id)
     if definition is None:
-        return _problem("Nothing to save yet: complete the cohort first."), no_update
+        return _problem(_("Nothing to save yet: complete the cohort first.")), no_update
     title = (name or "").strip() or definition.metadata.name
     saved = cohort_store().save(user.username, title, definition.model_dump(mode="json"),
                                 definition.content_hash())
-    return _ok(f"Saved as “{saved.name}”."), (version or 0) + 1
+    return _ok(_("Saved as “{name}”.", name=saved.name)), (version or 0) + 1
 
 
 def _saved_row(saved) -> html.Tr:
-    buttons = [dbc.Button(text, id=ids.saved_action(saved.id, action), color=color, outline=True,
+    buttons = [dbc.Button(_(text), id=ids.saved_action(saved.id, action), color=color, outline=True,
                           size="sm", n_clicks=0, className="py-0 px-1")
                for action, text, color in SAVED_ACTIONS]
     return html.Tr([
-        html.Td(dbc.Input(id=ids.saved_name(saved.id), value=saved.name, size="sm",
-                          maxLength=200)),
-        html.Td(saved.updated[:16].replace("T", " "), className="text-muted text-nowrap"),
-        html.Td(html.Div(buttons, className="d-flex gap-1")),
+        # The whole name stays readable (wrapping, and in full on hover), so two cohorts
+        # whose names share a long prefix can be told apart.
+        html.Td([dbc.Textarea(id=ids.saved_name(saved.id), value=saved.name, size="sm",
+                              maxLength=200, rows=1, title=saved.name,
+                              className="saved-cohort-name"),
+                 html.Div(fmt_datetime(saved.updated[:16]), className="small text-muted")],
+                className="saved-cohort-name-cell"),
+        html.Td(html.Div(buttons, className="d-flex flex-wrap gap-1")),
     ])
 
 
@@ -143,7 +148,7 @@ def update_saved_list(_version):
     user = require_role(*ROLES)
     saved = cohort_store().list(user.username)
     if not saved:
-        return html.P("No saved cohorts yet.", className="text-muted mb-0")
+        return html.P(_("No saved cohorts yet."), className="text-muted mb-0")
     return html.Div(dbc.Table(html.Tbody([_saved_row(s) for s in saved]), size="sm",
                               className="mb-0 align-middle"),
                     className="builder-saved-list")
@@ -173,17 +178,17 @@ def update_saved_cohort(_clicks, _names, version):
     try:
         if action == "open":
             saved = store.open(user.username, cohort_id)
-            return loaded_payload(saved.definition), no_update, _ok(f"Opened “{saved.name}”.")
+            return loaded_payload(saved.definition), no_update, _ok(_("Opened “{name}”.", name=saved.name))
         if action == "rename":
             saved = store.rename(user.username, cohort_id, _saved_names().get(cohort_id, ""))
-            return no_update, bump, _ok(f"Renamed to “{saved.name}”.")
+            return no_update, bump, _ok(_("Renamed to “{name}”.", name=saved.name))
         if action == "duplicate":
             saved = store.duplicate(user.username, cohort_id)
-            return no_update, bump, _ok(f"Saved a copy as “{saved.name}”.")
+            return no_update, bump, _ok(_("Saved a copy as “{name}”.", name=saved.name))
         store.delete(user.username, cohort_id)
-        return no_update, bump, _ok("Deleted.")
+        return no_update, bump, _ok(_("Deleted."))
     except SavedCohortNotFound:
-        return no_update, bump, _problem("That saved cohort no longer exists.")
+        return no_update, bump, _problem(_("That saved cohort no longer exists."))
     except ValueError as exc:
         return no_update, no_update, _problem(str(exc))
 
@@ -203,7 +208,7 @@ def update_share_link(clicks, stored, snapshot_id):
     require_role(*ROLES)
     if not clicks:
         raise PreventUpdate
-    definition, _ = _valid_definition(stored, snapshot_id)
+    definition, _problems = _valid_definition(stored, snapshot_id)
     if definition is None:
         return ""
     base = flask.request.host_url.rstrip("/")
@@ -253,26 +258,27 @@ def download_cohort(_json, _sql, _text, stored, snapshot_id):
 
 
 def _decode_upload(contents: str) -> tuple[str | None, str | None]:
-    _, _, encoded = (contents or "").partition(",")
+    _header, _comma, encoded = (contents or "").partition(",")
     try:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        return None, "the file could not be read"
+        return None, _("the file could not be read")
     if len(raw) > MAX_UPLOAD_BYTES:
-        return None, "the file is larger than 1 MB"
+        return None, _("the file is larger than 1 MB")
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError:
-        return None, "the file is not UTF-8 text"
+        return None, _("the file is not UTF-8 text")
 
 
 def _problem_list(filename: str, problems: list) -> html.Div:
-    items = [html.Li([html.Code(p.path or "(whole file)"), ": ", p.message,
+    items = [html.Li([html.Code(p.path or _("(whole file)")), ": ", p.message,
                       html.Span(f" — {p.hint}", className="text-muted") if p.hint else None])
              for p in problems]
     return html.Div(className="border border-danger rounded p-2 small", role="alert", children=[
-        html.Div(f"{filename}: {len(problems)} problem{'s' if len(problems) != 1 else ''}; "
-                 "the cohort on the page is unchanged.", className="fw-semibold text-danger"),
+        html.Div(ngettext("{file}: {n} problem; the cohort on the page is unchanged.",
+                          "{file}: {n} problems; the cohort on the page is unchanged.",
+                          len(problems), file=filename), className="fw-semibold text-danger"),
         html.Ul(items, className="mb-0 ps-3 builder-upload-problem-list"),
     ])
 
@@ -291,17 +297,19 @@ def upload_cohort(contents, filename, snapshot_id):
     require_role(*ROLES)
     if not contents:
         raise PreventUpdate
-    filename = str(filename or "the file")[:120]
+    filename = str(filename or _("the file"))[:120]
     text, problem = _decode_upload(contents)
     if problem:
-        return _problem(f"{filename}: {problem}; the cohort on the page is unchanged."), \
+        return _problem(_("{file}: {problem}; the cohort on the page is unchanged.",
+                          file=filename, problem=problem)), \
             no_update, None
     result = import_definition(text, cohort_service(snapshot_id).catalog)
     if not result.ok:
         return _problem_list(filename, result.errors or result.problems), no_update, None
-    notes = [f"{filename} opened."]
+    notes = [_("{file} opened.", file=filename)]
     if result.migrated_from is not None:
-        notes.append(f"Migrated from schema version {result.migrated_from}.")
+        notes.append(_("Migrated from schema version {version}.",
+                       version=result.migrated_from))
     notes += [str(w) for w in result.warnings]
     message = dbc.Alert([html.Div(n) for n in notes], color="success",
                         className="py-1 px-2 small mb-0")

@@ -28,15 +28,16 @@ from components.builder.common import ROLES, count_text_for, loaded_payload
 from components.builder.render import render_rules, value_area, window_area
 from components.callbacks import Callbacks
 from components.cohort_access import cohort_service
+from components.i18n import N_, _
 from queries.cohort.importing import import_definition
 
 CALLBACKS = Callbacks()
 
 INDEX_KINDS = {
-    "first_checkpoint_inhibitor": "First immune checkpoint inhibitor (anti-PD-1/PD-L1/CTLA-4)",
-    "first_drug_class": "First treatment of chosen drug classes",
-    "line_start": "Start of treatment line N",
-    "diagnosis": "Diagnosis date",
+    "first_checkpoint_inhibitor": N_("First immune checkpoint inhibitor (anti-PD-1/PD-L1/CTLA-4)"),
+    "first_drug_class": N_("First treatment of chosen drug classes"),
+    "line_start": N_("Start of treatment line N"),
+    "diagnosis": N_("Diagnosis date"),
 }
 HIDDEN = {"display": "none"}
 
@@ -52,24 +53,24 @@ def _labelled(label: str, control: Any, box_id: str | None = None, width: str = 
 
 def _index_card() -> dbc.Card:
     return dbc.Card(className="mb-3", children=[
-        dbc.CardHeader(html.H3("Index event (time zero)", className="card-title-small mb-0")),
+        dbc.CardHeader(html.H3(_("Index event (time zero)"), className="card-title-small mb-0")),
         dbc.CardBody(className="py-2", children=[
             html.Div(className="d-flex flex-wrap align-items-end", children=[
-                _labelled("Index event", dbc.Select(
+                _labelled(_("Index event"), dbc.Select(
                     id=ids.BUILDER_INDEX_KIND, value="first_checkpoint_inhibitor", size="sm",
-                    options=[{"label": text, "value": key} for key, text in INDEX_KINDS.items()],
+                    options=[{"label": _(text), "value": key} for key, text in INDEX_KINDS.items()],
                 ), width="22rem"),
-                _labelled("Drug classes", dcc.Dropdown(
-                    id=ids.BUILDER_INDEX_CLASSES, multi=True, placeholder="choose classes",
+                _labelled(_("Drug classes"), dcc.Dropdown(
+                    id=ids.BUILDER_INDEX_CLASSES, multi=True, placeholder=_("choose classes"),
                     style={"minWidth": "16rem"}), ids.BUILDER_INDEX_CLASSES_BOX),
-                _labelled("Line N", dcc.Input(
+                _labelled(_("Line N"), dcc.Input(
                     id=ids.BUILDER_INDEX_LINE, type="number", min=1, max=50, step=1, value=1,
                     debounce=0.4, className="form-control form-control-sm",
                     style={"width": "5rem"}), ids.BUILDER_INDEX_LINE_BOX),
-                _labelled("Cancer types", dcc.Dropdown(
-                    id=ids.BUILDER_INDEX_CANCERS, multi=True, placeholder="any cancer type",
+                _labelled(_("Cancer types"), dcc.Dropdown(
+                    id=ids.BUILDER_INDEX_CANCERS, multi=True, placeholder=_("any cancer type"),
                     style={"minWidth": "16rem"}), ids.BUILDER_INDEX_CANCERS_BOX),
-                _labelled("Index date between (optional)", dcc.DatePickerRange(
+                _labelled(_("Index date between (optional)"), dcc.DatePickerRange(
                     id=ids.BUILDER_INDEX_DATES, display_format="YYYY-MM-DD", clearable=True,
                     start_date_placeholder_text="from", end_date_placeholder_text="to")),
                 _labelled("'At index' values up to N days after index (default 0)", dcc.Input(
@@ -85,16 +86,16 @@ def _index_card() -> dbc.Card:
 def _rules_card() -> dbc.Card:
     return dbc.Card(className="mb-3", children=[
         dbc.CardHeader(className="d-flex align-items-center", children=[
-            html.H3("Inclusion rules, applied in order", className="card-title-small mb-0"),
-            dbc.Button("+ Add rule", id=ids.BUILDER_ADD_RULE, color="primary", size="sm",
+            html.H3(_("Inclusion rules, applied in order"), className="card-title-small mb-0"),
+            dbc.Button(_("+ Add rule"), id=ids.BUILDER_ADD_RULE, color="primary", size="sm",
                        className="ms-auto", n_clicks=0),
         ]),
         dbc.CardBody(className="py-2", children=[
-            html.P("A rule keeps the patients who match all, any or none of its criteria; "
+            html.P(_("A rule keeps the patients who match all, any or none of its criteria; "
                    "rules apply one after the other. Switch a rule off to see the cohort "
-                   "without it.", className="small text-muted mb-2"),
+                   "without it."), className="small text-muted mb-2"),
             html.Div(id=ids.BUILDER_RULES, className="builder-rules",
-                     children=html.P("Loading…", className="text-muted small")),
+                     children=html.P(_("Loading…"), className="text-muted small")),
         ]),
     ])
 
@@ -109,17 +110,17 @@ def layout() -> html.Div:
         dcc.Store(id=ids.snapshot_watch("builder")),
         dcc.Download(id=ids.BUILDER_DOWNLOAD),
         html.Div(className="d-flex flex-wrap align-items-end gap-3 mb-2", children=[
-            html.H2("Cohort builder", className="h4 mb-0 me-2"),
+            html.H2(_("Cohort builder"), className="h4 mb-0 me-2"),
             html.Div([
-                html.Label("Cohort name", htmlFor=ids.BUILDER_NAME,
+                html.Label(_("Cohort name"), htmlFor=ids.BUILDER_NAME,
                            className="form-label small mb-0"),
                 dbc.Input(id=ids.BUILDER_NAME, size="sm", debounce=True, maxLength=200,
                           style={"width": "22rem"}),
             ]),
-            dbc.Button("New cohort", id=ids.BUILDER_NEW, color="secondary", outline=True,
+            dbc.Button(_("New cohort"), id=ids.BUILDER_NEW, color="secondary", outline=True,
                        size="sm", n_clicks=0),
-            dbc.Button("Undo", id=ids.BUILDER_UNDO, color="secondary", outline=True, size="sm",
-                       n_clicks=0, disabled=True, title="back to the previous complete cohort"),
+            dbc.Button(_("Undo"), id=ids.BUILDER_UNDO, color="secondary", outline=True, size="sm",
+                       n_clicks=0, disabled=True, title=_("back to the previous complete cohort")),
         ]),
         html.Div(id=ids.BUILDER_LOAD_MESSAGE),
         dbc.Row([
@@ -142,7 +143,8 @@ def _from_search(search: str | None, username: str, catalog) -> tuple[dict | Non
             if result.ok:
                 return result.definition.model_dump(mode="json"), None
             problem = "; ".join(str(p) for p in result.errors[:5])
-        return None, dbc.Alert(f"The cohort in the link could not be opened: {problem}",
+        return None, dbc.Alert(_("The cohort in the link could not be opened: {problem}",
+                                 problem=problem),
                                color="warning", dismissable=True)
     if "saved" in query:
         from access.cohort_store import SavedCohortNotFound
@@ -150,7 +152,7 @@ def _from_search(search: str | None, username: str, catalog) -> tuple[dict | Non
         try:
             return builder_io.cohort_store().open(username, query["saved"][0]).definition, None
         except SavedCohortNotFound:
-            return None, dbc.Alert("That saved cohort is not among yours.", color="warning",
+            return None, dbc.Alert(_("That saved cohort is not among yours."), color="warning",
                                    dismissable=True)
     return None, None
 
@@ -203,7 +205,8 @@ def load_builder(_init, loaded, _new, _watch, search, stored, snapshot_id, seen,
         if structure.get("snapshot") == service.db.snapshot_id:
             raise PreventUpdate
         data = _stored(stored, catalog)
-        message = dbc.Alert(f"Now counting on snapshot {service.db.snapshot_id}.",
+        message = dbc.Alert(_("Now counting on snapshot {snapshot}.",
+                              snapshot=service.db.snapshot_id),
                             color="info", dismissable=True, duration=8000)
     elif trigger == ids.BUILDER_LOADED and isinstance(loaded, dict):
         data = loaded.get("definition")
@@ -228,7 +231,7 @@ def watch_snapshot(snapshot_id: str | None):
     """Tell the builder (when it is on screen) that the active snapshot changed."""
     # Fires on every page (the store is the shell's): every role may; it echoes only the id.
     require_signed_in()
-    return [snapshot_id for _ in ctx.outputs_list]
+    return [snapshot_id for _output in ctx.outputs_list]
 
 
 def _draw(draft: dict, catalog, role: str) -> tuple:
@@ -329,7 +332,7 @@ def update_rules(_add, _actions, _removes, structure, snapshot_id, *_widgets):
     if trigger is None or not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate  # a button drawn anew, not clicked
     catalog = cohort_service(snapshot_id).catalog
-    draft, _ = current_draft(structure or state.new_draft(), collect(ctx.states_list), {}, None,
+    draft, _problems = current_draft(structure or state.new_draft(), collect(ctx.states_list), {}, None,
                              catalog)
     draft = apply_action(draft, trigger)
     return render_rules(draft, catalog, count_text_for(user.role)), draft
@@ -393,7 +396,7 @@ def update_rule_card(enabled: bool | None):
     return "mb-2 builder-rule" + ("" if enabled else " builder-rule-off")
 
 
-PAGE = pages.register(pages.Page("/builder", "Cohort builder", ROLES, layout, order=10))
+PAGE = pages.register(pages.Page("/builder", N_("Cohort builder"), ROLES, layout, order=10))
 
 
 def register(app: dash.Dash) -> None:

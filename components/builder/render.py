@@ -14,6 +14,7 @@ from dash import dcc, html
 from components import ids
 from components.builder import widgets as widgets
 from components.builder.state import GROUPS
+from components.i18n import _
 from queries.cohort.catalog import OPERATOR_LABELS, Catalog, CatalogField
 from queries.cohort.describe import rule_text
 
@@ -24,7 +25,7 @@ def value_area(f: CatalogField | None, op: str | None, value: Any, rule: str, ro
                count_text: widgets.CountText) -> list:
     """The row's value inputs (see ``widgets.value_widgets``)."""
     if f is None:
-        return [html.Span("choose a field first", className="small text-muted")]
+        return [html.Span(_("choose a field first"), className="small text-muted")]
     return widgets.value_widgets(f, op, value, rule, row, count_text)
 
 
@@ -45,12 +46,12 @@ def _extra_text(extra: list[dict], catalog: Catalog) -> str:
     parts = []
     for item in extra:
         f = catalog.get(item.get("field", ""))
-        label = f.label if f else item.get("field", "?")
+        label = _(f.label) if f else item.get("field", "?")
         value = item.get("value")
         value = ", ".join(map(str, value)) if isinstance(value, list) else value
-        op = OPERATOR_LABELS.get(item.get("op", ""), item.get("op", ""))
+        op = _(OPERATOR_LABELS.get(item.get("op", ""), item.get("op", "")))
         parts.append(f"{label} {op} {'' if value is None else value}".strip())
-    return "and " + "; and ".join(parts)
+    return _("and {conditions}", conditions=_("; and ").join(parts))
 
 
 def criterion_row(rule: str, row: dict, catalog: Catalog, field_options: list[dict],
@@ -66,7 +67,7 @@ def criterion_row(rule: str, row: dict, catalog: Catalog, field_options: list[di
             html.Div(className="d-flex flex-wrap align-items-center gap-2", children=[
                 dcc.Dropdown(id=ids.criterion_id(ids.CRITERION_FIELD, rule, key),
                              options=field_options, value=f.key if f else None,
-                             placeholder="field (type to search)", clearable=False,
+                             placeholder=_("field (type to search)"), clearable=False,
                              className="builder-field", style={"width": "23rem"},
                              maxHeight=320),
                 dcc.Dropdown(id=ids.criterion_id(ids.CRITERION_OPERATOR, rule, key),
@@ -78,7 +79,7 @@ def criterion_row(rule: str, row: dict, catalog: Catalog, field_options: list[di
                          className="d-flex flex-wrap align-items-center gap-1"),
                 dbc.Button("✕", id=ids.criterion_id(ids.CRITERION_REMOVE, rule, key),
                            color="link", size="sm", className="text-danger ms-auto",
-                           title="remove this criterion", n_clicks=0),
+                           title=_("remove this criterion"), n_clicks=0),
             ]),
             html.Div(window_area(f, row, rule),
                      id=ids.criterion_id(ids.CRITERION_WINDOW_AREA, rule, key),
@@ -97,23 +98,23 @@ def criterion_row(rule: str, row: dict, catalog: Catalog, field_options: list[di
 def _rule_header(rule: dict, position: int, total: int) -> html.Div:
     key = rule["key"]
     return html.Div(className="d-flex flex-wrap align-items-center gap-2", children=[
-        dbc.Badge(str(position), color="primary", pill=True, title="order of application"),
+        dbc.Badge(str(position), color="primary", pill=True, title=_("order of application")),
         dbc.Input(id=ids.rule_id(ids.RULE_NAME, key), value=rule.get("name", ""), size="sm",
-                  debounce=True, placeholder="rule name", style={"width": "11rem"},
+                  debounce=True, placeholder=_("rule name"), style={"width": "11rem"},
                   maxLength=200),
-        html.Span("patients with", className="small"),
+        html.Span(_("patients with"), className="small"),
         dbc.Select(id=ids.rule_id(ids.RULE_GROUP, key), value=rule.get("group", "all"),
-                   options=[{"label": text, "value": group} for group, text in GROUPS.items()],
+                   options=[{"label": _(text), "value": group} for group, text in GROUPS.items()],
                    size="sm", style={"width": "7rem"}, disabled=rule.get("raw") is not None),
         dbc.Switch(id=ids.rule_id(ids.RULE_ENABLED, key), value=bool(rule.get("enabled", True)),
                    label="applied", className="ms-2 mb-0"),
         html.Div(className="ms-auto btn-group btn-group-sm", children=[
             dbc.Button("↑", id=ids.rule_action(key, "up"), color="light", n_clicks=0,
-                       disabled=position == 1, title="move up"),
+                       disabled=position == 1, title=_("move up")),
             dbc.Button("↓", id=ids.rule_action(key, "down"), color="light", n_clicks=0,
-                       disabled=position == total, title="move down"),
-            dbc.Button("Remove", id=ids.rule_action(key, "remove"), color="light", n_clicks=0,
-                       className="text-danger", title="delete this rule"),
+                       disabled=position == total, title=_("move down")),
+            dbc.Button(_("Remove"), id=ids.rule_action(key, "remove"), color="light", n_clicks=0,
+                       className="text-danger", title=_("delete this rule")),
         ]),
     ])
 
@@ -123,14 +124,14 @@ def rule_card(rule: dict, position: int, total: int, catalog: Catalog,
     key = rule["key"]
     if rule.get("raw") is not None:
         body = [html.P(rule_text_safe(rule["raw"], catalog), className="small mb-1"),
-                html.P("This rule nests groups more deeply than the builder draws; it is kept "
-                       "as it is. Edit it in the JSON file and upload it again.",
+                html.P(_("This rule nests groups more deeply than the builder draws; it is kept "
+                       "as it is. Edit it in the JSON file and upload it again."),
                        className="small text-muted mb-0")]
     else:
         body = [
             html.Div([criterion_row(key, row, catalog, field_options, count_text)
                       for row in rule.get("rows", [])], id=ids.rule_id(ids.RULE_ROWS, key)),
-            dbc.Button("+ criterion", id=ids.rule_action(key, "add-row"), color="secondary",
+            dbc.Button(_("+ criterion"), id=ids.rule_action(key, "add-row"), color="secondary",
                        outline=True, size="sm", n_clicks=0),
         ]
     enabled = bool(rule.get("enabled", True))
@@ -152,14 +153,14 @@ def rule_text_safe(criteria: Any, catalog: Catalog) -> str:
     try:
         return rule_text(AllGroup.model_validate({"all": [criteria]}).all[0], catalog)
     except ValueError:
-        return "(a rule that cannot be described)"
+        return _("(a rule that cannot be described)")
 
 
 def render_rules(draft: dict, catalog: Catalog, count_text: widgets.CountText) -> list:
     rules = draft.get("rules", [])
     if not rules:
-        return [html.P("No inclusion rules yet: every patient with the index event is in the "
-                       "cohort. Add a rule to narrow it down.", className="text-muted small")]
+        return [html.P(_("No inclusion rules yet: every patient with the index event is in the "
+                       "cohort. Add a rule to narrow it down."), className="text-muted small")]
     options = widgets.field_options(catalog)
     return [rule_card(rule, i, len(rules), catalog, options, count_text)
             for i, rule in enumerate(rules, start=1)]

@@ -29,6 +29,7 @@ from components.builder.state import BuildResult, definition_from_draft
 from components.callbacks import Callbacks
 from components.cohort_access import audit_definition, cohort_service
 from components.figures import graph_config
+from components.i18n import _, localize_released, ngettext
 from queries.cohort import bias
 from queries.cohort.describe import describe
 from queries.disclosure.attrition import protect_attrition_result
@@ -43,11 +44,11 @@ FUNNEL_COLORS = {"after": "#2c3e50", "alone": "#95a5a6"}
 
 def results_card() -> dbc.Card:
     return dbc.Card(className="mb-3 builder-results", children=[
-        dbc.CardHeader(html.H3("Cohort", className="card-title-small mb-0")),
+        dbc.CardHeader(html.H3(_("Cohort"), className="card-title-small mb-0")),
         dbc.CardBody(className="py-2", children=[
             html.Div(className="d-flex align-items-baseline gap-3", children=[
                 html.Div([
-                    html.Div("Patients in cohort", className="metric-label"),
+                    html.Div(_("Patients in cohort"), className="metric-label"),
                     dcc.Loading(html.Div("—", id=ids.BUILDER_COUNT, className="metric-value"),
                                 type="dot", delay_show=300),
                 ]),
@@ -60,7 +61,7 @@ def results_card() -> dbc.Card:
                           style={"height": "15rem"}),
                 html.Div(id=ids.BUILDER_ATTRITION_TABLE),
             ]),
-            html.H4("In plain language", className="card-title-small mt-2"),
+            html.H4(_("In plain language"), className="card-title-small mt-2"),
             html.Div(id=ids.BUILDER_DESCRIPTION, className="small builder-description"),
             html.Div(id=ids.BUILDER_HASH, className="small text-muted mt-1"),
         ]),
@@ -79,7 +80,7 @@ def empty_figure() -> go.Figure:
 
 def _step_label(step) -> str:
     if step.step == 0:
-        return "Index event"
+        return _("Index event")
     name = step.rule_name if len(step.rule_name) <= 28 else step.rule_name[:27] + "…"
     return f"{step.step}. {name}" + ("" if step.enabled else " (off)")
 
@@ -90,12 +91,12 @@ def funnel_figure(steps: list) -> go.Figure:
     after = [s.remaining.value or 0 for s in steps]
     alone = [s.alone.value or 0 for s in steps]
     fig = go.Figure([
-        go.Bar(y=labels, x=after, name="left after rule", orientation="h",
-               marker_color=FUNNEL_COLORS["after"], text=[s.remaining.display for s in steps],
-               textposition="auto", hovertemplate="%{y}: %{text} left<extra></extra>"),
-        go.Bar(y=labels, x=alone, name="meeting rule alone", orientation="h",
-               marker_color=FUNNEL_COLORS["alone"], text=[s.alone.display for s in steps],
-               textposition="auto", hovertemplate="%{y}: %{text} alone<extra></extra>"),
+        go.Bar(y=labels, x=after, name=_("left after rule"), orientation="h",
+               marker_color=FUNNEL_COLORS["after"], text=[localize_released(s.remaining.display) for s in steps],
+               textposition="auto", hovertemplate=_("%{y}: %{text} left<extra></extra>")),
+        go.Bar(y=labels, x=alone, name=_("meeting rule alone"), orientation="h",
+               marker_color=FUNNEL_COLORS["alone"], text=[localize_released(s.alone.display) for s in steps],
+               textposition="auto", hovertemplate=_("%{y}: %{text} alone<extra></extra>")),
     ])
     fig.update_layout(
         barmode="group", bargap=0.25, margin={"l": 10, "r": 10, "t": 4, "b": 24},
@@ -107,17 +108,17 @@ def funnel_figure(steps: list) -> go.Figure:
 
 
 def attrition_table(steps: list) -> dbc.Table:
-    header = html.Thead(html.Tr([html.Th("#"), html.Th("Rule")] + [
-        html.Th(text, className="text-end") for text in ("Left", "Excluded", "Rule alone")]))
+    header = html.Thead(html.Tr([html.Th("#"), html.Th(_("Rule"))] + [
+        html.Th(text, className="text-end") for text in (_("Left"), _("Excluded"), _("Rule alone"))]))
     rows = []
     for s in steps:
-        name = "Index event: " + s.rule_name if s.step == 0 else s.rule_name
+        name = _("Index event: {name}", name=s.rule_name) if s.step == 0 else s.rule_name
         rows.append(html.Tr(className="" if s.enabled else "text-muted", children=[
             html.Td(str(s.step) if s.step else ""),
-            html.Td(name + ("" if s.enabled else " (switched off)")),
-            html.Td(s.remaining.display, className="text-end"),
-            html.Td("" if s.step == 0 else s.excluded.display, className="text-end"),
-            html.Td(s.alone.display, className="text-end"),
+            html.Td(name + ("" if s.enabled else _(" (switched off)"))),
+            html.Td(localize_released(s.remaining.display), className="text-end"),
+            html.Td("" if s.step == 0 else localize_released(s.excluded.display), className="text-end"),
+            html.Td(localize_released(s.alone.display), className="text-end"),
         ]))
     return dbc.Table([header, html.Tbody(rows)], size="sm", className="small mb-1")
 
@@ -127,8 +128,10 @@ def _status(result: BuildResult) -> Any:
         return None
     items = [html.Li(p) for p in result.other_problems if not p.startswith("index_event")]
     count = result.problem_count()
-    text = (f"{count} problem{'s' if count != 1 else ''} to fix (marked in red). "
-            "The results below are from the last complete cohort.")
+    text = ngettext("{n} problem to fix (marked in red). The results below are from the last "
+                    "complete cohort.",
+                    "{n} problems to fix (marked in red). The results below are from the last "
+                    "complete cohort.", count)
     return dbc.Alert([html.Span(text), html.Ul(items, className="mb-0") if items else None],
                      color="warning", className="py-2 small mb-0")
 
@@ -140,7 +143,7 @@ def _markers(result: BuildResult) -> tuple[list, list, list]:
     row_classes, row_messages, rule_messages = [], [], []
     for item in rows_out:
         bad = result.row_problems.get(item["id"]["row"])
-        row_classes.append(ROW_CLASS + (" invalid" if bad else ""))
+        row_classes.append(ROW_CLASS + (" invalid" if bad else ""))  # i18n: CSS class
     for item in messages_out:
         key = item["id"]["row"]
         texts = result.row_problems.get(key, [])
@@ -207,18 +210,20 @@ def update_builder_results(structure, name, *args):
                      protected.suppressed)
     steps = protected.result
     final, first = steps[-1], steps[0]
-    note = f"of {first.remaining.display} with the index event · snapshot {service.db.snapshot_id}"
+    note = _("of {total} with the index event · snapshot {snapshot}",
+             total=localize_released(first.remaining.display), snapshot=service.db.snapshot_id)
     digest = definition.content_hash()
     data = definition.model_dump(mode="json")
     history = remember(history, data)
     return (
         data,
-        final.remaining.display,
+        localize_released(final.remaining.display),
         note,
         funnel_figure(steps),
         attrition_table(steps),
         html.Div(describe(definition, catalog), style={"whiteSpace": "pre-wrap"}),
-        html.Span(f"Content hash {digest[:16]}…", title=digest, **{"data-hash": digest}),
+        html.Span(_("Content hash {hash}…", hash=digest[:16]), title=digest,
+                  **{"data-hash": digest}),
         _look_ahead(definition),
         "",
         *markers,
@@ -232,7 +237,7 @@ def _look_ahead(definition) -> dbc.Alert | None:
     warning = bias.look_ahead_warning(bias.look_ahead_rules(definition))
     if warning is None:
         return None
-    return dbc.Alert(warning + " The Analyses page offers the landmark analysis.",
+    return dbc.Alert(warning + " " + _("The Analyses page offers the landmark analysis."),
                      color="warning", className="small mb-0 look-ahead")
 
 

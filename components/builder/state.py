@@ -19,12 +19,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.i18n import N_, _
 from queries.cohort.catalog import Catalog, CatalogField
 from queries.cohort.importing import import_definition
 from queries.cohort.model import SCHEMA_VERSION, Definition, Problem, node_kind
 
-GROUPS = {"all": "all of", "any": "any of", "not": "none of"}
-DEFAULT_NAME = "New cohort"
+GROUPS = {"all": N_("all of"), "any": N_("any of"), "not": N_("none of")}
+DEFAULT_NAME = N_("New cohort")  # translated where a cohort gets it
 
 
 def new_key(prefix: str) -> str:
@@ -38,15 +39,15 @@ def empty_row() -> dict:
 
 def empty_rule(existing_names: list[str]) -> dict:
     number = len(existing_names) + 1
-    while f"Rule {number}" in existing_names:
+    while _("Rule {n}", n=number) in existing_names:
         number += 1
-    return {"key": new_key("r"), "name": f"Rule {number}", "enabled": True, "group": "all",
+    return {"key": new_key("r"), "name": _("Rule {n}", n=number), "enabled": True, "group": "all",
             "rows": [empty_row()], "raw": None}
 
 
 def new_draft(author: str = "") -> dict:
     """The draft of a new cohort: first checkpoint inhibitor as index, no rules."""
-    return {"metadata": {"name": DEFAULT_NAME, "description": "", "author": author,
+    return {"metadata": {"name": _(DEFAULT_NAME), "description": "", "author": author,
                          "created": None},
             "index": {"kind": "first_checkpoint_inhibitor"},
             "rules": []}
@@ -58,7 +59,7 @@ def draft_from_definition(data: dict, catalog: Catalog) -> dict:
     """The draft showing a (valid) definition dict."""
     meta = dict(data.get("metadata") or {})
     return {
-        "metadata": {"name": meta.get("name") or DEFAULT_NAME,
+        "metadata": {"name": meta.get("name") or _(DEFAULT_NAME),
                      "description": meta.get("description", ""),
                      "author": meta.get("author", ""), "created": meta.get("created")},
         "index": {k: v for k, v in (data.get("index_event") or {}).items() if v is not None},
@@ -217,10 +218,10 @@ def _rule_json(rule: dict, i: int, catalog: Catalog, result: BuildResult,
     if rule.get("raw") is not None:
         return {**base, "criteria": rule["raw"]}
     if not rule.get("rows"):
-        result.rule_problems.setdefault(rule["key"], []).append("add at least one criterion")
+        result.rule_problems.setdefault(rule["key"], []).append(_("add at least one criterion"))
     criteria = []
     group, shape, rows = rule.get("group", "all"), rule.get("shape", "group"), rule.get("rows", [])
-    _, child_path = _group_node(group, [{}] * len(rows), shape)
+    _node, child_path = _group_node(group, [{}] * len(rows), shape)
     for j, row in enumerate(rows):
         path = (f"inclusion_rules[{i}].criteria" if not child_path else
                 f"inclusion_rules[{i}].criteria.{child_path}" +
@@ -229,16 +230,16 @@ def _rule_json(rule: dict, i: int, catalog: Catalog, result: BuildResult,
         f = catalog.get(row.get("field") or "")
         if f is None or not row.get("op"):
             if row["key"] not in result.row_problems:
-                text = "choose a field" if f is None else "choose an operator"
+                text = _("choose a field") if f is None else _("choose an operator")
                 result.row_problems[row["key"]] = [text]
             continue
         criteria.append(criterion_from_row(row, f))
-    node, _ = _group_node(group, criteria, shape)
+    node, _rest = _group_node(group, criteria, shape)
     return {**base, "criteria": node}
 
 
 def _metadata(meta: dict) -> dict:
-    out = {"name": (meta.get("name") or "").strip() or DEFAULT_NAME,
+    out = {"name": (meta.get("name") or "").strip() or _(DEFAULT_NAME),
            "description": meta.get("description") or "", "author": meta.get("author") or ""}
     if meta.get("created"):
         out["created"] = meta["created"]
@@ -285,9 +286,9 @@ def share_token(definition: Definition) -> str:
 def read_share_token(token: str) -> tuple[Any, str | None]:
     """The JSON data of a share token, or a problem."""
     if not _TOKEN.match(token or ""):
-        return None, "the link's cohort is not valid base64url"
+        return None, _("the link's cohort is not valid base64url")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         return json.loads(raw.decode("utf-8")), None
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None, "the link's cohort could not be read"
+        return None, _("the link's cohort could not be read")

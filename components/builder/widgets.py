@@ -15,28 +15,30 @@ from typing import Any
 from dash import dcc, html
 
 from components import ids
+from components.i18n import N_, _, fmt_int
 from queries.cohort.catalog import OPERATOR_LABELS, TABLE_LABELS, CatalogField
 from queries.cohort.model import EVENT_TABLES, LIST_OPS, NULL_OPS
+from queries.cohort.vocabulary import histology_name
 
 CountText = Callable[[int | None], str]
-GROUP_LABELS = {"patient": "Patient", **TABLE_LABELS}
+GROUP_LABELS = {"patient": N_("Patient"), **TABLE_LABELS}
 
 # Window choices for event criteria; N is the number of days typed next to the choice.
 WINDOW_KINDS = {
-    "any": "at any time",
-    "within_before": "within N days before index",
-    "within_after": "within N days after index",
-    "around": "within N days of index",
-    "before": "on or before the index date",
-    "after": "on or after the index date",
-    "custom": "from day … to day … of index",
+    "any": N_("at any time"),
+    "within_before": N_("within N days before index"),
+    "within_after": N_("within N days after index"),
+    "around": N_("within N days of index"),
+    "before": N_("on or before the index date"),
+    "after": N_("on or after the index date"),
+    "custom": N_("from day … to day … of index"),
 }
 OCCURRENCE_DEFAULT = "1-"
 OCCURRENCE_NONE = "0-0"
 
 
 def plain_count(count: int | None) -> str:
-    return "" if count is None else f"{count:,}"
+    return "" if count is None else fmt_int(count)
 
 
 # ---------------------------------------------------------------------------- field choice
@@ -49,20 +51,21 @@ def field_options(catalog) -> list[dict]:
     order = ["patient", *EVENT_TABLES]
     options: list[dict] = []
     for group in sorted(groups, key=lambda g: order.index(g) if g in order else len(order)):
-        heading = GROUP_LABELS.get(group, group)
-        title = "Patient, at the index date" if group == "patient" else f"{heading} (events)"
+        heading = _(GROUP_LABELS.get(group, group))
+        title = _("Patient, at the index date") if group == "patient" \
+            else _("{table} (events)", table=heading)
         options.append({"label": f"— {title} —", "value": f"group:{group}", "disabled": True})
-        fields = sorted(groups[group], key=lambda f: (f.biomarker is None, f.label.casefold()))
+        fields = sorted(groups[group], key=lambda f: (f.biomarker is None, _(f.label).casefold()))
         options += [{"label": f"{heading} › {_field_label(f)}", "value": f.key} for f in fields]
     return options
 
 
 def _field_label(f: CatalogField) -> str:
-    return f"{f.label} ({f.unit})" if f.unit else f.label
+    return f"{_(f.label)} ({_(f.unit)})" if f.unit else _(f.label)
 
 
 def operator_options(f: CatalogField) -> list[dict]:
-    return [{"label": OPERATOR_LABELS.get(op, op), "value": op} for op in f.operators]
+    return [{"label": _(OPERATOR_LABELS.get(op, op)), "value": op} for op in f.operators]
 
 
 def default_operator(f: CatalogField) -> str:
@@ -119,10 +122,12 @@ def category_options(f: CatalogField | None, count_text: CountText,
     options = []
     for value, count in f.values:
         text = count_text(count)
-        options.append({"label": f"{value} ({text})" if text else str(value), "value": value})
+        options.append({"label": f"{_value_label(f, value)} ({text})" if text
+                        else _value_label(f, value), "value": value})
     known = f.value_set()
     # Values of a loaded definition that the snapshot does not have stay selectable.
-    options += [{"label": f"{v} (not in snapshot)", "value": v} for v in extra if v not in known]
+    options += [{"label": _("{value} (not in snapshot)", value=v), "value": v}
+                for v in extra if v not in known]
     return options
 
 
@@ -131,7 +136,7 @@ def _pair(value: Any) -> tuple[Any, Any]:
 
 
 def _unit(f: CatalogField) -> html.Span | None:
-    return html.Span(f.unit, className="ms-1 small text-muted") if f.unit else None
+    return html.Span(_(f.unit), className="ms-1 small text-muted") if f.unit else None
 
 
 def _hint(f: CatalogField) -> html.Span:
@@ -139,21 +144,21 @@ def _hint(f: CatalogField) -> html.Span:
 
 
 def _number_widgets(f, op, value, vid, count_text) -> list:
-    return [_number_input(vid, ids.CRITERION_MIN, value, "value"), _unit(f), _hint(f)]
+    return [_number_input(vid, ids.CRITERION_MIN, value, _("value")), _unit(f), _hint(f)]
 
 
 def _range_widgets(f, op, value, vid, count_text) -> list:
     low, high = _pair(value)
-    return [_number_input(vid, ids.CRITERION_MIN, low, "from"),
-            html.Span("and", className="mx-1 small"),
-            _number_input(vid, ids.CRITERION_MAX, high, "to"), _unit(f), _hint(f)]
+    return [_number_input(vid, ids.CRITERION_MIN, low, _("from")),
+            html.Span(_("and"), className="mx-1 small"),
+            _number_input(vid, ids.CRITERION_MAX, high, _("to")), _unit(f), _hint(f)]
 
 
 def _text_widgets(f, op, value, vid, count_text) -> list:
     text = ", ".join(str(v) for v in value) if isinstance(value, list) else (value or "")
     kind = value_kind(f, op)
-    hint = {"numbers": "e.g. 0, 1", "texts": "values, comma separated",
-            "text": "prefix, e.g. C34" if op == "starts_with" else "value"}[kind]
+    hint = {"numbers": _("e.g. 0, 1"), "texts": _("values, comma separated"),
+            "text": _("prefix, e.g. C34") if op == "starts_with" else _("value")}[kind]
     return [dcc.Input(id=vid(ids.CRITERION_TEXT), type="text", value=str(text), debounce=0.4,
                       placeholder=hint, className="form-control form-control-sm",
                       style={"width": "14rem"})]
@@ -174,18 +179,18 @@ def _date_widgets(f, op, value, vid, count_text) -> list:
 def _boolean_widgets(f, op, value, vid, count_text) -> list:
     options = [{"label": "yes", "value": "true"}, {"label": "no", "value": "false"}]
     chosen = None if value is None else ("true" if value else "false")
-    return [_dropdown(vid, options, chosen, False, "yes / no")]
+    return [_dropdown(vid, options, chosen, False, _("yes / no"))]
 
 
 def _category_widgets(f, op, value, vid, count_text) -> list:
     extra = value if isinstance(value, list) else ([] if value is None else [value])
     options = category_options(f, count_text, extra)
     return [_dropdown(vid, options, value, value_kind(f, op) == "multi",
-                      "choose values (count in snapshot)")]
+                      _("choose values (count in snapshot)"))]
 
 
 _WIDGETS = {
-    "none": lambda *_: [], "number": _number_widgets, "range": _range_widgets,
+    "none": lambda *_args: [], "number": _number_widgets, "range": _range_widgets,
     "numbers": _text_widgets, "texts": _text_widgets, "text": _text_widgets,
     "dates": _dates_widgets, "date": _date_widgets, "boolean": _boolean_widgets,
     "multi": _category_widgets, "single": _category_widgets,
@@ -218,7 +223,13 @@ def _dropdown(vid: WidgetId, options: list, value: Any, multi: bool,
 def _range_hint(f: CatalogField) -> str:
     if f.min is None or f.max is None or isinstance(f.min, date):
         return ""
-    return f"{_num(f.min)}–{_num(f.max)} in snapshot"
+    return _("{low}–{high} in snapshot", low=_num(f.min), high=_num(f.max))
+
+
+def _value_label(f: CatalogField, value: Any) -> str:
+    """A value as shown: histology codes with their name ("8140/3 Adenocarcinoma")."""
+    name = histology_name(value) if f.column == "histology_icdo3" else None
+    return f"{value} {_(name)}" if name else str(value)
 
 
 def _num(value: Any) -> str:
@@ -252,15 +263,15 @@ def _read_none(_widgets: dict) -> tuple[Any, str | None]:
 
 def _read_number(widgets: dict) -> tuple[Any, str | None]:
     value = widgets.get(ids.CRITERION_MIN)
-    return (None, "enter a number") if _missing(value) else (value, None)
+    return (None, _("enter a number")) if _missing(value) else (value, None)
 
 
 def _read_range(widgets: dict) -> tuple[Any, str | None]:
     low, high = widgets.get(ids.CRITERION_MIN), widgets.get(ids.CRITERION_MAX)
     if _missing(low) or _missing(high):
-        return None, "enter both ends of the range"
+        return None, _("enter both ends of the range")
     if low > high:
-        return None, "the first number must not be above the second"
+        return None, _("the first number must not be above the second")
     return [low, high], None
 
 
@@ -271,22 +282,22 @@ def _split(text: Any) -> list[str]:
 def _read_numbers(widgets: dict) -> tuple[Any, str | None]:
     parts = _split(widgets.get(ids.CRITERION_TEXT))
     if not parts:
-        return None, "enter one or more numbers, comma separated"
+        return None, _("enter one or more numbers, comma separated")
     try:
         return [float(p) if any(c in p for c in ".eE") else int(p) for p in parts], None
     except ValueError:
-        return None, "only numbers, separated by commas"
+        return None, _("only numbers, separated by commas")
 
 
 def _read_texts(widgets: dict) -> tuple[Any, str | None]:
     parts = _split(widgets.get(ids.CRITERION_TEXT))
-    return (parts, None) if parts else (None, "enter one or more values, comma separated")
+    return (parts, None) if parts else (None, _("enter one or more values, comma separated"))
 
 
 def _read_text(widgets: dict) -> tuple[Any, str | None]:
     parts = _split(widgets.get(ids.CRITERION_TEXT))
     if not parts:
-        return None, "enter a value"
+        return None, _("enter a value")
     return (parts[0] if len(parts) == 1 else parts), None
 
 
@@ -294,24 +305,24 @@ def _read_dates(widgets: dict) -> tuple[Any, str | None]:
     start = widgets.get(ids.CRITERION_DATES + ":start")
     end = widgets.get(ids.CRITERION_DATES + ":end")
     if _missing(start) or _missing(end):
-        return None, "choose both dates"
+        return None, _("choose both dates")
     return [str(start)[:10], str(end)[:10]], None
 
 
 def _read_date(widgets: dict) -> tuple[Any, str | None]:
     value = widgets.get(ids.CRITERION_DATE)
-    return (None, "choose a date") if _missing(value) else (str(value)[:10], None)
+    return (None, _("choose a date")) if _missing(value) else (str(value)[:10], None)
 
 
 def _read_boolean(widgets: dict) -> tuple[Any, str | None]:
     value = widgets.get(ids.CRITERION_VALUES)
-    return (None, "choose yes or no") if _missing(value) else (value == "true", None)
+    return (None, _("choose yes or no")) if _missing(value) else (value == "true", None)
 
 
 def _read_multi(widgets: dict) -> tuple[Any, str | None]:
     value = widgets.get(ids.CRITERION_VALUES)
     if _missing(value):
-        return None, "choose at least one value"
+        return None, _("choose at least one value")
     return (list(value) if isinstance(value, list | tuple) else [value]), None
 
 
@@ -319,7 +330,7 @@ def _read_single(widgets: dict) -> tuple[Any, str | None]:
     value = widgets.get(ids.CRITERION_VALUES)
     if isinstance(value, list):
         value = value[0] if len(value) == 1 else None
-    return (None, "choose a value") if _missing(value) else (value, None)
+    return (None, _("choose a value")) if _missing(value) else (value, None)
 
 
 _READERS = {
@@ -370,24 +381,24 @@ def read_window(widgets: dict, has_default: bool = False) -> tuple[list | None, 
     if kind == "custom":
         start, end = widgets.get(ids.CRITERION_WINDOW_START), widgets.get(ids.CRITERION_WINDOW_END)
         if _missing(start) and _missing(end):
-            return None, "enter the first and/or last day relative to index"
+            return None, _("enter the first and/or last day relative to index")
         if not _missing(start) and not _missing(end) and start > end:
-            return None, "the window's first day must not be after its last day"
+            return None, _("the window's first day must not be after its last day")
         return [None if _missing(start) else int(start), None if _missing(end) else int(end)], None
     days = widgets.get(ids.CRITERION_WINDOW_DAYS)
     if _missing(days) or days < 0:
-        return None, "enter the number of days of the time window"
+        return None, _("enter the number of days of the time window")
     days = int(days)
     return {"within_before": [-days, 0], "within_after": [0, days],
             "around": [-days, days]}[kind], None
 
 
 def window_options(default: tuple | None) -> list[dict]:
-    options = [{"label": text, "value": key} for key, text in WINDOW_KINDS.items()]
+    options = [{"label": _(text), "value": key} for key, text in WINDOW_KINDS.items()]
     if default:
         start, end = default
-        text = (f"latest in {-start} days before index" if end == 0 and start < 0
-                else f"default window (day {start} to {end})")
+        text = (_("latest in {days} days before index", days=-start) if end == 0 and start < 0
+                else _("default window (day {start} to {end})", start=start, end=end))
         options.insert(0, {"label": text, "value": "default"})
     return options
 
@@ -417,9 +428,9 @@ def window_widgets(window: list | None, rule: str, row: str,
             html.Span("days", className="small ms-1"),
         ], style=days_style),
         html.Span(id=ids.criterion_id(ids.CRITERION_WINDOW_CUSTOM_BOX, rule, row), children=[
-            html.Label("from day", className="small ms-1 me-1"),
+            html.Label(_("from day"), className="small ms-1 me-1"),
             _day_input(ids.CRITERION_WINDOW_START, rule, row, start),
-            html.Label("to day", className="small mx-1"),
+            html.Label(_("to day"), className="small mx-1"),
             _day_input(ids.CRITERION_WINDOW_END, rule, row, end),
         ], style=custom_style),
     ]
@@ -441,7 +452,7 @@ def occurrence_key(occurrence: dict | None) -> str:
 
 
 def read_occurrence(key: str | None) -> dict:
-    low, _, high = (key or OCCURRENCE_DEFAULT).partition("-")
+    low, _dash, high = (key or OCCURRENCE_DEFAULT).partition("-")
     return {"min": int(low), "max": int(high) if high else None}
 
 
@@ -449,10 +460,10 @@ def occurrence_label(key: str) -> str:
     occurrence = read_occurrence(key)
     low, high = occurrence["min"], occurrence["max"]
     if high == 0:
-        return "has none"
+        return _("has none")
     if high is None:
-        return "has at least one" if low == 1 else f"has at least {low}"
-    return f"has {low} to {high}"
+        return _("has at least one") if low == 1 else _("has at least {n}", n=low)
+    return _("has {low} to {high}", low=low, high=high)
 
 
 def occurrence_widget(key: str, rule: str, row: str) -> dcc.Dropdown:

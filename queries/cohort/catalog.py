@@ -22,6 +22,7 @@ from typing import Any, Literal
 from queries.cohort.model import (
     EVENT_TABLES,
 )
+from queries.i18n import N_
 from queries.snapshot import schema
 
 FieldType = Literal["categorical", "numeric", "date", "boolean", "code"]
@@ -41,60 +42,60 @@ BIOMARKER_OPERATORS = {
     "categorical": ("in", "not_in", "=", "!="),
 }
 OPERATOR_LABELS = {
-    "=": "is", "!=": "is not", "<": "<", "<=": "≤", ">": ">", ">=": "≥", "between": "between",
-    "in": "is one of", "not_in": "is none of", "starts_with": "starts with",
-    "is_null": "is unknown", "is_not_null": "is known",
+    "=": N_("is"), "!=": N_("is not"), "<": "<", "<=": "≤", ">": ">", ">=": "≥", "between": N_("between"),
+    "in": N_("is one of"), "not_in": N_("is none of"), "starts_with": N_("starts with"),
+    "is_null": N_("is unknown"), "is_not_null": N_("is known"),
 }
 TABLE_LABELS = {
-    "diagnoses": "Diagnoses",
-    "biomarkers": "Biomarker tests",
-    "treatments": "Treatments",
-    "performance_status": "ECOG assessments",
-    "tumor_assessments": "Tumour assessments",
-    "adverse_events": "Adverse events",
+    "diagnoses": N_("Diagnoses"),
+    "biomarkers": N_("Biomarker tests"),
+    "treatments": N_("Treatments"),
+    "performance_status": N_("ECOG assessments"),
+    "tumor_assessments": N_("Tumour assessments"),
+    "adverse_events": N_("Adverse events"),
 }
 
 # (key, label, type, unit, table, column, allows_window, description)
 _ATTRIBUTES: tuple[tuple[Any, ...], ...] = (
-    ("age_at_index", "Age at index", "numeric", "years", "patients", "birth_year", False,
+    ("age_at_index", N_("Age at index"), "numeric", N_("years"), "patients", "birth_year", False,
      "calendar year of the index date minus birth year"),
-    ("sex", "Sex", "categorical", None, "patients", "sex", False, ""),
-    ("site", "Site", "categorical", None, "patients", "site", False, "treating hospital"),
-    ("smoking_status", "Smoking status", "categorical", None, "patients", "smoking_status", False,
+    ("sex", N_("Sex"), "categorical", None, "patients", "sex", False, ""),
+    ("site", N_("Site"), "categorical", None, "patients", "site", False, "treating hospital"),
+    ("smoking_status", N_("Smoking status"), "categorical", None, "patients", "smoking_status", False,
      ""),
-    ("cancer_type", "Cancer type", "categorical", None, "diagnoses", "cancer_type", False,
+    ("cancer_type", N_("Cancer type"), "categorical", None, "diagnoses", "cancer_type", False,
      "of the diagnosis at index (latest on or before index + its grace days, 0 by default)"),
-    ("icd10", "ICD-10 code", "code", None, "diagnoses", "icd10", False,
+    ("icd10", N_("ICD-10 code"), "code", None, "diagnoses", "icd10", False,
      "of the diagnosis at index (latest on or before index + its grace days, 0 by default)"),
-    ("stage", "Stage", "categorical", None, "diagnoses", "stage", False,
+    ("stage", N_("Stage"), "categorical", None, "diagnoses", "stage", False,
      "of the diagnosis at index (latest on or before index + its grace days, 0 by default)"),
-    ("histology", "Histology (ICD-O-3)", "code", None, "diagnoses", "histology_icdo3", False,
+    ("histology", N_("Histology (ICD-O-3)"), "code", None, "diagnoses", "histology_icdo3", False,
      "of the diagnosis at index (latest on or before index + its grace days, 0 by default)"),
-    ("ecog", "ECOG performance status", "numeric", None, "performance_status", "ecog", True,
+    ("ecog", N_("ECOG performance status"), "numeric", None, "performance_status", "ecog", True,
      "latest assessment in the window before index (default 90 days); worst on ties"),
-    ("index_line", "Line of therapy at index", "numeric", None, "treatments", "line_number",
+    ("index_line", N_("Line of therapy at index"), "numeric", None, "treatments", "line_number",
      False, "treatment line of the index event"),
-    ("index_date", "Index date", "date", None, "treatments", "start_date", False, ""),
+    ("index_date", N_("Index date"), "date", None, "treatments", "start_date", False, ""),
 )
 DIAGNOSIS_ATTRIBUTES = ("cancer_type", "icd10", "stage", "histology")
 PATIENT_ATTRIBUTES = ("sex", "site", "smoking_status")
 ECOG_DEFAULT_WINDOW = (-90, 0)
 
 _COLUMN_LABELS: dict[str, tuple[str, FieldType]] = {
-    "icd10": ("ICD-10 code", "code"), "cancer_type": ("Cancer type", "categorical"),
-    "histology_icdo3": ("Histology (ICD-O-3)", "code"), "diagnosis_date": ("Diagnosis date", "date"),
-    "stage": ("Stage", "categorical"), "biomarker": ("Biomarker", "categorical"),
-    "value_numeric": ("Numeric value", "numeric"), "value_category": ("Result", "categorical"),
-    "unit": ("Unit", "categorical"), "test_date": ("Test date", "date"),
-    "line_number": ("Line of therapy", "numeric"), "regimen": ("Regimen", "categorical"),
-    "drug": ("Drug", "categorical"), "atc_code": ("ATC code", "code"),
-    "drug_class": ("Drug class", "categorical"), "start_date": ("Start date", "date"),
-    "end_date": ("End date", "date"), "stop_reason": ("Stop reason", "categorical"),
-    "assessment_date": ("Assessment date", "date"), "ecog": ("ECOG", "numeric"),
-    "response": ("Response (RECIST 1.1)", "categorical"), "term": ("AE term (CTCAE)", "categorical"),
-    "organ_class": ("Organ class (MedDRA SOC)", "categorical"),
-    "grade": ("CTCAE grade", "numeric"), "onset_date": ("Onset date", "date"),
-    "resolved_date": ("Resolved date", "date"), "immune_related": ("Immune-related", "boolean"),
+    "icd10": (N_("ICD-10 code"), "code"), "cancer_type": (N_("Cancer type"), "categorical"),
+    "histology_icdo3": (N_("Histology (ICD-O-3)"), "code"), "diagnosis_date": (N_("Diagnosis date"), "date"),
+    "stage": (N_("Stage"), "categorical"), "biomarker": (N_("Biomarker"), "categorical"),
+    "value_numeric": (N_("Numeric value"), "numeric"), "value_category": (N_("Result"), "categorical"),
+    "unit": (N_("Unit"), "categorical"), "test_date": (N_("Test date"), "date"),
+    "line_number": (N_("Line of therapy"), "numeric"), "regimen": (N_("Regimen"), "categorical"),
+    "drug": (N_("Drug"), "categorical"), "atc_code": (N_("ATC code"), "code"),
+    "drug_class": (N_("Drug class"), "categorical"), "start_date": (N_("Start date"), "date"),
+    "end_date": (N_("End date"), "date"), "stop_reason": (N_("Stop reason"), "categorical"),
+    "assessment_date": (N_("Assessment date"), "date"), "ecog": (N_("ECOG"), "numeric"),
+    "response": (N_("Response (RECIST 1.1)"), "categorical"), "term": (N_("AE term (CTCAE)"), "categorical"),
+    "organ_class": (N_("Organ class (MedDRA SOC)"), "categorical"),
+    "grade": (N_("CTCAE grade"), "numeric"), "onset_date": (N_("Onset date"), "date"),
+    "resolved_date": (N_("Resolved date"), "date"), "immune_related": (N_("Immune-related"), "boolean"),
 }
 
 # Biomarkers known without a snapshot: name -> (type, unit).

@@ -28,6 +28,14 @@ LINTED = (
     "components/feasibility_page.py",
     "components/summaries_page.py",
     "components/admin_page.py",
+    "components/builder/collect.py",
+    "components/builder/common.py",
+    "components/builder/io.py",
+    "components/builder/page.py",
+    "components/builder/render.py",
+    "components/builder/results.py",
+    "components/builder/state.py",
+    "components/builder/widgets.py",
 )
 
 
