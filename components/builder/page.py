@@ -72,8 +72,8 @@ def _index_card() -> dbc.Card:
                     style={"minWidth": "16rem"}), ids.BUILDER_INDEX_CANCERS_BOX),
                 _labelled(_("Index date between (optional)"), dcc.DatePickerRange(
                     id=ids.BUILDER_INDEX_DATES, display_format="YYYY-MM-DD", clearable=True,
-                    start_date_placeholder_text="from", end_date_placeholder_text="to")),
-                _labelled("'At index' values up to N days after index (default 0)", dcc.Input(
+                    start_date_placeholder_text=_("from"), end_date_placeholder_text=_("to"))),
+                _labelled(_("'At index' values up to N days after index (default 0)"), dcc.Input(
                     id=ids.BUILDER_INDEX_GRACE, type="number", min=0, max=90, step=1, value=0,
                     debounce=0.4, className="form-control form-control-sm",
                     style={"width": "5rem"})),
