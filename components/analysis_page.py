@@ -23,7 +23,7 @@ from components.callbacks import Callbacks
 from components.cohort_access import OpenCohort, audit_query, open_cohort
 from components.derived import derived
 from queries.analyses import panels as analysis
-from queries.analyses import response, strata, survival
+from queries.analyses import response, safety, strata, survival
 from queries.cohort import bias
 
 CALLBACKS = Callbacks()
@@ -234,12 +234,19 @@ def _safety_tab() -> dbc.Tab:
             {"label": "Grade ≥ 3 only", "value": "grade3"}]),
         _label("Events", ids.SAFETY_IMMUNE),
         dbc.Switch(id=ids.SAFETY_IMMUNE, label="Immune-related only", value=False),
+        _label("Window (default: treatment-emergent)", ids.SAFETY_WINDOW),
+        dbc.RadioItems(id=ids.SAFETY_WINDOW, value="treatment-emergent", options=[
+            {"label": "Treatment-emergent: index line + 90 days", "value": "treatment-emergent"},
+            {"label": "Every event after index, all lines", "value": "all"}]),
         html.Div(id=ids.SAFETY_CAPTION, className="small text-muted mt-3"),
     ]
     return dbc.Tab(label="Safety", tab_id="safety", children=dbc.Row([
         dbc.Col(_controls_card(controls, ids.SAFETY_CSV_BUTTON, ids.SAFETY_DOWNLOAD), lg=3),
         dbc.Col([_graph(ids.SAFETY_GRAPH, "adverse_events"),
-                 dcc.Loading(html.Div(id=ids.SAFETY_TABLE, className="mt-2"))], lg=9),
+                 dcc.Loading(html.Div(id=ids.SAFETY_TABLE, className="mt-2")),
+                 _graph(ids.SAFETY_INCIDENCE_GRAPH, "severe_irae_incidence"),
+                 html.Div(id=ids.SAFETY_INCIDENCE_CAPTION, className="small text-muted")],
+                lg=9),
     ], className="mt-2 g-3"))
 
 
@@ -536,8 +543,31 @@ def download_response_csv(clicks, definition, snapshot_id, strata_value, rule, d
 # --- safety -------------------------------------------------------------------------------
 
 
-def safety_result(opened: OpenCohort, immune_only: bool):
-    return bundle(opened, ae_immune_only=bool(immune_only), panels=("safety",)).safety
+def safety_result(opened: OpenCohort, immune_only: bool, window: str = "treatment-emergent"):
+    days = None if window == "all" else safety.DEFAULT_TREATMENT_EMERGENT_DAYS
+    return bundle(opened, ae_immune_only=bool(immune_only), ae_treatment_emergent_days=days,
+                  panels=("safety",)).safety
+
+
+def window_choice(value: object) -> str:
+    if value not in ("treatment-emergent", "all"):
+        raise PreventUpdate
+    return str(value)
+
+
+@CALLBACKS.callback(Output(ids.SAFETY_INCIDENCE_GRAPH, "figure"),
+                    Output(ids.SAFETY_INCIDENCE_CAPTION, "children"),
+                    Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"))
+def update_irae_incidence(definition, snapshot_id):
+    """Cumulative incidence of the first grade >= 3 irAE by regimen, death competing."""
+    user = require_role(*ROLES)
+    try:
+        result, run = run_panel(user, definition, snapshot_id, lambda o: bundle(
+            o, panels=("irae_incidence",)).irae_incidence)
+    except PanelUnavailable as exc:
+        return figures.empty_figure(str(exc)), problem(str(exc))
+    audit(run, "analyses.irae_incidence", "by=regimen")
+    return figures.incidence_figure(result), result.definition
 
 
 def grade_choice(value: str | None) -> str:
@@ -556,17 +586,19 @@ def _level_grade(level: str | None, grade: str | None) -> tuple[str, str]:
           Output(ids.SAFETY_TABLE, "children"),
           Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
           Input(ids.SAFETY_LEVEL, "value"), Input(ids.SAFETY_GRADE, "value"),
-          Input(ids.SAFETY_IMMUNE, "value"))
-def update_safety_graph(definition, snapshot_id, level, grade, immune_only):
-    """AE frequency bars and table for the chosen grouping, grade and immune-related filter."""
+          Input(ids.SAFETY_IMMUNE, "value"), Input(ids.SAFETY_WINDOW, "value"))
+def update_safety_graph(definition, snapshot_id, level, grade, immune_only, window):
+    """AE frequency bars and table for the chosen grouping, grade, immune-related filter and
+    window."""
     user = require_role(*ROLES)
     level, grade = _level_grade(level, grade)
+    window = window_choice(window)
     try:
         result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: safety_result(o, immune_only))
+                                lambda o: safety_result(o, immune_only, window))
     except PanelUnavailable as exc:
         return figures.empty_figure(str(exc)), problem(str(exc)), None
-    audit(run, "analyses.safety", f"immune_only={bool(immune_only)}")
+    audit(run, "analyses.safety", f"immune_only={bool(immune_only)} window={window}")
     fig = cached_figure(result, ("safety", level, grade),
                         lambda: figures.safety_figure(result, level, grade))
     if result.empty_reason:
@@ -591,22 +623,24 @@ def update_safety_graph(definition, snapshot_id, level, grade, immune_only):
 @CALLBACKS.callback(Output(ids.SAFETY_DOWNLOAD, "data"), Input(ids.SAFETY_CSV_BUTTON, "n_clicks"),
           State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
           State(ids.SAFETY_LEVEL, "value"), State(ids.SAFETY_IMMUNE, "value"),
-          prevent_initial_call=True)
-def download_safety_csv(clicks, definition, snapshot_id, level, immune_only):
-    """CSV of AE counts and % by term or organ class."""
+          State(ids.SAFETY_WINDOW, "value"), prevent_initial_call=True)
+def download_safety_csv(clicks, definition, snapshot_id, level, immune_only, window):
+    """CSV of AE counts and % (with exact CIs) by term or organ class, with the window used."""
     user = require_role(*ROLES)
     if not clicks:
         raise PreventUpdate
     level, _ = _level_grade(level, "any")
+    window = window_choice(window)
     try:
         result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: safety_result(o, immune_only))
+                                lambda o: safety_result(o, immune_only, window))
     except PanelUnavailable:
         raise PreventUpdate from None
     audit(run, "analyses.safety.csv", f"immune_only={bool(immune_only)} level={level}")
     frame = result.by_term if level == "term" else result.by_organ_class
     scope = "immune" if immune_only else "all"
-    return tables.csv_download(frame.assign(cohort_size=result.cohort_size), tables.safe_filename(
+    return tables.csv_download(frame.assign(cohort_size=result.cohort_size,
+                                            window=result.window), tables.safe_filename(
         "adverse_events", level, scope, run.opened.definition_hash[:10]))
 
 

@@ -603,3 +603,22 @@ def forest_figure(subgroups: pd.DataFrame, names: tuple[str, str], overall=None)
     fig.add_vline(x=1.0, line_color="#444")
     fig.update_xaxes(type="log", title_text=f"Hazard ratio (< 1 favours {names[0]})")
     return _base_layout(fig, title, 160 + 34 * len(labels))
+
+
+def incidence_figure(result, top: int = 6) -> go.Figure:
+    """Cumulative incidence curves (Aalen-Johansen, 95% CI band) of the largest groups."""
+    title = "Grade ≥ 3 immune-related AE: cumulative incidence by regimen (death competing)"
+    if result.empty_reason or result.curve.empty:
+        return empty_figure(result.empty_reason or "no data", title)
+    groups = result.groups.head(top)["group"].tolist()
+    fig = go.Figure()
+    for i, group in enumerate(groups):
+        part = result.curve[result.curve["group"] == group]
+        x, y = _step_xy(part["time_months"].tolist(), part["cumulative_incidence"].tolist())
+        n = int(result.groups.set_index("group").loc[group, "patients"])
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{_short(str(group))} (n={n})",
+                                 line={"color": colour(i)}))
+    _base_layout(fig, title, 420)
+    fig.update_xaxes(title_text="Months since index")
+    fig.update_yaxes(title_text="Cumulative incidence", rangemode="tozero")
+    return fig

@@ -295,4 +295,8 @@ def test_severe_irae_incidence_by_regimen_treats_death_as_competing(tmp_path):
     assert curve.loc[300, "cumulative_incidence"] == pytest.approx(0.5)  # death: no change
     assert pd.isna(marks[("mono", 12.0)])  # day 365 is past mono's follow-up (300)
     assert "competing risk" in result.definition
+    from components.figures import incidence_figure
+
+    fig = incidence_figure(result)
+    assert len(fig.data) == 2 and fig.data[0].name.endswith("(n=2)")
     db.close()
