@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--cache-dir", type=Path, default=None)
         if name == "analyze":
             add_analysis_options(cmd)
+            cmd.add_argument("--role", choices=("clinician", "partner", "advisory"),
+                             default="clinician",
+                             help="print what this role receives: disclosure control applied "
+                                  "(rounded counts, small cells hidden, some panels withheld)")
 
     exp = sub.add_parser("export", help="write a definition's canonical JSON, SQL and text")
     exp.add_argument("cohort", type=Path)

@@ -17,6 +17,7 @@ from queries.cohort.export import write_export
 from queries.cohort.importing import import_definition
 from queries.cohort.materialize import materialize_definition
 from queries.cohort.model import Definition
+from queries.disclosure import policy_for, protect_result
 from queries.snapshot.database import SnapshotDatabase
 from queries.snapshot.registry import open_snapshot_folder
 
@@ -116,6 +117,9 @@ def analyze_command(args) -> int:
             print(f"iocohort analyze: {exc}", file=sys.stderr)
             return 2
         bundle = analyze(materialize_definition(db, definition, catalog), options)
+        role = getattr(args, "role", "clinician")
+        if role != "clinician":
+            bundle = protect_result(bundle, policy_for(role)).result
         found = look_ahead_rules(definition)
         guard = {"look_ahead_rules": [vars(f) for f in found],
                  "warning": look_ahead_warning(found),

@@ -71,3 +71,16 @@ def test_cox_covariates_reach_the_options_and_bad_ones_are_named():
     assert options.cox_covariates == ("age", "sex", "ecog_level") and options.cox_robust
     with pytest.raises(ValueError, match="--cox: unknown stratification"):
         analysis_options(_args("--cox", "age,nonsense"))
+
+
+def test_analyze_as_partner_prints_released_numbers_only(tmp_path, capsys):
+    from cli import main
+
+    write_tiny_snapshot(tmp_path / "snap")
+    code = main(["analyze", "--snapshot", str(tmp_path / "snap"), str(DEFINITION), "--json",
+                 "--cache-dir", str(tmp_path / "cache"), "--endpoints", "os", "--role",
+                 "partner"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["irae_incidence"]["empty_reason"] == "shown to clinicians only for now"
+    assert data["survival"]["os"]["follow_up"] == []
