@@ -27,7 +27,7 @@ from components.builder.state import share_token
 from components.callbacks import Callbacks
 from components.cohort_access import audit_definition, cohort_service
 from components.context import app_context
-from components.i18n import N_, _, fmt_datetime, ngettext
+from components.i18n import N_, _, current_locale, fmt_datetime, ngettext
 from queries.cohort.importing import import_definition
 
 CALLBACKS = Callbacks()
@@ -250,7 +250,8 @@ def download_cohort(_json, _sql, _text, stored, snapshot_id):
     if trigger == ids.BUILDER_DOWNLOAD_SQL:
         return dcc.send_string(export_sql(definition, service.catalog, snapshot), f"{stem}.sql")
     if trigger == ids.BUILDER_DOWNLOAD_TEXT:
-        return dcc.send_string(describe(definition, service.catalog), f"{stem}.txt")
+        return dcc.send_string(describe(definition, service.catalog, current_locale()),
+                               f"{stem}.txt")
     return dcc.send_string(export_json(definition, snapshot), f"{stem}.json")
 
 

@@ -14,7 +14,7 @@ from dash import dcc, html
 from components import ids
 from components.builder import widgets as widgets
 from components.builder.state import GROUPS
-from components.i18n import _
+from components.i18n import _, current_locale
 from queries.cohort.catalog import OPERATOR_LABELS, Catalog, CatalogField
 from queries.cohort.describe import rule_text
 
@@ -151,7 +151,8 @@ def rule_text_safe(criteria: Any, catalog: Catalog) -> str:
     from queries.cohort.model import AllGroup
 
     try:
-        return rule_text(AllGroup.model_validate({"all": [criteria]}).all[0], catalog)
+        return rule_text(AllGroup.model_validate({"all": [criteria]}).all[0], catalog,
+                         current_locale())
     except ValueError:
         return _("(a rule that cannot be described)")
 

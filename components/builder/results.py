@@ -29,7 +29,7 @@ from components.builder.state import BuildResult, definition_from_draft
 from components.callbacks import Callbacks
 from components.cohort_access import audit_definition, cohort_service
 from components.figures import graph_config
-from components.i18n import _, localize_released, ngettext
+from components.i18n import _, current_locale, localize_released, ngettext
 from queries.cohort import bias
 from queries.cohort.describe import describe
 from queries.disclosure.attrition import protect_attrition_result
@@ -221,7 +221,8 @@ def update_builder_results(structure, name, *args):
         note,
         funnel_figure(steps),
         attrition_table(steps),
-        html.Div(describe(definition, catalog), style={"whiteSpace": "pre-wrap"}),
+        html.Div(describe(definition, catalog, current_locale()),
+                 style={"whiteSpace": "pre-wrap"}),
         html.Span(_("Content hash {hash}…", hash=digest[:16]), title=digest,
                   **{"data-hash": digest}),
         _look_ahead(definition),

@@ -237,3 +237,22 @@ def test_finnish_catalogue_translates_and_fills_placeholders():
 def test_unknown_or_regional_locales_fall_back_to_a_supported_one(asked, locale):
     assert normalize_locale(asked) == locale
     assert locale in LOCALES
+
+
+def test_cohort_description_is_written_in_finnish_with_finnish_dates():
+    import json
+
+    from queries.cohort.catalog import base_catalog
+    from queries.cohort.describe import describe
+    from queries.cohort.importing import load_definition
+
+    data = json.loads((ROOT / "tests" / "cohorts" / "nsclc_stage4_pdl1_high_ecog01.json")
+                      .read_text())
+    definition = load_definition(data, base_catalog())
+    finnish = describe(definition, None, "fi")
+    assert finnish.splitlines()[2].startswith("Potilaat, joiden ensimmäinen")
+    assert "1.1.2015 – 31.12.2026" in finnish and "levinneisyysaste IV" in finnish
+    assert "Sisäänottosäännöt järjestyksessä:" in finnish
+    english = describe(definition, None, "en")
+    assert english.splitlines()[2].startswith("Patients whose first immune checkpoint")
+    assert "stage IV" in english
