@@ -252,6 +252,11 @@ def _biomarker_field(name: str, ftype: FieldType, unit: str | None,
     )
 
 
+def fixed_values(f: CatalogField) -> tuple[Any, ...] | None:
+    """The values the schema allows for the field, or None when they come from the snapshot."""
+    return _STATIC_VALUES.get((f.table, f.column))
+
+
 def _static_values(table: str, column: str) -> tuple[Any, ...]:
     return tuple((v, None) for v in _STATIC_VALUES.get((table, column), ()))
 

@@ -17,7 +17,13 @@ from pydantic import (
     ValidationError,
 )
 
-from queries.cohort.catalog import Catalog, CatalogField, base_catalog, close_match
+from queries.cohort.catalog import (
+    Catalog,
+    CatalogField,
+    base_catalog,
+    close_match,
+    fixed_values,
+)
 from queries.cohort.model import (
     EVENT_TABLES,
     MAX_GROUP_DEPTH,
@@ -386,10 +392,7 @@ class _Checker:
             if problem:
                 self.add(where, problem)
             elif f.type in ("categorical",) and f.values and item not in f.value_set():
-                close = close_match(str(item), [str(v) for v in f.value_set()])
-                self.add(where, f'no {f.label} "{str(item)[:80]}" in the catalog',
-                         f'did you mean "{close}"?' if close else "it is matched literally",
-                         "warning")
+                self.out_of_domain(f, item, where)
         if op == "between" and len(items) == 2 and not any(
                 _value_type_problem(f, v, op) for v in items):
             if _comparable(f, items[0]) > _comparable(f, items[1]):
@@ -406,10 +409,28 @@ class _Checker:
             if isinstance(values, list) and f is not None and f.values:
                 for i, value in enumerate(values):
                     if isinstance(value, str) and value not in f.value_set():
-                        close = close_match(value, [str(v) for v in f.value_set()])
-                        self.add(("index_event", key, i),
-                                 f'no {f.label} "{value[:80]}" in the catalog',
-                                 f'did you mean "{close}"?' if close else None, "warning")
+                        self.out_of_domain(f, value, ("index_event", key, i))
+
+    def out_of_domain(self, f: CatalogField, value: Any, loc: tuple[Any, ...]) -> None:
+        """A value the field does not have. An error when the field's values are fixed by the
+        schema (sex, stage, RECIST response, ...) or when only its case differs ("Positive" for
+        "positive": it would silently match nothing); otherwise a warning, since a value of
+        another snapshot (a site, a regimen) may be absent from this one."""
+        domain = fixed_values(f)
+        options = [str(v) for v in domain] if domain else [str(v) for v, _count in f.values]
+        close = close_match(str(value), options)
+        case_only = any(str(value).casefold() == option.casefold() for option in options)
+        if domain is not None and value in domain:
+            self.add(loc, f'no {f.label} "{str(value)[:80]}" in this snapshot',
+                     "it is valid but matches no patient here", "warning")
+            return
+        if case_only or domain is not None:
+            hint = f'did you mean "{close}"?' if close else \
+                "use one of: " + ", ".join(options[:20])
+            self.add(loc, f'"{str(value)[:80]}" is not a value of {f.label}', hint)
+            return
+        self.add(loc, f'no {f.label} "{str(value)[:80]}" in the catalog',
+                 f'did you mean "{close}"?' if close else "it is matched literally", "warning")
 
 
 def _value_type_problem(f: CatalogField, value: Any, op: str) -> str | None:

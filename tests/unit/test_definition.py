@@ -261,13 +261,23 @@ def test_operator_value_shape_is_checked():
     assert any("two values" in p.message for p in result.errors)
 
 
-def test_unknown_category_values_are_warnings_with_suggestions():
+def test_wrong_case_and_out_of_domain_values_are_errors_with_suggestions():
+    """#17: "iv" for "IV" or "Female" for "F" used to import with a warning and silently match
+    nobody; a value outside a fixed domain is an error, with "did you mean"."""
     data = _base()
     data["inclusion_rules"][1]["criteria"]["all"][1]["value"] = ["iv"]
+    data["inclusion_rules"].append({"name": "Women", "criteria": {
+        "field": "sex", "op": "in", "value": ["Female"]}})
+    data["inclusion_rules"].append({"name": "Stage", "criteria": {
+        "field": "stage", "op": "=", "value": "Stage 4"}})
     result = import_definition(data, base_catalog())
-    assert result.ok
-    warning = next(p for p in result.warnings if p.path.endswith("all[1].value[0]"))
-    assert warning.hint == 'did you mean "IV"?'
+    assert not result.ok
+    errors = {p.path: p for p in result.errors}
+    wrong_case = next(p for path, p in errors.items() if path.endswith("all[1].value[0]"))
+    assert wrong_case.hint == 'did you mean "IV"?'
+    assert any('"Female" is not a value of Sex' in p.message for p in result.errors)
+    stage = next(p for p in result.errors if "Stage 4" in p.message)
+    assert "IV" in stage.hint
 
 
 def test_load_definition_raises_with_every_problem():
