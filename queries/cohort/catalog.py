@@ -98,6 +98,26 @@ _COLUMN_LABELS: dict[str, tuple[str, FieldType]] = {
     "resolved_date": (N_("Resolved date"), "date"), "immune_related": (N_("Immune-related"), "boolean"),
 }
 
+# The values a numeric field can take at all (not what a snapshot holds): a criterion outside
+# them is refused on import with the range, rather than matching nothing or overflowing the
+# database's integers. Fields not listed get NUMERIC_DOMAIN.
+NUMERIC_DOMAIN: tuple[float, float] = (-1e9, 1e9)
+LINE_DOMAIN: tuple[float, float] = (1, 50)
+DOMAINS: dict[str, tuple[float, float]] = {
+    "age_at_index": (0, 150),
+    "ecog": (float(schema.ECOG_RANGE[0]), float(schema.ECOG_RANGE[1])),
+    "index_line": LINE_DOMAIN,
+    "performance_status.ecog": (float(schema.ECOG_RANGE[0]), float(schema.ECOG_RANGE[1])),
+    "treatments.line_number": LINE_DOMAIN,
+    "tumor_assessments.line_number": LINE_DOMAIN,
+    "adverse_events.line_number": LINE_DOMAIN,
+    "adverse_events.grade": (float(schema.CTCAE_GRADE_RANGE[0]),
+                             float(schema.CTCAE_GRADE_RANGE[1])),
+    "biomarker:PD-L1 TPS": (0, 100),
+    "biomarker:PD-L1 CPS": (0, 1000),
+    "biomarker:TMB": (0, 10_000),
+}
+
 # Biomarkers known without a snapshot: name -> (type, unit).
 KNOWN_BIOMARKERS: dict[str, tuple[FieldType, str | None]] = {
     "PD-L1 TPS": ("numeric", "%"),
@@ -143,6 +163,11 @@ class CatalogField:
 
     def value_set(self) -> set[Any]:
         return {value for value, _ in self.values}
+
+    @property
+    def domain(self) -> tuple[float, float]:
+        """The lowest and highest value a numeric criterion on this field may use."""
+        return DOMAINS.get(self.key, NUMERIC_DOMAIN)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON for the builder UI."""

@@ -436,7 +436,9 @@ class _Checker:
 def _value_type_problem(f: CatalogField, value: Any, op: str) -> str | None:
     if f.type == "numeric":
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return None if ok else f'"{f.label}" is numeric; {_short(value)} is not a number'
+        if not ok:
+            return f'"{f.label}" is numeric; {_short(value)} is not a number'
+        return _domain_problem(f, value)
     if f.type == "boolean":
         return None if isinstance(value, bool) else f'"{f.label}" needs true or false'
     if f.type == "date":
@@ -448,11 +450,27 @@ def _value_type_problem(f: CatalogField, value: Any, op: str) -> str | None:
     return None if isinstance(value, str) else f'"{f.label}" needs text, not {_short(value)}'
 
 
+def _domain_problem(f: CatalogField, value: int | float) -> str | None:
+    low, high = f.domain
+    if low <= value <= high:
+        return None
+    unit = f" {f.unit}" if f.unit and f.unit != "%" else (f.unit or "")
+    return (f'"{f.label}" must be between {_number(low)} and {_number(high)}{unit}, '
+            f"not {_short(value)}")
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
 def _comparable(f: CatalogField, value: Any) -> Any:
     return date.fromisoformat(value) if f.type == "date" else value
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        # repr of a huge integer is slow, and refused beyond 4,300 digits
+        return f"a number of about 10^{value.bit_length() * 30103 // 100000}"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -479,5 +497,6 @@ def check_definition_fields(data: dict[str, Any], catalog: Catalog) -> tuple[dic
                 checker.add(("inclusion_rules", i, "name"),
                             f"{UNIQUE_NAMES}; \"{name[:80]}\" is used by an earlier rule",
                             "rename one of them")
-            names.add(name.strip() if isinstance(name, str) else name)
+            if isinstance(name, str):  # the model reports a name that is not text
+                names.add(name.strip())
     return data, checker.problems
