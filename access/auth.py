@@ -16,8 +16,11 @@ Dash app is created on ``server``. It adds:
 - server-side sessions: a random session id in the signed cookie and (hashed) in the
   ``sessions`` table; every request re-checks it, so sign-out, password reset or user
   removal makes a copied cookie worthless. Absolute lifetime 12 h, idle timeout 2 h.
-- throttling: 5 failed sign-ins per username or 20 per client IP within 15 minutes lock
-  further attempts (HTTP 429) until the failures age out; kept in SQLite for all workers.
+- throttling with growing delays, never lockouts (OWASP): after a few failures an attempt
+  must wait (HTTP 429 with Retry-After), doubling per further failure, per account and client,
+  per account, and per address. A browser that signed in to an account before holds a device
+  cookie and is never delayed by failures elsewhere. Kept in SQLite for all workers; every
+  failure and refusal is in the audit log, and the admins' audit page lists repeated ones.
 - cookie flags (HttpOnly, SameSite=Lax, Secure unless bound to localhost; no remember-me),
   a few security headers, and error pages without tracebacks (logged server-side).
 
@@ -34,8 +37,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import re
 import secrets
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,8 +52,10 @@ import flask
 import flask_login
 from flask import Blueprint, jsonify, redirect, render_template_string, request, session, url_for
 from flask.typing import ResponseReturnValue
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from access import audit, users
 from access import store as app_store
@@ -86,18 +93,6 @@ class RequestRefused(BadRequest):
 
 class InsecureSettingsError(RuntimeError):
     """The app must not start with these settings outside local demo mode."""
-
-
-@dataclass(frozen=True)
-class Throttle:
-    """Failed sign-ins allowed per username and per client IP within ``window_seconds``."""
-
-    max_user_failures: int = 5
-    max_ip_failures: int = 20
-    window_seconds: float = 15 * 60.0
-
-
-THROTTLE = Throttle()
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,10 +162,116 @@ def end_user_sessions(store_path: str | Path, user_id: int) -> None:
 
 
 # --- throttling -----------------------------------------------------------------------------
+#
+# OWASP's authentication cheat sheet: slow guessing down with growing delays, never with a
+# lockout that an attacker can point at someone else's account. Three scopes, each allowing a
+# few free failures and then doubling the wait after every further one (up to a cap):
+#
+# - one account from one client: steep (a guesser at one account from one place);
+# - one account from every untrusted client: a guesser spread over many addresses;
+# - one address over every account: a guesser trying many accounts.
+#
+# A client is the browser's device cookie when it holds one for this account (set at each
+# successful sign-in, signed with the secret key; OWASP's "device cookies"), else the address.
+# Failures with a device cookie count only for that device: an attack from elsewhere, however
+# large, never delays the owner's own browser, and no failure anywhere locks an account.
+
+DEVICE_COOKIE = "iocohort_device"
+clock = time.time  # the throttle's clock (tests move it instead of sleeping)
+DEVICE_PREFIX = "device:"
+
+
+@dataclass(frozen=True)
+class Delays:
+    """``free`` failures cost nothing; then the next attempt waits ``first_seconds``, doubled
+    after every further failure, at most ``max_seconds``."""
+
+    free: int
+    first_seconds: float
+    max_seconds: float
+
+    def after(self, failures: int) -> float:
+        if failures < self.free:
+            return 0.0
+        return float(min(self.max_seconds, self.first_seconds * 2.0 ** min(failures - self.free, 40)))
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Growing delays per account and client, per account, and per address."""
+
+    client: Delays = Delays(free=3, first_seconds=2.0, max_seconds=15 * 60.0)
+    account: Delays = Delays(free=10, first_seconds=2.0, max_seconds=5 * 60.0)
+    address: Delays = Delays(free=10, first_seconds=1.0, max_seconds=60.0)
+    window_seconds: float = 60 * 60.0  # failures older than this are forgotten
+    device_days: int = 180
+
+
+THROTTLE = Throttle()
+
+
+@dataclass(frozen=True)
+class Wait:
+    """How long a sign-in attempt must wait, and which scope asks for it ("" when none)."""
+
+    seconds: float = 0.0
+    scope: str = ""
+
+    def __bool__(self) -> bool:
+        return self.seconds > 0
 
 
 def _throttle_name(username: str) -> str:
     return (username or "").strip().lower()[:64]
+
+
+def is_device(client: str) -> bool:
+    return client.startswith(DEVICE_PREFIX)
+
+
+def _scope_wait(rows: list[sqlite3.Row], delays: Delays, now: float, scope: str) -> Wait:
+    """``rows``: the scope's failures (``at``), oldest first."""
+    if not rows:
+        return Wait()
+    delay = delays.after(len(rows))
+    remaining = rows[-1]["at"] + delay - now
+    return Wait(remaining, scope) if remaining > 0 else Wait()
+
+
+def retry_after(
+    store_path: str | Path,
+    username: str,
+    client: str,
+    client_ip: str,
+    throttle: Throttle = THROTTLE,
+    now: float | None = None,
+) -> Wait:
+    """How long this client must wait before trying ``username`` again (``Wait()``: not at all).
+
+    ``client`` is ``device:<id>`` for a browser holding this account's device cookie, else the
+    address. A success of this client for this account resets its own count only.
+    """
+    now = clock() if now is None else now
+    since = now - throttle.window_seconds
+    name = _throttle_name(username)
+    with app_store.transaction(store_path) as con:
+        last_ok = con.execute(
+            "SELECT max(at) FROM login_attempts WHERE username = ? AND client_ip = ? "
+            "AND success = 1", [name, client]).fetchone()[0]
+        own = con.execute(
+            "SELECT at FROM login_attempts WHERE username = ? AND client_ip = ? AND success = 0 "
+            "AND at > ? ORDER BY at", [name, client, max(since, last_ok or since)]).fetchall()
+        waits = [_scope_wait(own, throttle.client, now, "this account from this client")]
+        if not is_device(client):
+            account = con.execute(
+                "SELECT at FROM login_attempts WHERE username = ? AND success = 0 AND at > ? "
+                "AND client_ip NOT LIKE 'device:%' ORDER BY at", [name, since]).fetchall()
+            address = con.execute(
+                "SELECT at FROM login_attempts WHERE client_ip = ? AND success = 0 AND at > ? "
+                "ORDER BY at", [client_ip, since]).fetchall()
+            waits += [_scope_wait(account, throttle.account, now, "this account"),
+                      _scope_wait(address, throttle.address, now, "this address")]
+    return max(waits, key=lambda w: w.seconds)
 
 
 def is_throttled(
@@ -180,39 +281,82 @@ def is_throttled(
     throttle: Throttle = THROTTLE,
     now: float | None = None,
 ) -> bool:
-    """True when the username or the IP has too many recent failures to try again now.
-
-    A success resets the username's count (not the IP's, so one valid account cannot
-    unlock guessing at others from the same address).
-    """
-    now = time.time() if now is None else now
-    since = now - throttle.window_seconds
-    name = _throttle_name(username)
-    with app_store.transaction(store_path) as con:
-        last_ok = con.execute(
-            "SELECT max(at) FROM login_attempts WHERE username = ? AND success = 1", [name]
-        ).fetchone()[0]
-        user_failures = con.execute(
-            "SELECT count(*) FROM login_attempts WHERE username = ? AND success = 0 AND at > ?",
-            [name, max(since, last_ok or since)],
-        ).fetchone()[0]
-        ip_failures = con.execute(
-            "SELECT count(*) FROM login_attempts WHERE client_ip = ? AND success = 0 AND at > ?",
-            [client_ip, since],
-        ).fetchone()[0]
-    return user_failures >= throttle.max_user_failures or ip_failures >= throttle.max_ip_failures
+    """True when a client at ``client_ip`` without a device cookie must wait to try again."""
+    return bool(retry_after(store_path, username, client_ip, client_ip, throttle, now))
 
 
 def record_attempt(
-    store_path: str | Path, username: str, client_ip: str, success: bool, now: float | None = None
+    store_path: str | Path, username: str, client: str, success: bool, now: float | None = None
 ) -> None:
-    now = time.time() if now is None else now
+    """Remember one sign-in attempt of ``client`` (``device:<id>`` or an address)."""
+    now = clock() if now is None else now
     with app_store.transaction(store_path) as con:
         con.execute("DELETE FROM login_attempts WHERE at < ?", [now - 86400.0])
         con.execute(
             "INSERT INTO login_attempts (username, client_ip, at, success) VALUES (?, ?, ?, ?)",
-            [_throttle_name(username), client_ip, now, int(success)],
+            [_throttle_name(username), client, now, int(success)],
         )
+
+
+@dataclass(frozen=True)
+class FailureReport:
+    """Failed sign-ins of one account in the last 24 hours, for the admins' audit page."""
+
+    username: str
+    failures: int
+    clients: int
+    devices: int
+    last_failure: float
+    last_success: float | None
+
+
+def failure_report(store_path: str | Path, minimum: int = 3, now: float | None = None
+                   ) -> list[FailureReport]:
+    """Accounts with at least ``minimum`` failed sign-ins in the last 24 hours, most first."""
+    now = clock() if now is None else now
+    with app_store.transaction(store_path) as con:
+        rows = con.execute(
+            "SELECT username, count(*) AS failures, count(DISTINCT client_ip) AS clients, "
+            "count(DISTINCT CASE WHEN client_ip LIKE 'device:%' THEN client_ip END) AS devices, "
+            "max(at) AS last_failure, "
+            "(SELECT max(at) FROM login_attempts ok WHERE ok.username = f.username "
+            " AND ok.success = 1) AS last_success "
+            "FROM login_attempts f WHERE success = 0 AND at > ? GROUP BY username "
+            "HAVING count(*) >= ? ORDER BY failures DESC, username",
+            [now - 86400.0, minimum]).fetchall()
+    return [FailureReport(r["username"], int(r["failures"]), int(r["clients"]),
+                          int(r["devices"]), float(r["last_failure"]),
+                          None if r["last_success"] is None else float(r["last_success"]))
+            for r in rows]
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(str(flask.current_app.config["SECRET_KEY"]),
+                                  salt="iocohort-device")
+
+
+def device_client(username: str, throttle: Throttle = THROTTLE) -> str | None:
+    """``device:<id>`` when this browser's device cookie is valid and for ``username``."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie:
+        return None
+    try:
+        data = _device_serializer().loads(cookie, max_age=throttle.device_days * 86400)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("u") != _throttle_name(username):
+        return None
+    device = data.get("d")
+    return f"{DEVICE_PREFIX}{device}" if isinstance(device, str) and device else None
+
+
+def _set_device_cookie(response: WerkzeugResponse, username: str,
+                       throttle: Throttle = THROTTLE) -> None:
+    token = _device_serializer().dumps({"u": _throttle_name(username),
+                                        "d": secrets.token_urlsafe(16)})
+    response.set_cookie(DEVICE_COOKIE, token, max_age=throttle.device_days * 86400,
+                        path=url_for("access.login"), httponly=True, samesite="Lax",
+                        secure=bool(flask.current_app.config.get("SESSION_COOKIE_SECURE")))
 
 
 # --- CSRF and redirects --------------------------------------------------------------------
@@ -286,7 +430,6 @@ _LOGIN_PAGE = """<!doctype html>
 </main></body></html>"""
 
 _WRONG = "Wrong username or password."
-_LOCKED = "Too many failed sign-in attempts. Wait 15 minutes, then try again."
 _EXPIRED = "The form expired. Please sign in again."
 
 
@@ -343,7 +486,29 @@ def _sign_in(record: users.UserRecord, store_path: Path) -> ResponseReturnValue:
     session.permanent = True
     csrf_token()
     audit.record_event(record.username, record.role, "sign-in", store=store_path)
-    return redirect(target)
+    response = redirect(target)
+    # This browser is now known for this account: guessing from elsewhere never delays it.
+    _set_device_cookie(response, record.username)
+    return response
+
+
+def _wait_text(seconds: float) -> str:
+    seconds = math.ceil(seconds)
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
+def _refused(store_path: Path, username: str, wait: Wait, ip: str, client: str
+             ) -> flask.Response:
+    audit.record_event(_throttle_name(username), None, "sign-in-throttled",
+                       f"ip={ip} client={'device' if is_device(client) else 'address'} "
+                       f"scope={wait.scope} wait={math.ceil(wait.seconds)}s", store=store_path)
+    message = (f"Too many failed sign-in attempts for {wait.scope}. "
+               f"Try again in {_wait_text(wait.seconds)}.")
+    response = _login_page(message, 429, username)
+    response.headers["Retry-After"] = str(math.ceil(wait.seconds))
+    return response
 
 
 def _login_post(store_path: Path) -> ResponseReturnValue:
@@ -352,14 +517,20 @@ def _login_post(store_path: Path) -> ResponseReturnValue:
         session.pop(CSRF_FIELD, None)
         return _login_page(_EXPIRED, 400, username)
     ip = _client_ip()
-    if is_throttled(store_path, username, ip):
-        audit.record_event(_throttle_name(username), None, "sign-in-throttled", f"ip={ip}",
-                           store=store_path)
-        return _login_page(_LOCKED, 429, username)
+    client = device_client(username) or ip
+    now = clock()
+    wait = retry_after(store_path, username, client, ip, now=now)
+    if wait:
+        return _refused(store_path, username, wait, ip, client)
     record = users.verify_password(store_path, username, request.form.get("password", ""))
-    record_attempt(store_path, username, ip, record is not None)
+    record_attempt(store_path, username, client, record is not None, now=now)
     if record is None:
-        audit.record_event(_throttle_name(username), None, "sign-in-failed", f"ip={ip}",
+        detail = f"ip={ip} client={'device' if is_device(client) else 'address'}"
+        following = retry_after(store_path, username, client, ip, now=now)
+        if following:
+            detail += (f"; repeated failures: next attempt in "
+                       f"{math.ceil(following.seconds)}s ({following.scope})")
+        audit.record_event(_throttle_name(username), None, "sign-in-failed", detail,
                            store=store_path)
         return _login_page(_WRONG, 401, username)
     return _sign_in(record, store_path)

@@ -1,4 +1,5 @@
-"""Admin pages: the append-only audit log (filters, paging) and user management.
+"""Admin pages: the append-only audit log (filters, paging), accounts with repeated failed
+sign-ins, and user management.
 
 Admins create users, change roles, reset passwords and disable or enable accounts here as
 on the command line (``iocohort users``); every change is checked on the server and written
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import math
 import secrets
+from datetime import UTC, datetime
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from access import audit, guard, users
+from access import audit, auth, guard, users
 from access.store import app_store_path
 from components import ids, pages
 from components.callbacks import Callbacks
@@ -28,6 +30,8 @@ AUDIT_ROLES = guard.roles_for(guard.AUDIT)
 USERS_ROLES = guard.roles_for(guard.USERS)
 AUDIT_COLUMNS = (N_("When (UTC)"), N_("User"), N_("Role"), N_("Action"), N_("Definition"),
                  N_("Snapshot"), N_("Suppressed"), N_("Detail"))
+FAILURE_COLUMNS = (N_("Account"), N_("Failures"), N_("Clients"), N_("Of them known browsers"),
+                   N_("Last failure (UTC)"), N_("Last sign-in (UTC)"))
 USER_COLUMNS = (N_("Username"), N_("Role"), N_("Status"), N_("Created"), N_("Actions"))
 
 
@@ -58,6 +62,7 @@ def audit_layout() -> html.Div:
             html.H2(_("Audit log"), className="h4"),
             html.P(_("Every query and sign-in, newest first. The log is append-only."),
                    className="text-muted"),
+            _failures_card(),
             _filter_bar(),
             html.Div(id=ids.AUDIT_COUNT, className="small text-muted mb-2"),
             dbc.Spinner(html.Div(id=ids.AUDIT_TABLE)),
@@ -93,6 +98,17 @@ def _create_form() -> dbc.Card:
         ],
         className="mb-3",
     )
+
+
+def _failures_card() -> dbc.Card:
+    return dbc.Card(className="mb-3", children=[
+        dbc.CardHeader(html.Div([
+            html.Span(_("Repeated failed sign-ins, last 24 hours"), className="fw-semibold"),
+            dbc.Button(_("Refresh"), id=ids.SIGN_IN_FAILURES_REFRESH, size="sm",
+                       color="secondary"),
+        ], className="d-flex justify-content-between align-items-center")),
+        dbc.CardBody(html.Div(id=ids.SIGN_IN_FAILURES), className="py-2"),
+    ])
 
 
 def users_layout() -> html.Div:
@@ -181,6 +197,36 @@ def update_audit_table(username, role, action, since, page):
     shown = _("{first}–{last} of {total} entries", first=fmt_int(first), last=fmt_int(last),
               total=fmt_int(total))
     return _audit_table(entries), shown, pages_total, page
+
+
+def _at(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "—"
+    return fmt_datetime(datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None,
+                                                                        microsecond=0))
+
+
+@CALLBACKS.callback(Output(ids.SIGN_IN_FAILURES, "children"),
+                    Input(ids.SIGN_IN_FAILURES_REFRESH, "n_clicks"))
+def update_sign_in_failures(_clicks):
+    """Accounts with repeated failed sign-ins: how many, from how many clients, and when.
+
+    Attempts after repeated failures wait (growing delays); nobody is locked out, so this is
+    where someone guessing at an account shows up for the admins.
+    """
+    guard.require_role(*AUDIT_ROLES)
+    report = auth.failure_report(app_store_path())
+    if not report:
+        return html.P(_("No account had repeated failed sign-ins."), className="small mb-0")
+    header = html.Thead(html.Tr([html.Th(_(c)) for c in FAILURE_COLUMNS]))
+    body = html.Tbody([
+        html.Tr([html.Td(r.username), html.Td(fmt_int(r.failures)),
+                 html.Td(fmt_int(r.clients)), html.Td(fmt_int(r.devices)), html.Td(_at(r.last_failure)),
+                 html.Td(_at(r.last_success))])
+        for r in report
+    ])
+    return dbc.Table([header, body], size="sm", hover=True, responsive=True,
+                     className="small mb-0 sign-in-failures")
 
 
 def _user_row(user: users.UserRecord, me: str) -> html.Tr:

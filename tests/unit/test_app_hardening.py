@@ -191,3 +191,31 @@ def test_snapshot_problems_show_server_paths_to_admins_only(dash_app, clients, a
     admin = json.dumps(clients["admin"].post(DISPATCH, json=body).get_json())
     assert server_path in admin
 
+
+
+# --- 3. repeated failed sign-ins, shown to admins -------------------------------------------
+
+
+def _failed_sign_in(dash_app, username: str, address: str) -> int:
+    import re
+
+    client = dash_app.server.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"username": username, "password": "not the password",
+                                       "csrf_token": token},
+                       environ_overrides={"REMOTE_ADDR": address}).status_code
+
+
+def test_repeated_failed_sign_ins_are_shown_to_admins_on_the_audit_page(dash_app, clients):
+    for k in range(4):
+        assert _failed_sign_in(dash_app, "advisory", f"10.2.0.{k}") == 401
+    body, role = _call(dash_app, "components.admin_page.update_sign_in_failures")
+    assert role == "admin"
+    response = clients["admin"].post(DISPATCH, json=body)
+    table = response.get_json()["response"][ids.SIGN_IN_FAILURES]["children"]
+    cells = [json.dumps(row) for row in json.loads(json.dumps(table))["props"]["children"][1]
+             ["props"]["children"]]
+    advisory = next(c for c in cells if '"advisory"' in c)
+    assert '"children": 4' in advisory  # four failures from four clients
+    assert clients["partner"].post(DISPATCH, json=body).status_code == 403

@@ -143,35 +143,106 @@ def test_next_must_be_a_local_path(app):
 # --- throttling --------------------------------------------------------------------------------
 
 
-def test_brute_force_sign_in_is_throttled_per_username(app, settings):
+@pytest.fixture
+def clock(monkeypatch):
+    """The throttle's clock, moved by hand: ``clock[0] += seconds``."""
+    now = [time.time()]
+    monkeypatch.setattr(auth, "clock", lambda: now[0])
+    return now
+
+
+def _retry_after(response) -> int:
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts" in response.get_data(as_text=True)
+    return int(response.headers["Retry-After"])
+
+
+def test_guessing_from_one_client_gets_growing_delays_not_a_lockout(app, settings, clock):
     client = app.test_client()
-    for _ in range(auth.THROTTLE.max_user_failures):
+    free = auth.THROTTLE.client.free
+    for _ in range(free):
         assert login(client, "clara", "wrong password!").status_code == 401
-    locked = login(client, "clara")  # even the right password is refused while locked
-    assert locked.status_code == 429
-    assert "Too many failed sign-in attempts" in locked.get_data(as_text=True)
-    assert login(app.test_client(), "paul").status_code == 302  # other users unaffected
+    waits = []
+    for _ in range(3):
+        waits.append(_retry_after(login(client, "clara")))  # even the right password waits
+        clock[0] += waits[-1] + 0.5
+        assert login(client, "clara", "wrong password!").status_code == 401
+    assert waits == [2, 4, 8]  # doubling after every further failure
+    clock[0] += _retry_after(login(client, "clara")) + 0.5
+    assert login(client, "clara").status_code == 302  # after the wait the owner gets in
     actions = [e["action"] for e in audit.read_audit(store=settings.store_path)]
-    assert "sign-in-throttled" in actions and actions.count("sign-in-failed") == 5
+    assert actions.count("sign-in-failed") == free + 3 and actions.count("sign-in-throttled") == 4
+    repeated = audit.read_audit(1, 0, {"action": "sign-in-failed"}, store=settings.store_path)
+    assert "repeated failures: next attempt in 16s" in repeated[0]["detail"]
 
 
-def test_throttling_holds_per_client_ip_across_usernames(app, settings):
+def test_guessing_at_an_account_does_not_deny_it_to_its_owner(app, settings, clock):
+    owner = app.test_client()
+    assert login(owner, "clara", ip="10.0.0.9").status_code == 302  # the owner's browser
+    owner.post("/logout")
+    for _ in range(5):  # the issue's case: five wrong passwords from one address
+        assert login(app.test_client(), "clara", "wrong password!", ip="10.6.6.6").status_code \
+            in (401, 429)
+    assert login(app.test_client(), "clara", ip="10.0.0.10").status_code == 302  # elsewhere
+    # A guesser spread over many addresses: new clients wait (at most the account's cap)...
+    for k in range(40):
+        login(app.test_client(), "clara", "wrong password!", ip=f"10.7.{k}.1")
+    waited = _retry_after(login(app.test_client(), "clara", ip="10.0.0.11"))
+    assert waited <= auth.THROTTLE.account.max_seconds
+    # ...but the owner's own browser (its device cookie) signs in at once, from anywhere.
+    assert login(owner, "clara", ip="10.8.8.8").status_code == 302
+    # A device cookie of another account, or a forged one, is an ordinary client.
+    stranger = app.test_client()
+    assert login(stranger, "paul", ip="10.0.0.12").status_code == 302
+    stranger.post("/logout")
+    assert login(stranger, "clara", ip="10.0.0.12").status_code == 429
+    stranger.set_cookie(auth.DEVICE_COOKIE, "forged", path="/login")
+    assert login(stranger, "clara", ip="10.0.0.12").status_code == 429
+
+
+def test_failures_from_one_address_delay_it_briefly_but_lock_out_nobody(app, settings, clock):
+    regular = app.test_client()
+    assert login(regular, "clara").status_code == 302  # clara has used this browser before
+    regular.post("/logout")
     client = app.test_client()
-    for k in range(auth.THROTTLE.max_ip_failures):
-        assert login(client, f"guess{k}", "wrong password!").status_code == 401
-    assert login(client, "clara").status_code == 429
-    assert login(app.test_client(), "clara", ip="10.0.0.9").status_code == 302
+    for k in range(20):  # the issue's case: 20 failures from one address
+        response = login(client, f"guess{k}", "wrong password!")
+        if response.status_code == 429:
+            clock[0] += _retry_after(response) + 0.5
+            response = login(client, f"guess{k}", "wrong password!")
+        assert response.status_code == 401
+    waited = _retry_after(login(app.test_client(), "paul"))  # a new browser at that address
+    assert waited <= auth.THROTTLE.address.max_seconds
+    assert login(regular, "clara").status_code == 302  # a known browser there: no wait
+    assert login(app.test_client(), "paul", ip="10.0.0.9").status_code == 302  # elsewhere
+    clock[0] += waited + 0.5
+    assert login(app.test_client(), "paul").status_code == 302  # a short wait, not a lockout
 
 
 def test_throttle_lifts_when_failures_age_out(settings):
     store = settings.store_path
     old = time.time() - auth.THROTTLE.window_seconds - 1
-    for _ in range(auth.THROTTLE.max_user_failures):
+    for _ in range(auth.THROTTLE.client.free + 2):
         auth.record_attempt(store, "clara", "1.2.3.4", False, now=old)
     assert not auth.is_throttled(store, "clara", "1.2.3.4")
-    for _ in range(auth.THROTTLE.max_user_failures):
+    for _ in range(auth.THROTTLE.client.free + 2):
         auth.record_attempt(store, "clara", "1.2.3.4", False)
     assert auth.is_throttled(store, "clara", "1.2.3.4")
+    assert not auth.is_throttled(store, "clara", "1.2.3.5")
+
+
+def test_delays_grow_from_the_free_failures_to_a_cap():
+    delays = auth.Delays(free=3, first_seconds=2.0, max_seconds=60.0)
+    assert [delays.after(n) for n in range(8)] == [0, 0, 0, 2, 4, 8, 16, 32]
+    assert delays.after(10_000) == 60.0
+
+
+def test_repeated_failures_are_reported_per_account(app, settings, clock):
+    for k in range(4):
+        login(app.test_client(), "clara", "wrong password!", ip=f"10.1.0.{k}")
+    login(app.test_client(), "ada", "wrong password!")
+    report = auth.failure_report(settings.store_path)
+    assert [(r.username, r.failures, r.clients) for r in report] == [("clara", 4, 4)]
 
 
 # --- sessions ------------------------------------------------------------------------------------
@@ -431,7 +502,7 @@ def test_behind_a_proxy_clients_public_host_and_secure_cookies_come_from_forward
                           data={"username": username, "password": password,
                                 "csrf_token": token}).status_code
 
-    for k in range(auth.THROTTLE.max_ip_failures):
+    for k in range(auth.THROTTLE.address.free):
         assert sign_in_from("198.51.100.9", f"guess{k}", "wrong password!") == 401
     assert sign_in_from("198.51.100.9", "clara", PASSWORD) == 429
     assert sign_in_from("203.0.113.8", "clara", PASSWORD) == 302

@@ -109,6 +109,7 @@ CALLBACK_ROLES: dict[str, Rule] = {
     "components.compare_study.download_study_csv": Rule("/compare", may_skip=True),
     "components.feasibility_page.update_feasibility": Rule("/feasibility"),
     "components.admin_page.update_audit_table": Rule("/audit"),
+    "components.admin_page.update_sign_in_failures": Rule("/audit"),
     "components.admin_page.update_users_table": Rule("/users"),
     "components.admin_page.create_user": Rule("/users"),
     "components.admin_page.change_user": Rule("/users", may_skip=True),
