@@ -654,3 +654,26 @@ def test_rules_reorder_rename_and_remove_and_rows_remove(dash_duo, app):
     rule = cohort_in_session(dash_duo)["inclusion_rules"][0]
     assert [c["field"] for c in rule["criteria"]["all"]] == ["cancer_type"]
     no_console_errors(dash_duo)
+
+
+def test_wrong_case_values_in_an_upload_are_errors_and_the_cohort_stays(dash_duo, app, tmp_path):
+    start(dash_duo, app)
+    dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1))
+    wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
+    before = settled(dash_duo)
+    wrong = json.loads(json.dumps(NSCLC_PDL1))
+    wrong["inclusion_rules"][0]["criteria"]["all"][1]["value"] = ["iv"]
+    wrong["inclusion_rules"].append({"name": "Women", "criteria": {
+        "field": "sex", "op": "in", "value": ["Female"]}})
+    wrong["inclusion_rules"].append({"name": "Stage", "criteria": {
+        "field": "stage", "op": "=", "value": "Stage 4"}})
+    path = tmp_path / "wrong-case.json"
+    path.write_text(json.dumps(wrong))
+    upload(dash_duo, path)
+    wait_until(dash_duo, lambda: len(css(dash_duo, f"#{ids.BUILDER_UPLOAD_PROBLEMS} li")) >= 3)
+    text = dash_duo.find_element(f"#{ids.BUILDER_UPLOAD_PROBLEMS}").text
+    assert 'did you mean "IV"' in text and '"Female" is not a value of Sex' in text
+    assert "Stage 4" in text and "the cohort on the page is unchanged" in text
+    assert settled(dash_duo) == before
+    assert len(rule_cards(dash_duo)) == 3
+    no_console_errors(dash_duo)

@@ -37,3 +37,27 @@ def test_finnish_browser_gets_finnish_pages_and_the_switch_changes_and_remembers
     dash_duo.find_element("#shell-navbar-snapshot button[title='Suomi']").click()
     wait_for_language(dash_duo, "fi", "Kirjaudu ulos")
     assert browser_errors(dash_duo) == []
+
+
+def test_finnish_builder_shows_finnish_words_numbers_and_description(dash_duo, app):
+    start_app(dash_duo, app)
+    browser_language(dash_duo, "fi")
+    sign_in(dash_duo, "clinician")
+    dash_duo.driver.get(dash_duo.server_url + "/builder")
+    wait_for_language(dash_duo, "fi", "Kirjaudu ulos")
+    dash_duo.wait_for_contains_text("#shell-page-content", "Kohorttityökalu", timeout=30)
+    dash_duo.wait_for_contains_text("#builder-description", "Potilaat, joiden", timeout=60)
+    count = dash_duo.find_element("#builder-count").text
+    # The sample's default cohort has thousands of patients: Finnish groups with a space.
+    assert "\u00a0" in count or " " in count, count
+    assert "," not in count
+    screenshot(dash_duo, "builder-fi")
+    dash_duo.driver.get(dash_duo.server_url + "/summaries")
+    dash_duo.wait_for_contains_text("#shell-page-content", "Julkaistut yhteenvedot", timeout=30)
+    screenshot(dash_duo, "summaries-fi")
+    dash_duo.driver.get(dash_duo.server_url + "/feasibility")
+    dash_duo.wait_for_contains_text("#shell-page-content", "Tutkimuksen toteutettavuus",
+                                    timeout=30)
+    dash_duo.wait_for_contains_text("#feasibility-total", "Potilaita kohortissa", timeout=60)
+    screenshot(dash_duo, "feasibility-fi")
+    assert browser_errors(dash_duo) == []
