@@ -29,9 +29,9 @@ from components.builder.state import BuildResult, definition_from_draft
 from components.callbacks import Callbacks
 from components.cohort_access import audit_definition, cohort_service
 from components.figures import graph_config
-from components.i18n import _, current_locale, localize_released, ngettext
+from components.i18n import _, current_locale, localize_released, ngettext, plotly_separators
 from queries.cohort import bias
-from queries.cohort.describe import describe
+from queries.cohort.describe import describe, index_label
 from queries.disclosure.attrition import protect_attrition_result
 from queries.disclosure.policy import policy_for
 
@@ -82,7 +82,7 @@ def _step_label(step) -> str:
     if step.step == 0:
         return _("Index event")
     name = step.rule_name if len(step.rule_name) <= 28 else step.rule_name[:27] + "…"
-    return f"{step.step}. {name}" + ("" if step.enabled else " (off)")
+    return f"{step.step}. {name}" + ("" if step.enabled else " " + _("(off)"))
 
 
 def funnel_figure(steps: list) -> go.Figure:
@@ -103,16 +103,19 @@ def funnel_figure(steps: list) -> go.Figure:
         yaxis={"autorange": "reversed", "automargin": True}, xaxis={"title": None},
         legend={"orientation": "h", "y": -0.12, "x": 0}, plot_bgcolor="white",
         paper_bgcolor="white", font={"size": 11}, uniformtext={"minsize": 9, "mode": "hide"},
+        separators=plotly_separators(),
     )
     return fig
 
 
-def attrition_table(steps: list) -> dbc.Table:
+def attrition_table(steps: list, index_name: str | None = None) -> dbc.Table:
+    """The attrition steps; ``index_name`` names the index event in the reader's language."""
     header = html.Thead(html.Tr([html.Th("#"), html.Th(_("Rule"))] + [
         html.Th(text, className="text-end") for text in (_("Left"), _("Excluded"), _("Rule alone"))]))
     rows = []
     for s in steps:
-        name = _("Index event: {name}", name=s.rule_name) if s.step == 0 else s.rule_name
+        name = _("Index event: {name}", name=index_name or s.rule_name) if s.step == 0 \
+            else s.rule_name
         rows.append(html.Tr(className="" if s.enabled else "text-muted", children=[
             html.Td(str(s.step) if s.step else ""),
             html.Td(name + ("" if s.enabled else _(" (switched off)"))),
@@ -120,7 +123,8 @@ def attrition_table(steps: list) -> dbc.Table:
             html.Td("" if s.step == 0 else localize_released(s.excluded.display), className="text-end"),
             html.Td(localize_released(s.alone.display), className="text-end"),
         ]))
-    return dbc.Table([header, html.Tbody(rows)], size="sm", className="small mb-1")
+    return dbc.Table([header, html.Tbody(rows)], size="sm", className="small mb-1",
+                     responsive=True)
 
 
 def _status(result: BuildResult) -> Any:
@@ -220,7 +224,7 @@ def update_builder_results(structure, name, *args):
         localize_released(final.remaining.display),
         note,
         funnel_figure(steps),
-        attrition_table(steps),
+        attrition_table(steps, index_label(definition.index_event, current_locale())),
         html.Div(describe(definition, catalog, current_locale()),
                  style={"whiteSpace": "pre-wrap"}),
         html.Span(_("Content hash {hash}…", hash=digest[:16]), title=digest,

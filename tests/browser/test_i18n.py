@@ -61,3 +61,30 @@ def test_finnish_builder_shows_finnish_words_numbers_and_description(dash_duo, a
     dash_duo.wait_for_contains_text("#feasibility-total", "Potilaita kohortissa", timeout=60)
     screenshot(dash_duo, "feasibility-fi")
     assert browser_errors(dash_duo) == []
+
+
+def horizontal_overflow(dash_duo) -> int:
+    """How many pixels the page is wider than the window (0: no horizontal scroll)."""
+    return dash_duo.driver.execute_script(
+        "return document.documentElement.scrollWidth - window.innerWidth;")
+
+
+def test_pages_fit_a_1000_px_window_without_horizontal_scroll(dash_duo, app):
+    start_app(dash_duo, app)
+    sign_in(dash_duo, "clinician")
+    dash_duo.driver.set_window_size(1000, 800)
+    for path, text in (("/builder", "Patients in cohort"), ("/feasibility", "Patients per site"),
+                       ("/summaries", "Published summaries"), ("/snapshots", "Snapshots"),
+                       ("/analyses", "")):
+        dash_duo.driver.get(dash_duo.server_url + path)
+        dash_duo.wait_for_contains_text("#shell-navbar-snapshot", "Sign out", timeout=30)
+        if text:
+            dash_duo.wait_for_contains_text("#shell-page-content", text, timeout=60)
+        sign_out = dash_duo.find_element("#shell-sign-out")
+        right = dash_duo.driver.execute_script(
+            "return arguments[0].getBoundingClientRect().right;", sign_out)
+        width = dash_duo.driver.execute_script("return window.innerWidth;")
+        assert right <= width, f"{path}: Sign out ends at {right} px in a {width} px window"
+        assert horizontal_overflow(dash_duo) <= 0, f"{path} scrolls sideways"
+        screenshot(dash_duo, "narrow-1000" + path.replace("/", "-"))
+    dash_duo.driver.set_window_size(1366, 768)
