@@ -362,18 +362,21 @@ def aalen_johansen(times: np.ndarray, d_event: np.ndarray, d_competing: np.ndarr
                          "at_risk": n.astype("int64")})
 
 
-def _cif_patients(cohort: Cohort, by: str) -> pd.DataFrame:
+def _cif_counts(cohort: Cohort, by: str) -> pd.DataFrame:
+    """Per (group, day): first severe irAEs, deaths before one, and censorings (one scan)."""
     events, _ = events_table(cohort)
     sql = (
         f"WITH first AS (SELECT rid, min(onset_days) AS irae_d FROM {events} "  # noqa: S608
-        "WHERE immune AND grade >= 3 GROUP BY rid) "
-        f"SELECT {stratum_column(by)} AS grp, b.death_d, b.fu_d, f.irae_d "
-        f"FROM {base_table(cohort)} b LEFT JOIN first f USING (rid) WHERE b.fu_d >= 0")
-    frame = cohort.db.cursor().execute(sql).df()
-    irae = frame["irae_d"].notna() & (frame["irae_d"] <= frame["fu_d"])
-    frame["time_days"] = np.where(irae, frame["irae_d"], frame["fu_d"]).astype("int64")
-    frame["kind"] = np.where(irae, 1, np.where(frame["death_d"].notna(), 2, 0))
-    return frame[["grp", "time_days", "kind"]]
+        "WHERE immune AND grade >= 3 GROUP BY rid), "
+        f"per AS (SELECT {stratum_column(by)} AS grp, b.death_d, b.fu_d, f.irae_d, "
+        "f.irae_d IS NOT NULL AND f.irae_d <= b.fu_d AS irae "
+        f"FROM {base_table(cohort)} b LEFT JOIN first f USING (rid) WHERE b.fu_d >= 0) "
+        "SELECT grp, CAST(CASE WHEN irae THEN irae_d ELSE fu_d END AS INTEGER) AS time_days, "
+        "count(*) FILTER (WHERE irae) AS d_event, "
+        "count(*) FILTER (WHERE NOT irae AND death_d IS NOT NULL) AS d_competing, "
+        "count(*) FILTER (WHERE NOT irae AND death_d IS NULL) AS censored "
+        "FROM per GROUP BY ALL ORDER BY grp, time_days")
+    return cohort.db.cursor().execute(sql).df()
 
 
 def _cif_milestones(curve: pd.DataFrame, group: str,
@@ -409,22 +412,27 @@ def severe_irae_incidence(cohort: Cohort, by: str = "regimen",
     if cohort.size == 0:
         empty.empty_reason = "the cohort is empty"
         return empty
-    patients = _cif_patients(cohort, by)
-    if patients.empty:
+    counts = _cif_counts(cohort, by)
+    if counts.empty:
         empty.empty_reason = "no patient has follow-up after index"
         return empty
     curves, groups, marks = [], [], []
-    for group, part in patients.groupby("grp", sort=True):
-        counts = pd.crosstab(part["time_days"], part["kind"]).reindex(columns=[0, 1, 2],
-                                                                      fill_value=0)
-        curve = aalen_johansen(counts.index.to_numpy(), counts[1].to_numpy(),
-                               counts[2].to_numpy(), counts[0].to_numpy())
+    grp = counts["grp"].astype(str).to_numpy()
+    starts = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])
+    ends = np.r_[starts[1:], len(grp)]
+    arrays = {c: counts[c].to_numpy() for c in ("time_days", "d_event", "d_competing",
+                                                 "censored")}
+    for first, last in zip(starts, ends, strict=True):
+        group = grp[first]
+        part = {c: a[first:last] for c, a in arrays.items()}
+        curve = aalen_johansen(part["time_days"], part["d_event"], part["d_competing"],
+                               part["censored"])
         curve.insert(0, "group", group)
         curves.append(curve)
-        groups.append({"group": group, "patients": len(part),
-                       "events": int((part["kind"] == 1).sum()),
-                       "competing_deaths": int((part["kind"] == 2).sum()),
-                       "censored": int((part["kind"] == 0).sum())})
+        groups.append({"group": group, "patients": int(sum(int(part[c].sum()) for c in (
+            "d_event", "d_competing", "censored"))), "events": int(part["d_event"].sum()),
+            "competing_deaths": int(part["d_competing"].sum()),
+            "censored": int(part["censored"].sum())})
         marks.extend(_cif_milestones(curve, str(group), milestone_months))
     curve = pd.concat(curves, ignore_index=True)
     curve["time_months"] = curve["time_days"] / DAYS_PER_MONTH
