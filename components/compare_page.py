@@ -183,8 +183,9 @@ def layout() -> html.Div:
                  _chooser("Cohort B", ids.COMPARE_RIGHT, options, right)], className="g-3 mb-2"),
         dcc.Loading(html.Div(id=ids.COMPARE_SUMMARY, className="mb-3")),
         _section("Survival", [dbc.RadioItems(id=ids.COMPARE_ENDPOINT, value="os", inline=True,
-                                             options=[{"label": "Overall survival", "value": "os"},
-                                                      {"label": "Progression-free", "value": "pfs"}])],
+                                             options=[{"label": label, "value": value}
+                                                      for value, label in
+                                                      figures.ENDPOINT_LABELS.items()])],
                  [dcc.Loading(dcc.Graph(id=ids.COMPARE_SURVIVAL_GRAPH,
                                         config=figures.graph_config("compare_survival")), **graph),
                   html.Div(id=ids.COMPARE_SURVIVAL_CAPTION, className="small text-muted")],
