@@ -16,21 +16,26 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from components.i18n import N_, _, fmt_number, plotly_separators
+
 # Okabe & Ito (2008); yellow last because it is faint on white.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
            "#F0E442")
 # Best overall response: green for response, yellow for stable, vermillion for progression.
 BOR_COLOURS = {"CR": "#009E73", "PR": "#56B4E9", "SD": "#F0E442", "PD": "#D55E00",
                "NE": "#999999", "Not evaluable": "#DDDDDD"}
-BOR_LABELS = {"CR": "CR", "PR": "PR", "SD": "SD", "PD": "PD", "NE": "NE (assessed)",
-              "Not evaluable": "No assessment"}
-ENDPOINT_LABELS = {"os": "Overall survival", "pfs": "Real-world progression-free survival",
-                   "ttd": "Time to treatment discontinuation", "ttnt": "Time to next treatment",
-                   "dor": "Duration of response", "ttr": "Time to response"}
-Y_TITLES = {"os": "Proportion alive", "pfs": "Proportion progression-free",
-            "ttd": "Proportion still on treatment", "ttnt": "Proportion without a next line",
-            "dor": "Proportion still responding", "ttr": "Proportion not yet responded"}
-FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif", size=13)
+BOR_LABELS = {"CR": "CR", "PR": "PR", "SD": "SD", "PD": "PD", "NE": N_("NE (assessed)"),
+              "Not evaluable": N_("No assessment")}
+ENDPOINT_LABELS = {"os": N_("Overall survival"),
+                   "pfs": N_("Real-world progression-free survival"),
+                   "ttd": N_("Time to treatment discontinuation"),
+                   "ttnt": N_("Time to next treatment"),
+                   "dor": N_("Duration of response"), "ttr": N_("Time to response")}
+Y_TITLES = {"os": N_("Proportion alive"), "pfs": N_("Proportion progression-free"),
+            "ttd": N_("Proportion still on treatment"), "ttnt": N_("Proportion without a next line"),
+            "dor": N_("Proportion still responding"), "ttr": N_("Proportion not yet responded")}
+FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",  # i18n: CSS
+            size=13)
 EMPTY = "—"
 
 
@@ -44,7 +49,7 @@ def is_missing(value: object) -> bool:
 def fmt_months(value: object, digits: int = 1) -> str:
     """A duration in months, or "not reached" when the curve never falls to 50 %."""
     if is_missing(value):
-        return "not reached"
+        return _("not reached")
     if isinstance(value, str):
         return value
     return f"{float(value):.{digits}f}"
@@ -119,12 +124,16 @@ def graph_config(filename: str | None = None, *, mode_bar: bool = True, **extra:
 
 def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=16)),
+        # The title sits at the very top and the legend just above the plot, so a legend of
+        # several rows never covers the title (#17).
+        title=dict(text=title, x=0.0, xanchor="left", y=0.99, yref="container", yanchor="top",
+                   font=dict(size=16)),
+        separators=plotly_separators(),
         template="plotly_white",
         font=FONT,
         height=height,
         margin=dict(l=10, r=20, t=90, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0,
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0.0,
                     traceorder="normal"),
         hoverlabel=dict(font_size=13),
     )
@@ -166,7 +175,10 @@ def _legend_name(stratum: str, summary: pd.DataFrame) -> str:
     if row.empty:
         return str(stratum)
     row = row.iloc[0]
-    return f"{stratum} (n={shown(row, 'n')}, median {fmt_months(row['median_months'])} mo)"
+    if is_missing(row["median_months"]):
+        return _("{stratum} (n={n}, median not reached)", stratum=stratum, n=shown(row, "n"))
+    return _("{stratum} (n={n}, median {months} mo)", stratum=stratum, n=shown(row, "n"),
+             months=fmt_months(row["median_months"]))
 
 
 # Pixel columns of a survival plot's time axis (wider than any panel draws it): steps closer
@@ -205,12 +217,12 @@ def _curve_traces(part: pd.DataFrame, name: str, col: str, group: str) -> list[g
     lx, ly = _step_xy(x, lower)
     band = go.Scatter(x=ux + lx[::-1], y=uy + ly[::-1], fill="toself", mode="lines",
                       line=dict(width=0), fillcolor=_rgba(col, 0.15), hoverinfo="skip",
-                      showlegend=False, legendgroup=group, name=f"{name} 95% CI")
+                      showlegend=False, legendgroup=group, name=_("{name} 95% CI", name=name))
     line = go.Scatter(
         x=x, y=part["survival"].astype(float).tolist(), mode="lines", line_shape="hv",
         line=dict(color=col, width=2.2), name=name, legendgroup=group,
         customdata=part[["at_risk"]].to_numpy() if "at_risk" in part else None,
-        hovertemplate="%{x:.1f} months: %{y:.1%}<br>at risk %{customdata[0]}<extra>"
+        hovertemplate=_("%{x:.1f} months: %{y:.1%}<br>at risk %{customdata[0]}<extra>")
                       + group + "</extra>",
     )
     traces = [band, line]
@@ -219,7 +231,7 @@ def _curve_traces(part: pd.DataFrame, name: str, col: str, group: str) -> list[g
         traces.append(go.Scatter(
             x=censored["time_months"], y=censored["survival"], mode="markers",
             marker=dict(symbol="line-ns-open", size=7, color=col), legendgroup=group,
-            showlegend=False, hoverinfo="skip", name=f"{name} censored"))
+            showlegend=False, hoverinfo="skip", name=_("{name} censored", name=name)))
     return traces
 
 
@@ -229,8 +241,9 @@ def _at_risk_traces(at_risk: pd.DataFrame, strata: list[str]) -> list[go.Scatter
         part = at_risk[at_risk["stratum"] == stratum]
         traces.append(go.Scatter(
             x=part["time_months"], y=[stratum] * len(part), mode="text",
-            text=[shown(row, "at_risk") for _, row in part.iterrows()], textfont=dict(color=colour(i), size=12),
-            showlegend=False, hoverinfo="skip", name=f"{stratum} at risk", cliponaxis=False))
+            text=[shown(row, "at_risk") for _i, row in part.iterrows()], textfont=dict(color=colour(i), size=12),
+            showlegend=False, hoverinfo="skip", name=_("{stratum} at risk", stratum=stratum),
+            cliponaxis=False))
     return traces
 
 
@@ -243,10 +256,10 @@ def survival_figure(result, title: str | None = None) -> go.Figure:
 
     ``result`` is a ``queries.survival.SurvivalResult``.
     """
-    endpoint = ENDPOINT_LABELS.get(result.endpoint, str(result.endpoint))
-    title = title or f"{endpoint} (Kaplan-Meier, 95% CI)"
+    endpoint = _(ENDPOINT_LABELS.get(result.endpoint, str(result.endpoint)))
+    title = title or _("{endpoint} (Kaplan-Meier, 95% CI)", endpoint=endpoint)
     if result.empty_reason:
-        return empty_figure(f"No curve: {result.empty_reason}.", title)
+        return empty_figure(_("No curve: {reason}.", reason=result.empty_reason), title)
     curve, summary, at_risk = result.curve, result.summary, result.at_risk
     strata = [s for s in summary["stratum"].tolist() if (curve["stratum"] == s).any()]
     table_frac = min(0.42, 0.07 * (len(strata) + 1))
@@ -262,16 +275,16 @@ def survival_figure(result, title: str | None = None) -> go.Figure:
         fig.add_trace(trace, row=2, col=1)
     ticks = sorted({float(m) for m in at_risk["time_months"]}) if len(at_risk) else None
     fig.update_xaxes(range=[-0.03 * last, last * 1.03], tickvals=ticks)
-    fig.update_xaxes(title_text="Months since index", title_standoff=6, showticklabels=True,
+    fig.update_xaxes(title_text=_("Months since index"), title_standoff=6, showticklabels=True,
                      row=1, col=1)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=2, col=1)
-    fig.update_yaxes(title_text=Y_TITLES.get(result.endpoint, "Probability"), range=[0, 1.02],
+    fig.update_yaxes(title_text=_(Y_TITLES.get(result.endpoint, N_("Probability"))), range=[0, 1.02],
                      tickformat=".0%", row=1, col=1)
     fig.update_yaxes(categoryorder="array", categoryarray=strata[::-1], showgrid=False,
                      range=[-0.6, len(strata) - 0.4], tickvals=strata,
                      ticktext=[_short(s) for s in strata], row=2, col=1,
                      tickfont=dict(size=11))
-    fig.add_annotation(text="Number at risk", xref="paper", yref="y2 domain", x=0, y=1.04,
+    fig.add_annotation(text=_("Number at risk"), xref="paper", yref="y2 domain", x=0, y=1.04,
                        xanchor="left", yanchor="bottom", showarrow=False,
                        font=dict(size=12, color="#333"))
     _base_layout(fig, title, 380 + 30 * len(strata))
@@ -303,36 +316,38 @@ def _rate_trace(rates: pd.DataFrame, measure: str, label: str, col: str, x: list
                      color="#333"),
         text=[fmt_pct(v, 0) for v in value], textposition="inside", insidetextanchor="start",
         customdata=pd.DataFrame({"lo": 100 * lower, "hi": 100 * upper}).to_numpy(),
-        hovertemplate="%{x}<br>" + label + " %{y:.1f}% (95% CI %{customdata[0]:.1f}-"
-                      "%{customdata[1]:.1f})<extra></extra>",
+        hovertemplate="%{x}<br>" + label + _(" %{y:.1f}% (95% CI %{customdata[0]:.1f}-"
+                      "%{customdata[1]:.1f})<extra></extra>"),
     )
 
 
-def response_rates_figure(result, title: str = "Objective response and disease control "
-                                                "by stratum (95% CI)") -> go.Figure:
+def response_rates_figure(result, title: str | None = None) -> go.Figure:
     """ORR and DCR per stratum with exact 95 % CI error bars; n (denominator) under each bar."""
+    title = title or _("Objective response and disease control by stratum (95% CI)")
     if result.empty_reason or result.rates.empty:
-        return empty_figure(f"No response data: {result.empty_reason or 'no patients'}.", title)
+        return empty_figure(_("No response data: {reason}.",
+                              reason=result.empty_reason or _("no patients")), title)
     rates = result.rates
     x = _stratum_ticks(rates["stratum"].tolist(),
-                       [shown(row, "denominator") for _, row in rates.iterrows()])
+                       [shown(row, "denominator") for _i, row in rates.iterrows()])
     fig = go.Figure([
-        _rate_trace(rates, "orr", "ORR (CR+PR)", PALETTE[0], x),
-        _rate_trace(rates, "dcr", "DCR (CR+PR+SD)", PALETTE[1], x),
+        _rate_trace(rates, "orr", _("ORR (CR+PR)"), PALETTE[0], x),
+        _rate_trace(rates, "dcr", _("DCR (CR+PR+SD)"), PALETTE[1], x),
     ])
     fig.update_layout(barmode="group", bargap=0.25)
-    fig.update_yaxes(title_text="Patients, % of evaluable", range=[0, 100], ticksuffix="%")
-    fig.update_xaxes(title_text="Stratum (n = patients with a response assessment)")
+    fig.update_yaxes(title_text=_("Patients, % of evaluable"), range=[0, 100], ticksuffix="%")
+    fig.update_xaxes(title_text=_("Stratum (n = patients with a response assessment)"))
     return _base_layout(fig, title, 430)
 
 
-def bor_figure(result, title: str = "Best overall response by stratum (RECIST 1.1)"
-               ) -> go.Figure:
+def bor_figure(result, title: str | None = None) -> go.Figure:
     """Stacked bars of best overall response (% of each stratum's patients), n under each bar."""
+    title = title or _("Best overall response by stratum (RECIST 1.1)")
     if result.empty_reason or result.counts.empty:
-        return empty_figure(f"No response data: {result.empty_reason or 'no patients'}.", title)
+        return empty_figure(_("No response data: {reason}.",
+                              reason=result.empty_reason or _("no patients")), title)
     counts, rates = result.counts, result.rates
-    x = _stratum_ticks(rates["stratum"].tolist(), [shown(row, "n") for _, row in rates.iterrows()])
+    x = _stratum_ticks(rates["stratum"].tolist(), [shown(row, "n") for _i, row in rates.iterrows()])
     by_stratum = dict(zip(rates["stratum"], x, strict=True))
     fig = go.Figure()
     for bor, col in BOR_COLOURS.items():
@@ -341,16 +356,16 @@ def bor_figure(result, title: str = "Best overall response by stratum (RECIST 1.
             continue
         pct = 100 * _num(part["pct"])
         fig.add_trace(go.Bar(
-            x=[by_stratum.get(s, s) for s in part["stratum"]], y=pct, name=BOR_LABELS[bor],
+            x=[by_stratum.get(s, s) for s in part["stratum"]], y=pct, name=_(BOR_LABELS[bor]),
             marker=dict(color=col, line=dict(color="#666", width=0.5)),
             text=[f"{v:.0f}%" if v >= 6 else "" for v in pct.fillna(0)],
             textposition="inside",
-            customdata=[[shown(row, "n")] for _, row in part.iterrows()],
-            hovertemplate="%{x}<br>" + BOR_LABELS[bor]
-                          + ": %{y:.1f}% (%{customdata[0]} patients)<extra></extra>"))
+            customdata=[[shown(row, "n")] for _i, row in part.iterrows()],
+            hovertemplate="%{x}<br>" + _(BOR_LABELS[bor])
+                          + _(": %{y:.1f}% (%{customdata[0]} patients)<extra></extra>")))
     fig.update_layout(barmode="stack", bargap=0.3)
-    fig.update_yaxes(title_text="Patients, % of stratum", range=[0, 100.5], ticksuffix="%")
-    fig.update_xaxes(title_text="Stratum (n = all patients)")
+    fig.update_yaxes(title_text=_("Patients, % of stratum"), range=[0, 100.5], ticksuffix="%")
+    fig.update_xaxes(title_text=_("Stratum (n = all patients)"))
     return _base_layout(fig, title, 430)
 
 
@@ -377,7 +392,7 @@ def _safety_bar(rows: pd.DataFrame, level: str, column: str, name: str, col: str
     labels = rows[_label_column(level)].tolist()
     count_col = "patients_grade3plus" if column == "pct_grade3plus" else "patients_any_grade"
     pct = 100 * _num(rows[column])
-    text = [f"{fmt_pct(row[column])} ({shown(row, count_col)})" for _, row in rows.iterrows()]
+    text = [f"{fmt_pct(row[column])} ({shown(row, count_col)})" for _i, row in rows.iterrows()]
     return go.Bar(
         y=labels, x=sign * pct, orientation="h", name=name, marker_color=col, text=text,
         textposition="outside", cliponaxis=False, textfont=dict(size=11),
@@ -387,27 +402,28 @@ def _safety_bar(rows: pd.DataFrame, level: str, column: str, name: str, col: str
 def safety_figure(result, level: str = "term", grade: str = "any", top: int = 15,
                   title: str | None = None) -> go.Figure:
     """Horizontal bars of patients with >= 1 event (% of the cohort), most frequent first."""
-    what = "term" if level == "term" else "organ class"
-    scope = "immune-related AEs" if result.options.immune_only else "all AEs"
-    title = title or f"Adverse events by {what} ({scope}, % of patients)"
+    what = _("term") if level == "term" else _("organ class")
+    scope = _("immune-related AEs") if result.options.immune_only else _("all AEs")
+    title = title or _("Adverse events by {what} ({scope}, % of patients)", what=what,
+                       scope=scope)
     if result.empty_reason:
-        return empty_figure(f"No adverse events: {result.empty_reason}.", title)
+        return empty_figure(_("No adverse events: {reason}.", reason=result.empty_reason), title)
     rows = safety_rows(result, level, grade, top)
     if rows.empty:
-        return empty_figure("No grade ≥ 3 event in this cohort.", title)
+        return empty_figure(_("No grade ≥ 3 event in this cohort."), title)
     rows = rows.iloc[::-1]  # plotly draws the first row at the bottom
     if grade == "grade3":
-        bars = [_safety_bar(rows, level, "pct_grade3plus", "Grade ≥ 3", PALETTE[5])]
+        bars = [_safety_bar(rows, level, "pct_grade3plus", _("Grade ≥ 3"), PALETTE[5])]
     else:
-        bars = [_safety_bar(rows, level, "pct_any_grade", "Any grade", PALETTE[4]),
-                _safety_bar(rows, level, "pct_grade3plus", "Grade ≥ 3", PALETTE[5])]
+        bars = [_safety_bar(rows, level, "pct_any_grade", _("Any grade"), PALETTE[4]),
+                _safety_bar(rows, level, "pct_grade3plus", _("Grade ≥ 3"), PALETTE[5])]
         bars[1].text = None  # the any-grade label already sits at the end of the bar
     fig = go.Figure(bars)
     fig.update_layout(barmode="overlay" if grade != "grade3" else "relative", bargap=0.25)
     top_pct = float(_num(rows["pct_any_grade" if grade != "grade3" else "pct_grade3plus"])
                     .max() or 0)
-    fig.update_xaxes(title_text="Patients with ≥ 1 event, % of cohort "
-                                f"(n={fmt_count(result.cohort_size)})",
+    fig.update_xaxes(title_text=_("Patients with ≥ 1 event, % of cohort (n={n})",
+                                  n=fmt_count(result.cohort_size)),
                      ticksuffix="%", range=[0, max(5.0, 100 * top_pct * 1.3)])
     fig.update_yaxes(automargin=True, tickfont=dict(size=12))
     return _base_layout(fig, title, 150 + 26 * len(rows))
@@ -417,12 +433,12 @@ def safety_figure(result, level: str = "term", grade: str = "any", top: int = 15
 
 
 def compare_response_figure(left, right, names: tuple[str, str],
-                            title: str = "Objective response rate by stratum, two cohorts "
-                                         "(95% CI)") -> go.Figure:
+                            title: str | None = None) -> go.Figure:
     """ORR per stratum of two cohorts side by side (n under each stratum, per cohort)."""
+    title = title or _("Objective response rate by stratum, two cohorts (95% CI)")
     usable = [r for r in (left, right) if not r.empty_reason and not r.rates.empty]
     if not usable:
-        return empty_figure("Neither cohort has a tumour assessment of the index line.", title)
+        return empty_figure(_("Neither cohort has a tumour assessment of the index line."), title)
     strata = list(dict.fromkeys(list(left.rates["stratum"]) + list(right.rates["stratum"])))
     fig = go.Figure()
     for i, (result, name) in enumerate(zip((left, right), names, strict=True)):
@@ -431,30 +447,31 @@ def compare_response_figure(left, right, names: tuple[str, str],
             strata, _aligned(left, strata), _aligned(right, strata), strict=True)]
         fig.add_trace(_rate_trace(rates, "orr", name, colour(i), x, offsetgroup=str(i)))
     fig.update_layout(barmode="group", bargap=0.25)
-    fig.update_yaxes(title_text="ORR, % of evaluable", range=[0, 100], ticksuffix="%")
-    fig.update_xaxes(title_text=f"Stratum (n = evaluable patients: {names[0]} / {names[1]})")
+    fig.update_yaxes(title_text=_("ORR, % of evaluable"), range=[0, 100], ticksuffix="%")
+    fig.update_xaxes(title_text=_("Stratum (n = evaluable patients: {a} / {b})", a=names[0],
+                                  b=names[1]))
     return _base_layout(fig, title, 430)
 
 
 def _aligned(result, strata: list[str]) -> list[object]:
     denominators = {row["stratum"]: shown(row, "denominator")
-                    for _, row in result.rates.iterrows()}
+                    for _i, row in result.rates.iterrows()}
     return [denominators.get(s, 0) for s in strata]
 
 
 def butterfly_figure(left, right, names: tuple[str, str], grade: str = "any", top: int = 15,
                      title: str | None = None) -> go.Figure:
     """AE frequencies of two cohorts back to back (left cohort to the left), by term."""
-    label = "grade ≥ 3" if grade == "grade3" else "any grade"
-    title = title or f"Adverse events by term, {label} (% of patients)"
+    label = _("grade ≥ 3") if grade == "grade3" else _("any grade")
+    title = title or _("Adverse events by term, {grade} (% of patients)", grade=label)
     if left.empty_reason and right.empty_reason:
-        return empty_figure("Neither cohort has an adverse event after index.", title)
+        return empty_figure(_("Neither cohort has an adverse event after index."), title)
     column = "pct_grade3plus" if grade == "grade3" else "pct_any_grade"
     terms = list(dict.fromkeys(
         list(safety_rows(left, "term", grade, top)["term"])
         + list(safety_rows(right, "term", grade, top)["term"])))[:top]
     if not terms:
-        return empty_figure("No grade ≥ 3 event in either cohort.", title)
+        return empty_figure(_("No grade ≥ 3 event in either cohort."), title)
     frames = [r.by_term.set_index("term").reindex(terms).reset_index() for r in (left, right)]
     order = (_num(frames[0][column]).fillna(0) + _num(frames[1][column]).fillna(0)).argsort()
     frames = [f.iloc[order.to_numpy()] for f in frames]
@@ -466,7 +483,8 @@ def butterfly_figure(left, right, names: tuple[str, str], grade: str = "any", to
     peak = max(5.0, peak * 1.45)
     ticks = _symmetric_ticks(peak)
     fig.update_layout(barmode="relative", bargap=0.25)
-    fig.update_xaxes(title_text=f"Patients with ≥ 1 event, % of each cohort ({label})",
+    fig.update_xaxes(title_text=_("Patients with ≥ 1 event, % of each cohort ({grade})",
+                                  grade=label),
                      range=[-peak, peak], tickvals=ticks, ticktext=[f"{abs(t):g}%" for t in ticks],
                      zeroline=True, zerolinecolor="#444")
     fig.update_yaxes(automargin=True, tickfont=dict(size=12))
@@ -482,23 +500,25 @@ def _symmetric_ticks(peak: float) -> list[float]:
 def cox_forest_figure(model, title: str | None = None) -> go.Figure:
     """Hazard ratios of a multivariable Cox model with 95% CI on a log axis (one row a term);
     terms whose proportional-hazards check fails (p < 0.05) are marked."""
-    label = ENDPOINT_LABELS.get(model.endpoint, str(model.endpoint))
-    title = title or f"{label}: multivariable Cox model (hazard ratio, 95% CI)"
+    label = _(ENDPOINT_LABELS.get(model.endpoint, str(model.endpoint)))
+    title = title or _("{endpoint}: multivariable Cox model (hazard ratio, 95% CI)",
+                       endpoint=label)
     if model.empty_reason or model.terms.empty:
-        return empty_figure(model.empty_reason or "no model terms", title)
+        return empty_figure(model.empty_reason or _("no model terms"), title)
     terms = model.terms.iloc[::-1]
-    names = [f"{t} vs {r}" if r else t for t, r in zip(terms["term"], terms["reference"],
+    names = [_("{a} vs {b}", a=t, b=r) if r else t for t, r in zip(terms["term"], terms["reference"],
                                                         strict=True)]
-    names = [f"{n} ⚠ PH" if p < 0.05 else n for n, p in zip(names, terms["ph_p_value"],
-                                                             strict=True)]
+    # PH: the proportional-hazards check failed (a statistics term, the same in Finnish).
+    names = [f"{n} ⚠ PH" if p < 0.05 else n  # i18n: statistics abbreviation
+             for n, p in zip(names, terms["ph_p_value"], strict=True)]
     fig = go.Figure(go.Scatter(
         x=terms["hr"], y=names, mode="markers", marker={"size": 9, "color": colour(0)},
         error_x={"type": "data", "symmetric": False, "array": terms["ci_upper"] - terms["hr"],
                  "arrayminus": terms["hr"] - terms["ci_lower"]},
-        hovertemplate="%{y}: HR %{x:.2f}<extra></extra>", name="hazard ratio"))
+        hovertemplate=_("%{y}: HR %{x:.2f}<extra></extra>"), name=_("hazard ratio")))
     fig.add_vline(x=1.0, line_dash="dot", line_color="#888")
     _base_layout(fig, title, 140 + 34 * len(terms))
-    fig.update_xaxes(type="log", title_text="Hazard ratio (log scale; above 1: events sooner)")
+    fig.update_xaxes(type="log", title_text=_("Hazard ratio (log scale; above 1: events sooner)"))
     return fig
 # --- study comparison (propensity score, balance, adjusted outcomes, subgroups) -----------
 
@@ -508,13 +528,14 @@ STAGE_LABELS = {"crude": "crude", "adjusted": "adjusted"}
 def propensity_figure(result, names: tuple[str, str]) -> go.Figure:
     """Propensity-score distributions of A and B before and after adjustment (mirrored bars:
     A up, B down); ``result`` is a ``queries.analyses.comparison.StudyComparison``."""
-    title = "Propensity score, before and after adjustment"
+    title = _("Propensity score, before and after adjustment")
     hist = result.propensity
     if hist is None or hist.empty:
-        return empty_figure("No propensity score: see the warnings above.", title)
+        return empty_figure(_("No propensity score: see the warnings above."), title)
     stages = [s for s in ("before", "after") if (hist["stage"] == s).any()]
     fig = make_subplots(rows=1, cols=len(stages), shared_yaxes=True,
-                        subplot_titles=[f"{s.capitalize()} adjustment" for s in stages])
+                        subplot_titles=[_("Before adjustment") if s == "before"
+                                        else _("After adjustment") for s in stages])
     for col, stage in enumerate(stages, start=1):
         for i, (arm, sign) in enumerate((("A", 1), ("B", -1))):
             part = hist[(hist["stage"] == stage) & (hist["arm"] == arm)]
@@ -523,11 +544,11 @@ def propensity_figure(result, names: tuple[str, str]) -> go.Figure:
                                  marker_color=colour(i), legendgroup=arm, showlegend=col == 1,
                                  width=(part["bin_upper"] - part["bin_lower"]) * 0.95,
                                  customdata=_num(part["weight"]),
-                                 hovertemplate="score %{x:.2f}: %{customdata:.0f}"
-                                               "<extra>" + names[i] + "</extra>"), row=1, col=col)
-        fig.update_xaxes(title_text="Propensity score (probability of A)", range=[0, 1],
+                                 hovertemplate=_("score %{x:.2f}: %{customdata:.0f}"
+                                               "<extra>") + names[i] + "</extra>"), row=1, col=col)
+        fig.update_xaxes(title_text=_("Propensity score (probability of A)"), range=[0, 1],
                          row=1, col=col)
-    fig.update_yaxes(title_text="Patients (A up, B down)", row=1, col=1)
+    fig.update_yaxes(title_text=_("Patients (A up, B down)"), row=1, col=1)
     fig.update_layout(barmode="overlay", bargap=0)
     return _base_layout(fig, title, 380)
 
@@ -535,14 +556,14 @@ def propensity_figure(result, names: tuple[str, str]) -> go.Figure:
 def love_plot(result) -> go.Figure:
     """Absolute standardized mean difference of every covariate before and after adjustment,
     with the 0.1 line."""
-    title = "Covariate balance (absolute standardized mean difference)"
+    title = _("Covariate balance (absolute standardized mean difference)")
     balance = result.balance
     if balance is None or balance.empty:
-        return empty_figure("No balance table: see the warnings above.", title)
+        return empty_figure(_("No balance table: see the warnings above."), title)
     labels = balance["covariate"].tolist()[::-1]
     fig = go.Figure()
-    for i, (column, name, symbol) in enumerate((("smd_before", "Before", "circle-open"),
-                                                ("smd_after", "After", "circle"))):
+    for i, (column, name, symbol) in enumerate((("smd_before", _("Before"), "circle-open"),
+                                                ("smd_after", _("After"), "circle"))):
         values = _num(balance[column]).abs().tolist()[::-1]
         shown_values = [min(v, 2.0) if not math.isnan(v) else None for v in values]
         text = ["∞" if math.isinf(v) else ("withheld" if math.isnan(v) else f"{v:.2f}")
@@ -553,16 +574,16 @@ def love_plot(result) -> go.Figure:
                                  + "</extra>"))
     fig.add_vline(x=0.1, line_dash="dash", line_color="#888",
                   annotation_text="0.1", annotation_position="top")
-    fig.update_xaxes(title_text="|SMD| (values above 2 drawn at 2)", rangemode="tozero")
+    fig.update_xaxes(title_text=_("|SMD| (values above 2 drawn at 2)"), rangemode="tozero")
     return _base_layout(fig, title, 160 + 32 * len(labels))
 
 
 def study_survival_figure(outcome, names: tuple[str, str]) -> go.Figure:
     """Kaplan-Meier curves of A and B, crude (left) and adjusted (right)."""
-    title = f"{outcome.label}: {names[0]} vs {names[1]}"
+    title = _("{outcome}: {a} vs {b}", outcome=outcome.label, a=names[0], b=names[1])
     curves = outcome.curves
     if curves is None or curves.empty:
-        return empty_figure("No curve to draw.", title)
+        return empty_figure(_("No curve to draw."), title)
     stages = [s for s in ("crude", "adjusted") if (curves["stage"] == s).any()]
     fig = make_subplots(rows=1, cols=len(stages), shared_yaxes=True,
                         subplot_titles=[s.capitalize() for s in stages])
@@ -574,42 +595,44 @@ def study_survival_figure(outcome, names: tuple[str, str]) -> go.Figure:
             x, y = _step_xy([0.0, *part["time_months"]], [1.0, *_num(part["survival"])])
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=names[i], legendgroup=arm,
                                      showlegend=col == 1, line=dict(color=colour(i), width=2),
-                                     hovertemplate="%{x:.1f} mo: %{y:.1%}<extra>" + names[i]
+                                     hovertemplate=_("%{x:.1f} mo: %{y:.1%}<extra>") + names[i]
                                      + "</extra>"), row=1, col=col)
-        fig.update_xaxes(title_text="Months since index", row=1, col=col)
-    fig.update_yaxes(title_text="Probability", range=[0, 1.02], tickformat=".0%", row=1, col=1)
+        fig.update_xaxes(title_text=_("Months since index"), row=1, col=col)
+    fig.update_yaxes(title_text=_("Probability"), range=[0, 1.02], tickformat=".0%", row=1, col=1)
     return _base_layout(fig, title, 400)
 
 
 def forest_figure(subgroups: pd.DataFrame, names: tuple[str, str], overall=None) -> go.Figure:
     """Hazard ratio (A vs B) with 95 % CI per subgroup level, log scale, with the interaction
     p-value of each field in its label."""
-    title = f"Subgroups: hazard ratio, {names[0]} vs {names[1]}"
+    title = _("Subgroups: hazard ratio, {a} vs {b}", a=names[0], b=names[1])
     if subgroups is None or subgroups.empty:
-        return empty_figure("Choose subgroup fields to draw a forest plot.", title)
+        return empty_figure(_("Choose subgroup fields to draw a forest plot."), title)
     rows = subgroups.iloc[::-1]
-    labels = [f"{r.field}: {r.level} (p interaction {fmt_p(r.interaction_p)})"
+    labels = [_("{field}: {level} (p interaction {p})", field=r.field, level=r.level,
+                p=fmt_p(r.interaction_p))
               for r in rows.itertuples()]
     hr = _num(rows["hr"])
     fig = go.Figure(go.Scatter(
         x=hr, y=labels, mode="markers", marker=dict(symbol="square", size=10, color=colour(0)),
-        name="HR (95% CI)",
+        name=_("HR (95% CI)"),
         error_x=dict(type="data", symmetric=False, array=_num(rows["ci_upper"]) - hr,
                      arrayminus=hr - _num(rows["ci_lower"])),
-        hovertemplate="%{y}: HR %{x:.2f}<extra></extra>"))
+        hovertemplate=_("%{y}: HR %{x:.2f}<extra></extra>")))
     if overall is not None:
         fig.add_vline(x=overall.hr, line_dash="dot", line_color=colour(1),
-                      annotation_text=f"overall {overall.hr:.2f}", annotation_position="top")
+                      annotation_text=_("overall {hr}", hr=fmt_number(overall.hr, 2)),
+                      annotation_position="top")
     fig.add_vline(x=1.0, line_color="#444")
-    fig.update_xaxes(type="log", title_text=f"Hazard ratio (< 1 favours {names[0]})")
+    fig.update_xaxes(type="log", title_text=_("Hazard ratio (< 1 favours {a})", a=names[0]))
     return _base_layout(fig, title, 160 + 34 * len(labels))
 
 
 def incidence_figure(result, top: int = 6) -> go.Figure:
     """Cumulative incidence curves (Aalen-Johansen, 95% CI band) of the largest groups."""
-    title = "Grade ≥ 3 immune-related AE: cumulative incidence by regimen (death competing)"
+    title = _("Grade ≥ 3 immune-related AE: cumulative incidence by regimen (death competing)")
     if result.empty_reason or result.curve.empty:
-        return empty_figure(result.empty_reason or "no data", title)
+        return empty_figure(result.empty_reason or _("no data"), title)
     groups = result.groups.head(top)["group"].tolist()
     fig = go.Figure()
     for i, group in enumerate(groups):
@@ -619,6 +642,6 @@ def incidence_figure(result, top: int = 6) -> go.Figure:
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{_short(str(group))} (n={n})",
                                  line={"color": colour(i)}))
     _base_layout(fig, title, 420)
-    fig.update_xaxes(title_text="Months since index")
-    fig.update_yaxes(title_text="Cumulative incidence", rangemode="tozero")
+    fig.update_xaxes(title_text=_("Months since index"))
+    fig.update_yaxes(title_text=_("Cumulative incidence"), rangemode="tozero")
     return fig

@@ -36,6 +36,7 @@ LINTED = (
     "components/builder/results.py",
     "components/builder/state.py",
     "components/builder/widgets.py",
+    "components/figures.py",
 )
 
 
