@@ -15,6 +15,7 @@ errors inside a callback are not caught here: they still reach the error handler
 500), so tests keep seeing them.
 
 An unknown ``/_dash-component-suites/`` path is a 404 (Dash raises an exception for it).
+``install`` also binds the working cohort to its user (``components.working_cohort``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import flask
 from dash.exceptions import DependencyException
 from werkzeug.exceptions import BadRequest
 
-from components import ids
+from components import ids, working_cohort
 
 DISPATCH_PATH = "/_dash-update-component"
 MAX_LIST_ITEMS = 10_000
@@ -273,6 +274,7 @@ def install(app: dash.Dash) -> None:
         check_callback_body(body, lambda output: output in app.callback_map)
 
     server.before_request(check_dispatch)
+    working_cohort.install(app, dispatch_path)  # after the checks: the store holds an object
     server.register_error_handler(DependencyException, _unknown_component_file)
 
 

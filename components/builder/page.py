@@ -133,6 +133,17 @@ def layout() -> html.Div:
 # --------------------------------------------------------------------------------- helpers
 
 
+def _well_formed(data: Any) -> tuple[dict | None, str | None]:
+    """A definition handed to the page (an upload, a saved cohort) checked again, as any
+    request may carry anything: its normalized form, or the first problems. Only its shape is
+    checked (the snapshot-independent catalog), so the builder can show what this snapshot
+    lacks."""
+    result = import_definition(data)
+    if result.ok:
+        return result.definition.model_dump(mode="json"), None
+    return None, "; ".join(str(p) for p in result.errors[:5])
+
+
 def _from_search(search: str | None, username: str, catalog) -> tuple[dict | None, Any]:
     """A definition from ``?c=<token>`` or ``?saved=<id>``, and a message about it."""
     query = parse_qs((search or "").lstrip("?"))
@@ -150,10 +161,15 @@ def _from_search(search: str | None, username: str, catalog) -> tuple[dict | Non
         from access.cohort_store import SavedCohortNotFound
 
         try:
-            return builder_io.cohort_store().open(username, query["saved"][0]).definition, None
+            saved = builder_io.cohort_store().open(username, query["saved"][0]).definition
         except SavedCohortNotFound:
             return None, dbc.Alert(_("That saved cohort is not among yours."), color="warning",
                                    dismissable=True)
+        data, problem = _well_formed(saved)
+        if problem:
+            return None, dbc.Alert(_("The cohort could not be opened: {problem}",
+                                     problem=problem), color="warning", dismissable=True)
+        return data, None
     return None, None
 
 
@@ -209,7 +225,12 @@ def load_builder(_init, loaded, _new, _watch, search, stored, snapshot_id, seen,
                               snapshot=service.db.snapshot_id),
                             color="info", dismissable=True, duration=8000)
     elif trigger == ids.BUILDER_LOADED and isinstance(loaded, dict):
-        data = loaded.get("definition")
+        data, problem = _well_formed(loaded.get("definition"))
+        if problem:
+            drawn = len(ctx.outputs_list) - 2  # everything but the message and the link seen
+            return (no_update,) * drawn + (dbc.Alert(
+                _("The cohort could not be opened: {problem}", problem=problem),
+                color="warning", dismissable=True), no_update)
     elif trigger != ids.BUILDER_NEW or not _new:
         # A link opened before in this session has been edited since: keep the edits.
         data = _stored(stored, catalog) if search and search == seen else None

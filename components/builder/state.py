@@ -290,5 +290,7 @@ def read_share_token(token: str) -> tuple[Any, str | None]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         return json.loads(raw.decode("utf-8")), None
+    except RecursionError:
+        return None, _("the link's cohort is nested too deeply")
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return None, _("the link's cohort could not be read")

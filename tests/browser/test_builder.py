@@ -147,9 +147,12 @@ def settled(dash_duo, seconds: float = 1.0) -> tuple[int, str]:
 
 
 def cohort_in_session(dash_duo) -> dict:
+    """The definition in the tab's cohort store (the server binds it to the signed-in user)."""
     raw = dash_duo.driver.execute_script(
         "return window.sessionStorage.getItem(arguments[0]);", ids.COHORT_STORE)
-    return json.loads(raw)
+    stored = json.loads(raw)
+    assert set(stored) == {"owner", "definition"}
+    return stored["definition"]
 
 
 def funnel_bars(dash_duo) -> list:

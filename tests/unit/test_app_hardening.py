@@ -6,19 +6,23 @@ of the authorization matrix), as an attacker would send them.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from access import auth
 from components import ids
 from config import Settings
 
 try:
+    from definition_fuzz import hostile_definitions
     from snapshot_factory import TINY_ID, write_tiny_snapshot
     from test_authorization_matrix import CALLBACK_ROLES, callback_name, request_body, sign_in
 except ImportError:  # tests/unit imported as a package
+    from tests.unit.definition_fuzz import hostile_definitions
     from tests.unit.snapshot_factory import TINY_ID, write_tiny_snapshot
     from tests.unit.test_authorization_matrix import (
         CALLBACK_ROLES,
@@ -219,3 +223,110 @@ def test_repeated_failed_sign_ins_are_shown_to_admins_on_the_audit_page(dash_app
     advisory = next(c for c in cells if '"advisory"' in c)
     assert '"children": "4"' in advisory  # four failures from four clients
     assert clients["partner"].post(DISPATCH, json=body).status_code == 403
+
+
+# --- 5. the working cohort belongs to its user --------------------------------------------
+
+PRIVATE = {"schema_version": 1, "metadata": {"name": "Clinician's private cohort"},
+           "index_event": {"kind": "first_checkpoint_inhibitor"},
+           "inclusion_rules": [{"name": "Women", "criteria": {"field": "sex", "op": "in",
+                                                               "value": ["F"]}}]}
+
+
+def _stored_by_the_builder(dash_app, client) -> dict:
+    """What the builder puts into the tab's cohort store for ``client``'s user."""
+    from components.builder import state
+    from components.cohort_access import cohort_service
+
+    with dash_app.server.test_request_context():
+        draft = state.draft_from_definition(PRIVATE, cohort_service(None).catalog)
+    body, _ = _call(dash_app, "components.builder.results.update_builder_results")
+    body = _with(body, ids.BUILDER_STRUCTURE, "data", draft)
+    body = _with(body, ids.BUILDER_NAME, "value", PRIVATE["metadata"]["name"], changed=False)
+    response = client.post(DISPATCH, json=body)
+    assert response.status_code == 200
+    return response.get_json()["response"][ids.COHORT_STORE]["data"]
+
+
+def _cohort_shown(dash_app, client, stored) -> str:
+    body, _ = _call(dash_app, "components.analysis_page.update_analysis_cohort_info")
+    response = client.post(DISPATCH, json=_with(body, ids.COHORT_STORE, "data", stored))
+    assert response.status_code == 200
+    return json.dumps(response.get_json()["response"])
+
+
+def test_the_working_cohort_left_in_a_tab_is_not_shown_to_the_next_user(dash_app, clients):
+    stored = _stored_by_the_builder(dash_app, clients["clinician"])
+    assert stored["owner"] and stored["definition"]["metadata"]["name"] == "Clinician's private cohort"
+    assert "private cohort" in _cohort_shown(dash_app, clients["clinician"], stored)
+    # The clinician signs out; a partner signs in in the same tab, which still holds it.
+    partner_sees = _cohort_shown(dash_app, clients["partner"], stored)
+    assert "private cohort" not in partner_sees and "All patients" in partner_sees
+    # A made-up owner tag is not accepted either.
+    forged = {"owner": "0" * 32, "definition": stored["definition"]}
+    assert "private cohort" not in _cohort_shown(dash_app, clients["clinician"], forged)
+    # The partner's own builder result is theirs, bound to them.
+    mine = _stored_by_the_builder(dash_app, clients["partner"])
+    assert mine["owner"] != stored["owner"]
+    assert "private cohort" in _cohort_shown(dash_app, clients["partner"], mine)
+
+
+# --- 4. hostile definitions through the app's upload and open callbacks ---------------------
+
+
+def _token(document) -> str:
+    raw = json.dumps(document).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _definition_requests(dash_app, document) -> list[tuple[str, dict]]:
+    """One definition sent every way a browser can hand one to the app."""
+    text = json.dumps(document)
+    upload, _ = _call(dash_app, "components.builder.io.upload_cohort")
+    upload = _with(upload, ids.BUILDER_UPLOAD, "contents", "data:application/json;base64,"
+                   + base64.b64encode(text.encode("utf-8")).decode("ascii"))
+    upload = _with(upload, ids.BUILDER_UPLOAD, "filename", "hostile.json", changed=False)
+    loaded, _ = _call(dash_app, "components.builder.page.load_builder")
+    opened = _with(loaded, ids.BUILDER_LOADED, "data", {"definition": document, "nonce": "n"})
+    linked = _with(loaded, ids.URL, "search", "?c=" + _token(document))
+    linked["changedPropIds"] = [f"{ids.BUILDER_INIT}.data"]
+    session = _with(loaded, ids.COHORT_STORE, "data", document, changed=False)
+    session["changedPropIds"] = [f"{ids.BUILDER_INIT}.data"]
+    analysis, _ = _call(dash_app, "components.analysis_page.update_analysis_cohort_info")
+    analysis = _with(analysis, ids.COHORT_STORE, "data", document)
+    save, _ = _call(dash_app, "components.builder.io.save_cohort")
+    save = _with(save, ids.COHORT_STORE, "data", document, changed=False)
+    return [("upload", upload), ("open", opened), ("link", linked), ("session", session),
+            ("analyses", analysis), ("save", save)]
+
+
+HTTP_FUZZ_EXAMPLES = 250
+_http_sent: list[str] = []
+
+
+@settings(max_examples=HTTP_FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(document=hostile_definitions())
+def test_hostile_definitions_uploaded_or_opened_over_http_never_give_a_server_error(
+        dash_app, clients, document):
+    for way, body in _definition_requests(dash_app, document):
+        response = clients["clinician"].post(DISPATCH, data=json.dumps(body),
+                                              content_type="application/json")
+        assert response.status_code < 500, f"{way}: {response.status_code} for {document!r:.300}"
+        _http_sent.append(way)
+
+
+def test_the_http_fuzz_sent_at_least_200_definitions_each_way():
+    if not _http_sent:
+        return  # the fuzz was deselected
+    assert min(_http_sent.count(way) for way in set(_http_sent)) >= 200
+
+
+def test_a_share_link_nested_too_deeply_is_a_message_not_a_server_error(dash_app, clients):
+    loaded, _ = _call(dash_app, "components.builder.page.load_builder")
+    deep = base64.urlsafe_b64encode(b"[" * 120_000 + b"]" * 30_000).decode().rstrip("=")
+    body = _with(loaded, ids.URL, "search", "?c=" + deep)
+    body["changedPropIds"] = [f"{ids.BUILDER_INIT}.data"]
+    response = clients["clinician"].post(DISPATCH, json=body)
+    assert response.status_code == 200
+    assert "could not be opened" in json.dumps(response.get_json())
