@@ -23,6 +23,7 @@ from components.figures import (
     is_missing,
     shown,
 )
+from components.i18n import _
 
 
 def _table(header: Sequence[str], rows: list[html.Tr], numeric_from: int = 1,
@@ -54,7 +55,7 @@ def n_pct(n: object, pct: object, display: object = None) -> str:
 def months_ci(median: object, lower: object, upper: object) -> str:
     """'12.3 (9.8-15.0)' months; unreached bounds read 'NR'."""
     if is_missing(median):
-        return "not reached"
+        return _("not reached")
     bounds = [fmt_months(b) if not is_missing(b) else "NR" for b in (lower, upper)]
     return f"{fmt_months(median)} ({bounds[0]}–{bounds[1]})"
 
@@ -69,10 +70,10 @@ def median_table(result, table_id: str | None = None) -> dbc.Table:
                         months_ci(row["median_months"], row["median_ci_lower_months"],
                                   row["median_ci_upper_months"])]),
                 **{"data-stratum": str(row["stratum"])})
-        for _, row in result.summary.iterrows()
+        for _i, row in result.summary.iterrows()
     ]
     props = {"id": table_id} if table_id else {}
-    return _table(["Stratum", "Patients", "Events", "Median, months (95% CI)"], rows, **props)
+    return _table([_("Stratum"), _("Patients"), _("Events"), _("Median, months (95% CI)")], rows, **props)
 
 
 def milestone_table(result) -> dbc.Table | None:
@@ -98,9 +99,10 @@ def milestone_table(result) -> dbc.Table | None:
         cells.append("–" if f is None else months_ci(f["median_months"], f["ci_lower_months"],
                                                      f["ci_upper_months"]))
         rows.append(html.Tr(_cells(cells)))
-    header = (["Stratum"] + [f"{m:g} months (95% CI)" for m in months]
-              + [f"RMST to {horizon:g} months (95% CI)" if horizon else "RMST",
-                 "Median follow-up, months (reverse KM)"])
+    header = ([_("Stratum")] + [_("{months} months (95% CI)", months=f"{m:g}") for m in months]
+              + [_("RMST to {months} months (95% CI)", months=f"{horizon:g}") if horizon
+                 else "RMST",
+                 _("Median follow-up, months (reverse KM)")])
     return _table(header, rows, id="survival-milestones")
 
 
@@ -114,31 +116,36 @@ def survival_caption(result) -> list:
     if result.rmst_difference is not None:
         diff = result.rmst_difference
         parts.append(html.Span(
-            f"RMST difference {diff.group} vs {diff.reference} to {diff.horizon_months:g} "
-            f"months: {diff.difference_months:+.1f} months (95% CI {diff.ci_lower_months:+.1f} "
-            f"to {diff.ci_upper_months:+.1f}), {fmt_p(diff.p_value)}. ",
+            _("RMST difference {group} vs {reference} to {horizon} months: {difference} months "
+              "(95% CI {low} to {high}), {p}. ", group=diff.group, reference=diff.reference,
+              horizon=f"{diff.horizon_months:g}", difference=f"{diff.difference_months:+.1f}",
+              low=f"{diff.ci_lower_months:+.1f}", high=f"{diff.ci_upper_months:+.1f}",
+              p=fmt_p(diff.p_value)),
             className="survival-rmst-difference"))
     if result.logrank is not None:
         lr = result.logrank
         parts.append(html.Span(
-            f"Log-rank test across {', '.join(lr.strata)}: χ² = {lr.statistic:.2f}, "
-            f"{lr.df} df, {fmt_p(lr.p_value)}. ", className="survival-logrank"))
+            _("Log-rank test across {strata}: χ² = {chi2}, {df} df, {p}. ",
+              strata=", ".join(lr.strata), chi2=f"{lr.statistic:.2f}", df=lr.df,
+              p=fmt_p(lr.p_value)), className="survival-logrank"))
     if result.trend is not None:
         tr = result.trend
         parts.append(html.Span(
-            f"Log-rank test for trend across {', '.join(tr.strata)} (in this order): "
-            f"χ² = {tr.statistic:.2f}, 1 df, {fmt_p(tr.p_value)}. ", className="survival-trend"))
+            _("Log-rank test for trend across {strata} (in this order): χ² = {chi2}, 1 df, {p}. ",
+              strata=", ".join(tr.strata), chi2=f"{tr.statistic:.2f}", p=fmt_p(tr.p_value)),
+            className="survival-trend"))
     if result.hazard_ratio is not None:
         hr = result.hazard_ratio
         parts.append(html.Span(
-            f"Hazard ratio {hr.group} vs {hr.reference} (reference; above 1: events sooner in "
-            f"{hr.group}): {fmt_ratio(hr.hr)} "
-            f"(95% CI {fmt_ratio(hr.ci_lower)}–{fmt_ratio(hr.ci_upper)}), {fmt_p(hr.p_value)}; "
-            f"{hr.method}. ", className="survival-hr"))
+            _("Hazard ratio {group} vs {reference} (reference; above 1: events sooner in "
+              "{group}): {hr} (95% CI {low}–{high}), {p}; {method}. ", group=hr.group,
+              reference=hr.reference, hr=fmt_ratio(hr.hr), low=fmt_ratio(hr.ci_lower),
+              high=fmt_ratio(hr.ci_upper), p=fmt_p(hr.p_value), method=hr.method),
+            className="survival-hr"))
     if not parts and not result.empty_reason:
-        parts.append("Choose a stratification to compare groups (log-rank test, hazard ratio). ")
+        parts.append(_("Choose a stratification to compare groups (log-rank test, hazard ratio). "))
     if result.stratification and result.logrank is not None:
-        parts.append("Unknown / untested groups are drawn but left out of the tests. ")
+        parts.append(_("Unknown / untested groups are drawn but left out of the tests. "))
     for note in result.notes:
         parts.append(f"{note}. ")
     return parts
@@ -178,25 +185,26 @@ def response_table(result) -> dbc.Table:
                         rate(row["orr"], row["orr_ci_lower"], row["orr_ci_upper"]),
                         rate(row["dcr"], row["dcr_ci_lower"], row["dcr_ci_upper"])]),
                 **{"data-stratum": str(row["stratum"])})
-        for _, row in result.rates.iterrows()
+        for _i, row in result.rates.iterrows()
     ]
-    return _table(["Stratum", "Patients", "No assessment", "Evaluable", "Responders",
-                   "ORR (95% CI)", "DCR (95% CI)"], rows)
+    return _table([_("Stratum"), _("Patients"), _("No assessment"), _("Evaluable"), _("Responders"),
+                   _("ORR (95% CI)"), _("DCR (95% CI)")], rows)
 
 
 def response_caption(result) -> list:
-    parts = ["ORR = complete + partial response, DCR = ORR + stable disease, best overall "
-             "response of the index line (RECIST 1.1); exact Clopper-Pearson 95% CI. "]
+    parts = [_("ORR = complete + partial response, DCR = ORR + stable disease, best overall "
+             "response of the index line (RECIST 1.1); exact Clopper-Pearson 95% CI. ")]
     parts.append(html.Div(result.definition, className="response-definition mb-1"))
     if result.test is not None:
-        parts.append(html.Span(f"{result.test.outcome} difference across "
-                               f"{', '.join(result.test.strata)}: {result.test.test}, "
-                               f"{fmt_p(result.test.p_value)}. ", className="response-test"))
+        parts.append(html.Span(_("{outcome} difference across {strata}: {test}, {p}. ",
+                                 outcome=result.test.outcome,
+                                 strata=", ".join(result.test.strata), test=result.test.test,
+                                 p=fmt_p(result.test.p_value)), className="response-test"))
     if result.trend is not None:
-        parts.append(html.Span(f"{result.trend.outcome} trend across "
-                               f"{', '.join(result.trend.strata)} (in this order): "
-                               f"{result.trend.test}, {fmt_p(result.trend.p_value)}. ",
-                               className="response-trend"))
+        parts.append(html.Span(_("{outcome} trend across {strata} (in this order): {test}, {p}. ",
+                                 outcome=result.trend.outcome,
+                                 strata=", ".join(result.trend.strata), test=result.trend.test,
+                                 p=fmt_p(result.trend.p_value)), className="response-trend"))
     parts.extend(f"{note}. " for note in result.notes)
     return parts
 
@@ -216,11 +224,11 @@ def response_frame(result) -> pd.DataFrame:
 def safety_table(rows: pd.DataFrame, level: str, table_id: str | None = None) -> dbc.Table:
     """AE counts and % of the cohort, any grade and grade >= 3, with median time to onset."""
     label = "term" if level == "term" else "organ_class"
-    header = (["Term", "Organ class"] if level == "term" else ["Organ class"]) + [
-        "Any grade, n (%)", "Grade ≥ 3, n (%)", "Median onset, months"]
+    header = ([_("Term"), _("Organ class")] if level == "term" else [_("Organ class")]) + [
+        _("Any grade, n (%)"), _("Grade ≥ 3, n (%)"), _("Median onset, months")]
     numeric_from = 2 if level == "term" else 1
     body = []
-    for _, row in rows.iterrows():
+    for _i, row in rows.iterrows():
         names = [row["term"], row["organ_class"]] if level == "term" else [row["organ_class"]]
         onset = row.get("median_onset_months")
         body.append(html.Tr(_cells(
@@ -260,13 +268,13 @@ def _label_rows(rows: pd.DataFrame, values, variable_cells: dict | None = None
     """
     out: list[html.Tr] = []
     section = variable = None
-    for (_, row), cells in zip(rows.iterrows(), values, strict=True):
+    for (_i, row), cells in zip(rows.iterrows(), values, strict=True):
         if row["section"] != section:
             section = row["section"]
             out.append(html.Tr(html.Th(section, colSpan=1 + len(cells),
                                        className="table-light text-uppercase small")))
         if not row["level"]:
-            label = row["variable"] + (", median (IQR)" if row["key"] == "age" else "")
+            label = row["variable"] + (_(", median (IQR)") if row["key"] == "age" else "")
             out.append(html.Tr(_cells([label, *cells]),
                                **{"data-key": str(row["key"])}))
             variable = row["variable"]
@@ -286,9 +294,9 @@ def _label_rows(rows: pd.DataFrame, values, variable_cells: dict | None = None
 def table_one(table1, table_id: str | None = None) -> dbc.Table:
     """Table 1: n (%) per level; age median (IQR); biomarker levels as % of those tested."""
     rows = _section_order(table1.rows)
-    values = [[_value_text(row)] for _, row in rows.iterrows()]
+    values = [[_value_text(row)] for _i, row in rows.iterrows()]
     props = {"id": table_id} if table_id else {}
-    return _table(["Characteristic", f"Cohort (n={fmt_count(table1.n)})"],
+    return _table([_("Characteristic"), _("Cohort (n={n})", n=fmt_count(table1.n))],
                   _label_rows(rows, values), **props)
 
 
@@ -300,9 +308,9 @@ def testing_table(table1) -> dbc.Table:
                         row["positive_level"],
                         n_pct(row["positive"], row["pct_positive_of_tested"],
                               row.get("positive_display"))]))
-        for _, row in table1.biomarkers.iterrows()
+        for _i, row in table1.biomarkers.iterrows()
     ]
-    return _table(["Biomarker", "Tested, n (%)", "Level counted", "n (% of tested)"], rows)
+    return _table([_("Biomarker"), _("Tested, n (%)"), _("Level counted"), _("n (% of tested)")], rows)
 
 
 def fmt_smd(value: float) -> str:
@@ -318,13 +326,13 @@ def comparison_table(comparison, first, second, names: tuple[str, str],
                                                  comparison.rows["smd"], strict=True)}
     merged = _section_order(_side_by_side(first.rows, second.rows))
     values = []
-    for _, row in merged.iterrows():
+    for _i, row in merged.iterrows():
         cells = [_side_text(row, "_1"), _side_text(row, "_2")]
         value = smd.get(row["key"]) if not row["level"] else level_smd.get(
             (row["key"], row["level"]))
         cells.append(EMPTY if is_missing(value) or row["key"] == "n" else fmt_smd(value))
         values.append(cells)
-    header = ["Characteristic", f"{names[0]} (n={fmt_count(first.n)})",
+    header = [_("Characteristic"), f"{names[0]} (n={fmt_count(first.n)})",
               f"{names[1]} (n={fmt_count(second.n)})", "SMD"]
     props = {"id": table_id} if table_id else {}
     headers = {key: ["", "", EMPTY if is_missing(value) else fmt_smd(value)]
@@ -397,14 +405,14 @@ def study_arms_table(result) -> dbc.Table:
     rows = [_tr([f"{r.arm}: {r.label}", _count_text(r.cohort), _count_text(r.after_overlap),
                  _count_text(r.analysed), _count_text(r.unmatched)])
             for r in result.arms.itertuples()]
-    return _table(["Arm", "Cohort", "After overlap rule", "Analysed (matched / weighted)",
-                   "Unmatched or trimmed"], rows)
+    return _table([_("Arm"), _("Cohort"), _("After overlap rule"), _("Analysed (matched / weighted)"),
+                   _("Unmatched or trimmed")], rows)
 
 
 def balance_table(result) -> dbc.Table:
     rows = [_tr([r.covariate, _num_text(r.smd_before), _num_text(r.smd_after)])
             for r in result.balance.itertuples()]
-    return _table(["Covariate", "SMD before", "SMD after"], rows)
+    return _table([_("Covariate"), _("SMD before"), _("SMD after")], rows)
 
 
 def effects_table(result) -> dbc.Table:
@@ -413,26 +421,26 @@ def effects_table(result) -> dbc.Table:
     for outcome in result.outcomes:
         for stage, effect in (("crude", outcome.crude), ("adjusted", outcome.adjusted)):
             if effect is None:
-                rows.append(_tr([outcome.label, stage, EMPTY, EMPTY, "not released / not "
-                                 "estimable"]))
+                rows.append(_tr([outcome.label, stage, EMPTY, EMPTY, _("not released / not "
+                                 "estimable")]))
             else:
                 rows.append(_tr([outcome.label, stage, f"{effect.hr:.2f} ({effect.ci_lower:.2f}"
                                  f"–{effect.ci_upper:.2f})", fmt_p(effect.p_value),
                                  effect.method]))
-    return _table([f"Outcome ({result.label_a} vs {result.label_b})", "Analysis",
-                   "Hazard ratio (95% CI)", "p", "Method"], rows)
+    return _table([_("Outcome ({a} vs {b})", a=result.label_a, b=result.label_b), _("Analysis"),
+                   _("Hazard ratio (95% CI)"), "p", _("Method")], rows)
 
 
 def milestones_table(result) -> dbc.Table:
     rows = []
     for outcome in result.outcomes:
         for r in outcome.milestones.itertuples():
-            rows.append(_tr([outcome.label, r.stage, f"{r.months:g} months",
+            rows.append(_tr([outcome.label, r.stage, _("{months} months", months=f"{r.months:g}"),
                              fmt_pct(r.survival_a), fmt_pct(r.survival_b),
                              f"{fmt_pct(r.difference)} ({fmt_pct(r.ci_lower)} to "
                              f"{fmt_pct(r.ci_upper)})"]))
-    return _table(["Outcome", "Analysis", "Milestone", result.label_a, result.label_b,
-                   "Difference A − B (95% CI)"], rows)
+    return _table([_("Outcome"), _("Analysis"), _("Milestone"), result.label_a, result.label_b,
+                   _("Difference A − B (95% CI)")], rows)
 
 
 def binary_table(result) -> dbc.Table:
@@ -446,8 +454,8 @@ def binary_table(result) -> dbc.Table:
                              f"{fmt_pct(r.diff_ci_upper)})",
                              f"{_num_text(r.ratio)} ({_num_text(r.ratio_ci_lower)}–"
                              f"{_num_text(r.ratio_ci_upper)})"]))
-    return _table(["Outcome", "Analysis", result.label_a, result.label_b,
-                   "Risk difference A − B (95% CI)", "Risk ratio A / B (95% CI)"], rows)
+    return _table([_("Outcome"), _("Analysis"), result.label_a, result.label_b,
+                   _("Risk difference A − B (95% CI)"), _("Risk ratio A / B (95% CI)")], rows)
 
 
 def study_frame(result) -> pd.DataFrame:
@@ -468,7 +476,7 @@ def study_frame(result) -> pd.DataFrame:
     for outcome in result.outcomes:
         for stage, effect in (("crude", outcome.crude), ("adjusted", outcome.adjusted)):
             for statistic in ("hr", "ci_lower", "ci_upper", "p_value"):
-                add("hazard ratio A vs B", outcome.label, stage, statistic,
+                add(_("hazard ratio A vs B"), outcome.label, stage, statistic,
                     getattr(effect, statistic) if effect else None)
     for contrast in result.binary:
         for row in contrast.table.to_dict("records"):
