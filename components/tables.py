@@ -93,8 +93,13 @@ def milestone_table(result) -> dbc.Table | None:
             cells.append("–" if row is None or pd.isna(row["survival"]) else
                          f"{row['survival']:.0%} ({row['ci_lower']:.0%}–{row['ci_upper']:.0%})")
         r = rmst.loc[stratum] if stratum in rmst.index else None
-        cells.append("–" if r is None or pd.isna(r["rmst_months"]) else
-                     months_ci(r["rmst_months"], r["ci_lower_months"], r["ci_upper_months"]))
+        if r is None or pd.isna(r["rmst_months"]):
+            cells.append("–")
+        elif pd.isna(r["ci_lower_months"]):  # released from the drawn curve: no CI
+            cells.append(f"{fmt_months(r['rmst_months'])} (CI not shown)")
+        else:
+            cells.append(months_ci(r["rmst_months"], r["ci_lower_months"],
+                                   r["ci_upper_months"]))
         f = follow.loc[stratum] if stratum in follow.index else None
         cells.append("–" if f is None else months_ci(f["median_months"], f["ci_lower_months"],
                                                      f["ci_upper_months"]))

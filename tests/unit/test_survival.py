@@ -346,3 +346,7 @@ def test_partner_milestones_and_rmst_are_read_off_the_released_curve():
     assert released.rmst["rmst_months"].notna().all()
     assert released.rmst["ci_lower_months"].isna().all()  # no CI from rounded counts
     assert released.follow_up.empty and released.rmst_difference is None
+    from components.tables import milestone_table
+
+    assert "(CI not shown)" in str(milestone_table(released))
+    assert "(CI not shown)" not in str(milestone_table(exact))
