@@ -22,6 +22,7 @@ from components import figures, ids, pages, tables
 from components.callbacks import Callbacks
 from components.cohort_access import OpenCohort, audit_query, open_cohort
 from components.derived import derived
+from components.i18n import current_locale
 from queries.analyses import panels as analysis
 from queries.analyses import response, safety, strata, survival
 from queries.cohort import bias
@@ -101,8 +102,9 @@ def run_panel(user, definition, snapshot_id, compute: Callable[[OpenCohort], obj
 
 def cached_figure(result: object, key: Hashable, make: Callable[[], go.Figure]
                   ) -> dict[str, Any]:
-    """The figure of a (released) result as plotly JSON, built once and kept beside it."""
-    return derived(result, ("figure", key), lambda: make().to_plotly_json())
+    """The figure of a (released) result as plotly JSON, built once per language and kept
+    beside it."""
+    return derived(result, ("figure", key, current_locale()), lambda: make().to_plotly_json())
 
 
 def audit(run: Run, action: str, detail: str) -> None:

@@ -453,3 +453,23 @@ def test_every_graph_is_made_with_the_shared_config_that_has_no_share_chart_butt
         assert config["showSendToCloud"] is False  # plotly.js 3 defaults it to true
         assert config["displaylogo"] is False
         assert {"sendChartToCloud", "sendDataToCloud"} <= set(config["modeBarButtonsToRemove"])
+
+
+def test_a_cached_figure_is_kept_per_language():
+    import flask
+
+    from access.preferences import _G_KEY
+    from components.analysis_page import cached_figure
+
+    result, builds = _survival_result(), []
+
+    def build():
+        builds.append(1)
+        return figures.survival_figure(result)
+
+    app = flask.Flask(__name__)
+    for locale in ("en", "fi", "en", "fi"):
+        with app.test_request_context():
+            flask.g.setdefault(_G_KEY, locale)
+            cached_figure(result, "survival", build)
+    assert len(builds) == 2
