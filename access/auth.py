@@ -60,6 +60,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from access import audit, users
 from access import store as app_store
 from config import DEFAULT_SECRET_KEY, ROOT, Settings
+from queries.i18n import DEFAULT_LOCALE, LOCALES, N_, translator
 
 log = logging.getLogger(__name__)
 
@@ -389,9 +390,9 @@ def safe_next(target: str | None) -> str:
 # --- login page ----------------------------------------------------------------------------
 
 _LOGIN_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{{ lang }}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · IO Cohort Explorer</title>
+<title>{{ t.sign_in }} · IO Cohort Explorer</title>
 {% for href in stylesheets %}<link rel="stylesheet" href="{{ href }}">{% endfor %}
 <style>
  body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f5f7fa;margin:0}
@@ -412,31 +413,46 @@ _LOGIN_PAGE = """<!doctype html>
 </script></head>
 <body><main class="login-card card">
 <h1 class="h4 mb-3">IO Cohort Explorer</h1>
-<p class="text-muted">Sign in with the account your platform administrator gave you.</p>
+<p class="text-muted">{{ t.intro }}</p>
 {% if error %}<div class="alert alert-danger" role="alert">{{ error }}</div>{% endif %}
 <form method="post" action="{{ action }}" autocomplete="on">
  <input type="hidden" name="csrf_token" value="{{ csrf }}">
  <input type="hidden" name="next" value="{{ next_path }}">
- <label class="form-label" for="username">Username</label>
+ <label class="form-label" for="username">{{ t.username }}</label>
  <input class="form-control" id="username" name="username" value="{{ username }}"
   autocomplete="username" required autofocus>
- <label class="form-label" for="password">Password</label>
+ <label class="form-label" for="password">{{ t.password }}</label>
  <input class="form-control" id="password" name="password" type="password"
   autocomplete="current-password" required>
- <button class="btn btn-primary" type="submit">Sign in</button>
+ <button class="btn btn-primary" type="submit">{{ t.sign_in }}</button>
 </form>
-{% if demo %}<p class="text-muted mt-3">Demo mode: users clinician, partner, advisory and
- admin, password &lt;user&gt;-demo (e.g. clinician-demo).</p>{% endif %}
+{% if demo %}<p class="text-muted mt-3">{{ t.demo }}</p>{% endif %}
 </main></body></html>"""
 
-_WRONG = "Wrong username or password."
-_EXPIRED = "The form expired. Please sign in again."
+_WRONG = N_("Wrong username or password.")
+_EXPIRED = N_("The form expired. Please sign in again.")
+
+
+def _login_texts() -> tuple[str, dict[str, str]]:
+    """The sign-in page's language (the browser's, before anyone is signed in) and texts."""
+    t = translator(request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE)
+    return t.locale, {
+        "sign_in": t.gettext("Sign in"),
+        "intro": t.gettext("Sign in with the account your platform administrator gave you."),
+        "username": t.gettext("Username"),
+        "password": t.gettext("Password"),
+        "demo": t.gettext("Demo mode: users clinician, partner, advisory and admin, password "
+                          "<user>-demo (e.g. clinician-demo)."),
+    }
 
 
 def _login_page(error: str = "", status: int = 200, username: str = "") -> flask.Response:
+    lang, texts = _login_texts()
     html = render_template_string(
         _LOGIN_PAGE,
-        error=error,
+        lang=lang,
+        t=texts,
+        error=translator(lang).gettext(error) if error else "",
         csrf=csrf_token(),
         action=url_for("access.login"),
         next_path=safe_next(request.values.get("next")),
