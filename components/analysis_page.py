@@ -1,15 +1,14 @@
 """Analyses page: survival, response, safety and characteristics of the current cohort.
 
-Each callback follows the order of components/cohort_access.py: role check -> open the cohort
--> ``queries.analysis`` -> disclosure for the role -> audit -> pure figure/table. When no
-cohort has been built yet the default definition (every patient at their first checkpoint
-inhibitor start, no rules) is shown, and the page says so.
+Each panel is one declaration (components/panels.py makes its callbacks): role check -> open
+the cohort -> ``queries.analyses.panels`` -> disclosure for the role -> audit -> pure
+figure/table. When no cohort has been built yet the default definition (every patient at
+their first checkpoint inhibitor start, no rules) is shown, and the page says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -18,13 +17,15 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from access.guard import ANALYSES, require_role, roles_for
-from components import figures, ids, pages, tables
+from components import figures, ids, pages, panels, tables
 from components.callbacks import Callbacks
 from components.cohort_access import OpenCohort, audit_query, open_cohort
 from components.derived import derived
 from components.i18n import current_locale
+from components.panels import PanelUnavailable, Shown
+from queries import disclosure
 from queries.analyses import panels as analysis
-from queries.analyses import response, safety, strata, survival
+from queries.analyses import response, strata
 from queries.cohort import bias
 
 CALLBACKS = Callbacks()
@@ -39,14 +40,9 @@ DEFAULT_DEFINITION: dict = {
     "index_event": {"kind": "first_checkpoint_inhibitor"},
     "inclusion_rules": [],
 }
-NOT_FOR_ROLE = "This panel is not available for your role."
 
 
-class PanelUnavailable(Exception):
-    """The panel cannot be shown (no snapshot, invalid cohort, no protection for the role)."""
-
-
-# --- shared steps (also used by the compare page) -----------------------------------------
+# --- shared steps (also used by the compare and feasibility pages) -------------------------
 
 
 def cohort_name(opened: OpenCohort) -> str:
@@ -66,38 +62,16 @@ def open_current(definition: dict | None, snapshot_id: str | None) -> tuple[Open
         raise PanelUnavailable(f"The cohort definition is not valid: {exc}") from exc
 
 
-def release(result, user) -> tuple[object, list[str]]:
-    """The result as the user's role may see it, and what was withheld (for the audit)."""
-    from queries import disclosure
-
-    policy = disclosure.policy_for(user.role)
-    if policy.exact:
-        return result, []
-    try:
-        protected = disclosure.protect_result(result, policy)
-    except (TypeError, NotImplementedError) as exc:  # no adapter for this result type
-        raise PanelUnavailable(NOT_FOR_ROLE) from exc
-    return protected.result, list(protected.suppressed)
+def open_one(user, definition: dict | None, snapshot_id: str | None) -> panels.Opened:
+    """The analyses page's scope: the current (or default) cohort."""
+    opened, _ = open_current(definition, snapshot_id)
+    return panels.Opened(
+        opened, (cohort_name(opened),), (opened.definition_hash[:10],),
+        lambda action, suppressed, detail: audit_query(user, action, opened, suppressed, detail))
 
 
-@dataclass
-class Run:
-    """One panel query: who, which cohort, what was withheld."""
-
-    user: object
-    opened: OpenCohort
-    default: bool
-    suppressed: list[str] = field(default_factory=list)
-
-
-def run_panel(user, definition, snapshot_id, compute: Callable[[OpenCohort], object]
-              ) -> tuple[object, Run]:
-    """Open the cohort, compute the result, release it for the role (not yet audited)."""
-    opened, default = open_current(definition, snapshot_id)
-    raw = compute(opened)
-    # The same cached result is released the same way for a role every time: do it once.
-    result, suppressed = derived(raw, ("release", user.role), lambda: release(raw, user))
-    return result, Run(user, opened, default, list(suppressed))
+SCOPE = panels.Scope("analyses", ((ids.COHORT_STORE, "data"), (ids.SNAPSHOT_STORE, "data")),
+                     open_one)
 
 
 def cached_figure(result: object, key: Hashable, make: Callable[[], go.Figure]
@@ -107,16 +81,8 @@ def cached_figure(result: object, key: Hashable, make: Callable[[], go.Figure]
     return derived(result, ("figure", key, current_locale()), lambda: make().to_plotly_json())
 
 
-def audit(run: Run, action: str, detail: str) -> None:
-    audit_query(run.user, action, run.opened, run.suppressed, detail)
-
-
 def problem(message: str) -> dbc.Alert:
     return dbc.Alert(message, color="secondary", className="small mb-2")
-
-
-def bundle(opened: OpenCohort, **options) -> analysis.AnalysisBundle:
-    return analysis.analyze(opened.cohort, analysis.AnalysisOptions(**options))
 
 
 def strata_options(kinds: tuple[str, ...] = ("field", "biomarker"), none_label: str | None = None
@@ -279,15 +245,15 @@ def layout() -> html.Div:
 # --- cohort header ------------------------------------------------------------------------
 
 
-def cohort_header(run: Run, count: str) -> list:
+def cohort_header(opened: OpenCohort, default: bool, count: str) -> list:
     """Cohort name, size (as released for the role) and snapshot; says when it is the default."""
-    info = [html.Span(cohort_name(run.opened), className="fw-semibold"),
+    info = [html.Span(cohort_name(opened), className="fw-semibold"),
             html.Span(" · "),
             html.Span(count, className="cohort-count fw-semibold"),
             html.Span(" patients · snapshot "),
-            html.Code(run.opened.cohort.snapshot_id)]
+            html.Code(opened.cohort.snapshot_id)]
     children = [html.Div(info)]
-    if run.default:
+    if default:
         children.append(html.Div(
             "No cohort built in this session yet, so the default cohort is shown (every patient "
             "from their first checkpoint inhibitor start, no rules); build one on the Cohort "
@@ -296,8 +262,9 @@ def cohort_header(run: Run, count: str) -> list:
 
 
 @CALLBACKS.callback(Output(ids.ANALYSIS_COHORT_INFO, "children"),
-          Output(ids.ANALYSIS_LOOKAHEAD, "children"), Output(ids.ANALYSIS_LANDMARK_BUTTON, "style"),
-          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"))
+                    Output(ids.ANALYSIS_LOOKAHEAD, "children"),
+                    Output(ids.ANALYSIS_LANDMARK_BUTTON, "style"),
+                    Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"))
 def update_analysis_cohort_info(definition, snapshot_id):
     """Which cohort the page shows, its size and snapshot; a warning (with the landmark
     analysis one click away) when a rule looks at events after index."""
@@ -307,9 +274,8 @@ def update_analysis_cohort_info(definition, snapshot_id):
         opened, default = open_current(definition, snapshot_id)
     except PanelUnavailable as exc:
         return problem(str(exc)), None, hidden
-    run = Run(user, opened, default)
-    audit(run, "analyses.cohort", "count")
-    header = cohort_header(run, release_count(opened.cohort.size, user))
+    audit_query(user, "analyses.cohort", opened, [], "count")
+    header = cohort_header(opened, default, release_count(opened.cohort.size, user))
     warning = bias.look_ahead_warning(bias.look_ahead_rules(opened.definition))
     if warning is None:
         return header, None, hidden
@@ -336,42 +302,18 @@ def apply_landmark(clicks, definition, snapshot_id):
 
 
 def release_count(n: int, user) -> str:
-    from queries import disclosure
-
     return disclosure.protect_count(n, disclosure.policy_for(user.role)).display
 
 
 # --- survival -----------------------------------------------------------------------------
 
 
-MAX_AT_RISK_COLUMNS = 9
-
-
 def survival_result(opened: OpenCohort, endpoint: str, key: str | None,
                     hr_pair: tuple[str, str] | None = None, landmark: int | None = None):
-    """KM result as drawn: numbers at risk every 6 months, or every 12 on long follow-up so the
-    table stays readable. With more than two strata of an ordered stratification the HR compares
-    the last tested level with the first (e.g. PD-L1 TPS >= 50 % vs < 1 %); unordered ones
-    (site, cancer type, regimen) get the log-rank test only. ``hr_pair``: the user's (A, B)."""
-    options: dict = {"endpoints": (endpoint,), "survival_strata": key, "panels": ("survival",)}
-    if hr_pair is not None:
-        options["hr_groups"] = hr_pair
-    fixed = 3 + (hr_pair is not None) + (landmark is not None)
-    if landmark is not None:
-        options["landmark_days"] = landmark
-    result = bundle(opened, **options).survival[endpoint]
-    if result.empty_reason:
-        return result
-    if result.at_risk["time_months"].nunique() > MAX_AT_RISK_COLUMNS:
-        longest = float(result.curve["time_days"].max())
-        options["at_risk_months"] = tuple(survival.default_at_risk_months(longest, every=12))
-    ordered = key is not None and bool(strata.get(key).levels)
-    if ordered and hr_pair is None and result.hazard_ratio is None \
-            and result.logrank is not None and len(result.logrank.strata) > 2:
-        options["hr_groups"] = (result.logrank.strata[-1], result.logrank.strata[0])
-    if len(options) > fixed:
-        result = bundle(opened, **options).survival[endpoint]
-    return result
+    """The survival panel's result (``queries.analyses.panels.survival_panel`` says what it
+    shows: at-risk columns, which groups the hazard ratio compares). ``hr_pair``: the user's
+    (A, B); ``landmark``: time counted from that day after index."""
+    return analysis.survival_panel(opened.cohort, endpoint, key, hr_pair, landmark)
 
 
 def hr_choice(group: object, reference: object) -> tuple[str, str] | None:
@@ -395,57 +337,45 @@ def endpoint_choice(value: str | None) -> str:
     return value
 
 
-@CALLBACKS.callback(Output(ids.SURVIVAL_GRAPH, "figure"), Output(ids.SURVIVAL_CAPTION, "children"),
-          Output(ids.SURVIVAL_MEDIANS, "children"),
-          Output(ids.SURVIVAL_HR_GROUP, "options"), Output(ids.SURVIVAL_HR_REFERENCE, "options"),
-          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
-          Input(ids.SURVIVAL_ENDPOINT, "value"), Input(ids.SURVIVAL_STRATA, "value"),
-          Input(ids.SURVIVAL_HR_GROUP, "value"), Input(ids.SURVIVAL_HR_REFERENCE, "value"),
-          Input(ids.SURVIVAL_LANDMARK, "value"))
-def update_survival_graph(definition, snapshot_id, endpoint, strata_value, hr_group, hr_reference,
-                          landmark_value):
-    """Kaplan-Meier plot, caption (log-rank, HR) and medians for the chosen endpoint/strata;
-    the groups of the plot become the choices of the hazard-ratio pair."""
-    user = require_role(*ROLES)
-    endpoint, key = endpoint_choice(endpoint), strata_key(strata_value)
-    pair, landmark = hr_choice(hr_group, hr_reference), landmark_choice(landmark_value)
-    try:
-        result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: survival_result(o, endpoint, key, pair, landmark))
-    except PanelUnavailable as exc:
-        return figures.empty_figure(str(exc)), problem(str(exc)), None, [], []
-    audit(run, "analyses.survival",
-          f"endpoint={endpoint} strata={key} hr={pair} landmark={landmark}")
+def _survival_choices(endpoint, strata_value, hr_group, hr_reference, landmark_value) -> dict:
+    return {"endpoint": endpoint_choice(endpoint), "key": strata_key(strata_value),
+            "hr_pair": hr_choice(hr_group, hr_reference),
+            "landmark": landmark_choice(landmark_value)}
+
+
+def _show_survival(result, shown: Shown) -> tuple:
+    """Kaplan-Meier plot, caption (log-rank, HR), medians and milestones; the groups of the
+    plot become the choices of the hazard-ratio pair."""
     groups = [{"label": str(s), "value": str(s)} for s in result.summary["stratum"]]
     if result.empty_reason:
-        reason = f"No {figures.ENDPOINT_LABELS[endpoint].lower()} curve: {result.empty_reason}."
+        endpoint = figures.ENDPOINT_LABELS[shown.choices["endpoint"]].lower()
+        reason = f"No {endpoint} curve: {result.empty_reason}."
         return figures.survival_figure(result), problem(reason), None, groups, groups
     figure = cached_figure(result, "survival", lambda: figures.survival_figure(result))
     return (figure, tables.survival_caption(result),
             [tables.median_table(result), tables.milestone_table(result)], groups, groups)
 
 
-@CALLBACKS.callback(Output(ids.SURVIVAL_DOWNLOAD, "data"), Input(ids.SURVIVAL_CSV_BUTTON, "n_clicks"),
-          State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
-          State(ids.SURVIVAL_ENDPOINT, "value"), State(ids.SURVIVAL_STRATA, "value"),
-          State(ids.SURVIVAL_HR_GROUP, "value"), State(ids.SURVIVAL_HR_REFERENCE, "value"),
-          State(ids.SURVIVAL_LANDMARK, "value"), prevent_initial_call=True)
-def download_survival_csv(clicks, definition, snapshot_id, endpoint, strata_value, hr_group,
-                          hr_reference, landmark_value):
-    """CSV of the survival panel's numbers, released for the user's role."""
-    user = require_role(*ROLES)
-    if not clicks:
-        raise PreventUpdate
-    endpoint, key = endpoint_choice(endpoint), strata_key(strata_value)
-    pair, landmark = hr_choice(hr_group, hr_reference), landmark_choice(landmark_value)
-    try:
-        result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: survival_result(o, endpoint, key, pair, landmark))
-    except PanelUnavailable:
-        raise PreventUpdate from None
-    audit(run, "analyses.survival.csv", f"endpoint={endpoint} strata={key}")
-    return tables.csv_download(tables.survival_frame(result), tables.safe_filename(
-        endpoint, key or "all", run.opened.definition_hash[:10]))
+SURVIVAL = panels.Panel(
+    key="survival", roles=ROLES,
+    outputs=((ids.SURVIVAL_GRAPH, "figure"), (ids.SURVIVAL_CAPTION, "children"),
+             (ids.SURVIVAL_MEDIANS, "children"), (ids.SURVIVAL_HR_GROUP, "options"),
+             (ids.SURVIVAL_HR_REFERENCE, "options")),
+    controls=(("endpoint", ids.SURVIVAL_ENDPOINT, "value"),
+              ("strata_value", ids.SURVIVAL_STRATA, "value"),
+              ("hr_group", ids.SURVIVAL_HR_GROUP, "value"),
+              ("hr_reference", ids.SURVIVAL_HR_REFERENCE, "value"),
+              ("landmark_value", ids.SURVIVAL_LANDMARK, "value")),
+    choose=_survival_choices,
+    compute=survival_result,
+    show=_show_survival,
+    unavailable=lambda message: (figures.empty_figure(message), problem(message), None, [], []),
+    detail=lambda endpoint, key, hr_pair, landmark:
+        f"endpoint={endpoint} strata={key} hr={hr_pair} landmark={landmark}",
+    csv=panels.Csv(ids.SURVIVAL_CSV_BUTTON, ids.SURVIVAL_DOWNLOAD,
+                   frame=lambda result, _: tables.survival_frame(result),
+                   name=lambda endpoint, key, hr_pair, landmark: (endpoint, key or "all")),
+)
 
 
 def cox_choice(value: object) -> tuple[str, ...]:
@@ -457,28 +387,33 @@ def cox_choice(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-@CALLBACKS.callback(Output(ids.SURVIVAL_COX_GRAPH, "figure"), Output(ids.SURVIVAL_COX_GRAPH, "style"),
-          Output(ids.SURVIVAL_COX_CAPTION, "children"),
-          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
-          Input(ids.SURVIVAL_ENDPOINT, "value"), Input(ids.SURVIVAL_COX, "value"))
-def update_cox_model(definition, snapshot_id, endpoint, covariates):
+def _show_cox(result, shown: Shown) -> tuple:
     """Forest plot of the multivariable Cox model with its PH check, for the chosen covariates."""
-    user = require_role(*ROLES)
-    endpoint, chosen = endpoint_choice(endpoint), cox_choice(covariates)
-    hidden = {"display": "none"}
-    if not chosen:
-        return figures.empty_figure(""), hidden, None
-    try:
-        result, run = run_panel(user, definition, snapshot_id, lambda o: bundle(
-            o, endpoints=(endpoint,), cox_covariates=chosen, panels=()).cox[endpoint])
-    except PanelUnavailable as exc:
-        return figures.empty_figure(str(exc)), hidden, problem(str(exc))
-    audit(run, "analyses.cox", f"endpoint={endpoint} covariates={','.join(chosen)}")
     caption = [html.Div(result.method), html.Div(result.definition)]
     caption += [html.Div(f"{note}.") for note in result.notes]
     if not result.empty_reason:
         caption.insert(0, html.Div(f"{result.n} patients, {result.events} events."))
     return figures.cox_forest_figure(result), {}, caption
+
+
+HIDDEN = {"display": "none"}
+
+COX = panels.Panel(
+    key="cox", roles=ROLES,
+    outputs=((ids.SURVIVAL_COX_GRAPH, "figure"), (ids.SURVIVAL_COX_GRAPH, "style"),
+             (ids.SURVIVAL_COX_CAPTION, "children")),
+    controls=(("endpoint", ids.SURVIVAL_ENDPOINT, "value"),
+              ("covariates", ids.SURVIVAL_COX, "value")),
+    choose=lambda endpoint, covariates: {"endpoint": endpoint_choice(endpoint),
+                                         "covariates": cox_choice(covariates)},
+    idle=lambda endpoint, covariates: (
+        None if covariates else (figures.empty_figure(""), HIDDEN, None)),
+    compute=lambda opened, endpoint, covariates: analysis.cox_panel(opened.cohort, endpoint,
+                                                                    covariates),
+    show=_show_cox,
+    unavailable=lambda message: (figures.empty_figure(message), HIDDEN, problem(message)),
+    detail=lambda endpoint, covariates: f"endpoint={endpoint} covariates={','.join(covariates)}",
+)
 
 
 # --- response -----------------------------------------------------------------------------
@@ -487,8 +422,7 @@ def update_cox_model(definition, snapshot_id, endpoint, covariates):
 def response_result(opened: OpenCohort, key: str | None,
                     rule: str = response.DEFAULT_RESPONSE,
                     denominator: str = response.DEFAULT_DENOMINATOR):
-    return bundle(opened, response_strata=key, response=rule, response_denominator=denominator,
-                  panels=("response",)).response
+    return analysis.response_panel(opened.cohort, key, rule, denominator)
 
 
 def response_choices(rule: str | None, denominator: str | None) -> tuple[str, str]:
@@ -497,23 +431,14 @@ def response_choices(rule: str | None, denominator: str | None) -> tuple[str, st
     return rule, denominator
 
 
-@CALLBACKS.callback(Output(ids.RESPONSE_RATE_GRAPH, "figure"), Output(ids.RESPONSE_BOR_GRAPH, "figure"),
-          Output(ids.RESPONSE_CAPTION, "children"), Output(ids.RESPONSE_TABLE, "children"),
-          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
-          Input(ids.RESPONSE_STRATA, "value"), Input(ids.RESPONSE_RULE, "value"),
-          Input(ids.RESPONSE_DENOMINATOR, "value"))
-def update_response_graphs(definition, snapshot_id, strata_value, rule, denominator):
-    """ORR/DCR with CI and best overall response per stratum, with their table."""
-    user = require_role(*ROLES)
+def _response_choices(strata_value, rule, denominator) -> dict:
     key = strata_key(strata_value)
     rule, denominator = response_choices(rule, denominator)
-    try:
-        result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: response_result(o, key, rule, denominator))
-    except PanelUnavailable as exc:
-        empty = figures.empty_figure(str(exc))
-        return empty, empty, problem(str(exc)), None
-    audit(run, "analyses.response", f"strata={key} response={rule} denominator={denominator}")
+    return {"key": key, "rule": rule, "denominator": denominator}
+
+
+def _show_response(result, shown: Shown) -> tuple:
+    """ORR/DCR with CI and best overall response per stratum, with their table."""
     rates = cached_figure(result, "response_rates", lambda: figures.response_rates_figure(result))
     bor = cached_figure(result, "response_bor", lambda: figures.bor_figure(result))
     if result.empty_reason:
@@ -521,34 +446,35 @@ def update_response_graphs(definition, snapshot_id, strata_value, rule, denomina
     return rates, bor, tables.response_caption(result), tables.response_table(result)
 
 
-@CALLBACKS.callback(Output(ids.RESPONSE_DOWNLOAD, "data"), Input(ids.RESPONSE_CSV_BUTTON, "n_clicks"),
-          State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
-          State(ids.RESPONSE_STRATA, "value"), State(ids.RESPONSE_RULE, "value"),
-          State(ids.RESPONSE_DENOMINATOR, "value"), prevent_initial_call=True)
-def download_response_csv(clicks, definition, snapshot_id, strata_value, rule, denominator):
-    """CSV of ORR/DCR and best-response counts per stratum, with the rules used."""
-    user = require_role(*ROLES)
-    if not clicks:
-        raise PreventUpdate
-    key = strata_key(strata_value)
-    rule, denominator = response_choices(rule, denominator)
-    try:
-        result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: response_result(o, key, rule, denominator))
-    except PanelUnavailable:
-        raise PreventUpdate from None
-    audit(run, "analyses.response.csv", f"strata={key}")
-    return tables.csv_download(tables.response_frame(result), tables.safe_filename(
-        "response", key or "all", run.opened.definition_hash[:10]))
+def _response_unavailable(message: str) -> tuple:
+    empty = figures.empty_figure(message)
+    return empty, empty, problem(message), None
+
+
+RESPONSE = panels.Panel(
+    key="response", roles=ROLES,
+    outputs=((ids.RESPONSE_RATE_GRAPH, "figure"), (ids.RESPONSE_BOR_GRAPH, "figure"),
+             (ids.RESPONSE_CAPTION, "children"), (ids.RESPONSE_TABLE, "children")),
+    controls=(("strata_value", ids.RESPONSE_STRATA, "value"),
+              ("rule", ids.RESPONSE_RULE, "value"),
+              ("denominator", ids.RESPONSE_DENOMINATOR, "value")),
+    choose=_response_choices,
+    compute=response_result,
+    show=_show_response,
+    unavailable=_response_unavailable,
+    detail=lambda key, rule, denominator:
+        f"strata={key} response={rule} denominator={denominator}",
+    csv=panels.Csv(ids.RESPONSE_CSV_BUTTON, ids.RESPONSE_DOWNLOAD,
+                   frame=lambda result, _: tables.response_frame(result),
+                   name=lambda key, rule, denominator: ("response", key or "all")),
+)
 
 
 # --- safety -------------------------------------------------------------------------------
 
 
 def safety_result(opened: OpenCohort, immune_only: bool, window: str = "treatment-emergent"):
-    days = None if window == "all" else safety.DEFAULT_TREATMENT_EMERGENT_DAYS
-    return bundle(opened, ae_immune_only=bool(immune_only), ae_treatment_emergent_days=days,
-                  panels=("safety",)).safety
+    return analysis.safety_panel(opened.cohort, immune_only, treatment_emergent=window != "all")
 
 
 def window_choice(value: object) -> str:
@@ -557,138 +483,98 @@ def window_choice(value: object) -> str:
     return str(value)
 
 
-@CALLBACKS.callback(Output(ids.SAFETY_INCIDENCE_GRAPH, "figure"),
-                    Output(ids.SAFETY_INCIDENCE_CAPTION, "children"),
-                    Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"))
-def update_irae_incidence(definition, snapshot_id):
-    """Cumulative incidence of the first grade >= 3 irAE by regimen, death competing."""
-    user = require_role(*ROLES)
-    try:
-        result, run = run_panel(user, definition, snapshot_id, lambda o: bundle(
-            o, panels=("irae_incidence",)).irae_incidence)
-    except PanelUnavailable as exc:
-        return figures.empty_figure(str(exc)), problem(str(exc))
-    audit(run, "analyses.irae_incidence", "by=regimen")
-    return figures.incidence_figure(result), result.definition
-
-
 def grade_choice(value: str | None) -> str:
     if value not in ("any", "grade3"):
         raise PreventUpdate
     return value
 
 
-def _level_grade(level: str | None, grade: str | None) -> tuple[str, str]:
+def _safety_choices(level, grade, immune_only, window) -> dict:
     if level not in ("term", "organ_class"):
         raise PreventUpdate
-    return level, grade_choice(grade)
+    return {"level": level, "grade": grade_choice(grade), "immune_only": bool(immune_only),
+            "window": window_choice(window)}
 
 
-@CALLBACKS.callback(Output(ids.SAFETY_GRAPH, "figure"), Output(ids.SAFETY_CAPTION, "children"),
-          Output(ids.SAFETY_TABLE, "children"),
-          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
-          Input(ids.SAFETY_LEVEL, "value"), Input(ids.SAFETY_GRADE, "value"),
-          Input(ids.SAFETY_IMMUNE, "value"), Input(ids.SAFETY_WINDOW, "value"))
-def update_safety_graph(definition, snapshot_id, level, grade, immune_only, window):
+def _show_safety(result, shown: Shown) -> tuple:
     """AE frequency bars and table for the chosen grouping, grade, immune-related filter and
     window."""
-    user = require_role(*ROLES)
-    level, grade = _level_grade(level, grade)
-    window = window_choice(window)
-    try:
-        result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: safety_result(o, immune_only, window))
-    except PanelUnavailable as exc:
-        return figures.empty_figure(str(exc)), problem(str(exc)), None
-    audit(run, "analyses.safety", f"immune_only={bool(immune_only)} window={window}")
+    level, grade = shown.choices["level"], shown.choices["grade"]
     fig = cached_figure(result, ("safety", level, grade),
                         lambda: figures.safety_figure(result, level, grade))
     if result.empty_reason:
         return fig, problem(f"No adverse events: {result.empty_reason}."), None
-    overall = result.overall
-    caption = [
-        f"Patients with ≥ 1 event ({result.window}): ",
-        html.Span(tables.n_pct(overall["patients_any_grade"], overall["pct_any_grade"],
-                               overall.get("patients_any_grade_display")),
-                  className="safety-any"),
-        " any grade, ",
-        html.Span(tables.n_pct(overall["patients_grade3plus"], overall["pct_grade3plus"],
-                               overall.get("patients_grade3plus_display")),
-                  className="safety-g3"),
-        f" grade ≥ 3, of {figures.fmt_count(result.cohort_size)} patients. The chart shows the 15 most frequent; "
-        "the table lists all.",
-    ]
     rows = figures.safety_rows(result, level, grade, top=10_000)
-    return fig, caption, tables.safety_table(rows, level)
+    return fig, tables.safety_caption(result), tables.safety_table(rows, level)
 
 
-@CALLBACKS.callback(Output(ids.SAFETY_DOWNLOAD, "data"), Input(ids.SAFETY_CSV_BUTTON, "n_clicks"),
-          State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
-          State(ids.SAFETY_LEVEL, "value"), State(ids.SAFETY_IMMUNE, "value"),
-          State(ids.SAFETY_WINDOW, "value"), prevent_initial_call=True)
-def download_safety_csv(clicks, definition, snapshot_id, level, immune_only, window):
-    """CSV of AE counts and % (with exact CIs) by term or organ class, with the window used."""
-    user = require_role(*ROLES)
-    if not clicks:
-        raise PreventUpdate
-    level, _ = _level_grade(level, "any")
-    window = window_choice(window)
-    try:
-        result, run = run_panel(user, definition, snapshot_id,
-                                lambda o: safety_result(o, immune_only, window))
-    except PanelUnavailable:
-        raise PreventUpdate from None
-    audit(run, "analyses.safety.csv", f"immune_only={bool(immune_only)} level={level}")
-    frame = result.by_term if level == "term" else result.by_organ_class
-    scope = "immune" if immune_only else "all"
-    return tables.csv_download(frame.assign(cohort_size=result.cohort_size,
-                                            window=result.window), tables.safe_filename(
-        "adverse_events", level, scope, run.opened.definition_hash[:10]))
+def _safety_frame(result, shown: Shown):
+    """AE counts and % (with exact CIs) by term or organ class, with the window used."""
+    frame = result.by_term if shown.choices["level"] == "term" else result.by_organ_class
+    return frame.assign(cohort_size=result.cohort_size, window=result.window)
+
+
+SAFETY = panels.Panel(
+    key="safety", roles=ROLES,
+    outputs=((ids.SAFETY_GRAPH, "figure"), (ids.SAFETY_CAPTION, "children"),
+             (ids.SAFETY_TABLE, "children")),
+    controls=(("level", ids.SAFETY_LEVEL, "value"), ("grade", ids.SAFETY_GRADE, "value"),
+              ("immune_only", ids.SAFETY_IMMUNE, "value"), ("window", ids.SAFETY_WINDOW, "value")),
+    choose=_safety_choices,
+    compute=lambda opened, immune_only, window, **_: safety_result(opened, immune_only, window),
+    show=_show_safety,
+    unavailable=lambda message: (figures.empty_figure(message), problem(message), None),
+    detail=lambda level, grade, immune_only, window:
+        f"immune_only={immune_only} window={window} level={level} grade={grade}",
+    csv=panels.Csv(ids.SAFETY_CSV_BUTTON, ids.SAFETY_DOWNLOAD, frame=_safety_frame,
+                   name=lambda level, grade, immune_only, window:
+                       ("adverse_events", level, "immune" if immune_only else "all")),
+)
+
+
+IRAE_INCIDENCE = panels.Panel(
+    key="irae_incidence", roles=ROLES,
+    outputs=((ids.SAFETY_INCIDENCE_GRAPH, "figure"), (ids.SAFETY_INCIDENCE_CAPTION, "children")),
+    compute=lambda opened: analysis.irae_incidence_panel(opened.cohort),
+    show=lambda result, shown: (figures.incidence_figure(result), result.definition),
+    unavailable=lambda message: (figures.empty_figure(message), problem(message)),
+    detail=lambda: "by=regimen",
+)
 
 
 # --- characteristics ----------------------------------------------------------------------
 
 
 def characteristics_result(opened: OpenCohort):
-    return bundle(opened, panels=("characteristics",)).characteristics
+    return analysis.characteristics_panel(opened.cohort)
 
 
-@CALLBACKS.callback(Output(ids.CHARACTERISTICS_TABLE, "children"),
-          Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"))
-def update_characteristics_table(definition, snapshot_id):
+def _show_characteristics(result, shown: Shown) -> tuple:
     """Table 1 and biomarker testing rates."""
-    user = require_role(*ROLES)
-    try:
-        result, run = run_panel(user, definition, snapshot_id, characteristics_result)
-    except PanelUnavailable as exc:
-        return problem(str(exc))
-    audit(run, "analyses.characteristics", "table1")
     if result.n == 0:
-        return problem("The cohort is empty: no patient matches its definition.")
-    return dbc.Row([
+        return (problem("The cohort is empty: no patient matches its definition."),)
+    return (dbc.Row([
         dbc.Col(tables.table_one(result), xl=7),
         dbc.Col([html.H3("Biomarker testing", className="h6 mt-2"),
                  tables.testing_table(result)], xl=5),
-    ], className="g-3")
+    ], className="g-3"),)
 
 
-@CALLBACKS.callback(Output(ids.CHARACTERISTICS_DOWNLOAD, "data"),
-          Input(ids.CHARACTERISTICS_CSV_BUTTON, "n_clicks"),
-          State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"),
-          prevent_initial_call=True)
-def download_characteristics_csv(clicks, definition, snapshot_id):
-    """CSV of Table 1."""
-    user = require_role(*ROLES)
-    if not clicks:
-        raise PreventUpdate
-    try:
-        result, run = run_panel(user, definition, snapshot_id, characteristics_result)
-    except PanelUnavailable:
-        raise PreventUpdate from None
-    audit(run, "analyses.characteristics.csv", "table1")
-    return tables.csv_download(result.rows, tables.safe_filename(
-        "table1", run.opened.definition_hash[:10]))
+CHARACTERISTICS = panels.Panel(
+    key="characteristics", roles=ROLES,
+    outputs=((ids.CHARACTERISTICS_TABLE, "children"),),
+    compute=characteristics_result,
+    show=_show_characteristics,
+    unavailable=lambda message: (problem(message),),
+    detail=lambda: "table1",
+    csv=panels.Csv(ids.CHARACTERISTICS_CSV_BUTTON, ids.CHARACTERISTICS_DOWNLOAD,
+                   frame=lambda result, _: result.rows, name=lambda: ("table1",)),
+)
 
+
+PANELS = (SURVIVAL, COX, RESPONSE, SAFETY, IRAE_INCIDENCE, CHARACTERISTICS)
+for _panel in PANELS:
+    panels.register_panel(CALLBACKS, SCOPE, _panel)
 
 PAGE = pages.register(pages.Page("/analyses", "Analyses", ROLES, layout, order=20))
 

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, dcc, html
+from dash import Input, Output, dcc, html
 from dash.exceptions import PreventUpdate
 
 from access.guard import COMPARE, require_role, roles_for
-from components import figures, ids, tables
+from components import figures, ids, panels, tables
 from components.analysis_page import (
     DEFAULT_DEFINITION,
-    PanelUnavailable,
     characteristics_result,
     cohort_name,
     download_button,
@@ -28,7 +27,6 @@ from components.analysis_page import (
     grade_choice,
     open_current,
     problem,
-    release,
     release_count,
     response_result,
     safety_result,
@@ -37,6 +35,7 @@ from components.analysis_page import (
 )
 from components.callbacks import Callbacks
 from components.cohort_access import OpenCohort, audit_query
+from components.panels import PanelUnavailable, Shown, release
 from queries.analyses import characteristics, survival
 
 CALLBACKS = Callbacks()
@@ -106,12 +105,18 @@ def audit_pair(pair: Pair, action: str, suppressed: list[str], detail: str) -> N
         audit_query(pair.user, action, opened, suppressed, f"cohort {side}; {detail}")
 
 
-def run_pair(user, left, right, current, snapshot_id, compute: Callable[[Pair], object]
-             ) -> tuple[object, Pair, list[str]]:
-    """Open both cohorts, compute, release for the role, audit; raises PanelUnavailable."""
+def open_two(user, left: str | None, right: str | None, current: dict | None,
+             snapshot_id: str | None) -> panels.Opened:
+    """The compare page's scope: cohorts A and B (one audit record per cohort)."""
     pair = open_pair(user, left, right, current, snapshot_id)
-    result, suppressed = release(compute(pair), user)
-    return result, pair, suppressed
+    return panels.Opened(pair, pair.labels, tuple(o.definition_hash[:8] for o in pair.cohorts),
+                         lambda action, suppressed, detail: audit_pair(pair, action, suppressed,
+                                                                       detail))
+
+
+SCOPE = panels.Scope("compare", ((ids.COMPARE_LEFT, "value"), (ids.COMPARE_RIGHT, "value"),
+                                 (ids.COHORT_STORE, "data"), (ids.SNAPSHOT_STORE, "data")),
+                     open_two)
 
 
 # --- the comparisons (orchestration of queries; no statistics here) -----------------------
@@ -135,21 +140,24 @@ class SidePair:
     right: object
 
 
-def _both(compute: Callable[[OpenCohort], object]) -> Callable[[Pair], SidePair]:
-    return lambda pair: SidePair(compute(pair.cohorts[0]), compute(pair.cohorts[1]))
+def both(compute: Callable[..., object]) -> Callable[..., SidePair]:
+    """``compute(cohort, **choices)`` of each side of the pair."""
+    return lambda pair, **choices: SidePair(compute(pair.cohorts[0], **choices),
+                                            compute(pair.cohorts[1], **choices))
 
 
-def _release_sides(sides: SidePair, user) -> tuple[SidePair, list[str]]:
+def release_sides(sides: SidePair, user) -> tuple[SidePair, list[str]]:
+    """Each side released for the role (the panel's ``protect``)."""
     left, s1 = release(sides.left, user)
     right, s2 = release(sides.right, user)
     return SidePair(left, right), s1 + s2
 
 
-def run_sides(user, left, right, current, snapshot_id, compute: Callable[[OpenCohort], object]
-              ) -> tuple[SidePair, Pair, list[str]]:
-    pair = open_pair(user, left, right, current, snapshot_id)
-    sides, suppressed = _release_sides(_both(compute)(pair), user)
-    return sides, pair, suppressed
+def table1_comparison(pair: Pair):
+    """Both Table 1s and their SMDs; released as one, the comparison carries its two released
+    sides, so the sides and the SMDs come from the same released numbers."""
+    first, second = (characteristics_result(o) for o in pair.cohorts)
+    return characteristics.compare(first, second)
 
 
 # --- layout -------------------------------------------------------------------------------
@@ -217,13 +225,6 @@ def layout() -> html.Div:
 
 # --- callbacks ----------------------------------------------------------------------------
 
-STORES = (Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"))
-CHOICES = (Input(ids.COMPARE_LEFT, "value"), Input(ids.COMPARE_RIGHT, "value"))
-
-
-def _as_state(inputs) -> list[State]:
-    return [State(i.component_id, i.component_property) for i in inputs]
-
 
 def _summary_card(side: str, label: str, count: str, default: bool) -> dbc.Col:
     note = " (no cohort built yet: the default cohort)" if default else ""
@@ -234,7 +235,8 @@ def _summary_card(side: str, label: str, count: str, default: bool) -> dbc.Col:
     ], className="border rounded px-3 py-2 h-100 bg-light"), md=6)
 
 
-@CALLBACKS.callback(Output(ids.COMPARE_SUMMARY, "children"), *CHOICES, *STORES)
+@CALLBACKS.callback(Output(ids.COMPARE_SUMMARY, "children"),
+                    *(Input(i, p) for i, p in SCOPE.inputs))
 def update_compare_summary(left, right, current, snapshot_id):
     """Both cohorts' names and sizes."""
     user = require_role(*ROLES)
@@ -249,162 +251,99 @@ def update_compare_summary(left, right, current, snapshot_id):
                    className="g-3")
 
 
-@CALLBACKS.callback(Output(ids.COMPARE_SURVIVAL_GRAPH, "figure"),
-          Output(ids.COMPARE_SURVIVAL_CAPTION, "children"),
-          *CHOICES, *STORES, Input(ids.COMPARE_ENDPOINT, "value"))
-def update_compare_survival_graph(left, right, current, snapshot_id, endpoint):
+def _show_survival(result, shown: Shown) -> tuple:
     """Overlaid KM curves of A and B with the hazard ratio of B vs A."""
-    user = require_role(*ROLES)
-    endpoint = endpoint_choice(endpoint)
-    try:
-        result, pair, suppressed = run_pair(user, left, right, current, snapshot_id,
-                                            lambda p: two_cohort_survival(p, endpoint))
-    except PanelUnavailable as exc:
-        return figures.empty_figure(str(exc)), problem(str(exc))
-    audit_pair(pair, "compare.survival", suppressed, f"endpoint={endpoint}")
+    endpoint = shown.choices["endpoint"]
     title = f"{figures.ENDPOINT_LABELS[endpoint]}: cohort A vs cohort B (Kaplan-Meier, 95% CI)"
     caption = tables.survival_caption(result) + [
         "Patients who belong to both cohorts are counted in each."]
     return figures.survival_figure(result, title), [tables.median_table(result), *caption]
 
 
-@CALLBACKS.callback(Output(ids.COMPARE_SURVIVAL_DOWNLOAD, "data"),
-          Input(ids.COMPARE_SURVIVAL_CSV_BUTTON, "n_clicks"), *_as_state(CHOICES),
-          *_as_state(STORES), State(ids.COMPARE_ENDPOINT, "value"), prevent_initial_call=True)
-def download_compare_survival_csv(clicks, left, right, current, snapshot_id, endpoint):
-    user = require_role(*ROLES)
-    if not clicks:
-        raise PreventUpdate
-    endpoint = endpoint_choice(endpoint)
-    try:
-        result, pair, suppressed = run_pair(user, left, right, current, snapshot_id,
-                                            lambda p: two_cohort_survival(p, endpoint))
-    except PanelUnavailable:
-        raise PreventUpdate from None
-    audit_pair(pair, "compare.survival.csv", suppressed, f"endpoint={endpoint}")
-    return tables.csv_download(tables.survival_frame(result),
-                               tables.safe_filename("compare", endpoint, *_hashes(pair)))
+SURVIVAL = panels.Panel(
+    key="survival", roles=ROLES,
+    outputs=((ids.COMPARE_SURVIVAL_GRAPH, "figure"), (ids.COMPARE_SURVIVAL_CAPTION, "children")),
+    controls=(("endpoint", ids.COMPARE_ENDPOINT, "value"),),
+    choose=lambda endpoint: {"endpoint": endpoint_choice(endpoint)},
+    compute=two_cohort_survival,
+    show=_show_survival,
+    unavailable=lambda message: (figures.empty_figure(message), problem(message)),
+    detail=lambda endpoint: f"endpoint={endpoint}",
+    csv=panels.Csv(ids.COMPARE_SURVIVAL_CSV_BUTTON, ids.COMPARE_SURVIVAL_DOWNLOAD,
+                   frame=lambda result, _: tables.survival_frame(result),
+                   name=lambda endpoint: ("compare", endpoint)),
+)
 
 
-def _hashes(pair: Pair) -> list[str]:
-    return [o.definition_hash[:8] for o in pair.cohorts]
-
-
-@CALLBACKS.callback(Output(ids.COMPARE_RESPONSE_GRAPH, "figure"), *CHOICES, *STORES,
-          Input(ids.COMPARE_RESPONSE_STRATA, "value"))
-def update_compare_response_graph(left, right, current, snapshot_id, strata_value):
-    """ORR per stratum, A next to B."""
-    user = require_role(*ROLES)
-    key = strata_key(strata_value)
-    try:
-        sides, pair, suppressed = run_sides(user, left, right, current, snapshot_id,
-                                            lambda o: response_result(o, key))
-    except PanelUnavailable as exc:
-        return figures.empty_figure(str(exc))
-    audit_pair(pair, "compare.response", suppressed, f"strata={key}")
-    return figures.compare_response_figure(sides.left, sides.right, pair.labels)
-
-
-@CALLBACKS.callback(Output(ids.COMPARE_RESPONSE_DOWNLOAD, "data"),
-          Input(ids.COMPARE_RESPONSE_CSV_BUTTON, "n_clicks"), *_as_state(CHOICES),
-          *_as_state(STORES), State(ids.COMPARE_RESPONSE_STRATA, "value"),
-          prevent_initial_call=True)
-def download_compare_response_csv(clicks, left, right, current, snapshot_id, strata_value):
-    user = require_role(*ROLES)
-    if not clicks:
-        raise PreventUpdate
-    key = strata_key(strata_value)
-    try:
-        sides, pair, suppressed = run_sides(user, left, right, current, snapshot_id,
-                                            lambda o: response_result(o, key))
-    except PanelUnavailable:
-        raise PreventUpdate from None
-    audit_pair(pair, "compare.response.csv", suppressed, f"strata={key}")
-    frame = pd.concat([tables.response_frame(sides.left).assign(cohort=pair.labels[0]),
-                       tables.response_frame(sides.right).assign(cohort=pair.labels[1])],
+def _side_frames(frames: tuple[pd.DataFrame, pd.DataFrame], labels: tuple[str, ...]
+                 ) -> pd.DataFrame:
+    """Both sides' rows in one CSV, the cohort's label first."""
+    frame = pd.concat([f.assign(cohort=label) for f, label in zip(frames, labels, strict=True)],
                       ignore_index=True)
-    return tables.csv_download(frame[["cohort", *frame.columns.drop("cohort")]],
-                               tables.safe_filename("compare_response", key or "all",
-                                                    *_hashes(pair)))
+    return frame[["cohort", *frame.columns.drop("cohort")]]
 
 
-@CALLBACKS.callback(Output(ids.COMPARE_SAFETY_GRAPH, "figure"), *CHOICES, *STORES,
-          Input(ids.COMPARE_SAFETY_GRADE, "value"))
-def update_compare_safety_graph(left, right, current, snapshot_id, grade):
-    """Butterfly chart of AE frequencies: A to the left, B to the right."""
-    user = require_role(*ROLES)
-    grade = grade_choice(grade)
-    try:
-        sides, pair, suppressed = run_sides(user, left, right, current, snapshot_id,
-                                            lambda o: safety_result(o, False))
-    except PanelUnavailable as exc:
-        return figures.empty_figure(str(exc))
-    audit_pair(pair, "compare.safety", suppressed, f"grade={grade}")
-    return figures.butterfly_figure(sides.left, sides.right, pair.labels, grade)
+RESPONSE = panels.Panel(
+    key="response", roles=ROLES,
+    outputs=((ids.COMPARE_RESPONSE_GRAPH, "figure"),),
+    controls=(("strata_value", ids.COMPARE_RESPONSE_STRATA, "value"),),
+    choose=lambda strata_value: {"key": strata_key(strata_value)},
+    compute=both(response_result),
+    protect=release_sides,
+    show=lambda sides, shown: (
+        figures.compare_response_figure(sides.left, sides.right, shown.labels),),
+    unavailable=lambda message: (figures.empty_figure(message),),
+    detail=lambda key: f"strata={key}",
+    csv=panels.Csv(ids.COMPARE_RESPONSE_CSV_BUTTON, ids.COMPARE_RESPONSE_DOWNLOAD,
+                   frame=lambda sides, shown: _side_frames(
+                       (tables.response_frame(sides.left), tables.response_frame(sides.right)),
+                       shown.labels),
+                   name=lambda key: ("compare_response", key or "all")),
+)
 
 
-@CALLBACKS.callback(Output(ids.COMPARE_SAFETY_DOWNLOAD, "data"),
-          Input(ids.COMPARE_SAFETY_CSV_BUTTON, "n_clicks"), *_as_state(CHOICES),
-          *_as_state(STORES), prevent_initial_call=True)
-def download_compare_safety_csv(clicks, left, right, current, snapshot_id):
-    user = require_role(*ROLES)
-    if not clicks:
-        raise PreventUpdate
-    try:
-        sides, pair, suppressed = run_sides(user, left, right, current, snapshot_id,
-                                            lambda o: safety_result(o, False))
-    except PanelUnavailable:
-        raise PreventUpdate from None
-    audit_pair(pair, "compare.safety.csv", suppressed, "by term")
-    frame = pd.concat([sides.left.by_term.assign(cohort=pair.labels[0],
-                                                 cohort_size=sides.left.cohort_size),
-                       sides.right.by_term.assign(cohort=pair.labels[1],
-                                                  cohort_size=sides.right.cohort_size)],
-                      ignore_index=True)
-    return tables.csv_download(frame[["cohort", *frame.columns.drop("cohort")]],
-                               tables.safe_filename("compare_adverse_events", *_hashes(pair)))
+SAFETY = panels.Panel(
+    key="safety", roles=ROLES,
+    outputs=((ids.COMPARE_SAFETY_GRAPH, "figure"),),
+    controls=(("grade", ids.COMPARE_SAFETY_GRADE, "value"),),
+    choose=lambda grade: {"grade": grade_choice(grade)},
+    compute=both(lambda opened, **_: safety_result(opened, False)),
+    protect=release_sides,
+    show=lambda sides, shown: (figures.butterfly_figure(
+        sides.left, sides.right, shown.labels, shown.choices["grade"]),),
+    unavailable=lambda message: (figures.empty_figure(message),),
+    detail=lambda grade: f"grade={grade}",
+    csv=panels.Csv(ids.COMPARE_SAFETY_CSV_BUTTON, ids.COMPARE_SAFETY_DOWNLOAD,
+                   frame=lambda sides, shown: _side_frames(
+                       (sides.left.by_term.assign(cohort_size=sides.left.cohort_size),
+                        sides.right.by_term.assign(cohort_size=sides.right.cohort_size)),
+                       shown.labels),
+                   name=lambda grade: ("compare_adverse_events",)),
+)
 
 
-def _released_table1(user, left, right, current, snapshot_id):
-    """Both Table 1s and their SMDs as the role may see them (the comparison carries its two
-    released sides, so the sides and the SMDs come from the same released numbers)."""
-    pair = open_pair(user, left, right, current, snapshot_id)
-    first, second = (characteristics_result(o) for o in pair.cohorts)
-    comparison, suppressed = release(characteristics.compare(first, second), user)
-    return SidePair(comparison.first, comparison.second), comparison, pair, suppressed
-
-
-@CALLBACKS.callback(Output(ids.COMPARE_TABLE1, "children"), *CHOICES, *STORES)
-def update_compare_table1(left, right, current, snapshot_id):
-    """Table 1 of both cohorts with standardized mean differences."""
-    user = require_role(*ROLES)
-    try:
-        sides, comparison, pair, suppressed = _released_table1(user, left, right, current,
-                                                               snapshot_id)
-    except PanelUnavailable as exc:
-        return problem(str(exc))
-    audit_pair(pair, "compare.characteristics", suppressed, "table1+smd")
-    return tables.comparison_table(comparison, sides.left, sides.right, pair.labels)
-
-
-@CALLBACKS.callback(Output(ids.COMPARE_TABLE1_DOWNLOAD, "data"),
-          Input(ids.COMPARE_TABLE1_CSV_BUTTON, "n_clicks"), *_as_state(CHOICES),
-          *_as_state(STORES), prevent_initial_call=True)
-def download_compare_table1_csv(clicks, left, right, current, snapshot_id):
-    user = require_role(*ROLES)
-    if not clicks:
-        raise PreventUpdate
-    try:
-        _, comparison, pair, suppressed = _released_table1(user, left, right, current,
-                                                           snapshot_id)
-    except PanelUnavailable:
-        raise PreventUpdate from None
-    audit_pair(pair, "compare.characteristics.csv", suppressed, "table1+smd")
+def _table1_frame(comparison, shown: Shown) -> pd.DataFrame:
     frame = comparison.rows.rename(columns={"n_1": "n_a", "pct_1": "pct_a", "n_2": "n_b",
                                             "pct_2": "pct_b"})
-    frame = frame.merge(comparison.variables.rename(columns={"smd": "variable_smd"})
-                        .drop(columns="variable"), on="key", how="left")
-    return tables.csv_download(frame, tables.safe_filename("compare_table1", *_hashes(pair)))
+    return frame.merge(comparison.variables.rename(columns={"smd": "variable_smd"})
+                       .drop(columns="variable"), on="key", how="left")
 
+
+TABLE1 = panels.Panel(
+    key="characteristics", roles=ROLES,
+    outputs=((ids.COMPARE_TABLE1, "children"),),
+    compute=table1_comparison,
+    show=lambda comparison, shown: (tables.comparison_table(
+        comparison, comparison.first, comparison.second, shown.labels),),
+    unavailable=lambda message: (problem(message),),
+    detail=lambda: "table1+smd",
+    csv=panels.Csv(ids.COMPARE_TABLE1_CSV_BUTTON, ids.COMPARE_TABLE1_DOWNLOAD,
+                   frame=_table1_frame, name=lambda: ("compare_table1",)),
+)
+
+
+PANELS = (SURVIVAL, RESPONSE, SAFETY, TABLE1)
+for _panel in PANELS:
+    panels.register_panel(CALLBACKS, SCOPE, _panel)
 
 register = CALLBACKS.register  # register(app): this page's callbacks on ``app``

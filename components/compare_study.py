@@ -14,9 +14,10 @@ from dash.exceptions import PreventUpdate
 
 from access.guard import COMPARE, require_role, roles_for
 from components import compare_page, figures, ids, pages, tables
-from components.analysis_page import PanelUnavailable, download_button, problem, release
+from components.analysis_page import download_button, problem
 from components.callbacks import Callbacks
 from components.compare_page import Pair, audit_pair, open_pair
+from components.panels import PanelUnavailable, release
 from queries.analyses import comparison
 from queries.analyses.comparison_options import (
     COVARIATES,

@@ -226,6 +226,23 @@ def response_frame(result) -> pd.DataFrame:
 # --- safety -------------------------------------------------------------------------------
 
 
+def safety_caption(result) -> list:
+    """Patients with >= 1 event, any grade and grade >= 3, of the cohort."""
+    overall = result.overall
+    return [
+        f"Patients with ≥ 1 event ({result.window}): ",
+        html.Span(n_pct(overall["patients_any_grade"], overall["pct_any_grade"],
+                        overall.get("patients_any_grade_display")),
+                  className="safety-any"),
+        " any grade, ",
+        html.Span(n_pct(overall["patients_grade3plus"], overall["pct_grade3plus"],
+                        overall.get("patients_grade3plus_display")),
+                  className="safety-g3"),
+        f" grade ≥ 3, of {fmt_count(result.cohort_size)} patients. The chart shows the 15 most "
+        "frequent; the table lists all.",
+    ]
+
+
 def safety_table(rows: pd.DataFrame, level: str, table_id: str | None = None) -> dbc.Table:
     """AE counts and % of the cohort, any grade and grade >= 3, with median time to onset."""
     label = "term" if level == "term" else "organ_class"

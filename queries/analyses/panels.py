@@ -58,6 +58,8 @@ class AnalysisOptions:
     landmark_days: int | None = None
     panels: tuple[str, ...] = ("survival", "response", "safety", "characteristics",
                                "irae_incidence")
+    at_risk_columns: int | None = None
+    hr_ordered_extremes: bool = False
 
     @property
     def endpoint_options(self) -> EndpointOptions:
@@ -172,8 +174,11 @@ def _panel_jobs(cohort: Cohort, options: AnalysisOptions) -> dict[str, tuple[Any
             args = (endpoint, options.survival_strata, at_risk, options.hr_groups,
                     options.ci_method, options.hr_adjust, options.endpoint_options,
                     options.milestone_months, options.horizon_months)
+            shown = {"at_risk_columns": options.at_risk_columns,
+                     "hr_ordered_extremes": options.hr_ordered_extremes}
             jobs[f"survival_{endpoint}"] = (
-                repr(args), lambda a=args: survival.kaplan_meier(cohort, *a))
+                repr((args, shown)),
+                lambda a=args, s=shown: survival.kaplan_meier(cohort, *a, **s))
     if "response" in options.panels:
         response_args = (options.response_strata, options.response_denominator,
                          options.response)
@@ -274,3 +279,67 @@ def prepare_index_population(db: SnapshotDatabase, index_event: IndexEvent | Non
     base_table(population)
     safety.events_table(population)
     return population
+
+
+# --- the dashboard's panels: what each one shows is decided here, not in the UI -----------
+
+AT_RISK_COLUMNS = 9  # numbers at risk every 6 months, or every 12 on longer follow-up
+
+
+def survival_panel(cohort: Cohort, endpoint: str, strata: str | None = None,
+                   hr_groups: tuple[str, str] | None = None,
+                   landmark_days: int | None = None) -> survival.SurvivalResult:
+    """Kaplan-Meier of one endpoint as the survival panel shows it: numbers at risk every 6
+    months (every 12 when that gives more than 9 columns, so the table stays readable); with
+    more than two groups of a stratification whose levels have an order and no chosen
+    ``hr_groups`` (A, B), the hazard ratio compares the last level with the first (e.g. PD-L1
+    TPS >= 50 % vs < 1 %); unordered ones (site, cancer type, regimen) get the log-rank test
+    only. ``landmark_days``: time counted from that day (patients event-free then). Computed
+    once, through the cached ``analyze``."""
+    options = AnalysisOptions(endpoints=(endpoint,), survival_strata=strata, hr_groups=hr_groups,
+                              landmark_days=landmark_days, at_risk_columns=AT_RISK_COLUMNS,
+                              hr_ordered_extremes=True, panels=("survival",))
+    return analyze(cohort, options).survival[endpoint]
+
+
+def cox_panel(cohort: Cohort, endpoint: str, covariates: tuple[str, ...]
+              ) -> multivariable.CoxModel:
+    """The multivariable Cox model of one endpoint for the chosen covariates."""
+    options = AnalysisOptions(endpoints=(endpoint,), cox_covariates=covariates, panels=())
+    return analyze(cohort, options).cox[endpoint]
+
+
+def response_panel(cohort: Cohort, strata: str | None,
+                   rule: str = response.DEFAULT_RESPONSE,
+                   denominator: str = response.DEFAULT_DENOMINATOR) -> response.ResponseResult:
+    """Best overall response by a stratification, as the response panel shows it."""
+    result = analyze(cohort, AnalysisOptions(response_strata=strata, response=rule,
+                                             response_denominator=denominator,
+                                             panels=("response",))).response
+    assert result is not None  # the one panel asked for
+    return result
+
+
+def safety_panel(cohort: Cohort, immune_only: bool,
+                 treatment_emergent: bool = True) -> safety.SafetyResult:
+    """Adverse events (all, or immune-related only) in the treatment-emergent window (or every
+    event after index on all lines), as the safety panel shows them."""
+    days = safety.DEFAULT_TREATMENT_EMERGENT_DAYS if treatment_emergent else None
+    result = analyze(cohort, AnalysisOptions(ae_immune_only=bool(immune_only),
+                                             ae_treatment_emergent_days=days,
+                                             panels=("safety",))).safety
+    assert result is not None  # the one panel asked for
+    return result
+
+
+def irae_incidence_panel(cohort: Cohort) -> safety.CumulativeIncidence | None:
+    """Cumulative incidence of the first grade >= 3 irAE by regimen (death competing)."""
+    return analyze(cohort, AnalysisOptions(panels=("irae_incidence",))).irae_incidence
+
+
+def characteristics_panel(cohort: Cohort) -> characteristics.Table1:
+    """Table 1 of the cohort, as the characteristics panel shows it."""
+    result = analyze(cohort, AnalysisOptions(panels=("characteristics",))).characteristics
+    assert result is not None  # the one panel asked for
+    return result
+

@@ -562,12 +562,17 @@ def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
         stratification: str | None = None, at_risk_months: list[float] | None = None,
         hr_groups: tuple[str, str] | None = None, ci_method: str = "log-log",
         milestone_months: Sequence[float] = DEFAULT_MILESTONE_MONTHS,
-        horizon_months: float = DEFAULT_HORIZON_MONTHS) -> SurvivalResult:
+        horizon_months: float = DEFAULT_HORIZON_MONTHS, *,
+        at_risk_columns: int | None = None, hr_ordered_extremes: bool = False) -> SurvivalResult:
     """Every survival statistic from the aggregated counts (pure; no database).
 
     ``hr_groups`` = (group, reference); by default the hazard ratio is given when exactly two
     known strata exist (the second vs the first in display order). Unknown/untested strata are
     drawn but left out of the log-rank test and the default hazard ratio.
+    ``at_risk_columns``: numbers at risk every 6 months, or every 12 when 6 would give more
+    columns than this. ``hr_ordered_extremes``: with more than two known strata of a
+    stratification whose levels have an order and no ``hr_groups``, the hazard ratio of the
+    last level vs the first (e.g. PD-L1 TPS >= 50 % vs < 1 %).
     """
     endpoint = Endpoint(endpoint)
     levels = order_levels(stratification, set(agg["stratum"]))
@@ -585,7 +590,10 @@ def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
                    "at_risk", "events", "censored"]]
     summary = _summary_frame(summaries)
     if at_risk_months is None:
-        at_risk_months = default_at_risk_months(float(agg["time_days"].max() or 0))
+        longest = float(agg["time_days"].max() or 0)
+        at_risk_months = default_at_risk_months(longest)
+        if at_risk_columns is not None and len(at_risk_months) > at_risk_columns:
+            at_risk_months = default_at_risk_months(longest, every=12)
     tested = [s for s in levels if s not in NOT_TESTED_LEVELS]
     tested = tested if len(tested) >= 2 else levels
     notes = []
@@ -597,6 +605,9 @@ def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
             hr_groups = None
     elif len(tested) == 2:
         hr_groups = (tested[1], tested[0])
+    elif len(tested) > 2 and hr_ordered_extremes and stratification is not None \
+            and bool(get(stratification).levels):
+        hr_groups = (tested[-1], tested[0])
     elif len(tested) > 2:
         notes.append(f"no single hazard ratio: there are {len(tested)} groups; the log-rank "
                      "test compares them all, and a hazard ratio needs a chosen pair (A vs B)")
@@ -654,13 +665,16 @@ def kaplan_meier(cohort: Cohort, endpoint: Endpoint | str = Endpoint.OS,
                  hr_adjust: str | Sequence[str] | None = None,
                  options: EndpointOptions | None = None,
                  milestone_months: Sequence[float] = DEFAULT_MILESTONE_MONTHS,
-                 horizon_months: float = DEFAULT_HORIZON_MONTHS) -> SurvivalResult:
+                 horizon_months: float = DEFAULT_HORIZON_MONTHS, *,
+                 at_risk_columns: int | None = None,
+                 hr_ordered_extremes: bool = False) -> SurvivalResult:
     """Kaplan-Meier analysis of the cohort for an endpoint, optionally stratified.
 
     ``hr_adjust``: stratifications whose combined levels get their own baseline hazard in the
     Cox model (e.g. ``("cancer_type", "stage")``): the hazard ratio is adjusted for them.
     Curves, medians and the log-rank test are not affected. ``options``: the choices inside
-    the endpoint's definition (queries/analyses/endpoints.py).
+    the endpoint's definition (queries/analyses/endpoints.py). ``at_risk_columns`` and
+    ``hr_ordered_extremes``: see ``fit``.
     """
     endpoint = Endpoint(endpoint)
     if ci_method not in CI_METHODS:
@@ -676,7 +690,8 @@ def kaplan_meier(cohort: Cohort, endpoint: Endpoint | str = Endpoint.OS,
     if agg.empty:
         return empty_result(endpoint, strata, NO_FOLLOW_UP, options)
     result = fit(agg, endpoint, strata, at_risk_months, hr_groups, ci_method, milestone_months,
-                 horizon_months)
+                 horizon_months, at_risk_columns=at_risk_columns,
+                 hr_ordered_extremes=hr_ordered_extremes)
     result.definition = words
     analysed = int(agg[["n_event", "n_censored"]].to_numpy().sum())
     result.excluded = cohort.size - analysed
