@@ -28,7 +28,7 @@ class NoSnapshot(LookupError):
 class OpenCohort:
     """A validated definition materialized on a snapshot."""
 
-    definition: object  # queries.definition.Definition
+    definition: object  # queries.cohort.model.Definition
     definition_hash: str
     cohort: Cohort
 

@@ -175,7 +175,7 @@ def update_summaries_list(_version):
 
 
 @CALLBACKS.callback(Output(ids.PUBLISH_SOURCE, "options"), Output(ids.PUBLISH_SOURCE, "value"),
-          Input(ids.PUBLISH_INIT, "data"))
+                    Input(ids.PUBLISH_INIT, "data"))
 def update_publish_sources(_init):
     """The current cohort and the clinician's own saved cohorts."""
     user = guard.require_role(*PUBLISHERS)

@@ -5,7 +5,7 @@ criterion rows, each row a catalog field, an operator, a value, a time window an
 occurrence. It converts losslessly to the definition's JSON (so export -> import keeps the
 hash). Rules whose criteria do not fit that shape (deeper nesting from an imported file) are
 kept as they are (``raw``) and shown read-only. Checking is the importer's
-(``queries.definition.import_definition``); its JSON paths are mapped back onto rows.
+(``queries.cohort.importing.import_definition``); its JSON paths are mapped back onto rows.
 No Dash here: the page module does the widgets.
 """
 

@@ -1,9 +1,9 @@
 """Baseline characteristics ("Table 1") of a cohort, and standardized differences of two.
 
 Everything is measured at index: age = index year - birth year; diagnosis, ECOG and biomarker
-results as defined in queries/strata.py (diagnosis on or before index + 30 days, ECOG within 90
-days before, biomarker latest on or before index else within 30 days after). Percentages are of
-the cohort (biomarker levels: of the patients tested for that biomarker).
+results as defined in queries/analyses/strata.py (diagnosis on or before index + 30 days,
+ECOG within 90 days before, biomarker latest on or before index else within 30 days after).
+Percentages are of the cohort (biomarker levels: of the patients tested for that biomarker).
 """
 
 from __future__ import annotations

@@ -185,7 +185,7 @@ def aggregate(cohort: Cohort, endpoint: Endpoint | str, strata: str | None = Non
               options: EndpointOptions | None = None) -> pd.DataFrame:
     """Counts of events and censorings per (stratum, day): the whole input of every fit.
 
-    Read from the cohort's analysis base (queries/strata.py). ``within`` adds the combined
+    Read from the cohort's analysis base (queries/analyses/strata.py). ``within`` adds the combined
     levels of one or more other stratifications as column ``within`` (the strata of a
     stratified Cox model).
     """

@@ -2,8 +2,8 @@
 
 Identifiers come only from the field catalog and the fixed schema; every value is a
 positional ``?`` parameter. The SQL is plain CTEs, ``EXISTS`` semi-joins and window
-functions so that it stays portable (sqlglot can translate it for Trino or Spark). The one
-dialect-dependent spot is date arithmetic (``DATE + INTEGER`` days), kept in :func:`_shift`.
+functions, written for DuckDB; date arithmetic (``DATE + INTEGER`` days) is kept in
+:func:`_shift`.
 
 Semantics, shared with the reference evaluator in the tests:
 

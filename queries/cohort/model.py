@@ -3,7 +3,7 @@
 A definition holds an index event (time zero), ordered named inclusion rules (each a tree of
 ``all`` / ``any`` / ``not`` groups over attribute and event criteria) and metadata. The model
 only checks structure; whether a field exists in the snapshot is checked against the field
-catalog in :mod:`queries.validation` style by :func:`import_definition`, which also migrates
+catalog by :func:`queries.cohort.importing.import_definition`, which also migrates
 older schema versions and reports every problem with its JSON path and a hint.
 
 Plain dicts in and out, so a UI can edit it: ``Definition.model_validate(d)`` and

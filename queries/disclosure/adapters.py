@@ -428,7 +428,7 @@ def _protect_ae_table(frame: pd.DataFrame, size: int, cohort: Released,
 
 
 def protect_safety(result: SafetyResult, policy: Policy) -> Protected[Any]:
-    """Protect a ``queries.safety.SafetyResult`` (returns a new one of the same type).
+    """Protect a ``queries.analyses.safety.SafetyResult`` (returns a new one of the same type).
 
     Every DataFrame field is protected (an unknown table shape is refused, so a new table
     cannot slip through unprotected): patient counts rounded or withheld (``*_display``
@@ -513,7 +513,7 @@ def _protect_biomarkers(markers: pd.DataFrame, released: dict[str, Any], cohort:
 
 
 def protect_table_one(table: Table1, policy: Policy) -> Protected[Any]:
-    """Protect a ``queries.characteristics.Table1`` (returns a new one of the same type).
+    """Protect a ``queries.analyses.characteristics.Table1`` (returns a new one of the same type).
 
     Each variable's levels (with the unknown remainder and, for biomarkers, the tested
     subtotal) get secondary suppression against the cohort size; percentages are from
@@ -551,7 +551,7 @@ def protect_table_one(table: Table1, policy: Policy) -> Protected[Any]:
 
 
 def protect_comparison(comparison: Comparison, policy: Policy) -> Protected[Any]:
-    """Protect a ``queries.characteristics.Comparison`` of two cohorts.
+    """Protect a ``queries.analyses.characteristics.Comparison`` of two cohorts.
 
     Each side's Table 1 is protected on its own; the comparison is then recomputed from the
     two protected tables, so every count, percentage and SMD comes from released numbers and
@@ -572,7 +572,7 @@ def protect_comparison(comparison: Comparison, policy: Policy) -> Protected[Any]
 # dispatch -----------------------------------------------------------------------------------
 
 def protect_bundle(bundle: AnalysisBundle, policy: Policy) -> Protected[AnalysisBundle]:
-    """Protect every panel of a ``queries.analysis.AnalysisBundle``."""
+    """Protect every panel of a ``queries.analyses.panels.AnalysisBundle``."""
     suppressed: list[str] = []
     changes: dict[str, Any] = {}
     survival = {}

@@ -1,6 +1,6 @@
 """Analyses and compare pages in headless Chromium: what a clinician sees equals the analyses.
 
-The expected numbers come from ``queries.analysis`` for the same definition on the same
+The expected numbers come from ``queries.analyses.panels`` for the same definition on the same
 snapshot (through the app's own registry), so a page that drew anything else would fail.
 Screenshots of every page go to tests/output/screenshots/.
 """
