@@ -13,6 +13,7 @@ import base64
 import binascii
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 import flask
@@ -199,20 +200,26 @@ def update_saved_cohort(_clicks, _names, version):
 @CALLBACKS.callback(
     Output(ids.BUILDER_SHARE_URL, "value"),
     Input(ids.BUILDER_SHARE, "n_clicks"),
-    State(ids.COHORT_STORE, "data"),
+    Input(ids.COHORT_STORE, "data"),
     State(ids.SNAPSHOT_STORE, "data"),
     prevent_initial_call=True,
 )
 def update_share_link(clicks, stored, snapshot_id):
-    """A link that restores this exact cohort in any signed-in browser session."""
+    """A link that restores this exact cohort, on the snapshot it was made on, in any
+    signed-in browser session. An edit empties the field, so an old link is never copied for
+    the edited cohort (#17)."""
     require_role(*ROLES)
+    if ctx.triggered_id != ids.BUILDER_SHARE:
+        return ""
     if not clicks:
         raise PreventUpdate
     definition, _problems = _valid_definition(stored, snapshot_id)
     if definition is None:
         return ""
     base = flask.request.host_url.rstrip("/")
-    return f"{base}/builder?c={share_token(definition)}"
+    snapshot = cohort_service(snapshot_id).db.snapshot_id
+    query = urlencode({"c": share_token(definition), "snapshot": snapshot})
+    return f"{base}/builder?{query}"
 
 
 # ---------------------------------------------------------------------------- downloads

@@ -144,7 +144,19 @@ def _well_formed(data: Any) -> tuple[dict | None, str | None]:
     return None, "; ".join(str(p) for p in result.errors[:5])
 
 
-def _from_search(search: str | None, username: str, catalog) -> tuple[dict | None, Any]:
+def _snapshot_note(linked: str | None, active: str) -> dbc.Alert | None:
+    """A share link names the snapshot it was made on; say so when this page counts on
+    another one (the same cohort can have other numbers there)."""
+    if not linked or linked == active:
+        return None
+    return dbc.Alert(_("This link was made on snapshot {linked}; you are counting on {active}. "
+                       "Choose {linked} in the navbar to see the numbers it was shared with.",
+                       linked=linked, active=active),
+                     color="info", dismissable=True, className="builder-link-snapshot")
+
+
+def _from_search(search: str | None, username: str, catalog,
+                 active_snapshot: str = "") -> tuple[dict | None, Any]:
     """A definition from ``?c=<token>`` or ``?saved=<id>``, and a message about it."""
     query = parse_qs((search or "").lstrip("?"))
     if "c" in query:
@@ -152,7 +164,9 @@ def _from_search(search: str | None, username: str, catalog) -> tuple[dict | Non
         if problem is None:
             result = import_definition(data, catalog)
             if result.ok:
-                return result.definition.model_dump(mode="json"), None
+                linked = (query.get("snapshot") or [None])[0]
+                return result.definition.model_dump(mode="json"), \
+                    _snapshot_note(linked, active_snapshot)
             problem = "; ".join(str(p) for p in result.errors[:5])
         return None, dbc.Alert(_("The cohort in the link could not be opened: {problem}",
                                  problem=problem),
@@ -235,7 +249,8 @@ def load_builder(_init, loaded, _new, _watch, search, stored, snapshot_id, seen,
         # A link opened before in this session has been edited since: keep the edits.
         data = _stored(stored, catalog) if search and search == seen else None
         if data is None:
-            data, message = _from_search(search, user.username, catalog)
+            data, message = _from_search(search, user.username, catalog,
+                                         service.db.snapshot_id)
         data = data or _stored(stored, catalog)
     draft = (state.draft_from_definition(data, catalog) if data
              else state.new_draft(user.username))

@@ -258,3 +258,12 @@ def test_cohort_description_is_written_in_finnish_with_finnish_dates():
     english = describe(definition, None, "en")
     assert english.splitlines()[2].startswith("Patients whose first immune checkpoint")
     assert "stage IV" in english
+
+
+def test_a_share_link_from_another_snapshot_says_so_and_one_from_this_snapshot_does_not():
+    from components.builder.page import _snapshot_note
+
+    assert _snapshot_note("fi-io-2026-10", "fi-io-2026-10") is None
+    assert _snapshot_note(None, "fi-io-2026-10") is None
+    note = _snapshot_note("fi-io-2026-09", "fi-io-2026-10")
+    assert "fi-io-2026-09" in str(note.children) and "fi-io-2026-10" in str(note.children)
