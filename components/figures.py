@@ -226,6 +226,14 @@ def _curve_traces(part: pd.DataFrame, name: str, col: str, group: str) -> list[g
                       + group + "</extra>",
     )
     traces = [band, line]
+    cut = part[part["cut_reason"].notna()] if "cut_reason" in part else part.iloc[0:0]
+    if len(cut):
+        traces.append(go.Scatter(
+            x=cut["time_months"], y=cut["survival"], mode="markers",
+            marker=dict(symbol="line-ns-open", size=16, color=col, line=dict(width=3)),
+            legendgroup=group, showlegend=False, name=f"{name} end",
+            hovertemplate="%{x:.1f} months: " + str(cut["cut_reason"].iloc[0])
+                          + "<extra>" + group + "</extra>"))
     censored = part[pd.to_numeric(part.get("censored", 0), errors="coerce").fillna(0) > 0]
     if len(censored) and len(censored) <= CENSOR_TICKS_MAX:
         traces.append(go.Scatter(
@@ -287,6 +295,12 @@ def survival_figure(result, title: str | None = None) -> go.Figure:
     fig.add_annotation(text=_("Number at risk"), xref="paper", yref="y2 domain", x=0, y=1.04,
                        xanchor="left", yanchor="bottom", showarrow=False,
                        font=dict(size=12, color="#333"))
+    cut = curve["cut_reason"].dropna() if "cut_reason" in curve else []
+    if len(cut):
+        fig.add_annotation(text=f"| {cut.iloc[0]}",
+                           xref="paper", yref="y domain", x=0.0, y=0.0, xanchor="left",
+                           yanchor="bottom", showarrow=False, font=dict(size=11, color="#555"),
+                           name="curve-cut-note")
     _base_layout(fig, title, 380 + 30 * len(strata))
     fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="right", x=1.0,
                                   bgcolor="rgba(255,255,255,0.85)", bordercolor="#ccc",

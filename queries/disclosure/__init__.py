@@ -26,8 +26,10 @@ Attacks this resists (tests/unit/test_disclosure.py):
 - differencing attrition steps: a step that removes fewer than the threshold is merged with
   the previous one (shown with the same released count);
 - percentages revealing small numbers: computed only from released numerator and denominator;
-- step heights of a Kaplan-Meier curve: each drawn step covers >= threshold events, times are
-  coarsened to a grid, numbers at risk are rounded, small strata are dropped;
+- solving a Kaplan-Meier curve (its steps, estimate and CI) for n and d: every number about a
+  curve is computed from released counts only (rounded cumulative events and censorings on a
+  time grid, at risk derived from the released size; OpenSAFELY's method), and the curve
+  stops where fewer than the threshold remain at risk;
 - averaging repeated answers: there is no noise; rounding is deterministic, so asking again
   returns exactly the same numbers.
 
@@ -59,7 +61,7 @@ from queries.disclosure.attrition import (
     protect_attrition_result,
 )
 from queries.disclosure.comparison import protect_study
-from queries.disclosure.curves import protect_at_risk, protect_survival_curve
+from queries.disclosure.curves import ReleasedCounts, protect_survival_curve, released_counts
 from queries.disclosure.policy import (
     DEFAULT_POLICY_CONFIG,
     NOT_SHOWN,
@@ -84,10 +86,10 @@ from queries.disclosure.tables import (
 )
 
 __all__ = [
-    "DEFAULT_POLICY_CONFIG", "NOT_SHOWN", "TABLE_NOTE", "Policy", "Protected",
+    "DEFAULT_POLICY_CONFIG", "NOT_SHOWN", "ReleasedCounts", "released_counts", "TABLE_NOTE", "Policy", "Protected",
     "ProtectedAttritionStep", "ProtectedFeasibility", "ProtectedTable", "Released",
     "ReleasedStep", "attrition_frame", "clean_notes", "percent_of", "policy_for",
-    "policy_from_config", "protect_at_risk", "protect_attrition", "protect_attrition_result",
+    "policy_from_config", "protect_attrition", "protect_attrition_result",
     "protect_bundle", "protect_comparison", "protect_count", "protect_feasibility",
     "protect_fraction", "protect_parts", "protect_percent", "protect_response", "protect_result",
     "protect_safety", "protect_study", "protect_survival", "protect_survival_curve", "protect_table",

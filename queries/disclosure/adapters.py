@@ -25,19 +25,24 @@ from queries.analyses.response import (
 from queries.analyses.safety import CumulativeIncidence, SafetyResult
 from queries.analyses.strata import UNTESTED
 from queries.analyses.survival import (
-    SMALL_GROUP_EVENTS,
-    SMALL_GROUP_PATIENTS,
+    MILESTONE_COLUMNS,
+    RMST_COLUMNS,
+    HazardRatio,
+    LogRankResult,
+    RmstDifference,
     SurvivalResult,
-    restricted_mean,
+    fit,
 )
-from queries.analyses.survival import milestones as survival_milestones
 from queries.cohort.attrition import Attrition
 from queries.disclosure.attrition import protect_attrition_result
 from queries.disclosure.curves import (
-    _ceil_grid,
-    _hidden_strata,
-    protect_at_risk,
-    protect_survival_curve,
+    ReleasedCounts,
+    at_risk_frame,
+    curve_frame,
+    curve_rows,
+    first_at_or_below_half,
+    released_agg,
+    stratum_counts,
 )
 from queries.disclosure.policy import (
     Policy,
@@ -128,121 +133,184 @@ def protect_feasibility(feasibility: Feasibility, policy: Policy) -> Protected[P
 # survival ---------------------------------------------------------------------------------
 
 
-def _survival_summary(summary: pd.DataFrame, curve: pd.DataFrame, hidden: Sequence[str],
-                      policy: Policy) -> pd.DataFrame:
-    out = summary[~summary["stratum"].astype(str).isin(list(hidden))].copy()
-    _set_released(out, "n", _release_column(out, "n", policy))
-    _set_released(out, "events", _release_column(out, "events", policy))
-    # Medians (and their CI) are single patients' times: coarsened to the grid, and only
-    # where the stratum has enough events for its curve to be drawn.
-    drawn = set(curve.loc[curve["events"].fillna(0) > 0, "stratum"].astype(str))
-    grid = policy.survival_time_grid_days
-    for prefix in ("median", "median_ci_lower", "median_ci_upper"):
-        days = [None if s not in drawn or v is None or pd.isna(v) else _ceil_grid(float(v), grid)
-                for s, v in zip(out["stratum"].astype(str), out[f"{prefix}_days"], strict=True)]
-        out[f"{prefix}_days"] = days
-        if f"{prefix}_months" in out.columns:
-            out[f"{prefix}_months"] = [None if d is None else d / DAYS_PER_MONTH for d in days]
-    return out.reset_index(drop=True)
+def _survival_summary(summary: pd.DataFrame, counts: dict[str, ReleasedCounts],
+                      rows: dict[str, list[dict[str, Any]]], policy: Policy) -> pd.DataFrame:
+    """Shown strata: released size and events; medians (with CI) read off the released curve."""
+    out = []
+    exact = dict(zip(summary["stratum"].astype(str), summary["events"], strict=True))
+    for stratum, released in counts.items():
+        events = protect_count(exact[stratum], policy, structural_zero=True)
+        times = np.array([r["time_days"] for r in rows[stratum]], dtype=float)
+        row: dict[str, Any] = {"stratum": stratum, "n": released.size,
+                               "events": events.value}
+        for prefix, column in (("median", "survival"), ("median_ci_lower", "ci_lower"),
+                               ("median_ci_upper", "ci_upper")):
+            values = np.array([r[column] for r in rows[stratum]], dtype=float)
+            days = first_at_or_below_half(times, values)
+            row[f"{prefix}_days"] = days
+            row[f"{prefix}_months"] = None if days is None else days / DAYS_PER_MONTH
+        row["n_display"] = f"{released.size:,}"
+        row["events_display"] = events.display
+        out.append(row)
+    columns = [*summary.columns, *[c for c in ("n_display", "events_display")
+                                   if c not in summary.columns]]
+    frame = pd.DataFrame(out, columns=columns)
+    for col in ("n", "events"):
+        frame[col] = pd.array(frame[col].tolist(), dtype="Int64")
+    return frame
 
 
-def _weak_strata(summary: pd.DataFrame, hidden: Sequence[str], policy: Policy) -> set[str]:
-    """Strata a test or hazard ratio must not involve: hidden, or too few events to show.
-
-    The standard error of a hazard ratio (hence its CI width) reveals the event counts.
-    """
-    few = summary.loc[summary["events"].astype(int) < policy.min_count, "stratum"]
-    return set(hidden) | {str(s) for s in few}
+TESTS_FROM_RELEASED = ("tests, hazard ratio, milestone rates and restricted mean survival are "
+                       "computed from the released (rounded) counts, up to where each curve "
+                       "ends")
 
 
-def _protect_logrank(logrank: Any, hidden: set[str], policy: Policy) -> Any:
-    if logrank is None or set(map(str, logrank.strata)) & hidden:
+def _released_fit(result: SurvivalResult, counts: dict[str, ReleasedCounts],
+                  policy: Policy) -> SurvivalResult | None:
+    """Every statistic of the panel fitted to the released counts (``released_agg``)."""
+    agg = released_agg(counts, policy)
+    if agg.empty:
         return None
-    return replace(logrank, statistic=round_estimate(logrank.statistic, 1),
-                   p_value=_p_value(logrank.p_value, policy))
+    hr = result.hazard_ratio
+    pair = (str(hr.group), str(hr.reference)) if hr is not None else None
+    if pair is not None and not set(pair) <= set(counts):
+        pair = None
+    milestones = sorted({float(m) for m in result.milestones["time_months"]})
+    horizon = result.rmst["horizon_months"].dropna()
+    return fit(agg, result.endpoint, result.stratification, [0.0], pair, result.ci_method,
+               milestones, float(horizon.iloc[0]) if len(horizon) else 12.0)
 
 
-def _protect_hazard_ratio(hr: Any, hidden: set[str], policy: Policy) -> Any:
-    if hr is None or {str(hr.group), str(hr.reference)} & hidden:
-        return None
+def _protect_test(exact: LogRankResult | None, released: LogRankResult | None,
+                  shown: set[str], name: str, policy: Policy
+                  ) -> tuple[LogRankResult | None, str | None]:
+    if exact is None:
+        return None, None
+    if not {str(s) for s in exact.strata} <= shown:
+        return None, (f"no {name}: a group has fewer than {policy.survival_min_stratum} "
+                      "patients")
+    if released is None:
+        return None, f"no {name}: too few released events"
+    return replace(released, statistic=round_estimate(released.statistic, 1),
+                   p_value=_p_value(released.p_value, policy)), None
+
+
+def _protect_hazard_ratio(exact: HazardRatio | None, released: HazardRatio | None,
+                          shown: set[str], policy: Policy
+                          ) -> tuple[HazardRatio | None, str | None]:
+    if exact is None:
+        return None, None
+    if "stratified" in exact.method:
+        return None, ("no adjusted hazard ratio: it would need counts per adjustment group, "
+                      "which are not released")
+    if not {str(exact.group), str(exact.reference)} <= shown:
+        return None, (f"no hazard ratio: a group has fewer than "
+                      f"{policy.survival_min_stratum} patients")
+    if released is None:
+        return None, "no hazard ratio: too few released events in a group"
     digits = policy.estimate_decimals
-    return replace(hr, hr=round_estimate(hr.hr, digits),
-                   ci_lower=round_estimate(hr.ci_lower, digits),
-                   ci_upper=round_estimate(hr.ci_upper, digits),
-                   coef=None, se=None, p_value=_p_value(hr.p_value, policy))
+    return replace(released, hr=round_estimate(released.hr, digits),
+                   ci_lower=round_estimate(released.ci_lower, digits),
+                   ci_upper=round_estimate(released.ci_upper, digits),
+                   coef=round_estimate(released.coef, digits),
+                   se=round_estimate(released.se, digits),
+                   p_value=_p_value(released.p_value, policy),
+                   method=f"{released.method}, from released counts"), None
 
 
-def _released_milestones(curve: pd.DataFrame, exact: pd.DataFrame) -> pd.DataFrame:
-    """Milestones read off the released (coarsened) curve: nothing beyond what it shows."""
-    if curve.empty or exact.empty:
-        return exact.iloc[0:0]
-    months = sorted(exact["time_months"].unique())
-    plain = curve.assign(at_risk=0, events=0, censored=0)  # counts: see the at-risk table
-    return survival_milestones(plain, months).assign(at_risk=None)
+def _rounded(frame: pd.DataFrame, columns: Sequence[str], decimals: int | None) -> pd.DataFrame:
+    out = frame.copy()
+    for col in columns:
+        out[col] = [round_estimate(v, decimals) for v in out[col]]
+    return out
 
 
-def _released_rmst(curve: pd.DataFrame, exact: pd.DataFrame) -> pd.DataFrame:
-    """The area under the released curve to the horizon (its CI would need exact counts)."""
-    if curve.empty or exact.empty:
-        return exact.iloc[0:0]
-    horizon = float(exact["horizon_months"].iloc[0])
-    rows = []
-    for stratum, part in curve.groupby("stratum", sort=False):
-        times = part["time_days"].to_numpy(dtype=float)
-        surv = part["survival"].to_numpy(dtype=float)
-        fitted = restricted_mean(times, surv, np.zeros(len(times)), np.ones(len(times)),
-                                 horizon * DAYS_PER_MONTH)
-        rows.append({"stratum": stratum, "horizon_months": horizon,
-                     "rmst_months": None if fitted is None else fitted[0] / DAYS_PER_MONTH})
-    return pd.DataFrame(rows, columns=exact.columns)
+def _released_milestones(released: SurvivalResult | None, policy: Policy) -> pd.DataFrame:
+    """Survival at fixed months, read off the released curve; none past where it ends."""
+    if released is None:
+        return pd.DataFrame(columns=MILESTONE_COLUMNS)
+    out = _rounded(released.milestones, ("survival", "ci_lower", "ci_upper"),
+                   policy.estimate_decimals)
+    out["at_risk"] = pd.array([None if pd.isna(s) else a for s, a in
+                               zip(out["survival"], out["at_risk"], strict=True)], dtype="Int64")
+    return out
+
+
+def _released_rmst(released: SurvivalResult | None, policy: Policy
+                   ) -> tuple[pd.DataFrame, RmstDifference | None]:
+    if released is None:
+        return pd.DataFrame(columns=RMST_COLUMNS), None
+    rmst = _rounded(released.rmst, ("rmst_months", "se_months", "ci_lower_months",
+                                    "ci_upper_months"), 1)
+    diff = released.rmst_difference
+    if diff is not None:
+        diff = replace(diff, **{f.name: round_estimate(getattr(diff, f.name), 1)
+                                for f in fields(diff) if f.name.endswith("_months")
+                                and f.name != "horizon_months"})
+    return rmst, diff
+
+
+def _released_warnings(counts: dict[str, ReleasedCounts], summary: pd.DataFrame,
+                       policy: Policy) -> list[str]:
+    """Small-group warnings from released counts: shown groups whose events are withheld."""
+    events = dict(zip(summary["stratum"].astype(str), summary["events"], strict=True))
+    return [f"{s}: fewer than {policy.min_count} events, so its estimates and any test "
+            "involving it are unreliable" for s in counts
+            if protect_count(events[s], policy).value is None]
 
 
 def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
     """Protect a ``queries.survival.SurvivalResult`` (returns a new one of the same type).
 
-    Curves as ``protect_survival_curve``; the summary keeps shown strata with rounded ``n``
-    and ``events`` (``*_display`` added) and medians (with CI) coarsened to the time grid,
-    only for strata whose protected curve is drawn; numbers
-    at risk rounded; log-rank and hazard ratio dropped when they involve a hidden stratum,
-    else rounded; ``excluded`` released (None when withheld); notes with numbers dropped.
+    Every number is computed from released counts (queries/disclosure/curves.py): curves,
+    CIs, numbers at risk, medians with their CI, milestone rates, restricted mean survival,
+    the log-rank and trend tests and the hazard ratio (or they are withheld, with the reason
+    in ``notes``); strata under ``survival_min_stratum`` are hidden; ``excluded`` released
+    (None when withheld); notes with numbers dropped. Median follow-up (reverse Kaplan-Meier)
+    is withheld: the released counts stop where a curve ends.
     """
     if policy.exact:
         return Protected(result)
-    # Milestones, RMST and reverse-KM follow-up are not yet recomputed from released counts,
-    # so protected roles do not get them (withheld, said in a note).
     _require_known_tables(result, {"curve", "summary", "at_risk", "milestones", "rmst",
                                    "follow_up"})
-    curve = protect_survival_curve(result.curve, policy)
-    hidden = _hidden_strata(result.curve, policy)
-    weak = _weak_strata(result.summary, hidden, policy)
+    counts, hidden = stratum_counts(result.curve, policy)
+    rows = curve_rows(counts, policy, result.ci_method)
+    released = _released_fit(result, counts, policy)
+    shown = set(counts)
+    logrank_test, logrank_note = _protect_test(
+        result.logrank, released.logrank if released else None, shown, "log-rank test", policy)
+    trend, trend_note = _protect_test(
+        result.trend, released.trend if released else None, shown, "trend test", policy)
+    hazard_ratio, hr_note = _protect_hazard_ratio(
+        result.hazard_ratio, released.hazard_ratio if released else None, shown, policy)
+    rmst, rmst_difference = _released_rmst(released, policy)
     excluded = protect_count(result.excluded, policy, structural_zero=True)
     notes = clean_notes(result.notes, policy)
     if excluded.value != 0:
         left_out = result.definition.left_out if result.definition else "follow-up after index"
         notes.append(f"{excluded.display} patients without {left_out} (or with a time before "
                      "index) were left out")
-    notes.append("milestone rates and the restricted mean are read off the curve as drawn "
-                 "(RMST without CI); median follow-up is shown to clinicians only for now")
+    notes += [n for n in (logrank_note, trend_note, hr_note) if n]
+    notes.append(TESTS_FROM_RELEASED)
+    notes.append("median follow-up is shown to clinicians only")
+    months = sorted({float(m) for m in result.at_risk["time_months"]}) \
+        if "time_months" in result.at_risk else []
     protected = replace(
-        result, curve=curve.result,
-        summary=_survival_summary(result.summary, curve.result, hidden, policy),
-        at_risk=protect_at_risk(result.at_risk, policy, hidden),
-        logrank=_protect_logrank(result.logrank, weak, policy),
-        trend=_protect_logrank(result.trend, weak, policy),
-        hazard_ratio=_protect_hazard_ratio(result.hazard_ratio, weak, policy),
-        excluded=excluded.count, notes=notes,
-        milestones=_released_milestones(curve.result, result.milestones),
-        rmst=_released_rmst(curve.result, result.rmst),
-        follow_up=result.follow_up.iloc[0:0], rmst_difference=None,
-        warnings=[w.split(" has only ")[0] + f": fewer than {SMALL_GROUP_PATIENTS} patients or "
-                  f"{SMALL_GROUP_EVENTS} events, so its estimates are unreliable"
-                  for w in result.warnings],
+        result, curve=curve_frame(rows),
+        summary=_survival_summary(result.summary, counts, rows, policy),
+        at_risk=at_risk_frame(counts, months, policy), logrank=logrank_test, trend=trend,
+        hazard_ratio=hazard_ratio, excluded=excluded.count, notes=notes,
+        milestones=_released_milestones(released, policy), rmst=rmst,
+        rmst_difference=rmst_difference, follow_up=result.follow_up.iloc[0:0],
+        warnings=_released_warnings(counts, result.summary, policy),
     )
     if protected.empty_reason is None and protected.curve.empty:
         protected = replace(protected, empty_reason=(
             f"every group has fewer than {policy.survival_min_stratum} patients, so the curve "
             "is hidden to protect their privacy"))
-    return Protected(protected, [f"{result.endpoint}: {s}" for s in curve.suppressed])
+    suppressed = [f"stratum {s}: fewer than {policy.survival_min_stratum} patients"
+                  for s in hidden]
+    return Protected(protected, [f"{result.endpoint}: {s}" for s in suppressed])
 
 
 # response -----------------------------------------------------------------------------------

@@ -20,8 +20,10 @@ Only the protected summary is stored when a clinician publishes (``access.public
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+import pandas as pd
 
 from queries import disclosure
 from queries.analyses import response, survival
@@ -206,6 +208,23 @@ def protect_summary(summary: CohortSummary, policy: Policy | None = None) -> Pla
     )
 
 
+def released_median_os_months(cohort: Cohort, policy: Policy) -> float | None:
+    """Median overall survival read off the curve the policy releases (computed from rounded
+    counts only, queries/disclosure/curves.py); None when not reached or not drawn."""
+    result = survival.kaplan_meier(cohort, Endpoint.OS)
+    if result.is_empty:
+        return None
+    summary = disclosure.protect_survival(result, policy).result.summary
+    if summary.empty:
+        return None
+    median = summary["median_months"].iloc[0]
+    return None if median is None or pd.isna(median) else float(median)
+
+
 def plain_summary(cohort: Cohort, policy: Policy | None = None) -> PlainSummary:
-    """The protected plain-language summary of a cohort (what gets published)."""
-    return protect_summary(summarize(cohort), policy)
+    """The protected plain-language summary of a cohort (what gets published); its median
+    survival is that of the protected curve, not the exact one rounded."""
+    policy = policy or disclosure.policy_for("advisory")
+    exact = summarize(cohort)
+    released = replace(exact, median_os_months=released_median_os_months(cohort, policy))
+    return protect_summary(released, policy)

@@ -365,15 +365,45 @@ def test_survival_hides_small_strata_and_coarsens_steps():
     assert (steps["events"] >= 10).all()
     assert (out["time_days"] % 7 == 0).all()
     at_risk = out["at_risk"].dropna()
-    assert ((at_risk % 5 == 0) & ((at_risk >= 10) | (at_risk == 0))).all()
-    assert out["censored"].isna().all()
+    assert ((at_risk % 5 == 0) & (at_risk >= 10)).all()
+    # censorings are released too: rounded cumulative counts, so in multiples of the step
+    assert (out["censored"] % 10 == 0).all()
     assert out["survival"].is_monotonic_decreasing
 
 
-def test_survival_curve_ends_at_the_true_final_estimate():
+def test_protected_curve_follows_the_exact_one_and_stops_before_fewer_than_10_remain():
     curve = _km_frame(sizes={"big": 200})
     out = d.protect_survival_curve(curve, PARTNER).result
-    assert out["survival"].iloc[-1] == pytest.approx(curve["survival"].iloc[-1], abs=1e-3)
+    exact = curve.set_index("time_days")["survival"]
+    for t, s in zip(out["time_days"], out["survival"], strict=True):
+        assert s == pytest.approx(exact[exact.index <= t].iloc[-1], abs=0.05)
+    last = out.iloc[-1]
+    assert last["at_risk"] - last["events"] >= 10
+    assert "fewer than 10" in last["cut_reason"]
+    assert out["cut_reason"].iloc[:-1].isna().all()
+    assert last["time_days"] < curve["time_days"].max()
+
+
+def test_protected_curve_is_the_kaplan_meier_estimate_of_its_released_counts():
+    from lifelines import KaplanMeierFitter
+
+    curve = _km_frame(sizes={"big": 200})
+    out = d.protect_survival_curve(curve, PARTNER).result
+    steps = out.iloc[1:]
+    # one pseudo-patient per released event or censoring, at the released time
+    times = np.repeat(steps["time_days"].to_numpy(float), (steps["events"]
+                                                           + steps["censored"]).to_numpy(int))
+    events = np.concatenate([[1] * int(e) + [0] * int(c) for e, c in
+                             zip(steps["events"], steps["censored"], strict=True)])
+    remaining = int(out["at_risk"].iloc[0]) - len(times)
+    times = np.append(times, [times.max() + 1] * remaining)
+    events = np.append(events, [0] * remaining)
+    fitted = KaplanMeierFitter().fit(times, events)
+    expected = fitted.survival_function_at_times(steps["time_days"]).to_numpy()
+    assert steps["survival"].to_numpy(float) == pytest.approx(expected, abs=1e-3)
+    ci = fitted.confidence_interval_.loc[steps["time_days"]]
+    assert steps["ci_lower"].to_numpy(float) == pytest.approx(ci.iloc[:, 0].to_numpy(), abs=1e-3)
+    assert steps["ci_upper"].to_numpy(float) == pytest.approx(ci.iloc[:, 1].to_numpy(), abs=1e-3)
 
 
 def test_survival_is_exact_for_clinicians():
