@@ -42,7 +42,7 @@ SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 POLICIES = (d.policy_for("partner"), d.policy_for("advisory"))
 RANDOM_COHORTS = 300
 TWIN_PAIRS = 200
-STRATIFIED_COHORTS = 30
+STRATIFIED_COHORTS = 20
 MOVES = (-2, -1, 1, 2)  # patients moved between an early event and late censoring
 COUNT_COLUMNS = {"curve": ["time_days", "at_risk", "events", "censored"],
                  "summary": ["n", "events"], "at_risk": ["time_months", "at_risk"],
