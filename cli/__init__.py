@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--json", action="store_true", help="print JSON")
         cmd.add_argument("--cache-dir", type=Path, default=None)
         if name == "analyze":
+            cmd.add_argument("--role", choices=("clinician", "partner", "advisory"),
+                             default="clinician",
+                             help="print exactly what this role receives, through the app's "
+                                  "own disclosure path (partner: the protected analyses; "
+                                  "advisory: the plain-language summary)")
             add_analysis_options(cmd)
             cmd.add_argument("--role", choices=("clinician", "partner", "advisory"),
                              default="clinician",

@@ -17,7 +17,9 @@ from queries.cohort.export import write_export
 from queries.cohort.importing import import_definition
 from queries.cohort.materialize import materialize_definition
 from queries.cohort.model import Definition
-from queries.disclosure import policy_for, protect_result
+from queries.disclosure.policy import policy_for
+from queries.disclosure.release import notice, release_result, released_size
+from queries.disclosure.summary import PlainSummary, plain_summary
 from queries.snapshot.database import SnapshotDatabase
 from queries.snapshot.registry import open_snapshot_folder
 
@@ -116,25 +118,33 @@ def analyze_command(args) -> int:
         except ValueError as exc:
             print(f"iocohort analyze: {exc}", file=sys.stderr)
             return 2
-        bundle = analyze(materialize_definition(db, definition, catalog), options)
-        role = getattr(args, "role", "clinician")
-        if role != "clinician":
-            bundle = protect_result(bundle, policy_for(role)).result
+        cohort = materialize_definition(db, definition, catalog)
+        role = getattr(args, "role", None) or "clinician"
+        if role == "advisory":
+            _print_advisory(plain_summary(cohort), getattr(args, "json", False))
+            return 0
+        bundle = analyze(cohort, options)
+        released = release_result(bundle, role).result
         found = look_ahead_rules(definition)
         guard = {"look_ahead_rules": [vars(f) for f in found],
                  "warning": look_ahead_warning(found),
                  "suggested_landmark_days": suggested_landmark_days(found),
                  "landmark_days": options.landmark_days}
         if getattr(args, "json", False):
-            print(json.dumps({**bundle.to_dict(), "bias_guard": guard}, indent=2,
-                             ensure_ascii=False))
+            payload = {**released.to_dict(), "bias_guard": guard}
+            if role != "clinician":
+                payload = {"role": role, "notice": notice(policy_for(role)),
+                           "cohort_size": released_size(bundle.n, role).display, **payload}
+            print(json.dumps(payload, indent=2, ensure_ascii=False))
         else:
             if guard["warning"]:
                 print(f"WARNING: {guard['warning']}" + (
                     f" (landmark applied: day {options.landmark_days})"
                     if options.landmark_days is not None else
                     f" Rerun with --landmark-days {guard['suggested_landmark_days']}."))
-            print(_text_report(bundle))
+            if role != "clinician":
+                print(notice(policy_for(role)))
+            print(_text_report(released))
     finally:
         db.close()
     return 0
@@ -184,6 +194,15 @@ def analysis_options(args) -> AnalysisOptions:
         ae_treatment_emergent_days=None if getattr(args, "ae_all_lines", False)
         else getattr(args, "ae_treatment_emergent_days", 90),
     )
+
+
+def _print_advisory(summary: PlainSummary, as_json: bool) -> None:
+    """What the advisory board reads: the plain summary the Summaries page shows."""
+    if as_json:
+        print(json.dumps({"role": "advisory", "summary": summary.to_dict()}, indent=2,
+                         ensure_ascii=False))
+    else:
+        print("\n".join(summary.sentences))
 
 
 def _text_report(bundle: AnalysisBundle) -> str:

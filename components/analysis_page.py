@@ -23,10 +23,10 @@ from components.cohort_access import OpenCohort, audit_query, open_cohort
 from components.derived import derived
 from components.i18n import current_locale
 from components.panels import PanelUnavailable, Shown
-from queries import disclosure
 from queries.analyses import panels as analysis
 from queries.analyses import response, strata
 from queries.cohort import bias
+from queries.disclosure.release import released_size
 
 CALLBACKS = Callbacks()
 
@@ -302,7 +302,7 @@ def apply_landmark(clicks, definition, snapshot_id):
 
 
 def release_count(n: int, user) -> str:
-    return disclosure.protect_count(n, disclosure.policy_for(user.role)).display
+    return released_size(n, user.role).display
 
 
 # --- survival -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 URL = "shell-url"
 PAGE_CONTENT = "shell-page-content"
 SHELL_NOTICE = "shell-notice"
+DISCLOSURE_NOTICE = "disclosure-notice"
 NAVBAR_SNAPSHOT = "shell-navbar-snapshot"
 NAV_LINKS = "shell-nav-links"
 SNAPSHOT_STORE = "shell-snapshot-store"

@@ -7,7 +7,7 @@ say what cohort(s) to open and how (one cohort on the analyses page, two on the 
 ``register_panel`` gives a page's callbacks two functions per panel, each in this order:
 
     role check -> the controls' values checked -> cohort(s) opened -> compute -> release for
-    the role (``queries.disclosure.protect_result``) -> audit -> figure/table, or the CSV
+    the role (``queries.disclosure.release.release_result``) -> audit -> figure/table, or the CSV
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from access.guard import require_role
 from components import tables
 from components.callbacks import Callbacks
 from components.derived import derived
-from queries import disclosure
+from queries.disclosure.release import release_result
 
 NOT_FOR_ROLE = "This panel is not available for your role."
 
@@ -34,12 +34,10 @@ class PanelUnavailable(Exception):
 
 
 def release(result: Any, user: Any) -> tuple[Any, list[str]]:
-    """The result as the user's role may see it, and what was withheld (for the audit)."""
-    policy = disclosure.policy_for(user.role)
-    if policy.exact:
-        return result, []
+    """The result as the user's role may see it, and what was withheld (for the audit); the
+    command line's ``iocohort analyze --role`` goes through the same ``release_result``."""
     try:
-        protected = disclosure.protect_result(result, policy)
+        protected = release_result(result, user.role)
     except (TypeError, NotImplementedError) as exc:  # no adapter for this result type
         raise PanelUnavailable(NOT_FOR_ROLE) from exc
     return protected.result, list(protected.suppressed)

@@ -7,13 +7,15 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, set_props
 from dash.exceptions import PreventUpdate
 
 from access import preferences
-from access.guard import current_user_or_none, require_signed_in
+from access.guard import ANALYSES, can_view, current_user_or_none, require_signed_in
 from access.store import app_store_path
 from components import ids, pages
 from components.callbacks import Callbacks
 from components.cohort_access import NoSnapshot
 from components.context import app_context
 from components.i18n import LANGUAGE_NAMES, LOCALES, N_, _, current_locale
+from queries.disclosure.policy import policy_for
+from queries.disclosure.release import notice as disclosure_notice
 
 CALLBACKS = Callbacks()
 
@@ -95,7 +97,19 @@ def render_page(pathname: str | None):
     if user.role not in page.roles:
         return _message(_("Not available"), _("Your role does not give access to this page.")), \
             links
-    return page.layout(), links
+    return [*_disclosure_notice(user.role), page.layout()], links
+
+
+def _disclosure_notice(role: str) -> list[dbc.Alert]:
+    """On every page of a role that sees protected analyses: what is rounded and hidden.
+    (The advisory board's summaries page says it in plain words of its own.)"""
+    if not can_view(role, ANALYSES):
+        return []
+    text = disclosure_notice(policy_for(role))
+    if not text:
+        return []
+    return [dbc.Alert(text, color="light", className="small py-1 px-2 mb-2 border",
+                      id=ids.DISCLOSURE_NOTICE)]
 
 
 def _snapshot_options() -> tuple[list[dict], str | None]:

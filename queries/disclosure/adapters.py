@@ -31,7 +31,12 @@ from queries.analyses.survival import (
     LogRankResult,
     RmstDifference,
     SurvivalResult,
-    fit,
+    cox_two_groups,
+    logrank,
+    logrank_trend,
+    milestones,
+    rmst_difference,
+    rmst_table,
 )
 from queries.cohort.attrition import Attrition
 from queries.disclosure.attrition import protect_attrition_result
@@ -165,20 +170,43 @@ TESTS_FROM_RELEASED = ("tests, hazard ratio, milestone rates and restricted mean
                        "ends")
 
 
-def _released_fit(result: SurvivalResult, counts: dict[str, ReleasedCounts],
-                  policy: Policy) -> SurvivalResult | None:
-    """Every statistic of the panel fitted to the released counts (``released_agg``)."""
+@dataclass(frozen=True)
+class _ReleasedStatistics:
+    """The panel's tests and summaries recomputed from released counts only."""
+
+    logrank: LogRankResult | None
+    trend: LogRankResult | None
+    hazard_ratio: HazardRatio | None
+    milestones: pd.DataFrame
+    rmst: pd.DataFrame
+    rmst_difference: RmstDifference | None
+
+
+def _released_statistics(result: SurvivalResult, counts: dict[str, ReleasedCounts],
+                         curve: pd.DataFrame, policy: Policy) -> _ReleasedStatistics:
+    """Tests on ``released_agg``; milestones and RMST read off the released curve."""
     agg = released_agg(counts, policy)
-    if agg.empty:
-        return None
+    shown = set(counts)
+
+    def tested(test: LogRankResult | None) -> list[str] | None:
+        strata = [str(s) for s in test.strata] if test is not None else []
+        return strata if strata and set(strata) <= shown else None
+
     hr = result.hazard_ratio
     pair = (str(hr.group), str(hr.reference)) if hr is not None else None
-    if pair is not None and not set(pair) <= set(counts):
-        pair = None
-    milestones = sorted({float(m) for m in result.milestones["time_months"]})
+    pair = pair if pair is not None and set(pair) <= shown else None
+    logrank_strata, trend_strata = tested(result.logrank), tested(result.trend)
+    months = sorted({float(m) for m in result.milestones["time_months"]})
     horizon = result.rmst["horizon_months"].dropna()
-    return fit(agg, result.endpoint, result.stratification, [0.0], pair, result.ci_method,
-               milestones, float(horizon.iloc[0]) if len(horizon) else 12.0)
+    rmst = rmst_table(curve, float(horizon.iloc[0])) if len(horizon) else \
+        pd.DataFrame(columns=RMST_COLUMNS)
+    return _ReleasedStatistics(
+        logrank=logrank(agg, logrank_strata) if logrank_strata else None,
+        trend=logrank_trend(agg, trend_strata) if trend_strata else None,
+        hazard_ratio=cox_two_groups(agg, *pair) if pair else None,
+        milestones=milestones(curve, months) if len(curve) else
+        pd.DataFrame(columns=MILESTONE_COLUMNS),
+        rmst=rmst, rmst_difference=rmst_difference(rmst, *pair) if pair else None)
 
 
 def _protect_test(exact: LogRankResult | None, released: LogRankResult | None,
@@ -225,21 +253,16 @@ def _rounded(frame: pd.DataFrame, columns: Sequence[str], decimals: int | None) 
     return out
 
 
-def _released_milestones(released: SurvivalResult | None, policy: Policy) -> pd.DataFrame:
+def _released_milestones(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Survival at fixed months, read off the released curve; none past where it ends."""
-    if released is None:
-        return pd.DataFrame(columns=MILESTONE_COLUMNS)
-    out = _rounded(released.milestones, ("survival", "ci_lower", "ci_upper"),
-                   policy.estimate_decimals)
+    out = _rounded(frame, ("survival", "ci_lower", "ci_upper"), policy.estimate_decimals)
     out["at_risk"] = pd.array([None if pd.isna(s) else a for s, a in
                                zip(out["survival"], out["at_risk"], strict=True)], dtype="Int64")
     return out
 
 
-def _released_rmst(released: SurvivalResult | None, policy: Policy
+def _released_rmst(released: _ReleasedStatistics
                    ) -> tuple[pd.DataFrame, RmstDifference | None]:
-    if released is None:
-        return pd.DataFrame(columns=RMST_COLUMNS), None
     rmst = _rounded(released.rmst, ("rmst_months", "se_months", "ci_lower_months",
                                     "ci_upper_months"), 1)
     diff = released.rmst_difference
@@ -275,15 +298,15 @@ def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
                                    "follow_up"})
     counts, hidden = stratum_counts(result.curve, policy)
     rows = curve_rows(counts, policy, result.ci_method)
-    released = _released_fit(result, counts, policy)
+    curve = curve_frame(rows)
+    released = _released_statistics(result, counts, curve, policy)
     shown = set(counts)
     logrank_test, logrank_note = _protect_test(
-        result.logrank, released.logrank if released else None, shown, "log-rank test", policy)
-    trend, trend_note = _protect_test(
-        result.trend, released.trend if released else None, shown, "trend test", policy)
+        result.logrank, released.logrank, shown, "log-rank test", policy)
+    trend, trend_note = _protect_test(result.trend, released.trend, shown, "trend test", policy)
     hazard_ratio, hr_note = _protect_hazard_ratio(
-        result.hazard_ratio, released.hazard_ratio if released else None, shown, policy)
-    rmst, rmst_difference = _released_rmst(released, policy)
+        result.hazard_ratio, released.hazard_ratio, shown, policy)
+    rmst, rmst_difference = _released_rmst(released)
     excluded = protect_count(result.excluded, policy, structural_zero=True)
     notes = clean_notes(result.notes, policy)
     if excluded.value != 0:
@@ -296,11 +319,11 @@ def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
     months = sorted({float(m) for m in result.at_risk["time_months"]}) \
         if "time_months" in result.at_risk else []
     protected = replace(
-        result, curve=curve_frame(rows),
+        result, curve=curve,
         summary=_survival_summary(result.summary, counts, rows, policy),
         at_risk=at_risk_frame(counts, months, policy), logrank=logrank_test, trend=trend,
         hazard_ratio=hazard_ratio, excluded=excluded.count, notes=notes,
-        milestones=_released_milestones(released, policy), rmst=rmst,
+        milestones=_released_milestones(released.milestones, policy), rmst=rmst,
         rmst_difference=rmst_difference, follow_up=result.follow_up.iloc[0:0],
         warnings=_released_warnings(counts, result.summary, policy),
     )

@@ -84,3 +84,43 @@ def test_analyze_as_partner_prints_released_numbers_only(tmp_path, capsys):
     assert code == 0
     assert data["irae_incidence"]["empty_reason"] == "shown to clinicians only for now"
     assert data["survival"]["os"]["follow_up"] == []
+
+
+def test_analyze_prints_what_a_partner_or_the_advisory_board_receives(tmp_path, capsys):
+    """``--role`` goes through the app's release path: the partner JSON is the released
+    bundle (with the notice and the one released cohort size), the advisory output the
+    plain summary of the Summaries page."""
+    from cli import main
+    from queries.analyses.panels import analyze
+    from queries.cohort.catalog import build_catalog
+    from queries.cohort.importing import import_definition
+    from queries.cohort.materialize import materialize_definition
+    from queries.disclosure.policy import policy_for
+    from queries.disclosure.release import notice, release_result, released_size
+    from queries.disclosure.summary import plain_summary
+    from queries.snapshot.files import open_snapshot
+
+    write_tiny_snapshot(tmp_path / "snap")
+    args = ["analyze", "--snapshot", str(tmp_path / "snap"), str(DEFINITION), "--json",
+            "--cache-dir", str(tmp_path / "cache"), "--endpoints", "os"]
+    assert main([*args, "--role", "partner"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert main([*args, "--role", "advisory"]) == 0
+    advisory = json.loads(capsys.readouterr().out)
+
+    db = open_snapshot(tmp_path / "snap", tmp_path / "cache2")
+    try:
+        catalog = build_catalog(db)
+        definition = import_definition(DEFINITION.read_text(), catalog).definition
+        cohort = materialize_definition(db, definition, catalog)
+        bundle = analyze(cohort, analysis_options(build_parser().parse_args(args)))
+        expected = json.loads(json.dumps(release_result(bundle, "partner").result.to_dict()))
+        summary = plain_summary(cohort).to_dict()
+        size = released_size(bundle.n, "partner").display
+    finally:
+        db.close()
+    assert printed["role"] == "partner" and printed["notice"] == notice(policy_for("partner"))
+    assert printed["cohort_size"] == size
+    for key in ("n", "survival", "response", "safety", "characteristics"):
+        assert printed[key] == expected[key], key
+    assert advisory == {"role": "advisory", "summary": summary}

@@ -42,7 +42,7 @@ SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 POLICIES = (d.policy_for("partner"), d.policy_for("advisory"))
 RANDOM_COHORTS = 300
 TWIN_PAIRS = 200
-STRATIFIED_COHORTS = 20
+STRATIFIED_COHORTS = 12
 MOVES = (-2, -1, 1, 2)  # patients moved between an early event and late censoring
 COUNT_COLUMNS = {"curve": ["time_days", "at_risk", "events", "censored"],
                  "summary": ["n", "events"], "at_risk": ["time_months", "at_risk"],
@@ -63,9 +63,13 @@ def population(tmp_path_factory):
            "ORDER BY 1")
     candidates = db.cursor().execute(sql).df()
     cohort = materialize_frame(db, "attack_population", candidates)
-    columns = "patient_id, age, os_days, os_event, pfs_days, pfs_event, s_sex AS sex"
-    sql = f"SELECT {columns} FROM {base_table(cohort)} ORDER BY patient_id"  # noqa: S608
+    sql = f"SELECT patient_id, age, s_sex AS sex FROM {base_table(cohort)}"  # noqa: S608
     patients = db.cursor().execute(sql).df()
+    for endpoint in ("os", "pfs"):
+        times = pd.DataFrame(survival.patient_times(cohort, endpoint),
+                             columns=["patient_id", f"{endpoint}_days", f"{endpoint}_event"])
+        patients = patients.merge(times, on="patient_id", how="left")
+    patients = patients.sort_values("patient_id", ignore_index=True)
     yield db, candidates, patients
     db.close()
 
@@ -77,7 +81,7 @@ def day_counts(patients: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """(time_days, n_event, n_censored) of one group, as the app aggregates it."""
     usable = patients[patients[f"{endpoint}_days"].notna()]
     agg = survival.aggregate_patients(usable[f"{endpoint}_days"].to_numpy(),
-                                      usable[f"{endpoint}_event"].to_numpy(bool))
+                                      usable[f"{endpoint}_event"].astype(bool).to_numpy())
     return agg.drop(columns="stratum")
 
 
@@ -161,7 +165,8 @@ def _releases(result: survival.SurvivalResult, headers: dict[str, str]) -> dict[
         parts = {name: rows[name].get(stratum, ()) for name in COUNT_COLUMNS}
         counts = (header,) + tuple(tuple(tuple(row[i] for i in positions[name]) for row in part)
                                    for name, part in parts.items())
-        warnings = tuple(w for w in result.warnings if w.startswith(f"{stratum}:"))
+        warnings = tuple(w.removeprefix(f"{stratum}:") for w in result.warnings
+                         if w.startswith(f"{stratum}:"))
         out[stratum] = Release(counts, counts + tuple(parts.values()) + (warnings,))
     return out
 
@@ -318,7 +323,9 @@ def test_inverting_stratified_curves_and_their_tests_never_narrows_a_stratum_siz
     attacked = 0
     for _ in range(STRATIFIED_COHORTS):
         cohort = _random_cohort(patients, rng)
-        agg = survival.aggregate_patients(cohort["os_days"], cohort["os_event"], cohort["sex"])
+        usable = cohort[cohort["os_days"].notna()]
+        agg = survival.aggregate_patients(usable["os_days"], usable["os_event"].astype(bool),
+                                          usable["sex"])
         stratum = str(rng.choice(sorted(set(agg["stratum"]))))
         mine = agg[agg["stratum"] == stratum].drop(columns="stratum").reset_index(drop=True)
         others = agg[agg["stratum"] != stratum]
