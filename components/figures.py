@@ -37,6 +37,7 @@ Y_TITLES = {"os": N_("Proportion alive"), "pfs": N_("Proportion progression-free
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",  # i18n: CSS
             size=13)
 EMPTY = "—"
+SUPPRESSED = "suppressed"  # a withheld share or category (queries/disclosure/release.py)
 
 
 # --- formatting (shared with components/tables.py) ----------------------------------------
@@ -377,10 +378,39 @@ def bor_figure(result, title: str | None = None) -> go.Figure:
             customdata=[[shown(row, "n")] for _i, row in part.iterrows()],
             hovertemplate="%{x}<br>" + _(BOR_LABELS[bor])
                           + _(": %{y:.1f}% (%{customdata[0]} patients)<extra></extra>")))
+    suppressed = _suppressed_bor(counts)
+    if suppressed is not None:
+        strata, share, names = suppressed
+        fig.add_trace(go.Bar(
+            x=[by_stratum.get(s, s) for s in strata], y=share, name=_(SUPPRESSED),
+            marker=dict(color="#FFFFFF", pattern=dict(shape="/", fgcolor="#888"),
+                        line=dict(color="#666", width=0.5)),
+            text=[_(SUPPRESSED) if v > 0 else "" for v in share], textposition="inside",
+            customdata=[[n] for n in names],
+            hovertemplate="%{x}<br>" + _(SUPPRESSED) + ": %{customdata[0]} " + _("together")
+                          + " %{y:.1f}%"
+                          "<extra></extra>"))
     fig.update_layout(barmode="stack", bargap=0.3)
     fig.update_yaxes(title_text=_("Patients, % of stratum"), range=[0, 100.5], ticksuffix="%")
     fig.update_xaxes(title_text=_("Stratum (n = all patients)"))
     return _base_layout(fig, title, 430)
+
+
+def _suppressed_bor(counts: pd.DataFrame) -> tuple[list[str], list[float], list[str]] | None:
+    """Per stratum, the share of the categories withheld by disclosure control (100 % minus
+    the shown ones, all from released numbers) and their names; None when nothing is."""
+    hidden = counts[counts["n"].isna()]
+    if hidden.empty:
+        return None
+    strata, share, names = [], [], []
+    for stratum, part in counts.groupby("stratum", sort=False):
+        withheld = part[part["n"].isna()]
+        if withheld.empty:
+            continue
+        strata.append(stratum)
+        share.append(max(0.0, 100.0 - float(100 * _num(part["pct"]).fillna(0).sum())))
+        names.append(", ".join(BOR_LABELS.get(b, b) for b in withheld["bor"]))
+    return strata, share, names
 
 
 # --- safety -------------------------------------------------------------------------------
@@ -405,8 +435,9 @@ def _safety_bar(rows: pd.DataFrame, level: str, column: str, name: str, col: str
                 sign: float = 1.0, base_name: str = "") -> go.Bar:
     labels = rows[_label_column(level)].tolist()
     count_col = "patients_grade3plus" if column == "pct_grade3plus" else "patients_any_grade"
-    pct = 100 * _num(rows[column])
-    text = [f"{fmt_pct(row[column])} ({shown(row, count_col)})" for _i, row in rows.iterrows()]
+    pct = (100 * _num(rows[column])).fillna(0)  # a withheld count: no bar, its mark as text
+    text = [f"{fmt_pct(row[column])} ({shown(row, count_col)})" if not is_missing(row[column])
+            else shown(row, count_col) for _i, row in rows.iterrows()]
     return go.Bar(
         y=labels, x=sign * pct, orientation="h", name=name, marker_color=col, text=text,
         textposition="outside", cliponaxis=False, textfont=dict(size=11),

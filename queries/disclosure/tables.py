@@ -39,15 +39,23 @@ def secondary_suppression(
 
     ``groups`` are lists of cell indices whose total is (or can be) released, e.g. the rows
     and the columns of a table. Runs to a fixed point, so a cell hidden for a row is then
-    protected in its column too.
+    protected in its column too. Then cells hidden on the way that turn out not to be needed
+    are shown again, largest first, so that what stays hidden is small (greedy closure alone
+    can hide a large cell for a row that a later, smaller one protects as well).
     """
-    values, hidden = [int(v) for v in values], list(hidden)
+    values, primary = [int(v) for v in values], list(hidden)
+    hidden = list(primary)
     group_lists = [list(g) for g in groups]
     changed = True
     while changed:
         changed = False
         for group in group_lists:
             changed |= _protect_group(values, hidden, group, k)
+    secondary = [i for i, h in enumerate(hidden) if h and not primary[i]]
+    for i in sorted(secondary, key=lambda i: (-values[i], i)):
+        hidden[i] = False
+        if not all(_group_safe(values, hidden, g, k) for g in group_lists if i in g):
+            hidden[i] = True
     return hidden
 
 
