@@ -64,10 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
                                   "own disclosure path (partner: the protected analyses; "
                                   "advisory: the plain-language summary)")
             add_analysis_options(cmd)
-            cmd.add_argument("--role", choices=("clinician", "partner", "advisory"),
-                             default="clinician",
-                             help="print what this role receives: disclosure control applied "
-                                  "(rounded counts, small cells hidden, some panels withheld)")
 
     exp = sub.add_parser("export", help="write a definition's canonical JSON, SQL and text")
     exp.add_argument("cohort", type=Path)
