@@ -41,6 +41,7 @@ entry point ``protect_result(result, policy)`` that dispatches on the type
 ``summary`` (the advisory board's plain-language summaries).
 """
 
+from queries.disclosure import release
 from queries.disclosure.adapters import (
     ProtectedFeasibility,
     clean_notes,
@@ -86,7 +87,7 @@ from queries.disclosure.tables import (
 )
 
 __all__ = [
-    "DEFAULT_POLICY_CONFIG", "NOT_SHOWN", "ReleasedCounts", "released_counts", "TABLE_NOTE", "Policy", "Protected",
+    "DEFAULT_POLICY_CONFIG", "NOT_SHOWN", "ReleasedCounts", "release", "released_counts", "TABLE_NOTE", "Policy", "Protected",
     "ProtectedAttritionStep", "ProtectedFeasibility", "ProtectedTable", "Released",
     "ReleasedStep", "attrition_frame", "clean_notes", "percent_of", "policy_for",
     "policy_from_config", "protect_attrition", "protect_attrition_result",

@@ -372,7 +372,7 @@ def _in_row(i: int, members: Sequence[int]) -> list[int]:
 def _rate_rows(strata: list[str], cells: _Cells, denominator: str, policy: Policy) -> list[dict[str, Any]]:
     rows = []
     for i, stratum in enumerate(strata):
-        n = cells.total(_in_row(i, range(len(_BOR))))
+        n = _stratum_size(cells, i, policy)
         den = cells.total(_in_row(i, _EVALUABLE)) if denominator == "evaluable" else n
         responders = cells.total(_in_row(i, _RESPONDERS))
         control = cells.total(_in_row(i, _CONTROL))
@@ -389,10 +389,17 @@ def _rate_rows(strata: list[str], cells: _Cells, denominator: str, policy: Polic
     return rows
 
 
+def _stratum_size(cells: _Cells, i: int, policy: Policy) -> Released:
+    """A stratum's released size: its exact size rounded once, like every other released size
+    (so an unstratified table shows the cohort size of the page header), not the sum of its
+    rounded cells."""
+    return protect_count(sum(cells.values[j] for j in _in_row(i, range(len(_BOR)))), policy)
+
+
 def _released_counts(strata: list[str], cells: _Cells, policy: Policy) -> pd.DataFrame:
     cols, rows = len(_BOR), []
     for i, stratum in enumerate(strata):
-        total = cells.total([i * cols + j for j in range(cols)])
+        total = _stratum_size(cells, i, policy)
         for j, bor in enumerate(_BOR):
             cell = cells.cell(i * cols + j)
             rows.append({"stratum": stratum, "bor": bor, "n": cell.value,

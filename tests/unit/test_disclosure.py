@@ -640,3 +640,27 @@ def test_compare_table1_smds_for_partners_come_from_released_counts(ici_sample):
     smd = protected.variables.set_index("key").loc["sex", "smd"]
     assert smd == pytest.approx(characteristics.smd_multicategory(p1, p2))
     assert protected.n == (400, 300)
+
+
+@pytest.mark.parametrize("size", [57, 143, 318])
+def test_one_released_size_per_cohort_in_the_header_and_every_table(ici_sample, size):
+    """The header's count, the unstratified response table, Table 1 and the safety panel all
+    show the cohort's one released size (each stratum its own released size), never a sum of
+    rounded cells."""
+    from queries.analyses.panels import AnalysisOptions, compute
+    from queries.cohort.kept_tables import materialize_frame
+    from queries.disclosure.release import released_size
+
+    db, candidates = ici_sample
+    cohort = materialize_frame(db, f"disclosure_size_{size}", candidates.sample(
+        size, random_state=size))
+    bundle = compute(cohort, AnalysisOptions(endpoints=("os",), response_strata=None))
+    for role in ("partner", "advisory"):
+        header = released_size(cohort.size, role)
+        released = d.release.release_result(bundle, role).result
+        assert released.n == header.value
+        assert released.characteristics.n == header.value
+        assert released.safety.cohort_size == header.value
+        rates = released.response.rates
+        assert rates["n"].tolist() == [header.value]
+        assert rates["n_display"].tolist() == [header.display]
