@@ -572,13 +572,19 @@ def _variable_cells(part: pd.DataFrame, n: int, policy: Policy) -> tuple[_Cells,
     return protect_cells(cells_in, groups, policy), tested
 
 
+AGE_NOTE = ("age median, quartiles, mean and SD are shown to clinicians only (they are "
+            "computed from exact ages); the age groups are released")
+
+
 def _protect_age(row: dict[Hashable, Any], n: int, cohort: Released,
                  policy: Policy) -> dict[Hashable, Any]:
     known = protect_parts([int(row["n"] or 0)], n, policy).result[0]
     out = {**row, "n": known.value, "n_display": known.display,
            "pct": protect_fraction(known, cohort, policy)}
+    # Order statistics and means of exact ages are not functions of released counts (a near
+    # twin's mean age moves with each patient removed): only the released age groups are shown.
     for stat in ("median", "q1", "q3", "mean", "sd"):
-        out[stat] = None if known.suppressed else round_estimate(row[stat], 1)
+        out[stat] = None
     return out
 
 
@@ -644,7 +650,7 @@ def protect_table_one(table: Table1, policy: Policy) -> Protected[Any]:
     frame["n"] = pd.array(frame["n"].tolist(), dtype="Int64")
     protected = replace(table, n=cohort.count, rows=frame,
                         biomarkers=_protect_biomarkers(table.biomarkers, markers, cohort, policy),
-                        notes=clean_notes(table.notes, policy))
+                        notes=[*clean_notes(table.notes, policy), AGE_NOTE])
     return Protected(protected, [f"table 1 {s}" for s in suppressed])
 
 
