@@ -384,8 +384,9 @@ def test_the_app_path_releases_what_the_attack_models(population):
         header = d.protect_count(cohort.size, policy).display
         assert _releases(app, {"All patients": header})["All patients"] == modelled
         frame = tables.survival_frame(app)
-        released = {c for part in (app.curve, app.summary, app.at_risk) for c in part.columns}
-        assert set(frame.columns) <= released | {"endpoint", "table"}
+        parts = (app.curve, app.summary, app.at_risk, app.milestones, app.rmst, app.follow_up)
+        released = {c for part in parts for c in part.columns}
+        assert set(frame.columns) <= released | {"endpoint", "table", "definition"}
 
 
 def test_the_attack_finds_exact_counts_in_curves_computed_from_exact_counts(population):
