@@ -232,8 +232,8 @@ def _curve_traces(part: pd.DataFrame, name: str, col: str, group: str) -> list[g
         traces.append(go.Scatter(
             x=cut["time_months"], y=cut["survival"], mode="markers",
             marker=dict(symbol="line-ns-open", size=16, color=col, line=dict(width=3)),
-            legendgroup=group, showlegend=False, name=f"{name} end",
-            hovertemplate="%{x:.1f} months: " + str(cut["cut_reason"].iloc[0])
+            legendgroup=group, showlegend=False, name=name,
+            hovertemplate="%{x:.1f} " + _("months") + ": " + str(cut["cut_reason"].iloc[0])
                           + "<extra>" + group + "</extra>"))
     censored = part[pd.to_numeric(part.get("censored", 0), errors="coerce").fillna(0) > 0]
     if len(censored) and len(censored) <= CENSOR_TICKS_MAX:
