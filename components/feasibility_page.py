@@ -14,12 +14,12 @@ import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
 from access import guard
-from components import ids, pages
+from components import figures, ids, pages
 from components.analysis_page import PanelUnavailable, open_current
 from components.callbacks import Callbacks
 from components.cohort_access import audit_query
 from components.figures import graph_config
-from components.i18n import N_, _, fmt_int, localize_released, plotly_separators
+from components.i18n import N_, _, fmt_int, localize_released
 from queries import disclosure
 from queries.analyses import feasibility
 
@@ -27,7 +27,6 @@ CALLBACKS = Callbacks()
 
 # An empty builder means the default population: everyone who started a checkpoint inhibitor.
 ROLES = guard.roles_for(guard.FEASIBILITY)
-BAR_COLOR = "#2c7fb8"
 
 
 def layout() -> html.Div:
@@ -68,43 +67,6 @@ def _panel(title: str, graph_id: str, table_id: str) -> dbc.Card:
     )
 
 
-def counts_figure(labels: list[str], values: list[float | None], texts: list[str],
-                  axis_title: str, horizontal: bool = False) -> go.Figure:
-    """Bars of released counts; a withheld cell has no bar, only its label ("suppressed").
-
-    ``horizontal`` suits long category names (sites); rows keep the table's order.
-    """
-    heights = [v if v is not None else 0 for v in values]
-    bar = go.Bar(
-        x=heights if horizontal else labels,
-        y=labels if horizontal else heights,
-        orientation="h" if horizontal else "v",
-        text=texts,
-        textposition="outside",
-        marker_color=BAR_COLOR,
-        hovertemplate=("%{y}" if horizontal else "%{x}") + ": %{text}<extra></extra>",
-        cliponaxis=False,
-    )
-    category = {"title": axis_title, "type": "category"}
-    count = {"title": _("patients"), "rangemode": "tozero"}
-    fig = go.Figure(bar)
-    fig.update_layout(
-        template="plotly_white",
-        margin={"l": 10, "r": 40, "t": 30, "b": 40},
-        xaxis=count if horizontal else category,
-        yaxis={**category, "autorange": "reversed", "automargin": True} if horizontal else count,
-        showlegend=False,
-        separators=plotly_separators(),
-    )
-    if all(v is None for v in values):
-        # Nothing released: no axis scale that would suggest a size.
-        fig.update_layout({"xaxis" if horizontal else "yaxis": {"visible": False,
-                                                                 "range": [0, 1]}})
-        fig.add_annotation(text=_("Every count here is under the threshold or hidden."),
-                           showarrow=False, xref="paper", yref="paper", x=0.5, y=1.08)
-    return fig
-
-
 def counts_table(rows: list[tuple[str, str]], key_title: str, total_text: str,
                  rounded: bool = False) -> html.Div:
     body = [html.Tr([html.Td(label), html.Td(text, className="text-end")])
@@ -129,7 +91,7 @@ def _panel_outputs(table: disclosure.ProtectedTable, key: str, key_title: str,
     labels = [str(v) for v in table.display[key]]
     texts = [localize_released(v) for v in table.display["patients"]]
     values = [None if v is pd.NA or pd.isna(v) else int(v) for v in table.values["patients"]]
-    figure = counts_figure(labels, values, texts, key_title, horizontal)
+    figure = figures.counts_figure(labels, values, texts, key_title, horizontal)
     total = localize_released(table.column_totals["patients"].display)
     rounded = table.note != ""
     return figure, counts_table(list(zip(labels, texts, strict=True)), key_title, total, rounded)
@@ -146,7 +108,7 @@ def _policy_text(policy: disclosure.Policy) -> str:
 
 
 def _unavailable(message: str) -> tuple:
-    empty = counts_figure([], [], [], "")
+    empty = figures.counts_figure([], [], [], "")
     return (dbc.Alert(message, color="warning"), "", None, empty, None, empty, None)
 
 

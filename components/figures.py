@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components.i18n import N_, _, fmt_number, plotly_separators
+from components.i18n import N_, _, fmt_number, localize_released, plotly_separators
 
 # Okabe & Ito (2008); yellow last because it is faint on white.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
@@ -689,4 +689,127 @@ def incidence_figure(result, top: int = 6) -> go.Figure:
     _base_layout(fig, title, 420)
     fig.update_xaxes(title_text=_("Months since index"))
     fig.update_yaxes(title_text=_("Cumulative incidence"), rangemode="tozero")
+    return fig
+
+
+# --- cohort builder: attrition ------------------------------------------------------------
+
+FUNNEL_COLORS = {"after": "#2c3e50", "alone": "#95a5a6"}
+
+
+def blank_figure() -> go.Figure:
+    """No axes, no data: the attrition chart before the first count."""
+    fig = go.Figure()
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis={"visible": False},
+                      yaxis={"visible": False}, plot_bgcolor="white", paper_bgcolor="white")
+    return fig
+
+
+def _step_label(step) -> str:
+    if step.step == 0:
+        return _("Index event")
+    name = step.rule_name if len(step.rule_name) <= 28 else step.rule_name[:27] + "…"
+    return f"{step.step}. {name}" + ("" if step.enabled else " " + _("(off)"))
+
+
+def funnel_figure(steps: list) -> go.Figure:
+    """Horizontal bars: patients left after each rule, and patients meeting each rule alone."""
+    labels = [_step_label(s) for s in steps]
+    after = [s.remaining.value or 0 for s in steps]
+    alone = [s.alone.value or 0 for s in steps]
+    fig = go.Figure([
+        go.Bar(y=labels, x=after, name=_("left after rule"), orientation="h",
+               marker_color=FUNNEL_COLORS["after"], text=[localize_released(s.remaining.display) for s in steps],
+               textposition="auto", hovertemplate=_("%{y}: %{text} left<extra></extra>")),
+        go.Bar(y=labels, x=alone, name=_("meeting rule alone"), orientation="h",
+               marker_color=FUNNEL_COLORS["alone"], text=[localize_released(s.alone.display) for s in steps],
+               textposition="auto", hovertemplate=_("%{y}: %{text} alone<extra></extra>")),
+    ])
+    fig.update_layout(
+        barmode="group", bargap=0.25, margin={"l": 10, "r": 10, "t": 4, "b": 24},
+        yaxis={"autorange": "reversed", "automargin": True}, xaxis={"title": None},
+        legend={"orientation": "h", "y": -0.12, "x": 0}, plot_bgcolor="white",
+        paper_bgcolor="white", font={"size": 11}, uniformtext={"minsize": 9, "mode": "hide"},
+        separators=plotly_separators(),
+    )
+    return fig
+
+
+# --- feasibility: released counts ---------------------------------------------------------
+
+BAR_COLOR = "#2c7fb8"
+
+
+def counts_figure(labels: list[str], values: list[float | None], texts: list[str],
+                  axis_title: str, horizontal: bool = False) -> go.Figure:
+    """Bars of released counts; a withheld cell has no bar, only its label ("suppressed").
+
+    ``horizontal`` suits long category names (sites); rows keep the table's order.
+    """
+    heights = [v if v is not None else 0 for v in values]
+    bar = go.Bar(
+        x=heights if horizontal else labels,
+        y=labels if horizontal else heights,
+        orientation="h" if horizontal else "v",
+        text=texts,
+        textposition="outside",
+        marker_color=BAR_COLOR,
+        hovertemplate=("%{y}" if horizontal else "%{x}") + ": %{text}<extra></extra>",
+        cliponaxis=False,
+    )
+    category = {"title": axis_title, "type": "category"}
+    count = {"title": _("patients"), "rangemode": "tozero"}
+    fig = go.Figure(bar)
+    fig.update_layout(
+        template="plotly_white",
+        margin={"l": 10, "r": 40, "t": 30, "b": 40},
+        xaxis=count if horizontal else category,
+        yaxis={**category, "autorange": "reversed", "automargin": True} if horizontal else count,
+        showlegend=False,
+        separators=plotly_separators(),
+    )
+    if all(v is None for v in values):
+        # Nothing released: no axis scale that would suggest a size.
+        fig.update_layout({"xaxis" if horizontal else "yaxis": {"visible": False,
+                                                                 "range": [0, 1]}})
+        fig.add_annotation(text=_("Every count here is under the threshold or hidden."),
+                           showarrow=False, xref="paper", yref="paper", x=0.5, y=1.08)
+    return fig
+
+
+# --- advisory summaries -------------------------------------------------------------------
+
+RESPONDED_COLOR = "#1b9e77"
+OTHER_COLOR = "#d9d9d9"
+
+
+def icon_array_figure(per_100: int) -> go.Figure:
+    """100 people in a 10 x 10 grid, the first ``per_100`` coloured: "about N in 100"."""
+    per_100 = max(0, min(100, int(per_100)))
+    xs = [i % 10 for i in range(100)]
+    ys = [9 - i // 10 for i in range(100)]
+    groups = ((_("responded (about {n} in 100)", n=per_100), range(per_100), RESPONDED_COLOR),
+              (_("did not respond"), range(per_100, 100), OTHER_COLOR))
+    fig = go.Figure()
+    for name, members, color in groups:
+        members = list(members)
+        if not members:
+            continue
+        x = [xs[i] for i in members]
+        y = [ys[i] for i in members]
+        # A person: a round head above a rounded body, drawn as two markers.
+        fig.add_trace(go.Scatter(x=x, y=[v + 0.25 for v in y], mode="markers", name=name,
+                                 legendgroup=name, hoverinfo="skip",
+                                 marker={"symbol": "circle", "size": 8, "color": color}))
+        fig.add_trace(go.Scatter(x=x, y=[v - 0.12 for v in y], mode="markers", name=name,
+                                 legendgroup=name, showlegend=False, hoverinfo="skip",
+                                 marker={"symbol": "square", "size": 13, "color": color}))
+    fig.update_layout(
+        template="plotly_white", height=300, margin={"l": 5, "r": 5, "t": 5, "b": 5},
+        xaxis={"visible": False, "range": [-0.7, 9.7], "fixedrange": True},
+        yaxis={"visible": False, "range": [-0.7, 9.7], "fixedrange": True,
+               "scaleanchor": "x"},
+        legend={"orientation": "h", "y": -0.02, "x": 0.5, "xanchor": "center"},
+        plot_bgcolor="white",
+    )
     return fig

@@ -8,14 +8,13 @@ cohorts; the summary is computed and protected with the advisory policy at that 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from access import guard, publications
 from access.cohort_store import CohortStore, SavedCohortNotFound
 from access.store import app_store_path
-from components import ids, pages
+from components import figures, ids, pages
 from components.callbacks import Callbacks
 from components.cohort_access import audit_query, open_cohort
 from components.figures import graph_config
@@ -28,43 +27,6 @@ CALLBACKS = Callbacks()
 ROLES = guard.roles_for(guard.SUMMARIES)
 PUBLISHERS = ("clinician",)  # of those who read summaries, the ones who publish them
 CURRENT = "current"
-RESPONDED_COLOR = "#1b9e77"
-OTHER_COLOR = "#d9d9d9"
-
-
-# --- figure (pure) --------------------------------------------------------------------------
-
-
-def icon_array_figure(per_100: int) -> go.Figure:
-    """100 people in a 10 x 10 grid, the first ``per_100`` coloured: "about N in 100"."""
-    per_100 = max(0, min(100, int(per_100)))
-    xs = [i % 10 for i in range(100)]
-    ys = [9 - i // 10 for i in range(100)]
-    groups = ((_("responded (about {n} in 100)", n=per_100), range(per_100), RESPONDED_COLOR),
-              (_("did not respond"), range(per_100, 100), OTHER_COLOR))
-    fig = go.Figure()
-    for name, members, color in groups:
-        members = list(members)
-        if not members:
-            continue
-        x = [xs[i] for i in members]
-        y = [ys[i] for i in members]
-        # A person: a round head above a rounded body, drawn as two markers.
-        fig.add_trace(go.Scatter(x=x, y=[v + 0.25 for v in y], mode="markers", name=name,
-                                 legendgroup=name, hoverinfo="skip",
-                                 marker={"symbol": "circle", "size": 8, "color": color}))
-        fig.add_trace(go.Scatter(x=x, y=[v - 0.12 for v in y], mode="markers", name=name,
-                                 legendgroup=name, showlegend=False, hoverinfo="skip",
-                                 marker={"symbol": "square", "size": 13, "color": color}))
-    fig.update_layout(
-        template="plotly_white", height=300, margin={"l": 5, "r": 5, "t": 5, "b": 5},
-        xaxis={"visible": False, "range": [-0.7, 9.7], "fixedrange": True},
-        yaxis={"visible": False, "range": [-0.7, 9.7], "fixedrange": True,
-               "scaleanchor": "x"},
-        legend={"orientation": "h", "y": -0.02, "x": 0.5, "xanchor": "center"},
-        plot_bgcolor="white",
-    )
-    return fig
 
 
 # --- layout ---------------------------------------------------------------------------------
@@ -131,7 +93,7 @@ def _summary_card(pub: publications.Publication, staff: bool, can_unpublish: boo
             for sentence in summary.sentences_in(current_locale())]
     figure = None
     if summary.responded_per_100 is not None:
-        figure = dcc.Graph(figure=icon_array_figure(summary.responded_per_100),
+        figure = dcc.Graph(figure=figures.icon_array_figure(summary.responded_per_100),
                            config=graph_config(mode_bar=False, staticPlot=True),
                            className="summary-icon-array")
     # staff see who published; advisory readers are not shown internal account names

@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from access.guard import require_role
-from components import ids
+from components import figures, ids
 from components.builder.collect import (
     INDEX_PROPS,
     collect,
@@ -29,7 +28,7 @@ from components.builder.state import BuildResult, definition_from_draft
 from components.callbacks import Callbacks
 from components.cohort_access import audit_definition, cohort_service
 from components.figures import graph_config
-from components.i18n import _, current_locale, localize_released, ngettext, plotly_separators
+from components.i18n import _, current_locale, localize_released, ngettext
 from queries.cohort import bias
 from queries.cohort.describe import describe, index_label
 from queries.disclosure.attrition import protect_attrition_result
@@ -39,7 +38,6 @@ CALLBACKS = Callbacks()
 
 ROW_CLASS = "criterion-row mb-2"
 HISTORY_LENGTH = 20
-FUNNEL_COLORS = {"after": "#2c3e50", "alone": "#95a5a6"}
 
 
 def results_card() -> dbc.Card:
@@ -56,7 +54,7 @@ def results_card() -> dbc.Card:
             ]),
             html.Div(id=ids.BUILDER_STATUS, className="my-2"),
             dcc.Loading(type="default", delay_show=300, children=[
-                dcc.Graph(id=ids.BUILDER_FUNNEL, figure=empty_figure(),
+                dcc.Graph(id=ids.BUILDER_FUNNEL, figure=figures.blank_figure(),
                           config=graph_config(mode_bar=False, responsive=True),
                           style={"height": "15rem"}),
                 html.Div(id=ids.BUILDER_ATTRITION_TABLE),
@@ -69,43 +67,6 @@ def results_card() -> dbc.Card:
 
 
 # ----------------------------------------------------------------------------- drawing
-
-
-def empty_figure() -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis={"visible": False},
-                      yaxis={"visible": False}, plot_bgcolor="white", paper_bgcolor="white")
-    return fig
-
-
-def _step_label(step) -> str:
-    if step.step == 0:
-        return _("Index event")
-    name = step.rule_name if len(step.rule_name) <= 28 else step.rule_name[:27] + "…"
-    return f"{step.step}. {name}" + ("" if step.enabled else " " + _("(off)"))
-
-
-def funnel_figure(steps: list) -> go.Figure:
-    """Horizontal bars: patients left after each rule, and patients meeting each rule alone."""
-    labels = [_step_label(s) for s in steps]
-    after = [s.remaining.value or 0 for s in steps]
-    alone = [s.alone.value or 0 for s in steps]
-    fig = go.Figure([
-        go.Bar(y=labels, x=after, name=_("left after rule"), orientation="h",
-               marker_color=FUNNEL_COLORS["after"], text=[localize_released(s.remaining.display) for s in steps],
-               textposition="auto", hovertemplate=_("%{y}: %{text} left<extra></extra>")),
-        go.Bar(y=labels, x=alone, name=_("meeting rule alone"), orientation="h",
-               marker_color=FUNNEL_COLORS["alone"], text=[localize_released(s.alone.display) for s in steps],
-               textposition="auto", hovertemplate=_("%{y}: %{text} alone<extra></extra>")),
-    ])
-    fig.update_layout(
-        barmode="group", bargap=0.25, margin={"l": 10, "r": 10, "t": 4, "b": 24},
-        yaxis={"autorange": "reversed", "automargin": True}, xaxis={"title": None},
-        legend={"orientation": "h", "y": -0.12, "x": 0}, plot_bgcolor="white",
-        paper_bgcolor="white", font={"size": 11}, uniformtext={"minsize": 9, "mode": "hide"},
-        separators=plotly_separators(),
-    )
-    return fig
 
 
 def attrition_table(steps: list, index_name: str | None = None) -> dbc.Table:
@@ -223,7 +184,7 @@ def update_builder_results(structure, name, *args):
         data,
         localize_released(final.remaining.display),
         note,
-        funnel_figure(steps),
+        figures.funnel_figure(steps),
         attrition_table(steps, index_label(definition.index_event, current_locale())),
         html.Div(describe(definition, catalog, current_locale()),
                  style={"whiteSpace": "pre-wrap"}),
