@@ -21,7 +21,7 @@ from components import figures, ids, pages, panels, tables
 from components.callbacks import Callbacks
 from components.cohort_access import OpenCohort, audit_query, open_cohort
 from components.derived import derived
-from components.i18n import current_locale
+from components.i18n import N_, _, current_locale
 from components.panels import PanelUnavailable, Shown
 from queries.analyses import panels as analysis
 from queries.analyses import response, strata
@@ -31,11 +31,11 @@ from queries.disclosure.release import released_size
 CALLBACKS = Callbacks()
 
 ROLES = roles_for(ANALYSES)
-DEFAULT_NAME = "All patients at first checkpoint inhibitor"
+DEFAULT_NAME = "All patients at first checkpoint inhibitor"  # i18n: stored cohort name
 DEFAULT_DEFINITION: dict = {
     "schema_version": 1,
     "metadata": {"name": DEFAULT_NAME,
-                 "description": "Default cohort: every patient from the first start of an "
+                 "description": "Default cohort: every patient from the first start of an "  # i18n: stored
                                 "immune checkpoint inhibitor, no inclusion rules."},
     "index_event": {"kind": "first_checkpoint_inhibitor"},
     "inclusion_rules": [],
@@ -47,7 +47,7 @@ DEFAULT_DEFINITION: dict = {
 
 def cohort_name(opened: OpenCohort) -> str:
     metadata = getattr(opened.definition, "metadata", None)
-    return getattr(metadata, "name", None) or "Unnamed cohort"
+    return getattr(metadata, "name", None) or _("Unnamed cohort")
 
 
 def open_current(definition: dict | None, snapshot_id: str | None) -> tuple[OpenCohort, bool]:
@@ -59,12 +59,13 @@ def open_current(definition: dict | None, snapshot_id: str | None) -> tuple[Open
     except LookupError as exc:  # NoSnapshot
         raise PanelUnavailable(str(exc)) from exc
     except ValueError as exc:  # DefinitionError and pydantic's ValidationError
-        raise PanelUnavailable(f"The cohort definition is not valid: {exc}") from exc
+        raise PanelUnavailable(_("The cohort definition is not valid: {problem}",
+                                 problem=exc)) from exc
 
 
 def open_one(user, definition: dict | None, snapshot_id: str | None) -> panels.Opened:
     """The analyses page's scope: the current (or default) cohort."""
-    opened, _ = open_current(definition, snapshot_id)
+    opened, _defaults = open_current(definition, snapshot_id)
     return panels.Opened(
         opened, (cohort_name(opened),), (opened.definition_hash[:10],),
         lambda action, suppressed, detail: audit_query(user, action, opened, suppressed, detail))
@@ -90,7 +91,7 @@ def strata_options(kinds: tuple[str, ...] = ("field", "biomarker"), none_label: 
     options = [{"label": none_label, "value": "none"}] if none_label else []
     for s in strata.list_stratifications():
         if s["kind"] in kinds:
-            prefix = "Biomarker: " if s["kind"] == "biomarker" else ""
+            prefix = _("Biomarker: ") if s["kind"] == "biomarker" else ""
             options.append({"label": prefix + s["label"], "value": s["key"]})
     return options
 
@@ -109,7 +110,7 @@ def strata_key(value: str | None) -> str | None:
 
 def download_button(button_id: str, download_id: str, class_name: str = "mt-3") -> html.Div:
     return html.Div([
-        dbc.Button("Download CSV", id=button_id, size="sm", color="secondary", outline=True),
+        dbc.Button(_("Download CSV"), id=button_id, size="sm", color="secondary", outline=True),
         dcc.Download(id=download_id),
     ], className=class_name)
 
@@ -125,35 +126,35 @@ def _label(text: str, html_for: str) -> dbc.Label:
 
 def _graph(graph_id: str, filename: str) -> dcc.Loading:
     return dcc.Loading(dcc.Graph(id=graph_id, config=figures.graph_config(filename),
-                                 figure=figures.empty_figure("Loading…")), type="default")
+                                 figure=figures.empty_figure(_("Loading…"))), type="default")
 
 
 def _survival_tab() -> dbc.Tab:
     controls = [
-        _label("Endpoint", ids.SURVIVAL_ENDPOINT),
+        _label(_("Endpoint"), ids.SURVIVAL_ENDPOINT),
         dbc.RadioItems(id=ids.SURVIVAL_ENDPOINT, value="os", options=[
-            {"label": label, "value": value}
+            {"label": _(label), "value": value}
             for value, label in figures.ENDPOINT_LABELS.items()]),
-        _label("Stratify by", ids.SURVIVAL_STRATA),
+        _label(_("Stratify by"), ids.SURVIVAL_STRATA),
         dcc.Dropdown(id=ids.SURVIVAL_STRATA, value="none", clearable=False,
-                     options=strata_options(none_label="No stratification")),
-        _label("Hazard ratio: group A vs reference B", ids.SURVIVAL_HR_GROUP),
-        dcc.Dropdown(id=ids.SURVIVAL_HR_GROUP, placeholder="A (default: chosen for you)",
+                     options=strata_options(none_label=_("No stratification"))),
+        _label(_("Hazard ratio: group A vs reference B"), ids.SURVIVAL_HR_GROUP),
+        dcc.Dropdown(id=ids.SURVIVAL_HR_GROUP, placeholder=_("A (default: chosen for you)"),
                      options=[]),
-        dcc.Dropdown(id=ids.SURVIVAL_HR_REFERENCE, placeholder="B, the reference",
+        dcc.Dropdown(id=ids.SURVIVAL_HR_REFERENCE, placeholder=_("B, the reference"),
                      options=[], className="mt-1"),
-        _label("Landmark day (time counted from it)", ids.SURVIVAL_LANDMARK),
+        _label(_("Landmark day (time counted from it)"), ids.SURVIVAL_LANDMARK),
         dcc.Input(id=ids.SURVIVAL_LANDMARK, type="number", min=0, max=3650, step=1,
-                  placeholder="none: time from index", className="form-control form-control-sm",
+                  placeholder=_("none: time from index"), className="form-control form-control-sm",
                   debounce=True),
-        _label("Multivariable Cox model: covariates", ids.SURVIVAL_COX),
+        _label(_("Multivariable Cox model: covariates"), ids.SURVIVAL_COX),
         dcc.Dropdown(id=ids.SURVIVAL_COX, multi=True, value=[],
-                     placeholder="e.g. age, sex, ECOG, stage",
-                     options=[{"label": "Age (per 10 years)", "value": "age"}]
+                     placeholder=_("e.g. age, sex, ECOG, stage"),
+                     options=[{"label": _("Age (per 10 years)"), "value": "age"}]
                      + strata_options()),
         html.Div(id=ids.SURVIVAL_CAPTION, className="small text-muted mt-3"),
     ]
-    return dbc.Tab(label="Survival", tab_id="survival", children=dbc.Row([
+    return dbc.Tab(label=_("Survival"), tab_id="survival", children=dbc.Row([
         dbc.Col(_controls_card(controls, ids.SURVIVAL_CSV_BUTTON, ids.SURVIVAL_DOWNLOAD), lg=3),
         dbc.Col([_graph(ids.SURVIVAL_GRAPH, "survival"),
                  dcc.Loading(html.Div(id=ids.SURVIVAL_MEDIANS, className="mt-2")),
@@ -166,20 +167,20 @@ def _survival_tab() -> dbc.Tab:
 
 def _response_tab() -> dbc.Tab:
     controls = [
-        _label("Stratify by", ids.RESPONSE_STRATA),
+        _label(_("Stratify by"), ids.RESPONSE_STRATA),
         dcc.Dropdown(id=ids.RESPONSE_STRATA, value="pdl1_tps", clearable=False,
-                     options=strata_options(none_label="No stratification")),
-        _label("Response (default: confirmed)", ids.RESPONSE_RULE),
+                     options=strata_options(none_label=_("No stratification"))),
+        _label(_("Response (default: confirmed)"), ids.RESPONSE_RULE),
         dbc.RadioItems(id=ids.RESPONSE_RULE, value=response.DEFAULT_RESPONSE, options=[
-            {"label": "Confirmed (RECIST 1.1, ≥ 28 days)", "value": "confirmed"},
-            {"label": "Unconfirmed", "value": "unconfirmed"}]),
-        _label("Denominator (default: all patients)", ids.RESPONSE_DENOMINATOR),
+            {"label": _("Confirmed (RECIST 1.1, ≥ 28 days)"), "value": "confirmed"},
+            {"label": _("Unconfirmed"), "value": "unconfirmed"}]),
+        _label(_("Denominator (default: all patients)"), ids.RESPONSE_DENOMINATOR),
         dbc.RadioItems(id=ids.RESPONSE_DENOMINATOR, value=response.DEFAULT_DENOMINATOR,
-                       options=[{"label": "All patients (not evaluable shown)", "value": "all"},
-                                {"label": "Evaluable patients only", "value": "evaluable"}]),
+                       options=[{"label": _("All patients (not evaluable shown)"), "value": "all"},
+                                {"label": _("Evaluable patients only"), "value": "evaluable"}]),
         html.Div(id=ids.RESPONSE_CAPTION, className="small text-muted mt-3"),
     ]
-    return dbc.Tab(label="Response", tab_id="response", children=dbc.Row([
+    return dbc.Tab(label=_("Response"), tab_id="response", children=dbc.Row([
         dbc.Col(_controls_card(controls, ids.RESPONSE_CSV_BUTTON, ids.RESPONSE_DOWNLOAD), lg=3),
         dbc.Col([
             dbc.Row([dbc.Col(_graph(ids.RESPONSE_RATE_GRAPH, "response_rates"), xxl=6),
@@ -192,23 +193,23 @@ def _response_tab() -> dbc.Tab:
 
 def _safety_tab() -> dbc.Tab:
     controls = [
-        _label("Group by", ids.SAFETY_LEVEL),
+        _label(_("Group by"), ids.SAFETY_LEVEL),
         dbc.RadioItems(id=ids.SAFETY_LEVEL, value="term", options=[
-            {"label": "AE term", "value": "term"},
-            {"label": "Organ class", "value": "organ_class"}]),
-        _label("Grade", ids.SAFETY_GRADE),
+            {"label": _("AE term"), "value": "term"},
+            {"label": _("Organ class"), "value": "organ_class"}]),
+        _label(_("Grade"), ids.SAFETY_GRADE),
         dbc.RadioItems(id=ids.SAFETY_GRADE, value="any", options=[
-            {"label": "Any grade (grade ≥ 3 overlaid)", "value": "any"},
-            {"label": "Grade ≥ 3 only", "value": "grade3"}]),
-        _label("Events", ids.SAFETY_IMMUNE),
-        dbc.Switch(id=ids.SAFETY_IMMUNE, label="Immune-related only", value=False),
-        _label("Window (default: treatment-emergent)", ids.SAFETY_WINDOW),
+            {"label": _("Any grade (grade ≥ 3 overlaid)"), "value": "any"},
+            {"label": _("Grade ≥ 3 only"), "value": "grade3"}]),
+        _label(_("Events"), ids.SAFETY_IMMUNE),
+        dbc.Switch(id=ids.SAFETY_IMMUNE, label=_("Immune-related only"), value=False),
+        _label(_("Window (default: treatment-emergent)"), ids.SAFETY_WINDOW),
         dbc.RadioItems(id=ids.SAFETY_WINDOW, value="treatment-emergent", options=[
-            {"label": "Treatment-emergent: index line + 90 days", "value": "treatment-emergent"},
-            {"label": "Every event after index, all lines", "value": "all"}]),
+            {"label": _("Treatment-emergent: index line + 90 days"), "value": "treatment-emergent"},
+            {"label": _("Every event after index, all lines"), "value": "all"}]),
         html.Div(id=ids.SAFETY_CAPTION, className="small text-muted mt-3"),
     ]
-    return dbc.Tab(label="Safety", tab_id="safety", children=dbc.Row([
+    return dbc.Tab(label=_("Safety"), tab_id="safety", children=dbc.Row([
         dbc.Col(_controls_card(controls, ids.SAFETY_CSV_BUTTON, ids.SAFETY_DOWNLOAD), lg=3),
         dbc.Col([_graph(ids.SAFETY_GRAPH, "adverse_events"),
                  dcc.Loading(html.Div(id=ids.SAFETY_TABLE, className="mt-2")),
@@ -219,9 +220,9 @@ def _safety_tab() -> dbc.Tab:
 
 
 def _characteristics_tab() -> dbc.Tab:
-    controls = [html.P("Baseline characteristics at index (Table 1). Biomarker levels are % of "
-                       "the patients tested for that biomarker.", className="small text-muted")]
-    return dbc.Tab(label="Characteristics", tab_id="characteristics", children=dbc.Row([
+    controls = [html.P(_("Baseline characteristics at index (Table 1). Biomarker levels are % of "
+                       "the patients tested for that biomarker."), className="small text-muted")]
+    return dbc.Tab(label=_("Characteristics"), tab_id="characteristics", children=dbc.Row([
         dbc.Col(_controls_card(controls, ids.CHARACTERISTICS_CSV_BUTTON,
                                ids.CHARACTERISTICS_DOWNLOAD), lg=3),
         dbc.Col(dcc.Loading(html.Div(id=ids.CHARACTERISTICS_TABLE)), lg=9),
@@ -230,11 +231,11 @@ def _characteristics_tab() -> dbc.Tab:
 
 def layout() -> html.Div:
     return html.Div([
-        html.Div([html.H2("Analyses", className="h4 mb-0 me-3"),
+        html.Div([html.H2(_("Analyses"), className="h4 mb-0 me-3"),
                   dcc.Loading(html.Div(id=ids.ANALYSIS_COHORT_INFO))],
                  className="d-flex align-items-baseline flex-wrap mb-2"),
         html.Div([html.Div(id=ids.ANALYSIS_LOOKAHEAD, className="small"),
-                  dbc.Button("Use a landmark analysis", id=ids.ANALYSIS_LANDMARK_BUTTON,
+                  dbc.Button(_("Use a landmark analysis"), id=ids.ANALYSIS_LANDMARK_BUTTON,
                              size="sm", color="warning", style={"display": "none"})],
                  className="mb-2"),
         dbc.Tabs([_survival_tab(), _response_tab(), _safety_tab(), _characteristics_tab()],
@@ -250,14 +251,14 @@ def cohort_header(opened: OpenCohort, default: bool, count: str) -> list:
     info = [html.Span(cohort_name(opened), className="fw-semibold"),
             html.Span(" · "),
             html.Span(count, className="cohort-count fw-semibold"),
-            html.Span(" patients · snapshot "),
+            html.Span(_(" patients · snapshot ")),
             html.Code(opened.cohort.snapshot_id)]
     children = [html.Div(info)]
     if default:
         children.append(html.Div(
-            "No cohort built in this session yet, so the default cohort is shown (every patient "
+            _("No cohort built in this session yet, so the default cohort is shown (every patient "
             "from their first checkpoint inhibitor start, no rules); build one on the Cohort "
-            "builder page.", className="small text-muted default-cohort-note"))
+            "builder page."), className="small text-muted default-cohort-note"))
     return children
 
 
@@ -292,7 +293,7 @@ def apply_landmark(clicks, definition, snapshot_id):
     if not clicks:
         raise PreventUpdate
     try:
-        opened, _ = open_current(definition, snapshot_id)
+        opened, _defaults = open_current(definition, snapshot_id)
     except PanelUnavailable:
         raise PreventUpdate from None
     days = bias.suggested_landmark_days(bias.look_ahead_rules(opened.definition))
@@ -348,8 +349,9 @@ def _show_survival(result, shown: Shown) -> tuple:
     plot become the choices of the hazard-ratio pair."""
     groups = [{"label": str(s), "value": str(s)} for s in result.summary["stratum"]]
     if result.empty_reason:
-        endpoint = figures.ENDPOINT_LABELS[shown.choices["endpoint"]].lower()
-        reason = f"No {endpoint} curve: {result.empty_reason}."
+        endpoint = _(figures.ENDPOINT_LABELS[shown.choices["endpoint"]])
+        reason = _("No curve of {endpoint}: {reason}.", endpoint=endpoint.lower(),
+                   reason=result.empty_reason)
         return figures.survival_figure(result), problem(reason), None, groups, groups
     figure = cached_figure(result, "survival", lambda: figures.survival_figure(result))
     return (figure, tables.survival_caption(result),
@@ -373,7 +375,7 @@ SURVIVAL = panels.Panel(
     detail=lambda endpoint, key, hr_pair, landmark:
         f"endpoint={endpoint} strata={key} hr={hr_pair} landmark={landmark}",
     csv=panels.Csv(ids.SURVIVAL_CSV_BUTTON, ids.SURVIVAL_DOWNLOAD,
-                   frame=lambda result, _: tables.survival_frame(result),
+                   frame=lambda result, _options: tables.survival_frame(result),
                    name=lambda endpoint, key, hr_pair, landmark: (endpoint, key or "all")),
 )
 
@@ -392,7 +394,8 @@ def _show_cox(result, shown: Shown) -> tuple:
     caption = [html.Div(result.method), html.Div(result.definition)]
     caption += [html.Div(f"{note}.") for note in result.notes]
     if not result.empty_reason:
-        caption.insert(0, html.Div(f"{result.n} patients, {result.events} events."))
+        caption.insert(0, html.Div(_("{n} patients, {events} events.", n=result.n,
+                                     events=result.events)))
     return figures.cox_forest_figure(result), {}, caption
 
 
@@ -442,7 +445,8 @@ def _show_response(result, shown: Shown) -> tuple:
     rates = cached_figure(result, "response_rates", lambda: figures.response_rates_figure(result))
     bor = cached_figure(result, "response_bor", lambda: figures.bor_figure(result))
     if result.empty_reason:
-        return rates, bor, problem(f"No response data: {result.empty_reason}."), None
+        return rates, bor, problem(_("No response data: {reason}.",
+                                     reason=result.empty_reason)), None
     return rates, bor, tables.response_caption(result), tables.response_table(result)
 
 
@@ -503,7 +507,7 @@ def _show_safety(result, shown: Shown) -> tuple:
     fig = cached_figure(result, ("safety", level, grade),
                         lambda: figures.safety_figure(result, level, grade))
     if result.empty_reason:
-        return fig, problem(f"No adverse events: {result.empty_reason}."), None
+        return fig, problem(_("No adverse events: {reason}.", reason=result.empty_reason)), None
     rows = figures.safety_rows(result, level, grade, top=10_000)
     return fig, tables.safety_caption(result), tables.safety_table(rows, level)
 
@@ -552,10 +556,10 @@ def characteristics_result(opened: OpenCohort):
 def _show_characteristics(result, shown: Shown) -> tuple:
     """Table 1 and biomarker testing rates."""
     if result.n == 0:
-        return (problem("The cohort is empty: no patient matches its definition."),)
+        return (problem(_("The cohort is empty: no patient matches its definition.")),)
     return (dbc.Row([
         dbc.Col(tables.table_one(result), xl=7),
-        dbc.Col([html.H3("Biomarker testing", className="h6 mt-2"),
+        dbc.Col([html.H3(_("Biomarker testing"), className="h6 mt-2"),
                  tables.testing_table(result)], xl=5),
     ], className="g-3"),)
 
@@ -576,6 +580,6 @@ PANELS = (SURVIVAL, COX, RESPONSE, SAFETY, IRAE_INCIDENCE, CHARACTERISTICS)
 for _panel in PANELS:
     panels.register_panel(CALLBACKS, SCOPE, _panel)
 
-PAGE = pages.register(pages.Page("/analyses", "Analyses", ROLES, layout, order=20))
+PAGE = pages.register(pages.Page("/analyses", N_("Analyses"), ROLES, layout, order=20))
 
 register = CALLBACKS.register  # register(app): this page's callbacks on ``app``

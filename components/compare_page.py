@@ -35,6 +35,7 @@ from components.analysis_page import (
 )
 from components.callbacks import Callbacks
 from components.cohort_access import OpenCohort, audit_query
+from components.i18n import _
 from components.panels import PanelUnavailable, Shown, release
 from queries.analyses import characteristics, survival
 
@@ -56,9 +57,9 @@ def _saved_cohorts(username: str) -> list:
 
 def cohort_options(username: str) -> list[dict]:
     """Current cohort, the default one, and the user's saved cohorts (newest first)."""
-    options = [{"label": "Current cohort (from the builder)", "value": CURRENT},
-               {"label": "Default: all patients at first checkpoint inhibitor", "value": DEFAULT}]
-    options += [{"label": f"Saved: {s.name}", "value": SAVED + s.id}
+    options = [{"label": _("Current cohort (from the builder)"), "value": CURRENT},
+               {"label": _("Default: all patients at first checkpoint inhibitor"), "value": DEFAULT}]
+    options += [{"label": _("Saved: {name}", name=s.name), "value": SAVED + s.id}
                 for s in _saved_cohorts(username)]
     return options
 
@@ -76,7 +77,7 @@ def resolve_choice(choice: str | None, current: dict | None, username: str) -> d
         try:
             return CohortStore(app_store_path()).open(username, choice[len(SAVED):]).definition
         except SavedCohortNotFound as exc:
-            raise PanelUnavailable("That saved cohort no longer exists.") from exc
+            raise PanelUnavailable(_("That saved cohort no longer exists.")) from exc
     raise PreventUpdate
 
 
@@ -96,13 +97,13 @@ def open_pair(user, left: str | None, right: str | None, current: dict | None,
     for choice in (left, right):
         definition = resolve_choice(choice, current, user.username)
         opened.append(open_current(definition, snapshot_id))
-    labels = tuple(f"{side}: {cohort_name(o)}" for side, (o, _) in zip("AB", opened, strict=True))
+    labels = tuple(f"{side}: {cohort_name(o)}" for side, (o, _defaults) in zip("AB", opened, strict=True))
     return Pair(user, (opened[0][0], opened[1][0]), labels, (opened[0][1], opened[1][1]))
 
 
 def audit_pair(pair: Pair, action: str, suppressed: list[str], detail: str) -> None:
     for side, opened in zip("AB", pair.cohorts, strict=True):
-        audit_query(pair.user, action, opened, suppressed, f"cohort {side}; {detail}")
+        audit_query(pair.user, action, opened, suppressed, f"cohort {side}; {detail}")  # i18n: log
 
 
 def open_two(user, left: str | None, right: str | None, current: dict | None,
@@ -186,38 +187,38 @@ def layout() -> html.Div:
     right = options[2]["value"] if len(options) > 2 else DEFAULT
     graph = dict(type="default")
     return html.Div([
-        html.H2("Compare cohorts", className="h4 mb-1"),
-        dbc.Row([_chooser("Cohort A", ids.COMPARE_LEFT, options, CURRENT),
-                 _chooser("Cohort B", ids.COMPARE_RIGHT, options, right)], className="g-3 mb-2"),
+        html.H2(_("Compare cohorts"), className="h4 mb-1"),
+        dbc.Row([_chooser(_("Cohort A"), ids.COMPARE_LEFT, options, CURRENT),
+                 _chooser(_("Cohort B"), ids.COMPARE_RIGHT, options, right)], className="g-3 mb-2"),
         dcc.Loading(html.Div(id=ids.COMPARE_SUMMARY, className="mb-3")),
-        _section("Survival", [dbc.RadioItems(id=ids.COMPARE_ENDPOINT, value="os", inline=True,
-                                             options=[{"label": label, "value": value}
+        _section(_("Survival"), [dbc.RadioItems(id=ids.COMPARE_ENDPOINT, value="os", inline=True,
+                                             options=[{"label": _(label), "value": value}
                                                       for value, label in
                                                       figures.ENDPOINT_LABELS.items()])],
                  [dcc.Loading(dcc.Graph(id=ids.COMPARE_SURVIVAL_GRAPH,
                                         config=figures.graph_config("compare_survival")), **graph),
                   html.Div(id=ids.COMPARE_SURVIVAL_CAPTION, className="small text-muted")],
                  ids.COMPARE_SURVIVAL_CSV_BUTTON, ids.COMPARE_SURVIVAL_DOWNLOAD),
-        _section("Response", [html.Div(dcc.Dropdown(
+        _section(_("Response"), [html.Div(dcc.Dropdown(
                      id=ids.COMPARE_RESPONSE_STRATA, value="pdl1_tps", clearable=False,
-                     options=strata_options(none_label="No stratification")),
+                     options=strata_options(none_label=_("No stratification"))),
                      style={"minWidth": "16rem"})],
                  [dcc.Loading(dcc.Graph(id=ids.COMPARE_RESPONSE_GRAPH,
                                         config=figures.graph_config("compare_response")), **graph)],
                  ids.COMPARE_RESPONSE_CSV_BUTTON, ids.COMPARE_RESPONSE_DOWNLOAD),
-        _section("Adverse events", [dbc.RadioItems(
+        _section(_("Adverse events"), [dbc.RadioItems(
                      id=ids.COMPARE_SAFETY_GRADE, value="any", inline=True,
-                     options=[{"label": "Any grade", "value": "any"},
-                              {"label": "Grade ≥ 3", "value": "grade3"}])],
+                     options=[{"label": _("Any grade"), "value": "any"},
+                              {"label": _("Grade ≥ 3"), "value": "grade3"}])],
                  [dcc.Loading(dcc.Graph(id=ids.COMPARE_SAFETY_GRAPH,
                                         config=figures.graph_config("compare_adverse_events")),
                               **graph)],
                  ids.COMPARE_SAFETY_CSV_BUTTON, ids.COMPARE_SAFETY_DOWNLOAD),
-        _section("Characteristics (Table 1 with standardized mean differences)", [],
+        _section(_("Characteristics (Table 1 with standardized mean differences)"), [],
                  [dcc.Loading(html.Div(id=ids.COMPARE_TABLE1), **graph),
-                  html.P("SMD: standardized mean difference (age: pooled SD; categorical "
+                  html.P(_("SMD: standardized mean difference (age: pooled SD; categorical "
                          "variables: Yang & Dalton's multi-category SMD on the variable row, "
-                         "per-level SMD on level rows). |SMD| > 0.1 is a meaningful imbalance.",
+                         "per-level SMD on level rows). |SMD| > 0.1 is a meaningful imbalance."),
                          className="small text-muted mt-2 mb-0")],
                  ids.COMPARE_TABLE1_CSV_BUTTON, ids.COMPARE_TABLE1_DOWNLOAD),
     ])
@@ -227,10 +228,10 @@ def layout() -> html.Div:
 
 
 def _summary_card(side: str, label: str, count: str, default: bool) -> dbc.Col:
-    note = " (no cohort built yet: the default cohort)" if default else ""
+    note = _(" (no cohort built yet: the default cohort)") if default else ""
     return dbc.Col(html.Div([
         html.Span(label, className="fw-semibold"), html.Span(" · "),
-        html.Span(count, className=f"compare-count-{side} fw-semibold"), html.Span(" patients"),
+        html.Span(count, className=f"compare-count-{side} fw-semibold"), html.Span(_(" patients")),
         html.Span(note, className="small text-muted"),
     ], className="border rounded px-3 py-2 h-100 bg-light"), md=6)
 
@@ -254,9 +255,10 @@ def update_compare_summary(left, right, current, snapshot_id):
 def _show_survival(result, shown: Shown) -> tuple:
     """Overlaid KM curves of A and B with the hazard ratio of B vs A."""
     endpoint = shown.choices["endpoint"]
-    title = f"{figures.ENDPOINT_LABELS[endpoint]}: cohort A vs cohort B (Kaplan-Meier, 95% CI)"
+    title = _("{endpoint}: cohort A vs cohort B (Kaplan-Meier, 95% CI)",
+              endpoint=_(figures.ENDPOINT_LABELS[endpoint]))
     caption = tables.survival_caption(result) + [
-        "Patients who belong to both cohorts are counted in each."]
+        _("Patients who belong to both cohorts are counted in each.")]
     return figures.survival_figure(result, title), [tables.median_table(result), *caption]
 
 

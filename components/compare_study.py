@@ -17,6 +17,7 @@ from components import compare_page, figures, ids, pages, tables
 from components.analysis_page import download_button, problem
 from components.callbacks import Callbacks
 from components.compare_page import Pair, audit_pair, open_pair
+from components.i18n import N_, _
 from components.panels import PanelUnavailable, release
 from queries.analyses import comparison
 from queries.analyses.comparison_options import (
@@ -31,9 +32,9 @@ from queries.disclosure import policy_for, protect_count
 ROLES = roles_for(COMPARE)
 CALLBACKS = Callbacks()
 TWO_COHORTS, TWO_LEVELS = "cohorts", "levels"
-SPLIT_LABELS = {"regimen": "Regimen at index", "sex": "Sex", "ecog": "ECOG at index",
-                "stage": "Stage", "cancer_type": "Cancer type", "pdl1": "PD-L1 TPS group",
-                "site": "Site", "smoking": "Smoking"}
+SPLIT_LABELS = {"regimen": N_("Regimen at index"), "sex": N_("Sex"), "ecog": N_("ECOG at index"),
+                "stage": N_("Stage"), "cancer_type": N_("Cancer type"),
+                "pdl1": N_("PD-L1 TPS group"), "site": N_("Site"), "smoking": N_("Smoking")}
 
 
 def _field(label: str, control, width: int = 3) -> dbc.Col:
@@ -43,42 +44,42 @@ def _field(label: str, control, width: int = 3) -> dbc.Col:
 def study_section() -> dbc.Card:
     """The adjusted-comparison card of the Compare page."""
     covariates = [{"label": c.label, "value": c.key} for c in COVARIATES.values()]
-    splits = [{"label": SPLIT_LABELS[k], "value": k} for k in SPLIT_FIELDS]
+    splits = [{"label": _(SPLIT_LABELS[k]), "value": k} for k in SPLIT_FIELDS]
     controls = [
         dbc.Row([
-            _field("Compare", dbc.RadioItems(id=ids.STUDY_MODE, value=TWO_COHORTS, options=[
-                {"label": "Cohort A vs cohort B", "value": TWO_COHORTS},
-                {"label": "Two levels of a field within cohort A", "value": TWO_LEVELS}]), 4),
-            _field("Field", dcc.Dropdown(id=ids.STUDY_FIELD, options=splits, value="regimen",
+            _field(_("Compare"), dbc.RadioItems(id=ids.STUDY_MODE, value=TWO_COHORTS, options=[
+                {"label": _("Cohort A vs cohort B"), "value": TWO_COHORTS},
+                {"label": _("Two levels of a field within cohort A"), "value": TWO_LEVELS}]), 4),
+            _field(_("Field"), dcc.Dropdown(id=ids.STUDY_FIELD, options=splits, value="regimen",
                                          clearable=False), 2),
-            _field("Level A", dcc.Dropdown(id=ids.STUDY_LEVEL_A, options=[]), 3),
-            _field("Level B", dcc.Dropdown(id=ids.STUDY_LEVEL_B, options=[]), 3),
+            _field(_("Level A"), dcc.Dropdown(id=ids.STUDY_LEVEL_A, options=[]), 3),
+            _field(_("Level B"), dcc.Dropdown(id=ids.STUDY_LEVEL_B, options=[]), 3),
         ], className="g-3 mb-2"),
         dbc.Row([
-            _field("Covariates at index (propensity score)", dcc.Dropdown(
+            _field(_("Covariates at index (propensity score)"), dcc.Dropdown(
                 id=ids.STUDY_COVARIATES, options=covariates, value=list(DEFAULT_COVARIATES),
                 multi=True), 6),
-            _field("Adjustment", dbc.RadioItems(id=ids.STUDY_METHOD, value="match", options=[
-                {"label": "1:1 matching", "value": "match"},
-                {"label": "Weighting (IPTW)", "value": "iptw"}]), 2),
-            _field("Caliper (SD of logit)", dbc.Input(id=ids.STUDY_CALIPER, type="number",
+            _field(_("Adjustment"), dbc.RadioItems(id=ids.STUDY_METHOD, value="match", options=[
+                {"label": _("1:1 matching"), "value": "match"},
+                {"label": _("Weighting (IPTW)"), "value": "iptw"}]), 2),
+            _field(_("Caliper (SD of logit)"), dbc.Input(id=ids.STUDY_CALIPER, type="number",
                                                       value=0.2, min=0.01, max=5, step=0.05), 2),
-            _field("Trim (IPTW)", dbc.Input(id=ids.STUDY_TRIM, type="number", value=0.05,
+            _field(_("Trim (IPTW)"), dbc.Input(id=ids.STUDY_TRIM, type="number", value=0.05,
                                             min=0, max=0.49, step=0.01), 2),
         ], className="g-3 mb-2"),
         dbc.Row([
-            _field("Patients in both cohorts", dbc.RadioItems(
+            _field(_("Patients in both cohorts"), dbc.RadioItems(
                 id=ids.STUDY_OVERLAP, value="exclude", inline=True, options=[
-                    {"label": "leave out of both", "value": "exclude"},
-                    {"label": "keep in A", "value": "a"},
-                    {"label": "keep in B", "value": "b"}]), 5),
-            _field("Subgroups (forest plot)", dcc.Dropdown(
+                    {"label": _("leave out of both"), "value": "exclude"},
+                    {"label": _("keep in A"), "value": "a"},
+                    {"label": _("keep in B"), "value": "b"}]), 5),
+            _field(_("Subgroups (forest plot)"), dcc.Dropdown(
                 id=ids.STUDY_SUBGROUPS, options=splits, value=[], multi=True), 5),
-            dbc.Col(dbc.Button("Run comparison", id=ids.STUDY_RUN, color="primary",
+            dbc.Col(dbc.Button(_("Run comparison"), id=ids.STUDY_RUN, color="primary",
                                className="mt-4"), md=2),
         ], className="g-3 mb-2"),
     ]
-    header = html.Div([html.H3("Adjusted comparison (propensity score)",
+    header = html.Div([html.H3(_("Adjusted comparison (propensity score)"),
                                className="h6 mb-0 me-auto"),
                        download_button(ids.STUDY_CSV_BUTTON, ids.STUDY_DOWNLOAD, class_name="")],
                       className="d-flex flex-wrap align-items-center gap-3")
@@ -130,7 +131,7 @@ def run_study(user, left, right, current, snapshot_id, mode, field, level_a, lev
     try:
         if _choice(mode, (TWO_COHORTS, TWO_LEVELS), TWO_COHORTS) == TWO_LEVELS:
             if not (isinstance(level_a, str) and isinstance(level_b, str)):
-                raise PanelUnavailable("Choose the two levels to compare.")
+                raise PanelUnavailable(_("Choose the two levels to compare."))
             result = comparison.compare_levels(pair.cohorts[0].cohort,
                                                _choice(field, SPLIT_FIELDS, "regimen"),
                                                level_a, level_b, options)
@@ -158,7 +159,7 @@ def update_study_levels(field, left, current, snapshot_id, right):
         return [], [], None, None
     frame = comparison.patient_frame(pair.cohorts[0].cohort)
     key = _choice(field, SPLIT_FIELDS, "regimen")
-    counts = frame[key].astype("string").fillna("Unknown").value_counts()
+    counts = frame[key].astype("string").fillna("Unknown").value_counts()  # i18n: a data level
     policy = policy_for(user.role)
     levels = [str(level) for level, n in counts.items()
               if protect_count(int(n), policy).value is not None]
@@ -183,7 +184,7 @@ def update_study(clicks, left, right, current, snapshot_id, mode, field, level_a
     except PanelUnavailable as exc:
         return problem(str(exc))
     audit_pair(pair, "compare.study", suppressed,
-               f"method={options.method}; covariates={','.join(options.covariates)}")
+               f"method={options.method}; covariates={','.join(options.covariates)}")  # i18n: log
     return study_view(result)
 
 
@@ -213,9 +214,9 @@ def study_view(result: comparison.StudyComparison) -> list:
     """Everything the comparison shows, in reading order."""
     names = (result.label_a, result.label_b)
     warnings = [dbc.Alert(w, color="warning", className="small mb-2") for w in result.warnings]
-    header = html.P([html.Strong(f"{result.label_a} vs {result.label_b}"),
-                     ": every contrast reads A vs B."], className="mb-2")
-    definitions = html.Details([html.Summary("Definitions", className="small fw-semibold"),
+    header = html.P([html.Strong(_("{a} vs {b}", a=result.label_a, b=result.label_b)),
+                     _(": every contrast reads A vs B.")], className="mb-2")
+    definitions = html.Details([html.Summary(_("Definitions"), className="small fw-semibold"),
                                 html.Ul([html.Li(d) for d in result.definitions],
                                         className="small text-muted mb-0")], className="mb-3")
     view = [header, *warnings, tables.study_arms_table(result), definitions]
@@ -241,6 +242,6 @@ def layout() -> html.Div:
     return html.Div([compare_page.layout(), study_section()])
 
 
-PAGE = pages.register(pages.Page("/compare", "Compare", ROLES, layout, order=25))
+PAGE = pages.register(pages.Page("/compare", N_("Compare"), ROLES, layout, order=25))
 
 register = CALLBACKS.register  # register(app): this section's callbacks on ``app``

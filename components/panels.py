@@ -24,9 +24,10 @@ from access.guard import require_role
 from components import tables
 from components.callbacks import Callbacks
 from components.derived import derived
+from components.i18n import N_, _
 from queries.disclosure.release import release_result
 
-NOT_FOR_ROLE = "This panel is not available for your role."
+NOT_FOR_ROLE = N_("This panel is not available for your role.")
 
 
 class PanelUnavailable(Exception):
@@ -39,7 +40,7 @@ def release(result: Any, user: Any) -> tuple[Any, list[str]]:
     try:
         protected = release_result(result, user.role)
     except (TypeError, NotImplementedError) as exc:  # no adapter for this result type
-        raise PanelUnavailable(NOT_FOR_ROLE) from exc
+        raise PanelUnavailable(_(NOT_FOR_ROLE)) from exc
     return protected.result, list(protected.suppressed)
 
 
@@ -103,10 +104,10 @@ class Panel:
     unavailable: Callable[[str], tuple[Any, ...]]
     controls: tuple[tuple[str, str, str], ...] = ()
     choose: Callable[..., dict[str, Any]] = _no_choices
-    detail: Callable[..., str] = field(default=lambda **_: "")
+    detail: Callable[..., str] = field(default=lambda **_kwargs: "")
     csv: Csv | None = None
     protect: Callable[[Any, Any], tuple[Any, list[str]]] = release
-    idle: Callable[..., tuple[Any, ...] | None] = field(default=lambda **_: None)
+    idle: Callable[..., tuple[Any, ...] | None] = field(default=lambda **_kwargs: None)
 
 
 def _released(panel: Panel, scope: Scope, user: Any, cohort_values: Sequence[Any],
@@ -125,7 +126,7 @@ def _one_or_many(values: tuple[Any, ...], outputs: Sequence[Any]) -> Any:
 def register_panel(callbacks: Callbacks, scope: Scope, panel: Panel) -> None:
     """Declare the panel's view callback and, if it has one, its CSV callback."""
     n_cohort = len(scope.inputs)
-    names = [name for name, _, _ in panel.controls]
+    names = [name for name, _id, _prop in panel.controls]
     action = f"{scope.action}.{panel.key}"
 
     def choices_of(values: Sequence[Any]) -> dict[str, Any]:
@@ -146,7 +147,7 @@ def register_panel(callbacks: Callbacks, scope: Scope, panel: Panel) -> None:
         return _one_or_many(panel.show(result, Shown(choices, opened.labels)), panel.outputs)
 
     outputs = [Output(i, p) for i, p in panel.outputs]
-    inputs = [Input(i, p) for i, p in (*scope.inputs, *((c, p) for _, c, p in panel.controls))]
+    inputs = [Input(i, p) for i, p in (*scope.inputs, *((c, p) for _name_, c, p in panel.controls))]
     _name(view, f"{scope.action}_{panel.key}")
     callbacks.add(view, outputs[0] if len(outputs) == 1 else outputs, *inputs)
     if panel.csv is not None:
@@ -172,7 +173,7 @@ def _register_csv(callbacks: Callbacks, scope: Scope, panel: Panel, csv: Csv,
         return tables.csv_download(frame, tables.safe_filename(*csv.name(**choices),
                                                                *opened.hashes))
 
-    states = [State(i, p) for i, p in (*scope.inputs, *((c, p) for _, c, p in panel.controls))]
+    states = [State(i, p) for i, p in (*scope.inputs, *((c, p) for _name_, c, p in panel.controls))]
     _name(download, f"{scope.action}_{panel.key}_csv")
     callbacks.add(download, Output(csv.download, "data"), Input(csv.button, "n_clicks"),
                   *states, prevent_initial_call=True)

@@ -37,6 +37,10 @@ LINTED = (
     "components/builder/state.py",
     "components/builder/widgets.py",
     "components/figures.py",
+    "components/panels.py",
+    "components/analysis_page.py",
+    "components/compare_page.py",
+    "components/compare_study.py",
     # components/tables.py: comparison tables (A vs B rows) still to convert
 )
 
