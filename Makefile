@@ -1,5 +1,6 @@
 # Every target sets itself up: a venv with the pinned packages; `test` also installs
-# Debian's chromium and chromium-driver when they are missing.
+# Debian's chromium and chromium-driver, and a Java runtime for Spark (`--engine spark`, the
+# engine equality test), when they are missing.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
-.PHONY: run test bench lint sample browser-deps messages
+.PHONY: run test bench lint sample browser-deps java-deps messages
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +23,13 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
+# pyspark comes from requirements.lock; Spark itself runs in a JVM.
+java-deps:
+	@if ! command -v java >/dev/null; then \
+		echo "installing Debian default-jre-headless (Java for Spark)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
+	fi
+
 # The production server (gunicorn, gunicorn.conf.py), as an operator runs it, in demo mode.
 run: $(STAMP)
 	IOCOHORT_DEMO=$${IOCOHORT_DEMO:-1} IOCOHORT_HOST=$(HOST) IOCOHORT_PORT=$(PORT) \
@@ -31,7 +39,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: $(STAMP) browser-deps lint
+test: $(STAMP) browser-deps java-deps lint
 	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider
 	$(VENV)/bin/pytest tests/browser -q -p no:cacheprovider --headless --webdriver Chrome \
 		--reruns 1 --only-rerun StaleElementReferenceException \
@@ -46,7 +54,7 @@ $(LOAD_STAMP): bench/load-requirements.lock
 	$(LOAD_VENV)/bin/pip install --quiet -r bench/load-requirements.lock
 	touch $(LOAD_STAMP)
 
-bench: $(STAMP) $(LOAD_STAMP)
+bench: $(STAMP) $(LOAD_STAMP) java-deps
 	$(PY) -m bench.run
 
 sample: $(STAMP)

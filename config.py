@@ -36,6 +36,8 @@ class Settings:
     cache_mb: int = 768
     results_mb: int = 64
     duckdb_memory_mb: int = 1536
+    # Where `--engine spark` runs: local[*] (this machine) or a cluster's master URL.
+    spark_master: str = "local[*]"
 
     @property
     def is_local(self) -> bool:
@@ -67,6 +69,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         results_mb=_count(env, "IOCOHORT_RESULTS_MB", defaults.results_mb),
         duckdb_memory_mb=max(64, _count(env, "IOCOHORT_DUCKDB_MEMORY_MB",
                                         defaults.duckdb_memory_mb)),
+        spark_master=env.get("IOCOHORT_SPARK_MASTER", "").strip() or defaults.spark_master,
     )
 
 

@@ -1,4 +1,4 @@
-"""`make bench`: generation, count, analysis and load benchmarks on a 1,000,000-patient snapshot.
+"""`make bench`: generation, count, analysis, DuckDB vs Spark, and load benchmarks (1M patients).
 
 Prints figures; asserts nothing (tests check correctness, this measures speed).
 """
@@ -14,6 +14,7 @@ BENCHMARKS = (
     ("count", "bench.count_bench"),
     ("analysis", "bench.analysis_bench"),
     ("compare", "bench.compare_bench"),
+    ("engines", "bench.engine_bench"),
     ("load", "bench.load_bench"),
 )
 

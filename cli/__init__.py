@@ -15,6 +15,7 @@ from typing import Any
 
 from queries.analyses.comparison_options import COVARIATES, ENDPOINTS, SPLIT_FIELDS
 
+ENGINES = ("duckdb", "spark")
 # sub-command -> (module, handler)
 HANDLERS = {
     "generate": ("cli.snapshots", "generate"),
@@ -57,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("cohort", type=Path, help="cohort definition JSON file")
         cmd.add_argument("--json", action="store_true", help="print JSON")
         cmd.add_argument("--cache-dir", type=Path, default=None)
+        cmd.add_argument("--engine", choices=ENGINES, default="duckdb",
+                         help="duckdb (default): a database file built from the snapshot; "
+                         "spark: Spark SQL over the snapshot's Parquet files (master from "
+                         "IOCOHORT_SPARK_MASTER, default local[*])")
         if name == "analyze":
             cmd.add_argument("--role", choices=("clinician", "partner", "advisory"),
                              default="clinician",
@@ -209,6 +214,7 @@ def add_analysis_options(cmd: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module, handler = HANDLERS[args.command]
+    from queries.engine.base import EngineUnavailable
     from queries.snapshot.registry import SnapshotUnavailable
 
     try:
@@ -217,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"iocohort {args.command}: the snapshot cannot be used", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        return 1
+    except EngineUnavailable as exc:  # no Java, no pyspark, no master: one line
+        print(f"iocohort {args.command}: {exc}", file=sys.stderr)
         return 1
 
 

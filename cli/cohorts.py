@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from config import settings_from_env
+from cli.engines import open_engine, open_snapshot_dir
 from queries.analyses import strata
 from queries.analyses.endpoints import Endpoint
 from queries.analyses.panels import AnalysisBundle, AnalysisOptions, analyze
@@ -20,18 +20,6 @@ from queries.cohort.model import Definition
 from queries.disclosure.policy import policy_for
 from queries.disclosure.release import notice, release_result, released_size
 from queries.disclosure.summary import PlainSummary, plain_summary
-from queries.snapshot.database import SnapshotDatabase
-from queries.snapshot.registry import open_snapshot_folder
-
-
-def open_snapshot_dir(snapshot_dir: Path, cache_dir: Path | None = None) -> SnapshotDatabase:
-    """Validate a snapshot folder, then build (once, into the cache) and open its database.
-
-    Raises ``SnapshotUnavailable`` listing every problem of a broken snapshot.
-    """
-    if cache_dir is None:
-        cache_dir = settings_from_env().cache_dir
-    return open_snapshot_folder(Path(snapshot_dir), Path(cache_dir))
 
 
 def read_definition_file(path: Path, catalog: Catalog | None = None) -> Definition | None:
@@ -68,9 +56,9 @@ def format_table(attrition: Attrition) -> str:
 
 
 def count(args) -> int:
-    """``iocohort count --snapshot DIR COHORT.json [--json]``: print the attrition table."""
-    db = open_snapshot_dir(args.snapshot, getattr(args, "cache_dir", None))
-    try:
+    """``iocohort count --snapshot DIR COHORT.json [--json] [--engine duckdb|spark]``: print
+    the attrition table."""
+    with open_engine(args) as db:
         catalog = build_catalog(db)
         definition = read_definition_file(args.cohort, catalog)
         if definition is None:
@@ -81,8 +69,6 @@ def count(args) -> int:
         else:
             print(f"{definition.metadata.name} on snapshot {db.snapshot_id}")
             print(format_table(attrition))
-    finally:
-        db.close()
     return 0
 
 
@@ -106,9 +92,9 @@ def export(args) -> int:
 
 
 def analyze_command(args) -> int:
-    """``iocohort analyze --snapshot DIR COHORT.json [--json]``: every analysis of a definition."""
-    db = open_snapshot_dir(args.snapshot, getattr(args, "cache_dir", None))
-    try:
+    """``iocohort analyze --snapshot DIR COHORT.json [--json] [--engine duckdb|spark]``: every
+    analysis of a definition."""
+    with open_engine(args) as db:
         catalog = build_catalog(db)
         definition = read_definition_file(args.cohort, catalog)
         if definition is None:
@@ -145,8 +131,6 @@ def analyze_command(args) -> int:
             if role != "clinician":
                 print(notice(policy_for(role)))
             print(_text_report(released))
-    finally:
-        db.close()
     return 0
 
 

@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -27,6 +26,7 @@ from queries.analyses.strata import (
     stratum_column,
 )
 from queries.cohort.kept_tables import Cohort
+from queries.engine.base import Cursor
 
 CATEGORICAL = ("sex", "age_group", "site", "smoking_status", "cancer_type", "histology", "stage",
                "ecog")
@@ -69,7 +69,7 @@ class Comparison:
         return jsonable_dict({"n": list(self.n), "rows": self.rows, "variables": self.variables})
 
 
-def _age_row(cur: duckdb.DuckDBPyConnection, base: str, n: int) -> dict[str, Any]:
+def _age_row(cur: Cursor, base: str, n: int) -> dict[str, Any]:
     sql = (f"SELECT count(age), quantile_cont(age, [0.5, 0.25, 0.75]), avg(age), "  # noqa: S608
            f"stddev_samp(age) FROM {base}")
     known, quartiles, mean, sd = cur.execute(sql).fetchall()[0]
@@ -79,7 +79,7 @@ def _age_row(cur: duckdb.DuckDBPyConnection, base: str, n: int) -> dict[str, Any
             "q3": q3, "mean": mean, "sd": sd}
 
 
-def _level_counts(cur: duckdb.DuckDBPyConnection, base: str, keys: list[str]) -> pd.DataFrame:
+def _level_counts(cur: Cursor, base: str, keys: list[str]) -> pd.DataFrame:
     """(key, level, n) for several stratification columns in one scan (GROUPING SETS)."""
     cols = [stratum_column(key) for key in keys]
     sets = ", ".join(f"({col})" for col in cols)

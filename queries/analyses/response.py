@@ -117,7 +117,7 @@ def bor_counts(cohort: Cohort, strata: str | None = None,
     sql = (
         f"SELECT {stratum_column(strata)} AS stratum, "  # noqa: S608 - fixed names
         f"coalesce({column}, '{NOT_EVALUABLE}') AS bor, count(*) AS n "
-        f"FROM {base_table(cohort)} GROUP BY ALL"
+        f"FROM {base_table(cohort)} GROUP BY 1, 2"
     )
     return cohort.db.cursor().execute(sql).df().astype({"stratum": str, "bor": str, "n": "int64"})
 

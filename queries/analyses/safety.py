@@ -25,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import duckdb
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -40,6 +39,7 @@ from queries.analyses.strata import (
     stratum_column,
 )
 from queries.cohort.kept_tables import Cohort
+from queries.engine.base import Cursor
 from queries.snapshot.schema import DAYS_PER_MONTH
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -153,7 +153,7 @@ class _Runs:
                      np.minimum.reduceat(self.onset_days, starts))
 
 
-def _read_events(cur: duckdb.DuckDBPyConnection, events: str,
+def _read_events(cur: Cursor, events: str,
                  options: SafetyOptions) -> tuple[_Runs, np.ndarray]:
     """Patient x term runs of the events the options keep, and each run's organ id."""
     # integer columns without NULLs: plain numpy arrays
@@ -215,16 +215,14 @@ def _ranked(frame: pd.DataFrame, labels: list[str], size: int) -> pd.DataFrame:
                           "median_onset_days"]].reset_index(drop=True), size)
 
 
-def _by_term(runs: _Runs, terms: pd.DataFrame, size: int) -> pd.DataFrame:
-    counts = _frequencies(runs).merge(terms, left_on="key_id", right_on="term_id")
+def _by_term(frequencies: pd.DataFrame, terms: pd.DataFrame, size: int) -> pd.DataFrame:
+    counts = frequencies.merge(terms, left_on="key_id", right_on="term_id")
     return _ranked(counts, ["organ_class", "term"], size)
 
 
-def _by_organ(runs: _Runs, organ: np.ndarray, terms: pd.DataFrame, size: int) -> pd.DataFrame:
-    # term ids follow organ classes, so a patient's organ classes are adjacent runs already
-    per_organ = runs.collapse(organ)
+def _by_organ(frequencies: pd.DataFrame, terms: pd.DataFrame, size: int) -> pd.DataFrame:
     organs = terms[["organ_id", "organ_class"]].drop_duplicates()
-    counts = _frequencies(per_organ).merge(organs, left_on="key_id", right_on="organ_id")
+    counts = frequencies.merge(organs, left_on="key_id", right_on="organ_id")
     return _ranked(counts, ["organ_class"], size)
 
 
@@ -266,6 +264,10 @@ def _by_groups(cohort: Cohort, patients: _Runs,
 def _overall(patients: _Runs, size: int) -> dict[str, Any]:
     n_any, n_3 = len(patients.rid), int((patients.max_grade >= 3).sum())
     median = float(np.median(patients.onset_days)) if n_any else None
+    return _overall_row(n_any, n_3, median, size)
+
+
+def _overall_row(n_any: int, n_3: int, median: float | None, size: int) -> dict[str, Any]:
     any_ci, g3_ci = clopper_pearson(n_any, size), clopper_pearson(n_3, size)
     return {"patients_any_grade": n_any, "pct_any_grade": n_any / size,
             "pct_any_grade_ci_lower": any_ci[0], "pct_any_grade_ci_upper": any_ci[1],
@@ -275,21 +277,114 @@ def _overall(patients: _Runs, size: int) -> dict[str, Any]:
             "median_onset_months": None if median is None else median / DAYS_PER_MONTH}
 
 
+# --- the same counts aggregated in the engine (Spark: no per-patient rows leave it) --------
+
+
+def _event_filter(options: SafetyOptions) -> tuple[str, list[int]]:
+    conds, params = ["TRUE"], []
+    if options.window_days is not None:
+        conds.append("onset_days <= ?")
+        params.append(options.window_days)
+    if options.immune_only:
+        conds.append("immune")
+    if options.index_line_only:
+        conds.append("on_index_line")
+    if options.treatment_emergent_days is not None:
+        conds.append("(window_end_days IS NULL OR onset_days <= window_end_days + ?)")
+        params.append(options.treatment_emergent_days)
+    return " AND ".join(conds), params
+
+
+def _patient_runs_sql(events: str, options: SafetyOptions,
+                      key: str | None) -> tuple[str, list[int]]:
+    """Per patient (and term or organ id as ``key_id``): worst grade and first onset."""
+    where, params = _event_filter(options)
+    key_col = f", {key} AS key_id" if key else ""
+    group = f", {key}" if key else ""
+    return (f"SELECT rid{key_col}, max(coalesce(grade, 0)) AS max_grade, "  # noqa: S608 - names
+            f"min(onset_days) AS onset_days FROM {events} WHERE {where} GROUP BY rid{group}",
+            params)
+
+
+_FREQUENCIES = ("count(*) AS patients_any_grade, "
+                "coalesce(sum(CASE WHEN max_grade >= 3 THEN 1 ELSE 0 END), 0) "
+                "AS patients_grade3plus, median(onset_days) AS median_onset_days")
+
+
+def _engine_frequencies(cur: Cursor, events: str, options: SafetyOptions,
+                        key: str) -> pd.DataFrame:
+    runs, params = _patient_runs_sql(events, options, key)
+    frame = cur.execute(f"SELECT key_id, {_FREQUENCIES} FROM ({runs}) AS runs "  # noqa: S608
+                        "GROUP BY key_id ORDER BY key_id", params).df()
+    frame = frame.astype({"key_id": "int64", "patients_any_grade": "int64",
+                          "patients_grade3plus": "int64", "median_onset_days": float})
+    return frame
+
+
+def _engine_overall(cur: Cursor, events: str, options: SafetyOptions,
+                    size: int) -> dict[str, Any]:
+    runs, params = _patient_runs_sql(events, options, None)
+    n_any, n_3, median = cur.execute(f"SELECT {_FREQUENCIES} FROM ({runs}) AS runs",  # noqa: S608
+                                     params).fetchone()
+    return _overall_row(int(n_any), int(n_3), None if median is None else float(median), size)
+
+
+def _engine_groups(cohort: Cohort, events: str, options: SafetyOptions,
+                   keys: tuple[str, ...] = ("regimen", "drug_classes")) -> dict[str, pd.DataFrame]:
+    runs, params = _patient_runs_sql(events, options, None)
+    out: dict[str, pd.DataFrame] = {}
+    for key in keys:
+        frame = cohort.db.cursor().execute(
+            f"SELECT {stratum_column(key)} AS {key}, count(*) AS patients, "  # noqa: S608
+            "count(r.rid) AS patients_any_grade, "
+            "coalesce(sum(CASE WHEN r.max_grade >= 3 THEN 1 ELSE 0 END), 0) "
+            "AS patients_grade3plus, median(r.onset_days) AS median_onset_days "
+            f"FROM {base_table(cohort)} b LEFT JOIN ({runs}) AS r ON r.rid = b.rid GROUP BY 1",
+            params).df()
+        frame = frame.astype({key: object, "patients": "int64", "patients_any_grade": "int64",
+                              "patients_grade3plus": "int64", "median_onset_days": float})
+        frame = frame.sort_values(["patients", key], ascending=[False, True])
+        out[key] = _finish(frame.reset_index(drop=True), frame["patients"].to_numpy())
+    return out
+
+
+# overall row, by term, by organ class, by regimen and drug classes
+_Tables = tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]
+
+
+def _tables_in_engine(cohort: Cohort, events: str, terms: pd.DataFrame,
+                      options: SafetyOptions, size: int) -> _Tables:
+    cur = cohort.db.cursor()
+    return (_engine_overall(cur, events, options, size),
+            _by_term(_engine_frequencies(cur, events, options, "term_id"), terms, size),
+            _by_organ(_engine_frequencies(cur, events, options, "organ_id"), terms, size),
+            _engine_groups(cohort, events, options))
+
+
+def _tables_in_numpy(cohort: Cohort, events: str, terms: pd.DataFrame,
+                     options: SafetyOptions, size: int) -> _Tables:
+    runs, organ = _read_events(cohort.db.cursor(), events, options)
+    patients = runs.collapse(runs.rid)
+    # term ids follow organ classes, so a patient's organ classes are adjacent runs already
+    return (_overall(patients, size), _by_term(_frequencies(runs), terms, size),
+            _by_organ(_frequencies(runs.collapse(organ)), terms, size),
+            _by_groups(cohort, patients))
+
+
 def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> SafetyResult:
-    """AE frequency tables for the cohort (see the module docstring for the window)."""
+    """AE frequency tables for the cohort (see the module docstring for the window).
+
+    On an in-process engine (DuckDB) the events are read as arrays and aggregated in numpy;
+    elsewhere (Spark) the same counts are aggregated in the engine and only they are read.
+    """
     options = options or SafetyOptions()
     window = _window_text(options)
     events, terms_table = events_table(cohort)
-    cur = cohort.db.cursor()
-    runs, organ = _read_events(cur, events, options)
-    terms = cur.execute(f"SELECT term_id, organ_id, organ_class, term FROM {terms_table}"  # noqa: S608
-                        ).df()
-    patients = runs.collapse(runs.rid)
+    terms = cohort.db.cursor().execute(
+        f"SELECT term_id, organ_id, organ_class, term FROM {terms_table}").df()  # noqa: S608
     size = max(cohort.size, 1)
-    overall_row = _overall(patients, size)
-    by_term = _by_term(runs, terms, size)
-    by_organ = _by_organ(runs, organ, terms, size)
-    groups = _by_groups(cohort, patients)
+    tables = _tables_in_numpy if cohort.db.local_rows else _tables_in_engine
+    overall_row, by_term, by_organ, groups = tables(cohort, events, terms, options, size)
     by_regimen, by_classes = groups["regimen"], groups["drug_classes"]
     reason = None
     if cohort.size == 0:

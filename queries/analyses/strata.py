@@ -187,13 +187,13 @@ def base_sql(cohort: Cohort) -> str:
         (f"({_biomarker_pivot(cohort)})", "bm"),
     ]
     return (
-        "SELECT c.patient_id, c.rowid AS rid, c.index_date, c.index_line, "  # noqa: S608
+        "SELECT c.patient_id, c.rid, c.index_date, c.index_line, "  # noqa: S608
         "year(c.index_date) - p.birth_year AS age, "
         + ", ".join(f"ep.{column}" for column in ENDPOINT_PART_COLUMNS) + ", "
         + ", ".join(labels) + f" FROM {cohort.table} c "
         + " LEFT JOIN patients p ON p.patient_id = c.patient_id "
-        # every per-patient part is keyed by the cohort table's integer rowid (cheap joins)
-        + " ".join(f"LEFT JOIN {src} {alias} ON {alias}.rid = c.rowid" for src, alias in joins)
+        # every per-patient part is keyed by the cohort table's integer rid (cheap joins)
+        + " ".join(f"LEFT JOIN {src} {alias} ON {alias}.rid = c.rid" for src, alias in joins)
     )
 
 

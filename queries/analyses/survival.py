@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
@@ -41,6 +40,7 @@ from queries.analyses.strata import (
     stratum_column,
 )
 from queries.cohort.kept_tables import Cohort
+from queries.engine.base import Cursor
 from queries.snapshot.schema import DAYS_PER_MONTH
 
 Z95 = stats.norm.ppf(0.975)
@@ -194,13 +194,15 @@ def aggregate(cohort: Cohort, endpoint: Endpoint | str, strata: str | None = Non
     extra = ""
     if keys:
         extra = ", " + " || ' | ' || ".join(stratum_column(key) for key in keys) + " AS within"
+    # positions, not GROUP BY ALL: the same SQL runs on every engine (queries/engine)
+    keys_list = "1, 2, 3" if keys else "1, 2"
     sql = (
         f"SELECT stratum{', within' if keys else ''}, time_days, "  # noqa: S608 - fixed names
         "sum(CAST(event AS INTEGER)) AS n_event, sum(CAST(NOT event AS INTEGER)) AS n_censored "
         f"FROM (SELECT {stratum_column(strata)} AS stratum{extra}, "
         f"CAST({parts.time_days} AS INTEGER) AS time_days, {parts.event} AS event "
         f"FROM {base_table(cohort)} WHERE {parts.population}) "
-        "WHERE time_days >= 0 GROUP BY ALL ORDER BY ALL"
+        f"WHERE time_days >= 0 GROUP BY {keys_list} ORDER BY {keys_list}"
     )
     frame = _execute(cohort, sql, parts.params).df()
     return frame.astype({"stratum": str, "time_days": "int64", "n_event": "int64",
@@ -215,7 +217,7 @@ def population_size(cohort: Cohort, endpoint: Endpoint | str,
     return int(_execute(cohort, sql, parts.params).fetchall()[0][0])
 
 
-def _execute(cohort: Cohort, sql: str, params: dict[str, int]) -> duckdb.DuckDBPyConnection:
+def _execute(cohort: Cohort, sql: str, params: dict[str, int]) -> Cursor:
     """Run with the named parameters the statement uses (DuckDB rejects unused ones)."""
     used = {name: value for name, value in params.items() if f"${name}" in sql}
     return cohort.db.cursor().execute(sql, used)

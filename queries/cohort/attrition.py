@@ -17,7 +17,7 @@ from queries.cohort.compiler import compile_attrition
 from queries.cohort.describe import index_label
 from queries.cohort.materialize import index_table, snapshot_hash
 from queries.cohort.model import Definition
-from queries.snapshot.database import SnapshotDatabase
+from queries.engine.base import Database
 
 ATTRITION_COLUMNS = ("step", "rule_name", "enabled", "remaining", "excluded", "alone")
 
@@ -56,13 +56,13 @@ class Attrition:
                 "steps": [asdict(s) for s in self.steps]}
 
 
-def _cached_counts(db: SnapshotDatabase, table: str) -> dict[str, Any]:
+def _cached_counts(db: Database, table: str) -> dict[str, Any]:
     with db.hold():  # read before another thread's eviction could drop it
         frame = db.cursor().execute(f"SELECT * FROM {table}").df()  # noqa: S608 - from a hash
     return {str(col): (0 if pd.isna(v) else int(v)) for col, v in frame.iloc[0].items()}
 
 
-def compute_attrition(db: SnapshotDatabase, definition: Definition,
+def compute_attrition(db: Database, definition: Definition,
                       catalog: Catalog | None = None) -> Attrition:
     """Exact attrition counts for a definition over one snapshot."""
     table = f"attrition_{definition.attrition_hash()[:32]}_{snapshot_hash(db.snapshot_id)}"

@@ -8,7 +8,7 @@ from queries.cohort.catalog import Catalog
 from queries.cohort.compiler import compile_cohort, index_population_sql
 from queries.cohort.kept_tables import Cohort, KeptSource, cached_cohort, materialize_sql
 from queries.cohort.model import Definition
-from queries.snapshot.database import SnapshotDatabase
+from queries.engine.base import Database
 
 
 def snapshot_hash(snapshot_id: str) -> str:
@@ -20,7 +20,7 @@ def cohort_key(definition: Definition, snapshot_id: str) -> str:
     return f"{definition.logic_hash()[:32]}_{snapshot_hash(snapshot_id)}"
 
 
-def index_source(db: SnapshotDatabase, definition: Definition) -> KeptSource:
+def index_source(db: Database, definition: Definition) -> KeptSource:
     """The kept table of a definition's index-event population (see :func:`index_table`)."""
     query = index_population_sql(definition.index_event)
     return KeptSource(f"index_{definition.index_hash()[:32]}_{snapshot_hash(db.snapshot_id)}",
@@ -28,7 +28,7 @@ def index_source(db: SnapshotDatabase, definition: Definition) -> KeptSource:
                       definition.index_event.at_index_grace_days or 0)
 
 
-def index_table(db: SnapshotDatabase, definition: Definition) -> str:
+def index_table(db: Database, definition: Definition) -> str:
     """The index-event population of a definition, kept as a table per (index event,
     snapshot), so that editing rules in the builder never recomputes it.
 
@@ -38,7 +38,7 @@ def index_table(db: SnapshotDatabase, definition: Definition) -> str:
     return index_source(db, definition).cohort(db).table
 
 
-def materialize_definition(db: SnapshotDatabase, definition: Definition,
+def materialize_definition(db: Database, definition: Definition,
                            catalog: Catalog | None = None) -> Cohort:
     """The cohort table of a definition; built on first use, then reused by every query.
 

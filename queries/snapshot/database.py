@@ -218,6 +218,8 @@ class SnapshotDatabase:
     memory_limit: str | None = None
     max_cached_bytes: int = DEFAULT_CACHE_BYTES
     max_cached_tables: int = 512
+    # analyses may read per-patient rows into numpy (an in-process engine; see queries/engine)
+    local_rows: bool = True
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)

@@ -3,9 +3,9 @@
 -- within $grace days after index (the index event's grace window, 0 by default).
 SELECT rid, biomarker, value_numeric, value_category
 FROM (
-    SELECT c.rowid AS rid, b.biomarker, b.value_numeric, b.value_category,
+    SELECT c.rid AS rid, b.biomarker, b.value_numeric, b.value_category,
            row_number() OVER (
-               PARTITION BY c.rowid, b.biomarker
+               PARTITION BY c.rid, b.biomarker
                ORDER BY (b.test_date <= c.index_date) DESC,
                         abs(date_diff('day', c.index_date, b.test_date)), b.test_date
            ) AS rn

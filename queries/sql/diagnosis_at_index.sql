@@ -3,9 +3,9 @@
 -- ties as the compiler breaks them (icd10, cancer type, stage, histology).
 SELECT rid, cancer_type, icd10, histology_icdo3, stage, diagnosis_date
 FROM (
-    SELECT c.rowid AS rid, d.*,
+    SELECT c.rid AS rid, d.*,
            row_number() OVER (
-               PARTITION BY c.rowid
+               PARTITION BY c.rid
                ORDER BY (d.diagnosis_date <= c.index_date + CAST($grace AS INTEGER)) DESC,
                         CASE WHEN d.diagnosis_date <= c.index_date + CAST($grace AS INTEGER)
                              THEN d.diagnosis_date END DESC,

@@ -1,5 +1,5 @@
 -- The parts every time-to-event endpoint and the best overall response are computed from, one
--- row per cohort patient (rid = the cohort table's rowid), as whole days after index. The
+-- row per cohort patient (rid = the cohort table's row key), as whole days after index. The
 -- endpoints themselves are expressions over these columns (queries/analyses/survival.py), so an
 -- option (a death window, censoring at the next line) never rebuilds this table.
 --
@@ -20,7 +20,7 @@
 -- CR); SD needs a CR/PR/SD assessment >= 42 days after index; otherwise PD when progressed,
 -- else NE.
 WITH ta AS (
-    SELECT c.rowid AS rid,
+    SELECT c.rid,
            CAST(date_diff('day', c.index_date, t.assessment_date) AS INTEGER) AS day,
            t.response
     FROM {cohort} c JOIN tumor_assessments t USING (patient_id)
@@ -60,7 +60,7 @@ WITH ta AS (
                 ELSE 'NE' END AS bor_confirmed
     FROM progression p LEFT JOIN response r USING (rid)
 ), lines AS (
-    SELECT c.rowid AS rid,
+    SELECT c.rid,
            min(CAST(date_diff('day', c.index_date, t.start_date) AS INTEGER))
                FILTER (WHERE t.line_number > c.index_line AND t.start_date > c.index_date)
                AS next_d,
@@ -71,9 +71,9 @@ WITH ta AS (
            bool_or(t.line_number = c.index_line) AS has_line
     FROM {cohort} c JOIN treatments t USING (patient_id)
     WHERE c.index_line IS NOT NULL
-    GROUP BY c.rowid
+    GROUP BY c.rid
 )
-SELECT c.rowid AS rid,
+SELECT c.rid,
        CAST(date_diff('day', c.index_date, p.death_date) AS INTEGER) AS death_d,
        CAST(date_diff('day', c.index_date, coalesce(p.death_date, p.last_followup_date))
             AS INTEGER) AS fu_d,
@@ -81,5 +81,5 @@ SELECT c.rowid AS rid,
        l.next_d, l.line_end_d, coalesce(l.has_line, false) AS has_line
 FROM {cohort} c
 LEFT JOIN patients p USING (patient_id)
-LEFT JOIN assessed a ON a.rid = c.rowid
-LEFT JOIN lines l ON l.rid = c.rowid
+LEFT JOIN assessed a ON a.rid = c.rid
+LEFT JOIN lines l ON l.rid = c.rid
