@@ -570,6 +570,13 @@ def cox_forest_figure(model, title: str | None = None) -> go.Figure:
 STAGE_LABELS = {"crude": "crude", "adjusted": "adjusted"}
 
 
+def _legend_above_subplots(fig: go.Figure) -> go.Figure:
+    """Side-by-side panels have their own titles: the legend goes above them, not over."""
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.12, xanchor="left",
+                                  x=0.0), margin=dict(t=120))
+    return fig
+
+
 def propensity_figure(result, names: tuple[str, str]) -> go.Figure:
     """Propensity-score distributions of A and B before and after adjustment (mirrored bars:
     A up, B down); ``result`` is a ``queries.analyses.comparison.StudyComparison``."""
@@ -595,7 +602,7 @@ def propensity_figure(result, names: tuple[str, str]) -> go.Figure:
                          row=1, col=col)
     fig.update_yaxes(title_text=_("Patients (A up, B down)"), row=1, col=1)
     fig.update_layout(barmode="overlay", bargap=0)
-    return _base_layout(fig, title, 380)
+    return _legend_above_subplots(_base_layout(fig, title, 400))
 
 
 def love_plot(result) -> go.Figure:
@@ -644,7 +651,7 @@ def study_survival_figure(outcome, names: tuple[str, str]) -> go.Figure:
                                      + "</extra>"), row=1, col=col)
         fig.update_xaxes(title_text=_("Months since index"), row=1, col=col)
     fig.update_yaxes(title_text=_("Probability"), range=[0, 1.02], tickformat=".0%", row=1, col=1)
-    return _base_layout(fig, title, 400)
+    return _legend_above_subplots(_base_layout(fig, title, 420))
 
 
 def forest_figure(subgroups: pd.DataFrame, names: tuple[str, str], overall=None) -> go.Figure:
