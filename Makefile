@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
-.PHONY: run test bench lint sample browser-deps java-deps messages
+.PHONY: run test test-spark bench lint sample browser-deps java-deps messages
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: $(STAMP) browser-deps java-deps lint
 	$(VENV)/bin/pytest tests/browser -q -p no:cacheprovider --headless --webdriver Chrome \
 		--reruns 1 --only-rerun StaleElementReferenceException \
 		--only-rerun ElementClickInterceptedException
+
+# DuckDB and Spark give equal counts, attrition and analysis aggregates (a local Spark; slow).
+test-spark: $(STAMP) java-deps
+	IOCOHORT_SPARK_EQUALITY=1 $(VENV)/bin/pytest tests/unit/test_spark_equality.py -q -p no:cacheprovider
 
 # The load test's locust lives in its own venv: it needs urllib3 2, the app's selenium 1.26.
 LOAD_VENV := .venv-load
