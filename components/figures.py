@@ -16,7 +16,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components.i18n import N_, _, fmt_number, localize_released, plotly_separators
+from components.i18n import (
+    N_,
+    _,
+    fmt_int,
+    fmt_number,
+    fmt_percent,
+    localize_released,
+    plotly_separators,
+)
 
 # Okabe & Ito (2008); yellow last because it is faint on white.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
@@ -53,7 +61,7 @@ def fmt_months(value: object, digits: int = 1) -> str:
         return _("not reached")
     if isinstance(value, str):
         return value
-    return f"{float(value):.{digits}f}"
+    return fmt_number(float(value), digits)
 
 
 def fmt_pct(value: object, digits: int = 1) -> str:
@@ -62,7 +70,7 @@ def fmt_pct(value: object, digits: int = 1) -> str:
         return EMPTY
     if isinstance(value, str):
         return value
-    return f"{100 * float(value):.{digits}f}%"
+    return fmt_percent(100 * float(value), digits)
 
 
 def fmt_count(value: object) -> str:
@@ -70,7 +78,7 @@ def fmt_count(value: object) -> str:
         return EMPTY
     if isinstance(value, str):
         return value
-    return f"{int(value):,}"
+    return fmt_int(int(value))
 
 
 def shown(row, column: str) -> str:
@@ -78,7 +86,7 @@ def shown(row, column: str) -> str:
     carries one (e.g. "< 10"), else the exact count."""
     display = row.get(f"{column}_display") if hasattr(row, "get") else None
     if isinstance(display, str) and display:
-        return display
+        return localize_released(display)
     return fmt_count(row[column])
 
 
@@ -86,11 +94,11 @@ def fmt_p(p: object) -> str:
     if is_missing(p):
         return EMPTY
     p = float(p)
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    return f"p < {fmt_number(0.001, 3)}" if p < 0.001 else f"p = {fmt_number(p, 3)}"
 
 
 def fmt_ratio(value: object) -> str:
-    return EMPTY if is_missing(value) else f"{float(value):.2f}"
+    return EMPTY if is_missing(value) else fmt_number(float(value), 2)
 
 
 def colour(i: int) -> str:
