@@ -110,7 +110,8 @@ def strata_key(value: str | None) -> str | None:
 
 def download_button(button_id: str, download_id: str, class_name: str = "mt-3") -> html.Div:
     return html.Div([
-        dbc.Button(_("Download CSV"), id=button_id, size="sm", color="secondary", outline=True),
+        dbc.Button(_("Download CSV"), id=button_id, size="sm", color="primary", outline=True,
+                   className="btn-download"),
         dcc.Download(id=download_id),
     ], className=class_name)
 
