@@ -97,7 +97,9 @@ class Clinician(HttpUser):
     def response_panel(self) -> None:
         self._call("response panel", "analysis-response-rate-graph.figure", {
             "shell-cohort-store.data": self.definition,
-            "analysis-response-strata.value": random.choice(STRATA[:4])})
+            "analysis-response-strata.value": random.choice(STRATA[:4]),
+            "analysis-response-rule.value": random.choice(("confirmed", "unconfirmed")),
+            "analysis-response-denominator.value": random.choice(("all", "evaluable"))})
 
     @task(1)
     def safety_panel(self) -> None:
@@ -105,7 +107,8 @@ class Clinician(HttpUser):
             "shell-cohort-store.data": self.definition,
             "analysis-safety-level.value": random.choice(("term", "organ_class")),
             "analysis-safety-grade.value": random.choice(("any", "grade3")),
-            "analysis-safety-immune.value": random.random() < 0.3})
+            "analysis-safety-immune.value": random.random() < 0.3,
+            "analysis-safety-window.value": random.choice(("treatment-emergent", "all"))})
 
     @task(1)
     def characteristics_panel(self) -> None:

@@ -229,7 +229,7 @@ class SnapshotDatabase:
     _pins: dict[str, int] = field(default_factory=dict, repr=False)
     # Tables used this recently may be read by a request in flight: not evicted yet (the
     # budget is exceeded for that long under a burst rather than a table dropped mid-use).
-    eviction_grace_seconds: float = 5.0
+    eviction_grace_seconds: float = 30.0
     _last_used: dict[str, float] = field(default_factory=dict, repr=False)
     # How each table was made (SQL, parameters), so that ``ensure`` can make it again.
     _recipes: OrderedDict[str, tuple[str, list[Any] | dict[str, Any]]] = field(
