@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from scipy.special import ndtr, ndtri
 from tqdm import tqdm
 
 from queries.snapshot.files import write_snapshot
@@ -40,6 +41,11 @@ HR_ECOG2_NON_IO = 1.8
 HR_AGE75 = 1.3  # age at the first ICI (year of index - birth_year) >= 75
 HR_MELANOMA_COMBO = 0.80  # melanoma, first ICI nivolumab + ipilimumab vs anti-PD-1 alone
 WEIBULL_SHAPE = 0.85
+# Responders to the first ICI live longer: a Gaussian copula (correlation below) ties the
+# response draw to the survival time among patients alive at the landmark; earlier deaths keep
+# an independent response, so the ORR among the response-evaluable stays the planted one.
+RESPONSE_SURVIVAL_CORRELATION = 0.6
+RESPONSE_LANDMARK_DAYS = 70
 TPS_GROUPS = ("<1", "1-49", ">=50", "untested")
 
 CR_SHARE = 0.15  # of responders
@@ -640,8 +646,8 @@ def _start_ici(st: _State, p: _Patients, k: int) -> None:
     """At the first ICI line: fix index date, death and last follow-up."""
     now = st.active & (st.io_line == k)
     old = (_year(st.start) - p.birth_year) >= 75
-    log_hr = st.os_log_hr + np.log(HR_AGE75) * old
-    os_days = _weibull_days(st.os_median[now], log_hr[now], st.os_u[now])
+    st.os_log_hr[now] = (st.os_log_hr + np.log(HR_AGE75) * old)[now]
+    os_days = _weibull_days(st.os_median[now], st.os_log_hr[now], st.os_u[now])
     st.death[now] = st.start[now] + os_days
     fu = np.minimum(np.minimum(st.death, CUTOFF_DAY), st.start + st.ltfu_days)
     st.last_fu[now] = fu[now]
@@ -654,11 +660,33 @@ def _responses(rng, reg, p: _Patients, bm: _Biomarkers, st: _State, k: int) -> n
     planted = _type_mask(p, "NSCLC") & (st.io_line == k)
     orr_tps = np.array([ORR_BY_TPS[g] for g in TPS_GROUPS])[bm.tps_group]
     orr = np.where(planted, orr_tps, orr)
-    resp = np.where(planted, st.u_response, rng.random(p.n)) < orr
+    u = np.where(planted, st.u_response, rng.random(p.n))
+    resp = np.where(st.io_line == k, _response_tied_to_survival(u, st), u) < orr
     cr = resp & (rng.random(p.n) < CR_SHARE)
     # A fixed-length line (platinum before maintenance) ends without progression.
     ppd = ~resp & (rng.random(p.n) < REG.primary_pd[reg]) & (REG.fixed_days[reg] == 0)
     return np.where(cr, 3, np.where(resp, 2, np.where(ppd, 0, 1)))
+
+
+def _response_tied_to_survival(u: np.ndarray, st: _State) -> np.ndarray:
+    """Uniforms for the first ICI's response draw, small where survival is long.
+
+    Given survival past the landmark L, S(T)/S(L) is uniform; a Gaussian copula mixes its normal
+    score into ``u``'s, so the result is uniform too (the ORR is unchanged) but responders are
+    the long survivors. Deaths before L keep ``u`` (no one is response-evaluable by design of
+    the first scan before then, so the evaluable ORR is unchanged as well).
+    """
+    lam = math.log(2.0) / np.power(st.os_median, WEIBULL_SHAPE) * np.exp(st.os_log_hr)
+    days = (st.death - st.start).astype(float)
+    landmark = float(RESPONSE_LANDMARK_DAYS)
+    months = np.maximum(days, landmark) / DAYS_PER_MONTH
+    ratio = np.exp(-lam * (np.power(months, WEIBULL_SHAPE)
+                           - np.power(landmark / DAYS_PER_MONTH, WEIBULL_SHAPE)))
+    rho = RESPONSE_SURVIVAL_CORRELATION
+    eps = 1e-12
+    mixed = ndtr(rho * ndtri(np.clip(ratio, eps, 1 - eps))
+                 + math.sqrt(1 - rho * rho) * ndtri(np.clip(u, eps, 1 - eps)))
+    return np.where(days > landmark, mixed, u)
 
 
 def _progression(rng, reg, kind: np.ndarray, st: _State) -> tuple[np.ndarray, np.ndarray]:
@@ -1246,6 +1274,23 @@ def ground_truth(patients: int, seed: int) -> dict:
                          "immune-related adverse_events row of the line precedes each such "
                          "stop), although it responds more often and lives longer; values "
                          "measured on 200,000 patients"),
+            },
+            "duration_of_response": {
+                "population": ("patients with an index line and a CR or PR among its "
+                               "tumor_assessments (line_number = index line)"),
+                "outcome": ("DoR: from the first CR/PR of the index line to its PD assessment "
+                            "or death, censored at the last assessment of the line or at "
+                            "last_followup_date"),
+                "planted": ("the first ICI's response draw is tied to the survival time by a "
+                            f"Gaussian copula (correlation {RESPONSE_SURVIVAL_CORRELATION}) "
+                            f"among patients alive {RESPONSE_LANDMARK_DAYS} days after index; "
+                            "responders' progression is a median "
+                            f"{ref.REGIMENS['pembrolizumab'].resp_months:g} months (anti-PD-1) "
+                            "after the start unless death comes first"),
+                "median_dor_months_approx": {"NSCLC": 16, "Melanoma": 21},
+                "note": ("responders live longer than non-responders while the ORR among the "
+                         "response-evaluable stays the planted one (deaths before the landmark "
+                         "keep an independent response); medians measured on 20,000 patients"),
             },
             "severe_irae_by_regimen": {
                 "population": "patients with an index line, grouped by the drug classes of that "

@@ -67,7 +67,8 @@ def test_manifest_has_default_id_fixed_created_date_and_row_counts(snapshot):
     truth = json.loads((out / "ground_truth.json").read_text())
     assert set(truth["planted_effects"]) == {
         "orr_by_pdl1_tps", "os_hr_pdl1_tps", "os_hr_ecog", "os_hr_melanoma_combination",
-        "treatment_discontinuation_by_regimen", "severe_irae_by_regimen"}
+        "treatment_discontinuation_by_regimen", "duration_of_response",
+        "severe_irae_by_regimen"}
 
 
 def test_generated_snapshot_validates_without_problems(snapshot):

@@ -199,3 +199,21 @@ def test_melanoma_combination_stops_sooner_for_toxicity(melanoma):
         medians[flag] = fitted.median_survival_time_ / 30.4375
     # the curves cross (responders to the combination stay on it), so compare medians
     assert medians[1] < 0.8 * medians[0], medians
+
+
+def test_responders_to_the_first_ici_respond_durably(index, truth):
+    ta = _read("tumor_assessments").merge(index[["patient_id", "index_line", "death_date",
+                                                 "last_followup_date"]])
+    ta = ta[ta["line_number"] == ta["index_line"]].sort_values("assessment_date")
+    responded = ta[ta["response"].isin(["CR", "PR"])].groupby("patient_id")["assessment_date"]
+    first = responded.first()
+    progressed = ta[ta["response"] == "PD"].groupby("patient_id")["assessment_date"].first()
+    people = index.set_index("patient_id").loc[first.index]
+    end = pd.concat([pd.to_datetime(first.index.to_series().map(progressed)),
+                     pd.to_datetime(people["death_date"])], axis=1).min(axis=1)
+    stop = pd.to_datetime(end.fillna(people["last_followup_date"]))
+    months = (stop - pd.to_datetime(first)).dt.days.clip(lower=0) / 30.4375
+    fitted = KaplanMeierFitter().fit(months, end.notna())
+    assert len(first) >= 300
+    assert fitted.median_survival_time_ > 12, fitted.median_survival_time_
+    assert "median_dor_months_approx" in truth["duration_of_response"]
