@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from queries.snapshot.files import write_snapshot
 from queries.snapshot.schema import DAYS_PER_MONTH
+from synthetic import pro
 from synthetic import reference_data as ref
 
 CHUNK_SIZE = 100_000
@@ -991,7 +992,9 @@ def _severe_aes(rng, ln: dict) -> dict[str, np.ndarray]:
             "immune": np.ones(len(parent) + len(mod), dtype=bool)}
 
 
-def _adverse_events(rng, ln: dict, death, fu, pid: pa.Array) -> pa.Table:
+def _adverse_events(rng, ln: dict, death, fu, pid: pa.Array
+                    ) -> tuple[pa.Table, tuple[np.ndarray, np.ndarray]]:
+    """The adverse_events rows, and (patient, onset) of grade >= 2 immune-related colitis."""
     gen, sev = _generic_aes(rng, ln, death, fu), _severe_aes(rng, ln)
     ae = {k: np.concatenate([gen[k], sev[k]]) for k in gen}
     p = ln["pid"][ae["parent"]]
@@ -1004,6 +1007,7 @@ def _adverse_events(rng, ln: dict, death, fu, pid: pa.Array) -> pa.Table:
     resolved = ae["onset"] + np.maximum(1, duration).astype(np.int64)
     open_ = (rng.random(n) < TERMS.chronic[ae["term"]]) | (ae["grade"] == 5) | (resolved > fu[p])
     no_line = (rng.random(n) < 0.02) & (ae["grade"] < 3)
+    colitis = (ae["term"] == AE_INDEX["Colitis"]) & ae["immune"] & (ae["grade"] >= 2)
     return pa.table({
         "patient_id": pid.take(pa.array(p)),
         "line_number": _ints(ln["line"][ae["parent"]], no_line),
@@ -1013,7 +1017,7 @@ def _adverse_events(rng, ln: dict, death, fu, pid: pa.Array) -> pa.Table:
         "onset_date": _date(ae["onset"]),
         "resolved_date": _date(resolved, open_),
         "immune_related": pa.array(ae["immune"], type=pa.bool_()),
-    })
+    }), (p[colitis], ae["onset"][colitis])
 
 
 def _performance(rng, p: _Patients, ln: dict, death, fu, pid: pa.Array) -> pa.Table:
@@ -1104,8 +1108,29 @@ def _chunk(seed: int, index: int, start: int, n: int) -> dict[str, pa.Table]:
     tables["treatments"] = _treatments(ln, fu, pid)
     tables["performance_status"] = _performance(rng, p, ln, death, fu, pid)
     tables["tumor_assessments"] = _assessments(rng, ln, death, fu, pid)
-    tables["adverse_events"] = _adverse_events(rng, ln, death, fu, pid)
+    tables["adverse_events"], colitis = _adverse_events(rng, ln, death, fu, pid)
+    tables["patient_reported_outcomes"] = pro.pro_table(
+        rng, _index_course(p, ln, st), colitis, pid)
     return tables
+
+
+def _index_course(p: _Patients, ln: dict, st: _State) -> pro.IndexCourse:
+    """What the questionnaire schedule needs of each patient's first ICI line."""
+    index = ln["line"] - 1 == st.io_line[ln["pid"]]
+    who = ln["pid"][index]
+    index_day = np.full(p.n, -1, dtype=np.int64)
+    index_day[who] = ln["start"][index]
+    line = np.zeros(p.n, dtype=np.int64)
+    line[who] = ln["line"][index]
+    end = np.full(p.n, -1, dtype=np.int64)
+    end[who] = ln["end"][index]
+    progression = np.full(p.n, NEVER, dtype=np.int64)
+    seen = index & (ln["detected"] < st.death[ln["pid"]]) & REG.recist[ln["reg"]]
+    progression[ln["pid"][seen]] = ln["detected"][seen]
+    central = np.array(["CH" in name for name, _ in ref.SITES])[p.site]
+    return pro.IndexCourse(index_day=index_day, index_line=line, line_end=end,
+                           progression_day=progression, death=st.death, last_fu=st.last_fu,
+                           ecog=p.ecog, central_site=central, dx=p.dx)
 
 
 def default_snapshot_id(patients: int, seed: int) -> str:
@@ -1291,6 +1316,48 @@ def ground_truth(patients: int, seed: int) -> dict:
                 "note": ("responders live longer than non-responders while the ORR among the "
                          "response-evaluable stays the planted one (deaths before the landmark "
                          "keep an independent response); medians measured on 20,000 patients"),
+            },
+            "pro_diarrhoea_around_colitis": {
+                "population": ("patients with an adverse_events row term 'Colitis', "
+                               "immune_related true, grade >= 2 (any line)"),
+                "outcome": ("PRO-CTCAE item 'Diarrhea frequency' (patient_reported_outcomes, "
+                            "instrument 'PRO-CTCAE'; 0 never .. 4 almost constantly)"),
+                "window": (f"assessment_date from {pro.COLITIS_WINDOW[0]} to "
+                           f"+{pro.COLITIS_WINDOW[1]} days around such a colitis onset_date"),
+                "comparison": ("mean score of the questionnaires in a window minus the mean of "
+                               "the same patients' questionnaires outside every window"),
+                "true_difference": float(pro.DIARRHOEA_RISE_AROUND_COLITIS),
+                "note": ("outside the windows the item is 0, 1 or 2 (probabilities "
+                         f"{', '.join(f'{x:g}' for x in pro.DIARRHOEA_BASE_PROBS)}) "
+                         "independently per questionnaire, inside it is that plus "
+                         f"{pro.DIARRHOEA_RISE_AROUND_COLITIS}, so the difference of means is "
+                         "exact (Welch CI)"),
+            },
+            "pro_global_health_before_progression": {
+                "population": ("patients with a PD tumor_assessment on the index line (its "
+                               "first PD) and QLQ-C30 'Global health status/QoL' scores both "
+                               f"in the {pro.PRE_PROGRESSION_DAYS} days before it and 90 or "
+                               "more days before it"),
+                "outcome": "QLQ-C30 'Global health status/QoL' (0-100, higher is better)",
+                "comparison": (f"per patient: mean score 1-{pro.PRE_PROGRESSION_DAYS} days "
+                               "before the PD assessment minus mean score >= 90 days before "
+                               "it; averaged over patients (paired t CI)"),
+                "true_difference": -pro.GHS_DROP_BEFORE_PROGRESSION,
+                "note": ("planted on the latent 0-100 scale before rounding to the scale's "
+                         "steps of 100/12 and clipping to 0-100, which move the mean by well "
+                         "under a point (20,000 patients: -14.8, CI -15.7 to -13.9); the same "
+                         "drop precedes death"),
+            },
+            "pro_completion": {
+                "schedule": (f"first ICI from {pro.EPRO_START}; QLQ-C30 at days "
+                             f"{list(pro.QLQ_DAYS)}, PRO-CTCAE at days "
+                             f"{list(pro.CTCAE_DAYS)} from index (+-3 days)"),
+                "participation": {"university hospitals": pro.PARTICIPATION_UNIVERSITY,
+                                  "central hospitals": pro.PARTICIPATION_CENTRAL},
+                "p_answered": (f"{pro.COMPLETION_START} at baseline, halving every "
+                               f"{pro.COMPLETION_HALF_LIFE_MONTHS:g} months, times "
+                               f"{pro.COMPLETION_NEAR_DEATH} in the {pro.DEATH_WINDOW_DAYS} "
+                               "days before death; none after death or last follow-up"),
             },
             "severe_irae_by_regimen": {
                 "population": "patients with an index line, grouped by the drug classes of that "

@@ -87,7 +87,8 @@ STRATIFICATIONS: tuple[Stratification, ...] = (
                    ("Never", "Former", "Current", UNKNOWN)),
     Stratification("cancer_type", "Cancer type", "field", "d.cancer_type"),
     Stratification("stage", "Stage at diagnosis", "field",
-                   "CASE WHEN d.stage IN ('I', 'II', 'III', 'IV') THEN 'Stage ' || d.stage END",
+                   "CASE WHEN regexp_extract(d.stage, '^(IV|III|II|I)', 1) <> '' "
+                   "THEN 'Stage ' || regexp_extract(d.stage, '^(IV|III|II|I)', 1) END",
                    ("Stage I", "Stage II", "Stage III", "Stage IV", UNKNOWN)),
     Stratification("histology", "Histology (ICD-O-3)", "field", "d.histology_icdo3"),
     Stratification("ecog", "ECOG at index", "field",

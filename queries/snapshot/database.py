@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from queries.snapshot.schema import TABLES, typed_columns
+from queries.snapshot.schema import TABLES, empty_columns, typed_columns
 
 ATTACHED_NAME = "snap"
 # Derived tables live in an in-memory database that compresses its tables at a checkpoint
@@ -108,7 +108,11 @@ def _build_into(target: Path, snapshot_dir: Path, manifest: dict[str, Any], repo
             con.execute("SET enable_progress_bar = false")  # no progress noise in server logs
             report(0.0)
             for table, columns in TABLES.items():
-                parquet = snapshot_dir / manifest["tables"][table]["file"]
+                spec = manifest["tables"].get(table)
+                if spec is None:  # a table of a later schema version: empty
+                    con.execute(f"CREATE TABLE {table} ({empty_columns(table)})")
+                    continue
+                parquet = snapshot_dir / spec["file"]
                 order = "patient_id" if "patient_id" in columns else "1"
                 con.execute(
                     f"CREATE TABLE {table} AS SELECT {typed_columns(table)} FROM read_parquet(?) ORDER BY {order}",  # noqa: S608 - identifiers from the fixed schema

@@ -17,6 +17,7 @@ from queries.snapshot.database import SnapshotDatabase, build_database
 from queries.snapshot.schema import (
     SCHEMA_VERSION,
     TABLES,
+    tables_of,
 )
 
 MANIFEST = "manifest.json"
@@ -31,7 +32,7 @@ _ARROW_TYPES = {
 
 
 def arrow_schema(table: str) -> pa.Schema:
-    """The Arrow schema of a table in schema version 1."""
+    """The Arrow schema of a table (its columns are the same in every schema version)."""
     return pa.schema([(col, _ARROW_TYPES[typ]) for col, typ in TABLES[table].items()])
 
 
@@ -44,7 +45,7 @@ def file_sha256(path: Path) -> str:
 
 
 def write_table(frame: pd.DataFrame | pa.Table, path: Path, table: str) -> int:
-    """Write one table as Parquet with the schema-v1 types; returns the row count."""
+    """Write one table as Parquet with the schema's types; returns the row count."""
     schema = arrow_schema(table)
     if isinstance(frame, pd.DataFrame):
         data = pa.Table.from_pandas(frame.loc[:, list(TABLES[table])], schema=schema,
@@ -56,16 +57,17 @@ def write_table(frame: pd.DataFrame | pa.Table, path: Path, table: str) -> int:
     return rows
 
 
-def write_manifest(out: Path, snapshot_id: str, source: str, created: str | None = None) -> dict[str, Any]:
-    """Write manifest.json for the table files already in ``out``."""
+def write_manifest(out: Path, snapshot_id: str, source: str, created: str | None = None,
+                   schema_version: int = SCHEMA_VERSION) -> dict[str, Any]:
+    """Write manifest.json for the table files of ``schema_version`` already in ``out``."""
     manifest: dict[str, Any] = {
         "id": snapshot_id,
         "created": created or date.today().isoformat(),
         "source": source,
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": schema_version,
         "tables": {},
     }
-    for table in TABLES:
+    for table in tables_of(schema_version):
         path = out / f"{table}.parquet"
         manifest["tables"][table] = {
             "file": path.name,
@@ -82,16 +84,18 @@ def write_snapshot(
     snapshot_id: str,
     source: str,
     created: str | None = None,
+    schema_version: int = SCHEMA_VERSION,
 ) -> dict[str, Any]:
-    """Write a complete snapshot folder; tables missing from ``tables`` are written empty."""
+    """Write a complete snapshot folder of ``schema_version`` (tests write version 1 too);
+    tables missing from ``tables`` are written empty."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for table in TABLES:
+    for table in tables_of(schema_version):
         frame = tables.get(table)
         if frame is None:
             frame = arrow_schema(table).empty_table()
         write_table(frame, out / f"{table}.parquet", table)
-    return write_manifest(out, snapshot_id, source, created)
+    return write_manifest(out, snapshot_id, source, created, schema_version)
 
 
 def open_snapshot(snapshot_dir: Path, cache_dir: Path) -> SnapshotDatabase:

@@ -1,8 +1,15 @@
-"""Snapshot schema version 1: the contract with the platform's ETL (see DESIGN.md)."""
+"""Snapshot schema versions 1 and 2: the contract with the platform's ETL (see DESIGN.md).
+
+Version 2 adds the table ``patient_reported_outcomes`` and AJCC substages in
+``diagnoses.stage``. Version-1 snapshots keep loading: their missing table is empty.
+"""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+import re
+
+SCHEMA_VERSION = 2  # the version this code writes
+SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 
 # table -> column -> DuckDB type. Order is the canonical column order.
 TABLES: dict[str, dict[str, str]] = {
@@ -63,7 +70,28 @@ TABLES: dict[str, dict[str, str]] = {
         "resolved_date": "DATE",
         "immune_related": "BOOLEAN",
     },
+    "patient_reported_outcomes": {
+        "patient_id": "VARCHAR",
+        "assessment_date": "DATE",
+        "instrument": "VARCHAR",
+        "item": "VARCHAR",
+        "score": "DOUBLE",
+        "line_number": "INTEGER",
+    },
 }
+# The schema version that introduced each table added after version 1.
+TABLE_SINCE: dict[str, int] = {"patient_reported_outcomes": 2}
+
+
+def tables_of(version: int) -> tuple[str, ...]:
+    """The tables of a schema version, in canonical order."""
+    return tuple(t for t in TABLES if TABLE_SINCE.get(t, 1) <= version)
+
+
+def versions_text() -> str:
+    """'1 and 2': the supported versions for messages."""
+    *first, last = (str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
+    return f"{', '.join(first)} and {last}" if first else last
 
 # The date column that places each event table's rows in time.
 EVENT_DATE_COLUMN: dict[str, str] = {
@@ -73,11 +101,57 @@ EVENT_DATE_COLUMN: dict[str, str] = {
     "performance_status": "assessment_date",
     "tumor_assessments": "assessment_date",
     "adverse_events": "onset_date",
+    "patient_reported_outcomes": "assessment_date",
 }
 
 SEX_VALUES = ("F", "M")
 SMOKING_VALUES = ("never", "former", "current")
-STAGE_VALUES = ("I", "II", "III", "IV")
+# Stage: the AJCC group (version 1) or, from version 2, also an AJCC 8th edition substage.
+STAGE_GROUPS = ("I", "II", "III", "IV")
+STAGE_SUBSTAGES = ("IA", "IA1", "IA2", "IA3", "IB", "IC", "IIA", "IIB", "IIC", "IIIA", "IIIB",
+                   "IIIC", "IIID", "IVA", "IVB", "IVC")
+STAGE_VALUES_BY_VERSION: dict[int, tuple[str, ...]] = {
+    1: STAGE_GROUPS,
+    2: STAGE_GROUPS + STAGE_SUBSTAGES,
+}
+STAGE_VALUES = STAGE_VALUES_BY_VERSION[SCHEMA_VERSION]
+_STAGE_GROUP = re.compile(r"^(IV|III|II|I)")
+# SQL expression of the stage group of a stage column (``{column}`` filled from the catalog).
+STAGE_GROUP_SQL = "regexp_extract({column}, '^(IV|III|II|I)', 1)"
+
+
+def stage_group(stage: str | None) -> str | None:
+    """'IIIB' -> 'III'; a group stays itself; None or an unknown value -> None."""
+    if stage is None:
+        return None
+    match = _STAGE_GROUP.match(stage)
+    return match.group(1) if match else None
+
+
+# Patient-reported outcomes (version 2). EORTC QLQ-C30 scales are scored 0-100 by the EORTC
+# scoring manual: for the global health status and the functional scales higher is better,
+# for the symptom scales higher is worse. PRO-CTCAE items are scored 0-4 (none/never ..
+# very severe/almost constantly); higher is worse.
+QLQ_C30 = "EORTC QLQ-C30"
+PRO_CTCAE = "PRO-CTCAE"
+PRO_INSTRUMENTS = (QLQ_C30, PRO_CTCAE)
+PRO_SCORE_RANGE: dict[str, tuple[float, float]] = {QLQ_C30: (0.0, 100.0), PRO_CTCAE: (0.0, 4.0)}
+QLQ_C30_GLOBAL = "Global health status/QoL"
+QLQ_C30_FUNCTIONAL = ("Physical functioning", "Role functioning", "Emotional functioning",
+                      "Cognitive functioning", "Social functioning")
+QLQ_C30_SYMPTOMS = ("Fatigue", "Nausea and vomiting", "Pain", "Dyspnoea", "Insomnia",
+                    "Appetite loss", "Constipation", "Diarrhoea", "Financial difficulties")
+QLQ_C30_SCALES = (QLQ_C30_GLOBAL, *QLQ_C30_FUNCTIONAL, *QLQ_C30_SYMPTOMS)
+PRO_CTCAE_ITEMS = ("Diarrhea frequency", "Fatigue severity", "Nausea frequency",
+                   "Decreased appetite severity", "Shortness of breath severity",
+                   "Itching severity", "Rash presence")
+PRO_CTCAE_LEVELS = ("none", "mild", "moderate", "severe", "very severe")
+PRO_ITEMS: dict[str, tuple[str, ...]] = {QLQ_C30: QLQ_C30_SCALES, PRO_CTCAE: PRO_CTCAE_ITEMS}
+
+
+def higher_is_better(instrument: str, item: str) -> bool:
+    """Scoring direction: QLQ-C30 global health status and functional scales only."""
+    return instrument == QLQ_C30 and (item == QLQ_C30_GLOBAL or item in QLQ_C30_FUNCTIONAL)
 DRUG_CLASSES = ("anti-PD-1", "anti-PD-L1", "anti-CTLA-4", "chemotherapy", "targeted", "other")
 CHECKPOINT_INHIBITOR_CLASSES = ("anti-PD-1", "anti-PD-L1", "anti-CTLA-4")
 STOP_REASONS = ("progression", "toxicity", "completed", "death", "other")
@@ -96,3 +170,8 @@ def typed_columns(table: str) -> str:
     """``CAST(col AS type) AS col, ...`` of a table's schema, so that Parquet files bind the
     same way whatever their physical types (int64/int32, all-null columns and so on)."""
     return ", ".join(f"CAST({col} AS {typ}) AS {col}" for col, typ in TABLES[table].items())
+
+
+def empty_columns(table: str) -> str:
+    """``col type, ...``: the column list of an empty table (one a snapshot's version lacks)."""
+    return ", ".join(f"{col} {typ}" for col, typ in TABLES[table].items())

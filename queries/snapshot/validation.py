@@ -20,14 +20,19 @@ from queries.snapshot.schema import (
     DRUG_CLASSES,
     ECOG_RANGE,
     EVENT_DATE_COLUMN,
+    PRO_INSTRUMENTS,
+    PRO_SCORE_RANGE,
     RECIST_RESPONSES,
     SCHEMA_VERSION,
     SEX_VALUES,
     SMOKING_VALUES,
-    STAGE_VALUES,
+    STAGE_VALUES_BY_VERSION,
     STOP_REASONS,
+    SUPPORTED_SCHEMA_VERSIONS,
     TABLES,
+    tables_of,
     typed_columns,
+    versions_text,
 )
 
 ERROR = "error"
@@ -67,6 +72,12 @@ class ValidationReport:
     snapshot_id: str
     manifest: dict[str, Any] | None = None
     problems: list[Problem] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION  # the manifest's, when it is a supported one
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables of the snapshot's schema version."""
+        return tables_of(self.schema_version)
 
     @property
     def errors(self) -> list[Problem]:
@@ -89,8 +100,9 @@ class ValidationReport:
         if not self.usable:
             return f"snapshot {self.snapshot_id}: NOT usable ({counts})"
         tables = (self.manifest or {}).get("tables", {})
-        rows = sum(tables[table]["rows"] for table in TABLES)
-        return f"snapshot {self.snapshot_id}: usable ({rows:,} rows in {len(TABLES)} tables; {counts})"
+        rows = sum(tables[table]["rows"] for table in self.tables)
+        return (f"snapshot {self.snapshot_id}: usable (schema version {self.schema_version}; "
+                f"{rows:,} rows in {len(self.tables)} tables; {counts})")
 
 
 def validate_snapshot(path: Path) -> ValidationReport:
@@ -100,8 +112,11 @@ def validate_snapshot(path: Path) -> ValidationReport:
     if not _check_folder(path, report):
         return report
     manifest = _read_manifest(path, report)
-    if manifest is not None and manifest.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
+    version = SCHEMA_VERSION if manifest is None else manifest.get("schema_version",
+                                                                   SCHEMA_VERSION)
+    if not _supported(version):
         return report  # another schema's tables would only add noise to the refusal
+    report.schema_version = int(version)
     readable = {}
     for table, (file, spec) in _table_files(path, manifest, report).items():
         if _check_table_file(table, file, spec, report):
@@ -109,6 +124,10 @@ def validate_snapshot(path: Path) -> ValidationReport:
     if readable:
         _check_data(readable, report)
     return report
+
+
+def _supported(version: object) -> bool:
+    return version in SUPPORTED_SCHEMA_VERSIONS and not isinstance(version, bool)
 
 
 def _check_folder(path: Path, report: ValidationReport) -> bool:
@@ -156,9 +175,9 @@ def _check_manifest_keys(manifest: dict[str, Any], report: ValidationReport) -> 
         report.add(ERROR, f"created {manifest['created']!r} is not an ISO date (YYYY-MM-DD)",
                    file=MANIFEST)
     version = manifest.get("schema_version")
-    if "schema_version" in manifest and (version != SCHEMA_VERSION or isinstance(version, bool)):
+    if "schema_version" in manifest and not _supported(version):
         report.add(ERROR, f"schema_version {version!r} is not supported: this app reads schema "
-                   f"version {SCHEMA_VERSION} only, so the snapshot is refused", file=MANIFEST)
+                   f"versions {versions_text()}, so the snapshot is refused", file=MANIFEST)
     if "tables" in manifest and not isinstance(manifest["tables"], dict):
         report.add(ERROR, "tables must be a JSON object of table name -> file, rows, sha256",
                    file=MANIFEST)
@@ -179,13 +198,16 @@ def _table_files(path: Path, manifest: dict[str, Any] | None, report: Validation
     tables = manifest.get("tables") if manifest else None
     if not isinstance(tables, dict):
         return _conventional_files(path, report)
-    for name in sorted(set(tables) - set(TABLES)):
-        report.add(WARNING, "table not in schema version 1; ignored", file=MANIFEST, table=name)
+    version = report.schema_version
+    for name in sorted(set(tables) - set(report.tables)):
+        report.add(WARNING, f"table not in schema version {version}; ignored", file=MANIFEST,
+                   table=name)
     files = {}
-    for table in TABLES:
+    for table in report.tables:
         entry = tables.get(table)
         if entry is None:
-            report.add(ERROR, "table is missing from manifest.json", file=MANIFEST, table=table)
+            report.add(ERROR, f"table is missing from manifest.json (schema version {version} "
+                       "has it)", file=MANIFEST, table=table)
             continue
         file = _manifest_entry_file(path, table, entry, report)
         if file is not None:
@@ -196,7 +218,7 @@ def _table_files(path: Path, manifest: dict[str, Any] | None, report: Validation
 def _conventional_files(path: Path, report: ValidationReport
                         ) -> dict[str, tuple[Path, dict[str, Any] | None]]:
     files: dict[str, tuple[Path, dict[str, Any] | None]] = {
-        t: (path / f"{t}.parquet", None) for t in TABLES}
+        t: (path / f"{t}.parquet", None) for t in report.tables}
     if not any(file.exists() for file, _ in files.values()):
         names = sorted(p.name for p in path.iterdir() if p.name != MANIFEST)
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
@@ -264,8 +286,8 @@ def _check_columns(table: str, name: str, schema: pa.Schema, report: ValidationR
     ok = True
     for column, duck_type in TABLES[table].items():
         if column not in schema.names:
-            report.add(ERROR, f"column is missing (expected {duck_type})", file=name,
-                       table=table, column=column)
+            report.add(ERROR, f"column is missing (expected {duck_type} in schema version "
+                       f"{report.schema_version})", file=name, table=table, column=column)
             ok = False
             continue
         arrow_type = schema.field(column).type
@@ -275,7 +297,8 @@ def _check_columns(table: str, name: str, schema: pa.Schema, report: ValidationR
             ok = False
     for column in schema.names:
         if column not in TABLES[table]:
-            report.add(WARNING, "extra column not in schema version 1; ignored", file=name,
+            report.add(WARNING, f"extra column not in schema version {report.schema_version}; "
+                       "ignored", file=name,
                        table=table, column=column)
     return ok
 
@@ -321,10 +344,10 @@ def _not_null(table: str, column: str, severity: str = ERROR) -> _RowCheck:
     return _RowCheck(table, column, f"{column} IS NULL", f"have no {column}", severity=severity)
 
 
-def _row_checks() -> list[_RowCheck]:
+def _row_checks(version: int) -> list[_RowCheck]:
     lo_ecog, hi_ecog = ECOG_RANGE
     lo_grade, hi_grade = CTCAE_GRADE_RANGE
-    checks = [_not_null(table, "patient_id") for table in TABLES]
+    checks = [_not_null(table, "patient_id") for table in tables_of(version)]
     checks += [_not_null(table, column, WARNING) for table, column in EVENT_DATE_COLUMN.items()
                if table != "treatments"]
     checks += [_RowCheck(table, "line_number", "line_number < 1", "have line_number below 1")
@@ -342,7 +365,7 @@ def _row_checks() -> list[_RowCheck]:
                   "have last_followup_date after death_date (alive after death)"),
         _RowCheck("patients", "death_date", "year(death_date) < birth_year",
                   "have death_date before birth_year"),
-        _domain("diagnoses", "stage", STAGE_VALUES),
+        _stage_domain(version),
         _RowCheck("diagnoses", "icd10", "NOT regexp_full_match(icd10, $value)",
                   "have an icd10 code that is not ICD-10 (like C34.1)",
                   r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?"),
@@ -370,7 +393,32 @@ def _row_checks() -> list[_RowCheck]:
     ]
 
 
-ROW_CHECKS = _row_checks()
+def _stage_domain(version: int) -> _RowCheck:
+    values = STAGE_VALUES_BY_VERSION[version]
+    shown = "I/II/III/IV" + (" or an AJCC substage (IIIA, IVB, ...)" if version >= 2 else "")
+    return _RowCheck("diagnoses", "stage", "NOT list_contains($value, stage)",
+                     f"have stage outside {shown}, as schema version {version} allows",
+                     list(values))
+
+
+def _pro_checks() -> list[_RowCheck]:
+    table = "patient_reported_outcomes"
+    ranges = [f"(instrument = '{name}' AND score NOT BETWEEN {lo} AND {hi})"
+              for name, (lo, hi) in PRO_SCORE_RANGE.items()]
+    shown = ", ".join(f"{name} {lo:g}-{hi:g}" for name, (lo, hi) in PRO_SCORE_RANGE.items())
+    return [
+        _domain(table, "instrument", PRO_INSTRUMENTS),
+        _not_null(table, "item"),
+        _not_null(table, "score", WARNING),
+        _RowCheck(table, "score", " OR ".join(ranges),
+                  f"have a score outside its instrument's range ({shown})"),
+        _RowCheck(table, "line_number", "line_number < 1", "have line_number below 1"),
+    ]
+
+
+ROW_CHECKS: dict[int, list[_RowCheck]] = {
+    version: _row_checks(version) + (_pro_checks() if version >= 2 else [])
+    for version in SUPPORTED_SCHEMA_VERSIONS}
 
 
 def _check_data(files: dict[str, Path], report: ValidationReport) -> None:
@@ -410,7 +458,7 @@ def _bind(check: _RowCheck, index: int) -> tuple[str, dict[str, Any]]:
 
 def _run_row_checks(con: duckdb.DuckDBPyConnection, table: str, file: Path,
                     report: ValidationReport) -> None:
-    checks = [check for check in ROW_CHECKS if check.table == table]
+    checks = [check for check in ROW_CHECKS[report.schema_version] if check.table == table]
     conditions, params = [], {"path": str(file)}
     for index, check in enumerate(checks):
         condition, bound = _bind(check, index)

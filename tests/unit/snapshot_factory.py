@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from queries.snapshot.files import write_snapshot
+from queries.snapshot.schema import SCHEMA_VERSION
 
 TINY_ID = "tiny-2026-01"
 TINY_CREATED = "2026-01-31"
@@ -83,6 +84,15 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
         "immune_related": [True, True, False],
     })
     adverse["line_number"] = adverse["line_number"].astype("Int64")
+    reported = pd.DataFrame({
+        "patient_id": ["P001", "P001", "P002"],
+        "assessment_date": [_d("2022-01-30"), _d("2022-03-01"), _d("2022-05-12")],
+        "instrument": ["EORTC QLQ-C30", "EORTC QLQ-C30", "PRO-CTCAE"],
+        "item": ["Global health status/QoL", "Global health status/QoL", "Diarrhea frequency"],
+        "score": [58.3, 66.7, 3.0],
+        "line_number": [None, 1, 1],
+    })
+    reported["line_number"] = reported["line_number"].astype("Int64")
     return {
         "patients": patients,
         "diagnoses": diagnoses,
@@ -91,6 +101,7 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
         "performance_status": performance,
         "tumor_assessments": assessments,
         "adverse_events": adverse,
+        "patient_reported_outcomes": reported,
     }
 
 
@@ -99,7 +110,8 @@ def write_tiny_snapshot(
     snapshot_id: str = TINY_ID,
     created: str = TINY_CREATED,
     tables: dict[str, pd.DataFrame] | None = None,
+    schema_version: int = SCHEMA_VERSION,
 ) -> dict:
     """Write the tiny snapshot (or ``tables`` instead) to ``out``; returns the manifest."""
     return write_snapshot(tables if tables is not None else tiny_tables(), Path(out),
-                          snapshot_id, "unit-test factory", created)
+                          snapshot_id, "unit-test factory", created, schema_version)

@@ -20,6 +20,7 @@ DATE_COLUMNS = {
     "performance_status": ["assessment_date"],
     "tumor_assessments": ["assessment_date"],
     "adverse_events": ["onset_date", "resolved_date"],
+    "patient_reported_outcomes": ["assessment_date"],
 }
 
 
@@ -68,7 +69,8 @@ def test_manifest_has_default_id_fixed_created_date_and_row_counts(snapshot):
     assert set(truth["planted_effects"]) == {
         "orr_by_pdl1_tps", "os_hr_pdl1_tps", "os_hr_ecog", "os_hr_melanoma_combination",
         "treatment_discontinuation_by_regimen", "duration_of_response",
-        "severe_irae_by_regimen"}
+        "pro_diarrhoea_around_colitis", "pro_global_health_before_progression",
+        "pro_completion", "severe_irae_by_regimen"}
 
 
 def test_generated_snapshot_validates_without_problems(snapshot):

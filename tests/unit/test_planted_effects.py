@@ -217,3 +217,48 @@ def test_responders_to_the_first_ici_respond_durably(index, truth):
     assert len(first) >= 300
     assert fitted.median_survival_time_ > 12, fitted.median_survival_time_
     assert "median_dor_months_approx" in truth["duration_of_response"]
+
+
+def _dated(name: str) -> pd.DataFrame:
+    frame = _read(name)
+    for column in frame.columns:
+        if column.endswith("_date"):
+            frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def test_pro_ctcae_diarrhoea_is_worse_around_immune_colitis(truth):
+    planted = truth["pro_diarrhoea_around_colitis"]
+    ae = _dated("adverse_events")
+    colitis = ae[(ae["term"] == "Colitis") & ae["immune_related"] & (ae["grade"] >= 2)]
+    pro = _dated("patient_reported_outcomes")
+    scores = pro[pro["item"] == "Diarrhea frequency"].merge(
+        colitis[["patient_id", "onset_date"]], on="patient_id")
+    days = (scores["assessment_date"] - scores["onset_date"]).dt.days
+    scores["inside"] = days.between(-7, 21)
+    per_questionnaire = scores.groupby(["patient_id", "assessment_date", "score"],
+                                       as_index=False)["inside"].any()
+    inside = per_questionnaire.loc[per_questionnaire["inside"], "score"]
+    outside = per_questionnaire.loc[~per_questionnaire["inside"], "score"]
+    difference = inside.mean() - outside.mean()
+    half = Z95 * math.sqrt(inside.var() / len(inside) + outside.var() / len(outside))
+    assert len(inside) >= 20 and len(outside) >= 100
+    true = planted["true_difference"]
+    assert difference - half <= true <= difference + half, (difference, half, true)
+
+
+def test_global_health_status_falls_before_progression(index, truth):
+    planted = truth["pro_global_health_before_progression"]
+    ta = _dated("tumor_assessments").merge(index[["patient_id", "index_line"]])
+    progression = ta[(ta["line_number"] == ta["index_line"]) & (ta["response"] == "PD")]
+    first_pd = progression.groupby("patient_id")["assessment_date"].min().rename("pd")
+    pro = _dated("patient_reported_outcomes")
+    ghs = pro[pro["item"] == "Global health status/QoL"].merge(first_pd.reset_index())
+    before = (ghs["pd"] - ghs["assessment_date"]).dt.days
+    pre = ghs[before.between(1, 60)].groupby("patient_id")["score"].mean()
+    reference = ghs[before >= 90].groupby("patient_id")["score"].mean()
+    paired = (pre - reference).dropna()
+    half = Z95 * paired.std() / math.sqrt(len(paired))
+    assert len(paired) >= 50
+    true = planted["true_difference"]
+    assert paired.mean() - half <= true <= paired.mean() + half, (paired.mean(), half, true)

@@ -216,12 +216,12 @@ def test_manifest_missing_keys_are_all_named_and_tables_still_checked(snap):
 
 def test_wrong_schema_version_is_refused(snap):
     manifest = _manifest(snap)
-    manifest["schema_version"] = 2
+    manifest["schema_version"] = 3
     _save_manifest(snap, manifest)
     report = validate_snapshot(snap)
     assert not report.usable
-    problem = _find(report, "schema_version 2 is not supported", file=MANIFEST)
-    assert "refused" in problem.message
+    problem = _find(report, "schema_version 3 is not supported", file=MANIFEST)
+    assert "refused" in problem.message and "versions 1 and 2" in problem.message
     assert len(report.problems) == 1
 
 
