@@ -41,6 +41,9 @@ HR_STAGE_I_III = 0.55
 HR_ECOG2_NON_IO = 1.8
 HR_AGE75 = 1.3  # age at the first ICI (year of index - birth_year) >= 75
 HR_MELANOMA_COMBO = 0.80  # melanoma, first ICI nivolumab + ipilimumab vs anti-PD-1 alone
+HR_MELANOMA_IPILIMUMAB = 1.45  # melanoma, first ICI ipilimumab alone vs anti-PD-1 alone
+HR_NSCLC_BEFORE_2018 = 1.1  # NSCLC whose first ICI started before 2018 (second line, sicker)
+NSCLC_EARLY_ICI_END = "2018-01-01"
 WEIBULL_SHAPE = 0.85
 # Responders to the first ICI live longer: a Gaussian copula (correlation below) ties the
 # response draw to the survival time among patients alive at the landmark; earlier deaths keep
@@ -54,7 +57,7 @@ NE_SHARE = 0.025  # of non-final scans
 MISSING_SCAN = 0.05  # of non-first, non-final scans
 LINE_WITHOUT_RECIST = 0.04
 SCAN_INTERVALS = (np.array([42, 49, 56, 63]), np.array([0.30, 0.15, 0.40, 0.15]))
-LTFU_MEAN_YEARS = 30.0
+LTFU_MEAN_YEARS = 4.5
 TOX_STOP_AFTER_SEVERE = 0.7
 PROGRESSION_BEFORE_DEATH = 0.85
 GRADE5_SHARE = 0.3
@@ -120,6 +123,30 @@ def _regimen_arrays() -> _RegimenArrays:
 REG = _regimen_arrays()
 
 
+def _orr_by_type() -> np.ndarray:
+    """ORR per (cancer type, regimen): the regimen's, or the type-specific one in reference."""
+    table = np.tile(REG.orr, (len(TYPES), 1))
+    for (cancer, regimen), orr in ref.ORR_BY_CANCER_AND_REGIMEN.items():
+        table[TYPES.index(cancer), REG_INDEX[regimen]] = orr
+    return table
+
+
+ORR_BY_TYPE = _orr_by_type()
+
+
+def _progression_by_type() -> tuple[np.ndarray, np.ndarray]:
+    """Primary PD share and stable-disease days per (cancer type, regimen)."""
+    primary = np.tile(REG.primary_pd, (len(TYPES), 1))
+    sd_days = np.tile(REG.sd_days, (len(TYPES), 1))
+    for regimen, (share, months) in ref.NSCLC_IO_MONO_PROGRESSION.items():
+        primary[TYPES.index("NSCLC"), REG_INDEX[regimen]] = share
+        sd_days[TYPES.index("NSCLC"), REG_INDEX[regimen]] = months * DAYS_PER_MONTH
+    return primary, sd_days
+
+
+PRIMARY_PD_BY_TYPE, SD_DAYS_BY_TYPE = _progression_by_type()
+
+
 # ----------------------------------------------------------------------------- helpers
 
 
@@ -166,6 +193,11 @@ def _weibull_days(median_months: np.ndarray, log_hr: np.ndarray,
     return np.maximum(1, np.ceil(months * DAYS_PER_MONTH)).astype(np.int64)
 
 
+def _year_fraction(days: np.ndarray) -> np.ndarray:
+    """Calendar time in years (2016.5 = about 1 July 2016)."""
+    return 1970.0 + days / 365.2425
+
+
 def _year(days: np.ndarray) -> np.ndarray:
     return (days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970)
 
@@ -188,6 +220,7 @@ class _Patients:
     icd10: np.ndarray  # object array of codes
     histology: np.ndarray
     stage: np.ndarray  # 0..3 = I..IV, 4 = unknown
+    substage: np.ndarray  # the recorded AJCC stage: a substage or the group (object, None)
     ecog: np.ndarray  # ECOG at the decision on systemic therapy (first ICI for ICI patients)
 
 
@@ -235,9 +268,26 @@ def _patients(rng: np.random.Generator, n: int) -> _Patients:
         smoking=_by_type(rng, ctype, {t: s.smoking for t, s in types.items()}, zeros.copy()),
         icd10=_codes(rng, ctype, "icd10"),
         histology=_codes(rng, ctype, "histology"),
-        stage=_by_type(rng, ctype, {t: s.stage for t, s in types.items()}, zeros.copy()),
+        stage=(stage := _by_type(rng, ctype, {t: s.stage for t, s in types.items()},
+                                 zeros.copy())),
+        substage=_substages(rng, ctype, stage),
         ecog=_ecog_by_age(rng, age),
     )
+
+
+def _substages(rng: np.random.Generator, ctype: np.ndarray, stage: np.ndarray) -> np.ndarray:
+    """The recorded stage: an AJCC substage of the group, or the group alone for some."""
+    out = np.full(len(stage), None, dtype=object)
+    known = stage < 4
+    out[known] = np.array(STAGE_LABELS, dtype=object)[stage[known]]
+    group_only = rng.random(len(stage)) < ref.STAGE_GROUP_ONLY_SHARE
+    for t, groups in ref.SUBSTAGES.items():
+        for g, table in enumerate(groups):
+            mask = (ctype == TYPES.index(t)) & (stage == g) & ~group_only
+            if table and mask.any():
+                labels = np.array(list(table), dtype=object)
+                out[mask] = labels[_categorical(rng, list(table.values()), int(mask.sum()))]
+    return out
 
 
 # ----------------------------------------------------------------------------- biomarkers
@@ -300,7 +350,9 @@ def _nsclc_markers(rng: np.random.Generator, p: _Patients, bm: _Biomarkers, days
     day, mol_day = days
     nsclc = _type_mask(p, "NSCLC")
     squamous = p.histology == "8070/3"
-    tps_tested = _tested(rng, p, nsclc, (0.72, 0.92, 0.95))
+    years, shares = np.array(ref.PDL1_TPS_TESTING_BY_YEAR).T
+    tps_rate = np.interp(_year_fraction(p.dx), years, shares)
+    tps_tested = nsclc & (rng.random(p.n) < tps_rate)
     k = int(tps_tested.sum())
     val, band = _pdl1_values(rng, k, (0.33, 0.37, 0.30), ((0, 0), (1, 49), (50, 100)))
     bm.add(np.flatnonzero(tps_tested), "PD-L1 TPS", val, None, "%", day[tps_tested])
@@ -527,8 +579,13 @@ def _melanoma_first_ici(rng: np.random.Generator, p: _Patients, lines: np.ndarra
     combo = rng.random(len(rows)) < melanoma_combo_share(age, p.ecog[rows], p.era[rows])
     mono = np.where(rng.random(len(rows)) < 0.5, REG_INDEX["nivolumab"],
                     REG_INDEX["pembrolizumab"])
+    # Before anti-PD-1 was reimbursed (mid-2016) ipilimumab alone was the first-line standard.
+    early = (p.dx[rows] < _day(ref.MELANOMA_IPILIMUMAB_ERA_END)) & (
+        rng.random(len(rows)) < ref.MELANOMA_EARLY_IPILIMUMAB_SHARE)
+    mono = np.where(early, REG_INDEX["ipilimumab"], mono)
     lines = lines.copy()
-    lines[rows, first[rows]] = np.where(combo, REG_INDEX["nivolumab + ipilimumab"], mono)
+    lines[rows, first[rows]] = np.where(combo & ~early, REG_INDEX["nivolumab + ipilimumab"],
+                                        mono)
     return lines
 
 
@@ -619,9 +676,11 @@ def _init_state(rng, p: _Patients, lines: np.ndarray, group, tps) -> _State:
     non_io = io_line < 0
     death = np.full(p.n, NEVER, dtype=np.int64)
     death[non_io] = (p.dx + _survival_non_io(rng, p, group))[non_io]
-    combo = (_type_mask(p, "Melanoma") & (io_line >= 0)
-             & (_first_ici(lines, io_line) == REG_INDEX["nivolumab + ipilimumab"]))
+    melanoma_ici = _type_mask(p, "Melanoma") & (io_line >= 0)
+    combo = melanoma_ici & (_first_ici(lines, io_line) == REG_INDEX["nivolumab + ipilimumab"])
+    ipilimumab = melanoma_ici & (_first_ici(lines, io_line) == REG_INDEX["ipilimumab"])
     os_u, os_median, os_log_hr = _survival_io(rng, p, tps, io_line >= 0, combo)
+    os_log_hr = os_log_hr + np.log(HR_MELANOMA_IPILIMUMAB) * ipilimumab
     ltfu = p.dx + np.round(rng.exponential(LTFU_MEAN_YEARS * 365.25, p.n)).astype(np.int64)
     last_fu = np.where(non_io, np.minimum(np.minimum(death, CUTOFF_DAY), ltfu), CUTOFF_DAY)
     state = _State(
@@ -647,7 +706,9 @@ def _start_ici(st: _State, p: _Patients, k: int) -> None:
     """At the first ICI line: fix index date, death and last follow-up."""
     now = st.active & (st.io_line == k)
     old = (_year(st.start) - p.birth_year) >= 75
-    st.os_log_hr[now] = (st.os_log_hr + np.log(HR_AGE75) * old)[now]
+    early_nsclc = _type_mask(p, "NSCLC") & (st.start < _day(NSCLC_EARLY_ICI_END))
+    st.os_log_hr[now] = (st.os_log_hr + np.log(HR_AGE75) * old
+                         + np.log(HR_NSCLC_BEFORE_2018) * early_nsclc)[now]
     os_days = _weibull_days(st.os_median[now], st.os_log_hr[now], st.os_u[now])
     st.death[now] = st.start[now] + os_days
     fu = np.minimum(np.minimum(st.death, CUTOFF_DAY), st.start + st.ltfu_days)
@@ -657,7 +718,7 @@ def _start_ici(st: _State, p: _Patients, k: int) -> None:
 
 def _responses(rng, reg, p: _Patients, bm: _Biomarkers, st: _State, k: int) -> np.ndarray:
     """Response kind per patient: 0 primary PD, 1 SD, 2 PR, 3 CR (planted ORR for NSCLC)."""
-    orr = REG.orr[reg].copy()
+    orr = ORR_BY_TYPE[p.ctype, reg]
     planted = _type_mask(p, "NSCLC") & (st.io_line == k)
     orr_tps = np.array([ORR_BY_TPS[g] for g in TPS_GROUPS])[bm.tps_group]
     orr = np.where(planted, orr_tps, orr)
@@ -665,7 +726,8 @@ def _responses(rng, reg, p: _Patients, bm: _Biomarkers, st: _State, k: int) -> n
     resp = np.where(st.io_line == k, _response_tied_to_survival(u, st), u) < orr
     cr = resp & (rng.random(p.n) < CR_SHARE)
     # A fixed-length line (platinum before maintenance) ends without progression.
-    ppd = ~resp & (rng.random(p.n) < REG.primary_pd[reg]) & (REG.fixed_days[reg] == 0)
+    ppd = ~resp & (rng.random(p.n) < PRIMARY_PD_BY_TYPE[p.ctype, reg]) & (
+        REG.fixed_days[reg] == 0)
     return np.where(cr, 3, np.where(resp, 2, np.where(ppd, 0, 1)))
 
 
@@ -690,12 +752,13 @@ def _response_tied_to_survival(u: np.ndarray, st: _State) -> np.ndarray:
     return np.where(days > landmark, mixed, u)
 
 
-def _progression(rng, reg, kind: np.ndarray, st: _State) -> tuple[np.ndarray, np.ndarray]:
+def _progression(rng, reg, kind: np.ndarray, st: _State, ctype: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(day progression is detected, number of the detecting scan) per patient."""
     n = len(reg)
     interval = st.interval
     resp = interval + 1 + rng.exponential(1.0, n) * REG.resp_days[reg] / math.log(2)
-    sd_scale = np.maximum(REG.sd_days[reg] - interval, 14) / math.log(2)
+    sd_scale = np.maximum(SD_DAYS_BY_TYPE[ctype, reg] - interval, 14) / math.log(2)
     sd = interval + 1 + rng.exponential(1.0, n) * sd_scale
     ppd = rng.uniform(7, interval)
     delay = np.where(kind >= 2, resp, np.where(kind == 1, sd, ppd))
@@ -772,7 +835,7 @@ def _simulate_lines(rng, p: _Patients, bm: _Biomarkers, lines: np.ndarray, st: _
         _start_ici(st, p, k)
         reg = np.maximum(lines[:, k], 0)
         kind = _responses(rng, reg, p, bm, st, k)
-        detected, scan = _progression(rng, reg, kind, st)
+        detected, scan = _progression(rng, reg, kind, st, p.ctype)
         sev = _severe_irae(rng, reg, st, k)
         end, reason = _line_end(rng, reg, st, detected, sev)
         act = st.active
@@ -1058,7 +1121,6 @@ def _biomarker_table(bm: _Biomarkers, fu, pid: pa.Array) -> pa.Table:
 def _patient_tables(p: _Patients, death, fu, pid: pa.Array) -> dict[str, pa.Table]:
     dead = death <= fu
     unknown_smoking = p.smoking == 3
-    unknown_stage = p.stage == 4
     patients = pa.table({
         "patient_id": pid,
         "site": _labels([s for s, _ in ref.SITES], p.site),
@@ -1074,7 +1136,7 @@ def _patient_tables(p: _Patients, death, fu, pid: pa.Array) -> dict[str, pa.Tabl
         "cancer_type": _labels(TYPES, p.ctype),
         "histology_icdo3": pa.array(p.histology, type=pa.string()),
         "diagnosis_date": _date(p.dx),
-        "stage": _labels(STAGE_LABELS, np.minimum(p.stage, 3), unknown_stage),
+        "stage": pa.array(p.substage, type=pa.string()),
     })
     return {"patients": patients, "diagnoses": diagnoses}
 
@@ -1192,6 +1254,8 @@ _INDEX = ("first start of an immune checkpoint inhibitor: the earliest treatment
           "with drug_class in anti-PD-1/anti-PD-L1/anti-CTLA-4; its line_number is the index line")
 _TPS = ("PD-L1 TPS (22C3) stratum from the latest 'PD-L1 TPS' test on or before the index date: "
         "<1 (value 0), 1-49, >=50; 'untested' when there is none")
+_STAGE_EARLY = ("stage group I-III vs IV/unknown (diagnoses.stage holds AJCC substages: "
+                "IIIB is group III, IVA group IV)")
 _AGE75 = "age at index >= 75 (year(index_date) - birth_year)"
 _ECOG = ("ECOG at index: the latest performance_status on or before the index date (it is "
          "recorded 0-7 days before each line start); groups 0-1 vs >=2")
@@ -1225,7 +1289,7 @@ def ground_truth(patients: int, seed: int) -> dict:
                             "last_followup_date"),
                 "true_hr": HR_TPS[">=50"] / HR_TPS["<1"],
                 "true_hr_all_strata_vs_lt1": {k: v for k, v in HR_TPS.items() if k != "<1"},
-                "adjust_for": ["ECOG at index >= 2", "stage I-III vs IV/unknown"],
+                "adjust_for": ["ECOG at index >= 2", _STAGE_EARLY],
                 "unadjusted_two_group_hr_approx": 0.63,
                 "note": ("conditional hazard ratio of the generating model; PD-L1 is "
                          "independent of ECOG and stage, so an unadjusted two-group Cox HR is "
@@ -1237,7 +1301,7 @@ def ground_truth(patients: int, seed: int) -> dict:
                 "comparison": "ECOG at index >= 2 vs 0-1 (" + _ECOG + ")",
                 "outcome": "overall survival from index, as above",
                 "true_hr": HR_ECOG2,
-                "adjust_for": ["cancer_type (strata)", "stage I-III vs IV/unknown",
+                "adjust_for": ["cancer_type (strata)", _STAGE_EARLY,
                                "PD-L1 TPS stratum (NSCLC only)", _AGE75],
                 "note": ("conditional HR of the generating model: recover it with a Cox model "
                          "stratified by cancer_type and adjusted for (or stratified by) stage, "
@@ -1254,7 +1318,7 @@ def ground_truth(patients: int, seed: int) -> dict:
                                "'nivolumab', so 'vs anti-PD-1 alone' has the same truth)"),
                 "outcome": "overall survival from index, as above",
                 "true_hr": HR_MELANOMA_COMBO,
-                "adjust_for": ["ECOG at index >= 2", _AGE75, "stage I-III vs IV/unknown"],
+                "adjust_for": ["ECOG at index >= 2", _AGE75, _STAGE_EARLY],
                 "confounding_by_indication": {
                     "assignment": ("P(nivolumab + ipilimumab | first melanoma ICI of these "
                                    "three) by age at diagnosis band for ECOG 0-1; times "
@@ -1387,6 +1451,8 @@ def ground_truth(patients: int, seed: int) -> dict:
                 "hazard_ratios": {"ECOG >= 2": HR_ECOG2, "stage I-III": HR_STAGE_I_III,
                                   "age at index >= 75": HR_AGE75,
                                   "melanoma nivolumab + ipilimumab": HR_MELANOMA_COMBO,
+                                  "melanoma ipilimumab alone": HR_MELANOMA_IPILIMUMAB,
+                                  "NSCLC first ICI before 2018": HR_NSCLC_BEFORE_2018,
                                   "NSCLC PD-L1 TPS": dict(HR_TPS)},
                 "independence": ("ECOG, stage and PD-L1 TPS are drawn independently of each "
                                  "other and of response; ECOG worsens with age; whether a "

@@ -9,19 +9,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Hospital sites: five university hospitals and two much smaller central hospitals.
+# Shares follow the catchment populations of the specific catchment areas (HUS about 1.7 M,
+# the other university hospitals 0.7-0.9 M, the central hospitals 0.2-0.25 M): about 6-fold.
 SITES: tuple[tuple[str, float], ...] = (
-    ("HUS Helsinki", 0.355),
-    ("TAYS Tampere", 0.19),
-    ("TYKS Turku", 0.16),
-    ("KYS Kuopio", 0.12),
-    ("OYS Oulu", 0.115),
-    ("Keski-Suomi CH Jyväskylä", 0.045),
-    ("Päijät-Häme CH Lahti", 0.015),
+    ("HUS Helsinki", 0.30),
+    ("TAYS Tampere", 0.17),
+    ("TYKS Turku", 0.15),
+    ("KYS Kuopio", 0.13),
+    ("OYS Oulu", 0.12),
+    ("Keski-Suomi CH Jyväskylä", 0.075),
+    ("Päijät-Häme CH Lahti", 0.055),
 )
 
 # Relative rate of molecular (NGS) testing by site: the central hospitals send out fewer panels.
 SITE_NGS_FACTOR: tuple[tuple[str, float], ...] = tuple(
     (name, 0.72 if "CH" in name else 1.0) for name, _ in SITES)
+
+# Share of NSCLC patients with a PD-L1 TPS result by calendar time of diagnosis (year, share):
+# hardly tested before pembrolizumab's first-line label (2017), routine from 2018 (Flatiron
+# advanced NSCLC: ~3 % in 2015 rising to ~70 % in 2017; Khozin et al. 2019).
+PDL1_TPS_TESTING_BY_YEAR: tuple[tuple[float, float], ...] = (
+    (2015.0, 0.02), (2015.75, 0.10), (2016.25, 0.40), (2016.75, 0.72), (2017.5, 0.84),
+    (2018.5, 0.91), (2027.0, 0.95))
 
 # Calendar eras decide which regimens were reimbursed and in use.
 ERAS = ("early", "modern", "recent")
@@ -107,6 +116,29 @@ CANCERS: dict[str, CancerSpec] = {
         {"8500/3": 0.90, "8575/3": 0.06, "8520/3": 0.04},
         (0.04, 0.30, 0.24, 0.40, 0.02), 18.0, 14.0, 0.85),
 }
+
+# AJCC 8th edition substages per stage group (I..IV) and cancer type, with their shares; a
+# group missing here is recorded as the group itself. A share of diagnoses is recorded at the
+# group level only (registry data, older records).
+_SUB_I = {"IA": 0.55, "IB": 0.45}
+_SUB_II = {"IIA": 0.5, "IIB": 0.5}
+_SUB_III = {"IIIA": 0.45, "IIIB": 0.35, "IIIC": 0.20}
+_SUB_IV = {"IVA": 0.6, "IVB": 0.4}
+SUBSTAGES: dict[str, tuple[dict[str, float], ...]] = {
+    "NSCLC": ({"IA1": 0.15, "IA2": 0.3, "IA3": 0.25, "IB": 0.3}, _SUB_II, _SUB_III,
+              {"IVA": 0.55, "IVB": 0.45}),
+    "Melanoma": (_SUB_I, {"IIA": 0.35, "IIB": 0.35, "IIC": 0.3},
+                 {"IIIA": 0.15, "IIIB": 0.3, "IIIC": 0.5, "IIID": 0.05}, {}),
+    "Renal cell carcinoma": ({}, {}, {}, {}),
+    "Urothelial carcinoma": ({}, {}, {"IIIA": 0.6, "IIIB": 0.4}, _SUB_IV),
+    "Head and neck SCC": ({}, {}, {}, {"IVA": 0.6, "IVB": 0.15, "IVC": 0.25}),
+    "Colorectal MSI-H": ({}, {"IIA": 0.7, "IIB": 0.2, "IIC": 0.1}, _SUB_III,
+                         {"IVA": 0.45, "IVB": 0.35, "IVC": 0.2}),
+    "Hepatocellular carcinoma": (_SUB_I, {}, {"IIIA": 0.6, "IIIB": 0.4}, _SUB_IV),
+    "Gastro-oesophageal adenocarcinoma": (_SUB_I, _SUB_II, _SUB_III, {}),
+    "Triple-negative breast cancer": (_SUB_I, _SUB_II, _SUB_III, {}),
+}
+STAGE_GROUP_ONLY_SHARE = 0.2
 
 # ECOG of a patient at the decision about systemic therapy (for ICI patients: at first ICI).
 # Worse with age: bands below 65, 65-74, 75 and over.
@@ -223,6 +255,28 @@ def _tki(drugs: tuple[str, ...], kind: str, orr: float, resp: float, sd: float,
          **kw) -> Regimen:
     return Regimen(drugs, kind, orr, resp, sd, primary_pd=0.3, **kw)
 
+
+# ORR of a regimen in one cancer type where it differs from the regimen's default:
+# KEYNOTE-177 (MSI-H colorectal, pembrolizumab 44 %), CheckMate 142 (nivolumab + ipilimumab
+# ~60 %), CheckMate 067 (melanoma: nivolumab 45 %, ipilimumab 19 %, combination 58 %; real-world
+# use somewhat lower).
+ORR_BY_CANCER_AND_REGIMEN: dict[tuple[str, str], float] = {
+    ("Colorectal MSI-H", "pembrolizumab"): 0.44,
+    ("Colorectal MSI-H", "nivolumab + ipilimumab"): 0.60,
+    ("Colorectal MSI-H", "nivolumab"): 0.35,
+    ("Melanoma", "nivolumab"): 0.40,
+    ("Melanoma", "pembrolizumab"): 0.40,
+    ("Melanoma", "nivolumab + ipilimumab"): 0.55,
+    ("Melanoma", "ipilimumab"): 0.14,
+}
+# NSCLC on anti-PD-(L)1 alone: about half progress at the first scan and stable disease lasts
+# about 6 months (real-world rwPFS ~3 months; Khozin et al. 2019): (primary PD share, months).
+NSCLC_IO_MONO_PROGRESSION: dict[str, tuple[float, float]] = {
+    "pembrolizumab": (0.5, 6.0), "nivolumab": (0.5, 6.0), "atezolizumab": (0.5, 6.0)}
+
+# Melanoma first-line ipilimumab alone before anti-PD-1 was reimbursed.
+MELANOMA_IPILIMUMAB_ERA_END = "2016-06-01"
+MELANOMA_EARLY_IPILIMUMAB_SHARE = 0.6
 
 # Severe immune-related AE probabilities of the planted effect (see ground truth).
 SEVERE_IRAE_PD1_MONO = 0.12
@@ -401,9 +455,11 @@ PATHWAYS: dict[str, tuple[Pathway, ...]] = {
     ),
     "Melanoma": (
         _p(0.45, "wt", MODERN, "nivolumab + ipilimumab", "dacarbazine", "paclitaxel"),
-        _p(0.55, "wt", MODERN, "pembrolizumab", "dacarbazine"),
+        _p(0.40, "wt", MODERN, "pembrolizumab", "dacarbazine"),
+        _p(0.15, "wt", MODERN, "pembrolizumab", "ipilimumab", "dacarbazine"),
         _p(0.20, "wt", "early", "nivolumab + ipilimumab", "dacarbazine"),
-        _p(0.50, "wt", "early", "pembrolizumab", "dacarbazine"),
+        _p(0.35, "wt", "early", "pembrolizumab", "dacarbazine"),
+        _p(0.15, "wt", "early", "pembrolizumab", "ipilimumab", "dacarbazine"),
         _p(0.30, "wt", "early", "nivolumab", "dacarbazine"),
         _p(0.40, "braf", MODERN, "nivolumab + ipilimumab", "dabrafenib + trametinib",
            "dacarbazine"),
@@ -539,7 +595,8 @@ AE_TERMS: dict[str, AETerm] = {
     "Hypophysitis": AETerm(SOC_ENDO, True, (0.10, 0.55, 0.30, 0.05), 70, 90, 0.7),
     "Pneumonitis": AETerm(SOC_RESP, True, (0.35, 0.45, 0.17, 0.03), 85, 45),
     "Colitis": AETerm(SOC_GI, True, (0.25, 0.45, 0.27, 0.03), 50, 30),
-    "Diarrhea": AETerm(SOC_GI, False, (0.65, 0.27, 0.08, 0.0), 40, 14),
+    # immune-related when it occurs on a line with a checkpoint inhibitor
+    "Diarrhea": AETerm(SOC_GI, True, (0.65, 0.27, 0.08, 0.0), 40, 14),
     "Alanine aminotransferase increased": AETerm(SOC_INV, True, (0.55, 0.25, 0.16, 0.04), 45,
                                                  35),
     "Aspartate aminotransferase increased": AETerm(SOC_INV, True, (0.60, 0.25, 0.12, 0.03),
@@ -578,11 +635,11 @@ AE_TERMS: dict[str, AETerm] = {
 
 # Adverse-event catalogue by regimen kind: term -> relative weight.
 _IRAE = {"Hypothyroidism": 10, "Hyperthyroidism": 5, "Adrenal insufficiency": 1.2,
-         "Hypophysitis": 0.6, "Pneumonitis": 3.5, "Colitis": 2.5,
+         "Hypophysitis": 0.6, "Pneumonitis": 6.5, "Colitis": 6.0, "Diarrhea": 9.0,
          "Alanine aminotransferase increased": 4, "Aspartate aminotransferase increased": 3,
          "Rash maculo-papular": 9, "Pruritus": 10, "Arthralgia": 6, "Myositis": 0.4,
          "Myocarditis": 0.2, "Acute kidney injury": 1, "Hyperglycemia": 0.4}
-_GENERAL = {"Fatigue": 16, "Diarrhea": 9, "Decreased appetite": 5, "Nausea": 4,
+_GENERAL = {"Fatigue": 16, "Decreased appetite": 5, "Nausea": 4,
             "Infusion related reaction": 1.5}
 _CHEMO = {"Neutrophil count decreased": 12, "Anemia": 12, "Febrile neutropenia": 2,
           "Platelet count decreased": 5, "Nausea": 12, "Vomiting": 5, "Fatigue": 14,
@@ -635,11 +692,13 @@ MODERATE_IRAE_TERMS: dict[str, dict[str, float]] = {
 }
 # Terms of the planted grade >= 3 immune-related events, by ICI combination.
 SEVERE_IRAE_TERMS: dict[str, dict[str, float]] = {
-    "mono": {"Pneumonitis": 5, "Colitis": 4, "Alanine aminotransferase increased": 3,
+    "mono": {"Pneumonitis": 2, "Colitis": 1.5, "Diarrhea": 1,
+             "Alanine aminotransferase increased": 3,
              "Adrenal insufficiency": 1.5, "Rash maculo-papular": 1.5, "Hypophysitis": 0.5,
              "Myositis": 0.4, "Myocarditis": 0.4, "Acute kidney injury": 1,
              "Hyperglycemia": 0.6},
-    "ctla4": {"Colitis": 10, "Alanine aminotransferase increased": 6, "Hypophysitis": 3,
+    "ctla4": {"Colitis": 7, "Diarrhea": 4, "Alanine aminotransferase increased": 6,
+              "Hypophysitis": 3,
               "Pneumonitis": 2, "Rash maculo-papular": 2, "Adrenal insufficiency": 1.5,
               "Myocarditis": 0.5, "Myositis": 0.5, "Acute kidney injury": 1},
 }

@@ -116,6 +116,19 @@ def compare(expr: str, op: str, value: Any, f: CatalogField, params: list[Any]) 
     raise CompileError(f"unknown operator {op!r}")
 
 
+def stage_compare(expr: str, op: str, value: Any, params: list[Any]) -> str | None:
+    """Stage comparisons where a stage group means any of its substages ('III' matches IIIA,
+    IIIB, ... and III itself); a substage matches only itself. None for other operators."""
+    if op not in ("in", "not_in", "=", "!="):
+        return None
+    values = [str(v) for v in (value if isinstance(value, list) else [value])]
+    marks = ", ".join("?" for _ in values)
+    params.extend(values + values)
+    grouped = schema.STAGE_GROUP_SQL.format(column=expr)
+    match = f"({expr} IN ({marks}) OR {grouped} IN ({marks}))"
+    return match if op in ("in", "=") else f"(NOT {match})"
+
+
 def window_conditions(date_expr: str, window: Window | None, params: list[Any],
                       index_expr: str = "ix.index_date") -> list[str]:
     if window is None:
@@ -173,7 +186,8 @@ class _Compiler:
     def attribute(self, crit: AttributeCriterion, params: list[Any]) -> str:
         f = self.field(crit.field, "attribute")
         expr = self.attribute_expr(f, crit)
-        cond = compare(expr, crit.op, crit.value, f, params)
+        cond = (f.column == "stage" and stage_compare(expr, crit.op, crit.value, params)
+                or compare(expr, crit.op, crit.value, f, params))
         return cond if crit.op in ("is_null", "is_not_null") else f"COALESCE({cond}, FALSE)"
 
     def attribute_expr(self, f: CatalogField, crit: AttributeCriterion) -> str:
@@ -209,6 +223,10 @@ class _Compiler:
             column = biomarker_value_column(item.value)
             cond = compare(f"e.{column}", item.op, item.value, f, params)
             return f"(e.biomarker = ? AND {cond})"
+        if f.column == "stage" and f.table == "diagnoses":
+            grouped = stage_compare(f"e.{f.column}", item.op, item.value, params)
+            if grouped is not None:
+                return grouped
         return compare(f"e.{f.column}", item.op, item.value, f, params)
 
     def event(self, crit: EventCriterion, params: list[Any]) -> str:

@@ -28,7 +28,12 @@ from queries.cohort.model import (
 )
 from queries.snapshot.database import SnapshotDatabase, build_database
 from queries.snapshot.files import write_snapshot
-from queries.snapshot.schema import CHECKPOINT_INHIBITOR_CLASSES, EVENT_DATE_COLUMN, TABLES
+from queries.snapshot.schema import (
+    CHECKPOINT_INHIBITOR_CLASSES,
+    EVENT_DATE_COLUMN,
+    TABLES,
+    stage_group,
+)
 
 _PYOPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
           ">": operator.gt, ">=": operator.ge}
@@ -61,6 +66,10 @@ def check(x: Any, op: str, value: Any, key: str) -> bool:
     if op == "starts_with":
         prefixes = value if isinstance(value, list) else [value]
         return any(str(x).startswith(p) for p in prefixes)
+    if key.endswith("stage") and op in ("in", "not_in", "=", "!="):
+        values = value if isinstance(value, list) else [value]
+        hit = any(x == v or stage_group(x) == v for v in values)  # a group means any substage
+        return hit if op in ("in", "=") else not hit
     if op == "in":
         return any(x == _value(key, v) for v in value)
     if op == "not_in":

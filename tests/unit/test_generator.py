@@ -8,7 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from queries.snapshot.schema import DRUG_CLASSES, RECIST_RESPONSES, STOP_REASONS, TABLES
+from queries.snapshot.schema import (
+    DRUG_CLASSES,
+    RECIST_RESPONSES,
+    STAGE_VALUES,
+    STOP_REASONS,
+    TABLES,
+)
 from queries.snapshot.validation import validate_snapshot
 from synthetic import generator
 
@@ -126,7 +132,8 @@ def test_values_are_in_their_domains(tables):
     assert set(pat["smoking_status"].dropna()) <= {"never", "former", "current"}
     age = pd.to_datetime(dx["diagnosis_date"]).dt.year - pat["birth_year"]
     assert age.between(18, 100).all()
-    assert set(dx["stage"].dropna()) <= {"I", "II", "III", "IV"}
+    assert set(dx["stage"].dropna()) <= set(STAGE_VALUES)
+    assert dx["stage"].dropna().str.len().gt(2).any()  # AJCC substages such as IIIB
     assert dx["icd10"].str.fullmatch(r"C\d{2}(\.\d)?").all()
     assert dx["histology_icdo3"].str.fullmatch(r"\d{4}/3").all()
     tr = tables["treatments"]
@@ -186,7 +193,8 @@ def test_case_mix_is_clinically_plausible(tables):
     assert share.index[0] == "NSCLC" and 0.33 < share["NSCLC"] < 0.47
     assert (pat.loc[pat["cancer_type"] == "Triple-negative breast cancer", "sex"] == "F").all()
     sites = pat["site"].value_counts()
-    assert sites.iloc[0] > 10 * sites.iloc[-1]  # very different hospital sizes
+    # university hospitals differ in size, central hospitals are smaller, but not 24-fold
+    assert 3 * sites.iloc[-1] < sites.iloc[0] < 9 * sites.iloc[-1]
     tr = tables["treatments"]
     ici = set(tr.loc[tr["drug_class"].isin(["anti-PD-1", "anti-PD-L1", "anti-CTLA-4"]),
                      "patient_id"])

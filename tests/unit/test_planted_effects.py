@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 
+from queries.snapshot.schema import stage_group
+
 SAMPLE = Path(os.environ.get("IOCOHORT_PLANTED_SNAPSHOT")
               or Path(__file__).resolve().parents[2] / "data" / "sample")
 ICI = ("anti-PD-1", "anti-PD-L1", "anti-CTLA-4")
@@ -80,7 +82,7 @@ def _os_frame(idx: pd.DataFrame) -> pd.DataFrame:
         "time": (pd.to_datetime(end) - pd.to_datetime(idx["index_date"])).dt.days / 30.4375,
         "event": idx["death_date"].notna().astype(int),
         "ecog2": (idx["ecog"] >= 2).astype(int),
-        "stage_early": idx["stage"].isin(["I", "II", "III"]).astype(int),
+        "stage_early": idx["stage"].map(stage_group).isin(["I", "II", "III"]).astype(int),
         "age75": (pd.to_datetime(idx["index_date"]).dt.year - idx["birth_year"] >= 75).astype(int),
         "cancer_type": idx["cancer_type"],
     })
