@@ -1,0 +1,195 @@
+"""Patient-reported outcomes of a cohort (snapshot schema version 2).
+
+Three plain results, each with its definition in words:
+
+- **Scale score over time**: for one QLQ-C30 scale (or PRO-CTCAE item), questionnaires are put
+  in bins of ``bin_weeks`` since index (baseline: ``baseline_days`` before index up to the index
+  day; then weeks 1-6, 7-12, ...). A patient with several questionnaires in a bin counts once,
+  with their mean; the bin's mean is over patients, with a normal 95 % CI, and the number of
+  questionnaires and patients behind it.
+- **Completion**: among patients who answered at least one questionnaire of the instrument
+  (participants), the share who answered in each bin, out of those alive and followed at the
+  bin's start (the denominator falls with deaths and loss to follow-up).
+- **PRO-CTCAE severity**: for each PRO-CTCAE item, the share of patients at each level of their
+  worst answer in the first ``ctcae_weeks`` weeks after index, out of patients who answered it.
+
+Scoring follows the instruments: QLQ-C30 scales 0-100 (higher is better for the global health
+status and functional scales, worse for symptom scales), PRO-CTCAE items 0-4 (higher is worse).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from queries.cohort.kept_tables import Cohort
+from queries.snapshot.schema import (
+    PRO_CTCAE,
+    PRO_CTCAE_LEVELS,
+    QLQ_C30,
+    QLQ_C30_GLOBAL,
+    higher_is_better,
+)
+
+Z95 = 1.959963984540054
+SCORE_COLUMNS = ["week", "questionnaires", "patients", "mean_score", "ci_lower", "ci_upper"]
+COMPLETION_COLUMNS = ["week", "patients_followed", "patients_answered", "completion"]
+SEVERITY_COLUMNS = ["item", "level", "severity", "patients", "denominator", "share"]
+
+
+@dataclass(frozen=True)
+class ProOptions:
+    """Which scale to follow and how to bin time since index."""
+
+    instrument: str = QLQ_C30
+    item: str = QLQ_C30_GLOBAL
+    bin_weeks: int = 6
+    max_weeks: int = 48
+    baseline_days: int = 14
+    ctcae_weeks: int = 12
+
+
+@dataclass
+class ProResult:
+    """Scale scores over time, completion and PRO-CTCAE severity shares of one cohort."""
+
+    options: ProOptions
+    n: int
+    participants: int
+    scores: pd.DataFrame
+    completion: pd.DataFrame
+    severity: pd.DataFrame
+    definitions: dict[str, str] = field(default_factory=dict)
+    empty_reason: str | None = None
+
+
+def _bins_sql() -> str:
+    """Week bin of a questionnaire: 0 for baseline, else the bin's last week."""
+    return ("CASE WHEN days BETWEEN -$baseline AND 0 THEN 0 "
+            "ELSE CAST(ceil(days / (7.0 * $bin)) AS INTEGER) * $bin END")
+
+
+def _questionnaires(cohort: Cohort, options: ProOptions, instrument: str,
+                    item: str | None) -> pd.DataFrame:
+    """Per patient and bin: questionnaires and mean score of one item (all items if None)."""
+    item_filter = "AND o.item = $item" if item is not None else ""
+    sql = f"""
+        WITH rows AS (
+            SELECT o.patient_id, o.item, o.score,
+                   date_diff('day', c.index_date, o.assessment_date) AS days
+            FROM {cohort.table} c
+            JOIN patient_reported_outcomes o USING (patient_id)
+            WHERE o.instrument = $instrument AND o.score IS NOT NULL {item_filter}
+        )
+        SELECT patient_id, item, {_bins_sql()} AS week, count(*) AS questionnaires,
+               avg(score) AS score, max(score) AS worst
+        FROM rows
+        WHERE days >= -$baseline AND days <= 7 * $max_weeks
+        GROUP BY ALL
+    """  # noqa: S608 - the cohort table name comes from a hash, values are bound
+    params: dict[str, object] = {"instrument": instrument, "baseline": options.baseline_days,
+                                 "bin": options.bin_weeks, "max_weeks": options.max_weeks}
+    if item is not None:
+        params["item"] = item
+    return cohort.db.cursor().execute(sql, params).df()
+
+
+def scale_scores(per_patient: pd.DataFrame) -> pd.DataFrame:
+    """Mean over patients per bin with a normal 95 % CI (patients' bin means as the data)."""
+    if per_patient.empty:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    grouped = per_patient.groupby("week")
+    out = pd.DataFrame({
+        "questionnaires": grouped["questionnaires"].sum(),
+        "patients": grouped["patient_id"].nunique(),
+        "mean_score": grouped["score"].mean(),
+        "sd": grouped["score"].std(ddof=1),
+    }).reset_index()
+    half = Z95 * out["sd"] / out["patients"].map(math.sqrt)
+    out["ci_lower"] = out["mean_score"] - half
+    out["ci_upper"] = out["mean_score"] + half
+    return out[SCORE_COLUMNS].sort_values("week").reset_index(drop=True)
+
+
+def _followed(cohort: Cohort, weeks: list[int], participants: list[str],
+              options: ProOptions) -> dict[int, int]:
+    """Participants alive and followed at each bin's start (baseline: all participants)."""
+    if not participants:
+        return dict.fromkeys(weeks, 0)
+    frame = cohort.db.cursor().execute(
+        f"SELECT c.patient_id, date_diff('day', c.index_date, "  # noqa: S608 - hashed name
+        f"coalesce(p.death_date, p.last_followup_date)) AS days "
+        f"FROM {cohort.table} c JOIN patients p USING (patient_id) "
+        "WHERE list_contains($ids, c.patient_id)", {"ids": participants}).df()
+    out: dict[int, int] = {}
+    for week in weeks:
+        start = 0 if week == 0 else 7 * (week - options.bin_weeks) + 1
+        out[week] = int((frame["days"] >= start).sum())
+    return out
+
+
+def _completion(cohort: Cohort, per_patient: pd.DataFrame, options: ProOptions) -> pd.DataFrame:
+    participants = sorted(per_patient["patient_id"].unique().tolist())
+    weeks = list(range(0, options.max_weeks + 1, options.bin_weeks))
+    followed = _followed(cohort, weeks, participants, options)
+    answered = per_patient.groupby("week")["patient_id"].nunique()
+    rows = []
+    for week in weeks:
+        n_followed = followed[week]
+        n_answered = int(answered.get(week, 0))
+        rows.append({"week": week, "patients_followed": n_followed,
+                     "patients_answered": n_answered,
+                     "completion": n_answered / n_followed if n_followed else float("nan")})
+    return pd.DataFrame(rows, columns=COMPLETION_COLUMNS)
+
+
+def ctcae_severity(per_patient: pd.DataFrame, options: ProOptions) -> pd.DataFrame:
+    """Share of patients at each level of their worst answer per item (first weeks)."""
+    early = per_patient[(per_patient["week"] > 0) & (per_patient["week"] <= options.ctcae_weeks)]
+    if early.empty:
+        return pd.DataFrame(columns=SEVERITY_COLUMNS)
+    worst = early.groupby(["item", "patient_id"])["worst"].max().round().astype(int)
+    rows = []
+    for item, levels in worst.groupby(level="item"):
+        denominator = int(levels.size)
+        counts = levels.value_counts()
+        for level, label in enumerate(PRO_CTCAE_LEVELS):
+            patients = int(counts.get(level, 0))
+            rows.append({"item": item, "level": level, "severity": label, "patients": patients,
+                         "denominator": denominator, "share": patients / denominator})
+    return pd.DataFrame(rows, columns=SEVERITY_COLUMNS)
+
+
+def patient_reported(cohort: Cohort, options: ProOptions | None = None) -> ProResult:
+    """Scale score over time, completion and PRO-CTCAE severity of the cohort."""
+    options = options or ProOptions()
+    per_patient = _questionnaires(cohort, options, options.instrument, options.item)
+    ctcae = _questionnaires(cohort, options, PRO_CTCAE, None)
+    direction = ("higher is better" if higher_is_better(options.instrument, options.item)
+                 else "higher is worse")
+    definitions = {
+        "scores": (f"{options.instrument} '{options.item}' ({direction}): questionnaires from "
+                   f"{options.baseline_days} days before index (baseline, week 0) to week "
+                   f"{options.max_weeks}, in bins of {options.bin_weeks} weeks; each patient "
+                   "counts once per bin with their mean; mean over patients with a normal "
+                   "95 % CI"),
+        "completion": ("patients who answered in the bin / patients who answered this "
+                       "instrument at least once and were alive and followed at the bin's start"),
+        "severity": (f"PRO-CTCAE: each patient's worst answer in weeks 1-{options.ctcae_weeks} "
+                     "after index; patients at each level / patients who answered the item"),
+    }
+    reason = None
+    if cohort.size == 0:
+        reason = "the cohort is empty"
+    elif per_patient.empty and ctcae.empty:
+        reason = "no patient of the cohort has patient-reported outcomes in the window"
+    return ProResult(
+        options=options, n=cohort.size,
+        participants=int(per_patient["patient_id"].nunique()) if not per_patient.empty else 0,
+        scores=scale_scores(per_patient),
+        completion=(_completion(cohort, per_patient, options) if not per_patient.empty
+                    else pd.DataFrame(columns=COMPLETION_COLUMNS)),
+        severity=ctcae_severity(ctcae, options),
+        definitions=definitions, empty_reason=reason)

@@ -1,0 +1,83 @@
+"""Patient-reported outcomes panel data: scale scores over time, completion, PRO-CTCAE severity,
+checked against a plain pandas computation on data/sample."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from queries.analyses.pro import ProOptions, patient_reported
+from queries.cohort.kept_tables import materialize_sql
+
+FIRST_ICI = (
+    "SELECT patient_id, min(start_date) AS index_date, "
+    "arg_min(line_number, start_date) AS index_line FROM treatments "
+    "WHERE drug_class IN ('anti-PD-1', 'anti-PD-L1', 'anti-CTLA-4') GROUP BY patient_id"
+)
+
+
+@pytest.fixture(scope="module")
+def cohort(sample):
+    return materialize_sql(sample.db, "pro_first_ici", FIRST_ICI, [])
+
+
+@pytest.fixture(scope="module")
+def reported(sample, cohort) -> pd.DataFrame:
+    cur = sample.db.cursor()
+    frame = cur.execute(
+        f"SELECT o.*, c.index_date FROM {cohort.table} c "  # noqa: S608 - hashed name
+        "JOIN patient_reported_outcomes o USING (patient_id)").df()
+    frame["days"] = (pd.to_datetime(frame["assessment_date"])
+                     - pd.to_datetime(frame["index_date"])).dt.days
+    return frame
+
+
+def _week(days: pd.Series, bin_weeks: int = 6) -> pd.Series:
+    return days.where(days <= 0, (days / (7 * bin_weeks)).apply(math.ceil) * bin_weeks).clip(
+        lower=0)
+
+
+def test_global_health_status_over_time_equals_pandas_per_patient_means(cohort, reported):
+    result = patient_reported(cohort, ProOptions())
+    ghs = reported[(reported["item"] == "Global health status/QoL")
+                   & reported["days"].between(-14, 48 * 7)].copy()
+    ghs["week"] = _week(ghs["days"])
+    per_patient = ghs.groupby(["week", "patient_id"])["score"].mean()
+    expected = per_patient.groupby(level="week").agg(["mean", "std", "size"])
+    scores = result.scores.set_index("week")
+    assert list(scores.index) == list(expected.index)
+    pd.testing.assert_series_equal(scores["mean_score"], expected["mean"], check_names=False, check_index_type=False)
+    assert (scores["patients"] == expected["size"]).all()
+    assert (scores["questionnaires"] == ghs.groupby("week").size()).all()
+    half = 1.959963984540054 * expected["std"] / expected["size"] ** 0.5
+    pd.testing.assert_series_equal(scores["ci_upper"] - scores["mean_score"], half,
+                                   check_names=False, check_index_type=False)
+    assert "higher is better" in result.definitions["scores"]
+    assert result.empty_reason is None
+
+
+def test_questionnaire_completion_falls_over_time_since_index(cohort):
+    completion = patient_reported(cohort).completion.set_index("week")["completion"]
+    assert completion[0] > 0.7
+    assert completion[48] < completion[6] < 1.0
+
+
+def test_pro_ctcae_severity_shares_sum_to_one_per_item(cohort):
+    severity = patient_reported(cohort).severity
+    assert set(severity["item"]) >= {"Diarrhea frequency", "Fatigue severity"}
+    shares = severity.groupby("item")["share"].sum()
+    assert ((shares - 1).abs() < 1e-9).all()
+    assert list(severity["severity"].unique()) == ["none", "mild", "moderate", "severe",
+                                                   "very severe"]
+
+
+def test_cohort_without_questionnaires_says_why(sample):
+    empty = materialize_sql(sample.db, "pro_none",
+                            "SELECT patient_id, diagnosis_date AS index_date, "
+                            "NULL::INTEGER AS index_line FROM diagnoses "
+                            "WHERE diagnosis_date < DATE '2016-01-01'", [])
+    result = patient_reported(empty)
+    assert result.empty_reason and "patient-reported" in result.empty_reason
+    assert result.scores.empty
