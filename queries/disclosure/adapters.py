@@ -16,6 +16,7 @@ from queries.analyses.characteristics import POSITIVE_LEVEL, Comparison, Table1,
 from queries.analyses.feasibility import Feasibility
 from queries.analyses.multivariable import CoxModel
 from queries.analyses.panels import AnalysisBundle
+from queries.analyses.pro import ProResult
 from queries.analyses.response import (
     ResponseResult,
     clopper_pearson,
@@ -53,6 +54,7 @@ from queries.disclosure.policy import (
     Policy,
     Protected,
     Released,
+    percent_of,
     protect_count,
     protect_fraction,
     round_estimate,
@@ -76,6 +78,9 @@ from queries.snapshot.schema import (
 )
 
 _HAS_DIGIT = re.compile(r"\d")
+
+
+PRO_Z95 = 1.959963984540054
 
 
 def clean_notes(notes: Sequence[str], policy: Policy) -> list[str]:
@@ -724,6 +729,52 @@ def protect_cumulative_incidence(result: CumulativeIncidence,
     return Protected(empty, ["irae_incidence: withheld"])
 
 
+def _pro_scores(scores: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, int]:
+    """Bins with a released patient count; counts rounded; the CI from the released count."""
+    rows, hidden = [], 0
+    for row in scores.to_dict("records"):
+        patients = protect_count(int(row["patients"]), policy)
+        questionnaires = protect_count(int(row["questionnaires"]), policy)
+        if patients.suppressed or patients.value is None or patients.value <= 1:
+            hidden += 1
+            continue
+        sd = (row["ci_upper"] - row["mean_score"]) * np.sqrt(row["patients"]) / PRO_Z95
+        half = PRO_Z95 * sd / np.sqrt(float(patients.value))
+        mean = round(float(row["mean_score"]), 1)
+        rows.append({"week": row["week"], "questionnaires": questionnaires.value,
+                     "patients": patients.value, "mean_score": mean,
+                     "ci_lower": round(mean - half, 1), "ci_upper": round(mean + half, 1)})
+    return pd.DataFrame(rows, columns=list(scores.columns)), hidden
+
+
+def _pro_share_rows(frame: pd.DataFrame, num: str, den: str, share: str,
+                    policy: Policy) -> pd.DataFrame:
+    """Counts released; each share from the released numerator and denominator only."""
+    out = frame.copy()
+    nums = [protect_count(int(v), policy) for v in frame[num]]
+    dens = [protect_count(int(v), policy) for v in frame[den]]
+    out[num] = [r.value for r in nums]
+    out[den] = [r.value for r in dens]
+    out[share] = [percent_of(n, d, policy).value for n, d in zip(nums, dens, strict=True)]
+    out[share] = [None if v is None else float(v) / 100 for v in out[share]]
+    return out
+
+
+def protect_pro(result: ProResult, policy: Policy) -> Protected[ProResult]:
+    """PROs for a role: small bins hidden, counts rounded, rates from released counts."""
+    if policy.exact:
+        return Protected(result)
+    scores, hidden = _pro_scores(result.scores, policy)
+    completion = _pro_share_rows(result.completion, "patients_answered", "patients_followed",
+                                 "completion", policy)
+    severity = _pro_share_rows(result.severity, "patients", "denominator", "share", policy)
+    participants = protect_count(result.participants, policy)
+    suppressed = [f"pro scores: {hidden} bin(s) with few patients hidden"] if hidden else []
+    return Protected(replace(result, scores=scores, completion=completion, severity=severity,
+                             participants=int(participants.value or 0),
+                             n=int(protect_count(result.n, policy).value or 0)), suppressed)
+
+
 @functools.singledispatch
 def protect_result(result: object, policy: Policy) -> Protected[Any]:
     """Protect any analysis result, dispatched on its type; a type without an adapter fails
@@ -737,5 +788,6 @@ for _type, _adapter in ((Feasibility, protect_feasibility), (Attrition, protect_
                         (CumulativeIncidence, protect_cumulative_incidence),
                         (CoxModel, protect_cox_model),
                         (Table1, protect_table_one),
-                        (Comparison, protect_comparison), (AnalysisBundle, protect_bundle)):
+                        (Comparison, protect_comparison), (AnalysisBundle, protect_bundle),
+                        (ProResult, protect_pro)):
     protect_result.register(_type, _adapter)

@@ -2,7 +2,9 @@
 
 Measured on a 200,000-patient snapshot, generated once per generator version under the shared
 heavy-work lock and kept in ``var/test-cache`` (a later run with unchanged generator code reuses
-it). Each test names the figure, its anchor and the range it must fall in.
+it). Each test names the figure, its anchor and the range it must fall in. Set
+IOCOHORT_REALISM_SNAPSHOT to a generated snapshot folder to check that one instead (the counts
+asserted assume about 200,000 patients).
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def _heavy_lock() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def big_snapshot() -> Path:
+    given = os.environ.get("IOCOHORT_REALISM_SNAPSHOT")
+    if given:
+        return Path(given)
     folder = CACHE / f"realism-{PATIENTS}-{SEED}-{_generator_key()}"
     if not (folder / "manifest.json").exists():
         with _heavy_lock():
@@ -256,7 +261,7 @@ def test_immune_related_diarrhoea_colitis_and_pneumonitis_are_mostly_grade_1_2(b
 def test_stages_are_recorded_as_ajcc_substages_mostly(big):
     stage = big.table("diagnoses")["stage"].dropna()
     substage = ~stage.isin(STAGE_GROUPS)
-    assert 0.6 <= substage.mean() <= 0.9, substage.mean()
+    assert 0.5 <= substage.mean() <= 0.85, substage.mean()  # RCC and melanoma IV: groups
     assert stage.map(stage_group).notna().all()
     nsclc = big.table("diagnoses")
     lung_iv = nsclc.loc[(nsclc["cancer_type"] == "NSCLC")

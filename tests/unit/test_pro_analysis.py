@@ -81,3 +81,23 @@ def test_cohort_without_questionnaires_says_why(sample):
     result = patient_reported(empty)
     assert result.empty_reason and "patient-reported" in result.empty_reason
     assert result.scores.empty
+
+
+def test_partner_and_advisory_see_pro_counts_rounded_and_rates_from_released_counts(cohort):
+    from queries.disclosure.adapters import protect_result
+    from queries.disclosure.policy import Policy
+
+    exact = patient_reported(cohort)
+    for policy in (Policy("partner", min_count=10, rounding=5),
+                   Policy("advisory", min_count=20, rounding=10)):
+        released = protect_result(exact, policy).result
+        scores = released.scores
+        assert (scores["patients"] >= policy.min_count).all()
+        assert (scores["patients"] % policy.rounding == 0).all()
+        assert (scores["questionnaires"].dropna() % policy.rounding == 0).all()
+        completion = released.completion.dropna(subset=["completion"])
+        from_released = completion["patients_answered"] / completion["patients_followed"]
+        assert ((completion["completion"] - from_released).abs() < 0.006).all()
+        severity = released.severity
+        assert severity["patients"].dropna().ge(policy.min_count).all()
+        assert released.n % policy.rounding == 0
