@@ -160,6 +160,15 @@ class SparkCursor:
         return iter(self.fetchall())
 
 
+_SPARK_TYPES = {"VARCHAR": "STRING", "INTEGER": "INT", "DOUBLE": "DOUBLE", "DATE": "DATE",
+                "BOOLEAN": "BOOLEAN"}
+
+
+def _spark_ddl(table: str) -> str:
+    """The Spark DDL schema of a schema table (for an empty view of a missing table)."""
+    return ", ".join(f"{col} {_SPARK_TYPES[typ]}" for col, typ in TABLES[table].items())
+
+
 @dataclass
 class SparkSnapshot:
     """One snapshot on Spark, with the interface of ``SnapshotDatabase`` that queries use."""
@@ -191,8 +200,11 @@ class SparkSnapshot:
         root = str(location)
         manifest = manifest or read_manifest(session, root)
         for table in TABLES:
-            spec = manifest["tables"][table]
-            frame = session.read.parquet(_join(root, spec["file"])).select(*TABLES[table])
+            spec = manifest["tables"].get(table)
+            if spec is None:  # a table of a later schema version (version 1: no PROs): empty
+                frame = session.createDataFrame([], schema=_spark_ddl(table))
+            else:
+                frame = session.read.parquet(_join(root, spec["file"])).select(*TABLES[table])
             frame.createOrReplaceTempView(table)
             if in_memory:
                 session.catalog.cacheTable(table)
