@@ -518,12 +518,13 @@ def test_save_list_rename_duplicate_open_and_delete_saved_cohorts(dash_duo, app)
     click(dash_duo, saved_button(dash_duo, 0, "Duplicate"))
     wait_until(dash_duo, lambda: len(saved_rows(dash_duo)) == 2)
     names = lambda: sorted(i.get_attribute("value") for i in css(  # noqa: E731
-        dash_duo, f"#{ids.BUILDER_SAVED_LIST} input"))
+        dash_duo, f"#{ids.BUILDER_SAVED_LIST} textarea"))
     assert names() == ["My NSCLC", "My NSCLC (copy)"]
     copy_row = next(i for i, r in enumerate(saved_rows(dash_duo))
-                    if css(dash_duo, "input", r)[0].get_attribute("value").endswith("(copy)"))
-    name_input = css(dash_duo, "input", saved_rows(dash_duo)[copy_row])[0]
-    name_input.clear()
+                    if css(dash_duo, "textarea", r)[0].get_attribute("value").endswith("(copy)"))
+    name_input = css(dash_duo, "textarea", saved_rows(dash_duo)[copy_row])[0]
+    # select and overwrite: clear() does not fire React's change event on a textarea
+    name_input.send_keys(Keys.CONTROL, "a")
     name_input.send_keys("Second look")
     click(dash_duo, saved_button(dash_duo, copy_row, "Rename"))
     wait_until(dash_duo, lambda: names() == ["My NSCLC", "Second look"])
@@ -531,7 +532,7 @@ def test_save_list_rename_duplicate_open_and_delete_saved_cohorts(dash_duo, app)
     click(dash_duo, dash_duo.find_element(f"#{ids.BUILDER_NEW}"))
     wait_until(dash_duo, lambda: not rule_cards(dash_duo))
     first = next(i for i, r in enumerate(saved_rows(dash_duo))
-                 if css(dash_duo, "input", r)[0].get_attribute("value") == "My NSCLC")
+                 if css(dash_duo, "textarea", r)[0].get_attribute("value") == "My NSCLC")
     click(dash_duo, saved_button(dash_duo, first, "Open"))
     wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
     assert settled(dash_duo) == (count, digest)

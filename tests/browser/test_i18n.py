@@ -73,7 +73,7 @@ def test_pages_fit_a_1000_px_window_without_horizontal_scroll(dash_duo, app):
     start_app(dash_duo, app)
     sign_in(dash_duo, "clinician")
     dash_duo.driver.set_window_size(1000, 800)
-    for path, text in (("/builder", "Patients in cohort"), ("/feasibility", "Patients per site"),
+    for path, text in (("/builder", "Cohort builder"), ("/feasibility", "Patients per site"),
                        ("/summaries", "Published summaries"), ("/snapshots", "Snapshots"),
                        ("/analyses", "")):
         dash_duo.driver.get(dash_duo.server_url + path)
