@@ -84,9 +84,9 @@ def _with(body: dict, component_id, prop: str, value, changed: bool = True) -> d
 
 
 @pytest.mark.parametrize(("name", "component_id", "prop", "value"), [
-    ("components.analysis_page.update_survival_graph", ids.SNAPSHOT_STORE, "data", {"a": 1}),
-    ("components.analysis_page.update_survival_graph", ids.SNAPSHOT_STORE, "data", ["x"]),
-    ("components.analysis_page.update_survival_graph", ids.SURVIVAL_STRATA, "value", {"a": 1}),
+    ("components.panels.analyses_survival", ids.SNAPSHOT_STORE, "data", {"a": 1}),
+    ("components.panels.analyses_survival", ids.SNAPSHOT_STORE, "data", ["x"]),
+    ("components.panels.analyses_survival", ids.SURVIVAL_STRATA, "value", {"a": 1}),
     ("components.admin_page.update_audit_table", ids.AUDIT_USERNAME, "value", {"a": 1}),
     ("components.admin_page.update_audit_table", ids.AUDIT_PAGER, "active_page", "1; DROP"),
 ])
