@@ -216,6 +216,9 @@ def from_source(cohort: Cohort, name: str, whole_table: Callable[[Cohort], str],
     source and filtered per cohort. Call inside ``cohort.db.hold()``."""
     if cohort.db.cached_rows(name) is None:
         assert cohort.source is not None  # only called for a cohort with a source
+        # the cohort's own table is read last: looked up first, the caller's hold() pins it
+        # while the (possibly long) build of the whole table runs; made again if evicted
+        cohort.db.ensure(cohort.table)
         whole = whole_table(cohort.source.cohort(cohort.db))
         cached_table(cohort, name, f"SELECT * FROM {whole} WHERE {where} "  # noqa: S608
                                    f"ORDER BY {order_by}")
