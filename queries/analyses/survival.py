@@ -768,6 +768,9 @@ def cohort_overlap(first: Cohort, second: Cohort) -> tuple[int, bool]:
     sql = (f"SELECT count(*) FILTER (WHERE {both}), count(*) FILTER (WHERE {both} AND "  # noqa: S608
            f"a.index_date = b.index_date) FROM {first.table} a FULL OUTER JOIN {second.table} b "
            "USING (patient_id)")  # validated table names
-    row = first.db.cursor().execute(sql).fetchone()
+    with first.db.hold():  # both tables stay (or are made again) until the query has run
+        first.db.ensure(first.table)
+        first.db.ensure(second.table)
+        row = first.db.cursor().execute(sql).fetchone()
     shared, same_index = (int(row[0]), int(row[1])) if row else (0, 0)
     return shared, same_index == first.size == second.size
