@@ -152,8 +152,12 @@ def patient_frame(cohort: Cohort) -> pd.DataFrame:
                                      "severe_irae", "responder"])
     # the endpoints and best response by their default definitions (queries/analyses/endpoints.py)
     columns, params = endpoint_columns(tuple(Endpoint(key) for key in ENDPOINTS))
-    sql = _FRAME_SQL.format(base=base_table(cohort), cohort=cohort.table, endpoints=columns)
-    frame = cohort.db.cursor().execute(sql, params).df()
+    with cohort.db.hold():  # the cohort and its base stay (or are made again) for the query
+        base = base_table(cohort)
+        cohort.db.ensure(cohort.table)
+        cohort.db.ensure(base)
+        sql = _FRAME_SQL.format(base=base, cohort=cohort.table, endpoints=columns)
+        frame = cohort.db.cursor().execute(sql, params).df()
     frame["responder"] = frame["bor"].isin(RESPONDERS)
     return frame
 
