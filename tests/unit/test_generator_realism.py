@@ -1,7 +1,7 @@
 """The generator's figures land in plausible ranges around published anchors (issue 16).
 
-Measured on a 200,000-patient snapshot, generated once per generator version under the shared
-heavy-work lock and kept in ``var/test-cache`` (a later run with unchanged generator code reuses
+Measured on a 200,000-patient snapshot, generated once per generator version and kept in
+``var/test-cache`` (a later run with unchanged generator code reuses
 it). Each test names the figure, its anchor and the range it must fall in. Set
 IOCOHORT_REALISM_SNAPSHOT to a generated snapshot folder to check that one instead (the counts
 asserted assume about 200,000 patients).
@@ -9,12 +9,9 @@ asserted assume about 200,000 patients).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "var" / "test-cache"
 PATIENTS = 200_000
 SEED = 20261031
-HEAVY_LOCK = Path("/tmp/heavy.lock")
 ICI = ("anti-PD-1", "anti-PD-L1", "anti-CTLA-4")
 DAYS_PER_MONTH = 30.4375
 
@@ -44,37 +40,6 @@ def _generator_key() -> str:
     return digest.hexdigest()[:12]
 
 
-def _lock_held_by_an_ancestor() -> bool:
-    """Whether this process runs under ``flock /tmp/heavy.lock`` already (taking it again
-    from a child would wait for ever)."""
-    pid = os.getppid()
-    while pid > 1:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            return False
-        if any(part.endswith(b"flock") for part in cmdline[:1]) and \
-                str(HEAVY_LOCK).encode() in cmdline:
-            return True
-        ppid = [line for line in status.splitlines() if line.startswith("PPid:")]
-        pid = int(ppid[0].split()[1]) if ppid else 1
-    return False
-
-
-@contextlib.contextmanager
-def _heavy_lock() -> Iterator[None]:
-    if _lock_held_by_an_ancestor():
-        yield
-        return
-    with HEAVY_LOCK.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 @pytest.fixture(scope="session")
 def big_snapshot() -> Path:
     given = os.environ.get("IOCOHORT_REALISM_SNAPSHOT")
@@ -82,12 +47,10 @@ def big_snapshot() -> Path:
         return Path(given)
     folder = CACHE / f"realism-{PATIENTS}-{SEED}-{_generator_key()}"
     if not (folder / "manifest.json").exists():
-        with _heavy_lock():
-            if not (folder / "manifest.json").exists():
-                partial = folder.with_name(folder.name + f".building-{os.getpid()}")
-                shutil.rmtree(partial, ignore_errors=True)
-                generator.generate_snapshot(PATIENTS, SEED, partial, progress=False)
-                os.replace(partial, folder)
+        partial = folder.with_name(folder.name + f".building-{os.getpid()}")
+        shutil.rmtree(partial, ignore_errors=True)
+        generator.generate_snapshot(PATIENTS, SEED, partial, progress=False)
+        os.replace(partial, folder)
         for old in CACHE.glob(f"realism-{PATIENTS}-{SEED}-*"):
             if old != folder and not old.name.count(".building-"):
                 shutil.rmtree(old, ignore_errors=True)
