@@ -638,18 +638,6 @@ def _definitions(options: ComparisonOptions) -> list[str]:
             *[f"{label}: {definition}." for label, _, definition in BINARY.values()]]
 
 
-def same_patients(frame_a: pd.DataFrame, frame_b: pd.DataFrame) -> bool:
-    """Whether two patient frames hold the same patients with the same index dates."""
-    return len(frame_a) == len(frame_b) and set(frame_a["patient_id"]) == set(
-        frame_b["patient_id"]) and _same_index(frame_a, frame_b)
-
-
-def covariate_choices() -> list[dict[str, str]]:
-    """Key and label of every covariate (for the UI and --help)."""
-    return [{"key": c.key, "label": c.label} for c in COVARIATES.values()]
-
-
-
 def compare_cohorts(cohort_a: Cohort, cohort_b: Cohort, label_a: str, label_b: str,
                     options: ComparisonOptions | None = None) -> StudyComparison:
     """A study comparison of two materialized cohorts (A vs B)."""
