@@ -6,10 +6,15 @@ import os
 from pathlib import Path
 
 import pytest
+from dash.testing.application_runners import BaseDashRunner
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.common.by import By
 
 from config import ROOT, Settings
+
+# dash.testing numbers its servers' ports from 58050 in every pytest process; a different base
+# per process lets two browser runs share one machine (IOCOHORT_TEST_PORT_BASE=61000 ...).
+BaseDashRunner._next_port = int(os.environ.get("IOCOHORT_TEST_PORT_BASE", "58050"))
 
 SCREENSHOTS = ROOT / "tests" / "output" / "screenshots"
 DEMO_PASSWORDS = {
