@@ -67,7 +67,7 @@ sample: $(STAMP)
 # Refresh the Finnish catalogue from the source (new msgids appear untranslated; the unit test
 # test_i18n fails until each has a Finnish text). Catalogues are compiled when first used.
 messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output \
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output --width=100 \
 		--ignore-dirs=".venv data var tests bench synthetic cli" -o translations/messages.pot .
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations -l fi \
-		--no-fuzzy-matching --ignore-obsolete
+		--no-fuzzy-matching --ignore-obsolete --width=100

@@ -59,8 +59,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from access import audit, users
 from access import store as app_store
+from access.preferences import browser_language, request_locale
 from config import DEFAULT_SECRET_KEY, ROOT, Settings
-from queries.i18n import DEFAULT_LOCALE, LOCALES, N_, translator
+from queries.i18n import DEFAULT_LOCALE, LOCALES, N_, Translator, translator
 
 log = logging.getLogger(__name__)
 
@@ -435,7 +436,7 @@ _EXPIRED = N_("The form expired. Please sign in again.")
 
 def _login_texts() -> tuple[str, dict[str, str]]:
     """The sign-in page's language (the browser's, before anyone is signed in) and texts."""
-    t = translator(request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE)
+    t = translator(browser_language())
     return t.locale, {
         "sign_in": t.gettext("Sign in"),
         "intro": t.gettext("Sign in with the account your platform administrator gave you."),
@@ -466,19 +467,21 @@ def _login_page(error: str = "", status: int = 200, username: str = "") -> flask
 
 
 _LOGOUT_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign out · IO Cohort Explorer</title>
+<html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ t.sign_out }} · IO Cohort Explorer</title>
 {% for href in stylesheets %}<link rel="stylesheet" href="{{ href }}">{% endfor %}
 </head><body><main class="login-card card" style="max-width:380px;margin:10vh auto;padding:2rem">
-<h1 class="h4 mb-3">Sign out?</h1>
+<h1 class="h4 mb-3">{{ t.question }}</h1>
 <form method="post" action="{{ action }}">
- <button class="btn btn-primary" type="submit">Sign out</button>
+ <button class="btn btn-primary" type="submit">{{ t.sign_out }}</button>
 </form>
 </main></body></html>"""
 
 
 def _logout_page() -> flask.Response:
+    t = translator(request_locale())
     html = render_template_string(
-        _LOGOUT_PAGE, action=url_for("access.logout"),
+        _LOGOUT_PAGE, action=url_for("access.logout"), lang=t.locale,
+        t={"sign_out": t.gettext("Sign out"), "question": t.gettext("Sign out?")},
         stylesheets=flask.current_app.config.get("IOCOHORT_LOGIN_STYLESHEETS", ()),
     )
     response = flask.make_response(html, 200)
@@ -508,11 +511,20 @@ def _sign_in(record: users.UserRecord, store_path: Path) -> ResponseReturnValue:
     return response
 
 
-def _wait_text(seconds: float) -> str:
+def _wait_text(seconds: float, t: Translator) -> str:
     seconds = math.ceil(seconds)
     if seconds < 120:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    return f"{math.ceil(seconds / 60)} minutes"
+        return t.ngettext("{n} second", "{n} seconds", seconds)
+    minutes = math.ceil(seconds / 60)
+    return t.ngettext("{n} minute", "{n} minutes", minutes)
+
+
+# Who is being throttled, as the sign-in page names it (Wait.scope holds the English text).
+_SCOPE_TEXTS = {
+    "this account": N_("this account"),
+    "this address": N_("this address"),
+    "this account from this client": N_("this account from this client"),
+}
 
 
 def _refused(store_path: Path, username: str, wait: Wait, ip: str, client: str
@@ -520,8 +532,10 @@ def _refused(store_path: Path, username: str, wait: Wait, ip: str, client: str
     audit.record_event(_throttle_name(username), None, "sign-in-throttled",
                        f"ip={ip} client={'device' if is_device(client) else 'address'} "
                        f"scope={wait.scope} wait={math.ceil(wait.seconds)}s", store=store_path)
-    message = (f"Too many failed sign-in attempts for {wait.scope}. "
-               f"Try again in {_wait_text(wait.seconds)}.")
+    t = translator(browser_language())
+    message = t.gettext("Too many failed sign-in attempts for {scope}. Try again in {wait}.",
+                        scope=t.gettext(_SCOPE_TEXTS.get(wait.scope, wait.scope)),
+                        wait=_wait_text(wait.seconds, t))
     response = _login_page(message, 429, username)
     response.headers["Retry-After"] = str(math.ceil(wait.seconds))
     return response

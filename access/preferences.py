@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import flask
+import flask_login
 from flask import has_request_context, request
 
 from access import store
-from access.guard import current_user
 from queries.i18n import DEFAULT_LOCALE, LOCALES
 
 store.register_schema(
@@ -58,9 +58,10 @@ def request_locale() -> str:
     cached = flask.g.get(_G_KEY)
     if cached:
         return cached
-    user = current_user()
+    # flask_login directly, not access.guard: the sign-in pages (access.auth) use this too.
+    user = flask_login.current_user
     chosen = None
-    if user is not None:
+    if user is not None and user.is_authenticated:
         chosen = saved_language(store.app_store_path(), user.username)
     locale = chosen or browser_language()
     flask.g.setdefault(_G_KEY, locale)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import flask
 
 from components.context import app_context
+from components.i18n import _
 from queries.cohort.kept_tables import Cohort
 from queries.cohort.service import CohortService
 from queries.snapshot.database import SnapshotDatabase
@@ -40,14 +41,15 @@ def active_database(snapshot_id: str | None) -> SnapshotDatabase:
     if snapshot_id not in usable:
         default = registry.default()
         if default is None:
-            raise NoSnapshot("no usable snapshot is available; see the Snapshots page")
+            raise NoSnapshot(_("no usable snapshot is available; see the Snapshots page"))
         snapshot_id = default.snapshot_id
     try:
         return registry.database(snapshot_id)
     except SnapshotPreparing as exc:  # built in the background: say so instead of waiting
         raise NoSnapshot(str(exc)) from exc
     except SnapshotUnavailable as exc:  # e.g. its database could not be built
-        raise NoSnapshot(f"snapshot {snapshot_id} is not usable: {exc}") from exc
+        raise NoSnapshot(_("snapshot {snapshot} is not usable: {problem}", snapshot=snapshot_id,
+                           problem=exc)) from exc
 
 
 def cohort_service(snapshot_id: str | None) -> CohortService:

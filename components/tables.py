@@ -96,7 +96,7 @@ def milestone_table(result) -> dbc.Table | None:
         if r is None or pd.isna(r["rmst_months"]):
             cells.append("–")
         elif pd.isna(r["ci_lower_months"]):  # released from the drawn curve: no CI
-            cells.append(f"{fmt_months(r['rmst_months'])} (CI not shown)")
+            cells.append(_("{months} (CI not shown)", months=fmt_months(r["rmst_months"])))
         else:
             cells.append(months_ci(r["rmst_months"], r["ci_lower_months"],
                                    r["ci_upper_months"]))
@@ -230,16 +230,16 @@ def safety_caption(result) -> list:
     """Patients with >= 1 event, any grade and grade >= 3, of the cohort."""
     overall = result.overall
     return [
-        f"Patients with ≥ 1 event ({result.window}): ",
+        _("Patients with ≥ 1 event ({window}): ", window=result.window),
         html.Span(n_pct(overall["patients_any_grade"], overall["pct_any_grade"],
                         overall.get("patients_any_grade_display")),
                   className="safety-any"),
-        " any grade, ",
+        _(" any grade, "),
         html.Span(n_pct(overall["patients_grade3plus"], overall["pct_grade3plus"],
                         overall.get("patients_grade3plus_display")),
                   className="safety-g3"),
-        f" grade ≥ 3, of {fmt_count(result.cohort_size)} patients. The chart shows the 15 most "
-        "frequent; the table lists all.",
+        _(" grade ≥ 3, of {patients} patients. The chart shows the 15 most frequent; the table "
+          "lists all.", patients=fmt_count(result.cohort_size)),
     ]
 
 
@@ -453,14 +453,18 @@ def effects_table(result) -> dbc.Table:
                    _("Hazard ratio (95% CI)"), "p", _("Method")], rows)
 
 
+def _difference_ci(difference, lower, upper) -> str:
+    return _("{difference} ({lower} to {upper})", difference=fmt_pct(difference),
+             lower=fmt_pct(lower), upper=fmt_pct(upper))
+
+
 def milestones_table(result) -> dbc.Table:
     rows = []
     for outcome in result.outcomes:
         for r in outcome.milestones.itertuples():
             rows.append(_tr([outcome.label, r.stage, _("{months} months", months=f"{r.months:g}"),
                              fmt_pct(r.survival_a), fmt_pct(r.survival_b),
-                             f"{fmt_pct(r.difference)} ({fmt_pct(r.ci_lower)} to "
-                             f"{fmt_pct(r.ci_upper)})"]))
+                             _difference_ci(r.difference, r.ci_lower, r.ci_upper)]))
     return _table([_("Outcome"), _("Analysis"), _("Milestone"), result.label_a, result.label_b,
                    _("Difference A − B (95% CI)")], rows)
 
@@ -470,10 +474,11 @@ def binary_table(result) -> dbc.Table:
     for contrast in result.binary:
         for r in contrast.table.itertuples():
             rows.append(_tr([contrast.label, r.stage,
-                             f"{fmt_pct(r.risk_a)} of {_count_text(r.n_a)}",
-                             f"{fmt_pct(r.risk_b)} of {_count_text(r.n_b)}",
-                             f"{fmt_pct(r.difference)} ({fmt_pct(r.diff_ci_lower)} to "
-                             f"{fmt_pct(r.diff_ci_upper)})",
+                             _("{share} of {patients}", share=fmt_pct(r.risk_a),
+                               patients=_count_text(r.n_a)),
+                             _("{share} of {patients}", share=fmt_pct(r.risk_b),
+                               patients=_count_text(r.n_b)),
+                             _difference_ci(r.difference, r.diff_ci_lower, r.diff_ci_upper),
                              f"{_num_text(r.ratio)} ({_num_text(r.ratio_ci_lower)}–"
                              f"{_num_text(r.ratio_ci_upper)})"]))
     return _table([_("Outcome"), _("Analysis"), result.label_a, result.label_b,

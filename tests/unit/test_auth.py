@@ -519,3 +519,20 @@ def test_demo_mode_and_bad_numbers_are_refused_with_a_proxy(tmp_path):
     with pytest.raises(ValueError, match="IOCOHORT_PORT"):
         settings_from_env({"IOCOHORT_PORT": "-1"})
     assert settings_from_env({"IOCOHORT_PROXIES": "2"}).proxies == 2
+
+
+def test_sign_in_throttle_and_sign_out_pages_speak_the_browsers_language(app, clock):
+    finnish = {"Accept-Language": "fi-FI,fi;q=0.9"}
+    client = app.test_client()
+    for _ in range(auth.THROTTLE.client.free):
+        login(client, "clara", "wrong password!")
+    refused = client.post("/login", headers=finnish, data={
+        "username": "clara", "password": "whatever", "csrf_token": _csrf(client)})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and 'lang="fi"' in text
+    assert "Liian monta epäonnistunutta kirjautumisyritystä (tämä käyttäjätunnus" in text
+    assert "Yritä uudelleen 2 sekunnin kuluttua." in text
+    clock[0] += 3
+    login(client, "clara")
+    page = client.get("/logout", headers=finnish).get_data(as_text=True)
+    assert 'lang="fi"' in page and "Kirjaudutaanko ulos?" in page and "Sign out" not in page

@@ -41,7 +41,8 @@ LINTED = (
     "components/analysis_page.py",
     "components/compare_page.py",
     "components/compare_study.py",
-    # components/tables.py: comparison tables (A vs B rows) still to convert
+    "components/tables.py",
+    "components/cohort_access.py",
 )
 
 
