@@ -61,7 +61,7 @@ from access import audit, users
 from access import store as app_store
 from access.preferences import browser_language, request_locale
 from config import DEFAULT_SECRET_KEY, ROOT, Settings
-from queries.i18n import DEFAULT_LOCALE, LOCALES, N_, Translator, translator
+from queries.i18n import N_, Translator, translator
 
 log = logging.getLogger(__name__)
 
