@@ -21,7 +21,7 @@ from components import figures, ids, pages, panels, tables
 from components.callbacks import Callbacks
 from components.cohort_access import OpenCohort, audit_query, open_cohort
 from components.derived import derived
-from components.i18n import N_, _, current_locale
+from components.i18n import N_, _, current_locale, localize_released
 from components.panels import PanelUnavailable, Shown
 from queries.analyses import panels as analysis
 from queries.analyses import response, strata
@@ -304,7 +304,7 @@ def apply_landmark(clicks, definition, snapshot_id):
 
 
 def release_count(n: int, user) -> str:
-    return released_size(n, user.role).display
+    return localize_released(released_size(n, user.role).display)
 
 
 # --- survival -----------------------------------------------------------------------------

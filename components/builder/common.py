@@ -6,6 +6,7 @@ import uuid
 
 from access.guard import BUILDER, roles_for
 from components.builder import widgets as widgets
+from components.i18n import localize_released
 
 ROLES = roles_for(BUILDER)
 
@@ -19,7 +20,7 @@ def count_text_for(role: str) -> widgets.CountText:
         return widgets.plain_count
 
     def protected(count: int | None) -> str:
-        return "" if count is None else protect_count(count, policy).display
+        return "" if count is None else localize_released(protect_count(count, policy).display)
 
     return protected
 
