@@ -119,10 +119,10 @@ def _row_draft(leaf: dict, catalog: Catalog) -> dict | None:
 
 
 def _primary_filter(where: list[dict], catalog: Catalog) -> int:
-    """The filter shown as the row's field: a biomarker field if any, else the first."""
+    """The filter shown as the row's field: a biomarker or PRO scale if any, else the first."""
     for i, item in enumerate(where):
         f = catalog.get(item.get("field", ""))
-        if f is not None and f.biomarker:
+        if f is not None and f.measure:
             return i
     return 0
 

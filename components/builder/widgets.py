@@ -16,7 +16,7 @@ from dash import dcc, html
 
 from components import ids
 from components.i18n import N_, _, fmt_int
-from queries.cohort.catalog import OPERATOR_LABELS, TABLE_LABELS, CatalogField
+from queries.cohort.catalog import OPERATOR_LABELS, TABLE_LABELS, CatalogField, display_label
 from queries.cohort.model import EVENT_TABLES, LIST_OPS, NULL_OPS
 from queries.cohort.vocabulary import histology_name
 
@@ -55,13 +55,14 @@ def field_options(catalog) -> list[dict]:
         title = _("Patient, at the index date") if group == "patient" \
             else _("{table} (events)", table=heading)
         options.append({"label": f"— {title} —", "value": f"group:{group}", "disabled": True})
-        fields = sorted(groups[group], key=lambda f: (f.biomarker is None, _(f.label).casefold()))
+        fields = sorted(groups[group], key=lambda f: (f.measure is None, _field_label(f).casefold()))
         options += [{"label": f"{heading} › {_field_label(f)}", "value": f.key} for f in fields]
     return options
 
 
 def _field_label(f: CatalogField) -> str:
-    return f"{_(f.label)} ({_(f.unit)})" if f.unit else _(f.label)
+    label = display_label(f, _)
+    return f"{label} ({_(f.unit)})" if f.unit else label
 
 
 def operator_options(f: CatalogField) -> list[dict]:
@@ -71,7 +72,7 @@ def operator_options(f: CatalogField) -> list[dict]:
 def default_operator(f: CatalogField) -> str:
     """The operator a new row starts with: the one people want most often for the type."""
     preferred = {"categorical": "in", "code": "starts_with", "boolean": "=", "date": "between",
-                 "numeric": ">=" if f.biomarker else "between"}.get(f.type, f.operators[0])
+                 "numeric": ">=" if f.measure else "between"}.get(f.type, f.operators[0])
     return preferred if preferred in f.operators else f.operators[0]
 
 

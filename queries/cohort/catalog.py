@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from functools import lru_cache
@@ -27,6 +28,8 @@ from queries.snapshot import schema
 
 FieldType = Literal["categorical", "numeric", "date", "boolean", "code"]
 BIOMARKER_PREFIX = "biomarker:"
+# A patient-reported scale or item: ``pro:<instrument>:<item>`` (instrument names have no colon).
+PRO_PREFIX = "pro:"
 MAX_VALUES = 200
 
 OPERATORS: dict[str, tuple[str, ...]] = {
@@ -53,6 +56,7 @@ TABLE_LABELS = {
     "performance_status": N_("ECOG assessments"),
     "tumor_assessments": N_("Tumour assessments"),
     "adverse_events": N_("Adverse events"),
+    "patient_reported_outcomes": N_("Patient-reported outcomes"),
 }
 
 # (key, label, type, unit, table, column, allows_window, description)
@@ -96,6 +100,35 @@ _COLUMN_LABELS: dict[str, tuple[str, FieldType]] = {
     "organ_class": (N_("Organ class (MedDRA SOC)"), "categorical"),
     "grade": (N_("CTCAE grade"), "numeric"), "onset_date": (N_("Onset date"), "date"),
     "resolved_date": (N_("Resolved date"), "date"), "immune_related": (N_("Immune-related"), "boolean"),
+    "instrument": (N_("PRO instrument"), "categorical"), "item": (N_("PRO scale or item"), "categorical"),
+    "score": (N_("PRO score"), "numeric"),
+}
+
+# Short instrument names for labels, and the scales' and items' names as catalogue messages.
+PRO_INSTRUMENT_SHORT = {schema.QLQ_C30: "QLQ-C30", schema.PRO_CTCAE: "PRO-CTCAE"}
+PRO_ITEM_LABELS: dict[str, str] = {
+    "Global health status/QoL": N_("Global health status/QoL"),
+    "Physical functioning": N_("Physical functioning"),
+    "Role functioning": N_("Role functioning"),
+    "Emotional functioning": N_("Emotional functioning"),
+    "Cognitive functioning": N_("Cognitive functioning"),
+    "Social functioning": N_("Social functioning"),
+    "Fatigue": N_("Fatigue"),
+    "Nausea and vomiting": N_("Nausea and vomiting"),
+    "Pain": N_("Pain"),
+    "Dyspnoea": N_("Dyspnoea"),
+    "Insomnia": N_("Insomnia"),
+    "Appetite loss": N_("Appetite loss"),
+    "Constipation": N_("Constipation"),
+    "Diarrhoea": N_("Diarrhoea"),
+    "Financial difficulties": N_("Financial difficulties"),
+    "Diarrhea frequency": N_("Diarrhea frequency"),
+    "Fatigue severity": N_("Fatigue severity"),
+    "Nausea frequency": N_("Nausea frequency"),
+    "Decreased appetite severity": N_("Decreased appetite severity"),
+    "Shortness of breath severity": N_("Shortness of breath severity"),
+    "Itching severity": N_("Itching severity"),
+    "Rash presence": N_("Rash presence"),
 }
 
 # The values a numeric field can take at all (not what a snapshot holds): a criterion outside
@@ -158,6 +191,8 @@ class CatalogField:
     max: Any = None
     description: str = ""
     biomarker: str | None = None
+    pro_instrument: str | None = None
+    pro_item: str | None = None
     allows_window: bool = False
     default_window: tuple[int, int] | None = None
 
@@ -167,7 +202,14 @@ class CatalogField:
     @property
     def domain(self) -> tuple[float, float]:
         """The lowest and highest value a numeric criterion on this field may use."""
+        if self.pro_instrument in schema.PRO_SCORE_RANGE:
+            return schema.PRO_SCORE_RANGE[str(self.pro_instrument)]
         return DOMAINS.get(self.key, NUMERIC_DOMAIN)
+
+    @property
+    def measure(self) -> str | None:
+        """The biomarker or PRO scale a field stands for (shown as the row's field), if any."""
+        return self.biomarker or self.pro_item
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON for the builder UI."""
@@ -219,8 +261,10 @@ class Catalog:
                 return f
         for f in self.candidates(context):
             names = {f.key.casefold(), f.label.casefold()}
-            if f.kind == "event" and not f.biomarker:
+            if f.kind == "event" and not f.measure:
                 names.add(f.column.casefold())
+            if f.pro_item:
+                names.add(f.pro_item.casefold())
             if wanted in names:
                 return f
         if context == "biomarkers" and name.startswith(BIOMARKER_PREFIX):
@@ -277,6 +321,45 @@ def _biomarker_field(name: str, ftype: FieldType, unit: str | None,
     )
 
 
+def pro_key(instrument: str, item: str) -> str:
+    return f"{PRO_PREFIX}{instrument}:{item}"
+
+
+def pro_label(instrument: str, item: str) -> str:
+    """'QLQ-C30: Fatigue' (the item's name is a catalogue message, translated where shown)."""
+    return f"{PRO_INSTRUMENT_SHORT.get(instrument, instrument)}: {item}"
+
+
+def display_label(f: CatalogField, gettext: Callable[[str], str]) -> str:
+    """A field's label in the reader's language (a PRO field: instrument and translated item)."""
+    if f.pro_instrument is not None and f.pro_item is not None:
+        return f"{PRO_INSTRUMENT_SHORT.get(f.pro_instrument, f.pro_instrument)}: " \
+            f"{gettext(PRO_ITEM_LABELS.get(f.pro_item, f.pro_item))}"
+    return gettext(f.label)
+
+
+def _pro_field(instrument: str, item: str, low: Any = None, high: Any = None,
+               rows: int | None = None) -> CatalogField:
+    direction = ("higher is better" if schema.higher_is_better(instrument, item)
+                 else "higher is worse")
+    score_range = schema.PRO_SCORE_RANGE.get(instrument)
+    scale = f"scored {score_range[0]:g}-{score_range[1]:g}, " if score_range else ""
+    return CatalogField(
+        key=pro_key(instrument, item), label=pro_label(instrument, item),
+        group="patient_reported_outcomes", kind="event", type="numeric",
+        table="patient_reported_outcomes", column="score",
+        operators=BIOMARKER_OPERATORS["numeric"], min=low, max=high,
+        values=(), pro_instrument=instrument, pro_item=item,
+        description=f"a {instrument} '{item}' answer ({scale}{direction})"
+        + (f"; {rows} answers in the snapshot" if rows is not None else ""),
+    )
+
+
+def _known_pro_fields() -> list[CatalogField]:
+    return [_pro_field(instrument, item) for instrument, items in schema.PRO_ITEMS.items()
+            for item in items]
+
+
 def fixed_values(f: CatalogField) -> tuple[Any, ...] | None:
     """The values the schema allows for the field, or None when they come from the snapshot."""
     return _STATIC_VALUES.get((f.table, f.column))
@@ -321,6 +404,7 @@ def base_catalog() -> Catalog:
     fields = _attribute_fields() + _event_fields()
     fields += [_biomarker_field(name, ftype, unit) for name, (ftype, unit) in
                KNOWN_BIOMARKERS.items()]
+    fields += _known_pro_fields()
     return Catalog({f.key: f for f in fields})
 
 
@@ -334,8 +418,10 @@ def build_catalog(db: Any) -> Catalog:
     for key, f in base.fields.items():
         if f.biomarker:
             continue
-        fields[key] = _with_snapshot_values(cur, f)
+        fields[key] = f if f.pro_item else _with_snapshot_values(cur, f)
     for f in _snapshot_biomarkers(cur):
+        fields[f.key] = f
+    for f in _snapshot_pro_fields(cur):
         fields[f.key] = f
     rows = {t: int(cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608 - fixed schema
             for t in schema.TABLES}
@@ -378,4 +464,14 @@ def _snapshot_biomarkers(cur: Any) -> list[CatalogField]:
     return out
 
 
-# ------------------------------------------------------------------------ checking
+def _snapshot_pro_fields(cur: Any) -> list[CatalogField]:
+    """The snapshot's scales and items with their score ranges; the schema's known ones stay
+    (without a range) when a snapshot lacks them, so a definition keeps its meaning."""
+    rows = cur.execute(
+        "SELECT instrument, item, min(score), max(score), count(*) FROM patient_reported_outcomes "
+        "WHERE instrument IS NOT NULL AND item IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+    found = [_pro_field(instrument, item, low, high, int(n))
+             for instrument, item, low, high, n in rows if ":" not in instrument]
+    return found
+

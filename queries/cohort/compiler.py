@@ -17,7 +17,9 @@ Semantics, shared with the reference evaluator in the tests:
   the index date), the worst on ties;
 - an event criterion counts rows of its table that match every ``where`` filter and whose
   date lies within ``window`` (inclusive days relative to index; no window: any time);
-- a null column never matches a comparison (``!=`` and ``not_in`` included).
+- a null column never matches a comparison (``!=`` and ``not_in`` included);
+- a PRO field (``pro:<instrument>:<item>``) matches answers of that scale or item whose score
+  meets the comparison (one such answer in the window is enough by default).
 """
 
 from __future__ import annotations
@@ -223,6 +225,10 @@ class _Compiler:
             column = biomarker_value_column(item.value)
             cond = compare(f"e.{column}", item.op, item.value, f, params)
             return f"(e.biomarker = ? AND {cond})"
+        if f.pro_item is not None:
+            params.extend([f.pro_instrument, f.pro_item])
+            cond = compare("e.score", item.op, item.value, f, params)
+            return f"(e.instrument = ? AND e.item = ? AND {cond})"
         if f.column == "stage" and f.table == "diagnoses":
             grouped = stage_compare(f"e.{f.column}", item.op, item.value, params)
             if grouped is not None:

@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, cast
 
-from queries.cohort.catalog import ECOG_DEFAULT_WINDOW, Catalog, CatalogField, base_catalog
+from queries.cohort.catalog import (
+    ECOG_DEFAULT_WINDOW,
+    PRO_INSTRUMENT_SHORT,
+    Catalog,
+    CatalogField,
+    base_catalog,
+    display_label,
+)
 from queries.cohort.model import (
     AllGroup,
     AnyGroup,
@@ -29,16 +36,19 @@ _TABLE_NOUN = {
     "diagnoses": N_("a diagnosis"), "biomarkers": N_("a biomarker test"),
     "treatments": N_("a treatment"), "performance_status": N_("an ECOG assessment"),
     "tumor_assessments": N_("a tumour assessment"), "adverse_events": N_("an adverse event"),
+    "patient_reported_outcomes": N_("a patient-reported answer"),
 }
 _TABLE_NONE = {
     "diagnoses": N_("no diagnosis"), "biomarkers": N_("no biomarker test"),
     "treatments": N_("no treatment"), "performance_status": N_("no ECOG assessment"),
     "tumor_assessments": N_("no tumour assessment"), "adverse_events": N_("no adverse event"),
+    "patient_reported_outcomes": N_("no patient-reported answer"),
 }
 _TABLE_PLURAL = {
     "diagnoses": N_("diagnoses"), "biomarkers": N_("biomarker tests"),
     "treatments": N_("treatments"), "performance_status": N_("ECOG assessments"),
     "tumor_assessments": N_("tumour assessments"), "adverse_events": N_("adverse events"),
+    "patient_reported_outcomes": N_("patient-reported answers"),
 }
 ENGLISH = translator("en")
 
@@ -164,7 +174,7 @@ class _Describer:
         return self.catalog.get(key) or base_catalog().get(key)
 
     def label(self, f: CatalogField) -> str:
-        return self.t.gettext(f.label)
+        return display_label(f, self.t.gettext)
 
     def node(self, node: Any) -> str:
         t = self.t
@@ -213,7 +223,9 @@ class _Describer:
         for item in where:
             f = self.field(item.field)
             label = self.label(f) if f else item.field
-            if f is not None and not f.biomarker:
+            if f is not None and f.pro_item:
+                label = self._scale_score(f)
+            elif f is not None and not f.measure:
                 label = label[0].lower() + label[1:] if label[:2] != label[:2].upper() else label
             elif f is not None and f.type == "categorical":
                 label = self.t.gettext("{biomarker} result", biomarker=label)
@@ -227,6 +239,13 @@ class _Describer:
         biomarker = (len(crit.where) == 1 and (f := self.field(crit.where[0].field)) is not None
                      and f.biomarker)
         low, high = crit.occurrence.min or 0, crit.occurrence.max
+        scale = (len(crit.where) == 1 and (f := self.field(crit.where[0].field)) is not None
+                 and f.pro_item)
+        if crit.table == "patient_reported_outcomes" and where and scale:
+            thing = t.gettext("{result} reported {when}", result=where[0], when=when)
+            if high == 0:
+                return t.gettext("without {thing}", thing=thing)
+            return t.gettext("with {count}{thing}", count=self._count(low, high), thing=thing)
         if crit.table == "biomarkers" and where and biomarker:
             thing = t.gettext("{result} measured {when}", result=where[0], when=when)
             if high == 0:
@@ -245,6 +264,14 @@ class _Describer:
                              event=t.gettext(_TABLE_NOUN[crit.table]), detail=detail, when=when)
         return t.gettext("with {count}{events}{detail} {when}", count=self._count(low, high),
                          events=plural, detail=detail, when=when)
+
+    def _scale_score(self, f: CatalogField) -> str:
+        """'QLQ-C30 global health status/QoL score'."""
+        item = display_label(f, self.t.gettext).split(": ", 1)[-1]
+        item = item[0].lower() + item[1:] if item[1:2].islower() else item
+        return self.t.gettext("{instrument} {item} score", item=item,
+                              instrument=PRO_INSTRUMENT_SHORT.get(str(f.pro_instrument),
+                                                                  str(f.pro_instrument)))
 
     def _count(self, low: int, high: int | None) -> str:
         t = self.t

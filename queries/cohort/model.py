@@ -25,9 +25,15 @@ Plain dicts in and out, so a UI can edit it: ``Definition.model_validate(d)`` an
            "where": [{"field": "biomarker:PD-L1 TPS", "op": ">=", "value": 50}],
            "window": {"start_days": -90, "end_days": 0},     # null: any time
            "occurrence": {"min": 1}},                         # {"max": 0}: none
-          {"not": {"field": "ecog", "op": ">=", "value": 2}}]}}]}
+          {"not": {"field": "ecog", "op": ">=", "value": 2}}]}},
+       {"name": "Poor global health", "enabled": true,
+        "criteria": {"table": "patient_reported_outcomes",           # snapshot schema 2
+           "where": [{"field": "pro:EORTC QLQ-C30:Global health status/QoL",
+                      "op": "<", "value": 50}],
+           "window": {"start_days": -30, "end_days": 0}}}]}
 
-Fields are catalog keys (:mod:`queries.catalog`); operators are ``= != < <= > >= between
+Fields are catalog keys (:mod:`queries.catalog`; a PRO scale or item is
+``pro:<instrument>:<item>``, any answer in the window counting); operators are ``= != < <= > >= between
 in not_in starts_with is_null is_not_null``. Exported files add an ``export`` block (snapshot
 id, content hash, time) that the content hash does not cover.
 """
@@ -71,6 +77,7 @@ EVENT_TABLES = (
     "performance_status",
     "tumor_assessments",
     "adverse_events",
+    "patient_reported_outcomes",
 )
 INDEX_KINDS = ("first_checkpoint_inhibitor", "first_drug_class", "line_start", "diagnosis")
 

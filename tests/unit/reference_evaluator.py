@@ -247,6 +247,11 @@ class ReferenceEvaluator:
             numeric = isinstance(first, int | float) and not isinstance(first, bool)
             column = "value_numeric" if numeric else "value_category"
             return check(row[column], f.op, f.value, f.field)
+        if f.field.startswith("pro:"):
+            instrument, item = f.field.removeprefix("pro:").split(":", 1)
+            if row["instrument"] != instrument or row["item"] != item:
+                return False
+            return check(row["score"], f.op, f.value, f.field)
         column = f.field.split(".", 1)[1]
         return check(row[column], f.op, f.value, f.field)
 
@@ -327,6 +332,7 @@ def messy_tables(n: int = 400, seed: int = 11) -> dict[str, pd.DataFrame]:
         })
         start = base + timedelta(int(rng.integers(0, 1500)))
         _messy_patient(rng, pid, start, rows)
+    _messy_pro_and_substages(np.random.default_rng(seed + 1), rows)
     out = {t: pd.DataFrame(r, columns=list(TABLES[t])) for t, r in rows.items()}
     for table, columns in TABLES.items():
         for column, typ in columns.items():
@@ -403,3 +409,28 @@ def _messy_followup(rng, pid: str, day, rows: dict) -> None:
             "organ_class": "Gastrointestinal disorders", "grade": int(rng.integers(1, 6)),
             "onset_date": day(250), "resolved_date": None,
             "immune_related": _maybe(rng, bool(rng.random() < 0.5), 0.1)})
+
+
+PRO_ITEMS = (("EORTC QLQ-C30", "Global health status/QoL", 100), ("EORTC QLQ-C30", "Fatigue", 100),
+             ("PRO-CTCAE", "Diarrhea frequency", 4), ("PRO-CTCAE", "Fatigue severity", 4))
+
+
+def _messy_pro_and_substages(rng, rows: dict) -> None:
+    """Questionnaires around each patient's first treatment (nulls, repeats, same-day answers)
+    and AJCC substages for some stages; drawn from their own generator, so the other tables
+    of a seed stay as they were."""
+    starts: dict[str, date] = {}
+    for t in rows["treatments"]:
+        if t["start_date"] is not None:
+            starts[t["patient_id"]] = min(t["start_date"], starts.get(t["patient_id"], t["start_date"]))
+    for pid, start in sorted(starts.items()):
+        for _ in range(int(rng.integers(0, 5))):
+            instrument, item, top = PRO_ITEMS[int(rng.integers(0, len(PRO_ITEMS)))]
+            score = float(rng.integers(0, 5)) * top / 4 if top == 100 else float(rng.integers(0, 5))
+            rows["patient_reported_outcomes"].append({
+                "patient_id": pid, "assessment_date": start + timedelta(int(rng.integers(-60, 120))),
+                "instrument": instrument, "item": item, "score": _maybe(rng, score, 0.05),
+                "line_number": _maybe(rng, 1, 0.4)})
+    for d in rows["diagnoses"]:
+        if d["stage"] in ("III", "IV") and rng.random() < 0.5:
+            d["stage"] += str(rng.choice(["A", "B", "C"] if d["stage"] == "III" else ["A", "B"]))
