@@ -17,7 +17,7 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from access.guard import ANALYSES, require_role, roles_for
-from components import figures, ids, pages, panels, tables
+from components import exports, figures, ids, pages, panels, tables
 from components.callbacks import Callbacks
 from components.cohort_access import OpenCohort, audit_query, open_cohort
 from components.derived import derived
@@ -68,7 +68,8 @@ def open_one(user, definition: dict | None, snapshot_id: str | None) -> panels.O
     opened, _defaults = open_current(definition, snapshot_id)
     return panels.Opened(
         opened, (cohort_name(opened),), (opened.definition_hash[:10],),
-        lambda action, suppressed, detail: audit_query(user, action, opened, suppressed, detail))
+        lambda action, suppressed, detail: audit_query(user, action, opened, suppressed, detail),
+        opened.cohort.snapshot_id)
 
 
 SCOPE = panels.Scope("analyses", ((ids.COHORT_STORE, "data"), (ids.SNAPSHOT_STORE, "data")),
@@ -376,8 +377,11 @@ SURVIVAL = panels.Panel(
     detail=lambda endpoint, key, hr_pair, landmark:
         f"endpoint={endpoint} strata={key} hr={hr_pair} landmark={landmark}",
     csv=panels.Csv(ids.SURVIVAL_CSV_BUTTON, ids.SURVIVAL_DOWNLOAD,
-                   frame=lambda result, _options: tables.survival_frame(result),
+                   export=exports.survival_export,
                    name=lambda endpoint, key, hr_pair, landmark: (endpoint, key or "all")),
+    images=(panels.Image(ids.SURVIVAL_GRAPH,
+                         lambda endpoint, key, **_choices: f"survival_{endpoint}_{key or 'all'}",
+                         lambda result, _shown: figures.survival_method(result)),),
 )
 
 
@@ -417,6 +421,9 @@ COX = panels.Panel(
     show=_show_cox,
     unavailable=lambda message: (figures.empty_figure(message), HIDDEN, problem(message)),
     detail=lambda endpoint, covariates: f"endpoint={endpoint} covariates={','.join(covariates)}",
+    images=(panels.Image(ids.SURVIVAL_COX_GRAPH,
+                         lambda endpoint, **_choices: f"cox_model_{endpoint}",
+                         lambda result, _shown: figures.cox_method(result)),),
 )
 
 
@@ -470,8 +477,14 @@ RESPONSE = panels.Panel(
     detail=lambda key, rule, denominator:
         f"strata={key} response={rule} denominator={denominator}",
     csv=panels.Csv(ids.RESPONSE_CSV_BUTTON, ids.RESPONSE_DOWNLOAD,
-                   frame=lambda result, _: tables.response_frame(result),
+                   export=exports.response_export,
                    name=lambda key, rule, denominator: ("response", key or "all")),
+    images=(panels.Image(ids.RESPONSE_RATE_GRAPH,
+                         lambda key, **_choices: f"response_rates_{key or 'all'}",
+                         lambda result, _shown: figures.response_method(result)),
+            panels.Image(ids.RESPONSE_BOR_GRAPH,
+                         lambda key, **_choices: f"best_overall_response_{key or 'all'}",
+                         lambda result, _shown: figures.response_method(result))),
 )
 
 
@@ -513,12 +526,6 @@ def _show_safety(result, shown: Shown) -> tuple:
     return fig, tables.safety_caption(result), tables.safety_table(rows, level)
 
 
-def _safety_frame(result, shown: Shown):
-    """AE counts and % (with exact CIs) by term or organ class, with the window used."""
-    frame = result.by_term if shown.choices["level"] == "term" else result.by_organ_class
-    return frame.assign(cohort_size=result.cohort_size, window=result.window)
-
-
 SAFETY = panels.Panel(
     key="safety", roles=ROLES,
     outputs=((ids.SAFETY_GRAPH, "figure"), (ids.SAFETY_CAPTION, "children"),
@@ -531,9 +538,12 @@ SAFETY = panels.Panel(
     unavailable=lambda message: (figures.empty_figure(message), problem(message), None),
     detail=lambda level, grade, immune_only, window:
         f"immune_only={immune_only} window={window} level={level} grade={grade}",
-    csv=panels.Csv(ids.SAFETY_CSV_BUTTON, ids.SAFETY_DOWNLOAD, frame=_safety_frame,
+    csv=panels.Csv(ids.SAFETY_CSV_BUTTON, ids.SAFETY_DOWNLOAD, export=exports.safety_export,
                    name=lambda level, grade, immune_only, window:
-                       ("adverse_events", level, "immune" if immune_only else "all")),
+                       ("adverse_events", "immune" if immune_only else "all")),
+    images=(panels.Image(ids.SAFETY_GRAPH,
+                         lambda level, grade, **_choices: f"adverse_events_{level}_{grade}",
+                         lambda result, _shown: figures.safety_method(result)),),
 )
 
 
@@ -544,6 +554,8 @@ IRAE_INCIDENCE = panels.Panel(
     show=lambda result, shown: (figures.incidence_figure(result), result.definition),
     unavailable=lambda message: (figures.empty_figure(message), problem(message)),
     detail=lambda: "by=regimen",
+    images=(panels.Image(ids.SAFETY_INCIDENCE_GRAPH, "severe_irae_incidence",
+                         lambda result, _shown: figures.incidence_method(result)),),
 )
 
 
@@ -573,7 +585,7 @@ CHARACTERISTICS = panels.Panel(
     unavailable=lambda message: (problem(message),),
     detail=lambda: "table1",
     csv=panels.Csv(ids.CHARACTERISTICS_CSV_BUTTON, ids.CHARACTERISTICS_DOWNLOAD,
-                   frame=lambda result, _: result.rows, name=lambda: ("table1",)),
+                   export=exports.table_one_export, name=lambda: ("table1",)),
 )
 
 

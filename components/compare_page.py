@@ -12,12 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
-import pandas as pd
 from dash import Input, Output, dcc, html
 from dash.exceptions import PreventUpdate
 
 from access.guard import COMPARE, require_role, roles_for
-from components import figures, ids, panels, tables
+from components import exports, figures, ids, panels, tables
 from components.analysis_page import (
     DEFAULT_DEFINITION,
     characteristics_result,
@@ -112,7 +111,8 @@ def open_two(user, left: str | None, right: str | None, current: dict | None,
     pair = open_pair(user, left, right, current, snapshot_id)
     return panels.Opened(pair, pair.labels, tuple(o.definition_hash[:8] for o in pair.cohorts),
                          lambda action, suppressed, detail: audit_pair(pair, action, suppressed,
-                                                                       detail))
+                                                                       detail),
+                         pair.cohorts[0].cohort.snapshot_id)
 
 
 SCOPE = panels.Scope("compare", ((ids.COMPARE_LEFT, "value"), (ids.COMPARE_RIGHT, "value"),
@@ -272,17 +272,18 @@ SURVIVAL = panels.Panel(
     unavailable=lambda message: (figures.empty_figure(message), problem(message)),
     detail=lambda endpoint: f"endpoint={endpoint}",
     csv=panels.Csv(ids.COMPARE_SURVIVAL_CSV_BUTTON, ids.COMPARE_SURVIVAL_DOWNLOAD,
-                   frame=lambda result, _: tables.survival_frame(result),
-                   name=lambda endpoint: ("compare", endpoint)),
+                   export=exports.survival_export, name=lambda endpoint: ("survival", endpoint)),
+    images=(panels.Image(ids.COMPARE_SURVIVAL_GRAPH,
+                         lambda endpoint: f"compare_survival_{endpoint}",
+                         lambda result, _shown: figures.survival_method(result)),),
 )
 
 
-def _side_frames(frames: tuple[pd.DataFrame, pd.DataFrame], labels: tuple[str, ...]
-                 ) -> pd.DataFrame:
-    """Both sides' rows in one CSV, the cohort's label first."""
-    frame = pd.concat([f.assign(cohort=label) for f, label in zip(frames, labels, strict=True)],
-                      ignore_index=True)
-    return frame[["cohort", *frame.columns.drop("cohort")]]
+def _paired(export: Callable[..., exports.Export]) -> Callable[[SidePair, Shown],
+                                                                 exports.Export]:
+    """Both sides' export of one kind as one download, the cohort first in every table."""
+    return lambda sides, shown: exports.paired_export(export(sides.left), export(sides.right),
+                                                      shown.labels)
 
 
 RESPONSE = panels.Panel(
@@ -297,10 +298,11 @@ RESPONSE = panels.Panel(
     unavailable=lambda message: (figures.empty_figure(message),),
     detail=lambda key: f"strata={key}",
     csv=panels.Csv(ids.COMPARE_RESPONSE_CSV_BUTTON, ids.COMPARE_RESPONSE_DOWNLOAD,
-                   frame=lambda sides, shown: _side_frames(
-                       (tables.response_frame(sides.left), tables.response_frame(sides.right)),
-                       shown.labels),
-                   name=lambda key: ("compare_response", key or "all")),
+                   export=_paired(exports.response_export),
+                   name=lambda key: ("response", key or "all")),
+    images=(panels.Image(ids.COMPARE_RESPONSE_GRAPH,
+                         lambda key: f"compare_response_{key or 'all'}",
+                         lambda sides, _shown: figures.response_method(sides.left)),),
 )
 
 
@@ -316,19 +318,11 @@ SAFETY = panels.Panel(
     unavailable=lambda message: (figures.empty_figure(message),),
     detail=lambda grade: f"grade={grade}",
     csv=panels.Csv(ids.COMPARE_SAFETY_CSV_BUTTON, ids.COMPARE_SAFETY_DOWNLOAD,
-                   frame=lambda sides, shown: _side_frames(
-                       (sides.left.by_term.assign(cohort_size=sides.left.cohort_size),
-                        sides.right.by_term.assign(cohort_size=sides.right.cohort_size)),
-                       shown.labels),
-                   name=lambda grade: ("compare_adverse_events",)),
+                   export=_paired(exports.safety_export), name=lambda grade: ("adverse_events",)),
+    images=(panels.Image(ids.COMPARE_SAFETY_GRAPH,
+                         lambda grade: f"compare_adverse_events_{grade}",
+                         lambda sides, _shown: figures.safety_method(sides.left)),),
 )
-
-
-def _table1_frame(comparison, shown: Shown) -> pd.DataFrame:
-    frame = comparison.rows.rename(columns={"n_1": "n_a", "pct_1": "pct_a", "n_2": "n_b",
-                                            "pct_2": "pct_b"})
-    return frame.merge(comparison.variables.rename(columns={"smd": "variable_smd"})
-                       .drop(columns="variable"), on="key", how="left")
 
 
 TABLE1 = panels.Panel(
@@ -340,7 +334,7 @@ TABLE1 = panels.Panel(
     unavailable=lambda message: (problem(message),),
     detail=lambda: "table1+smd",
     csv=panels.Csv(ids.COMPARE_TABLE1_CSV_BUTTON, ids.COMPARE_TABLE1_DOWNLOAD,
-                   frame=_table1_frame, name=lambda: ("compare_table1",)),
+                   export=exports.comparison_export, name=lambda: ("table1",)),
 )
 
 

@@ -110,11 +110,20 @@ def colour(i: int) -> str:
 NO_UPLOAD_BUTTONS = ("sendChartToCloud", "sendDataToCloud", "editInChartStudio")
 
 
-def graph_config(filename: str | None = None, *, mode_bar: bool = True, **extra: object) -> dict:
+# An exported PNG is drawn this wide whatever the panel's width on screen, so a long title or
+# caption is never clipped (a half-width graph cut "...by stratum (95% CI)" off, #17).
+EXPORT_WIDTH = 1200
+CAPTION_LINE = 110  # characters per caption line before it wraps
+CAPTION_LINE_PX = 17
+
+
+def graph_config(filename: str | None = None, *, mode_bar: bool = True,
+                 export_height: int | None = None, **extra: object) -> dict:
     """dcc.Graph config for every graph of the app: never a button that uploads the chart.
 
-    With ``filename`` the toolbar exports a PNG under that name; ``mode_bar=False`` hides the
-    toolbar; ``extra`` adds plotly config keys (e.g. ``staticPlot=True``).
+    With ``filename`` the toolbar exports a PNG under that name (``export_height``: drawn
+    EXPORT_WIDTH wide and this tall); ``mode_bar=False`` hides the toolbar; ``extra`` adds
+    plotly config keys (e.g. ``staticPlot=True``).
     """
     config: dict = {
         "displaylogo": False,
@@ -125,10 +134,50 @@ def graph_config(filename: str | None = None, *, mode_bar: bool = True, **extra:
         "displayModeBar": mode_bar,
     }
     if filename:
-        # no width/height: the PNG keeps the on-screen layout, at twice the resolution
-        config["toImageButtonOptions"] = {"format": "png", "filename": filename, "scale": 2}
+        image: dict = {"format": "png", "filename": filename, "scale": 2}
+        if export_height:
+            image.update(width=EXPORT_WIDTH, height=int(export_height))
+        config["toImageButtonOptions"] = image
     config.update(extra)
     return config
+
+
+def _figure_dict(figure: go.Figure | dict) -> dict:
+    return figure.to_plotly_json() if isinstance(figure, go.Figure) else figure
+
+
+def figure_height(figure: go.Figure | dict) -> int:
+    """The figure's layout height in pixels (plotly's default when it sets none)."""
+    return int((_figure_dict(figure).get("layout") or {}).get("height") or 450)
+
+
+def caption_lines(text: str, width: int = CAPTION_LINE) -> list[str]:
+    """``text`` broken at spaces into lines of at most ``width`` characters."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def with_caption(figure: go.Figure | dict, caption: str) -> dict:
+    """The figure (as plotly JSON) with ``caption`` as its title's subtitle, so an exported
+    image names what it shows; the top margin and height grow by the caption's lines so that
+    nothing moves onto the title. The input (possibly a cached figure) is not changed."""
+    fig = _figure_dict(figure)
+    layout = dict(fig.get("layout") or {})
+    lines = caption_lines(caption)
+    extra = CAPTION_LINE_PX * len(lines) + 4
+    title = dict(layout.get("title") or {})
+    title["subtitle"] = {"text": "<br>".join(lines), "font": {"size": 12, "color": "#444"}}
+    layout["title"] = title
+    margin = dict(layout.get("margin") or {})
+    margin["t"] = int(margin.get("t", 80)) + extra
+    layout["margin"] = margin
+    layout["height"] = figure_height(fig) + extra
+    return {**fig, "layout": layout}
 
 
 def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
@@ -157,6 +206,50 @@ def empty_figure(message: str, title: str = "") -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return _base_layout(fig, title, 320)
+
+
+# --- what an exported image states: the statistical test --------------------------------
+
+
+def survival_method(result) -> str:
+    """The tests behind a survival figure, in words with their numbers (for its caption)."""
+    parts = []
+    if result.logrank is not None:
+        lr = result.logrank
+        parts.append(_("log-rank test χ² = {chi2}, {df} df, {p}", chi2=fmt_number(lr.statistic, 2),
+                       df=lr.df, p=fmt_p(lr.p_value)))
+    if result.trend is not None:
+        parts.append(_("log-rank test for trend {p}", p=fmt_p(result.trend.p_value)))
+    if result.hazard_ratio is not None:
+        hr = result.hazard_ratio
+        parts.append(_("Cox hazard ratio {group} vs {reference} {hr} (95% CI {low}–{high})",
+                       group=hr.group, reference=hr.reference, hr=fmt_ratio(hr.hr),
+                       low=fmt_ratio(hr.ci_lower), high=fmt_ratio(hr.ci_upper)))
+    if not parts:
+        parts.append(_("no test (one group)"))
+    return _("Kaplan-Meier with 95% CI; {tests}", tests="; ".join(parts))
+
+
+def response_method(result) -> str:
+    """The exact CI and the test across strata of a response figure (for its caption)."""
+    text = _("exact Clopper-Pearson 95% CI")
+    for test in (result.test, result.trend):
+        if test is not None:
+            text += "; " + _("{outcome}: {test}, {p}", outcome=test.outcome, test=_(test.test),
+                             p=fmt_p(test.p_value))
+    return text
+
+
+def safety_method(_result=None) -> str:
+    return _("exact Clopper-Pearson 95% CI; no test")
+
+
+def incidence_method(_result=None) -> str:
+    return _("Aalen-Johansen cumulative incidence with death as a competing risk; no test")
+
+
+def cox_method(_result=None) -> str:
+    return _("multivariable Cox model, Wald 95% CI; Schoenfeld proportional-hazards check")
 
 
 # --- survival -----------------------------------------------------------------------------
@@ -358,8 +451,14 @@ def response_rates_figure(result, title: str | None = None) -> go.Figure:
         _rate_trace(rates, "dcr", _("DCR (CR+PR+SD)"), PALETTE[1], x),
     ])
     fig.update_layout(barmode="group", bargap=0.25)
-    fig.update_yaxes(title_text=_("Patients, % of evaluable"), range=[0, 100], ticksuffix="%")
-    fig.update_xaxes(title_text=_("Stratum (n = patients with a response assessment)"))
+    if getattr(result, "denominator", "evaluable") == "evaluable":
+        y_title = _("Patients, % of evaluable")
+        x_title = _("Stratum (n = patients with a response assessment)")
+    else:  # the rates are of every patient of the stratum (not evaluable counted as no response)
+        y_title = _("Patients, % of all patients of the stratum")
+        x_title = _("Stratum (n = all patients of the stratum)")
+    fig.update_yaxes(title_text=y_title, range=[0, 100], ticksuffix="%")
+    fig.update_xaxes(title_text=x_title)
     return _base_layout(fig, title, 430)
 
 

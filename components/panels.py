@@ -7,7 +7,12 @@ say what cohort(s) to open and how (one cohort on the analyses page, two on the 
 ``register_panel`` gives a page's callbacks two functions per panel, each in this order:
 
     role check -> the controls' values checked -> cohort(s) opened -> compute -> release for
-    the role (``queries.disclosure.release.release_result``) -> audit -> figure/table, or the CSV
+    the role (``queries.disclosure.release.release_result``) -> audit -> figure/table, or the
+    download (a zip of tidy CSV tables with a README, components/exports.py)
+
+A panel's ``images`` are its graphs as PNG (plotly's toolbar): each is named after the cohort,
+the snapshot and the panel, and its figure carries a caption naming all three and the
+statistical test, so a copied image still says what it shows.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 
 from access.guard import require_role
-from components import tables
+from components import exports, figures
 from components.callbacks import Callbacks
 from components.derived import derived
 from components.i18n import N_, _
@@ -52,6 +57,7 @@ class Opened:
     labels: tuple[str, ...]  # the cohorts' names as shown ("A: ...", "B: ...")
     hashes: tuple[str, ...]  # short definition hashes, for CSV file names
     audit: Callable[[str, list[str], str], None]  # (action, suppressed, detail)
+    snapshot: str = ""  # the snapshot id, for export names and captions
 
 
 @dataclass(frozen=True)
@@ -70,17 +76,45 @@ class Shown:
 
     choices: dict[str, Any]
     labels: tuple[str, ...]
+    snapshot: str = ""
+    role: str = ""
 
 
 @dataclass(frozen=True)
 class Csv:
-    """A panel's download: ``frame(result, shown)``; the file is named by ``name(**choices)``
-    followed by the cohorts' short definition hashes."""
+    """A panel's download: a zip of tidy tables with a README.txt. ``export(result, shown)``
+    gives the tables (``exports.Export``); a panel with only ``frame(result, shown)`` gets that
+    one table. The file is named after the cohort(s), the snapshot, ``name(**choices)`` and the
+    cohorts' short definition hashes."""
 
     button: str
     download: str
-    frame: Callable[[Any, Shown], pd.DataFrame]
-    name: Callable[..., Sequence[object]]
+    frame: Callable[[Any, Shown], pd.DataFrame] | None = None
+    name: Callable[..., Sequence[object]] = field(default=lambda **_kwargs: ())
+    export: Callable[[Any, Shown], exports.Export] | None = None
+
+    def tables_of(self, result: Any, shown: Shown) -> exports.Export:
+        if self.export is not None:
+            return self.export(result, shown)
+        assert self.frame is not None, "a Csv needs export or frame"  # i18n: developer assertion
+        return exports.Export((exports.Table("table", exports.DATA_TABLE,
+                                             self.frame(result, shown)),))
+
+
+@dataclass(frozen=True)
+class Image:
+    """A graph of the panel exported as PNG: ``graph`` is its id (one of the panel's figure
+    outputs), ``name`` names the file after the cohort and snapshot, and ``method(result,
+    shown)`` states the statistical test for the caption drawn into the figure."""
+
+    graph: str
+    name: str | Callable[..., str]  # a name, or name(**choices) (e.g. "survival_os")
+    method: Callable[[Any, Shown], str] = field(default=lambda _result, _shown: "")
+
+    def name_for(self, choices: dict[str, Any] | None = None) -> str:
+        if isinstance(self.name, str):
+            return self.name
+        return self.name(**choices) if choices is not None else self.graph
 
 
 def _no_choices() -> dict[str, Any]:
@@ -108,6 +142,7 @@ class Panel:
     csv: Csv | None = None
     protect: Callable[[Any, Any], tuple[Any, list[str]]] = release
     idle: Callable[..., tuple[Any, ...] | None] = field(default=lambda **_kwargs: None)
+    images: tuple[Image, ...] = ()
 
 
 def _released(panel: Panel, scope: Scope, user: Any, cohort_values: Sequence[Any],
@@ -123,11 +158,40 @@ def _one_or_many(values: tuple[Any, ...], outputs: Sequence[Any]) -> Any:
     return values[0] if len(outputs) == 1 else values
 
 
+def export_caption(labels: Sequence[str], snapshot: str, method: str) -> str:
+    """What an exported image shows: the cohort(s), the snapshot and the statistical test."""
+    text = _("Cohort: {cohort} · Snapshot: {snapshot}", cohort=" / ".join(labels),
+             snapshot=snapshot)
+    return f"{text} · {method}" if method else text
+
+
+def _with_images(panel: Panel, values: tuple[Any, ...], result: Any, shown: Shown
+                 ) -> tuple[Any, ...]:
+    """The panel's outputs with a caption in every exported figure, then each graph's config
+    (its PNG named after the cohort, the snapshot and the panel)."""
+    out = list(values)
+    configs = []
+    for image in panel.images:
+        at = panel.outputs.index((image.graph, "figure"))
+        caption = export_caption(shown.labels, shown.snapshot, image.method(result, shown))
+        out[at] = figures.with_caption(out[at], caption)
+        configs.append(figures.graph_config(
+            exports.export_name(shown.labels, shown.snapshot, image.name_for(shown.choices)),
+            export_height=figures.figure_height(out[at])))
+    return (*out, *configs)
+
+
+def _plain_images(panel: Panel, values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Outputs when nothing was computed: each graph keeps a config without a cohort name."""
+    return (*values, *(figures.graph_config(image.name_for()) for image in panel.images))
+
+
 def register_panel(callbacks: Callbacks, scope: Scope, panel: Panel) -> None:
     """Declare the panel's view callback and, if it has one, its CSV callback."""
     n_cohort = len(scope.inputs)
     names = [name for name, _id, _prop in panel.controls]
     action = f"{scope.action}.{panel.key}"
+    all_outputs = (*panel.outputs, *((image.graph, "config") for image in panel.images))
 
     def choices_of(values: Sequence[Any]) -> dict[str, Any]:
         return panel.choose(**dict(zip(names, values[n_cohort:], strict=True)))
@@ -137,16 +201,18 @@ def register_panel(callbacks: Callbacks, scope: Scope, panel: Panel) -> None:
         choices = choices_of(values)
         idle = panel.idle(**choices)
         if idle is not None:
-            return _one_or_many(idle, panel.outputs)
+            return _one_or_many(_plain_images(panel, idle), all_outputs)
         try:
             result, opened, suppressed = _released(panel, scope, user, values[:n_cohort],
                                                    choices)
         except PanelUnavailable as exc:
-            return _one_or_many(panel.unavailable(str(exc)), panel.outputs)
+            return _one_or_many(_plain_images(panel, panel.unavailable(str(exc))), all_outputs)
         opened.audit(action, suppressed, panel.detail(**choices))
-        return _one_or_many(panel.show(result, Shown(choices, opened.labels)), panel.outputs)
+        shown = Shown(choices, opened.labels, opened.snapshot, user.role)
+        return _one_or_many(_with_images(panel, panel.show(result, shown), result, shown),
+                            all_outputs)
 
-    outputs = [Output(i, p) for i, p in panel.outputs]
+    outputs = [Output(i, p) for i, p in all_outputs]
     inputs = [Input(i, p) for i, p in (*scope.inputs, *((c, p) for _name_, c, p in panel.controls))]
     _name(view, f"{scope.action}_{panel.key}")
     callbacks.add(view, outputs[0] if len(outputs) == 1 else outputs, *inputs)
@@ -169,9 +235,10 @@ def _register_csv(callbacks: Callbacks, scope: Scope, panel: Panel, csv: Csv,
         except PanelUnavailable:
             raise PreventUpdate from None
         opened.audit(f"{scope.action}.{panel.key}.csv", suppressed, panel.detail(**choices))
-        frame = csv.frame(result, Shown(choices, opened.labels))
-        return tables.csv_download(frame, tables.safe_filename(*csv.name(**choices),
-                                                               *opened.hashes))
+        shown = Shown(choices, opened.labels, opened.snapshot, user.role)
+        name = exports.export_name(shown.labels, shown.snapshot, *csv.name(**choices),
+                                   *opened.hashes)
+        return exports.zip_download(csv.tables_of(result, shown), shown, name)
 
     states = [State(i, p) for i, p in (*scope.inputs, *((c, p) for _name_, c, p in panel.controls))]
     _name(download, f"{scope.action}_{panel.key}_csv")

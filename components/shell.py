@@ -13,7 +13,7 @@ from components import ids, pages
 from components.callbacks import Callbacks
 from components.cohort_access import NoSnapshot
 from components.context import app_context
-from components.i18n import LANGUAGE_NAMES, LOCALES, N_, _, current_locale
+from components.i18n import LANGUAGE_NAMES, LOCALES, N_, _, current_locale, tr
 from queries.disclosure.policy import policy_for
 from queries.disclosure.release import notice as disclosure_notice
 
@@ -105,7 +105,7 @@ def _disclosure_notice(role: str) -> list[dbc.Alert]:
     (The advisory board's summaries page says it in plain words of its own.)"""
     if not can_view(role, ANALYSES):
         return []
-    text = disclosure_notice(policy_for(role))
+    text = disclosure_notice(policy_for(role), tr())
     if not text:
         return []
     return [dbc.Alert(text, color="light", className="small py-1 px-2 mb-2 border",

@@ -156,24 +156,6 @@ def survival_caption(result) -> list:
     return parts
 
 
-def survival_frame(result) -> pd.DataFrame:
-    """The numbers behind a survival panel, one tidy CSV: medians, curve steps, at risk,
-    milestones, RMST, follow-up, and the endpoint's definition in words."""
-    parts = [result.summary.assign(table="median"), result.curve.assign(table="curve"),
-             result.at_risk.assign(table="at_risk")]
-    parts += [frame.assign(table=name) for name, frame in (
-        ("milestone", result.milestones), ("rmst", result.rmst),
-        ("follow_up", result.follow_up.rename(columns=lambda c: f"follow_up_{c}"
-                                              if c != "stratum" else c))) if not frame.empty]
-    frame = pd.concat(parts, ignore_index=True)
-    if result.definition is not None:
-        frame["definition"] = result.definition.text()
-    front = ["table", "stratum"]
-    frame.insert(0, "endpoint", result.endpoint)
-    return frame[["endpoint", *front, *[c for c in frame.columns
-                                         if c not in ("endpoint", *front)]]]
-
-
 # --- response -----------------------------------------------------------------------------
 
 
@@ -203,24 +185,15 @@ def response_caption(result) -> list:
     if result.test is not None:
         parts.append(html.Span(_("{outcome} difference across {strata}: {test}, {p}. ",
                                  outcome=result.test.outcome,
-                                 strata=", ".join(result.test.strata), test=result.test.test,
+                                 strata=", ".join(result.test.strata), test=_(result.test.test),
                                  p=fmt_p(result.test.p_value)), className="response-test"))
     if result.trend is not None:
         parts.append(html.Span(_("{outcome} trend across {strata} (in this order): {test}, {p}. ",
                                  outcome=result.trend.outcome,
-                                 strata=", ".join(result.trend.strata), test=result.trend.test,
+                                 strata=", ".join(result.trend.strata), test=_(result.trend.test),
                                  p=fmt_p(result.trend.p_value)), className="response-trend"))
     parts.extend(f"{note}. " for note in result.notes)
     return parts
-
-
-def response_frame(result) -> pd.DataFrame:
-    counts = result.counts.pivot_table(index="stratum", columns="bor", values="n",
-                                       aggfunc="first", sort=False)
-    counts.columns = [f"bor_{c.lower().replace(' ', '_')}" for c in counts.columns]
-    frame = result.rates.merge(counts.reset_index(), on="stratum", how="left")
-    return frame.assign(response=result.response, denominator_rule=result.denominator,
-                        definition=result.definition)
 
 
 # --- safety -------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from queries.analyses.strata import (
     stratum_column,
 )
 from queries.cohort.kept_tables import Cohort
+from queries.i18n import N_
 from queries.snapshot.schema import BOR_CATEGORIES, DISEASE_CONTROL, NOT_EVALUABLE, RESPONDERS
 
 RESPONSE_MODES = ("confirmed", "unconfirmed")
@@ -170,13 +171,13 @@ def difference_test(rates: pd.DataFrame, outcome: str = "orr") -> DifferenceTest
     strata = known["stratum"].tolist()
     label = outcome.upper()
     if table.sum(axis=0).min() == 0:
-        return DifferenceTest("none (no variation)", None, 1.0, strata, label)
+        return DifferenceTest(N_("none (no variation)"), None, 1.0, strata, label)
     if len(known) == 2:
         res = stats.fisher_exact(table)
-        return DifferenceTest("Fisher exact", float(res.statistic), float(res.pvalue), strata,
+        return DifferenceTest(N_("Fisher exact"), float(res.statistic), float(res.pvalue), strata,
                               label)
     chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
-    return DifferenceTest("Pearson chi-square", float(chi2), float(p), strata, label)
+    return DifferenceTest(N_("Pearson chi-square"), float(chi2), float(p), strata, label)
 
 
 def trend_test(rates: pd.DataFrame, stratification: str | None,
@@ -199,7 +200,7 @@ def trend_test(rates: pd.DataFrame, stratification: str | None,
     statistic = float((scores * (hits - n * p)).sum())
     variance = p * (1 - p) * float((n * scores ** 2).sum() - (n * scores).sum() ** 2 / n.sum())
     z = statistic / np.sqrt(variance)
-    return DifferenceTest("Cochran-Armitage trend", float(z), float(2 * stats.norm.sf(abs(z))),
+    return DifferenceTest(N_("Cochran-Armitage trend"), float(z), float(2 * stats.norm.sf(abs(z))),
                           known["stratum"].tolist(), outcome.upper())
 
 

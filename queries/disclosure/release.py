@@ -20,8 +20,9 @@ from typing import Any
 
 from queries.disclosure.adapters import protect_result
 from queries.disclosure.policy import Policy, Protected, Released, policy_for, protect_count
+from queries.i18n import N_, Translator, translator
 
-NOTICE = (
+NOTICE = N_(
     "Protected view for the {role} role: counts under {k} are shown as '{small}'; other counts "
     "are rounded to the nearest {r}; table cells hidden so that a small count cannot be worked "
     "out from totals read '{mask}'; percentages, confidence intervals and tests are computed "
@@ -31,13 +32,15 @@ NOTICE = (
 )
 
 
-def notice(policy: Policy) -> str:
-    """A short statement of what is rounded and hidden for a protected role ('' if exact)."""
+def notice(policy: Policy, language: Translator | None = None) -> str:
+    """A short statement of what is rounded and hidden for a protected role ('' if exact), in
+    ``language`` (English by default)."""
     if policy.exact:
         return ""
-    return NOTICE.format(role=policy.role, k=policy.min_count, small=policy.small_display,
-                         r=policy.rounding, mask=policy.mask_display,
-                         grid=policy.survival_time_grid_days, step=policy.survival_min_step)
+    return (language or translator()).gettext(
+        NOTICE, role=policy.role, k=policy.min_count, small=policy.small_display,
+        r=policy.rounding, mask=policy.mask_display, grid=policy.survival_time_grid_days,
+        step=policy.survival_min_step)
 
 
 def release_result(result: object, role: str) -> Protected[Any]:

@@ -385,7 +385,10 @@ def test_the_builders_cohort_is_analysed_and_empty_panels_say_why(dash_duo, app)
 # --- downloads ----------------------------------------------------------------------------
 
 
-def test_survival_csv_download_holds_the_numbers_behind_the_plot(dash_duo, app, tmp_path):
+def test_survival_download_holds_the_numbers_behind_the_plot(dash_duo, app, tmp_path):
+    import io
+    import zipfile
+
     import pandas as pd
 
     from components.analysis_page import survival_result
@@ -398,14 +401,14 @@ def test_survival_csv_download_holds_the_numbers_behind_the_plot(dash_duo, app, 
     wait_text(dash_duo, f"#{ids.SURVIVAL_MEDIANS}", lambda t: "ECOG ≥ 2" in t)
     js_click(dash_duo, dash_duo.find_element(f"#{ids.SURVIVAL_CSV_BUTTON}"))
     files = patient_wait(dash_duo, WAIT).until(
-        lambda _: [p for p in tmp_path.glob("*.csv") if p.stat().st_size > 0])
-    assert files[0].name.startswith("os_ecog_")
-    frame = pd.read_csv(files[0])
-    medians = frame[frame["table"] == "median"].set_index("stratum")
+        lambda _: [p for p in tmp_path.glob("*.zip") if p.stat().st_size > 0])
+    assert "_os_ecog_" in files[0].name
+    with zipfile.ZipFile(files[0]) as archive:
+        medians = pd.read_csv(io.BytesIO(archive.read("medians.csv"))).set_index("Group")
+        curve = pd.read_csv(io.BytesIO(archive.read("curve.csv")))
     for _, row in result.summary.iterrows():
-        assert medians.loc[row["stratum"], "n"] == row["n"]
-        assert medians.loc[row["stratum"], "median_months"] == pytest.approx(
-            row["median_months"], nan_ok=True)
-    curve = frame[frame["table"] == "curve"]
+        assert medians.loc[row["stratum"], "Patients"] == row["n"]
+        assert medians.loc[row["stratum"], "Median, months"] == pytest.approx(
+            row["median_months"], abs=0.005, nan_ok=True)
     assert len(curve) == len(result.curve)
     no_console_errors(dash_duo)

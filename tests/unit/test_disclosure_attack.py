@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components import tables
+from components import exports
 from queries import disclosure as d
 from queries.analyses import survival
 from queries.analyses.strata import base_table
@@ -383,10 +383,10 @@ def test_the_app_path_releases_what_the_attack_models(population):
         modelled = release_batch([counts], [cohort.size])[policy.role][0]
         header = d.protect_count(cohort.size, policy).display
         assert _releases(app, {"All patients": header})["All patients"] == modelled
-        frame = tables.survival_frame(app)
-        parts = (app.curve, app.summary, app.at_risk, app.milestones, app.rmst, app.follow_up)
-        released = {c for part in parts for c in part.columns}
-        assert set(frame.columns) <= released | {"endpoint", "table", "definition"}
+        download = {t.name: t.frame for t in exports.survival_export(app).tables}
+        assert download["curve"]["survival"].tolist() == app.curve["survival"].tolist()
+        assert download["curve"]["at_risk"].tolist() == app.curve["at_risk"].tolist()
+        assert download["medians"]["events"].tolist() == app.summary["events"].tolist()
 
 
 def test_the_attack_finds_exact_counts_in_curves_computed_from_exact_counts(population):

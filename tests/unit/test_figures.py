@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from dash import html
 
-from components import figures, tables
+from components import exports, figures, tables
 from queries.analyses import response, survival
 from queries.analyses.safety import SafetyOptions, SafetyResult
 
@@ -395,10 +395,10 @@ def test_the_ci_band_keeps_the_exact_bounds_at_every_kept_step():
         assert y == pytest.approx(float(exact[x]))
 
 
-def test_the_survival_csv_keeps_every_step():
+def test_the_survival_download_keeps_every_step():
     result = _large_survival_result()
-    frame = tables.survival_frame(result)
-    assert (frame["table"] == "curve").sum() == len(result.curve)
+    curve = exports.survival_export(result).tables[0]
+    assert curve.name == "curve" and len(curve.frame) == len(result.curve)
 
 
 def test_a_figure_is_built_once_per_result_and_dropped_with_it():
@@ -473,3 +473,19 @@ def test_a_cached_figure_is_kept_per_language():
             flask.g.setdefault(_G_KEY, locale)
             cached_figure(result, "survival", build)
     assert len(builds) == 2
+
+
+def test_response_axis_names_the_denominator_the_rates_use():
+    from queries.analyses.response import ResponseResult
+
+    rates = pd.DataFrame([{"stratum": "All patients", "n": 10, "not_evaluable": 2,
+                           "denominator": 10, "responders": 3, "orr": 0.3, "orr_ci_lower": 0.1,
+                           "orr_ci_upper": 0.6, "disease_control": 5, "dcr": 0.5,
+                           "dcr_ci_lower": 0.2, "dcr_ci_upper": 0.8}])
+    counts = pd.DataFrame(columns=["stratum", "bor", "n", "pct"])
+    every = figures.response_rates_figure(ResponseResult(None, counts, rates, denominator="all"))
+    assert "evaluable" not in every.layout.yaxis.title.text
+    assert "all patients" in every.layout.xaxis.title.text
+    evaluable = figures.response_rates_figure(ResponseResult(None, counts, rates,
+                                                             denominator="evaluable"))
+    assert "evaluable" in evaluable.layout.yaxis.title.text

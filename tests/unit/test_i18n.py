@@ -43,6 +43,7 @@ LINTED = (
     "components/compare_study.py",
     "components/tables.py",
     "components/cohort_access.py",
+    "components/exports.py",
 )
 
 

@@ -5,6 +5,10 @@ show, with no other copy of that skeleton in the pages."""
 from __future__ import annotations
 
 import ast
+import base64
+import dataclasses
+import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +37,8 @@ def _declare(calls: list, fail_open: bool = False) -> tuple[panels.Scope, panels
             raise panels.PanelUnavailable("no snapshot")
         return panels.Opened("target", ("A: all",), ("abc123",),
                              lambda action, suppressed, detail:
-                             calls.append(("audit", action, tuple(suppressed), detail)))
+                             calls.append(("audit", action, tuple(suppressed), detail)),
+                             "snap-1")
 
     def choose(level):
         calls.append(("choose", level))
@@ -125,9 +130,30 @@ def test_csv_is_audited_as_such_and_named_by_choices_and_cohort_hash(monkeypatch
     with pytest.raises(PreventUpdate):
         callbacks["components.panels.demo_ae_csv"](None, "store-value", "term")
     download = callbacks["components.panels.demo_ae_csv"](1, "store-value", "organ_class")
-    assert download["filename"] == "ae_organ_class_abc123.csv"
-    assert "released" in download["content"]
+    assert download["filename"] == "A-all_snap-1_ae_organ_class_abc123.zip"
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(download["content"]))) as archive:
+        assert sorted(archive.namelist()) == ["README.txt", "table.csv"]
+        assert "released" in archive.read("table.csv").decode()
     assert calls[-1] == ("audit", "demo.ae.csv", ("a cell",), "level=organ_class")
+
+
+def test_an_exported_graph_is_named_after_cohort_snapshot_and_panel_and_captioned(monkeypatch):
+    calls: list = []
+    scope, panel = _declare(calls)
+    panel = dataclasses.replace(panel, show=lambda result, shown: (
+        {"data": [], "layout": {"title": {"text": "AEs"}, "height": 300}}, "caption"),
+        images=(panels.Image("graph", lambda level: f"ae_{level}",
+                             lambda result, shown: "log-rank test p = 0.5"),))
+    callbacks = _callbacks(scope, panel)
+    monkeypatch.setattr(panels, "require_role", lambda *roles: _User())
+    figure, _caption, config = callbacks["components.panels.demo_ae"]("store-value", "term")
+    assert figure["layout"]["title"]["subtitle"]["text"] == \
+        "Cohort: A: all · Snapshot: snap-1 · log-rank test p = 0.5"
+    assert figure["layout"]["title"]["text"] == "AEs"
+    assert config["toImageButtonOptions"]["filename"] == "A-all_snap-1_ae_term"
+    assert config["toImageButtonOptions"]["width"] == 1200
+    assert config["toImageButtonOptions"]["height"] == figure["layout"]["height"] > 300
+    assert "sendChartToCloud" in config["modeBarButtonsToRemove"]
 
 
 def _skeleton_copies(path: Path) -> list[str]:

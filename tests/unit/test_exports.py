@@ -1,0 +1,112 @@
+"""Downloads of the analysis panels (components/exports.py): a zip of tidy tables, one per
+file, with a README defining the endpoint and every column; numbers rounded; headers in the
+user's language; protected roles get the released numbers only."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components import exports, i18n
+from components.panels import Shown
+from queries.analyses import survival
+from queries.analyses.endpoints import definition
+from queries.analyses.strata import get
+from queries.disclosure.release import release_result
+
+TPS = get("pdl1_tps").levels[:3]
+
+
+def _result(n: int = 300, seed: int = 3) -> survival.SurvivalResult:
+    rng = np.random.default_rng(seed)
+    groups = [TPS[i % 3] for i in range(n)]
+    agg = survival.aggregate_patients(rng.integers(1, 900, size=n), rng.random(n) < 0.7, groups)
+    result = survival.fit(agg, "os", "pdl1_tps", hr_ordered_extremes=True)
+    result.definition = definition("os")
+    return result
+
+
+def _unzip(export: exports.Export, shown: Shown) -> dict[str, str]:
+    with zipfile.ZipFile(io.BytesIO(exports.zip_bytes(export, shown))) as archive:
+        return {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
+
+
+SHOWN = Shown({}, ("Women at first ICI",), "synthetic-io-1", "clinician")
+
+
+def test_survival_download_is_one_tidy_table_per_file_with_a_readme():
+    files = _unzip(exports.survival_export(_result()), SHOWN)
+    assert set(files) == {"README.txt", "curve.csv", "medians.csv", "milestones.csv",
+                          "rmst.csv", "follow_up.csv", "at_risk.csv", "tests.csv"}
+    curve = pd.read_csv(io.StringIO(files["curve.csv"]))
+    assert list(curve.columns) == ["Group", "Months since index", "Survival probability",
+                                   "95% CI lower", "95% CI upper", "At risk", "Events",
+                                   "Censored"]
+    medians = pd.read_csv(io.StringIO(files["medians.csv"]))
+    assert list(medians["Group"]) == list(TPS) and "Months since index" not in medians
+
+
+def test_survival_download_has_the_log_rank_test_and_the_hazard_ratio_with_its_ci():
+    result = _result()
+    tests = pd.read_csv(io.StringIO(_unzip(exports.survival_export(result), SHOWN)["tests.csv"]))
+    logrank = tests[tests["Test"] == "Log-rank test"].iloc[0]
+    assert logrank["Statistic"] == round(result.logrank.statistic, 3)
+    assert logrank["Degrees of freedom"] == 2
+    hr = tests[tests["Test"] == "Hazard ratio"].iloc[0]
+    assert hr["Groups compared"] == f"{TPS[2]} vs {TPS[0]}"
+    assert (hr["Estimate"], hr["95% CI lower"], hr["95% CI upper"]) == (
+        round(result.hazard_ratio.hr, 3), round(result.hazard_ratio.ci_lower, 4),
+        round(result.hazard_ratio.ci_upper, 4))
+    assert "Log-rank test for trend" in set(tests["Test"])
+
+
+def test_numbers_are_rounded_not_printed_with_fifteen_decimals():
+    text = _unzip(exports.survival_export(_result()), SHOWN)["curve.csv"]
+    decimals = [len(cell.split(".")[1]) for line in text.splitlines()[1:]
+                for cell in line.split(",") if "." in cell and cell.replace(".", "").isdigit()]
+    assert decimals and max(decimals) <= 4
+    assert exports.rounded(0.000123456, "p_value") == 0.000123
+    assert exports.rounded(12.3456, "median_months") == 12.35
+
+
+def test_readme_defines_the_endpoint_and_every_column():
+    readme = _unzip(exports.survival_export(_result()), SHOWN)["README.txt"]
+    assert "Women at first ICI" in readme and "synthetic-io-1" in readme
+    assert "Event: death from any cause" in readme
+    assert "Censored:" in readme and "Denominator:" in readme
+    for header in ("Survival probability", "At risk", "Groups compared", "p-value"):
+        assert f"    {header}: " in readme
+
+
+def test_headers_and_readme_are_finnish_when_the_ui_is(monkeypatch):
+    monkeypatch.setattr(i18n, "current_locale", lambda: "fi")
+    files = _unzip(exports.survival_export(_result()), SHOWN)
+    header = files["curve.csv"].splitlines()[0]
+    assert "Group" not in header and "Months since index" not in header
+    assert header.split(",")[0] == i18n.tr().gettext("Group")
+    assert "Kohortti" in files["README.txt"]
+
+
+def test_a_partner_download_holds_only_released_numbers():
+    exact = _result(n=95, seed=5)
+    released = release_result(exact, "partner").result
+    files = _unzip(exports.survival_export(released), Shown({}, ("A",), "s", "partner"))
+    medians = pd.read_csv(io.StringIO(files["medians.csv"]))
+    assert set(medians["Patients"].astype(str)) <= {
+        str(v) for v in released.summary["n"]} | set(released.summary.get("n_display", []))
+    assert all(int(n) % 5 == 0 for n in medians["Patients"] if str(n).isdigit())
+    curve = pd.read_csv(io.StringIO(files["curve.csv"]))
+    assert len(curve) == len(released.curve) < len(exact.curve)
+    assert "rounded to the nearest 5" in files["README.txt"]
+
+
+@pytest.mark.parametrize("labels, expected", [
+    (("Women at first ICI",), "Women-at-first-ICI_snap_survival_os"),
+    (("A: ../../etc", "B: x"), "A-etc_vs_B-x_snap_survival_os"),
+])
+def test_export_names_carry_cohort_snapshot_and_panel_and_no_path(labels, expected):
+    assert exports.export_name(labels, "snap", "survival", "os") == expected
