@@ -16,7 +16,13 @@ from dash import dcc, html
 
 from components import ids
 from components.i18n import N_, _, fmt_int
-from queries.cohort.catalog import OPERATOR_LABELS, TABLE_LABELS, CatalogField, display_label
+from queries.cohort.catalog import (
+    OPERATOR_LABELS,
+    TABLE_LABELS,
+    CatalogField,
+    display_label,
+    is_stage_group,
+)
 from queries.cohort.model import EVENT_TABLES, LIST_OPS, NULL_OPS
 from queries.cohort.vocabulary import histology_name
 
@@ -228,7 +234,10 @@ def _range_hint(f: CatalogField) -> str:
 
 
 def _value_label(f: CatalogField, value: Any) -> str:
-    """A value as shown: histology codes with their name ("8140/3 Adenocarcinoma")."""
+    """A value as shown: histology codes with their name ("8140/3 Adenocarcinoma"), a stage
+    group as meaning any of its substages ("III (any substage)")."""
+    if is_stage_group(f, value):
+        return _("{stage} (any substage)", stage=value)
     name = histology_name(value) if f.column == "histology_icdo3" else None
     return f"{value} {_(name)}" if name else str(value)
 

@@ -365,7 +365,40 @@ def fixed_values(f: CatalogField) -> tuple[Any, ...] | None:
     return _STATIC_VALUES.get((f.table, f.column))
 
 
+def stage_values(counts: dict[str, int] | None = None) -> tuple[tuple[str, int | None], ...]:
+    """Stage choices in AJCC order, each group before its substages ("III", "IIIA", ...).
+
+    A group matches its substages (see the compiler), so its count is that of the whole
+    group, and every group is listed even when a snapshot records only substages. Without
+    ``counts`` every schema stage is listed without a count; with them, the substages and
+    other values that occur."""
+    if counts is None:
+        return tuple((v, None) for group in schema.STAGE_GROUPS
+                     for v in (group, *(s for s in schema.STAGE_SUBSTAGES
+                                        if schema.stage_group(s) == group)))
+    out: list[tuple[str, int | None]] = []
+    for group in schema.STAGE_GROUPS:
+        members = sorted((v for v in counts if schema.stage_group(v) == group and v != group),
+                         key=_stage_order)
+        out.append((group, sum(counts[v] for v in members) + counts.get(group, 0)))
+        out += [(v, counts[v]) for v in members]
+    out += [(v, n) for v, n in counts.items() if schema.stage_group(v) is None]
+    return tuple(out)
+
+
+def _stage_order(stage: str) -> tuple[int, str]:
+    known = schema.STAGE_SUBSTAGES
+    return (known.index(stage), "") if stage in known else (len(known), stage)
+
+
+def is_stage_group(f: CatalogField, value: Any) -> bool:
+    """True for a stage group value ("III") of a stage field: it means any of its substages."""
+    return f.column == "stage" and value in schema.STAGE_GROUPS
+
+
 def _static_values(table: str, column: str) -> tuple[Any, ...]:
+    if column == "stage":
+        return stage_values()
     return tuple((v, None) for v in _STATIC_VALUES.get((table, column), ()))
 
 
@@ -437,6 +470,8 @@ def _with_snapshot_values(cur: Any, f: CatalogField) -> CatalogField:
             f"SELECT {column} AS v, count(*) AS n FROM {table} WHERE {column} IS NOT NULL "  # noqa: S608 - catalog identifiers
             f"GROUP BY {column} ORDER BY n DESC, v LIMIT {MAX_VALUES}"
         ).fetchall()
+        if column == "stage":
+            return replace(f, values=stage_values({v: int(n) for v, n in rows}))
         return replace(f, values=tuple((v, int(n)) for v, n in rows))
     low, high = cur.execute(f"SELECT min({column}), max({column}) FROM {table}").fetchone()  # noqa: S608
     return replace(f, min=low, max=high)

@@ -30,6 +30,7 @@ from queries.cohort.model import (
     Window,
 )
 from queries.i18n import N_, Translator, translator
+from queries.snapshot.schema import STAGE_GROUPS
 
 _OPS = {"=": "", "!=": N_("not"), "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 _TABLE_NOUN = {
@@ -71,6 +72,8 @@ def _one(value: Any, f: CatalogField | None, t: Translator = ENGLISH) -> str:
         return _date(value, t)
     if isinstance(value, bool):
         return t.gettext("yes") if value else t.gettext("no")
+    if f is not None and f.column == "stage":
+        return stage_text(value, t)
     text = str(value)
     if f is not None and f.unit and isinstance(value, int | float):
         return f"{text} {t.gettext(f.unit)}" if f.unit != "%" else f"{text} %"
@@ -110,6 +113,13 @@ def comparison_text(label: str, op: str, value: Any, f: CatalogField | None,
         return label if value else t.gettext("not {label}", label=label)
     symbol = t.gettext(_OPS[op]) if _OPS.get(op) else _OPS.get(op, op)
     return f"{label} {symbol} {_one(value, f, t)}".replace("  ", " ")
+
+
+def stage_text(stage: Any, t: Translator = ENGLISH) -> str:
+    """'IIIB'; a group says that it means any of its substages: 'III (any substage)'."""
+    if stage in STAGE_GROUPS:
+        return t.gettext("{stage} (any substage)", stage=stage)
+    return str(stage)
 
 
 def _age_text(op: str, value: Any, t: Translator) -> str:
@@ -207,7 +217,8 @@ class _Describer:
                 [str(v) for v in cast(list[Any], crit.value)], "or", t))
         if crit.field == "stage" and crit.op in ("in", "="):
             values = crit.value if isinstance(crit.value, list) else [crit.value]
-            return t.gettext("stage {stages}", stages=_join([str(v) for v in values], "or", t))
+            return t.gettext("stage {stages}", stages=_join([stage_text(v, t) for v in values],
+                                                             "or", t))
         if crit.field == "sex" and crit.op in ("in", "=") and crit.value in (["F"], "F", ["M"], "M"):
             return t.gettext("women") if "F" in crit.value else t.gettext("men")
         if crit.field == "ecog":
