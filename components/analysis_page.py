@@ -27,6 +27,7 @@ from queries.analyses import panels as analysis
 from queries.analyses import response, strata
 from queries.cohort import bias
 from queries.disclosure.release import released_size
+from queries.snapshot.schema import PRO_ITEMS, QLQ_C30, QLQ_C30_GLOBAL
 
 CALLBACKS = Callbacks()
 
@@ -231,6 +232,39 @@ def _characteristics_tab() -> dbc.Tab:
     ], className="mt-2 g-3"))
 
 
+PRO_DEFAULT = f"{QLQ_C30}|{QLQ_C30_GLOBAL}"
+
+
+def pro_scale_options() -> list[dict]:
+    """Every QLQ-C30 scale and PRO-CTCAE item of the schema, as 'instrument|item'."""
+    return [{"label": figures.pro_item_label(instrument, item), "value": f"{instrument}|{item}"}
+            for instrument, items in PRO_ITEMS.items() for item in items]
+
+
+def pro_scale_choice(value: object) -> dict:
+    """The chosen scale; anything the dropdown does not offer is refused."""
+    instrument, _sep, item = str(value).partition("|")
+    if not isinstance(value, str) or item not in PRO_ITEMS.get(instrument, ()):
+        raise PreventUpdate
+    return {"instrument": instrument, "item": item}
+
+
+def _pro_tab() -> dbc.Tab:
+    controls = [
+        _label(_("Scale or item"), ids.PRO_SCALE),
+        dcc.Dropdown(id=ids.PRO_SCALE, value=PRO_DEFAULT, clearable=False,
+                     options=pro_scale_options()),
+        html.Div(id=ids.PRO_CAPTION, className="small text-muted mt-3"),
+    ]
+    return dbc.Tab(label=_("Patient-reported"), tab_id="pro", children=dbc.Row([
+        dbc.Col(_controls_card(controls, ids.PRO_CSV_BUTTON, ids.PRO_DOWNLOAD), lg=3),
+        dbc.Col([_graph(ids.PRO_SCORE_GRAPH, "pro_scores"),
+                 dbc.Row([dbc.Col(_graph(ids.PRO_COMPLETION_GRAPH, "pro_completion"), xxl=6),
+                          dbc.Col(_graph(ids.PRO_SEVERITY_GRAPH, "pro_ctcae_severity"), xxl=6)],
+                         className="g-2")], lg=9),
+    ], className="mt-2 g-3"))
+
+
 def layout() -> html.Div:
     return html.Div([
         html.Div([html.H2(_("Analyses"), className="h4 mb-0 me-3"),
@@ -240,7 +274,8 @@ def layout() -> html.Div:
                   dbc.Button(_("Use a landmark analysis"), id=ids.ANALYSIS_LANDMARK_BUTTON,
                              size="sm", color="warning", style={"display": "none"})],
                  className="mb-2"),
-        dbc.Tabs([_survival_tab(), _response_tab(), _safety_tab(), _characteristics_tab()],
+        dbc.Tabs([_survival_tab(), _response_tab(), _safety_tab(), _characteristics_tab(),
+                  _pro_tab()],
                  id=ids.ANALYSIS_TABS, active_tab="survival"),
     ])
 
@@ -589,7 +624,56 @@ CHARACTERISTICS = panels.Panel(
 )
 
 
-PANELS = (SURVIVAL, COX, RESPONSE, SAFETY, IRAE_INCIDENCE, CHARACTERISTICS)
+# --- patient-reported outcomes -------------------------------------------------------------
+
+
+def pro_result(opened: OpenCohort, instrument: str, item: str):
+    return analysis.pro_panel(opened.cohort, instrument, item)
+
+
+def _show_pro(result, shown: Shown) -> tuple:
+    """Mean score over time, completion and PRO-CTCAE severity, with their definitions."""
+    options = result.options
+    caption = [
+        html.Div(_("{participants} of {n} patients answered this instrument at least once.",
+                   participants=figures.fmt_count(result.participants),
+                   n=figures.fmt_count(result.n)), className="pro-participants mb-1"),
+        html.Div(_("Score: questionnaires from {baseline} days before index (baseline) to week "
+                   "{weeks}, in bins of {bin} weeks; a patient counts once per bin with their "
+                   "mean; the bin's mean is over patients, with a normal 95% CI.",
+                   baseline=options.baseline_days, weeks=options.max_weeks,
+                   bin=options.bin_weeks), className="mb-1"),
+        html.Div(_("Completion: patients who answered in the bin / patients who answered the "
+                   "instrument at least once and were alive and followed at the bin's start."),
+                 className="mb-1"),
+        html.Div(_("PRO-CTCAE: each patient's worst answer in weeks 1–{weeks}; patients at each "
+                   "level / patients who answered the item.", weeks=options.ctcae_weeks)),
+    ]
+    return (cached_figure(result, "pro_scores", lambda: figures.pro_scores_figure(result)),
+            cached_figure(result, "pro_completion",
+                          lambda: figures.pro_completion_figure(result)),
+            cached_figure(result, "pro_severity", lambda: figures.pro_severity_figure(result)),
+            caption)
+
+
+PRO = panels.Panel(
+    key="pro", roles=ROLES,
+    outputs=((ids.PRO_SCORE_GRAPH, "figure"), (ids.PRO_COMPLETION_GRAPH, "figure"),
+             (ids.PRO_SEVERITY_GRAPH, "figure"), (ids.PRO_CAPTION, "children")),
+    controls=(("scale", ids.PRO_SCALE, "value"),),
+    choose=lambda scale: pro_scale_choice(scale),
+    compute=pro_result,
+    show=_show_pro,
+    unavailable=lambda message: (figures.empty_figure(message), figures.empty_figure(""),
+                                 figures.empty_figure(""), problem(message)),
+    detail=lambda instrument, item: f"instrument={instrument} item={item}",
+    csv=panels.Csv(ids.PRO_CSV_BUTTON, ids.PRO_DOWNLOAD,
+                   frame=lambda result, _shown: tables.pro_frame(result),
+                   name=lambda instrument, item: ("patient_reported", item)),
+)
+
+
+PANELS = (SURVIVAL, COX, RESPONSE, SAFETY, IRAE_INCIDENCE, CHARACTERISTICS, PRO)
 for _panel in PANELS:
     panels.register_panel(CALLBACKS, SCOPE, _panel)
 

@@ -19,12 +19,16 @@ from access.guard import COMPARE, require_role, roles_for
 from components import exports, figures, ids, panels, tables
 from components.analysis_page import (
     DEFAULT_DEFINITION,
+    PRO_DEFAULT,
     characteristics_result,
     cohort_name,
     download_button,
     endpoint_choice,
     grade_choice,
     open_current,
+    pro_result,
+    pro_scale_choice,
+    pro_scale_options,
     problem,
     release_count,
     response_result,
@@ -221,6 +225,12 @@ def layout() -> html.Div:
                          "per-level SMD on level rows). |SMD| > 0.1 is a meaningful imbalance."),
                          className="small text-muted mt-2 mb-0")],
                  ids.COMPARE_TABLE1_CSV_BUTTON, ids.COMPARE_TABLE1_DOWNLOAD),
+        _section(_("Patient-reported outcomes"), [html.Div(dcc.Dropdown(
+                     id=ids.COMPARE_PRO_SCALE, value=PRO_DEFAULT, clearable=False,
+                     options=pro_scale_options()), style={"minWidth": "20rem"})],
+                 [dcc.Loading(dcc.Graph(id=ids.COMPARE_PRO_GRAPH,
+                                        config=figures.graph_config("compare_pro")), **graph)],
+                 ids.COMPARE_PRO_CSV_BUTTON, ids.COMPARE_PRO_DOWNLOAD),
     ])
 
 
@@ -338,7 +348,26 @@ TABLE1 = panels.Panel(
 )
 
 
-PANELS = (SURVIVAL, RESPONSE, SAFETY, TABLE1)
+PRO = panels.Panel(
+    key="pro", roles=ROLES,
+    outputs=((ids.COMPARE_PRO_GRAPH, "figure"),),
+    controls=(("scale", ids.COMPARE_PRO_SCALE, "value"),),
+    choose=lambda scale: pro_scale_choice(scale),
+    compute=both(pro_result),
+    protect=release_sides,
+    show=lambda sides, shown: (
+        figures.compare_pro_figure(sides.left, sides.right, shown.labels),),
+    unavailable=lambda message: (figures.empty_figure(message),),
+    detail=lambda instrument, item: f"instrument={instrument} item={item}",
+    csv=panels.Csv(ids.COMPARE_PRO_CSV_BUTTON, ids.COMPARE_PRO_DOWNLOAD,
+                   frame=lambda sides, shown: _side_frames(
+                       (tables.pro_frame(sides.left), tables.pro_frame(sides.right)),
+                       shown.labels),
+                   name=lambda instrument, item: ("compare_patient_reported", item)),
+)
+
+
+PANELS = (SURVIVAL, RESPONSE, SAFETY, TABLE1, PRO)
 for _panel in PANELS:
     panels.register_panel(CALLBACKS, SCOPE, _panel)
 

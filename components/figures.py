@@ -25,6 +25,8 @@ from components.i18n import (
     localize_released,
     plotly_separators,
 )
+from queries.cohort.catalog import PRO_INSTRUMENT_SHORT, PRO_ITEM_LABELS
+from queries.snapshot.schema import PRO_SCORE_RANGE, higher_is_better
 
 # Okabe & Ito (2008); yellow last because it is faint on white.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
@@ -927,3 +929,133 @@ def icon_array_figure(per_100: int) -> go.Figure:
         plot_bgcolor="white",
     )
     return fig
+
+
+# --- patient-reported outcomes ------------------------------------------------------------
+
+PRO_LEVEL_LABELS = {"none": N_("none"), "mild": N_("mild"), "moderate": N_("moderate"),
+                    "severe": N_("severe"), "very severe": N_("very severe")}
+# none -> very severe: light to dark (a sequential scale reads as "worse" without a legend).
+PRO_LEVEL_COLOURS = ("#E8EEF4", "#A6C8E0", "#56B4E9", "#0072B2", "#D55E00")
+
+
+def pro_item_label(instrument: str, item: str) -> str:
+    """'QLQ-C30: Global health status/QoL' in the reader's language."""
+    short = PRO_INSTRUMENT_SHORT.get(instrument, instrument)
+    return f"{short}: {_(PRO_ITEM_LABELS.get(item, item))}"
+
+
+def _week_ticks(weeks: Sequence[object]) -> list[str]:
+    return [_("Baseline") if int(w) == 0 else _("wk {week}", week=int(w)) for w in weeks]
+
+
+def _score_axis_title(instrument: str, item: str) -> str:
+    low, high = PRO_SCORE_RANGE.get(instrument, (0.0, 100.0))
+    better = _("higher is better") if higher_is_better(instrument, item) \
+        else _("higher is worse")
+    return _("Mean score ({low}–{high}, {direction})", low=f"{low:g}", high=f"{high:g}",
+             direction=better)
+
+
+def _score_trace(scores: pd.DataFrame, name: str, col: str) -> go.Scatter:
+    mean = _num(scores["mean_score"])
+    return go.Scatter(
+        x=_week_ticks(scores["week"]), y=mean, mode="lines+markers", name=name,
+        line={"color": col, "width": 2}, marker={"size": 7},
+        error_y={"type": "data", "symmetric": False,
+                 "array": (_num(scores["ci_upper"]) - mean).tolist(),
+                 "arrayminus": (mean - _num(scores["ci_lower"])).tolist(),
+                 "color": col, "thickness": 1.2},
+        customdata=np.stack([scores["patients"].astype(object),
+                             scores["questionnaires"].astype(object)], axis=-1),
+        hovertemplate=_("%{x}: mean %{y:.1f}<br>%{customdata[0]} patients, "
+                        "%{customdata[1]} questionnaires<extra></extra>"))
+
+
+def pro_scores_figure(result, title: str | None = None) -> go.Figure:
+    """Mean score of one scale by weeks since index (95% CI), questionnaires per bin below."""
+    options = result.options
+    label = pro_item_label(options.instrument, options.item)
+    title = title or _("{scale}: mean score over time since index (95% CI)", scale=label)
+    scores = result.scores
+    if result.empty_reason or scores.empty:
+        return empty_figure(result.empty_reason or _("No questionnaire of this scale in the "
+                                                     "cohort."), title)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28],
+                        vertical_spacing=0.06)
+    fig.add_trace(_score_trace(scores, _("Mean score"), PALETTE[0]), row=1, col=1)
+    ticks = _week_ticks(scores["week"])
+    fig.add_trace(go.Bar(x=ticks, y=_num(scores["questionnaires"]), name=_("Questionnaires"),
+                         marker_color=PALETTE[4], text=[fmt_count(v) for v in
+                                                        scores["questionnaires"]],
+                         textposition="outside", cliponaxis=False), row=2, col=1)
+    low, high = PRO_SCORE_RANGE.get(options.instrument, (0.0, 100.0))
+    fig.update_yaxes(title_text=_score_axis_title(options.instrument, options.item),
+                     range=[low, high], row=1, col=1)
+    fig.update_yaxes(title_text=_("Questionnaires"), rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title_text=_("Weeks since index (bins of {weeks} weeks)",
+                                  weeks=options.bin_weeks), row=2, col=1)
+    return _base_layout(fig, title, 500)
+
+
+def pro_completion_figure(result, title: str | None = None) -> go.Figure:
+    """Completion by bin: patients who answered / participants alive and followed."""
+    title = title or _("Questionnaire completion (% of participants still followed)")
+    frame = result.completion
+    if result.empty_reason or frame.empty:
+        return empty_figure(result.empty_reason or _("No questionnaire in the cohort."), title)
+    ticks = _week_ticks(frame["week"])
+    texts = [f"{fmt_count(a)}/{fmt_count(f)}" for a, f in
+             zip(frame["patients_answered"], frame["patients_followed"], strict=True)]
+    fig = go.Figure(go.Bar(x=ticks, y=100 * _num(frame["completion"]), marker_color=PALETTE[2],
+                           text=texts, textposition="outside", cliponaxis=False,
+                           name=_("Completion"),
+                           hovertemplate=_("%{x}: %{y:.0f}% (answered/followed %{text})"
+                                           "<extra></extra>")))
+    fig.update_yaxes(title_text=_("Completion, %"), range=[0, 110], ticksuffix="%")
+    fig.update_xaxes(title_text=_("Weeks since index"))
+    return _base_layout(fig, title, 360)
+
+
+def pro_severity_figure(result, title: str | None = None) -> go.Figure:
+    """Each PRO-CTCAE item: share of patients at each level of their worst answer."""
+    title = title or _("PRO-CTCAE: worst answer in weeks 1–{weeks} (% of patients who "
+                       "answered)", weeks=result.options.ctcae_weeks)
+    frame = result.severity
+    if frame.empty:
+        return empty_figure(_("No PRO-CTCAE answers in the first weeks after index."), title)
+    items = list(dict.fromkeys(frame["item"]))
+    denominators = frame.drop_duplicates("item").set_index("item")["denominator"]
+    ticks = [f"{_(PRO_ITEM_LABELS.get(i, i))} (n={fmt_count(denominators[i])})" for i in items]
+    fig = go.Figure()
+    for level, label in enumerate(PRO_LEVEL_LABELS):
+        part = frame[frame["level"] == level].set_index("item").reindex(items)
+        share = 100 * _num(part["share"])
+        fig.add_trace(go.Bar(
+            y=ticks, x=share, orientation="h", name=_(PRO_LEVEL_LABELS[label]),
+            marker_color=PRO_LEVEL_COLOURS[level],
+            hovertemplate="%{y}: %{x:.0f}% " + _(PRO_LEVEL_LABELS[label]) + "<extra></extra>"))
+    fig.update_layout(barmode="stack", bargap=0.3)
+    fig.update_xaxes(title_text=_("Patients, % (worst answer)"), range=[0, 100], ticksuffix="%")
+    fig.update_yaxes(automargin=True, autorange="reversed")
+    return _base_layout(fig, title, 170 + 34 * len(items))
+
+
+def compare_pro_figure(left, right, names: tuple[str, str],
+                       title: str | None = None) -> go.Figure:
+    """Mean score over time of two cohorts (95% CI), side by side in each bin."""
+    options = left.options
+    label = pro_item_label(options.instrument, options.item)
+    title = title or _("{scale}: mean score over time, two cohorts (95% CI)", scale=label)
+    if all(r.empty_reason or r.scores.empty for r in (left, right)):
+        return empty_figure(_("Neither cohort has questionnaires of this scale."), title)
+    fig = go.Figure([_score_trace(r.scores, name, colour(i))
+                     for i, (r, name) in enumerate(zip((left, right), names, strict=True))
+                     if not r.scores.empty])
+    weeks = sorted(set(left.scores["week"]) | set(right.scores["week"]))
+    low, high = PRO_SCORE_RANGE.get(options.instrument, (0.0, 100.0))
+    fig.update_xaxes(title_text=_("Weeks since index"), categoryorder="array",
+                     categoryarray=_week_ticks(weeks))
+    fig.update_yaxes(title_text=_score_axis_title(options.instrument, options.item),
+                     range=[low, high])
+    return _base_layout(fig, title, 430)

@@ -19,6 +19,7 @@ from typing import Any
 
 from queries.analyses import characteristics, multivariable, response, safety, survival
 from queries.analyses.endpoints import DEFAULT_DEATH_WINDOW_DAYS, EndpointOptions
+from queries.analyses.pro import ProOptions, ProResult, patient_reported
 from queries.analyses.strata import base_table, jsonable_dict
 from queries.cohort.kept_tables import Cohort
 from queries.cohort.materialize import index_source
@@ -60,6 +61,7 @@ class AnalysisOptions:
                                "irae_incidence")
     at_risk_columns: int | None = None
     hr_ordered_extremes: bool = False
+    pro: ProOptions = field(default_factory=ProOptions)  # the "pro" panel's scale
 
     @property
     def endpoint_options(self) -> EndpointOptions:
@@ -79,6 +81,7 @@ class AnalysisBundle:
     response: response.ResponseResult | None = None
     safety: safety.SafetyResult | None = None
     characteristics: characteristics.Table1 | None = None
+    pro: ProResult | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -199,6 +202,8 @@ def _panel_jobs(cohort: Cohort, options: AnalysisOptions) -> dict[str, tuple[Any
                 repr(cox_args), lambda a=cox_args: multivariable.multivariable_cox(cohort, *a))
     if "irae_incidence" in options.panels:
         jobs["irae_incidence"] = ("", lambda: safety.severe_irae_incidence(cohort))
+    if "pro" in options.panels:
+        jobs["pro"] = (repr(options.pro), lambda o=options.pro: patient_reported(cohort, o))
     return jobs
 
 
@@ -335,6 +340,16 @@ def safety_panel(cohort: Cohort, immune_only: bool,
 def irae_incidence_panel(cohort: Cohort) -> safety.CumulativeIncidence | None:
     """Cumulative incidence of the first grade >= 3 irAE by regimen (death competing)."""
     return analyze(cohort, AnalysisOptions(panels=("irae_incidence",))).irae_incidence
+
+
+def pro_panel(cohort: Cohort, instrument: str, item: str) -> ProResult:
+    """Patient-reported outcomes as the panel shows them: one scale's mean score over time
+    with completion, and every PRO-CTCAE item's worst severity in the first 12 weeks."""
+    options = AnalysisOptions(pro=ProOptions(instrument=instrument, item=item),
+                              panels=("pro",))
+    result = analyze(cohort, options).pro
+    assert result is not None  # the one panel asked for
+    return result
 
 
 def characteristics_panel(cohort: Cohort) -> characteristics.Table1:

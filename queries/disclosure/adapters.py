@@ -700,6 +700,10 @@ def protect_bundle(bundle: AnalysisBundle, policy: Policy) -> Protected[Analysis
         cox = {k: protect_cox_model(v, policy) for k, v in bundle.cox.items()}
         changes["cox"] = {k: v.result for k, v in cox.items()}
         suppressed += [s for v in cox.values() for s in v.suppressed]
+    if bundle.pro is not None:
+        protected_pro = protect_pro(bundle.pro, policy)
+        changes["pro"] = protected_pro.result
+        suppressed += protected_pro.suppressed
     if bundle.irae_incidence is not None:
         protected_cif = protect_cumulative_incidence(bundle.irae_incidence, policy)
         changes["irae_incidence"] = protected_cif.result

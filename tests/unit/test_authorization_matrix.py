@@ -94,6 +94,8 @@ CALLBACK_ROLES: dict[str, Rule] = {
     "components.panels.analyses_safety_csv": Rule("/analyses", may_skip=True),
     "components.panels.analyses_characteristics": Rule("/analyses"),
     "components.panels.analyses_characteristics_csv": Rule("/analyses", may_skip=True),
+    "components.panels.analyses_pro": Rule("/analyses"),
+    "components.panels.analyses_pro_csv": Rule("/analyses", may_skip=True),
     # comparison of two cohorts (no saved cohorts exist here, so it may answer "no update")
     "components.compare_page.update_compare_summary": Rule("/compare", may_skip=True),
     "components.panels.compare_survival": Rule("/compare", may_skip=True),
@@ -104,6 +106,8 @@ CALLBACK_ROLES: dict[str, Rule] = {
     "components.panels.compare_safety_csv": Rule("/compare", may_skip=True),
     "components.panels.compare_characteristics": Rule("/compare", may_skip=True),
     "components.panels.compare_characteristics_csv": Rule("/compare", may_skip=True),
+    "components.panels.compare_pro": Rule("/compare", may_skip=True),
+    "components.panels.compare_pro_csv": Rule("/compare", may_skip=True),
     "components.compare_study.update_study_levels": Rule("/compare", may_skip=True),
     "components.compare_study.update_study": Rule("/compare", may_skip=True),
     "components.compare_study.download_study_csv": Rule("/compare", may_skip=True),
@@ -142,6 +146,8 @@ VALUES_BY_ID = {
     (ids.COMPARE_ENDPOINT, "value"): "os",
     (ids.COMPARE_RESPONSE_STRATA, "value"): "pdl1_tps",
     (ids.COMPARE_SAFETY_GRADE, "value"): "any",
+    (ids.PRO_SCALE, "value"): "EORTC QLQ-C30|Global health status/QoL",
+    (ids.COMPARE_PRO_SCALE, "value"): "EORTC QLQ-C30|Fatigue",
     (ids.BUILDER_INDEX_KIND, "value"): "first_checkpoint_inhibitor",
     (ids.BUILDER_NAME, "value"): "Everyone starting a checkpoint inhibitor",
 }

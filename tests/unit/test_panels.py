@@ -174,8 +174,8 @@ def test_the_analysis_and_compare_pages_declare_panels_instead_of_copying_callba
     from components import analysis_page, compare_page
 
     assert [p.key for p in analysis_page.PANELS] == [
-        "survival", "cox", "response", "safety", "irae_incidence", "characteristics"]
+        "survival", "cox", "response", "safety", "irae_incidence", "characteristics", "pro"]
     assert [p.key for p in compare_page.PANELS] == ["survival", "response", "safety",
-                                                    "characteristics"]
+                                                    "characteristics", "pro"]
     for name in ("analysis_page.py", "compare_page.py"):
         assert _skeleton_copies(ROOT / "components" / name) == []

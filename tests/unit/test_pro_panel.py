@@ -1,0 +1,131 @@
+"""The "Patient-reported" panel of the analyses and compare pages: one Panel declaration each,
+the scale chosen from the schema's scales only, the result computed once through
+``queries.analyses.panels``, released for partners from released counts, and drawn as pure
+figures (mean score with CI and questionnaires per bin, completion, PRO-CTCAE severity)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from dash.exceptions import PreventUpdate
+
+from components import analysis_page, compare_page, figures, tables
+from queries.analyses import panels as analysis
+from queries.analyses.pro import (
+    COMPLETION_COLUMNS,
+    SCORE_COLUMNS,
+    SEVERITY_COLUMNS,
+    ProOptions,
+    ProResult,
+)
+from queries.cohort.importing import load_definition
+from queries.cohort.materialize import materialize_definition
+from queries.disclosure.adapters import protect_bundle
+from queries.disclosure.policy import policy_for
+
+GLOBAL = ("EORTC QLQ-C30", "Global health status/QoL")
+
+
+def _result(empty: bool = False) -> ProResult:
+    scores = pd.DataFrame([[0, 120, 100, 61.0, 58.0, 64.0], [6, 90, 80, 58.5, 55.0, 62.0],
+                           [12, 70, 60, 55.0, 51.0, 59.0]], columns=SCORE_COLUMNS)
+    completion = pd.DataFrame([[0, 100, 100, 1.0], [6, 95, 80, 80 / 95], [12, 90, 60, 60 / 90]],
+                              columns=COMPLETION_COLUMNS)
+    severity = pd.DataFrame(
+        [["Fatigue severity", level, name, n, 100, n / 100] for level, (name, n) in
+         enumerate([("none", 10), ("mild", 40), ("moderate", 30), ("severe", 15),
+                    ("very severe", 5)])], columns=SEVERITY_COLUMNS)
+    if empty:
+        scores, completion, severity = (f.iloc[0:0] for f in (scores, completion, severity))
+    return ProResult(ProOptions(), 150, 0 if empty else 110, scores, completion, severity,
+                     empty_reason="no patient of the cohort has patient-reported outcomes"
+                     if empty else None)
+
+
+def test_both_pages_declare_a_pro_panel_for_their_roles():
+    assert analysis_page.PRO.roles == analysis_page.ROLES
+    assert compare_page.PRO.roles == compare_page.ROLES
+    assert analysis_page.PRO.csv is not None and compare_page.PRO.csv is not None
+
+
+def test_scale_choice_takes_only_the_schemas_scales():
+    assert analysis_page.pro_scale_choice("PRO-CTCAE|Fatigue severity") == {
+        "instrument": "PRO-CTCAE", "item": "Fatigue severity"}
+    for forged in ("EORTC QLQ-C30|Global health'; DROP", "Fatigue", None, ["x"],
+                   "PRO-CTCAE|Fatigue"):
+        with pytest.raises(PreventUpdate):
+            analysis_page.pro_scale_choice(forged)
+    values = [o["value"] for o in analysis_page.pro_scale_options()]
+    assert analysis_page.PRO_DEFAULT == values[0] and len(values) == 22
+
+
+def test_score_figure_draws_the_mean_with_its_ci_and_the_questionnaires_per_bin():
+    fig = figures.pro_scores_figure(_result())
+    mean, questionnaires = fig.data
+    assert list(mean.y) == [61.0, 58.5, 55.0]
+    assert list(mean.error_y.array) == [3.0, 3.5, 4.0]
+    assert list(mean.error_y.arrayminus) == [3.0, 3.5, 4.0]
+    assert list(mean.x) == ["Baseline", "wk 6", "wk 12"]
+    assert list(questionnaires.y) == [120, 90, 70] and questionnaires.type == "bar"
+    assert "higher is better" in fig.layout.yaxis.title.text
+    assert "Global health status/QoL" in fig.layout.title.text
+
+
+def test_completion_and_severity_figures_show_shares_with_their_counts():
+    completion = figures.pro_completion_figure(_result())
+    assert [round(v) for v in completion.data[0].y] == [100, 84, 67]
+    assert list(completion.data[0].text) == ["100/100", "80/95", "60/90"]
+    severity = figures.pro_severity_figure(_result())
+    assert [t.name for t in severity.data] == ["none", "mild", "moderate", "severe",
+                                               "very severe"]
+    assert [float(t.x[0]) for t in severity.data] == [10, 40, 30, 15, 5]
+    assert severity.data[0].y[0] == "Fatigue severity (n=100)"
+
+
+def test_empty_result_figures_say_why():
+    for draw in (figures.pro_scores_figure, figures.pro_completion_figure):
+        fig = draw(_result(empty=True))
+        assert not fig.data and "no patient" in fig.layout.annotations[0].text
+    assert "No PRO-CTCAE" in figures.pro_severity_figure(_result(empty=True)).layout.annotations[
+        0].text
+
+
+def test_compare_figure_has_one_line_per_cohort():
+    fig = figures.compare_pro_figure(_result(), _result(), ("A: one", "B: two"))
+    assert [t.name for t in fig.data] == ["A: one", "B: two"]
+    assert "Neither" in figures.compare_pro_figure(
+        _result(True), _result(True), ("A", "B")).layout.annotations[0].text
+
+
+def test_csv_frame_holds_scores_completion_and_severity():
+    frame = tables.pro_frame(_result())
+    assert list(frame.columns[:3]) == ["part", "instrument", "item"]
+    assert (frame["part"] == "scores").sum() == 3
+    assert (frame["part"] == "ctcae_severity").sum() == 5
+
+
+@pytest.fixture(scope="module")
+def everyone(sample):
+    definition = load_definition({"schema_version": 1, "metadata": {"name": "all"}})
+    return materialize_definition(sample.db, definition)
+
+
+def test_panel_result_is_computed_once_per_cohort_and_scale(everyone):
+    first = analysis.pro_panel(everyone, *GLOBAL)
+    assert analysis.pro_panel(everyone, *GLOBAL) is first
+    assert first.options.item == GLOBAL[1] and first.participants > 0
+    fatigue = analysis.pro_panel(everyone, "EORTC QLQ-C30", "Fatigue")
+    assert fatigue is not first and fatigue.options.item == "Fatigue"
+
+
+def test_partner_gets_the_panel_from_released_counts_through_the_bundle(everyone):
+    bundle = analysis.analyze(everyone, analysis.AnalysisOptions(panels=("pro",)))
+    released = protect_bundle(bundle, policy_for("partner")).result
+    assert released.pro is not bundle.pro
+    assert (released.pro.scores["patients"] % 5 == 0).all()
+    shares = released.pro.severity
+    hidden = shares["patients"].isna()
+    assert hidden.any() and shares.loc[hidden, "share"].isna().all()  # "< 10": no share
+    shown = shares[~hidden]
+    expected = (shown["patients"] / shown["denominator"]).round(3)
+    assert ((shown["share"] - expected).abs() < 0.0006).all()
