@@ -667,9 +667,11 @@ PRO = panels.Panel(
     unavailable=lambda message: (figures.empty_figure(message), figures.empty_figure(""),
                                  figures.empty_figure(""), problem(message)),
     detail=lambda instrument, item: f"instrument={instrument} item={item}",
-    csv=panels.Csv(ids.PRO_CSV_BUTTON, ids.PRO_DOWNLOAD,
-                   frame=lambda result, _shown: tables.pro_frame(result),
+    csv=panels.Csv(ids.PRO_CSV_BUTTON, ids.PRO_DOWNLOAD, export=exports.pro_export,
                    name=lambda instrument, item: ("patient_reported", item)),
+    images=(panels.Image(ids.PRO_SCORE_GRAPH, "pro_scores"),
+            panels.Image(ids.PRO_COMPLETION_GRAPH, "pro_completion"),
+            panels.Image(ids.PRO_SEVERITY_GRAPH, "pro_ctcae_severity")),
 )
 
 

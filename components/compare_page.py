@@ -360,10 +360,9 @@ PRO = panels.Panel(
     unavailable=lambda message: (figures.empty_figure(message),),
     detail=lambda instrument, item: f"instrument={instrument} item={item}",
     csv=panels.Csv(ids.COMPARE_PRO_CSV_BUTTON, ids.COMPARE_PRO_DOWNLOAD,
-                   frame=lambda sides, shown: _side_frames(
-                       (tables.pro_frame(sides.left), tables.pro_frame(sides.right)),
-                       shown.labels),
-                   name=lambda instrument, item: ("compare_patient_reported", item)),
+                   export=_paired(exports.pro_export),
+                   name=lambda instrument, item: ("patient_reported", item)),
+    images=(panels.Image(ids.COMPARE_PRO_GRAPH, "compare_pro"),),
 )
 
 

@@ -524,3 +524,46 @@ def comparison_export(comparison: Any, shown: Shown | None = None) -> Export:
                "0.1 is a meaningful imbalance."),
              _("Every share is of its cohort's size."))
     return Export((Table("table1_comparison", COMPARISON, rows),), about)
+
+
+# --- patient-reported outcomes -------------------------------------------------------------
+
+PRO_SCORES = N_("Mean score of the chosen scale by weeks since index (95% CI), with completion")
+PRO_SEVERITY = N_("PRO-CTCAE items: patients at each level of their worst answer in the first "
+                  "weeks after index")
+COLUMNS.update({
+    "week": (N_("Week"), N_("weeks since index at the end of the bin; 0 is the baseline (days "
+                            "before index up to the index date)")),
+    "questionnaires": (N_("Questionnaires"), N_("questionnaires answered in the bin")),
+    "mean_score": (N_("Mean score"), N_("mean over patients of each patient's mean score in "
+                                        "the bin")),
+    "patients_followed": (N_("Patients followed"),
+                          N_("patients who answered the instrument at least once and were "
+                             "alive and followed at the bin's start")),
+    "patients_answered": (N_("Patients who answered"), N_("patients with an answer in the bin")),
+    "completion": (N_("Completion"), N_("patients who answered / patients followed")),
+    "item": (N_("PRO-CTCAE item"), N_("the symptom item asked")),
+    "severity": (N_("Level"), N_("the level of the patient's worst answer (0 none to 4 very "
+                                 "severe)")),
+})
+PRO_SCORE_COLUMNS = {"week": "week", "questionnaires": "questionnaires", "patients": "patients",
+                     "mean_score": "mean_score", "ci_lower": "ci_lower", "ci_upper": "ci_upper",
+                     "patients_followed": "patients_followed",
+                     "patients_answered": "patients_answered", "completion": "completion"}
+PRO_SEVERITY_COLUMNS = {"item": "item", "severity": "severity", "patients": "patients",
+                        "denominator": "denominator", "share": "share"}
+
+
+def pro_export(result: Any, shown: Shown | None = None) -> Export:
+    """The chosen scale's scores and completion by week, and the PRO-CTCAE severity shares."""
+    options = result.options
+    scores = result.scores.merge(result.completion, on="week", how="outer")
+    about = (_("Scale: {instrument}, {item}.", instrument=options.instrument,
+               item=_(options.item)),
+             _("Score: questionnaires from {baseline} days before index (baseline) to week "
+               "{weeks}, in bins of {bin} weeks; a patient counts once per bin with their mean; "
+               "the bin's mean is over patients, with a normal 95% CI.",
+               baseline=options.baseline_days, weeks=options.max_weeks, bin=options.bin_weeks))
+    return Export((Table("pro_scores", PRO_SCORES, pick(scores, PRO_SCORE_COLUMNS)),
+                   Table("pro_ctcae_severity", PRO_SEVERITY,
+                         pick(result.severity, PRO_SEVERITY_COLUMNS))), about)

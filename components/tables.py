@@ -485,14 +485,3 @@ def study_frame(result) -> pd.DataFrame:
                     add(contrast.label, contrast.label, row["stage"], statistic, value)
     return pd.DataFrame(records, columns=["section", "name", "analysis", "statistic", "value"])
 
-
-def pro_frame(result) -> pd.DataFrame:
-    """The PRO panel's numbers in one CSV: scale scores and completion by week (one row per
-    bin), then the PRO-CTCAE severity rows; a ``part`` column says which."""
-    options = result.options
-    scores = result.scores.merge(result.completion, on="week", how="outer")
-    scores = scores.assign(part="scores", instrument=options.instrument, item=options.item)
-    severity = result.severity.assign(part="ctcae_severity", instrument="PRO-CTCAE")
-    frame = pd.concat([scores, severity], ignore_index=True)
-    first = ["part", "instrument", "item"]
-    return frame[first + [c for c in frame.columns if c not in first]]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from dash.exceptions import PreventUpdate
 
-from components import analysis_page, compare_page, figures, tables
+from components import analysis_page, compare_page, exports, figures
 from queries.analyses import panels as analysis
 from queries.analyses.pro import (
     COMPLETION_COLUMNS,
@@ -97,11 +97,15 @@ def test_compare_figure_has_one_line_per_cohort():
         _result(True), _result(True), ("A", "B")).layout.annotations[0].text
 
 
-def test_csv_frame_holds_scores_completion_and_severity():
-    frame = tables.pro_frame(_result())
-    assert list(frame.columns[:3]) == ["part", "instrument", "item"]
-    assert (frame["part"] == "scores").sum() == 3
-    assert (frame["part"] == "ctcae_severity").sum() == 5
+def test_download_holds_scores_with_completion_and_the_severity_table():
+    export = exports.pro_export(_result())
+    scores, severity = export.tables
+    assert scores.name == "pro_scores" and len(scores.frame) == 3
+    assert list(scores.frame.columns) == ["week", "questionnaires", "patients", "mean_score",
+                                          "ci_lower", "ci_upper", "patients_followed",
+                                          "patients_answered", "completion"]
+    assert severity.name == "pro_ctcae_severity" and len(severity.frame) == 5
+    assert "Global health status/QoL" in export.about[0]
 
 
 @pytest.fixture(scope="module")
