@@ -8,7 +8,9 @@ Two steps, kept apart so that the exact numbers never leave the server:
    (``queries.disclosure``: groups under 20 hidden, counts rounded to 10, whole percent
    computed from the released, rounded numbers) and
    returns a ``PlainSummary`` holding only released numbers and sentences such as
-   "About 45 in 100 people in this group responded to treatment."
+   "About 45 in 100 people in this group responded to treatment." or, from the patients'
+   own PRO-CTCAE answers, "About 3 in 10 ... reported moderate or worse tiredness (fatigue)
+   in the first 3 months."
 
 The sentences are written for each language from the released numbers
 (``PlainSummary.sentences_in(locale)``): Finnish readers get plain Finnish, not English
@@ -28,9 +30,21 @@ import pandas as pd
 from queries import disclosure
 from queries.analyses import response, survival
 from queries.analyses.endpoints import Endpoint
+from queries.analyses.pro import ProOptions, patient_reported
 from queries.cohort.kept_tables import Cohort
 from queries.disclosure.policy import Policy, percent_of, protect_count
-from queries.i18n import translator
+from queries.i18n import N_, translator
+
+# PRO-CTCAE severity items a summary may speak of, in order of preference (fatigue is the
+# commonest symptom on immunotherapy), each as the phrase the sentence needs in each language.
+SUMMARY_SYMPTOMS: dict[str, str] = {
+    "Fatigue severity": N_("moderate or worse tiredness (fatigue)"),
+    "Shortness of breath severity": N_("moderate or worse shortness of breath"),
+    "Decreased appetite severity": N_("a moderate or worse loss of appetite"),
+    "Itching severity": N_("moderate or worse itching"),
+}
+MODERATE = 2  # PRO-CTCAE severity levels 0-4: none, mild, moderate, severe, very severe
+SUMMARY_WEEKS = 12  # "the first 3 months"
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,9 @@ class CohortSummary:
     os_events: int  # deaths
     median_os_months: float | None  # None when not reached
     max_followup_months: float | None
+    # PRO-CTCAE severity item -> (patients who answered it in the first 12 weeks after index,
+    # of them with a worst answer of moderate or worse)
+    symptoms: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,9 @@ class PlainSummary:
     survival_reached: bool  # False: more than half were alive at the last follow-up
     sentences: tuple[str, ...]  # in English
     hidden: tuple[str, ...] = field(default=())  # what was withheld, for the audit log
+    symptom: str | None = None  # the PRO-CTCAE item the symptom sentence speaks of
+    symptom_per_10: int | None = None  # of 10 who answered, reported moderate or worse (0: < 1)
+    symptom_answered_about: int | None = None
 
     @property
     def survival_known(self) -> bool:
@@ -69,7 +89,13 @@ class PlainSummary:
             return (_too_small(locale),)
         return _sentences(self.group_size, self.responded_per_100, self.evaluated_about,
                           self.median_os_months, self.survival_reached, self.survival_known,
-                          locale)
+                          locale, self._symptom())
+
+    def _symptom(self) -> tuple[str, int, int] | None:
+        if self.symptom is None or self.symptom_per_10 is None \
+                or self.symptom_answered_about is None:
+            return None
+        return self.symptom, self.symptom_per_10, self.symptom_answered_about
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -87,6 +113,9 @@ class PlainSummary:
             survival_reached=bool(data.get("survival_reached")),
             sentences=tuple(data.get("sentences") or ()),
             hidden=tuple(data.get("hidden") or ()),
+            symptom=data.get("symptom"),
+            symptom_per_10=data.get("symptom_per_10"),
+            symptom_answered_about=data.get("symptom_answered_about"),
         )
 
 
@@ -116,6 +145,18 @@ def _response_numbers(cohort: Cohort) -> tuple[int, int]:
     return int(rates["denominator"].sum()), int(rates["responders"].sum())
 
 
+def _symptom_numbers(cohort: Cohort) -> dict[str, tuple[int, int]]:
+    """Per PRO-CTCAE severity item: patients who answered it in weeks 1-12 after index, and
+    those whose worst answer was moderate or worse."""
+    severity = patient_reported(cohort, ProOptions(ctcae_weeks=SUMMARY_WEEKS)).severity
+    out: dict[str, tuple[int, int]] = {}
+    for item, rows in severity.groupby("item"):
+        if item in SUMMARY_SYMPTOMS:
+            worse = int(rows.loc[rows["level"] >= MODERATE, "patients"].sum())
+            out[str(item)] = (int(rows["denominator"].iloc[0]), worse)
+    return out
+
+
 def summarize(cohort: Cohort) -> CohortSummary:
     """Exact size, response and overall survival of the cohort, from the analyses engine."""
     os_patients, os_events, median, longest = _survival_numbers(cohort)
@@ -128,6 +169,7 @@ def summarize(cohort: Cohort) -> CohortSummary:
         os_events=os_events,
         median_os_months=median,
         max_followup_months=longest,
+        symptoms=_symptom_numbers(cohort) if cohort.size else {},
     )
 
 
@@ -162,14 +204,50 @@ def _survival_part(s: CohortSummary, policy: Policy) -> tuple[int | None, bool, 
     return max(1, round(s.median_os_months)), True, ""
 
 
+def _symptom_part(s: CohortSummary, policy: Policy) -> tuple[tuple[str, int, int] | None, str]:
+    """The first symptom (in SUMMARY_SYMPTOMS order) whose numbers can all be released:
+    (item, per 10 from the released counts, answered about), or None and why."""
+    if not s.symptoms:
+        return None, ""
+    for item in SUMMARY_SYMPTOMS:
+        if item not in s.symptoms:
+            continue
+        answered, worse = s.symptoms[item]
+        released_answered = protect_count(answered, policy)
+        released_worse = protect_count(worse, policy)
+        # the others are checked as well: "10 in 10" would reveal that nobody else answered
+        others = protect_count(answered - worse, policy)
+        share = percent_of(released_worse, released_answered, policy)
+        if others.suppressed or share.value is None or released_answered.value is None:
+            continue
+        return (item, int(round(float(share.value) / 10)), int(released_answered.value)), ""
+    return None, "symptoms: groups under the threshold"
+
+
 def _too_small(locale: str) -> str:
     return translator(locale).gettext(
         "This group is too small to describe without risking that someone in it could be "
         "recognised.")
 
 
+def _symptom_sentence(symptom: tuple[str, int, int], locale: str) -> str:
+    t = translator(locale)
+    item, per_10, answered = symptom
+    what = t.gettext(SUMMARY_SYMPTOMS[item])
+    if per_10 == 0:
+        return t.gettext(
+            "Fewer than 1 in 10 of the about {answered} people who filled in the symptom "
+            "questionnaire reported {symptom} in the first 3 months.",
+            answered=t.integer(answered), symptom=what)
+    return t.gettext(
+        "About {per_10} in 10 of the about {answered} people who filled in the symptom "
+        "questionnaire reported {symptom} in the first 3 months.",
+        per_10=per_10, answered=t.integer(answered), symptom=what)
+
+
 def _sentences(size: int, per_100: int | None, evaluated: int | None, median: int | None,
-               reached: bool, survival_known: bool, locale: str = "en") -> tuple[str, ...]:
+               reached: bool, survival_known: bool, locale: str = "en",
+               symptom: tuple[str, int, int] | None = None) -> tuple[str, ...]:
     t = translator(locale)
     out = [t.gettext("This group has about {size} people.", size=t.integer(size))]
     if per_100 is not None and evaluated is not None:
@@ -183,6 +261,8 @@ def _sentences(size: int, per_100: int | None, evaluated: int | None, median: in
     elif survival_known and not reached:
         out.append(t.gettext(
             "More than half of the people were still alive at their last check-up."))
+    if symptom is not None:
+        out.append(_symptom_sentence(symptom, locale))
     return tuple(out)
 
 
@@ -195,16 +275,21 @@ def protect_summary(summary: CohortSummary, policy: Policy | None = None) -> Pla
                             ("group: under the threshold",))
     per_100, evaluated, response_hidden = _response_part(summary, policy)
     median, reached, survival_hidden = _survival_part(summary, policy)
+    symptom, symptom_hidden = _symptom_part(summary, policy)
     survival_known = not survival_hidden
-    hidden = tuple(h for h in (response_hidden, survival_hidden) if h)
+    hidden = tuple(h for h in (response_hidden, survival_hidden, symptom_hidden) if h)
     return PlainSummary(
         group_size=size,
         responded_per_100=per_100,
         evaluated_about=evaluated,
         median_os_months=median,
         survival_reached=reached,
-        sentences=_sentences(size, per_100, evaluated, median, reached, survival_known),
+        sentences=_sentences(size, per_100, evaluated, median, reached, survival_known,
+                             symptom=symptom),
         hidden=hidden,
+        symptom=symptom[0] if symptom else None,
+        symptom_per_10=symptom[1] if symptom else None,
+        symptom_answered_about=symptom[2] if symptom else None,
     )
 
 
