@@ -992,7 +992,8 @@ def pro_scores_figure(result, title: str | None = None) -> go.Figure:
     low, high = PRO_SCORE_RANGE.get(options.instrument, (0.0, 100.0))
     fig.update_yaxes(title_text=_score_axis_title(options.instrument, options.item),
                      range=[low, high], row=1, col=1)
-    fig.update_yaxes(title_text=_("Questionnaires"), rangemode="tozero", row=2, col=1)
+    # the bars are named in the legend; a second axis title would overlap the first
+    fig.update_yaxes(rangemode="tozero", row=2, col=1)
     fig.update_xaxes(title_text=_("Weeks since index (bins of {weeks} weeks)",
                                   weeks=options.bin_weeks), row=2, col=1)
     return _base_layout(fig, title, 500)

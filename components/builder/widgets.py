@@ -435,7 +435,7 @@ def window_widgets(window: list | None, rule: str, row: str,
                       min=0, step=1, value=days if days is not None else 90, debounce=0.4,
                       className="form-control form-control-sm d-inline-block",
                       style={"width": "5.5rem"}),
-            html.Span("days", className="small ms-1"),
+            html.Span(_("days"), className="small ms-1"),
         ], style=days_style),
         html.Span(id=ids.criterion_id(ids.CRITERION_WINDOW_CUSTOM_BOX, rule, row), children=[
             html.Label(_("from day"), className="small ms-1 me-1"),
