@@ -160,6 +160,7 @@ BUILDER_LOAD_MESSAGE = "builder-load-message"
 BUILDER_UNDO = "builder-undo"
 BUILDER_HISTORY = "builder-history"
 BUILDER_LINK_SEEN = "builder-link-seen"
+BUILDER_ADDRESS = "builder-address"
 BUILDER_SHARE_COPY = "builder-share-copy"
 BUILDER_NEW = "builder-new"
 
@@ -171,6 +172,10 @@ RULE_GROUP = "builder-rule-group"
 RULE_ACTION = "builder-rule-action"
 RULE_ROWS = "builder-rule-rows"
 RULE_MESSAGE = "builder-rule-message"
+GROUP_BOX = "builder-group-box"
+GROUP_KIND = "builder-group-kind"
+GROUP_ACTION = "builder-group-action"
+GROUP_MESSAGE = "builder-group-message"
 CRITERION_ROW = "builder-criterion-row"
 CRITERION_FIELD = "builder-criterion-field"
 CRITERION_OPERATOR = "builder-criterion-operator"
@@ -202,8 +207,20 @@ def rule_id(kind: str, rule: str) -> dict:
 
 
 def rule_action(rule: str, action: str) -> dict:
-    """A rule's button: action is "up", "down", "remove" or "add-row"."""
+    """A rule's button: action is "up", "down", "remove", "add-row" or "add-group"."""
     return {"type": RULE_ACTION, "rule": rule, "action": action}
+
+
+def group_id(kind: str, rule: str, group: str) -> dict:
+    """A widget of a sub-group nested anywhere in a rule: ``kind`` is GROUP_BOX, GROUP_KIND or
+    GROUP_MESSAGE. The group's key is unique in the draft, so it addresses the group at any
+    depth; its place in the rule's tree (the path) is kept in the draft."""
+    return {"type": kind, "rule": rule, "group": group}
+
+
+def group_action(rule: str, group: str, action: str) -> dict:
+    """A sub-group's button: action is "add-row", "add-group" or "remove"."""
+    return {"type": GROUP_ACTION, "rule": rule, "group": group, "action": action}
 
 
 def criterion_id(kind: str, rule: str, row: str) -> dict:

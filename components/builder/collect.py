@@ -1,6 +1,7 @@
 """Reading the builder's widgets back into a draft.
 
-The draft stored at the last render (``BUILDER_STRUCTURE``) gives the order of rules and rows;
+The draft stored at the last render (``BUILDER_STRUCTURE``) gives the order of rules, groups
+and rows;
 the widgets' current values (read with ALL patterns) override what they show. A widget that
 is not (yet) on the page falls back to the stored draft, so a callback that runs while the
 page is being redrawn still sees a consistent cohort.
@@ -15,10 +16,12 @@ from dash import ALL
 
 from components import ids
 from components.builder import widgets as widgets
+from components.builder.state import GROUPS, is_group, walk
 from components.i18n import _
 from queries.cohort.catalog import Catalog
 
 RULE_PROPS = ((ids.RULE_NAME, "value"), (ids.RULE_ENABLED, "value"), (ids.RULE_GROUP, "value"))
+GROUP_PROPS = ((ids.GROUP_KIND, "value"),)
 ROW_PROPS = (
     (ids.CRITERION_FIELD, "value"), (ids.CRITERION_OPERATOR, "value"),
     (ids.CRITERION_WINDOW, "value"), (ids.CRITERION_WINDOW_DAYS, "value"),
@@ -44,6 +47,7 @@ TREATMENT_KINDS = ("first_checkpoint_inhibitor", "first_drug_class", "line_start
 def widget_dependencies(kind) -> list:
     """Every widget value that makes up the rules, as ``Input`` or ``State`` (``kind``)."""
     deps = [kind(ids.rule_id(t, ALL), p) for t, p in RULE_PROPS]
+    deps += [kind(ids.group_id(t, ALL, ALL), p) for t, p in GROUP_PROPS]
     deps += [kind(ids.criterion_id(t, ALL, ALL), p) for t, p in ROW_PROPS]
     deps += [kind(ids.criterion_value_id(t, ALL, ALL, ALL), p) for t, p in VALUE_PROPS]
     return deps
@@ -59,15 +63,16 @@ Values = dict[tuple, Any]
 def collect(entries: list) -> Values:
     """Pattern-matched widget values from ``ctx.inputs_list`` / ``ctx.states_list``.
 
-    Keys: (type, rule, row, spec, property); missing parts are None.
+    Keys: (type, rule, row or group, spec, property); missing parts are None. Row and group
+    keys are unique in a draft, so one slot serves both.
     """
     out: Values = {}
     for group in entries:
         for item in group if isinstance(group, list) else [group]:
             cid = item.get("id")
             if isinstance(cid, dict):
-                key = (cid.get("type"), cid.get("rule"), cid.get("row"), cid.get("spec"),
-                       item.get("property"))
+                key = (cid.get("type"), cid.get("rule"), cid.get("row", cid.get("group")),
+                       cid.get("spec"), item.get("property"))
                 out[key] = item.get("value")
     return out
 
@@ -148,12 +153,20 @@ def current_draft(base: dict, values: Values, index_values: dict[str, Any], name
         key = rule["key"]
         rule["name"] = _rule_value(values, ids.RULE_NAME, key, rule.get("name"))
         rule["enabled"] = bool(_rule_value(values, ids.RULE_ENABLED, key, rule.get("enabled")))
-        rule["group"] = _rule_value(values, ids.RULE_GROUP, key, rule.get("group")) or "all"
-        for row in rule.get("rows", []):
-            row_problems = _current_row(row, key, values, catalog)
+        rule["group"] = _known_group(_rule_value(values, ids.RULE_GROUP, key, rule.get("group")))
+        for _parent, item in walk(rule):
+            if is_group(item):
+                item["group"] = _known_group(_row_value(values, ids.GROUP_KIND, key, item["key"],
+                                                        item.get("group")))
+                continue
+            row_problems = _current_row(item, key, values, catalog)
             if row_problems:
-                problems[row["key"]] = row_problems
+                problems[item["key"]] = row_problems
     return draft, problems
+
+
+def _known_group(kind: Any) -> str:
+    return kind if kind in GROUPS else "all"
 
 
 def current_index(stored: dict, index_values: dict[str, Any]) -> dict:

@@ -200,17 +200,15 @@ def update_saved_cohort(_clicks, _names, version):
 @CALLBACKS.callback(
     Output(ids.BUILDER_SHARE_URL, "value"),
     Input(ids.BUILDER_SHARE, "n_clicks"),
-    Input(ids.COHORT_STORE, "data"),
+    State(ids.COHORT_STORE, "data"),
     State(ids.SNAPSHOT_STORE, "data"),
     prevent_initial_call=True,
 )
 def update_share_link(clicks, stored, snapshot_id):
     """A link that restores this exact cohort, on the snapshot it was made on, in any
-    signed-in browser session. An edit empties the field, so an old link is never copied for
-    the edited cohort (#17)."""
+    signed-in browser session. Any edit empties the field (``results``), so an old link is
+    never copied for the edited cohort (#17)."""
     require_role(*ROLES)
-    if ctx.triggered_id != ids.BUILDER_SHARE:
-        return ""
     if not clicks:
         raise PreventUpdate
     definition, _problems = _valid_definition(stored, snapshot_id)

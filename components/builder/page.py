@@ -30,6 +30,7 @@ from components.callbacks import Callbacks
 from components.cohort_access import cohort_service
 from components.i18n import N_, _
 from queries.cohort.importing import import_definition
+from queries.cohort.model import Definition
 
 CALLBACKS = Callbacks()
 
@@ -106,7 +107,8 @@ def layout() -> html.Div:
         dcc.Store(id=ids.BUILDER_STRUCTURE),
         dcc.Store(id=ids.BUILDER_LOADED),
         dcc.Store(id=ids.BUILDER_HISTORY, data=[]),
-        dcc.Store(id=ids.BUILDER_LINK_SEEN, storage_type="session"),
+        dcc.Store(id=ids.BUILDER_LINK_SEEN, data=""),
+        html.Div(id=ids.BUILDER_ADDRESS, className="builder-link-kept", hidden=True),
         dcc.Store(id=ids.snapshot_watch("builder")),
         dcc.Download(id=ids.BUILDER_DOWNLOAD),
         html.Div(className="d-flex flex-wrap align-items-end gap-3 mb-2", children=[
@@ -219,16 +221,16 @@ def _stored(stored: Any, catalog) -> dict | None:
     State(ids.URL, "search"),
     State(ids.COHORT_STORE, "data"),
     State(ids.SNAPSHOT_STORE, "data"),
-    State(ids.BUILDER_LINK_SEEN, "data"),
     State(ids.BUILDER_STRUCTURE, "data"),
 )
-def load_builder(_init, loaded, _new, _watch, search, stored, snapshot_id, seen, structure):
+def load_builder(_init, loaded, _new, _watch, search, stored, snapshot_id, structure):
     """Open a cohort in the page: from the link, an upload, a saved one, or the session."""
     user = require_role(*ROLES)
     service = cohort_service(snapshot_id)
     catalog = service.catalog
     trigger = ctx.triggered_id
     message, data = None, None
+    link = no_update if isinstance(trigger, dict) else ""  # the link's cohort's content hash
     watched = isinstance(trigger, dict) and trigger.get("type") == ids.SNAPSHOT_WATCH
     if watched and isinstance(structure, dict):
         # Another snapshot was chosen: reopen the last complete cohort on its catalog.
@@ -241,21 +243,21 @@ def load_builder(_init, loaded, _new, _watch, search, stored, snapshot_id, seen,
     elif trigger == ids.BUILDER_LOADED and isinstance(loaded, dict):
         data, problem = _well_formed(loaded.get("definition"))
         if problem:
-            drawn = len(ctx.outputs_list) - 2  # everything but the message and the link seen
+            drawn = len(ctx.outputs_list) - 2  # everything but the message and the link
             return (no_update,) * drawn + (dbc.Alert(
                 _("The cohort could not be opened: {problem}", problem=problem),
                 color="warning", dismissable=True), no_update)
     elif trigger != ids.BUILDER_NEW or not _new:
-        # A link opened before in this session has been edited since: keep the edits.
-        data = _stored(stored, catalog) if search and search == seen else None
-        if data is None:
-            data, message = _from_search(search, user.username, catalog,
-                                         service.db.snapshot_id)
+        # The address bar's link wins. Once the cohort is edited, leave_link drops the link
+        # from the address, so a reload keeps the edits and opening the link again opens it.
+        data, message = _from_search(search, user.username, catalog, service.db.snapshot_id)
+        if data is not None and "c" in parse_qs((search or "").lstrip("?")):
+            link = Definition.model_validate(data).content_hash()
         data = data or _stored(stored, catalog)
     draft = (state.draft_from_definition(data, catalog) if data
              else state.new_draft(user.username))
     draft["snapshot"] = service.db.snapshot_id
-    return (*_draw(draft, catalog, user.role), message, search or no_update)
+    return (*_draw(draft, catalog, user.role), message, link)
 
 
 @CALLBACKS.callback(
@@ -268,6 +270,24 @@ def watch_snapshot(snapshot_id: str | None):
     # Fires on every page (the store is the shell's): every role may; it echoes only the id.
     require_signed_in()
     return [snapshot_id for _output in ctx.outputs_list]
+
+
+@CALLBACKS.callback(
+    Output(ids.BUILDER_ADDRESS, "className"),
+    Input(ids.COHORT_STORE, "data"),
+    State(ids.BUILDER_LINK_SEEN, "data"),
+    prevent_initial_call=True,
+)
+def leave_link(stored, link_hash):
+    """Mark when the page's cohort is no longer the one of the address bar's share link (an
+    edit, an upload, a saved cohort, a new one): assets/builder_link.js then drops the link
+    from the address, so the address never names a cohort other than the one shown."""
+    require_role(*ROLES)
+    result = import_definition(stored) if isinstance(stored, dict) else None
+    if result is None or not result.ok:
+        raise PreventUpdate
+    kept = bool(link_hash) and result.definition.content_hash() == link_hash
+    return "builder-link-kept" if kept else "builder-link-left"  # i18n: CSS class
 
 
 def _draw(draft: dict, catalog, role: str) -> tuple:
@@ -333,21 +353,59 @@ def apply_action(draft: dict, trigger: Any) -> dict:
     if trigger == ids.BUILDER_ADD_RULE:
         rules.append(state.empty_rule([r.get("name", "") for r in rules]))
         return draft
+    rule = next((r for r in rules if r["key"] == trigger.get("rule")), None)
     if trigger.get("type") == ids.CRITERION_REMOVE:
-        for rule in rules:
-            if rule["key"] == trigger["rule"]:
-                rule["rows"] = [r for r in rule["rows"] if r["key"] != trigger["row"]]
+        if rule is not None:
+            _remove_item(rule, trigger.get("row"))
         return draft
-    action, key = trigger.get("action"), trigger.get("rule")
+    action = trigger.get("action")
+    if trigger.get("type") == ids.GROUP_ACTION:
+        if rule is not None:
+            _group_action(rule, trigger.get("group"), action)
+        return draft
     if action == "remove":
-        draft["rules"] = [r for r in rules if r["key"] != key]
-    elif action in ("up", "down"):
-        _move(rules, key, -1 if action == "up" else 1)
-    elif action == "add-row":
-        for rule in rules:
-            if rule["key"] == key:
-                rule["rows"].append(state.empty_row())
+        draft["rules"] = [r for r in rules if r is not rule]
+    elif action in ("up", "down") and rule is not None:
+        _move(rules, rule["key"], -1 if action == "up" else 1)
+    elif action in ("add-row", "add-group") and rule is not None:
+        _add_item(rule, rule, action, 1)
     return draft
+
+
+def _remove_item(rule: dict, key: Any) -> None:
+    """Take the row or sub-group ``key`` out of the rule, wherever it is nested."""
+    for node in [rule, *(item for _parent, item in state.walk(rule) if state.is_group(item))]:
+        node["rows"] = [item for item in node.get("rows", []) if item.get("key") != key]
+
+
+def _group_action(rule: dict, key: Any, action: Any) -> None:
+    if action == "remove":
+        _remove_item(rule, key)
+        return
+    group = state.find_group(rule, key) if isinstance(key, str) else None
+    if group is not None and group is not rule:
+        _add_item(rule, group, action, _depth_of(rule, key))
+
+
+def _depth_of(rule: dict, key: str) -> int:
+    """The JSON depth of sub-group ``key`` (the rule's criteria: 1)."""
+    def search(node: dict, depth: int) -> int | None:
+        inner = state.children_depth(node.get("group", "all"), depth)
+        for item in node.get("rows", []):
+            if state.is_group(item):
+                found = inner if item["key"] == key else search(item, inner)
+                if found is not None:
+                    return found
+        return None
+    return search(rule, 1) or 1
+
+
+def _add_item(rule: dict, node: dict, action: Any, depth: int) -> None:
+    """A new empty row, or a new sub-group (within the importer's nesting limit)."""
+    if action == "add-row":
+        node.setdefault("rows", []).append(state.empty_row())
+    elif action == "add-group" and state.can_nest(node.get("group", "all"), depth):
+        node.setdefault("rows", []).append(state.empty_group())
 
 
 @CALLBACKS.callback(
@@ -355,14 +413,15 @@ def apply_action(draft: dict, trigger: Any) -> dict:
     Output(ids.BUILDER_STRUCTURE, "data", allow_duplicate=True),
     Input(ids.BUILDER_ADD_RULE, "n_clicks"),
     Input(ids.rule_action(ALL, ALL), "n_clicks"),
+    Input(ids.group_action(ALL, ALL, ALL), "n_clicks"),
     Input(ids.criterion_id(ids.CRITERION_REMOVE, ALL, ALL), "n_clicks"),
     State(ids.BUILDER_STRUCTURE, "data"),
     State(ids.SNAPSHOT_STORE, "data"),
     *widget_dependencies(State),
     prevent_initial_call=True,
 )
-def update_rules(_add, _actions, _removes, structure, snapshot_id, *_widgets):
-    """Add, remove or reorder rules and rows, keeping every value typed so far."""
+def update_rules(_add, _actions, _group_actions, _removes, structure, snapshot_id, *_widgets):
+    """Add, remove or reorder rules, groups and rows, keeping every value typed so far."""
     user = require_role(*ROLES)
     trigger = ctx.triggered_id
     if trigger is None or not ctx.triggered or not ctx.triggered[0].get("value"):
@@ -430,6 +489,18 @@ def update_rule_card(enabled: bool | None):
     """A switched-off rule stays in place, greyed out."""
     require_role(*ROLES)
     return "mb-2 builder-rule" + ("" if enabled else " builder-rule-off")
+
+
+@CALLBACKS.callback(
+    Output(ids.group_id(ids.GROUP_BOX, MATCH, MATCH), "className"),
+    Input(ids.group_id(ids.GROUP_KIND, MATCH, MATCH), "value"),
+    prevent_initial_call=True,
+)
+def update_group_box(kind: str | None):
+    """A group's frame shows its kind (all / any / none of)."""
+    require_role(*ROLES)
+    kind = kind if kind in state.GROUPS else "all"
+    return f"builder-group builder-group-{kind} mb-2"  # i18n: CSS class
 
 
 PAGE = pages.register(pages.Page("/builder", N_("Cohort builder"), ROLES, layout, order=10))

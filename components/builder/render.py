@@ -13,7 +13,7 @@ from dash import dcc, html
 
 from components import ids
 from components.builder import widgets as widgets
-from components.builder.state import GROUPS
+from components.builder.state import GROUPS, can_nest, children_depth, is_group
 from components.i18n import _, current_locale
 from queries.cohort.catalog import OPERATOR_LABELS, Catalog, CatalogField
 from queries.cohort.describe import rule_text
@@ -105,9 +105,9 @@ def _rule_header(rule: dict, position: int, total: int) -> html.Div:
         html.Span(_("patients with"), className="small"),
         dbc.Select(id=ids.rule_id(ids.RULE_GROUP, key), value=rule.get("group", "all"),
                    options=[{"label": _(text), "value": group} for group, text in GROUPS.items()],
-                   size="sm", style={"width": "7rem"}, disabled=rule.get("raw") is not None),
+                   size="sm", style={"width": "auto"}, disabled=rule.get("raw") is not None),
         dbc.Switch(id=ids.rule_id(ids.RULE_ENABLED, key), value=bool(rule.get("enabled", True)),
-                   label="applied", className="ms-2 mb-0"),
+                   label=_("applied"), className="ms-2 mb-0"),
         html.Div(className="ms-auto btn-group btn-group-sm", children=[
             dbc.Button("↑", id=ids.rule_action(key, "up"), color="light", n_clicks=0,
                        disabled=position == 1, title=_("move up")),
@@ -119,20 +119,75 @@ def _rule_header(rule: dict, position: int, total: int) -> html.Div:
     ])
 
 
+def _add_buttons(rule: str, group: str | None, kind: str, depth: int) -> html.Div:
+    """"+ criterion" and "+ group" of the rule (``group`` None) or of one of its sub-groups."""
+    def button_id(action: str) -> dict:
+        return ids.rule_action(rule, action) if group is None else \
+            ids.group_action(rule, group, action)
+
+    nestable = can_nest(kind, depth)
+    return html.Div(className="d-flex flex-wrap gap-1", children=[
+        dbc.Button(_("+ criterion"), id=button_id("add-row"), color="primary", outline=True,
+                   size="sm", n_clicks=0, className="builder-add-row"),
+        dbc.Button(_("+ group"), id=button_id("add-group"), color="primary", outline=True,
+                   size="sm", n_clicks=0, className="builder-add-group", disabled=not nestable,
+                   title=_("add a group of criteria (all, any or none of them) inside this one")
+                   if nestable else _("groups cannot be nested deeper here")),
+    ])
+
+
+def _items(rule: str, node: dict, depth: int, catalog: Catalog, field_options: list[dict],
+           count_text: widgets.CountText) -> list:
+    """The rows and sub-groups of the rule or group ``node`` (its JSON node at ``depth``)."""
+    inner = children_depth(node.get("group", "all"), depth)
+    return [group_box(rule, item, inner, catalog, field_options, count_text) if is_group(item)
+            else criterion_row(rule, item, catalog, field_options, count_text)
+            for item in node.get("rows", [])]
+
+
+def group_box(rule: str, group: dict, depth: int, catalog: Catalog, field_options: list[dict],
+              count_text: widgets.CountText) -> html.Div:
+    """A sub-group: its kind (all / any / none of), its rows and groups, its buttons."""
+    key, kind = group["key"], group.get("group", "all")
+    return html.Div(
+        id=ids.group_id(ids.GROUP_BOX, rule, key),
+        className=f"builder-group builder-group-{kind} mb-2",
+        children=[
+            html.Div(className="d-flex flex-wrap align-items-center gap-2 mb-1", children=[
+                html.Div(dbc.Select(id=ids.group_id(ids.GROUP_KIND, rule, key), value=kind,
+                                    options=[{"label": _(text), "value": value}
+                                             for value, text in GROUPS.items()],
+                                    size="sm", className="builder-group-kind",
+                                    style={"width": "auto"}),
+                         title=_("patients who match all, any or none of this group's "
+                                 "criteria")),
+                dbc.Button("✕", id=ids.group_action(rule, key, "remove"), color="link",
+                           size="sm", className="text-danger ms-auto builder-remove-group",
+                           title=_("remove this group and its criteria"), n_clicks=0),
+            ]),
+            html.Div(_items(rule, group, depth, catalog, field_options, count_text),
+                     className="builder-group-items"),
+            _add_buttons(rule, key, kind, depth),
+            html.Div(id=ids.group_id(ids.GROUP_MESSAGE, rule, key),
+                     className="small text-danger"),
+        ],
+    )
+
+
 def rule_card(rule: dict, position: int, total: int, catalog: Catalog,
               field_options: list[dict], count_text: widgets.CountText) -> dbc.Card:
     key = rule["key"]
     if rule.get("raw") is not None:
         body = [html.P(rule_text_safe(rule["raw"], catalog), className="small mb-1"),
-                html.P(_("This rule nests groups more deeply than the builder draws; it is kept "
-                       "as it is. Edit it in the JSON file and upload it again."),
+                html.P(_("This rule has a criterion the builder cannot show as a row (an event "
+                         "with no filter); it is kept as it is. Edit it in the JSON file and "
+                         "upload it again."),
                        className="small text-muted mb-0")]
     else:
         body = [
-            html.Div([criterion_row(key, row, catalog, field_options, count_text)
-                      for row in rule.get("rows", [])], id=ids.rule_id(ids.RULE_ROWS, key)),
-            dbc.Button(_("+ criterion"), id=ids.rule_action(key, "add-row"), color="secondary",
-                       outline=True, size="sm", n_clicks=0),
+            html.Div(_items(key, rule, 1, catalog, field_options, count_text),
+                     id=ids.rule_id(ids.RULE_ROWS, key)),
+            _add_buttons(key, None, rule.get("group", "all"), 1),
         ]
     enabled = bool(rule.get("enabled", True))
     return dbc.Card(

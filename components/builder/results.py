@@ -101,10 +101,9 @@ def _status(result: BuildResult) -> Any:
                      color="warning", className="py-2 small mb-0")
 
 
-def _markers(result: BuildResult) -> tuple[list, list, list]:
-    """Row classes and messages, rule messages, for the widgets now on the page."""
-    rows_out, messages_out, rules_out = ctx.outputs_list[9], ctx.outputs_list[10], \
-        ctx.outputs_list[11]
+def _markers(result: BuildResult) -> tuple[list, list, list, list]:
+    """Row classes and messages, rule and group messages, for the widgets now on the page."""
+    rows_out, messages_out, rules_out, groups_out = ctx.outputs_list[9:13]
     row_classes, row_messages, rule_messages = [], [], []
     for item in rows_out:
         bad = result.row_problems.get(item["id"]["row"])
@@ -117,7 +116,9 @@ def _markers(result: BuildResult) -> tuple[list, list, list]:
                             + [html.Div(w, className="text-warning") for w in warnings])
     for item in rules_out:
         rule_messages.append("; ".join(result.rule_problems.get(item["id"]["rule"], [])))
-    return row_classes, row_messages, rule_messages
+    group_messages = ["; ".join(result.group_problems.get(item["id"]["group"], []))
+                      for item in groups_out]
+    return row_classes, row_messages, rule_messages, group_messages
 
 
 def _index_message(result: BuildResult) -> str:
@@ -141,8 +142,11 @@ def _index_message(result: BuildResult) -> str:
     Output(ids.criterion_id(ids.CRITERION_ROW, ALL, ALL), "className"),
     Output(ids.criterion_id(ids.CRITERION_MESSAGE, ALL, ALL), "children"),
     Output(ids.rule_id(ids.RULE_MESSAGE, ALL), "children"),
+    Output(ids.group_id(ids.GROUP_MESSAGE, ALL, ALL), "children"),
     Output(ids.BUILDER_HISTORY, "data", allow_duplicate=True),
     Output(ids.BUILDER_UNDO, "disabled"),
+    # Any edit empties the share field: a link copied from it is always the page's cohort.
+    Output(ids.BUILDER_SHARE_URL, "value", allow_duplicate=True),
     Input(ids.BUILDER_STRUCTURE, "data"),
     Input(ids.BUILDER_NAME, "value"),
     *index_dependencies(Input),
@@ -157,7 +161,7 @@ def update_builder_results(structure, name, *args):
     user = require_role(*ROLES)
     snapshot_id, history = args[-2], args[-1] or []
     if not structure:
-        return (no_update,) * 9 + ([], [], [], no_update, no_update)
+        return (no_update,) * 9 + ([], [], [], [], no_update, no_update, no_update)
     service = cohort_service(snapshot_id)
     catalog = service.catalog
     index_values = index_values_from(list(args[:len(INDEX_PROPS)]))
@@ -167,7 +171,7 @@ def update_builder_results(structure, name, *args):
     markers = _markers(result)
     if not result.ok:
         return (no_update,) * 7 + (_status(result), _index_message(result), *markers,
-                                   no_update, no_update)
+                                   no_update, no_update, "")
     definition = result.definition
     attrition = service.attrition(definition)
     protected = protect_attrition_result(attrition, policy_for(user.role))
@@ -195,6 +199,7 @@ def update_builder_results(structure, name, *args):
         *markers,
         history,
         len(history) < 2,
+        "",
     )
 
 

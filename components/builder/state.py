@@ -1,12 +1,13 @@
 """The builder's editable state ("draft") and its conversion to and from a cohort definition.
 
-A draft is what the page shows: rules of one ``all`` / ``any`` / ``none of`` group over
-criterion rows, each row a catalog field, an operator, a value, a time window and an
-occurrence. It converts losslessly to the definition's JSON (so export -> import keeps the
-hash). Rules whose criteria do not fit that shape (deeper nesting from an imported file) are
-kept as they are (``raw``) and shown read-only. Checking is the importer's
-(``queries.cohort.importing.import_definition``); its JSON paths are mapped back onto rows.
-No Dash here: the page module does the widgets.
+A draft is what the page shows: rules, each an ``all`` / ``any`` / ``none of`` group whose
+``rows`` are criterion rows (a catalog field, an operator, a value, a time window and an
+occurrence) and sub-groups (``{"key", "group", "rows", "shape"}``, nested to the importer's
+``MAX_GROUP_DEPTH``). It converts losslessly to the definition's JSON (so export -> import
+keeps the hash): ``shape`` remembers how a group was written. A rule with a criterion no row
+can show (an event with no filter) is kept as it is (``raw``) and shown read-only. Checking
+is the importer's (``queries.cohort.importing.import_definition``); its JSON paths are mapped
+back onto rows and groups. No Dash here: the page module does the widgets.
 """
 
 from __future__ import annotations
@@ -16,13 +17,20 @@ import binascii
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from components.i18n import N_, _
 from queries.cohort.catalog import Catalog, CatalogField
 from queries.cohort.importing import import_definition
-from queries.cohort.model import SCHEMA_VERSION, Definition, Problem, node_kind
+from queries.cohort.model import (
+    MAX_GROUP_DEPTH,
+    SCHEMA_VERSION,
+    Definition,
+    Problem,
+    node_kind,
+)
 
 GROUPS = {"all": N_("all of"), "any": N_("any of"), "not": N_("none of")}
 DEFAULT_NAME = N_("New cohort")  # translated where a cohort gets it
@@ -35,6 +43,11 @@ def new_key(prefix: str) -> str:
 def empty_row() -> dict:
     return {"key": new_key("c"), "field": None, "op": None, "value": None, "window": None,
             "occurrence": None, "extra": []}
+
+
+def empty_group(kind: str = "all") -> dict:
+    """A new sub-group with one empty criterion row."""
+    return {"key": new_key("g"), "group": kind, "rows": [empty_row()], "shape": "group"}
 
 
 def empty_rule(existing_names: list[str]) -> dict:
@@ -68,36 +81,87 @@ def draft_from_definition(data: dict, catalog: Catalog) -> dict:
 
 
 def _rule_draft(rule: dict, catalog: Catalog) -> dict:
-    group, leaves, shape = _flat_group(rule.get("criteria"))
-    rows = [_row_draft(leaf, catalog) for leaf in leaves] if leaves is not None else None
-    raw = None if rows is not None and all(r is not None for r in rows) else rule.get("criteria")
-    return {"key": new_key("r"), "name": rule.get("name", ""), "enabled": rule.get("enabled", True),
-            "group": group if raw is None else "all", "rows": rows if raw is None else [],
-            "raw": raw, "shape": shape}
+    base = {"key": new_key("r"), "name": rule.get("name", ""),
+            "enabled": rule.get("enabled", True)}
+    try:
+        group, items, shape = _group_parts(rule.get("criteria"), catalog)
+    except _Undrawable:
+        return {**base, "group": "all", "rows": [], "raw": rule.get("criteria"), "shape": "group"}
+    return {**base, "group": group, "rows": items, "raw": None, "shape": shape}
+
+
+class _Undrawable(ValueError):
+    """A criterion that no row can show (kept raw)."""
 
 
 def _is_leaf(node: Any) -> bool:
     return node_kind(node) in ("attribute", "event")
 
 
-def _flat_group(node: Any) -> tuple[str, list | None, str]:
-    """(group, leaf criteria or None when nested deeper, JSON shape to write back)."""
+def is_group(item: dict) -> bool:
+    """A sub-group of a rule's rows (criterion rows have no ``group``)."""
+    return "group" in item
+
+
+def _group_parts(node: Any, catalog: Catalog) -> tuple[str, list[dict], str]:
+    """(group kind, items, JSON shape to write back) of a criteria node.
+
+    ``{"not": {"any": [...]}}`` is "none of"; any other ``not`` holds one item, written back
+    as it came (``not-one``: ``{"not": x}``, ``not-all``: ``{"not": {"all": [x]}}``).
+    """
     kind = node_kind(node)
-    if _is_leaf(node):
-        return "all", [node], "leaf"
+    if _is_leaf(node):  # a rule of one criterion, without a group
+        return "all", [_item(node, catalog)], "leaf"
     if kind in ("all", "any"):
-        children = node[kind]
-        return kind, (list(children) if all(map(_is_leaf, children)) else None), "group"
+        return kind, [_item(child, catalog) for child in node[kind]], "group"
     if kind == "not":
         inner = node["not"]
         inner_kind = node_kind(inner)
-        if _is_leaf(inner):
-            return "not", [inner], "not-leaf"
-        if inner_kind == "any" and all(map(_is_leaf, inner["any"])):
-            return "not", list(inner["any"]), "group"
-        if inner_kind == "all" and len(inner["all"]) == 1 and _is_leaf(inner["all"][0]):
-            return "not", list(inner["all"]), "not-all"
-    return "all", None, "group"
+        if inner_kind == "any":
+            return "not", [_item(child, catalog) for child in inner["any"]], "group"
+        if inner_kind == "all" and len(inner["all"]) == 1:
+            return "not", [_item(inner["all"][0], catalog)], "not-all"
+        return "not", [_item(inner, catalog)], "not-one"
+    raise _Undrawable(kind)
+
+
+def _item(node: Any, catalog: Catalog) -> dict:
+    """A criterion row, or a sub-group with its own items."""
+    if _is_leaf(node):
+        row = _row_draft(node, catalog)
+        if row is None:
+            raise _Undrawable  # an event with no filter
+        return row
+    group, items, shape = _group_parts(node, catalog)
+    return {"key": new_key("g"), "group": group, "rows": items, "shape": shape}
+
+
+def walk(node: dict) -> Iterator[tuple[dict, dict]]:
+    """Every (group, item) below a rule or sub-group, depth first in page order."""
+    for item in node.get("rows") or []:
+        yield node, item
+        if is_group(item):
+            yield from walk(item)
+
+
+def find_group(rule: dict, key: str) -> dict | None:
+    """The rule itself (``key`` is the rule's) or its sub-group with ``key``."""
+    if rule.get("key") == key:
+        return rule
+    return next((item for _parent, item in walk(rule)
+                 if is_group(item) and item.get("key") == key), None)
+
+
+def children_depth(group: str, depth: int) -> int:
+    """JSON depth (the importer's, the rule's criteria being 1) of the items of a group at
+    ``depth`` once it holds two or more: "none of" is written as two levels (not, any)."""
+    return depth + (2 if group == "not" else 1)
+
+
+def can_nest(group: str, depth: int) -> bool:
+    """May a group at ``depth`` take a sub-group (of one criterion) within the importer's
+    ``MAX_GROUP_DEPTH``?"""
+    return children_depth(group, depth) + 1 <= MAX_GROUP_DEPTH
 
 
 def _row_draft(leaf: dict, catalog: Catalog) -> dict | None:
@@ -148,6 +212,7 @@ class BuildResult:
     definition: Definition | None
     row_problems: dict[str, list[str]] = field(default_factory=dict)
     rule_problems: dict[str, list[str]] = field(default_factory=dict)
+    group_problems: dict[str, list[str]] = field(default_factory=dict)
     other_problems: list[str] = field(default_factory=list)
     warnings: dict[str, list[str]] = field(default_factory=dict)
 
@@ -157,7 +222,8 @@ class BuildResult:
 
     def problem_count(self) -> int:
         return (sum(map(len, self.row_problems.values()))
-                + sum(map(len, self.rule_problems.values())) + len(self.other_problems))
+                + sum(map(len, self.rule_problems.values()))
+                + sum(map(len, self.group_problems.values())) + len(self.other_problems))
 
 
 def criterion_from_row(row: dict, f: CatalogField) -> dict:
@@ -174,23 +240,57 @@ def criterion_from_row(row: dict, f: CatalogField) -> dict:
             "occurrence": row.get("occurrence") or {"min": 1, "max": None}}
 
 
-def _group_node(group: str, criteria: list[dict], shape: str = "group") -> tuple[dict, str]:
-    """The group node and the JSON path (below ``criteria``) of its children list.
+def _layout(group: str, shape: str, items: list[dict]) -> str:
+    """Where a group's items sit below its JSON node ("", ".not", ".not.all", ".not.any",
+    ".any" or ".all"). A group keeps the shape it was loaded with while that still fits, so an
+    imported definition keeps its hash."""
+    if len(items) == 1:
+        if (group, shape) == ("all", "leaf") and not is_group(items[0]):
+            return ""
+        if (group, shape) == ("not", "not-one"):
+            return ".not"
+        if (group, shape) == ("not", "not-all"):
+            return ".not.all"
+    return {"not": ".not.any", "any": ".any"}.get(group, ".all")
 
-    A single criterion loaded without a group (``shape``) is written back the same way, so
-    an imported definition keeps its hash.
-    """
-    if len(criteria) == 1 and (group, shape) == ("all", "leaf"):
-        return criteria[0], ""
-    if len(criteria) == 1 and (group, shape) == ("not", "not-leaf"):
-        return {"not": criteria[0]}, "not"
-    if len(criteria) == 1 and (group, shape) == ("not", "not-all"):
-        return {"not": {"all": criteria}}, "not.all"
-    if group == "any":
-        return {"any": criteria}, "any"
-    if group == "not":
-        return {"not": {"any": criteria}}, "not.any"
-    return {"all": criteria}, "all"
+
+def _wrap(where: str, children: list[dict]) -> dict:
+    """The group node whose items sit at ``where`` (see ``_layout``)."""
+    if where == "":
+        return children[0]
+    if where == ".not":
+        return {"not": children[0]}
+    if where in (".not.all", ".not.any"):
+        return {"not": {where[5:]: children}}
+    return {where[1:]: children}
+
+
+def _group_json(node: dict, path: str, catalog: Catalog, result: BuildResult,
+                paths: dict[str, tuple[str, str]], own: dict[str, list[str]]) -> dict:
+    """The criteria node of a rule or sub-group at JSON ``path``; problems go to ``result``
+    (the group's own to ``own``: its rule's or its group's)."""
+    items = node.get("rows") or []
+    where = _layout(node.get("group", "all"), node.get("shape", "group"), items)
+    if not items:
+        own.setdefault(node["key"], []).append(_("add at least one criterion"))
+    children = []
+    for j, item in enumerate(items):
+        child_path = path + where + ("" if where in ("", ".not") else f"[{j}]")
+        if is_group(item):
+            paths[child_path] = ("group", item["key"])
+            children.append(_group_json(item, child_path, catalog, result, paths,
+                                        result.group_problems))
+            continue
+        paths[child_path] = ("row", item["key"])
+        f = catalog.get(item.get("field") or "")
+        if f is None or not item.get("op"):
+            if item["key"] not in result.row_problems:
+                text = _("choose a field") if f is None else _("choose an operator")
+                result.row_problems[item["key"]] = [text]
+            continue
+        children.append(criterion_from_row(item, f))
+    # With problems the importer is not asked, so an incomplete group's node is a placeholder.
+    return _wrap(where, children) if len(children) == len(items) and items else {"all": []}
 
 
 def definition_from_draft(draft: dict, catalog: Catalog,
@@ -217,25 +317,8 @@ def _rule_json(rule: dict, i: int, catalog: Catalog, result: BuildResult,
     base = {"name": rule.get("name") or "", "enabled": bool(rule.get("enabled", True))}
     if rule.get("raw") is not None:
         return {**base, "criteria": rule["raw"]}
-    if not rule.get("rows"):
-        result.rule_problems.setdefault(rule["key"], []).append(_("add at least one criterion"))
-    criteria = []
-    group, shape, rows = rule.get("group", "all"), rule.get("shape", "group"), rule.get("rows", [])
-    _node, child_path = _group_node(group, [{}] * len(rows), shape)
-    for j, row in enumerate(rows):
-        path = (f"inclusion_rules[{i}].criteria" if not child_path else
-                f"inclusion_rules[{i}].criteria.{child_path}" +
-                ("" if child_path == "not" else f"[{j}]"))
-        paths[path] = ("row", row["key"])
-        f = catalog.get(row.get("field") or "")
-        if f is None or not row.get("op"):
-            if row["key"] not in result.row_problems:
-                text = _("choose a field") if f is None else _("choose an operator")
-                result.row_problems[row["key"]] = [text]
-            continue
-        criteria.append(criterion_from_row(row, f))
-    node, _rest = _group_node(group, criteria, shape)
-    return {**base, "criteria": node}
+    return {**base, "criteria": _group_json(rule, f"inclusion_rules[{i}].criteria", catalog,
+                                            result, paths, result.rule_problems)}
 
 
 def _metadata(meta: dict) -> dict:
@@ -264,6 +347,8 @@ def _place(problems: list[Problem], paths: dict[str, tuple[str, str]],
             result.other_problems.append(f"{problem.path or 'definition'}: {text}")
         elif target[0] == "row":
             result.row_problems.setdefault(target[1], []).append(text)
+        elif target[0] == "group":
+            result.group_problems.setdefault(target[1], []).append(text)
         else:
             result.rule_problems.setdefault(target[1], []).append(text)
 

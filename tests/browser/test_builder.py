@@ -243,7 +243,7 @@ def build_example_by_clicks(dash_duo) -> None:
     rule = add_rule(dash_duo, "NSCLC stage IV")
     row = criterion(dash_duo, rule, "cancer_type", "Cancer type")
     choose(dash_duo, row, "builder-values", "NSCLC", "NSCLC", close=True)
-    click(dash_duo, css(dash_duo, "button.btn-outline-secondary", rule_cards(dash_duo)[rule])[0])
+    click(dash_duo, css(dash_duo, ".builder-add-row", rule_cards(dash_duo)[rule])[0])
     wait_until(dash_duo, lambda: len(css(dash_duo, ".criterion-row",
                                          rule_cards(dash_duo)[rule])) == 2)
     row = criterion(dash_duo, rule, "stage", "Stage")
@@ -487,7 +487,7 @@ def test_invalid_row_is_marked_and_last_valid_result_stays(dash_duo, app):
     dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1))
     wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
     count, digest = settled(dash_duo)
-    click(dash_duo, css(dash_duo, "button.btn-outline-secondary", rule_cards(dash_duo)[0])[0])
+    click(dash_duo, css(dash_duo, ".builder-add-row", rule_cards(dash_duo)[0])[0])
     wait_until(dash_duo, lambda: css(dash_duo, ".criterion-row.invalid"))
     assert "choose a field" in css(dash_duo, ".criterion-row.invalid")[0].text
     assert "problem" in dash_duo.find_element(f"#{ids.BUILDER_STATUS}").text

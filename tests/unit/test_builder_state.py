@@ -14,6 +14,7 @@ from components.builder.state import (
     draft_from_definition,
     empty_row,
     empty_rule,
+    is_group,
     new_draft,
     read_share_token,
     share_token,
@@ -62,13 +63,26 @@ def test_every_rule_shape_round_trips_through_the_draft_with_the_same_hash():
     assert result.definition.content_hash() == _hash(EXAMPLE)
 
 
-def test_deeply_nested_rule_is_kept_raw_and_flat_ones_become_rows():
+def test_nested_rule_becomes_editable_groups_and_flat_ones_stay_rows():
     draft = draft_from_definition(EXAMPLE, CATALOG)
     kinds = [(r["raw"] is not None, r["group"], len(r["rows"])) for r in draft["rules"]]
     assert kinds == [(False, "all", 2), (False, "any", 1), (False, "all", 1),
-                     (False, "not", 1), (False, "all", 1), (True, "all", 0)]
+                     (False, "not", 1), (False, "all", 1), (False, "any", 2)]
     assert draft["rules"][4]["rows"][0]["extra"] == [
         {"field": "adverse_events.immune_related", "op": "=", "value": True}]
+    group, row = draft["rules"][5]["rows"]
+    assert is_group(group) and not is_group(row)
+    assert group["group"] == "all" and [r["field"] for r in group["rows"]] == [
+        "sex", "age_at_index"]
+
+
+def test_an_event_criterion_without_filters_keeps_its_rule_raw():
+    data = copy.deepcopy(EXAMPLE)
+    data["inclusion_rules"][5]["criteria"]["any"][0]["all"].append(
+        {"table": "tumor_assessments", "where": []})
+    draft = draft_from_definition(data, CATALOG)
+    assert draft["rules"][5]["raw"] == data["inclusion_rules"][5]["criteria"]
+    assert definition_from_draft(draft, CATALOG).definition.content_hash() == _hash(data)
 
 
 def test_incomplete_row_is_reported_on_its_row_and_gives_no_definition():
