@@ -67,20 +67,24 @@ def cohort_options(username: str) -> list[dict]:
     return options
 
 
-def resolve_choice(choice: str | None, current: dict | None, username: str) -> dict | None:
-    """The definition behind a choice; None means the default cohort (no current one)."""
+def resolve_choice(choice: str | None, current: dict | None,
+                   username: str) -> tuple[dict | None, str | None]:
+    """The definition behind a choice (None: the default cohort, no current one) and, for a
+    saved cohort, the name it was saved under (two saved copies of one cohort differ only
+    there)."""
     if choice == CURRENT:
-        return current or None
+        return current or None, None
     if choice == DEFAULT:
-        return DEFAULT_DEFINITION
+        return DEFAULT_DEFINITION, None
     if isinstance(choice, str) and choice.startswith(SAVED):
         from access.cohort_store import CohortStore, SavedCohortNotFound
         from access.store import app_store_path
 
         try:
-            return CohortStore(app_store_path()).open(username, choice[len(SAVED):]).definition
+            saved = CohortStore(app_store_path()).open(username, choice[len(SAVED):])
         except SavedCohortNotFound as exc:
             raise PanelUnavailable(_("That saved cohort no longer exists.")) from exc
+        return saved.definition, saved.name
     raise PreventUpdate
 
 
@@ -96,11 +100,12 @@ class Pair:
 
 def open_pair(user, left: str | None, right: str | None, current: dict | None,
               snapshot_id: str | None) -> Pair:
-    opened = []
+    opened, names = [], []
     for choice in (left, right):
-        definition = resolve_choice(choice, current, user.username)
+        definition, saved_name = resolve_choice(choice, current, user.username)
         opened.append(open_current(definition, snapshot_id))
-    labels = tuple(f"{side}: {cohort_name(o)}" for side, (o, _defaults) in zip("AB", opened, strict=True))
+        names.append(saved_name or cohort_name(opened[-1][0]))
+    labels = tuple(f"{side}: {name}" for side, name in zip("AB", names, strict=True))
     return Pair(user, (opened[0][0], opened[1][0]), labels, (opened[0][1], opened[1][1]))
 
 
@@ -179,7 +184,9 @@ def _section(title: str, controls: list, body: list, button_id: str, download_id
 def _chooser(label: str, chooser_id: str, options: list[dict], value: str) -> dbc.Col:
     return dbc.Col([
         dbc.Label(label, html_for=chooser_id, className="fw-semibold small mb-1"),
-        dcc.Dropdown(id=chooser_id, options=options, value=value, clearable=False),
+        # The whole name shows, wrapped: saved names may share a long prefix (#17 item 7).
+        dcc.Dropdown(id=chooser_id, options=options, value=value, clearable=False,
+                     className="cohort-chooser"),
     ], md=6)
 
 

@@ -119,10 +119,11 @@ def test_a_link_made_on_another_snapshot_says_so(dash_duo, app_settings, two_sna
     start(dash_duo, app)
     dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1) + f"&snapshot={TINY_ID}")
     note = wait_until(dash_duo, lambda: css(dash_duo, ".builder-link-snapshot"))[0]
-    active = dash_duo.find_element(f"#{ids.BUILDER_COUNT_NOTE}").text.split()[-1]
+    assert settled(dash_duo)[1] == definition_hash(NSCLC_PDL1)
+    active = wait_until(dash_duo, lambda: dash_duo.find_element(
+        f"#{ids.BUILDER_COUNT_NOTE}").text.split()[-1])
     assert f"This link was made on snapshot {TINY_ID}" in note.text
     assert f"you are counting on {active}" in note.text and active != TINY_ID
-    assert settled(dash_duo)[1] == definition_hash(NSCLC_PDL1)
     # Made on the snapshot in use: nothing to say.
     dash_duo.driver.get(share_url_for(dash_duo, NSCLC_PDL1) + f"&snapshot={active}")
     wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)
@@ -168,5 +169,14 @@ def test_saved_cohorts_with_a_long_common_prefix_are_told_apart(dash_duo, app):
     texts = sorted(o.text for o in options)
     assert [t.endswith(("women", "men")) for t in texts] == [True, True]
     assert texts[0] != texts[1]
+    next(o for o in options if o.text.endswith("women")).click()
+    # The chosen cohort is named in full in the chooser and in the summary above the panels.
+    wait_until(dash_duo, lambda: f"B: {names[0]}" in dash_duo.find_element(
+        f"#{ids.COMPARE_SUMMARY}").text, message="saved name not shown")
+    value = css(dash_duo, ".dash-dropdown-value", chooser)[0]
+    assert value.text.endswith(names[0])
+    assert dash_duo.driver.execute_script(
+        "return arguments[0].scrollWidth - arguments[0].clientWidth;", value) <= 1
+    dash_duo.driver.execute_script("window.scrollTo({top: 0, behavior: 'instant'});")
     test_builder.screenshot(dash_duo, "compare-saved-long-names")
     no_console_errors(dash_duo)
