@@ -21,10 +21,10 @@ from components import exports, figures, ids, pages, panels, tables
 from components.callbacks import Callbacks
 from components.cohort_access import OpenCohort, audit_query, open_cohort
 from components.derived import derived
-from components.i18n import N_, _, current_locale, localize_released
+from components.i18n import N_, _, current_locale, localize_released, tr
 from components.panels import PanelUnavailable, Shown
 from queries.analyses import panels as analysis
-from queries.analyses import response, strata
+from queries.analyses import response, strata, survival
 from queries.cohort import bias
 from queries.disclosure.release import released_size
 from queries.snapshot.schema import PRO_ITEMS, QLQ_C30, QLQ_C30_GLOBAL
@@ -94,7 +94,8 @@ def strata_options(kinds: tuple[str, ...] = ("field", "biomarker"), none_label: 
     for s in strata.list_stratifications():
         if s["kind"] in kinds:
             prefix = _("Biomarker: ") if s["kind"] == "biomarker" else ""
-            options.append({"label": prefix + s["label"], "value": s["key"]})
+            label = s["label"]  # a catalogue message from queries
+            options.append({"label": prefix + _(label), "value": s["key"]})
     return options
 
 
@@ -150,6 +151,11 @@ def _survival_tab() -> dbc.Tab:
         dcc.Input(id=ids.SURVIVAL_LANDMARK, type="number", min=0, max=3650, step=1,
                   placeholder=_("none: time from index"), className="form-control form-control-sm",
                   debounce=True),
+        _label(_("Cut curves where fewer than N patients remain at risk"),
+               ids.SURVIVAL_MIN_AT_RISK),
+        dcc.Input(id=ids.SURVIVAL_MIN_AT_RISK, type="number", min=1, max=100000, step=1,
+                  placeholder=_("off: curves run to the last patient"),
+                  className="form-control form-control-sm", debounce=True),
         _label(_("Multivariable Cox model: covariates"), ids.SURVIVAL_COX),
         dcc.Dropdown(id=ids.SURVIVAL_COX, multi=True, value=[],
                      placeholder=_("e.g. age, sex, ECOG, stage"),
@@ -223,8 +229,10 @@ def _safety_tab() -> dbc.Tab:
 
 
 def _characteristics_tab() -> dbc.Tab:
-    controls = [html.P(_("Baseline characteristics at index (Table 1). Biomarker levels are % of "
-                       "the patients tested for that biomarker."), className="small text-muted")]
+    controls = [html.P(_("Baseline characteristics at index (Table 1). Every percentage is of "
+                         "the whole cohort, biomarker levels and 'Untested' included; the "
+                         "biomarker testing table gives positivity among the tested."),
+                       className="small text-muted")]
     return dbc.Tab(label=_("Characteristics"), tab_id="characteristics", children=dbc.Row([
         dbc.Col(_controls_card(controls, ids.CHARACTERISTICS_CSV_BUTTON,
                                ids.CHARACTERISTICS_DOWNLOAD), lg=3),
@@ -375,10 +383,29 @@ def endpoint_choice(value: str | None) -> str:
     return value
 
 
-def _survival_choices(endpoint, strata_value, hr_group, hr_reference, landmark_value) -> dict:
+def min_at_risk_choice(value: object) -> int | None:
+    """Patients at risk below which the curves are cut (1-100000), or None (no cut)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value <= 100_000:
+        return int(value)
+    return None
+
+
+def _survival_choices(endpoint, strata_value, hr_group, hr_reference, landmark_value,
+                      min_at_risk_value=None) -> dict:
     return {"endpoint": endpoint_choice(endpoint), "key": strata_key(strata_value),
             "hr_pair": hr_choice(hr_group, hr_reference),
-            "landmark": landmark_choice(landmark_value)}
+            "landmark": landmark_choice(landmark_value),
+            "min_at_risk": min_at_risk_choice(min_at_risk_value)}
+
+
+def cut_curves(result, shown: Shown):
+    """The released result with its curves cut at the chosen number at risk (made once per
+    result, cut and language, and kept beside it)."""
+    min_at_risk = shown.choices.get("min_at_risk")
+    if not min_at_risk or result.empty_reason:
+        return result
+    return derived(result, ("cut", min_at_risk, current_locale()),
+                   lambda: survival.cut_at_risk(result, min_at_risk, tr()))
 
 
 def _show_survival(result, shown: Shown) -> tuple:
@@ -390,6 +417,7 @@ def _show_survival(result, shown: Shown) -> tuple:
         reason = _("No curve of {endpoint}: {reason}.", endpoint=endpoint.lower(),
                    reason=result.empty_reason)
         return figures.survival_figure(result), problem(reason), None, groups, groups
+    result = cut_curves(result, shown)
     figure = cached_figure(result, "survival", lambda: figures.survival_figure(result))
     return (figure, tables.survival_caption(result),
             [tables.median_table(result), tables.milestone_table(result)], groups, groups)
@@ -404,16 +432,20 @@ SURVIVAL = panels.Panel(
               ("strata_value", ids.SURVIVAL_STRATA, "value"),
               ("hr_group", ids.SURVIVAL_HR_GROUP, "value"),
               ("hr_reference", ids.SURVIVAL_HR_REFERENCE, "value"),
-              ("landmark_value", ids.SURVIVAL_LANDMARK, "value")),
+              ("landmark_value", ids.SURVIVAL_LANDMARK, "value"),
+              ("min_at_risk_value", ids.SURVIVAL_MIN_AT_RISK, "value")),
     choose=_survival_choices,
-    compute=survival_result,
+    compute=lambda opened, min_at_risk, **choices: survival_result(opened, **choices),
     show=_show_survival,
     unavailable=lambda message: (figures.empty_figure(message), problem(message), None, [], []),
-    detail=lambda endpoint, key, hr_pair, landmark:
-        f"endpoint={endpoint} strata={key} hr={hr_pair} landmark={landmark}",
+    detail=lambda endpoint, key, hr_pair, landmark, min_at_risk:
+        f"endpoint={endpoint} strata={key} hr={hr_pair} landmark={landmark} "
+        f"min_at_risk={min_at_risk}",
     csv=panels.Csv(ids.SURVIVAL_CSV_BUTTON, ids.SURVIVAL_DOWNLOAD,
-                   export=exports.survival_export,
-                   name=lambda endpoint, key, hr_pair, landmark: (endpoint, key or "all")),
+                   export=lambda result, shown: exports.survival_export(
+                       cut_curves(result, shown), shown),
+                   name=lambda endpoint, key, hr_pair, landmark, min_at_risk:
+                       (endpoint, key or "all")),
     images=(panels.Image(ids.SURVIVAL_GRAPH,
                          lambda endpoint, key, **_choices: f"survival_{endpoint}_{key or 'all'}",
                          lambda result, _shown: figures.survival_method(result)),),

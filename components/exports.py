@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from dash import dcc
 
+from components.figures import level_text
 from components.i18n import N_, _, fmt_date, tr
 from queries.disclosure.policy import policy_for
 from queries.disclosure.release import notice
@@ -470,11 +471,18 @@ TESTING_COLUMNS = {"biomarker": "biomarker", "tested": "tested", "pct_tested": "
                    "pct_positive_of_tested": "share_positive"}
 
 
+def in_language(values: Sequence[Any]) -> list[Any]:
+    """Texts from the catalogue (Table 1 sections, characteristics) in the user's language."""
+    return [_(str(v)) if isinstance(v, str) and v else v for v in values]
+
+
 def table_one_rows(table1: Any) -> pd.DataFrame:
     """Table 1's rows with translated sections and characteristics."""
     rows = pick(released_counts(table1.rows, ["n"]), TABLE_ONE_COLUMNS)
     for column in ("section", "variable"):
-        rows[column] = [_(str(v)) if isinstance(v, str) and v else v for v in rows[column]]
+        rows[column] = in_language(rows[column])
+    rows["level"] = [level_text(key, level) for key, level in
+                     zip(table1.rows["key"], table1.rows["level"], strict=True)]
     return rows
 
 
@@ -518,7 +526,9 @@ def comparison_export(comparison: Any, shown: Shown | None = None) -> Export:
     rows = pick(frame, {"variable": "variable", "level": "level", "n_1": "patients_a",
                         "pct_1": "share_a", "n_2": "patients_b", "pct_2": "share_b",
                         "smd": "smd", "variable_smd": "variable_smd"})
-    rows["variable"] = [_(str(v)) if isinstance(v, str) and v else v for v in rows["variable"]]
+    rows["variable"] = in_language(rows["variable"])
+    rows["level"] = [level_text(key, level) for key, level in
+                     zip(frame["key"], frame["level"], strict=True)]
     about = (_("SMD: standardized mean difference (age: pooled SD; categorical characteristics: "
                "Yang & Dalton's multi-category SMD; levels: SMD of the level's share). |SMD| > "
                "0.1 is a meaningful imbalance."),

@@ -26,6 +26,7 @@ from components.i18n import (
     plotly_separators,
 )
 from queries.cohort.catalog import PRO_INSTRUMENT_SHORT, PRO_ITEM_LABELS
+from queries.cohort.vocabulary import histology_name
 from queries.snapshot.schema import PRO_SCORE_RANGE, higher_is_better
 
 # Okabe & Ito (2008); yellow last because it is faint on white.
@@ -90,6 +91,16 @@ def shown(row, column: str) -> str:
     if isinstance(display, str) and display:
         return localize_released(display)
     return fmt_count(row[column])
+
+
+def level_text(key: object, level: object) -> str:
+    """A Table 1 / stratum level as shown: a histology code with its ICD-O-3 name
+    ("Adenocarcinoma (8140/3)"), other levels in the user's language where the catalogue has
+    them ("Unknown")."""
+    if key == "histology":
+        name = histology_name(level)
+        return _("{name} ({code})", name=_(name), code=level) if name else str(level)
+    return _(str(level)) if level else ""
 
 
 def fmt_p(p: object) -> str:
@@ -274,14 +285,15 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _legend_name(stratum: str, summary: pd.DataFrame) -> str:
+def _legend_name(stratum: str, summary: pd.DataFrame, key: str | None = None) -> str:
     row = summary[summary["stratum"] == stratum]
+    label = level_text(key, stratum)
     if row.empty:
-        return str(stratum)
+        return label
     row = row.iloc[0]
     if is_missing(row["median_months"]):
-        return _("{stratum} (n={n}, median not reached)", stratum=stratum, n=shown(row, "n"))
-    return _("{stratum} (n={n}, median {months} mo)", stratum=stratum, n=shown(row, "n"),
+        return _("{stratum} (n={n}, median not reached)", stratum=label, n=shown(row, "n"))
+    return _("{stratum} (n={n}, median {months} mo)", stratum=label, n=shown(row, "n"),
              months=fmt_months(row["median_months"]))
 
 
@@ -379,7 +391,7 @@ def survival_figure(result, title: str | None = None) -> go.Figure:
                         row_heights=[1 - table_frac, table_frac])
     last = float(curve["time_months"].max()) if len(curve) else 1.0
     for i, stratum in enumerate(strata):
-        name = _legend_name(stratum, summary)
+        name = _legend_name(stratum, summary, result.stratification)
         part = at_plot_resolution(curve[curve["stratum"] == stratum], last)
         for trace in _curve_traces(part, name, colour(i), stratum):
             fig.add_trace(trace, row=1, col=1)
@@ -394,7 +406,8 @@ def survival_figure(result, title: str | None = None) -> go.Figure:
                      tickformat=".0%", row=1, col=1)
     fig.update_yaxes(categoryorder="array", categoryarray=strata[::-1], showgrid=False,
                      range=[-0.6, len(strata) - 0.4], tickvals=strata,
-                     ticktext=[_short(s) for s in strata], row=2, col=1,
+                     ticktext=[_short(level_text(result.stratification, s)) for s in strata],
+                     row=2, col=1,
                      tickfont=dict(size=11))
     fig.add_annotation(text=_("Number at risk"), xref="paper", yref="y2 domain", x=0, y=1.04,
                        xanchor="left", yanchor="bottom", showarrow=False,
@@ -415,8 +428,10 @@ def survival_figure(result, title: str | None = None) -> go.Figure:
 # --- response -----------------------------------------------------------------------------
 
 
-def _stratum_ticks(strata: Sequence[str], counts: Sequence[object]) -> list[str]:
-    return [f"{s}<br>n={fmt_count(n)}" for s, n in zip(strata, counts, strict=True)]
+def _stratum_ticks(strata: Sequence[str], counts: Sequence[object], key: str | None = None
+                   ) -> list[str]:
+    return [f"{level_text(key, s)}<br>n={fmt_count(n)}" for s, n in zip(strata, counts,
+                                                                         strict=True)]
 
 
 def _num(series: pd.Series) -> pd.Series:
@@ -447,7 +462,8 @@ def response_rates_figure(result, title: str | None = None) -> go.Figure:
                               reason=result.empty_reason or _("no patients")), title)
     rates = result.rates
     x = _stratum_ticks(rates["stratum"].tolist(),
-                       [shown(row, "denominator") for _i, row in rates.iterrows()])
+                       [shown(row, "denominator") for _i, row in rates.iterrows()],
+                       result.stratification)
     fig = go.Figure([
         _rate_trace(rates, "orr", _("ORR (CR+PR)"), PALETTE[0], x),
         _rate_trace(rates, "dcr", _("DCR (CR+PR+SD)"), PALETTE[1], x),
@@ -471,7 +487,8 @@ def bor_figure(result, title: str | None = None) -> go.Figure:
         return empty_figure(_("No response data: {reason}.",
                               reason=result.empty_reason or _("no patients")), title)
     counts, rates = result.counts, result.rates
-    x = _stratum_ticks(rates["stratum"].tolist(), [shown(row, "n") for _i, row in rates.iterrows()])
+    x = _stratum_ticks(rates["stratum"].tolist(), [shown(row, "n") for _i, row in rates.iterrows()],
+                       result.stratification)
     by_stratum = dict(zip(rates["stratum"], x, strict=True))
     fig = go.Figure()
     for bor, col in BOR_COLOURS.items():

@@ -21,6 +21,7 @@ from components.figures import (
     fmt_pct,
     fmt_ratio,
     is_missing,
+    level_text,
     shown,
 )
 from components.i18n import _
@@ -66,7 +67,8 @@ def months_ci(median: object, lower: object, upper: object) -> str:
 def median_table(result, table_id: str | None = None) -> dbc.Table:
     """Per stratum: patients, events, median with 95 % CI (months)."""
     rows = [
-        html.Tr(_cells([row["stratum"], shown(row, "n"), shown(row, "events"),
+        html.Tr(_cells([level_text(result.stratification, row["stratum"]), shown(row, "n"),
+                        shown(row, "events"),
                         months_ci(row["median_months"], row["median_ci_lower_months"],
                                   row["median_ci_upper_months"])]),
                 **{"data-stratum": str(row["stratum"])})
@@ -87,7 +89,7 @@ def milestone_table(result) -> dbc.Table | None:
     horizon = result.rmst["horizon_months"].iloc[0] if len(result.rmst) else None
     rows = []
     for stratum in result.summary["stratum"]:
-        cells = [stratum]
+        cells = [level_text(result.stratification, stratum)]
         for month in months:
             row = marks.loc[(stratum, month)] if (stratum, month) in marks.index else None
             cells.append("–" if row is None or pd.isna(row["survival"]) else
@@ -167,7 +169,8 @@ def response_table(result) -> dbc.Table:
         return f"{fmt_pct(value)} ({fmt_pct(lower)}–{fmt_pct(upper)})"
 
     rows = [
-        html.Tr(_cells([row["stratum"], shown(row, "n"), shown(row, "not_evaluable"),
+        html.Tr(_cells([level_text(result.stratification, row["stratum"]), shown(row, "n"),
+                        shown(row, "not_evaluable"),
                         shown(row, "denominator"), shown(row, "responders"),
                         rate(row["orr"], row["orr_ci_lower"], row["orr_ci_upper"]),
                         rate(row["dcr"], row["dcr_ci_lower"], row["dcr_ci_upper"])]),
@@ -266,10 +269,11 @@ def _label_rows(rows: pd.DataFrame, values, variable_cells: dict | None = None
     for (_i, row), cells in zip(rows.iterrows(), values, strict=True):
         if row["section"] != section:
             section = row["section"]
-            out.append(html.Tr(html.Th(section, colSpan=1 + len(cells),
+            out.append(html.Tr(html.Th(_(section), colSpan=1 + len(cells),
                                        className="table-light text-uppercase small")))
         if not row["level"]:
-            label = row["variable"] + (_(", median (IQR)") if row["key"] == "age" else "")
+            name = row["variable"]  # a catalogue message from queries
+            label = _(name) + (_(", median (IQR)") if row["key"] == "age" else "")
             out.append(html.Tr(_cells([label, *cells]),
                                **{"data-key": str(row["key"])}))
             variable = row["variable"]
@@ -278,20 +282,25 @@ def _label_rows(rows: pd.DataFrame, values, variable_cells: dict | None = None
             variable = row["variable"]
             extra = (variable_cells or {}).get(row["key"])
             out.append(html.Tr(
-                [html.Td(variable, className="fw-semibold"), *_cells([""] + extra)[1:]]
-                if extra else html.Td(variable, colSpan=1 + len(cells), className="fw-semibold"),
+                [html.Td(_(variable), className="fw-semibold"), *_cells([""] + extra)[1:]]
+                if extra else html.Td(_(variable), colSpan=1 + len(cells),
+                                      className="fw-semibold"),
                 **{"data-key": str(row["key"])}))
-        out.append(html.Tr(_cells([html.Span(row["level"], className="ps-3"), *cells]),
+        out.append(html.Tr(_cells([html.Span(level_text(row["key"], row["level"]),
+                                             className="ps-3"), *cells]),
                            **{"data-key": f"{row['key']}:{row['level']}"}))
     return out
 
 
 def table_one(table1, table_id: str | None = None) -> dbc.Table:
-    """Table 1: n (%) per level; age median (IQR); biomarker levels as % of those tested."""
+    """Table 1: n (%) per level, every % of the cohort (stated in the header); age median
+    (IQR)."""
     rows = _section_order(table1.rows)
     values = [[_value_text(row)] for _i, row in rows.iterrows()]
     props = {"id": table_id} if table_id else {}
-    return _table([_("Characteristic"), _("Cohort (n={n})", n=fmt_count(table1.n))],
+    return _table([_("Characteristic"),
+                   _("Cohort, n (% of {n})", n=fmt_count(table1.n)) if table1.n is not None
+                   else _("Cohort, n (% of the cohort)")],
                   _label_rows(rows, values), **props)
 
 

@@ -3,7 +3,9 @@
 Everything is measured at index: age = index year - birth year; diagnosis, ECOG and biomarker
 results as defined in queries/analyses/strata.py (diagnosis on or before index + 30 days,
 ECOG within 90 days before, biomarker latest on or before index else within 30 days after).
-Percentages are of the cohort (biomarker levels: of the patients tested for that biomarker).
+Every percentage of Table 1 is of the cohort (one denominator, stated in ``denominator``),
+biomarker levels and "Untested" included; positivity among the tested is in ``biomarkers``.
+Sections and characteristics are catalogue messages (``N_``), translated where shown.
 """
 
 from __future__ import annotations
@@ -27,11 +29,19 @@ from queries.analyses.strata import (
 )
 from queries.cohort.kept_tables import Cohort
 from queries.engine.base import Cursor
+from queries.i18n import N_
 
 CATEGORICAL = ("sex", "age_group", "site", "smoking_status", "cancer_type", "histology", "stage",
-               "ecog")
-ROW_COLUMNS = ["section", "variable", "key", "level", "n", "pct", "median", "q1", "q3", "mean",
-               "sd"]
+               "ecog", "line", "regimen")
+ROW_COLUMNS = ["section", "variable", "key", "level", "n", "denominator", "pct", "median", "q1",
+               "q3", "mean", "sd"]
+SECTIONS = {"sex": N_("Demographics"), "age_group": N_("Demographics"),
+            "smoking_status": N_("Demographics"), "site": N_("Demographics"),
+            "cancer_type": N_("Disease"), "histology": N_("Disease"), "stage": N_("Disease"),
+            "ecog": N_("Disease"), "line": N_("Treatment at index"),
+            "regimen": N_("Treatment at index")}
+BIOMARKERS_SECTION = N_("Biomarkers at index")
+AGE = N_("Age at index, years")
 # The level that counts as "positive / high" for each biomarker.
 POSITIVE_LEVEL = {s.key: s.levels[-2] if s.key in ("pdl1_tps", "pdl1_cps") else s.levels[0]
                   for s in STRATIFICATIONS if s.biomarker}
@@ -74,9 +84,9 @@ def _age_row(cur: Cursor, base: str, n: int) -> dict[str, Any]:
            f"stddev_samp(age) FROM {base}")
     known, quartiles, mean, sd = cur.execute(sql).fetchall()[0]
     med, q1, q3 = quartiles if quartiles else (None, None, None)
-    return {"section": "Demographics", "variable": "Age at index, years", "key": "age",
-            "level": "", "n": known, "pct": known / n if n else None, "median": med, "q1": q1,
-            "q3": q3, "mean": mean, "sd": sd}
+    return {"section": SECTIONS["sex"], "variable": AGE, "key": "age", "level": "",
+            "n": known, "denominator": n, "pct": known / n if n else None, "median": med,
+            "q1": q1, "q3": q3, "mean": mean, "sd": sd}
 
 
 def _level_counts(cur: Cursor, base: str, keys: list[str]) -> pd.DataFrame:
@@ -97,12 +107,11 @@ def _categorical_rows(counts: pd.DataFrame, n: int) -> list[dict[str, Any]]:
     rows = []
     for key in CATEGORICAL:
         part = counts[counts["key"] == key].set_index("level")["n"]
-        section = "Demographics" if key in ("sex", "age_group", "smoking_status", "site") \
-            else "Disease"
         for level in order_levels(key, set(part.index)):
             count = int(part[level])
-            rows.append({"section": section, "variable": get(key).label, "key": key,
-                         "level": level, "n": count, "pct": count / n if n else None})
+            rows.append({"section": SECTIONS[key], "variable": get(key).label, "key": key,
+                         "level": level, "n": count, "denominator": n,
+                         "pct": count / n if n else None})
     return rows
 
 
@@ -118,10 +127,9 @@ def _biomarker_frames(counts: pd.DataFrame, n: int) -> tuple[list[dict[str, Any]
                         "pct_positive_of_tested": positive / tested if tested else None})
         for level in order_levels(strat.key, set(part.index) | {UNTESTED}):
             count = int(part.get(level, 0))
-            denom = n if level == UNTESTED else tested
-            rows.append({"section": "Biomarkers at index", "variable": strat.label,
-                         "key": strat.key, "level": level, "n": count,
-                         "pct": count / denom if denom else None})
+            rows.append({"section": BIOMARKERS_SECTION, "variable": strat.label,
+                         "key": strat.key, "level": level, "n": count, "denominator": n,
+                         "pct": count / n if n else None})
     return rows, pd.DataFrame(summary)
 
 
@@ -132,8 +140,8 @@ def table_one(cohort: Cohort) -> Table1:
     base = base_table(cohort)
     markers = [s.key for s in STRATIFICATIONS if s.biomarker]
     counts = _level_counts(cur, base, list(CATEGORICAL) + markers)
-    rows = [{"section": "Cohort", "variable": "Patients", "key": "n", "level": "", "n": n,
-             "pct": 1.0 if n else None}]
+    rows = [{"section": N_("Cohort"), "variable": N_("Patients"), "key": "n", "level": "",
+             "n": n, "denominator": n, "pct": 1.0 if n else None}]
     rows.append(_age_row(cur, base, n))
     rows.extend(_categorical_rows(counts, n))
     marker_rows, marker_summary = _biomarker_frames(counts, n)
@@ -182,7 +190,7 @@ def compare(first: Table1, second: Table1) -> Comparison:
     rows["smd"] = [smd_proportion(p1, p2) if cat and _known(p1) and _known(p2) else None
                    for p1, p2, cat in zip(rows["pct_1"], rows["pct_2"], categorical,
                                           strict=True)]
-    variables: list[dict[str, Any]] = [{"key": "age", "variable": "Age at index, years",
+    variables: list[dict[str, Any]] = [{"key": "age", "variable": AGE,
                   "smd": _age_smd(a, b)}]
     for key, part in rows[categorical].groupby("key", sort=False):
         variables.append({"key": key, "variable": part["variable"].iloc[0],

@@ -25,12 +25,15 @@ import numpy as np
 import pandas as pd
 
 from queries.cohort.kept_tables import Cohort
+from queries.i18n import N_
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-UNKNOWN = "Unknown"
-UNTESTED = "Untested"
-ALL = "All patients"
-OTHER_RESULT = "Other result"
+# Labels are data (the stratum column's values) and catalogue messages (N_), translated where
+# shown.
+UNKNOWN = N_("Unknown")
+UNTESTED = N_("Untested")
+ALL = N_("All patients")
+OTHER_RESULT = N_("Other result")
 
 
 @functools.cache
@@ -65,44 +68,49 @@ def _positive_negative(key: str, biomarker: str) -> Stratification:
         "'not detected') THEN 'Negative' END"
     )
     return Stratification(key, f"{biomarker} status", "biomarker", expr,
-                          ("Positive", "Negative", UNTESTED), biomarker, UNTESTED,
+                          (N_("Positive"), N_("Negative"), UNTESTED), biomarker, UNTESTED,
                           f"{biomarker} result at index: positive / negative / untested")
 
 
 # Aliases available to ``expr``: p = patients, d = diagnosis at index, e = ECOG at index,
 # r = regimen at index, b = the stratification's biomarker at index, c = the cohort.
 STRATIFICATIONS: tuple[Stratification, ...] = (
-    Stratification("sex", "Sex", "field",
+    Stratification("sex", N_("Sex"), "field",
                    "CASE p.sex WHEN 'F' THEN 'Female' WHEN 'M' THEN 'Male' END",
-                   ("Female", "Male", UNKNOWN)),
-    Stratification("age_group", "Age at index", "field",
+                   (N_("Female"), N_("Male"), UNKNOWN)),
+    Stratification("age_group", N_("Age at index"), "field",
                    "CASE WHEN p.birth_year IS NULL THEN NULL "
                    "WHEN year(c.index_date) - p.birth_year < 65 THEN '< 65' "
                    "WHEN year(c.index_date) - p.birth_year < 75 THEN '65-74' ELSE '≥ 75' END",
                    ("< 65", "65-74", "≥ 75", UNKNOWN)),
-    Stratification("site", "Site", "field", "p.site"),
-    Stratification("smoking_status", "Smoking", "field",
+    Stratification("site", N_("Site"), "field", "p.site"),
+    Stratification("smoking_status", N_("Smoking"), "field",
                    "CASE p.smoking_status WHEN 'never' THEN 'Never' WHEN 'former' THEN 'Former' "
                    "WHEN 'current' THEN 'Current' END",
-                   ("Never", "Former", "Current", UNKNOWN)),
-    Stratification("cancer_type", "Cancer type", "field", "d.cancer_type"),
-    Stratification("stage", "Stage at diagnosis", "field",
+                   (N_("Never"), N_("Former"), N_("Current"), UNKNOWN)),
+    Stratification("cancer_type", N_("Cancer type"), "field", "d.cancer_type"),
+    Stratification("stage", N_("Stage at diagnosis"), "field",
                    "CASE WHEN regexp_extract(d.stage, '^(IV|III|II|I)', 1) <> '' "
                    "THEN 'Stage ' || regexp_extract(d.stage, '^(IV|III|II|I)', 1) END",
-                   ("Stage I", "Stage II", "Stage III", "Stage IV", UNKNOWN)),
-    Stratification("histology", "Histology (ICD-O-3)", "field", "d.histology_icdo3"),
-    Stratification("ecog", "ECOG at index", "field",
+                   (N_("Stage I"), N_("Stage II"), N_("Stage III"), N_("Stage IV"), UNKNOWN)),
+    Stratification("histology", N_("Histology (ICD-O-3)"), "field", "d.histology_icdo3"),
+    Stratification("ecog", N_("ECOG at index"), "field",
                    "CASE WHEN e.ecog IS NULL THEN NULL WHEN e.ecog <= 1 THEN 'ECOG 0-1' "
                    "ELSE 'ECOG ≥ 2' END",
                    ("ECOG 0-1", "ECOG ≥ 2", UNKNOWN),
                    description="latest ECOG within 90 days before index"),
-    Stratification("ecog_level", "ECOG at index (each level)", "field",
+    Stratification("ecog_level", N_("ECOG at index (each level)"), "field",
                    "CASE WHEN e.ecog BETWEEN 0 AND 5 THEN 'ECOG ' || CAST(e.ecog AS VARCHAR) END",
                    ("ECOG 0", "ECOG 1", "ECOG 2", "ECOG 3", "ECOG 4", "ECOG 5", UNKNOWN),
                    description="latest ECOG within 90 days before index, each level its own "
                                "group"),
-    Stratification("regimen", "Regimen at index", "field", "r.regimen"),
-    Stratification("drug_classes", "Drug classes at index", "field", "r.drug_classes", description="distinct drug classes of the index line"),
+    Stratification("line", N_("Line of therapy at index"), "field",
+                   "CASE WHEN c.index_line IS NULL THEN NULL WHEN c.index_line >= 3 "
+                   "THEN 'Line ≥ 3' ELSE 'Line ' || CAST(c.index_line AS VARCHAR) END",
+                   (N_("Line 1"), N_("Line 2"), N_("Line ≥ 3"), UNKNOWN),
+                   description="the treatment line the index event starts"),
+    Stratification("regimen", N_("Regimen at index"), "field", "r.regimen"),
+    Stratification("drug_classes", N_("Drug classes at index"), "field", "r.drug_classes", description="distinct drug classes of the index line"),
     Stratification("pdl1_tps", "PD-L1 TPS", "biomarker",
                    "CASE WHEN b.value_numeric IS NULL THEN NULL "
                    "WHEN b.value_numeric < 1 THEN 'TPS < 1%' "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ from queries.analyses.strata import (
 )
 from queries.cohort.kept_tables import Cohort
 from queries.engine.base import Cursor
+from queries.i18n import N_, Translator, translator
 from queries.snapshot.schema import DAYS_PER_MONTH
 
 Z95 = stats.norm.ppf(0.975)
@@ -774,3 +775,46 @@ def cohort_overlap(first: Cohort, second: Cohort) -> tuple[int, bool]:
         row = first.db.cursor().execute(sql).fetchone()
     shared, same_index = (int(row[0]), int(row[1])) if row else (0, 0)
     return shared, same_index == first.size == second.size
+
+
+CUT_REASON = N_("curve cut: fewer than {n} patients at risk after this time")
+CUT_NOTE = N_("Curves are drawn while at least {n} patients remain at risk (chosen cut); "
+              "medians, milestones and tests use every patient")
+
+
+def cut_at_risk(result: SurvivalResult, min_at_risk: int | None,
+                language: Translator | None = None) -> SurvivalResult:
+    """``result`` with each curve (and its numbers at risk) ending where fewer than
+    ``min_at_risk`` patients remain at risk, so that a long flat tail over one or two
+    patients is not read as a result; the estimates themselves are unchanged. The last drawn
+    row says so in ``cut_reason`` (in ``language``). None or 0: the result as it is."""
+    if not min_at_risk or result.curve.empty or "at_risk" not in result.curve:
+        return result
+    words = language or translator()
+    reason = words.gettext(CUT_REASON, n=words.integer(min_at_risk))
+    parts, ends = [], {}
+    for stratum, part in result.curve.groupby("stratum", sort=False):
+        at_risk = pd.to_numeric(part["at_risk"], errors="coerce").fillna(0).to_numpy()
+        keep = np.minimum.accumulate(at_risk >= min_at_risk)
+        keep[0] = True  # the start of every curve stays, so no group disappears
+        if keep.all():
+            parts.append(part)
+            continue
+        kept = part[keep].copy()
+        if "cut_reason" not in kept:
+            kept["cut_reason"] = None
+        reasons = kept["cut_reason"].astype(object).tolist()
+        reasons[-1] = reason
+        kept["cut_reason"] = reasons
+        parts.append(kept)
+        ends[stratum] = float(kept["time_months"].iloc[-1])
+    if not ends:
+        return result
+    curve = pd.concat(parts, ignore_index=True)
+    at_risk_table = result.at_risk
+    if not at_risk_table.empty:
+        limit = at_risk_table["stratum"].map(ends).fillna(np.inf)
+        at_risk_table = at_risk_table[at_risk_table["time_months"] <= limit + 1e-9]
+    note = words.gettext(CUT_NOTE, n=words.integer(min_at_risk))
+    return replace(result, curve=curve, at_risk=at_risk_table.reset_index(drop=True),
+                   notes=[*result.notes, note])

@@ -584,7 +584,7 @@ AGE_NOTE = ("age median, quartiles, mean and SD are shown to clinicians only (th
 def _protect_age(row: dict[Hashable, Any], n: int, cohort: Released,
                  policy: Policy) -> dict[Hashable, Any]:
     known = protect_parts([int(row["n"] or 0)], n, policy).result[0]
-    out = {**row, "n": known.value, "n_display": known.display,
+    out = {**row, "n": known.value, "n_display": known.display, "denominator": cohort.value,
            "pct": protect_fraction(known, cohort, policy)}
     # Order statistics and means of exact ages are not functions of released counts (a near
     # twin's mean age moves with each patient removed): only the released age groups are shown.
@@ -600,9 +600,9 @@ def _protect_levels(part: pd.DataFrame, n: int, cohort: Released,
     rows = []
     for i, row in enumerate(part.to_dict("records")):
         cell = cells.cell(i)
-        den = tested_total if i in tested else cohort
+        # one denominator for the whole of Table 1: the released cohort size
         rows.append({**row, "n": cell.value, "n_display": cell.display,
-                     "pct": protect_fraction(cell, den, policy)})
+                     "denominator": cohort.value, "pct": protect_fraction(cell, cohort, policy)})
     labels = [f"{r['key']} / {r['level']}" for r in part.to_dict("records")] + ["unknown"]
     return rows, cells, tested_total, cells.describe(labels)
 
@@ -641,6 +641,7 @@ def protect_table_one(table: Table1, policy: Policy) -> Protected[Any]:
         records = part.to_dict("records")
         if key == "n":
             rows += [{**r, "n": cohort.value, "n_display": cohort.display,
+                      "denominator": cohort.value,
                       "pct": None if cohort.suppressed else r["pct"]} for r in records]
         elif key == "age":
             rows += [_protect_age(r, n, cohort, policy) for r in records]

@@ -280,7 +280,7 @@ def test_characteristics_tab_shows_table_one_of_the_analysis(dash_duo, app):
     table1 = expected(app, None, characteristics_result)
     open_analyses(dash_duo, app, "Characteristics")
     text = wait_text(dash_duo, f"#{ids.CHARACTERISTICS_TABLE}",
-                     lambda t: f"Cohort (n={table1.n:,})" in t)
+                     lambda t: f"Cohort, n (% of {table1.n:,})" in t)
     rows = table1.rows.set_index(["key", "level"])
     female = rows.loc[("sex", "Female")]
     assert f"Female {tables.n_pct(female['n'], female['pct'])}" in text

@@ -152,3 +152,39 @@ def test_analyses_page_and_its_download_in_each_language(dash_duo, app, tmp_path
     full_page_screenshot(dash_duo, f"analyses-response-{language}")
     screenshot(dash_duo, f"analyses-response-viewport-{language}")
     no_console_errors(dash_duo)
+
+
+def curve_ends(dash_duo) -> dict[str, float]:
+    """The last drawn time (months) of every survival line, by trace name."""
+    return dash_duo.driver.execute_script(
+        "const g = document.getElementById(arguments[0]).querySelector('.js-plotly-plot');"
+        "const out = {};"
+        "(g && g.data ? g.data : []).filter(t => t.mode === 'lines' && t.showlegend !== false)"
+        "  .forEach(t => { out[t.name] = Math.max(...t.x); });"
+        "return out;", ids.SURVIVAL_GRAPH)
+
+
+def test_cutting_the_curves_at_a_number_at_risk_ends_them_there(dash_duo, app, tmp_path):
+    from components.analysis_page import survival_result
+
+    result = expected(app, None, lambda o: survival_result(o, "os", None))
+    curve = result.curve
+    cut_time = float(curve[curve["at_risk"] >= 50]["time_months"].max())
+    open_analyses(dash_duo, app)
+    allow_downloads(dash_duo, tmp_path)
+    full = patient_wait(dash_duo, WAIT).until(lambda _: curve_ends(dash_duo))
+    assert max(full.values()) == pytest.approx(float(curve["time_months"].max()))
+    field = dash_duo.find_element(f"#{ids.SURVIVAL_MIN_AT_RISK}")
+    field.send_keys("50")
+    field.send_keys("\n")  # debounce: the value is sent on Enter or blur
+    ends = patient_wait(dash_duo, WAIT).until(
+        lambda _: (e := curve_ends(dash_duo)) and max(e.values()) < max(full.values()) and e)
+    assert max(ends.values()) == pytest.approx(cut_time)
+    wait_text(dash_duo, f"#{ids.SURVIVAL_CAPTION}", lambda t: "at least 50 patients" in t)
+    full_page_screenshot(dash_duo, "analyses-survival-cut-at-50")
+    js_click(dash_duo, dash_duo.find_element(f"#{ids.SURVIVAL_CSV_BUTTON}"))
+    archive = zipfile.ZipFile(wait_file(dash_duo, tmp_path, "*.zip"))
+    drawn = pd.read_csv(io.BytesIO(archive.read("curve.csv")))
+    assert drawn["At risk"].min() >= 50
+    assert "fewer than 50 patients at risk" in archive.read("README.txt").decode()
+    no_console_errors(dash_duo)

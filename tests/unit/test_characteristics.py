@@ -102,7 +102,10 @@ def test_table_one_ecog_and_biomarkers_at_index(db):
                                               at_index_grace_days=30))
     assert grace.biomarkers.set_index("key").loc["msi", "positive"] == 1
     assert _row(table, "pdl1_tps", "Untested")["n"] == 3
-    assert _row(table, "pdl1_tps", "TPS 1-49%")["pct"] == pytest.approx(0.5)  # of tested
+    # one denominator for every row of Table 1: the cohort (1 of 5), not the tested (1 of 2)
+    assert _row(table, "pdl1_tps", "TPS 1-49%")["pct"] == pytest.approx(0.2)
+    assert (_row(table, "pdl1_tps", "Untested")["denominator"]
+            == _row(table, "pdl1_tps", "TPS 1-49%")["denominator"] == 5)
 
 
 def test_smd_reference_values():
@@ -130,3 +133,15 @@ def test_compare_two_cohorts(db):
     assert variables["age"] == pytest.approx(expected_age)
     assert variables["sex"] > 1.0  # clearly different cohorts
     assert comp.to_dict()["n"] == [3, 2]
+
+
+def test_table_one_has_line_of_therapy_and_regimen_at_index(db):
+    cohort = materialize_frame(db, "lines5", pd.DataFrame({
+        "patient_id": ["C0", "C1", "C2", "C3", "C4"], "index_date": INDEX,
+        "index_line": [1, 2, 4, None, 1]}))
+    table = characteristics.table_one(cohort)
+    assert _row(table, "line", "Line 1")["n"] == 2 and _row(table, "line", "Line 2")["n"] == 1
+    assert _row(table, "line", "Line ≥ 3")["n"] == 1 and _row(table, "line", "Unknown")["n"] == 1
+    assert _row(table, "regimen", "Unknown")["n"] == 5  # no treatments in this snapshot
+    assert set(table.rows.loc[table.rows["key"].isin(["line", "regimen"]), "section"]) == {
+        "Treatment at index"}

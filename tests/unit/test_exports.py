@@ -110,3 +110,21 @@ def test_a_partner_download_holds_only_released_numbers():
 ])
 def test_export_names_carry_cohort_snapshot_and_panel_and_no_path(labels, expected):
     assert exports.export_name(labels, "snap", "survival", "os") == expected
+
+
+def test_histology_levels_show_the_icd_o_3_name_with_the_code(monkeypatch):
+    from components import figures as tables
+
+    assert tables.level_text("histology", "8140/3") == "Adenocarcinoma (8140/3)"
+    assert tables.level_text("histology", "9999/3") == "9999/3"  # unknown code: bare
+    assert tables.level_text("sex", "Female") == "Female"
+    monkeypatch.setattr(i18n, "current_locale", lambda: "fi")
+    assert tables.level_text("histology", "8140/3") == "Adenokarsinooma (8140/3)"
+
+
+def test_a_cut_survival_download_says_where_the_curves_end():
+    result = survival.cut_at_risk(_result(), 25)
+    files = _unzip(exports.survival_export(result), SHOWN)
+    curve = pd.read_csv(io.StringIO(files["curve.csv"]))
+    assert curve["At risk"].min() >= 25
+    assert "fewer than 25 patients at risk" in files["README.txt"]

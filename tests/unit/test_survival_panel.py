@@ -51,3 +51,22 @@ def test_numbers_at_risk_every_12_months_when_every_6_would_give_more_than_the_c
     short = _agg(["All patients"] * 200, int(37 * DAYS_PER_MONTH))
     assert list(survival.fit(short, "os", at_risk_columns=9).at_risk["time_months"].unique()) \
         == [0.0, 6.0, 12.0, 18.0, 24.0, 30.0, 36.0]
+
+
+def test_cutting_at_a_number_at_risk_ends_each_curve_there_and_keeps_the_estimates():
+    agg = _agg([TPS[i % 3] for i in range(300)], 900)
+    full = survival.fit(agg, "os", "pdl1_tps")
+    cut = survival.cut_at_risk(full, 20)
+    for stratum, part in cut.curve.groupby("stratum"):
+        whole = full.curve[full.curve["stratum"] == stratum]
+        assert part["at_risk"].min() >= 20
+        assert len(part) == (whole["at_risk"] >= 20).sum() < len(whole)
+        assert part["cut_reason"].iloc[-1] == ("curve cut: fewer than 20 patients at risk "
+                                               "after this time")
+        assert part["cut_reason"].iloc[:-1].isna().all()
+        drawn = cut.at_risk[cut.at_risk["stratum"] == stratum]["time_months"]
+        assert drawn.max() <= part["time_months"].max()
+    assert cut.summary.equals(full.summary) and cut.logrank == full.logrank
+    assert any("at least 20 patients" in note for note in cut.notes)
+    assert survival.cut_at_risk(full, None) is full
+    assert survival.cut_at_risk(full, 1) is full  # every step has at least one at risk
