@@ -25,6 +25,7 @@ from dash import dcc
 
 from components.figures import level_text
 from components.i18n import N_, _, fmt_date, tr
+from queries.analyses.response import response_definition
 from queries.disclosure.policy import policy_for
 from queries.disclosure.release import notice
 
@@ -356,7 +357,7 @@ def survival_tests(result: Any) -> pd.DataFrame:
 def survival_about(result: Any) -> tuple[str, ...]:
     about = []
     if result.definition is not None:
-        about.append(_("Endpoint: {definition}", definition=result.definition.text()))
+        about.append(_("Endpoint: {definition}", definition=result.definition.text(tr())))
     about.append(_("Denominator: the patients of each group in the medians table; a curve's "
                    "step is computed over the patients at risk at that time."))
     about += [f"{warning}." for warning in result.warnings]
@@ -423,7 +424,8 @@ def response_export(result: Any, shown: Shown | None = None) -> Export:
     rates = pick(released_counts(result.rates, counts), RATE_COLUMNS)
     best = pick(released_counts(result.counts, ["n"]), {
         "stratum": "stratum", "bor": "best_response", "n": "patients", "pct": "share"})
-    about = (_("Response: {definition}", definition=result.definition),
+    about = (_("Response: {definition}", definition=response_definition(
+                 result.response, result.denominator, tr())),
              _("ORR = complete + partial response, DCR = ORR + stable disease, best overall "
                "response of the index line (RECIST 1.1); exact Clopper-Pearson 95% CI."),
              *(f"{note}." for note in result.notes))

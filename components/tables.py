@@ -24,7 +24,8 @@ from components.figures import (
     level_text,
     shown,
 )
-from components.i18n import _
+from components.i18n import _, tr
+from queries.analyses.response import response_definition
 
 
 def _table(header: Sequence[str], rows: list[html.Tr], numeric_from: int = 1,
@@ -117,7 +118,7 @@ def survival_caption(result) -> list:
     """The endpoint's definition, log-rank test and hazard ratio in words, and notes."""
     parts: list = []
     if result.definition is not None:
-        parts.append(html.Div(result.definition.text(), className="endpoint-definition mb-1"))
+        parts.append(html.Div(result.definition.text(tr()), className="endpoint-definition mb-1"))
     for warning in result.warnings:
         parts.append(html.Div(f"⚠ {warning}.", className="survival-warning text-warning"))
     if result.rmst_difference is not None:
@@ -136,10 +137,11 @@ def survival_caption(result) -> list:
               strata=", ".join(lr.strata), chi2=f"{lr.statistic:.2f}", df=lr.df,
               p=fmt_p(lr.p_value)), className="survival-logrank"))
     if result.trend is not None:
-        tr = result.trend
+        trend = result.trend
         parts.append(html.Span(
             _("Log-rank test for trend across {strata} (in this order): χ² = {chi2}, 1 df, {p}. ",
-              strata=", ".join(tr.strata), chi2=f"{tr.statistic:.2f}", p=fmt_p(tr.p_value)),
+              strata=", ".join(trend.strata), chi2=f"{trend.statistic:.2f}",
+              p=fmt_p(trend.p_value)),
             className="survival-trend"))
     if result.hazard_ratio is not None:
         hr = result.hazard_ratio
@@ -184,7 +186,8 @@ def response_table(result) -> dbc.Table:
 def response_caption(result) -> list:
     parts = [_("ORR = complete + partial response, DCR = ORR + stable disease, best overall "
              "response of the index line (RECIST 1.1); exact Clopper-Pearson 95% CI. ")]
-    parts.append(html.Div(result.definition, className="response-definition mb-1"))
+    parts.append(html.Div(response_definition(result.response, result.denominator, tr()),
+                          className="response-definition mb-1"))
     if result.test is not None:
         parts.append(html.Span(_("{outcome} difference across {strata}: {test}, {p}. ",
                                  outcome=result.test.outcome,

@@ -19,8 +19,11 @@ options below change an expression, never the base table:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from queries.i18n import DEFAULT_LOCALE, N_, Translator, translator
 
 CONFIRMATION_DAYS = 28
 STABLE_DISEASE_MIN_DAYS = 42
@@ -38,12 +41,12 @@ class Endpoint(StrEnum):
 
 
 LABELS: dict[str, str] = {
-    "os": "Overall survival",
-    "pfs": "Real-world progression-free survival (rwPFS)",
-    "ttd": "Real-world time to treatment discontinuation (rwTTD)",
-    "ttnt": "Real-world time to next treatment (rwTTNT)",
-    "dor": "Duration of response (DoR)",
-    "ttr": "Time to response",
+    "os": N_("Overall survival"),
+    "pfs": N_("Real-world progression-free survival (rwPFS)"),
+    "ttd": N_("Real-world time to treatment discontinuation (rwTTD)"),
+    "ttnt": N_("Real-world time to next treatment (rwTTNT)"),
+    "dor": N_("Duration of response (DoR)"),
+    "ttr": N_("Time to response"),
 }
 
 
@@ -68,9 +71,16 @@ class EndpointOptions:
             raise ValueError(f"response must be one of {RESPONSE_MODES}, not {self.response!r}")
 
 
+DEFINITION_TEXT = N_("{label}. Time zero: {time_zero}. Event: {event}. Censored: {censoring}. "
+                     "Patients: {population}.")
+
+
 @dataclass(frozen=True)
 class EndpointDefinition:
-    """An endpoint in words: what starts the clock, what is an event, what censors, who counts."""
+    """An endpoint in words: what starts the clock, what is an event, what censors, who counts.
+
+    The fields are in English; ``text(language)`` gives the whole definition in another
+    language (made again from ``options``)."""
 
     endpoint: str
     label: str
@@ -79,10 +89,16 @@ class EndpointDefinition:
     censoring: str
     population: str
     left_out: str  # "patients without ..." (completes "N patients without ... were left out")
+    options: EndpointOptions = field(default_factory=EndpointOptions, compare=False,
+                                     repr=False)
 
-    def text(self) -> str:
-        return (f"{self.label}. Time zero: {self.time_zero}. Event: {self.event}. "
-                f"Censored: {self.censoring}. Patients: {self.population}.")
+    def text(self, language: Translator | None = None) -> str:
+        words = self
+        if language is not None and language.locale != DEFAULT_LOCALE:
+            words = definition(self.endpoint, self.options, language)
+        return (language or translator()).gettext(
+            DEFINITION_TEXT, label=words.label, time_zero=words.time_zero, event=words.event,
+            censoring=words.censoring, population=words.population)
 
 
 @dataclass(frozen=True)
@@ -95,61 +111,72 @@ class EndpointSql:
     params: dict[str, int]
 
 
-def _response_words(options: EndpointOptions) -> str:
+def _response_words(options: EndpointOptions, g: Callable[..., str]) -> str:
     if options.response == "confirmed":
-        return (f"a CR or PR confirmed by a CR/PR at least {CONFIRMATION_DAYS} days later "
-                "(RECIST 1.1)")
-    return "a CR or PR (unconfirmed)"
+        return g(N_("a CR or PR confirmed by a CR/PR at least {days} days later (RECIST 1.1)"),
+                 days=CONFIRMATION_DAYS)
+    return g(N_("a CR or PR (unconfirmed)"))
 
 
-def _pfs_censoring(options: EndpointOptions) -> str:
-    text = "at the last adequate tumour assessment (CR, PR, SD or PD)"
+def _pfs_censoring(options: EndpointOptions, g: Callable[..., str]) -> str:
     if options.censor_at_next_line:
-        text += (", or at the start of the next line when that comes first (progression or "
-                 "death after it does not count)")
-    return text + "; never later than last follow-up"
+        return g(N_("at the last adequate tumour assessment (CR, PR, SD or PD), or at the start "
+                    "of the next line when that comes first (progression or death after it "
+                    "does not count); never later than last follow-up"))
+    return g(N_("at the last adequate tumour assessment (CR, PR, SD or PD); never later than "
+                "last follow-up"))
 
 
-def definition(endpoint: Endpoint | str, options: EndpointOptions | None = None
-               ) -> EndpointDefinition:
-    """The endpoint's definition in plain words, for the plot caption and the exports."""
+def definition(endpoint: Endpoint | str, options: EndpointOptions | None = None,
+               language: Translator | None = None) -> EndpointDefinition:
+    """The endpoint's definition in plain words (English unless ``language``), for the plot
+    caption and the exports."""
     options = options or EndpointOptions()
+    g = (language or translator()).gettext
     ep = Endpoint(endpoint)
     window = options.pfs_death_window_days
-    pfs_event = ("progression (PD) on a tumour assessment of the index line after index, or "
-                 f"death within {window} days after the last adequate assessment")
-    assessed = ("patients with an adequate tumour assessment (CR, PR, SD or PD) of the index "
-                "line after index")
-    not_assessed = "an adequate tumour assessment of the index line after index"
-    index_line = "patients with treatment rows of the index line"
-    on_line = "treatment rows of the index line (the index is not a treatment start)"
+    pfs_event = g(N_("progression (PD) on a tumour assessment of the index line after index, or "
+                     "death within {window} days after the last adequate assessment"),
+                  window=window)
+    assessed = g(N_("patients with an adequate tumour assessment (CR, PR, SD or PD) of the "
+                    "index line after index"))
+    not_assessed = g(N_("an adequate tumour assessment of the index line after index"))
+    index_line = g(N_("patients with treatment rows of the index line"))
+    on_line = g(N_("treatment rows of the index line (the index is not a treatment start)"))
+    index_date = g(N_("index date"))
+    response = _response_words(options, g)
     words = {
-        Endpoint.OS: ("index date", "death from any cause",
-                      "alive patients at their last follow-up", "every cohort patient",
-                      "follow-up after index"),
-        Endpoint.PFS: ("index date", pfs_event, _pfs_censoring(options), assessed,
+        Endpoint.OS: (index_date, g(N_("death from any cause")),
+                      g(N_("alive patients at their last follow-up")),
+                      g(N_("every cohort patient")), g(N_("follow-up after index"))),
+        Endpoint.PFS: (index_date, pfs_event, _pfs_censoring(options, g), assessed,
                        not_assessed),
-        Endpoint.TTD: ("index date", "discontinuation of the index-line regimen (the end of its "
-                       "last-ending drug, or the start of the next line if earlier) or death",
-                       "patients still on the index-line regimen at their last follow-up",
-                       index_line, on_line),
-        Endpoint.TTNT: ("index date", "start of the next treatment line, or death",
-                        "patients without either at their last follow-up", index_line,
+        Endpoint.TTD: (index_date, g(N_("discontinuation of the index-line regimen (the end of "
+                                        "its last-ending drug, or the start of the next line if "
+                                        "earlier) or death")),
+                       g(N_("patients still on the index-line regimen at their last "
+                            "follow-up")), index_line, on_line),
+        Endpoint.TTNT: (index_date, g(N_("start of the next treatment line, or death")),
+                        g(N_("patients without either at their last follow-up")), index_line,
                         on_line),
-        Endpoint.DOR: (f"the first response: {_response_words(options)}, before progression",
-                       pfs_event, _pfs_censoring(options), "responders only",
-                       "such a response before their rwPFS event or censoring"),
-        Endpoint.TTR: ("index date", f"the first response: {_response_words(options)}",
-                       "at the rwPFS event or censoring time when no response came before it "
-                       "(progression and death censor: 1 - KM overstates the chance of ever "
-                       "responding)", assessed, not_assessed),
+        Endpoint.DOR: (g(N_("the first response: {response}, before progression"),
+                         response=response),
+                       pfs_event, _pfs_censoring(options, g), g(N_("responders only")),
+                       g(N_("such a response before their rwPFS event or censoring"))),
+        Endpoint.TTR: (index_date, g(N_("the first response: {response}"), response=response),
+                       g(N_("at the rwPFS event or censoring time when no response came before "
+                            "it (progression and death censor: 1 - KM overstates the chance of "
+                            "ever responding)")), assessed, not_assessed),
     }[ep]
     if options.landmark_days is not None:
         day = options.landmark_days
-        words = (f"day {day} after {words[0]} (landmark)", words[1], words[2],
-                 f"{words[3]}, alive, in follow-up and free of the event at day {day}",
-                 f"{words[4]}, or who were not followed event-free to day {day}")
-    return EndpointDefinition(ep.value, LABELS[ep.value], *words)
+        words = (g(N_("day {day} after {start} (landmark)"), day=day, start=words[0]),
+                 words[1], words[2],
+                 g(N_("{patients}, alive, in follow-up and free of the event at day {day}"),
+                   patients=words[3], day=day),
+                 g(N_("{patients}, or who were not followed event-free to day {day}"),
+                   patients=words[4], day=day))
+    return EndpointDefinition(ep.value, g(LABELS[ep.value]), *words, options=options)
 
 
 def endpoint_sql(endpoint: Endpoint | str, options: EndpointOptions | None = None) -> EndpointSql:

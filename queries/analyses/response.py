@@ -31,7 +31,7 @@ from queries.analyses.strata import (
     stratum_column,
 )
 from queries.cohort.kept_tables import Cohort
-from queries.i18n import N_
+from queries.i18n import N_, Translator, translator
 from queries.snapshot.schema import BOR_CATEGORIES, DISEASE_CONTROL, NOT_EVALUABLE, RESPONDERS
 
 RESPONSE_MODES = ("confirmed", "unconfirmed")
@@ -40,18 +40,22 @@ DEFAULT_RESPONSE = "confirmed"
 DEFAULT_DENOMINATOR = "all"
 
 
-def response_definition(response: str, denominator: str) -> str:
-    """The response rules and the denominator in words (shown beside the panel and in exports)."""
-    rule = ("confirmed: a CR or PR counts only when a CR/PR at least 28 days later confirms it "
-            "(RECIST 1.1)" if response == "confirmed" else
-            "unconfirmed: every CR or PR counts")
-    denom = ("all patients; those without any tumour assessment are shown as 'Not evaluable'"
-             if denominator == "all" else
-             "evaluable patients only (with at least one tumour assessment); patients without "
-             "one are shown but not counted")
-    return (f"Best overall response of the index line after index, up to the first PD "
-            f"(nothing after PD counts), {rule}; SD needs an assessment at least 42 days after "
-            f"index. Denominator: {denom}. Defaults: confirmed, all patients.")
+def response_definition(response: str, denominator: str,
+                        language: Translator | None = None) -> str:
+    """The response rules and the denominator in words (shown beside the panel and in exports),
+    English unless ``language``."""
+    g = (language or translator()).gettext
+    rule = (g(N_("confirmed: a CR or PR counts only when a CR/PR at least 28 days later "
+                 "confirms it (RECIST 1.1)")) if response == "confirmed" else
+            g(N_("unconfirmed: every CR or PR counts")))
+    denom = (g(N_("all patients; those without any tumour assessment are shown as 'Not "
+                  "evaluable'")) if denominator == "all" else
+             g(N_("evaluable patients only (with at least one tumour assessment); patients "
+                  "without one are shown but not counted")))
+    return g(N_("Best overall response of the index line after index, up to the first PD "
+                "(nothing after PD counts), {rule}; SD needs an assessment at least 42 days "
+                "after index. Denominator: {denominator}. Defaults: confirmed, all patients."),
+             rule=rule, denominator=denom)
 
 
 def clopper_pearson(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float]:

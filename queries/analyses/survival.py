@@ -145,7 +145,8 @@ class SurvivalResult:
             hr = {**vars(self.hazard_ratio), "direction": self.hazard_ratio.direction}
         return jsonable_dict({
             "endpoint": self.endpoint, "stratification": self.stratification,
-            "definition": ({**vars(self.definition), "text": self.definition.text()}
+            "definition": ({**{k: v for k, v in vars(self.definition).items()
+                                if k != "options"}, "text": self.definition.text()}
                            if self.definition else None),
             "curve": self.curve, "summary": self.summary, "at_risk": self.at_risk,
             "milestones": self.milestones, "rmst": self.rmst,

@@ -74,12 +74,12 @@ def test_numbers_are_rounded_not_printed_with_fifteen_decimals():
 
 
 def test_readme_defines_the_endpoint_and_every_column():
-    readme = _unzip(exports.survival_export(_result()), SHOWN)["README.txt"]
+    readme = " ".join(_unzip(exports.survival_export(_result()), SHOWN)["README.txt"].split())
     assert "Women at first ICI" in readme and "synthetic-io-1" in readme
     assert "Event: death from any cause" in readme
     assert "Censored:" in readme and "Denominator:" in readme
     for header in ("Survival probability", "At risk", "Groups compared", "p-value"):
-        assert f"    {header}: " in readme
+        assert f" {header}: " in readme
 
 
 def test_headers_and_readme_are_finnish_when_the_ui_is(monkeypatch):
@@ -128,3 +128,24 @@ def test_a_cut_survival_download_says_where_the_curves_end():
     curve = pd.read_csv(io.StringIO(files["curve.csv"]))
     assert curve["At risk"].min() >= 25
     assert "fewer than 25 patients at risk" in files["README.txt"]
+
+
+def test_endpoint_and_response_definitions_are_written_in_the_users_language():
+    from queries.analyses.endpoints import EndpointOptions
+    from queries.analyses.response import response_definition
+    from queries.i18n import translator
+
+    fi = translator("fi")
+    pfs = definition("pfs", EndpointOptions(pfs_death_window_days=90, landmark_days=30))
+    english, finnish = pfs.text(), pfs.text(fi)
+    assert "within 90 days" in english and "day 30" in english
+    assert "90 päivän" in finnish and "päivänä 30" in finnish and "Time zero" not in finnish
+    assert pfs.text(translator("en")) == english
+    assert "Denominator: all patients" in response_definition("confirmed", "all")
+    assert "Nimittäjä: kaikki potilaat" in response_definition("confirmed", "all", fi)
+
+
+def test_a_finnish_survival_download_defines_the_endpoint_in_finnish(monkeypatch):
+    monkeypatch.setattr(i18n, "current_locale", lambda: "fi")
+    readme = " ".join(_unzip(exports.survival_export(_result()), SHOWN)["README.txt"].split())
+    assert "kuolema mistä tahansa syystä" in readme and "death from any cause" not in readme
