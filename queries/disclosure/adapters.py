@@ -765,6 +765,28 @@ def _pro_share_rows(frame: pd.DataFrame, num: str, den: str, share: str,
     return out
 
 
+def _pro_severity(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, list[str]]:
+    """Each item's levels as parts of its released whole: a small level is hidden with a
+    second one (secondary suppression), so the item's total minus the shown levels cannot
+    give it back; each share from released counts only."""
+    out = frame.copy().astype({"patients": object, "denominator": object, "share": object})
+    suppressed: list[str] = []
+    for item, rows in frame.groupby("item", sort=False):
+        total = protect_count(int(rows["denominator"].iloc[0]), policy)
+        parts = protect_parts([int(v) for v in rows["patients"]],
+                              int(rows["denominator"].iloc[0]), policy,
+                              labels=[str(v) for v in rows["severity"]])
+        out.loc[rows.index, "patients"] = [p.value for p in parts.result]
+        out.loc[rows.index, "denominator"] = total.value
+        out.loc[rows.index, "share"] = [
+            None if (pct := percent_of(p, total, policy).value) is None else float(pct) / 100
+            for p in parts.result]
+        suppressed += [f"pro severity {item}: {s}" for s in parts.suppressed]
+    for column in ("patients", "denominator", "share"):
+        out[column] = pd.to_numeric(out[column], errors="coerce")  # withheld: NaN
+    return out, suppressed
+
+
 def protect_pro(result: ProResult, policy: Policy) -> Protected[ProResult]:
     """PROs for a role: small bins hidden, counts rounded, rates from released counts."""
     if policy.exact:
@@ -772,9 +794,10 @@ def protect_pro(result: ProResult, policy: Policy) -> Protected[ProResult]:
     scores, hidden = _pro_scores(result.scores, policy)
     completion = _pro_share_rows(result.completion, "patients_answered", "patients_followed",
                                  "completion", policy)
-    severity = _pro_share_rows(result.severity, "patients", "denominator", "share", policy)
+    severity, hidden_levels = _pro_severity(result.severity, policy)
     participants = protect_count(result.participants, policy)
     suppressed = [f"pro scores: {hidden} bin(s) with few patients hidden"] if hidden else []
+    suppressed += hidden_levels
     return Protected(replace(result, scores=scores, completion=completion, severity=severity,
                              participants=int(participants.value or 0),
                              n=int(protect_count(result.n, policy).value or 0)), suppressed)

@@ -133,3 +133,19 @@ def test_partner_gets_the_panel_from_released_counts_through_the_bundle(everyone
     shown = shares[~hidden]
     expected = (shown["patients"] / shown["denominator"]).round(3)
     assert ((shown["share"] - expected).abs() < 0.0006).all()
+
+
+def test_a_small_severity_level_is_hidden_with_a_second_one_so_the_total_cannot_give_it_back():
+    from queries.disclosure.adapters import protect_pro
+
+    exact = _result()
+    exact.severity.loc[exact.severity["severity"] == "very severe", "patients"] = 4
+    exact.severity.loc[exact.severity["severity"] == "none", "patients"] = 11
+    released = protect_pro(exact, policy_for("partner"))
+    levels = released.result.severity
+    hidden = levels["patients"].isna()
+    assert hidden.sum() >= 2 and levels.loc[hidden, "share"].isna().all()
+    assert any("pro severity Fatigue severity" in s for s in released.suppressed)
+    shown = levels[~hidden]
+    assert ((shown["patients"] / shown["denominator"]).round(3) == shown["share"].astype(float)
+            ).all()
