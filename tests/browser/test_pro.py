@@ -1,7 +1,8 @@
 """Patient-reported outcomes in headless Chromium, in English and in Finnish: a clinician adds
 a PRO criterion in the builder ("QLQ-C30 global health status < 50 within 30 days before
 index"), sees the count the compiled definition gives, and opens the Patient-reported panel of
-the analyses page, whose figure is drawn. Screenshots go to tests/output/screenshots/."""
+the analyses page, whose figure is drawn, and the same scale for two cohorts on the Compare
+page. Screenshots go to tests/output/screenshots/."""
 
 from __future__ import annotations
 
@@ -137,6 +138,16 @@ def run_scenario(dash_duo, app, language: str) -> None:
         lambda _d: len(graph_state(dash_duo, ids.PRO_SEVERITY_GRAPH)[1]) == 5)
     dash_duo.driver.execute_script("window.scrollTo(0, 0);")
     full_height(dash_duo, f"pro-analyses-{language}")
+
+    # Compare: the builder's cohort (A) against the default cohort (B), one line each
+    dash_duo.driver.get(dash_duo.server_url + "/compare")
+    names = patient_wait(dash_duo, WAIT).until(
+        lambda _d: len((state := graph_state(dash_duo, ids.COMPARE_PRO_GRAPH))[1]) == 2
+        and state[1])
+    assert names[0].startswith("A: ") and names[1].startswith("B: ")
+    graph = dash_duo.find_element(f"#{ids.COMPARE_PRO_GRAPH}")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", graph)
+    screenshot(dash_duo, f"pro-compare-{language}")
     assert browser_errors(dash_duo) == []
 
 
