@@ -426,6 +426,8 @@ def update_rules(_add, _actions, _group_actions, _removes, structure, snapshot_i
     trigger = ctx.triggered_id
     if trigger is None or not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate  # a button drawn anew, not clicked
+    if structure and not state.well_formed(structure):
+        raise PreventUpdate  # not a draft the page drew
     catalog = cohort_service(snapshot_id).catalog
     draft, _problems = current_draft(structure or state.new_draft(), collect(ctx.states_list), {}, None,
                              catalog)

@@ -24,7 +24,7 @@ from components.builder.collect import (
     widget_dependencies,
 )
 from components.builder.common import ROLES
-from components.builder.state import BuildResult, definition_from_draft
+from components.builder.state import BuildResult, definition_from_draft, well_formed
 from components.callbacks import Callbacks
 from components.cohort_access import audit_definition, cohort_service
 from components.figures import graph_config
@@ -160,7 +160,7 @@ def update_builder_results(structure, name, *args):
     """Check the cohort on the page; when valid, show its count, funnel and description."""
     user = require_role(*ROLES)
     snapshot_id, history = args[-2], args[-1] or []
-    if not structure:
+    if not structure or not well_formed(structure):
         return (no_update,) * 9 + ([], [], [], [], no_update, no_update, no_update)
     service = cohort_service(snapshot_id)
     catalog = service.catalog

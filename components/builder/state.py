@@ -152,6 +152,21 @@ def find_group(rule: dict, key: str) -> dict | None:
                  if is_group(item) and item.get("key") == key), None)
 
 
+def well_formed(draft: Any) -> bool:
+    """Has a draft sent back by the browser the shape the builder reads (any request may carry
+    anything)? Rules and items are dicts with text keys; groups nest to the importer's limit."""
+    def items_ok(node: dict, depth: int) -> bool:
+        rows = node.get("rows", [])
+        return depth <= MAX_GROUP_DEPTH and isinstance(rows, list) and all(
+            isinstance(item, dict) and isinstance(item.get("key"), str)
+            and (not is_group(item) or items_ok(item, depth + 1)) for item in rows)
+
+    rules = draft.get("rules", []) if isinstance(draft, dict) else None
+    return isinstance(rules, list) and all(
+        isinstance(rule, dict) and isinstance(rule.get("key"), str) and items_ok(rule, 1)
+        for rule in rules)
+
+
 def children_depth(group: str, depth: int) -> int:
     """JSON depth (the importer's, the rule's criteria being 1) of the items of a group at
     ``depth`` once it holds two or more: "none of" is written as two levels (not, any)."""

@@ -330,3 +330,16 @@ def test_a_share_link_nested_too_deeply_is_a_message_not_a_server_error(dash_app
     response = clients["clinician"].post(DISPATCH, json=body)
     assert response.status_code == 200
     assert "could not be opened" in json.dumps(response.get_json())
+
+
+@pytest.mark.parametrize("name", ["components.builder.results.update_builder_results",
+                                  "components.builder.page.update_rules"])
+def test_a_builder_draft_of_the_wrong_shape_is_no_server_error(dash_app, clients, name):
+    body, role = _call(dash_app, name)
+    for draft in ({"rules": [{"key": "r1", "rows": [{"key": "g1", "group": "all", "rows": 5}]}]},
+                  {"rules": [{"key": "r1", "rows": ["c1"]}]}, {"rules": "x"}):
+        sent = _with(body, ids.BUILDER_STRUCTURE, "data", draft)
+        if name.endswith("update_rules"):  # a click on "+ Add rule"
+            sent = _with(sent, ids.BUILDER_ADD_RULE, "n_clicks", 1)
+        response = clients[role].post(DISPATCH, json=sent)
+        assert response.status_code in (200, 204), (draft, response.status_code)

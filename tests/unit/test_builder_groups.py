@@ -226,3 +226,18 @@ def test_nested_groups_are_drawn_with_their_kind_and_buttons():
         assert str(ids.group_id(ids.GROUP_KIND, rule["key"], group["key"])) in page
         assert str(ids.group_action(rule["key"], group["key"], "remove")) in page
     assert page.count("builder-group-not") == 1 and page.count("builder-group-all") == 1
+
+
+def test_a_draft_of_the_wrong_shape_from_the_browser_is_refused():
+    from components.builder.state import well_formed
+
+    draft, _rule = rule_with({"any": [{"all": [WOMEN, {"not": YOUNG}]}, NEVER]})
+    assert well_formed(draft) and well_formed(new_draft())
+    for bad in ([], {"rules": "x"}, {"rules": [{"rows": []}]},
+                {"rules": [{"key": "r1", "rows": [{"key": "g1", "group": "all", "rows": 5}]}]},
+                {"rules": [{"key": "r1", "rows": ["c1"]}]}):
+        assert not well_formed(bad), bad
+    deep: dict = {"key": "c", "field": None}
+    for level in range(MAX_GROUP_DEPTH + 1):
+        deep = {"key": f"g{level}", "group": "all", "rows": [deep]}
+    assert not well_formed({"rules": [{"key": "r", "rows": [deep]}]})
