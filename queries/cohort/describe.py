@@ -199,6 +199,10 @@ class _Describer:
             if isinstance(child, EventCriterion) and child.occurrence.max is None \
                     and (child.occurrence.min or 0) == 1:
                 return self.event(child.model_copy(update={"occurrence": Occurrence(max=0)}))
+            if isinstance(child, AnyGroup) and len(child.any) > 1:
+                # The builder's "none of" group: reads better than "not (either A or B)".
+                return t.gettext("none of ({conditions})", conditions="; ".join(
+                    self.node(grandchild) for grandchild in child.any))
             return t.gettext("not ({condition})", condition=self.node(child))
         if isinstance(node, EventCriterion):
             return self.event(node)

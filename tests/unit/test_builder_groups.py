@@ -241,3 +241,15 @@ def test_a_draft_of_the_wrong_shape_from_the_browser_is_refused():
     for level in range(MAX_GROUP_DEPTH + 1):
         deep = {"key": f"g{level}", "group": "all", "rows": [deep]}
     assert not well_formed({"rules": [{"key": "r", "rows": [deep]}]})
+
+
+def test_a_none_of_group_reads_none_of_in_plain_language():
+    from queries.cohort.describe import rule_text
+    from queries.cohort.model import AllGroup
+
+    node = AllGroup.model_validate({"all": [{"any": [NEVER, {"not": {"any": [WOMEN, YOUNG]}}]}]})
+    text = rule_text(node.all[0], CATALOG, "en")
+    assert "none of (women; " in text and "not (" not in text
+    assert "ei mikään näistä (naiset; " in rule_text(node.all[0], CATALOG, "fi")
+    single = AllGroup.model_validate({"all": [{"not": {"any": [WOMEN]}}]}).all[0]
+    assert rule_text(single, CATALOG, "en").startswith("not (")
