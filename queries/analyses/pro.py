@@ -73,21 +73,26 @@ def _bins_sql() -> str:
 
 def _questionnaires(cohort: Cohort, options: ProOptions, instrument: str,
                     item: str | None) -> pd.DataFrame:
-    """Per patient and bin: questionnaires and mean score of one item (all items if None)."""
+    """Per patient and bin: questionnaires and mean score of one item (all items if None),
+    with the patient's days from index to death or last follow-up (``followed_days``)."""
     item_filter = "AND o.item = $item" if item is not None else ""
+    # GROUP BY positions, not GROUP BY ALL: the same SQL runs on every engine (queries/engine)
     sql = f"""
         WITH rows AS (
             SELECT o.patient_id, o.item, o.score,
-                   date_diff('day', c.index_date, o.assessment_date) AS days
+                   date_diff('day', c.index_date, o.assessment_date) AS days,
+                   date_diff('day', c.index_date,
+                             coalesce(p.death_date, p.last_followup_date)) AS followed_days
             FROM {cohort.table} c
-            JOIN patient_reported_outcomes o USING (patient_id)
+            JOIN patients p ON p.patient_id = c.patient_id
+            JOIN patient_reported_outcomes o ON o.patient_id = c.patient_id
             WHERE o.instrument = $instrument AND o.score IS NOT NULL {item_filter}
         )
-        SELECT patient_id, item, {_bins_sql()} AS week, count(*) AS questionnaires,
-               avg(score) AS score, max(score) AS worst
+        SELECT patient_id, item, {_bins_sql()} AS week, followed_days,
+               count(*) AS questionnaires, avg(score) AS score, max(score) AS worst
         FROM rows
         WHERE days >= -$baseline AND days <= 7 * $max_weeks
-        GROUP BY ALL
+        GROUP BY 1, 2, 3, 4
     """  # noqa: S608 - the cohort table name comes from a hash, values are bound
     params: dict[str, object] = {"instrument": instrument, "baseline": options.baseline_days,
                                  "bin": options.bin_weeks, "max_weeks": options.max_weeks}
@@ -113,27 +118,24 @@ def scale_scores(per_patient: pd.DataFrame) -> pd.DataFrame:
     return out[SCORE_COLUMNS].sort_values("week").reset_index(drop=True)
 
 
-def _followed(cohort: Cohort, weeks: list[int], participants: list[str],
-              options: ProOptions) -> dict[int, int]:
-    """Participants alive and followed at each bin's start (baseline: all participants)."""
-    if not participants:
-        return dict.fromkeys(weeks, 0)
-    frame = cohort.db.cursor().execute(
-        f"SELECT c.patient_id, date_diff('day', c.index_date, "  # noqa: S608 - hashed name
-        f"coalesce(p.death_date, p.last_followup_date)) AS days "
-        f"FROM {cohort.table} c JOIN patients p USING (patient_id) "
-        "WHERE list_contains($ids, c.patient_id)", {"ids": participants}).df()
+def _followed(per_patient: pd.DataFrame, weeks: list[int], options: ProOptions
+              ) -> dict[int, int]:
+    """Participants alive and followed at each bin's start (baseline: all participants).
+
+    Read from the questionnaire rows' ``followed_days``, not by a second query over a list of
+    patient ids: no engine-specific list parameter, and no patient ids sent back to the engine.
+    """
+    days = per_patient.drop_duplicates("patient_id")["followed_days"]
     out: dict[int, int] = {}
     for week in weeks:
         start = 0 if week == 0 else 7 * (week - options.bin_weeks) + 1
-        out[week] = int((frame["days"] >= start).sum())
+        out[week] = int((days >= start).sum())
     return out
 
 
-def _completion(cohort: Cohort, per_patient: pd.DataFrame, options: ProOptions) -> pd.DataFrame:
-    participants = sorted(per_patient["patient_id"].unique().tolist())
+def _completion(per_patient: pd.DataFrame, options: ProOptions) -> pd.DataFrame:
     weeks = list(range(0, options.max_weeks + 1, options.bin_weeks))
-    followed = _followed(cohort, weeks, participants, options)
+    followed = _followed(per_patient, weeks, options)
     answered = per_patient.groupby("week")["patient_id"].nunique()
     rows = []
     for week in weeks:
@@ -189,7 +191,7 @@ def patient_reported(cohort: Cohort, options: ProOptions | None = None) -> ProRe
         options=options, n=cohort.size,
         participants=int(per_patient["patient_id"].nunique()) if not per_patient.empty else 0,
         scores=scale_scores(per_patient),
-        completion=(_completion(cohort, per_patient, options) if not per_patient.empty
+        completion=(_completion(per_patient, options) if not per_patient.empty
                     else pd.DataFrame(columns=COMPLETION_COLUMNS)),
         severity=ctcae_severity(ctcae, options),
         definitions=definitions, empty_reason=reason)

@@ -470,7 +470,7 @@ def _cif_counts(cohort: Cohort, by: str) -> pd.DataFrame:
         "count(*) FILTER (WHERE irae) AS d_event, "
         "count(*) FILTER (WHERE NOT irae AND death_d IS NOT NULL) AS d_competing, "
         "count(*) FILTER (WHERE NOT irae AND death_d IS NULL) AS censored "
-        "FROM per GROUP BY ALL ORDER BY grp, time_days")
+        "FROM per GROUP BY 1, 2 ORDER BY grp, time_days")  # positions: portable (queries/engine)
     return cohort.db.cursor().execute(sql).df()
 
 

@@ -444,36 +444,80 @@ def base_catalog() -> Catalog:
 # ------------------------------------------------------------------- from a snapshot
 
 def build_catalog(db: Any) -> Catalog:
-    """The catalog with values, counts and ranges read from a snapshot database."""
+    """The catalog with values, counts and ranges read from a snapshot database.
+
+    One scan per table (grouping sets), not one query per field: on Spark every query is a job
+    with a fixed cost, and the sample's catalog took some forty of them.
+    """
     cur = db.cursor()
     base = base_catalog()
+    from_snapshot = [f for f in base.fields.values()
+                     if not (f.biomarker or f.pro_item or f.key == "age_at_index")]
+    stats = {table: _table_stats(cur, table, [f for f in from_snapshot if f.table == table])
+             for table in schema.TABLES}
     fields: dict[str, CatalogField] = {}
     for key, f in base.fields.items():
         if f.biomarker:
             continue
-        fields[key] = f if f.pro_item else _with_snapshot_values(cur, f)
+        fields[key] = f if f.pro_item or f.key == "age_at_index" else _with_snapshot_values(
+            f, stats[f.table])
     for f in _snapshot_biomarkers(cur):
         fields[f.key] = f
     for f in _snapshot_pro_fields(cur):
         fields[f.key] = f
-    rows = {t: int(cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608 - fixed schema
-            for t in schema.TABLES}
+    rows = {table: table_stats.rows for table, table_stats in stats.items()}
     return Catalog(fields, snapshot_id=db.snapshot_id, table_rows=rows)
 
 
-def _with_snapshot_values(cur: Any, f: CatalogField) -> CatalogField:
-    if f.key == "age_at_index":
-        return f  # depends on the index date; the builder shows a plain range
-    column, table = f.column, f.table
-    if f.type in ("categorical", "code", "boolean"):
-        rows = cur.execute(
-            f"SELECT {column} AS v, count(*) AS n FROM {table} WHERE {column} IS NOT NULL "  # noqa: S608 - catalog identifiers
-            f"GROUP BY {column} ORDER BY n DESC, v LIMIT {MAX_VALUES}"
-        ).fetchall()
-        if column == "stage":
-            return replace(f, values=stage_values({v: int(n) for v, n in rows}))
-        return replace(f, values=tuple((v, int(n)) for v, n in rows))
-    low, high = cur.execute(f"SELECT min({column}), max({column}) FROM {table}").fetchone()  # noqa: S608
+@dataclass(frozen=True)
+class _TableStats:
+    """What the catalog reads from one table: its rows, the counted values of its categorical
+    columns (most frequent first, then by value) and the ranges of the others."""
+
+    rows: int
+    values: dict[str, tuple[tuple[Any, int], ...]]
+    ranges: dict[str, tuple[Any, Any]]
+
+
+def _listed(f: CatalogField) -> bool:
+    """Whether the field's values are listed with counts (else its range is read)."""
+    return f.type in ("categorical", "code", "boolean")
+
+
+def _table_stats(cur: Any, table: str, table_fields: list[CatalogField]) -> _TableStats:
+    listed = list(dict.fromkeys(f.column for f in table_fields if _listed(f)))
+    ranged = list(dict.fromkeys(f.column for f in table_fields if not _listed(f)))
+    # identifiers from the schema; one row per value of each listed column, one for the table
+    select = [f"{col} AS v{i}, grouping({col}) AS g{i}" for i, col in enumerate(listed)]
+    select.append("count(*) AS n")
+    select += [f"min({col}) AS lo{i}, max({col}) AS hi{i}" for i, col in enumerate(ranged)]
+    sets = ", ".join([f"({col})" for col in listed] + ["()"])
+    rows = cur.execute(
+        f"SELECT {', '.join(select)} FROM {table} GROUP BY GROUPING SETS ({sets})"  # noqa: S608
+    ).fetchall()
+    total = 0
+    counted: dict[str, list[tuple[Any, int]]] = {col: [] for col in listed}
+    ranges: dict[str, tuple[Any, Any]] = dict.fromkeys(ranged, (None, None))  # empty table
+    for row in rows:
+        grouped = [i for i in range(len(listed)) if not row[2 * i + 1]]
+        n = int(row[2 * len(listed)])
+        if not grouped:  # the empty grouping set: the whole table
+            total = n
+            lows = row[2 * len(listed) + 1:]
+            ranges = {col: (lows[2 * i], lows[2 * i + 1]) for i, col in enumerate(ranged)}
+        elif row[2 * grouped[0]] is not None:
+            counted[listed[grouped[0]]].append((row[2 * grouped[0]], n))
+    values = {col: tuple(sorted(pairs, key=lambda pair: (-pair[1], pair[0]))[:MAX_VALUES])
+              for col, pairs in counted.items()}
+    return _TableStats(total, values, ranges)
+
+
+def _with_snapshot_values(f: CatalogField, stats: _TableStats) -> CatalogField:
+    if _listed(f):
+        if f.column == "stage":
+            return replace(f, values=stage_values(dict(stats.values[f.column])))
+        return replace(f, values=stats.values[f.column])
+    low, high = stats.ranges[f.column]
     return replace(f, min=low, max=high)
 
 
