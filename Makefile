@@ -39,9 +39,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# Both suites run on every core (pytest-xdist). --dist loadfile keeps each test file in one
+# worker, so a file's module fixtures (a generated snapshot, a SparkSession) are built once.
+TEST_WORKERS ?= auto
 test: $(STAMP) browser-deps java-deps lint
-	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider
-	$(VENV)/bin/pytest tests/browser -q -p no:cacheprovider --headless --webdriver Chrome \
+	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+	$(VENV)/bin/pytest tests/browser -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile \
+		--headless --webdriver Chrome \
 		--reruns 1 --only-rerun StaleElementReferenceException \
 		--only-rerun ElementClickInterceptedException
 

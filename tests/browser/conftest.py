@@ -13,8 +13,10 @@ from selenium.webdriver.common.by import By
 from config import ROOT, Settings
 
 # dash.testing numbers its servers' ports from 58050 in every pytest process; a different base
-# per process lets two browser runs share one machine (IOCOHORT_TEST_PORT_BASE=61000 ...).
-BaseDashRunner._next_port = int(os.environ.get("IOCOHORT_TEST_PORT_BASE", "58050"))
+# per process lets two browser runs share one machine (IOCOHORT_TEST_PORT_BASE=61000 ...), and
+# each pytest-xdist worker (gw0, gw1, ...) takes its own block of 200 ports.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+BaseDashRunner._next_port = int(os.environ.get("IOCOHORT_TEST_PORT_BASE", "58050")) + 200 * _WORKER
 
 SCREENSHOTS = ROOT / "tests" / "output" / "screenshots"
 DEMO_PASSWORDS = {

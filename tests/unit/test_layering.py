@@ -28,7 +28,8 @@ QUERIES_MAY_NOT_IMPORT = ("dash", "flask", "flask_login", "werkzeug", "component
                           "config", "app")
 # Declared but never imported: the WSGI server, command-line tools, a pytest plugin and type
 # stubs (and dash[testing], the extra that brings the dash_duo fixture).
-TOOLS = {"gunicorn", "ruff", "mypy", "pandas-stubs", "scipy-stubs", "pytest-rerunfailures"}
+TOOLS = {"gunicorn", "ruff", "mypy", "pandas-stubs", "scipy-stubs", "pytest-rerunfailures",
+         "pytest-xdist"}
 # Runs in a venv of its own (.venv-load from bench/load-requirements.lock, made by `make bench`):
 # locust needs urllib3 2, the app's pinned selenium urllib3 1.26.
 OWN_VENV_MODULES = {"bench.locustfile"}
