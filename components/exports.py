@@ -360,8 +360,8 @@ def survival_about(result: Any) -> tuple[str, ...]:
         about.append(_("Endpoint: {definition}", definition=result.definition.text(tr())))
     about.append(_("Denominator: the patients of each group in the medians table; a curve's "
                    "step is computed over the patients at risk at that time."))
-    about += [f"{warning}." for warning in result.warnings]
-    about += [f"{note}." for note in result.notes]
+    about += [f"{tr().text(warning)}." for warning in result.warnings]
+    about += [f"{tr().text(note)}." for note in result.notes]
     if result.stratification and result.logrank is not None:
         about.append(_("Unknown / untested groups are drawn but left out of the tests."))
     cut = result.curve["cut_reason"].dropna() if "cut_reason" in result.curve else []
@@ -428,7 +428,7 @@ def response_export(result: Any, shown: Shown | None = None) -> Export:
                  result.response, result.denominator, tr())),
              _("ORR = complete + partial response, DCR = ORR + stable disease, best overall "
                "response of the index line (RECIST 1.1); exact Clopper-Pearson 95% CI."),
-             *(f"{note}." for note in result.notes))
+             *(f"{tr().text(note)}." for note in result.notes))
     return Export((Table("rates", RATES, rates), Table("best_response", BEST_RESPONSE, best),
                    Table("tests", RESPONSE_TESTS, response_tests(result))), about)
 
@@ -455,7 +455,7 @@ def safety_about(result: Any) -> tuple[str, ...]:
               else _("all adverse events")),
             _("Denominator: every patient of the cohort ({n}), with or without an event.",
               n=size if size is not None else "—"),
-            *(f"{note}." for note in result.notes))
+            *(f"{tr().text(note)}." for note in result.notes))
 
 
 def safety_export(result: Any, shown: Shown | None = None) -> Export:

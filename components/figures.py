@@ -24,6 +24,7 @@ from components.i18n import (
     fmt_percent,
     localize_released,
     plotly_separators,
+    tr,
 )
 from queries.cohort.catalog import PRO_INSTRUMENT_SHORT, PRO_ITEM_LABELS
 from queries.cohort.vocabulary import histology_name
@@ -810,7 +811,7 @@ def incidence_figure(result, top: int = 6) -> go.Figure:
     """Cumulative incidence curves (Aalen-Johansen, 95% CI band) of the largest groups."""
     title = _("Grade ≥ 3 immune-related AE: cumulative incidence by regimen (death competing)")
     if result.empty_reason or result.curve.empty:
-        return empty_figure(result.empty_reason or _("no data"), title)
+        return empty_figure(tr().text(result.empty_reason or _("no data")), title)
     groups = result.groups.head(top)["group"].tolist()
     fig = go.Figure()
     for i, group in enumerate(groups):

@@ -120,7 +120,8 @@ def survival_caption(result) -> list:
     if result.definition is not None:
         parts.append(html.Div(result.definition.text(tr()), className="endpoint-definition mb-1"))
     for warning in result.warnings:
-        parts.append(html.Div(f"⚠ {warning}.", className="survival-warning text-warning"))
+        parts.append(html.Div(f"⚠ {tr().text(warning)}.",
+                              className="survival-warning text-warning"))
     if result.rmst_difference is not None:
         diff = result.rmst_difference
         parts.append(html.Span(
@@ -149,14 +150,14 @@ def survival_caption(result) -> list:
             _("Hazard ratio {group} vs {reference} (reference; above 1: events sooner in "
               "{group}): {hr} (95% CI {low}–{high}), {p}; {method}. ", group=hr.group,
               reference=hr.reference, hr=fmt_ratio(hr.hr), low=fmt_ratio(hr.ci_lower),
-              high=fmt_ratio(hr.ci_upper), p=fmt_p(hr.p_value), method=hr.method),
+              high=fmt_ratio(hr.ci_upper), p=fmt_p(hr.p_value), method=_(hr.method)),
             className="survival-hr"))
     if not parts and not result.empty_reason:
         parts.append(_("Choose a stratification to compare groups (log-rank test, hazard ratio). "))
     if result.stratification and result.logrank is not None:
         parts.append(_("Unknown / untested groups are drawn but left out of the tests. "))
     for note in result.notes:
-        parts.append(f"{note}. ")
+        parts.append(f"{tr().text(note)}. ")
     return parts
 
 
@@ -198,7 +199,7 @@ def response_caption(result) -> list:
                                  outcome=result.trend.outcome,
                                  strata=", ".join(result.trend.strata), test=_(result.trend.test),
                                  p=fmt_p(result.trend.p_value)), className="response-trend"))
-    parts.extend(f"{note}. " for note in result.notes)
+    parts.extend(f"{tr().text(note)}. " for note in result.notes)
     return parts
 
 

@@ -62,6 +62,21 @@ def _fill(text: str, values: dict[str, object]) -> str:
     return text.format(**values) if values else text
 
 
+class Text(str):
+    """English text produced in ``queries`` (a note, a reason, a definition) that keeps its
+    catalogue message and values, so the UI can show it in another language: it is the English
+    string everywhere else (comparisons, JSON, the command line). Mark the message with ``N_``:
+    ``Text(N_("{n} patients were left out"), n=3)``."""
+
+    msgid: str
+    values: dict[str, object]
+
+    def __new__(cls, msgid: str, **values: object) -> Text:
+        made = super().__new__(cls, _fill(msgid, values))
+        made.msgid, made.values = msgid, values
+        return made
+
+
 @dataclass(frozen=True)
 class Translator:
     """Translation and number/date formatting for one locale."""
@@ -73,8 +88,16 @@ class Translator:
         return _translations(self.locale)
 
     def gettext(self, message: str, **values: object) -> str:
-        """The translation of ``message`` with ``{name}`` placeholders filled from ``values``."""
-        return _fill(self._catalogue.gettext(message), values)
+        """The translation of ``message`` with ``{name}`` placeholders filled from ``values``
+        (a ``Text`` value is put in in this language too)."""
+        shown = {k: self.text(v) if isinstance(v, Text) else v for k, v in values.items()}
+        return _fill(self._catalogue.gettext(message), shown)
+
+    def text(self, value: object) -> str:
+        """``value`` in this language when it is a ``Text``, else as it is."""
+        if isinstance(value, Text):
+            return self.gettext(value.msgid, **value.values)
+        return str(value)
 
     def ngettext(self, singular: str, plural: str, n: int, **values: object) -> str:
         """Singular or plural form for ``n``; ``{n}`` is ``n`` formatted for the locale."""

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from queries.i18n import DEFAULT_LOCALE, N_, Translator, translator
+from queries.i18n import DEFAULT_LOCALE, N_, Text, Translator, translator
 
 CONFIRMATION_DAYS = 28
 STABLE_DISEASE_MIN_DAYS = 42
@@ -132,7 +132,9 @@ def definition(endpoint: Endpoint | str, options: EndpointOptions | None = None,
     """The endpoint's definition in plain words (English unless ``language``), for the plot
     caption and the exports."""
     options = options or EndpointOptions()
-    g = (language or translator()).gettext
+    # English words stay Text, so a note quoting them ("patients without ...") can be shown
+    # in another language too
+    g: Callable[..., str] = language.gettext if language is not None else Text
     ep = Endpoint(endpoint)
     window = options.pfs_death_window_days
     pfs_event = g(N_("progression (PD) on a tumour assessment of the index line after index, or "

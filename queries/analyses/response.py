@@ -31,7 +31,7 @@ from queries.analyses.strata import (
     stratum_column,
 )
 from queries.cohort.kept_tables import Cohort
-from queries.i18n import N_, Translator, translator
+from queries.i18n import N_, Text, Translator, translator
 from queries.snapshot.schema import BOR_CATEGORIES, DISEASE_CONTROL, NOT_EVALUABLE, RESPONDERS
 
 RESPONSE_MODES = ("confirmed", "unconfirmed")
@@ -217,14 +217,14 @@ def best_overall_response(cohort: Cohort, strata: str | None = None,
     if response not in RESPONSE_MODES:
         raise ValueError(f"response must be one of {RESPONSE_MODES}, not {response!r}")
     if cohort.size == 0:
-        return _empty(strata, denominator, "the cohort is empty", response)
+        return _empty(strata, denominator, Text(N_("the cohort is empty")), response)
     long = bor_counts(cohort, strata, response)
     counts, rates = rates_from_counts(long, strata, denominator)
     result = ResponseResult(strata, counts, rates, difference_test(rates), denominator,
                             response=response, trend=trend_test(rates, strata))
     if int(rates["not_evaluable"].sum()) == int(rates["n"].sum()):
-        result.empty_reason = ("no patient in this cohort has a tumour assessment of the index "
-                               "line")
+        result.empty_reason = Text(N_("no patient in this cohort has a tumour assessment of the "
+                                      "index line"))
     return result
 
 

@@ -40,6 +40,7 @@ from queries.analyses.strata import (
 )
 from queries.cohort.kept_tables import Cohort
 from queries.engine.base import Cursor
+from queries.i18n import N_, Text
 from queries.snapshot.schema import DAYS_PER_MONTH
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -87,18 +88,27 @@ class SafetyResult:
         })
 
 
-def _window_text(options: SafetyOptions) -> str:
+def _window_text(options: SafetyOptions) -> Text:
     if options.treatment_emergent_days is None:
-        text = "onset on or after index, any treatment line"
+        onset = Text(N_("onset on or after index, any treatment line"))
     else:
-        text = ("treatment-emergent: onset from index to the end of the index-line regimen (or "
-                f"the next line's start) + {options.treatment_emergent_days} days; to last "
-                "follow-up while it is ongoing")
+        onset = Text(N_("treatment-emergent: onset from index to the end of the index-line "
+                        "regimen (or the next line's start) + {days} days; to last follow-up "
+                        "while it is ongoing"), days=options.treatment_emergent_days)
+    limits = [onset]
     if options.window_days is not None:
-        text += f", up to {options.window_days} days after index"
+        limits.append(Text(N_("up to {days} days after index"), days=options.window_days))
     if options.index_line_only:
-        text += ", recorded against the index line"
-    return text + ("; immune-related events only" if options.immune_only else "; all events")
+        limits.append(Text(N_("recorded against the index line")))
+    events = Text(N_("immune-related events only") if options.immune_only
+                  else N_("all events"))
+    if len(limits) == 1:
+        return Text(N_("{onset}; {events}"), onset=onset, events=events)
+    if len(limits) == 2:
+        return Text(N_("{onset}, {limit}; {events}"), onset=onset, limit=limits[1],
+                    events=events)
+    return Text(N_("{onset}, {limit}, {other}; {events}"), onset=onset, limit=limits[1],
+                other=limits[2], events=events)
 
 
 def events_table(cohort: Cohort) -> tuple[str, str]:
@@ -388,9 +398,10 @@ def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> Safe
     by_regimen, by_classes = groups["regimen"], groups["drug_classes"]
     reason = None
     if cohort.size == 0:
-        reason = "the cohort is empty"
+        reason = Text(N_("the cohort is empty"))
     elif overall_row["patients_any_grade"] == 0:
-        reason = "no patient in this cohort has an adverse event in the window (" + window + ")"
+        reason = Text(N_("no patient in this cohort has an adverse event in the window "
+                         "({window})"), window=window)
     return SafetyResult(cohort.size, options, overall_row, by_term, by_organ, by_regimen,
                         by_classes, window, reason)
 
@@ -505,11 +516,11 @@ def severe_irae_incidence(cohort: Cohort, by: str = "regimen",
                                                       "cumulative_incidence", "ci_lower",
                                                       "ci_upper"]))
     if cohort.size == 0:
-        empty.empty_reason = "the cohort is empty"
+        empty.empty_reason = Text(N_("the cohort is empty"))
         return empty
     counts = _cif_counts(cohort, by)
     if counts.empty:
-        empty.empty_reason = "no patient has follow-up after index"
+        empty.empty_reason = Text(N_("no patient has follow-up after index"))
         return empty
     curves, groups, marks = [], [], []
     grp = counts["grp"].astype(str).to_numpy()

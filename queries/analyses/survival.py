@@ -41,12 +41,12 @@ from queries.analyses.strata import (
 )
 from queries.cohort.kept_tables import Cohort
 from queries.engine.base import Cursor
-from queries.i18n import N_, Translator, translator
+from queries.i18n import N_, Text, Translator, translator
 from queries.snapshot.schema import DAYS_PER_MONTH
 
 Z95 = stats.norm.ppf(0.975)
 NOT_TESTED_LEVELS = (UNKNOWN, UNTESTED)
-NO_FOLLOW_UP = "no patient has a usable follow-up time"
+NO_FOLLOW_UP = Text(N_("no patient has a usable follow-up time"))
 CI_METHODS = ("log-log", "log", "plain")
 # stratifications whose fixed level order is not a clinical ordering (no trend test)
 UNORDERED = frozenset({"sex", "smoking_status", "egfr", "alk", "kras", "braf", "msi"})
@@ -76,7 +76,7 @@ class HazardRatio:
     p_value: float
     coef: float
     se: float
-    method: str = "Cox proportional hazards, Efron ties, Wald 95% CI"
+    method: str = N_("Cox proportional hazards, Efron ties, Wald 95% CI")
 
     @property
     def direction(self) -> str:
@@ -100,7 +100,7 @@ class RmstDifference:
     ci_lower_months: float
     ci_upper_months: float
     p_value: float
-    method: str = "difference of Kaplan-Meier areas, Greenwood-type variance, Wald 95% CI"
+    method: str = N_("difference of Kaplan-Meier areas, Greenwood-type variance, Wald 95% CI")
 
 
 @dataclass
@@ -554,9 +554,11 @@ def small_group_warnings(summary: pd.DataFrame) -> list[str]:
     """Groups too small for their estimates and tests to be trusted, in words."""
     small = summary[(summary["n"] < SMALL_GROUP_PATIENTS)
                     | (summary["events"] < SMALL_GROUP_EVENTS)]
-    return [f"{row.stratum} has only {row.n} patients and {row.events} events (fewer than "
-            f"{SMALL_GROUP_PATIENTS} patients or {SMALL_GROUP_EVENTS} events): its estimates "
-            "and any test involving it are unreliable" for row in small.itertuples()]
+    return [Text(N_("{group} has only {n} patients and {events} events (fewer than {min_n} "
+                    "patients or {min_events} events): its estimates and any test involving it "
+                    "are unreliable"), group=row.stratum, n=row.n, events=row.events,
+                 min_n=SMALL_GROUP_PATIENTS, min_events=SMALL_GROUP_EVENTS)
+            for row in small.itertuples()]
 
 
 # --- the panel ----------------------------------------------------------------------------
@@ -600,12 +602,13 @@ def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
             at_risk_months = default_at_risk_months(longest, every=12)
     tested = [s for s in levels if s not in NOT_TESTED_LEVELS]
     tested = tested if len(tested) >= 2 else levels
-    notes = []
+    notes: list[str] = []
     if hr_groups is not None:
         missing = [g for g in hr_groups if g not in levels]
         if missing:
-            notes.append(f"no hazard ratio: {', '.join(missing)} is not a group of this "
-                         f"analysis (groups: {', '.join(levels)})")
+            notes.append(Text(N_("no hazard ratio: {missing} is not a group of this analysis "
+                                 "(groups: {groups})"), missing=", ".join(missing),
+                              groups=", ".join(levels)))
             hr_groups = None
     elif len(tested) == 2:
         hr_groups = (tested[1], tested[0])
@@ -613,13 +616,15 @@ def fit(agg: pd.DataFrame, endpoint: Endpoint | str = Endpoint.OS,
             and bool(get(stratification).levels):
         hr_groups = (tested[-1], tested[0])
     elif len(tested) > 2:
-        notes.append(f"no single hazard ratio: there are {len(tested)} groups; the log-rank "
-                     "test compares them all, and a hazard ratio needs a chosen pair (A vs B)")
+        notes.append(Text(N_("no single hazard ratio: there are {n} groups; the log-rank test "
+                             "compares them all, and a hazard ratio needs a chosen pair "
+                             "(A vs B)"), n=len(tested)))
     rmst = rmst_table(curve, horizon_months)
     beyond = rmst.loc[rmst["rmst_months"].isna(), "stratum"].tolist()
     if beyond:
-        notes.append(f"no RMST to {horizon_months:g} months for {', '.join(beyond)}: "
-                     "follow-up ends before the horizon")
+        notes.append(Text(N_("no RMST to {months} months for {groups}: follow-up ends before "
+                             "the horizon"), months=f"{horizon_months:g}",
+                          groups=", ".join(beyond)))
     return SurvivalResult(
         endpoint=endpoint.value, stratification=stratification, curve=curve, summary=summary,
         at_risk=at_risk_table(curve, list(at_risk_months)),
@@ -685,10 +690,11 @@ def kaplan_meier(cohort: Cohort, endpoint: Endpoint | str = Endpoint.OS,
         raise ValueError(f"ci_method must be one of {CI_METHODS}, not {ci_method!r}")
     words = definition(endpoint, options)
     if cohort.size == 0:
-        return empty_result(endpoint, strata, "the cohort is empty", options)
+        return empty_result(endpoint, strata, Text(N_("the cohort is empty")), options)
     in_population = population_size(cohort, endpoint, options)
     if in_population == 0:
-        return empty_result(endpoint, strata, f"no patient in this cohort has {words.left_out}",
+        return empty_result(endpoint, strata, Text(N_("no patient in this cohort has "
+                                                       "{left_out}"), left_out=words.left_out),
                             options)
     agg = aggregate(cohort, endpoint, strata, within=hr_adjust, options=options)
     if agg.empty:
@@ -700,11 +706,11 @@ def kaplan_meier(cohort: Cohort, endpoint: Endpoint | str = Endpoint.OS,
     analysed = int(agg[["n_event", "n_censored"]].to_numpy().sum())
     result.excluded = cohort.size - analysed
     if cohort.size > in_population:
-        result.notes.insert(0, f"{cohort.size - in_population} patients without "
-                               f"{words.left_out} were left out")
+        result.notes.insert(0, Text(N_("{n} patients without {left_out} were left out"),
+                                    n=cohort.size - in_population, left_out=words.left_out))
     if in_population > analysed:
-        result.notes.insert(0, f"{in_population - analysed} patients whose time ends before "
-                               "index (data errors) were left out")
+        result.notes.insert(0, Text(N_("{n} patients whose time ends before index (data "
+                                       "errors) were left out"), n=in_population - analysed))
     return result
 
 
@@ -712,9 +718,10 @@ def _unusable_reason(cohort: Cohort, endpoint: Endpoint,
                      options: EndpointOptions | None = None) -> str | None:
     """Why the cohort has no curve for the endpoint, before aggregating (None: it may)."""
     if cohort.size == 0:
-        return "the cohort is empty"
+        return Text(N_("the cohort is empty"))
     if population_size(cohort, endpoint, options) == 0:
-        return f"no patient in this cohort has {definition(endpoint, options).left_out}"
+        return Text(N_("no patient in this cohort has {left_out}"),
+                    left_out=definition(endpoint, options).left_out)
     return None
 
 
@@ -734,7 +741,7 @@ def compare_cohorts(cohorts: list[tuple[Cohort, str]], endpoint: str,
         if part is not None and part.empty:
             reason = NO_FOLLOW_UP
         if reason:
-            notes.append(f"{label}: {reason}")
+            notes.append(Text(N_("{label}: {reason}"), label=label, reason=reason))
         elif part is not None:
             parts.append(part.assign(stratum=label))
             labels.append(label)
@@ -751,12 +758,12 @@ def compare_cohorts(cohorts: list[tuple[Cohort, str]], endpoint: str,
         if identical:
             result.logrank, result.hazard_ratio = None, None
             result.trend = None
-            notes.append("A and B hold the same patients: there is nothing to compare, so no "
-                         "test is made.")
+            notes.append(Text(N_("A and B hold the same patients: there is nothing to compare, "
+                                 "so no test is made.")))
         elif shared:
-            notes.append(f"{shared} patients are in both cohorts and count in each; the log-rank "
-                         "test and hazard ratio assume independent groups (the adjusted "
-                         "comparison below can leave them out).")
+            notes.append(Text(N_("{n} patients are in both cohorts and count in each; the "
+                                 "log-rank test and hazard ratio assume independent groups (the "
+                                 "adjusted comparison below can leave them out)."), n=shared))
     result.notes.extend(notes)
     return result
 

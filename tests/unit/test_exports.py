@@ -149,3 +149,24 @@ def test_a_finnish_survival_download_defines_the_endpoint_in_finnish(monkeypatch
     monkeypatch.setattr(i18n, "current_locale", lambda: "fi")
     readme = " ".join(_unzip(exports.survival_export(_result()), SHOWN)["README.txt"].split())
     assert "kuolema mistä tahansa syystä" in readme and "death from any cause" not in readme
+
+
+def test_notes_and_reasons_from_queries_are_shown_in_the_users_language():
+    import pickle
+
+    from queries.analyses.safety import SafetyOptions, _window_text
+    from queries.i18n import Text, translator
+
+    fi = translator("fi")
+    three = survival.aggregate_patients([10, 20, 30], [1, 0, 1], ["a", "b", "c"])
+    note = next(n for n in survival.fit(three, "os", "site").notes
+                if "no single hazard ratio" in n)
+    assert isinstance(note, Text) and note.startswith("no single hazard ratio: there are 3")
+    assert fi.text(note).startswith("ei yhtä riskisuhdetta: ryhmiä on 3")
+    assert pickle.loads(pickle.dumps(note)).msgid == note.msgid
+    window = _window_text(SafetyOptions(immune_only=True))
+    assert window.endswith("immune-related events only")
+    assert fi.text(window).endswith("vain immuunivälitteiset tapahtumat")
+    # a Text placed in a translated message is translated with it
+    assert fi.gettext("Endpoint: {definition}", definition=Text("death from any cause")) == \
+        "Päätetapahtuma: kuolema mistä tahansa syystä"
