@@ -154,7 +154,7 @@ def _survival_tab() -> dbc.Tab:
         _label(_("Cut curves where fewer than N patients remain at risk"),
                ids.SURVIVAL_MIN_AT_RISK),
         dcc.Input(id=ids.SURVIVAL_MIN_AT_RISK, type="number", min=1, max=100000, step=1,
-                  placeholder=_("off: curves run to the last patient"),
+                  placeholder=_("off"),
                   className="form-control form-control-sm", debounce=True),
         _label(_("Multivariable Cox model: covariates"), ids.SURVIVAL_COX),
         dcc.Dropdown(id=ids.SURVIVAL_COX, multi=True, value=[],

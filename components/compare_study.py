@@ -13,12 +13,12 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from access.guard import COMPARE, require_role, roles_for
-from components import compare_page, figures, ids, pages, tables
+from components import compare_page, exports, figures, ids, pages, tables
 from components.analysis_page import download_button, problem
 from components.callbacks import Callbacks
 from components.compare_page import Pair, audit_pair, open_pair
 from components.i18n import N_, _
-from components.panels import PanelUnavailable, release
+from components.panels import PanelUnavailable, Shown, release
 from queries.analyses import comparison
 from queries.analyses.comparison_options import (
     COVARIATES,
@@ -202,8 +202,11 @@ def download_study_csv(clicks, left, right, current, snapshot_id, mode, field, l
     except PanelUnavailable:
         raise PreventUpdate from None
     audit_pair(pair, "compare.study.csv", suppressed, f"method={options.method}")
-    return tables.csv_download(tables.study_frame(result), tables.safe_filename(
-        "compare_adjusted", options.method, *[o.definition_hash[:8] for o in pair.cohorts]))
+    snapshot = pair.cohorts[0].cohort.snapshot_id
+    shown = Shown({}, pair.labels, snapshot, user.role)
+    name = exports.export_name(pair.labels, snapshot, "adjusted", options.method,
+                               *[o.definition_hash[:8] for o in pair.cohorts])
+    return exports.zip_download(exports.study_export(result, shown), shown, name)
 
 
 def _graph(figure, name: str) -> dcc.Graph:

@@ -25,6 +25,7 @@ from dash import dcc
 
 from components.figures import level_text
 from components.i18n import N_, _, fmt_date, tr
+from components.tables import study_frame
 from queries.analyses.response import response_definition
 from queries.disclosure.policy import policy_for
 from queries.disclosure.release import notice
@@ -579,3 +580,56 @@ def pro_export(result: Any, shown: Shown | None = None) -> Export:
     return Export((Table("pro_scores", PRO_SCORES, pick(scores, PRO_SCORE_COLUMNS)),
                    Table("pro_ctcae_severity", PRO_SEVERITY,
                          pick(result.severity, PRO_SEVERITY_COLUMNS))), about)
+
+
+ARMS = N_("Patients per arm: in the cohort, after the overlap rule, analysed, left out")
+BALANCE = N_("Covariate balance: absolute standardized mean differences before and after "
+             "adjustment")
+HAZARD_RATIOS = N_("Hazard ratios A vs B of every outcome, crude and adjusted")
+ALL_ESTIMATES = N_("Every estimate of the comparison in one long table")
+
+COLUMNS.update({
+    "arm": (N_("Arm"), N_("A or B")),
+    "in_cohort": (N_("In the cohort"), N_("patients of the arm's cohort")),
+    "after_overlap": (N_("After the overlap rule"),
+                      N_("patients left after the rule for patients in both cohorts")),
+    "analysed": (N_("Analysed"), N_("patients matched or weighted")),
+    "unmatched": (N_("Unmatched or trimmed"), N_("patients left out by matching or trimming")),
+    "covariate": (N_("Covariate"), N_("a covariate of the propensity score")),
+    "smd_before": (N_("SMD before"), N_("standardized mean difference before adjustment")),
+    "smd_after": (N_("SMD after"), N_("standardized mean difference after adjustment")),
+    "outcome": (N_("Outcome"), N_("the endpoint or outcome compared")),
+    "analysis": (N_("Analysis"), N_("crude or adjusted")),
+    "part": (N_("Part"), N_("the part of the comparison")),
+    "name": (N_("Name"), N_("what the row is about")),
+    "statistic_name": (N_("Statistic"), N_("the statistic of the row")),
+    "value": (N_("Value"), N_("its value")),
+})
+
+
+def study_export(result: Any, shown: Shown | None = None) -> Export:
+    """The adjusted comparison: arms, balance, hazard ratios, and every estimate (long)."""
+    arms = pick(result.arms, {"arm": "arm", "label": "cohort", "cohort": "in_cohort",
+                              "after_overlap": "after_overlap", "analysed": "analysed",
+                              "unmatched": "unmatched"})
+    balance = pick(result.balance, {"covariate": "covariate", "smd_before": "smd_before",
+                                    "smd_after": "smd_after"})
+    effects = [{"outcome": outcome.label, "analysis": _(stage), "estimate": effect.hr,
+                "ci_lower": effect.ci_lower, "ci_upper": effect.ci_upper,
+                "p_value": effect.p_value, "method": effect.method}
+               for outcome in result.outcomes
+               for stage, effect in ((N_("crude"), outcome.crude), (N_("adjusted"),
+                                                                    outcome.adjusted))
+               if effect is not None]
+    long = pick(study_frame(result), {"section": "part", "name": "name",
+                                      "analysis": "analysis", "statistic": "statistic_name",
+                                      "value": "value"})
+    about = (_("Contrast: {a} vs {b}; every estimate reads A vs B.", a=result.label_a,
+               b=result.label_b),
+             *(tr().text(d) for d in result.definitions),
+             *(f"⚠ {tr().text(w)}" for w in result.warnings))
+    return Export((Table("arms", ARMS, arms), Table("balance", BALANCE, balance),
+                   Table("hazard_ratios", HAZARD_RATIOS,
+                         _rows(effects, ("outcome", "analysis", "estimate", "ci_lower",
+                                         "ci_upper", "p_value", "method"))),
+                   Table("all_estimates", ALL_ESTIMATES, long)), about)

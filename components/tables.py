@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import dcc, html
+from dash import html
 
 from components.figures import (
     EMPTY,
@@ -373,20 +373,6 @@ def _side_text(row: pd.Series, suffix: str) -> str:
     if row["key"] != "age" and is_missing(side["n"]) and not withheld:
         return n_pct(0, 0.0)  # a level only the other cohort has
     return _value_text(side)
-
-
-# --- downloads ----------------------------------------------------------------------------
-
-
-def csv_download(frame: pd.DataFrame, filename: str) -> dict:
-    """dcc.Download data for a CSV of ``frame`` (no index column)."""
-    return dcc.send_data_frame(frame.to_csv, filename, index=False)
-
-
-def safe_filename(*parts: object) -> str:
-    """A file name from fixed parts (keys, short hashes), never from free text."""
-    text = "_".join(str(p) for p in parts if p not in (None, ""))
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)[:120] + ".csv"
 
 
 # --- study comparison ---------------------------------------------------------------------

@@ -170,3 +170,22 @@ def test_notes_and_reasons_from_queries_are_shown_in_the_users_language():
     # a Text placed in a translated message is translated with it
     assert fi.gettext("Endpoint: {definition}", definition=Text("death from any cause")) == \
         "Päätetapahtuma: kuolema mistä tahansa syystä"
+
+
+def test_the_adjusted_comparison_download_has_arms_balance_and_hazard_ratios():
+    from queries.analyses.comparison import compare_groups
+    from queries.analyses.comparison_options import ComparisonOptions
+    from tests.unit.test_comparison import _confounded
+
+    a, b = _confounded(1500, 7)
+    result = compare_groups(a, b, "A: young", "B: old",
+                            ComparisonOptions(covariates=("age", "ecog"), endpoints=("os",)))
+    files = _unzip(exports.study_export(result), Shown({}, ("A: young", "B: old"), "s",
+                                                       "clinician"))
+    assert set(files) == {"README.txt", "arms.csv", "balance.csv", "hazard_ratios.csv",
+                          "all_estimates.csv"}
+    hrs = pd.read_csv(io.StringIO(files["hazard_ratios.csv"]))
+    adjusted = result.outcomes[0].adjusted
+    row = hrs[hrs["Analysis"] == "adjusted"].iloc[0]
+    assert row["Estimate"] == round(adjusted.hr, 3) and row["p-value"] > 0
+    assert "A: young vs B: old" in files["README.txt"]

@@ -257,9 +257,9 @@ def test_graph_config_exports_png_from_the_toolbar():
     assert config["toImageButtonOptions"]["filename"] == "survival"
 
 
-def test_csv_file_names_never_carry_free_text():
-    name = tables.safe_filename("os", "../../etc/passwd", "ab12")
-    assert "/" not in name and name.endswith(".csv")
+def test_download_names_never_carry_a_path():
+    name = exports.export_name(("../../etc/passwd",), "snap", "os", "ab12")
+    assert "/" not in name and ".." not in name
 
 
 def test_formatters_pass_protected_strings_through():
