@@ -367,7 +367,7 @@ def survival_about(result: Any) -> tuple[str, ...]:
         about.append(_("Unknown / untested groups are drawn but left out of the tests."))
     cut = result.curve["cut_reason"].dropna() if "cut_reason" in result.curve else []
     if len(cut):
-        about.append(_("The curves end early: {reason}.", reason=cut.iloc[0]))
+        about.append(_("The curves end early: {reason}.", reason=tr().text(cut.iloc[0])))
     return tuple(about)
 
 

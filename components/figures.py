@@ -349,7 +349,7 @@ def _curve_traces(part: pd.DataFrame, name: str, col: str, group: str) -> list[g
             x=cut["time_months"], y=cut["survival"], mode="markers",
             marker=dict(symbol="line-ns-open", size=16, color=col, line=dict(width=3)),
             legendgroup=group, showlegend=False, name=name,
-            hovertemplate="%{x:.1f} " + _("months") + ": " + str(cut["cut_reason"].iloc[0])
+            hovertemplate="%{x:.1f} " + _("months") + ": " + tr().text(cut["cut_reason"].iloc[0])
                           + "<extra>" + group + "</extra>"))
     censored = part[pd.to_numeric(part.get("censored", 0), errors="coerce").fillna(0) > 0]
     if len(censored) and len(censored) <= CENSOR_TICKS_MAX:
@@ -415,7 +415,7 @@ def survival_figure(result, title: str | None = None) -> go.Figure:
                        font=dict(size=12, color="#333"))
     cut = curve["cut_reason"].dropna() if "cut_reason" in curve else []
     if len(cut):
-        fig.add_annotation(text=f"| {cut.iloc[0]}",
+        fig.add_annotation(text=f"| {tr().text(cut.iloc[0])}",
                            xref="paper", yref="y domain", x=0.0, y=0.0, xanchor="left",
                            yanchor="bottom", showarrow=False, font=dict(size=11, color="#555"),
                            name="curve-cut-note")

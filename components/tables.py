@@ -180,7 +180,7 @@ def response_table(result) -> dbc.Table:
                 **{"data-stratum": str(row["stratum"])})
         for _i, row in result.rates.iterrows()
     ]
-    return _table([_("Stratum"), _("Patients"), _("No assessment"), _("Evaluable"), _("Responders"),
+    return _table([_("Stratum"), _("Patients"), _("No assessment"), _("Denominator"), _("Responders"),
                    _("ORR (95% CI)"), _("DCR (95% CI)")], rows)
 
 

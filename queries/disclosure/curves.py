@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from queries.disclosure.policy import Policy, Protected, protect_count, round_estimate
+from queries.i18n import N_, Text
 from queries.snapshot.schema import DAYS_PER_MONTH
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -137,8 +138,8 @@ def kaplan_meier_rows(counts: ReleasedCounts, policy: Policy,
     for row in rows:
         row["cut_reason"] = None
     if len(rows) > 1:
-        rows[-1]["cut_reason"] = (f"curve ends: fewer than {policy.min_count} patients "
-                                  "remain at risk after this time")
+        rows[-1]["cut_reason"] = Text(N_("curve ends: fewer than {k} patients remain at risk "
+                                         "after this time"), k=policy.min_count)
     return rows
 
 

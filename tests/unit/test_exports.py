@@ -189,3 +189,13 @@ def test_the_adjusted_comparison_download_has_arms_balance_and_hazard_ratios():
     row = hrs[hrs["Analysis"] == "adjusted"].iloc[0]
     assert row["Estimate"] == round(adjusted.hr, 3) and row["p-value"] > 0
     assert "A: young vs B: old" in files["README.txt"]
+
+
+def test_a_protected_curve_end_is_said_in_the_users_language():
+    from queries.i18n import translator
+
+    released = release_result(_result(n=400, seed=5), "partner").result
+    reason = released.curve["cut_reason"].dropna().iloc[0]
+    assert reason.startswith("curve ends: fewer than 10 patients")
+    assert translator("fi").text(reason).startswith("käyrä päättyy: tämän jälkeen riskissä on "
+                                                     "alle 10 potilasta")
