@@ -463,8 +463,8 @@ def cox_choice(value: object) -> tuple[str, ...]:
 
 def _show_cox(result, shown: Shown) -> tuple:
     """Forest plot of the multivariable Cox model with its PH check, for the chosen covariates."""
-    caption = [html.Div(result.method), html.Div(result.definition)]
-    caption += [html.Div(f"{note}.") for note in result.notes]
+    caption = [html.Div(tr().text(result.method)), html.Div(tr().text(result.definition))]
+    caption += [html.Div(f"{tr().text(note)}.") for note in result.notes]
     if not result.empty_reason:
         caption.insert(0, html.Div(_("{n} patients, {events} events.", n=result.n,
                                      events=result.events)))

@@ -676,7 +676,7 @@ def cox_forest_figure(model, title: str | None = None) -> go.Figure:
     title = title or _("{endpoint}: multivariable Cox model (hazard ratio, 95% CI)",
                        endpoint=label)
     if model.empty_reason or model.terms.empty:
-        return empty_figure(model.empty_reason or _("no model terms"), title)
+        return empty_figure(tr().text(model.empty_reason or _("no model terms")), title)
     terms = model.terms.iloc[::-1]
     names = [_("{a} vs {b}", a=t, b=r) if r else t for t, r in zip(terms["term"], terms["reference"],
                                                         strict=True)]

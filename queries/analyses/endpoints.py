@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from queries.i18n import DEFAULT_LOCALE, N_, Text, Translator, translator
+from queries.i18n import DEFAULT_LOCALE, N_, Text, Translator
 
 CONFIRMATION_DAYS = 28
 STABLE_DISEASE_MIN_DAYS = 42
@@ -93,10 +93,15 @@ class EndpointDefinition:
                                      repr=False)
 
     def text(self, language: Translator | None = None) -> str:
+        """The whole definition in ``language``; without one, English ``Text`` (so it can
+        still be shown in another language where it is quoted)."""
+        if language is None:
+            return Text(DEFINITION_TEXT, label=self.label, time_zero=self.time_zero,
+                        event=self.event, censoring=self.censoring, population=self.population)
         words = self
-        if language is not None and language.locale != DEFAULT_LOCALE:
+        if language.locale != DEFAULT_LOCALE:
             words = definition(self.endpoint, self.options, language)
-        return (language or translator()).gettext(
+        return language.gettext(
             DEFINITION_TEXT, label=words.label, time_zero=words.time_zero, event=words.event,
             censoring=words.censoring, population=words.population)
 

@@ -30,6 +30,7 @@ from queries.analyses.strata import (
     order_levels,
 )
 from queries.cohort.kept_tables import Cohort
+from queries.i18n import N_, Text
 
 AGE_UNIT_YEARS = 10
 MISSING_LEVELS = (UNKNOWN, UNTESTED, OTHER_RESULT)
@@ -104,34 +105,37 @@ def multivariable_cox(cohort: Cohort, endpoint: Endpoint | str, covariates: list
         if key != "age":
             get(key)  # ValueError naming the valid keys
     words = definition(ep, options).text()
-    method = ("Cox proportional hazards (lifelines CoxPHFitter, Efron ties), Wald 95% CI"
-              + (", robust (sandwich) standard errors" if robust else "")
-              + "; PH check: scaled Schoenfeld residuals vs rank of time")
+    method = Text(N_("Cox proportional hazards (lifelines CoxPHFitter, Efron ties), Wald 95% "
+                     "CI{robust}; PH check: scaled Schoenfeld residuals vs rank of time"),
+                  robust=Text(N_(", robust (sandwich) standard errors")) if robust else "")
     model = CoxModel(ep.value, list(covariates), pd.DataFrame(columns=TERM_COLUMNS), 0, 0, 0,
                      robust, method, words)
     if not covariates:
-        model.empty_reason = "choose at least one covariate"
+        model.empty_reason = Text(N_("choose at least one covariate"))
         return model
     frame, _ = _frame(cohort, ep, list(covariates), options)
     complete = _complete_cases(frame, list(covariates))
     model.left_out = int(cohort.size - len(complete))
     if model.left_out:
-        model.notes.append(f"{model.left_out} patients left out: outside the endpoint's "
-                           "population, or an unknown/untested value of a covariate")
+        model.notes.append(Text(N_("{n} patients left out: outside the endpoint's population, "
+                                   "or an unknown/untested value of a covariate"),
+                                n=model.left_out))
     design, labels = _design(complete, list(covariates))
     constant = [c for c, _, _ in labels if design[c].nunique() < 2]
     if constant:
-        model.notes.append("left out of the model (no variation): "
-                           + ", ".join(label for c, label, _ in labels if c in constant))
+        model.notes.append(Text(N_("left out of the model (no variation): {terms}"),
+                                terms=", ".join(label for c, label, _ in labels
+                                                if c in constant)))
         labels = [t for t in labels if t[0] not in constant]
         design = design.drop(columns=constant)
     model.n, model.events = len(design), int(design["event"].sum())
     if not labels or model.events == 0:
-        model.empty_reason = "no events, or no covariate varies among the patients analysed"
+        model.empty_reason = Text(N_("no events, or no covariate varies among the patients "
+                                     "analysed"))
         return model
     if model.events < MIN_EVENTS_PER_TERM * len(labels):
-        model.notes.append(f"fewer than {MIN_EVENTS_PER_TERM} events per model term: the "
-                           "estimates may be unstable")
+        model.notes.append(Text(N_("fewer than {n} events per model term: the estimates may "
+                                   "be unstable"), n=MIN_EVENTS_PER_TERM))
     fitter = CoxPHFitter().fit(design, "time_days", "event", robust=robust)
     summary = fitter.summary
     ph = proportional_hazard_test(fitter, design, time_transform="rank").summary
@@ -149,9 +153,10 @@ def multivariable_cox(cohort: Cohort, endpoint: Endpoint | str, covariates: list
     model.terms = pd.DataFrame(rows, columns=TERM_COLUMNS)
     flagged = model.terms.loc[model.terms["ph_p_value"] < 0.05, "term"].tolist()
     if flagged:
-        model.notes.append("proportional hazards doubtful (Schoenfeld test p < 0.05) for: "
-                           + ", ".join(flagged) + "; read their hazard ratios as averages "
-                           "over time")
+        model.notes.append(Text(N_("proportional hazards doubtful (Schoenfeld test p < 0.05) "
+                                   "for: {terms}; read their hazard ratios as averages over "
+                                   "time"), terms=", ".join(flagged)))
     if not np.isfinite(model.terms[["hr", "ci_lower", "ci_upper"]].to_numpy()).all():
-        model.notes.append("some estimates are not finite (a level without events?)")
+        model.notes.append(Text(N_("some estimates are not finite (a level without "
+                                   "events?)")))
     return model

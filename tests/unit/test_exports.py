@@ -199,3 +199,12 @@ def test_a_protected_curve_end_is_said_in_the_users_language():
     assert reason.startswith("curve ends: fewer than 10 patients")
     assert translator("fi").text(reason).startswith("käyrä päättyy: tämän jälkeen riskissä on "
                                                      "alle 10 potilasta")
+
+
+def test_the_cox_model_method_and_endpoint_definition_can_be_shown_in_finnish():
+    from queries.i18n import Text, translator
+
+    fi = translator("fi")
+    words = definition("os").text()
+    assert isinstance(words, Text) and words.startswith("Overall survival. Time zero")
+    assert fi.text(words).startswith("Kokonaiselinaika. Aika alkaa: indeksipäivä")
