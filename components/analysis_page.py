@@ -113,8 +113,8 @@ def strata_key(value: str | None) -> str | None:
 
 def download_button(button_id: str, download_id: str, class_name: str = "mt-3") -> html.Div:
     return html.Div([
-        dbc.Button(_("Download CSV"), id=button_id, size="sm", color="primary", outline=True,
-                   className="btn-download"),
+        dbc.Button(_("Download data (CSV, zip)"), id=button_id, size="sm", color="primary",
+                   outline=True, className="btn-download"),
         dcc.Download(id=download_id),
     ], className=class_name)
 
