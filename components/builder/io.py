@@ -34,8 +34,8 @@ from queries.cohort.importing import import_definition
 CALLBACKS = Callbacks()
 
 MAX_UPLOAD_BYTES = 1_000_000
-SAVED_ACTIONS = (("open", N_("Open"), "primary"), ("rename", N_("Rename"), "secondary"),
-                 ("duplicate", N_("Duplicate"), "secondary"), ("delete", N_("Delete"), "danger"))
+SAVED_ACTIONS = (("open", N_("Open"), "primary"), ("rename", N_("Rename"), "primary"),
+                 ("duplicate", N_("Duplicate"), "primary"), ("delete", N_("Delete"), "danger"))
 
 
 def cohort_store() -> CohortStore:
@@ -63,7 +63,7 @@ def files_card() -> dbc.Card:
                 dbc.Button("SQL", id=ids.BUILDER_DOWNLOAD_SQL, size="sm", color="primary",
                            outline=True, n_clicks=0, title=_("download the SQL")),
                 dbc.Button(_("Text"), id=ids.BUILDER_DOWNLOAD_TEXT, size="sm", color="primary",
-                           outline=True, n_clicks=0, title="download the plain-language text"),
+                           outline=True, n_clicks=0, title=_("download the plain-language text")),
             ]),
             html.Div(className="d-flex align-items-center gap-1 mb-2", children=[
                 dbc.Input(id=ids.BUILDER_SHARE_URL, readonly=True, size="sm",

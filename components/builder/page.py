@@ -119,7 +119,7 @@ def layout() -> html.Div:
                 dbc.Input(id=ids.BUILDER_NAME, size="sm", debounce=True, maxLength=200,
                           style={"width": "22rem"}),
             ]),
-            dbc.Button(_("New cohort"), id=ids.BUILDER_NEW, color="secondary", outline=True,
+            dbc.Button(_("New cohort"), id=ids.BUILDER_NEW, color="primary", outline=True,
                        size="sm", n_clicks=0),
             dbc.Button(_("Undo"), id=ids.BUILDER_UNDO, color="secondary", outline=True, size="sm",
                        n_clicks=0, disabled=True, title=_("back to the previous complete cohort")),
