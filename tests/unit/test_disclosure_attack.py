@@ -17,8 +17,8 @@ must never happen: every other number is computed from the released counts only.
 
 Histories are released in batches, each history as one stratum of one fit: a protected
 curve, its summary row and its numbers at risk depend on that stratum's counts alone
-(checked by ``test_a_batched_history_is_released_as_on_its_own``), which keeps 300 cohorts and
-200 near-twin pairs fast. Cohorts are random subsets of the sample's index population (every
+(checked by ``test_a_batched_history_is_released_as_on_its_own``), which keeps 150 cohorts and
+100 near-twin pairs fast. Cohorts are random subsets of the sample's index population (every
 patient at their first anti-PD-(L)1 start), with their per-patient endpoints read once from
 the app's analysis base; a near twin is a cohort minus the patients of one age at index
 (``not age_at_index between [a, a]``), removing 1-9 patients.
@@ -40,8 +40,8 @@ from queries.analyses.strata import base_table
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 POLICIES = (d.policy_for("partner"), d.policy_for("advisory"))
-RANDOM_COHORTS = 300
-TWIN_PAIRS = 200
+RANDOM_COHORTS = 150
+TWIN_PAIRS = 100
 STRATIFIED_COHORTS = 12
 MOVES = (-2, -1, 1, 2)  # patients moved between an early event and late censoring
 COUNT_COLUMNS = {"curve": ["time_days", "at_risk", "events", "censored"],
@@ -301,8 +301,8 @@ def run_attacks(patients: pd.DataFrame, seed: int = 11) -> dict[str, dict[str, i
 
 def test_inverting_released_curves_never_narrows_a_count_beyond_the_released_counts(
         population):
-    """For the partner and the advisory policies, over 300 random cohorts (10-600 patients;
-    OS or PFS) and 200 near-twin pairs."""
+    """For the partner and the advisory policies, over 150 random cohorts (10-600 patients;
+    OS or PFS) and 100 near-twin pairs."""
     _, _, patients = population
     figures = run_attacks(patients)
     assert figures["totals"] == {"cohorts": RANDOM_COHORTS, "pairs": TWIN_PAIRS}

@@ -23,7 +23,7 @@ except ImportError:  # tests/unit imported as a package
     from tests.unit.definition_fuzz import hostile_definitions
     from tests.unit.test_compiler_property import strategies
 
-FUZZ_EXAMPLES = 2000
+FUZZ_EXAMPLES = 1000
 _outcomes: dict[str, int] = {"refused": 0, "materialized": 0}
 
 
