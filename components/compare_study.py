@@ -43,7 +43,7 @@ def _field(label: str, control, width: int = 3) -> dbc.Col:
 
 def study_section() -> dbc.Card:
     """The adjusted-comparison card of the Compare page."""
-    covariates = [{"label": c.label, "value": c.key} for c in COVARIATES.values()]
+    covariates = [{"label": _(c.label), "value": c.key} for c in COVARIATES.values()]
     splits = [{"label": _(SPLIT_LABELS[k]), "value": k} for k in SPLIT_FIELDS]
     controls = [
         dbc.Row([

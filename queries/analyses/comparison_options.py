@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from queries.analyses.endpoints import LABELS, definition
+from queries.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -20,17 +21,17 @@ class Covariate:
 
 # Covariates at index, each a column of the per-patient frame read from the analysis base.
 COVARIATES: dict[str, Covariate] = {c.key: c for c in (
-    Covariate("age", "Age at index, years", "continuous"),
-    Covariate("sex", "Sex", "categorical"),
-    Covariate("ecog", "ECOG at index", "categorical"),
-    Covariate("stage", "Stage at diagnosis", "categorical"),
-    Covariate("histology", "Histology (ICD-O-3)", "categorical"),
-    Covariate("cancer_type", "Cancer type", "categorical"),
-    Covariate("pdl1", "PD-L1 TPS group", "categorical"),
-    Covariate("site", "Site", "categorical"),
-    Covariate("smoking", "Smoking", "categorical"),
-    Covariate("index_year", "Year of index", "continuous"),
-    Covariate("prior_lines", "Prior lines of therapy", "continuous"),
+    Covariate("age", N_("Age at index, years"), "continuous"),
+    Covariate("sex", N_("Sex"), "categorical"),
+    Covariate("ecog", N_("ECOG at index"), "categorical"),
+    Covariate("stage", N_("Stage at diagnosis"), "categorical"),
+    Covariate("histology", N_("Histology (ICD-O-3)"), "categorical"),
+    Covariate("cancer_type", N_("Cancer type"), "categorical"),
+    Covariate("pdl1", N_("PD-L1 TPS group"), "categorical"),
+    Covariate("site", N_("Site"), "categorical"),
+    Covariate("smoking", N_("Smoking"), "categorical"),
+    Covariate("index_year", N_("Year of index"), "continuous"),
+    Covariate("prior_lines", N_("Prior lines of therapy"), "continuous"),
 )}
 DEFAULT_COVARIATES = ("age", "sex", "ecog", "stage", "cancer_type", "pdl1")
 # fields whose levels can split one cohort into A and B, or define subgroups
@@ -40,10 +41,10 @@ SPLIT_FIELDS = ("regimen", "sex", "ecog", "stage", "cancer_type", "pdl1", "site"
 ENDPOINTS: dict[str, tuple[str, str, str, str]] = {
     key: (LABELS[key], f"{key}_days", f"{key}_event", definition(key).text())
     for key in ("os", "pfs", "ttd", "ttnt")}
-BINARY = {"orr": ("Objective response rate", "responder",
+BINARY = {"orr": (N_("Objective response rate"), "responder",
                   "CR or PR as best overall response; denominator: all patients "
                   "(not evaluable counts as no response)"),
-          "severe_irae": ("Grade ≥ 3 immune-related AE", "severe_irae",
+          "severe_irae": (N_("Grade ≥ 3 immune-related AE"), "severe_irae",
                           "any immune-related AE of grade 3-5 with onset on or after index; "
                           "denominator: all patients")}
 
