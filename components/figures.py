@@ -240,7 +240,10 @@ def survival_method(result) -> str:
                        group=hr.group, reference=hr.reference, hr=fmt_ratio(hr.hr),
                        low=fmt_ratio(hr.ci_lower), high=fmt_ratio(hr.ci_upper)))
     if not parts:
-        parts.append(_("no test (one group)"))
+        strata = getattr(result, "summary", None)
+        several = strata is not None and len(strata) > 1
+        # Two cohorts of the same patients get no test (the result's notes say why).
+        parts.append(_("no test (same patients)") if several else _("no test (one group)"))
     return _("Kaplan-Meier with 95% CI; {tests}", tests="; ".join(parts))
 
 

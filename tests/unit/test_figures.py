@@ -489,3 +489,15 @@ def test_response_axis_names_the_denominator_the_rates_use():
     evaluable = figures.response_rates_figure(ResponseResult(None, counts, rates,
                                                              denominator="evaluable"))
     assert "evaluable" in evaluable.layout.yaxis.title.text
+
+
+def test_a_survival_caption_without_a_test_says_why():
+    """Two strata with no test are two cohorts of the same patients, not one group."""
+    from types import SimpleNamespace
+
+    def result(strata: int):
+        return SimpleNamespace(logrank=None, trend=None, hazard_ratio=None,
+                               summary=pd.DataFrame({"stratum": list("AB")[:strata]}))
+
+    assert "no test (same patients)" in figures.survival_method(result(2))
+    assert "no test (one group)" in figures.survival_method(result(1))
