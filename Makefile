@@ -49,9 +49,9 @@ test: $(STAMP) browser-deps java-deps lint
 		--reruns 1 --only-rerun StaleElementReferenceException \
 		--only-rerun ElementClickInterceptedException
 
-# DuckDB and Spark give equal counts, attrition and analysis aggregates (a local Spark; slow).
+# Only the DuckDB-vs-Spark equality test (`make test` runs it too, with the other unit tests).
 test-spark: $(STAMP) java-deps
-	IOCOHORT_SPARK_EQUALITY=1 $(VENV)/bin/pytest tests/unit/test_spark_equality.py -q -p no:cacheprovider
+	$(VENV)/bin/pytest tests/unit/test_spark_equality.py -q -p no:cacheprovider
 
 # The load test's locust lives in its own venv: it needs urllib3 2, the app's selenium 1.26.
 LOAD_VENV := .venv-load

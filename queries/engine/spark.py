@@ -3,9 +3,10 @@
 The views are named like the tables, so the compiler's SQL (bare table names) runs unchanged
 after :func:`~queries.engine.transpile.transpile`. Files are read where the manifest says they
 are, relative to the snapshot's location: a local folder, or a URI Spark can read
-(``hdfs://``, ``s3a://``, ...). Derived tables (cohorts, analysis bases) are cached DataFrames
-registered as temporary views; only aggregates (and the few rows of small answers) are
-collected into this process.
+(``hdfs://``, ``s3a://``, ...). Derived tables (cohorts, analysis bases) are DataFrames
+computed once and locally checkpointed on the executors (their lineage cut, so a query over
+one plans against a small leaf), registered as temporary views; only aggregates (and the few
+rows of small answers) are collected into this process.
 """
 
 from __future__ import annotations
@@ -241,7 +242,12 @@ class SparkSnapshot:
                 self._tables.move_to_end(table)
                 return self._tables[table][0]
             self._recipes[table] = (sql, params)
-            frame = self.session.sql(transpile(sql), args=_spark_args(params)).cache()
+            # Computed once and kept on the executors with its lineage cut: a query over a kept
+            # table then plans against a small leaf, not against the whole chain of SQL it was
+            # made from (index population -> cohort -> analysis base), which Spark would analyze
+            # and match against its cache on every query (seconds each).
+            frame = self.session.sql(transpile(sql), args=_spark_args(params)).localCheckpoint(
+                eager=True)
             rows = frame.count()
             frame.createOrReplaceTempView(table)
             self._tables[table] = (rows, frame)
@@ -273,6 +279,8 @@ class SparkSnapshot:
             if oldest == keep:
                 break
             _, frame = self._tables.pop(oldest)
+            # dropped from the catalog; Spark's cleaner frees the checkpointed blocks once the
+            # DataFrame is unreferenced (unpersist covers a frame that was cached instead)
             self.session.catalog.dropTempView(oldest)
             frame.unpersist()
 
