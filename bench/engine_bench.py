@@ -95,7 +95,9 @@ def run(patients: int = 1_000_000) -> dict[str, Any]:
     finally:
         duck.close()
     start = time.perf_counter()
-    session = spark_session("local[*]", "iocohort-bench")
+    # Spark's default 1 GB driver cannot broadcast the 1M-patient join sides ("Not enough memory
+    # to build and broadcast the table"); local mode runs everything in the driver.
+    session = spark_session("local[*]", "iocohort-bench", {"spark.driver.memory": "6g"})
     startup_ms = (time.perf_counter() - start) * 1000
     try:
         spark_times = _measure(SparkSnapshot.open(session, snapshot), definition, edited)

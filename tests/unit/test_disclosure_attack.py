@@ -308,7 +308,9 @@ def test_inverting_released_curves_never_narrows_a_count_beyond_the_released_cou
     assert figures["totals"] == {"cohorts": RANDOM_COHORTS, "pairs": TWIN_PAIRS}
     for policy in POLICIES:
         found = figures[policy.role]
-        assert found["with_curve"] >= 250 and found["pairs_with_curves"] >= 150, figures
+        # nearly every cohort and pair has a curve to attack (the sizes start at 10 patients)
+        assert found["with_curve"] >= 0.8 * RANDOM_COHORTS, figures
+        assert found["pairs_with_curves"] >= 0.7 * TWIN_PAIRS, figures
         assert not any(v for k, v in found.items() if "narrowed" in k or "solved" in k), \
             figures
 
