@@ -313,7 +313,7 @@ def testing_table(table1) -> dbc.Table:
     rows = [
         html.Tr(_cells([row["biomarker"], n_pct(row["tested"], row["pct_tested"],
                                                 row.get("tested_display")),
-                        row["positive_level"],
+                        level_text(row["key"], row["positive_level"]),
                         n_pct(row["positive"], row["pct_positive_of_tested"],
                               row.get("positive_display"))]))
         for _i, row in table1.biomarkers.iterrows()

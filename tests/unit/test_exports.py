@@ -208,3 +208,16 @@ def test_the_cox_model_method_and_endpoint_definition_can_be_shown_in_finnish():
     words = definition("os").text()
     assert isinstance(words, Text) and words.startswith("Overall survival. Time zero")
     assert fi.text(words).startswith("Kokonaiselinaika. Aika alkaa: indeksipäivä")
+
+
+def test_the_biomarker_testing_table_names_the_positive_level_in_finnish(monkeypatch):
+    from types import SimpleNamespace
+
+    from components import tables
+
+    monkeypatch.setattr(i18n, "current_locale", lambda: "fi")
+    table1 = SimpleNamespace(biomarkers=pd.DataFrame([{
+        "key": "egfr", "biomarker": "EGFR", "tested": 100, "pct_tested": 50.0,
+        "positive_level": "Positive", "positive": 20, "pct_positive_of_tested": 20.0}]))
+    text = str(tables.testing_table(table1).to_plotly_json())
+    assert "Positiiviset" in text and "'Positive'" not in text
