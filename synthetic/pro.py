@@ -61,14 +61,24 @@ QLQ_SCALES: tuple[tuple[str, float, bool, float, float], ...] = (
     ("Financial difficulties", 100 / 3, False, 12.0, 0.2),
 )
 # PRO-CTCAE items: (name, mean level at a typical state, loading on the latent deviation).
+# The means set the share of first-ICI patients whose worst answer in weeks 1-12 is moderate
+# or worse (level >= 2); on 100,000 patients (17,399 answering) they give the shares after
+# "->", each inside a range around published checkpoint-inhibitor figures (clinician-reported
+# any-grade rates of anti-PD-1 monotherapy, e.g. CheckMate 067 and KEYNOTE-006/-024, and
+# PRO-CTCAE cohorts, where moderate-or-worse patient reports are of the same order):
+#   fatigue 25-35 % -> 31 %; diarrhoea 5-15 % -> 12 % (DIARRHOEA_BASE_PROBS, colitis included);
+#   nausea 5-15 % -> 10 %; decreased appetite 10-25 % -> 17 %;
+#   shortness of breath 15-30 % (two in five answering have NSCLC) -> 20 %.
+# The mean latent deviation is negative (ECOG, the drop before progression), which raises
+# every item above its mean, hence means at or below 0.
 CTCAE_ITEMS: tuple[tuple[str, float, float], ...] = (
     ("Diarrhea frequency", 0.0, 0.0),  # drawn separately (planted effect)
-    ("Fatigue severity", 1.2, 0.04),
-    ("Nausea frequency", 0.4, 0.015),
-    ("Decreased appetite severity", 0.7, 0.03),
-    ("Shortness of breath severity", 0.8, 0.025),
+    ("Fatigue severity", 0.0, 0.04),
+    ("Nausea frequency", -0.15, 0.015),
+    ("Decreased appetite severity", -0.2, 0.03),
+    ("Shortness of breath severity", 0.0, 0.025),
 )
-DIARRHOEA_BASE_PROBS = (0.62, 0.28, 0.10)  # levels 0, 1, 2 outside colitis windows
+DIARRHOEA_BASE_PROBS = (0.80, 0.17, 0.03)  # levels 0, 1, 2 outside colitis windows
 ECOG_GHS_SHIFT = (0.0, -8.0, -18.0, -26.0, -32.0)
 PATIENT_SD = 12.0
 VISIT_SD = 9.0

@@ -243,3 +243,39 @@ def test_questionnaire_completion_falls_over_time(big):
     steps = qlq["score"].to_numpy() * 12 / 100  # two 7-point items: steps of 100/12
     assert np.allclose(steps, np.round(steps), atol=0.02)
     assert qlq["score"].between(0, 100).all()
+
+
+# PRO-CTCAE: share of first-ICI patients answering an item whose worst answer in weeks 1-12
+# after index is moderate or worse (level >= 2). Anchors: clinician-reported any-grade rates of
+# anti-PD-1 monotherapy (CheckMate 067, KEYNOTE-006/-024: fatigue ~20-35 %, diarrhoea ~15-20 %
+# of which grade >= 2 a third, nausea ~10-15 %, decreased appetite ~10-15 %) and PRO-CTCAE
+# cohorts on checkpoint inhibitors, where moderate-or-worse reports are of the same order; about
+# 3 in 10 report moderate or worse fatigue. Shortness of breath is higher: two in five have NSCLC.
+PRO_CTCAE_MODERATE_OR_WORSE = {
+    "Fatigue severity": (0.25, 0.35),
+    "Diarrhea frequency": (0.05, 0.15),
+    "Nausea frequency": (0.05, 0.15),
+    "Decreased appetite severity": (0.10, 0.25),
+    "Shortness of breath severity": (0.15, 0.30),
+}
+
+
+def _moderate_or_worse_in_first_3_months(big: Big) -> pd.Series:
+    pro = big.table("patient_reported_outcomes")
+    ctcae = pro[pro["instrument"] == "PRO-CTCAE"].merge(big.index()[["patient_id", "index_date"]])
+    days = (ctcae["assessment_date"] - ctcae["index_date"]).dt.days
+    worst = ctcae[days.between(1, 84)].groupby(["item", "patient_id"])["score"].max()
+    return (worst >= 2).groupby(level="item").mean()
+
+
+def test_about_3_in_10_report_moderate_or_worse_fatigue_in_the_first_3_months(big):
+    share = _moderate_or_worse_in_first_3_months(big)["Fatigue severity"]
+    low, high = PRO_CTCAE_MODERATE_OR_WORSE["Fatigue severity"]
+    assert low <= share <= high, share
+
+
+def test_every_pro_ctcae_item_has_a_plausible_moderate_or_worse_share(big):
+    shares = _moderate_or_worse_in_first_3_months(big)
+    assert set(shares.index) >= set(PRO_CTCAE_MODERATE_OR_WORSE)
+    for item, (low, high) in PRO_CTCAE_MODERATE_OR_WORSE.items():
+        assert low <= shares[item] <= high, (item, shares[item])
