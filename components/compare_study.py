@@ -1,25 +1,26 @@
 """The Compare page's adjusted comparison: two cohorts (or two levels of a field within cohort
 A), a propensity score, matching or weighting, balance, and crude vs adjusted outcomes.
 
-Every callback: role check -> open the cohorts -> ``queries.analyses.comparison`` ->
-disclosure for the role -> audit -> pure figures and tables. Patient rows and matched sets
-stay on the server.
+The comparison and its download are one ``panels.Panel`` (run on its button): role check ->
+open the cohorts -> ``queries.analyses.comparison`` -> disclosure for the role -> audit -> pure
+figures and tables. Patient rows and matched sets stay on the server; the level chooser gets
+counts only.
 """
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
-from dash.exceptions import PreventUpdate
 
 from access.guard import COMPARE, require_role, roles_for
-from components import compare_page, exports, figures, ids, pages, tables
+from components import compare_page, exports, figures, ids, pages, panels, tables
 from components.analysis_page import download_button, problem
 from components.callbacks import Callbacks
 from components.compare_page import Pair, audit_pair, open_pair
 from components.i18n import N_, _
-from components.panels import PanelUnavailable, Shown, release
+from components.panels import PanelUnavailable
 from queries.analyses import comparison
+from queries.analyses import panels as analysis
 from queries.analyses.comparison_options import (
     COVARIATES,
     DEFAULT_COVARIATES,
@@ -27,7 +28,7 @@ from queries.analyses.comparison_options import (
     ComparisonError,
     ComparisonOptions,
 )
-from queries.disclosure import policy_for, protect_count
+from queries.disclosure.release import released_levels
 
 ROLES = roles_for(COMPARE)
 CALLBACKS = Callbacks()
@@ -89,15 +90,6 @@ def study_section() -> dbc.Card:
     return dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className="mb-3 shadow-sm")
 
 
-CHOICES = (State(ids.COMPARE_LEFT, "value"), State(ids.COMPARE_RIGHT, "value"))
-STORES = (State(ids.COHORT_STORE, "data"), State(ids.SNAPSHOT_STORE, "data"))
-SETTINGS = (State(ids.STUDY_MODE, "value"), State(ids.STUDY_FIELD, "value"),
-            State(ids.STUDY_LEVEL_A, "value"), State(ids.STUDY_LEVEL_B, "value"),
-            State(ids.STUDY_COVARIATES, "value"), State(ids.STUDY_METHOD, "value"),
-            State(ids.STUDY_CALIPER, "value"), State(ids.STUDY_TRIM, "value"),
-            State(ids.STUDY_OVERLAP, "value"), State(ids.STUDY_SUBGROUPS, "value"))
-
-
 def _choice(value: object, allowed: tuple[str, ...], default: str) -> str:
     return value if isinstance(value, str) and value in allowed else default
 
@@ -124,24 +116,29 @@ def options_from(method, caliper, trim, overlap, covariates, subgroups) -> Compa
         subgroups=_keys(subgroups, SPLIT_FIELDS))
 
 
-def run_study(user, left, right, current, snapshot_id, mode, field, level_a, level_b,
-              options: ComparisonOptions) -> tuple[comparison.StudyComparison, Pair, list[str]]:
-    """Open the cohorts, compare, release for the role; raises PanelUnavailable."""
-    pair = open_pair(user, left, right, current, snapshot_id)
+def study_choices(mode, field, level_a, level_b, covariates, method, caliper, trim, overlap,
+                  subgroups) -> dict:
+    """The comparison asked for: two cohorts, or two levels of a field within cohort A."""
+    return {"levels": _choice(mode, (TWO_COHORTS, TWO_LEVELS), TWO_COHORTS) == TWO_LEVELS,
+            "field": _choice(field, SPLIT_FIELDS, "regimen"),
+            "level_a": level_a if isinstance(level_a, str) else None,
+            "level_b": level_b if isinstance(level_b, str) else None,
+            "options": options_from(method, caliper, trim, overlap, covariates, subgroups)}
+
+
+def study_result(pair: Pair, levels: bool, field: str, level_a: str | None,
+                 level_b: str | None, options: ComparisonOptions) -> comparison.StudyComparison:
+    """The exact comparison (cached in ``queries``); raises PanelUnavailable."""
     try:
-        if _choice(mode, (TWO_COHORTS, TWO_LEVELS), TWO_COHORTS) == TWO_LEVELS:
-            if not (isinstance(level_a, str) and isinstance(level_b, str)):
+        if levels:
+            if level_a is None or level_b is None:
                 raise PanelUnavailable(_("Choose the two levels to compare."))
-            result = comparison.compare_levels(pair.cohorts[0].cohort,
-                                               _choice(field, SPLIT_FIELDS, "regimen"),
-                                               level_a, level_b, options)
-        else:
-            result = comparison.compare_cohorts(pair.cohorts[0].cohort, pair.cohorts[1].cohort,
-                                                pair.labels[0], pair.labels[1], options)
+            return analysis.study_levels_panel(pair.cohorts[0].cohort, field, level_a, level_b,
+                                               options)
+        return analysis.study_cohorts_panel(pair.cohorts[0].cohort, pair.cohorts[1].cohort,
+                                            pair.labels[0], pair.labels[1], options)
     except ComparisonError as exc:
         raise PanelUnavailable(str(exc)) from exc
-    released, suppressed = release(result, user)
-    return released, pair, suppressed  # type: ignore[return-value]
 
 
 @CALLBACKS.callback(Output(ids.STUDY_LEVEL_A, "options"), Output(ids.STUDY_LEVEL_B, "options"),
@@ -157,56 +154,36 @@ def update_study_levels(field, left, current, snapshot_id, right):
         pair = open_pair(user, left, right, current, snapshot_id)
     except PanelUnavailable:
         return [], [], None, None
-    frame = comparison.patient_frame(pair.cohorts[0].cohort)
     key = _choice(field, SPLIT_FIELDS, "regimen")
-    counts = frame[key].astype("string").fillna("Unknown").value_counts()  # i18n: a data level
-    policy = policy_for(user.role)
-    levels = [str(level) for level, n in counts.items()
-              if protect_count(int(n), policy).value is not None]
+    levels = released_levels(comparison.split_level_counts(pair.cohorts[0].cohort, key),
+                             user.role)
     audit_pair(pair, "compare.study.levels", [], f"field={key}")
     options = [{"label": level, "value": level} for level in levels]
     return options, options, (levels[0] if levels else None), \
         (levels[1] if len(levels) > 1 else None)
 
 
-@CALLBACKS.callback(Output(ids.STUDY_RESULTS, "children"), Input(ids.STUDY_RUN, "n_clicks"),
-          *CHOICES, *STORES, *SETTINGS, prevent_initial_call=True)
-def update_study(clicks, left, right, current, snapshot_id, mode, field, level_a, level_b,
-                 covariates, method, caliper, trim, overlap, subgroups):
-    """Run the adjusted comparison and draw it."""
-    user = require_role(*ROLES)
-    if not clicks:
-        raise PreventUpdate
-    options = options_from(method, caliper, trim, overlap, covariates, subgroups)
-    try:
-        result, pair, suppressed = run_study(user, left, right, current, snapshot_id, mode,
-                                             field, level_a, level_b, options)
-    except PanelUnavailable as exc:
-        return problem(str(exc))
-    audit_pair(pair, "compare.study", suppressed,
-               f"method={options.method}; covariates={','.join(options.covariates)}")  # i18n: log
-    return study_view(result)
-
-
-@CALLBACKS.callback(Output(ids.STUDY_DOWNLOAD, "data"), Input(ids.STUDY_CSV_BUTTON, "n_clicks"),
-          *CHOICES, *STORES, *SETTINGS, prevent_initial_call=True)
-def download_study_csv(clicks, left, right, current, snapshot_id, mode, field, level_a, level_b,
-                       covariates, method, caliper, trim, overlap, subgroups):
-    user = require_role(*ROLES)
-    if not clicks:
-        raise PreventUpdate
-    options = options_from(method, caliper, trim, overlap, covariates, subgroups)
-    try:
-        result, pair, suppressed = run_study(user, left, right, current, snapshot_id, mode,
-                                             field, level_a, level_b, options)
-    except PanelUnavailable:
-        raise PreventUpdate from None
-    audit_pair(pair, "compare.study.csv", suppressed, f"method={options.method}")
-    snapshot = pair.cohorts[0].cohort.snapshot_id
-    shown = Shown({}, pair.labels, snapshot, user.role)
-    name = exports.export_name(pair.labels, snapshot, "adjusted", options.method,
-                               *[o.definition_hash[:8] for o in pair.cohorts])
-    return exports.zip_download(exports.study_export(result, shown), shown, name)
+# Run on the button only (a comparison takes seconds on a large cohort); showing it and then
+# downloading it compute it once (cached in queries.analyses.panels).
+STUDY = panels.Panel(
+    key="study", roles=ROLES,
+    outputs=((ids.STUDY_RESULTS, "children"),),
+    run=ids.STUDY_RUN,
+    controls=(("mode", ids.STUDY_MODE, "value"), ("field", ids.STUDY_FIELD, "value"),
+              ("level_a", ids.STUDY_LEVEL_A, "value"), ("level_b", ids.STUDY_LEVEL_B, "value"),
+              ("covariates", ids.STUDY_COVARIATES, "value"),
+              ("method", ids.STUDY_METHOD, "value"), ("caliper", ids.STUDY_CALIPER, "value"),
+              ("trim", ids.STUDY_TRIM, "value"), ("overlap", ids.STUDY_OVERLAP, "value"),
+              ("subgroups", ids.STUDY_SUBGROUPS, "value")),
+    choose=study_choices,
+    compute=study_result,
+    show=lambda result, _shown: (study_view(result),),
+    unavailable=lambda message: (problem(message),),
+    detail=lambda options, **_choices:
+        f"method={options.method}; covariates={','.join(options.covariates)}",
+    csv=panels.Csv(ids.STUDY_CSV_BUTTON, ids.STUDY_DOWNLOAD, export=exports.study_export,
+                   name=lambda options, **_choices: ("adjusted", options.method)),
+)
 
 
 def _graph(figure, name: str) -> dcc.Graph:
@@ -246,5 +223,7 @@ def layout() -> html.Div:
 
 
 PAGE = pages.register(pages.Page("/compare", N_("Compare"), ROLES, layout, order=25))
+
+panels.register_panel(CALLBACKS, compare_page.SCOPE, STUDY)
 
 register = CALLBACKS.register  # register(app): this section's callbacks on ``app``

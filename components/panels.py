@@ -128,7 +128,9 @@ class Panel:
     control offers, i.e. a forged request); ``compute(target, **choices)`` returns the exact
     result; ``show(released, shown)`` and ``unavailable(message)`` return one value per
     output; ``detail(**choices)`` is the audit detail; ``idle(**choices)``, when it returns
-    outputs, is shown without opening a cohort (e.g. nothing chosen yet)."""
+    outputs, is shown without opening a cohort (e.g. nothing chosen yet). ``run``, a button
+    id: the view is computed on its click only, with the cohorts and controls as they are
+    then (a computation too long to follow every change)."""
 
     key: str
     roles: tuple[str, ...]
@@ -143,6 +145,7 @@ class Panel:
     protect: Callable[[Any, Any], tuple[Any, list[str]]] = release
     idle: Callable[..., tuple[Any, ...] | None] = field(default=lambda **_kwargs: None)
     images: tuple[Image, ...] = ()
+    run: str | None = None
 
 
 def _released(panel: Panel, scope: Scope, user: Any, cohort_values: Sequence[Any],
@@ -198,6 +201,10 @@ def register_panel(callbacks: Callbacks, scope: Scope, panel: Panel) -> None:
 
     def view(*values: Any) -> Any:
         user = require_role(*panel.roles)
+        if panel.run is not None:
+            clicks, *values = values
+            if not clicks:
+                raise PreventUpdate
         choices = choices_of(values)
         idle = panel.idle(**choices)
         if idle is not None:
@@ -213,9 +220,15 @@ def register_panel(callbacks: Callbacks, scope: Scope, panel: Panel) -> None:
                             all_outputs)
 
     outputs = [Output(i, p) for i, p in all_outputs]
-    inputs = [Input(i, p) for i, p in (*scope.inputs, *((c, p) for _name_, c, p in panel.controls))]
+    sources = (*scope.inputs, *((c, p) for _name_, c, p in panel.controls))
     _name(view, f"{scope.action}_{panel.key}")
-    callbacks.add(view, outputs[0] if len(outputs) == 1 else outputs, *inputs)
+    if panel.run is None:
+        callbacks.add(view, outputs[0] if len(outputs) == 1 else outputs,
+                      *(Input(i, p) for i, p in sources))
+    else:
+        callbacks.add(view, outputs[0] if len(outputs) == 1 else outputs,
+                      Input(panel.run, "n_clicks"), *(State(i, p) for i, p in sources),
+                      prevent_initial_call=True)
     if panel.csv is not None:
         _register_csv(callbacks, scope, panel, panel.csv, choices_of)
 

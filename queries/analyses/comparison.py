@@ -179,6 +179,35 @@ def field_levels(frame: pd.DataFrame, field_key: str) -> list[str]:
     return [str(v) for v in frame[field_key].astype("string").value_counts().index]
 
 
+# the analysis-base column behind each split field (as _FRAME_SQL names them)
+_SPLIT_COLUMNS = {"regimen": "s_regimen", "sex": "s_sex", "ecog": "s_ecog", "stage": "s_stage",
+                  "cancer_type": "s_cancer_type", "pdl1": "s_pdl1_tps", "site": "s_site",
+                  "smoking": "s_smoking_status"}
+
+
+def split_level_counts(cohort: Cohort, field_key: str) -> list[tuple[str, int]]:
+    """Patients at each level of a split field in the cohort, most frequent first: the levels
+    ``compare_levels`` accepts (a missing value is no level), counted in the engine, so no
+    patient row is read for the choice."""
+    if field_key not in SPLIT_FIELDS:
+        raise ComparisonError(f"cannot split by {field_key!r}; choose from "
+                              f"{', '.join(SPLIT_FIELDS)}")
+    if cohort.size == 0:
+        return []
+    with cohort.db.hold():  # the cohort and its base stay (or are made again) for the query
+        base = base_table(cohort)
+        cohort.db.ensure(cohort.table)
+        cohort.db.ensure(base)
+        frame = cohort.db.cursor().execute(
+            f"SELECT {_SPLIT_COLUMNS[field_key]} AS level, count(*) AS n "  # noqa: S608 - names
+            f"FROM {base} GROUP BY 1").df()
+    # the same text of a level as split_by_field compares
+    levels = frame.assign(level=frame["level"].astype("string")).dropna(subset=["level"])
+    counts = levels.groupby("level")["n"].sum()
+    return sorted(((str(level), int(n)) for level, n in counts.items()),
+                  key=lambda pair: (-pair[1], pair[0]))
+
+
 # --- the comparison -----------------------------------------------------------------------
 
 

@@ -17,7 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from queries.analyses import characteristics, multivariable, response, safety, survival
+from queries.analyses import (
+    characteristics,
+    comparison,
+    multivariable,
+    response,
+    safety,
+    survival,
+)
+from queries.analyses.comparison_options import ComparisonOptions
 from queries.analyses.endpoints import DEFAULT_DEATH_WINDOW_DAYS, EndpointOptions
 from queries.analyses.pro import ProOptions, ProResult, patient_reported
 from queries.analyses.strata import base_table, jsonable_dict
@@ -356,5 +364,26 @@ def characteristics_panel(cohort: Cohort) -> characteristics.Table1:
     """Table 1 of the cohort, as the characteristics panel shows it."""
     result = analyze(cohort, AnalysisOptions(panels=("characteristics",))).characteristics
     assert result is not None  # the one panel asked for
+    return result
+
+
+def study_cohorts_panel(cohort_a: Cohort, cohort_b: Cohort, label_a: str, label_b: str,
+                        options: ComparisonOptions) -> comparison.StudyComparison:
+    """The adjusted comparison of two cohorts, cached: showing it and then downloading it
+    read the patients and fit the propensity score once."""
+    key = repr((_cohort_key(cohort_b), label_a, label_b, options))
+    result: comparison.StudyComparison = _run_panel(
+        cohort_a, "study_cohorts", key, lambda: comparison.compare_cohorts(
+            cohort_a, cohort_b, label_a, label_b, options), use_cache=True)[0]
+    return result
+
+
+def study_levels_panel(cohort: Cohort, field_key: str, level_a: str, level_b: str,
+                       options: ComparisonOptions) -> comparison.StudyComparison:
+    """The adjusted comparison of two levels of a field within a cohort, cached."""
+    key = repr((field_key, level_a, level_b, options))
+    result: comparison.StudyComparison = _run_panel(
+        cohort, "study_levels", key, lambda: comparison.compare_levels(
+            cohort, field_key, level_a, level_b, options), use_cache=True)[0]
     return result
 

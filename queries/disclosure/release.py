@@ -16,6 +16,7 @@ Vocabulary used everywhere a count is withheld (``Policy.small_display`` and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from queries.disclosure.adapters import protect_result
@@ -57,3 +58,10 @@ def release_result(result: object, role: str) -> Protected[Any]:
 def released_size(n: int, role: str) -> Released:
     """The one released size of a cohort of ``n`` patients, for the header and every table."""
     return protect_count(n, policy_for(role))
+
+
+def released_levels(counts: Sequence[tuple[str, int]], role: str) -> list[str]:
+    """The levels (of ``(level, patients)`` pairs) that ``role`` may be offered: those whose
+    count is released, so a level's mere presence never reveals a small group."""
+    policy = policy_for(role)
+    return [level for level, n in counts if protect_count(n, policy).value is not None]

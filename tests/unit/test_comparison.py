@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 
 import cli
 from queries.analyses import characteristics, propensity
+from queries.analyses import panels as analysis_panels
 from queries.analyses.comparison import (
     ComparisonError,
     ComparisonOptions,
@@ -22,11 +24,13 @@ from queries.analyses.comparison import (
     cox_group,
     patient_frame,
     risk_contrast,
+    split_level_counts,
     weighted_km,
 )
 from queries.cohort.importing import load_definition
 from queries.cohort.materialize import materialize_definition
 from queries.disclosure import policy_for, protect_result
+from queries.disclosure.release import released_levels
 from queries.snapshot.files import open_snapshot
 
 # --- SMD, hand-worked ---------------------------------------------------------------------
@@ -282,6 +286,37 @@ def test_partner_gets_released_counts_and_no_model_based_estimate(melanoma, meth
     orr = released.binary[0].table.set_index("stage").loc["crude"]
     assert orr["risk_a"] == pytest.approx(orr["events_a"] / orr["n_a"])
     assert any("not released to your role" in w for w in released.warnings)
+
+
+@pytest.mark.parametrize("field", ["regimen", "ecog", "pdl1", "stage"])
+def test_split_levels_are_counted_in_the_engine_as_the_split_compares_them(melanoma, field):
+    frame = patient_frame(melanoma)
+    expected = frame[field].astype("string").value_counts()
+    counts = split_level_counts(melanoma, field)
+    assert dict(counts) == {str(k): int(v) for k, v in expected.items()}
+    assert [n for _level, n in counts] == sorted((n for _level, n in counts), reverse=True)
+    # every level offered can be compared: a missing value is no level ("Unknown" was offered
+    # and then refused as "not a level")
+    known = {str(v) for v in frame[field].dropna().astype("string")}
+    assert {level for level, _n in counts} == known
+
+
+def test_a_partner_is_offered_only_the_levels_whose_count_is_released(melanoma):
+    counts = [("big", 120), ("small", 4), ("ten", 10)]
+    assert released_levels(counts, "clinician") == ["big", "small", "ten"]
+    assert released_levels(counts, "partner") == ["big", "ten"]
+    regimens = split_level_counts(melanoma, "regimen")
+    assert released_levels(regimens, "partner") == [level for level, n in regimens if n >= 10]
+
+
+def test_the_study_panel_is_computed_once_for_its_view_and_its_download(melanoma):
+    options = ComparisonOptions(covariates=("age", "sex"), endpoints=("os",))
+    first = analysis_panels.study_levels_panel(melanoma, "regimen", *LEVELS.split(","), options)
+    assert analysis_panels.study_levels_panel(melanoma, "regimen", *LEVELS.split(","),
+                                              options) is first
+    other = analysis_panels.study_levels_panel(melanoma, "regimen", *LEVELS.split(","),
+                                               replace(options, method="iptw"))
+    assert other is not first and other.options.method == "iptw"
 
 
 def test_partner_categorical_smd_is_recomputed_from_released_level_counts(melanoma):
