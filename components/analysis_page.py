@@ -32,7 +32,9 @@ from queries.snapshot.schema import PRO_ITEMS, QLQ_C30, QLQ_C30_GLOBAL
 CALLBACKS = Callbacks()
 
 ROLES = roles_for(ANALYSES)
-DEFAULT_NAME = "All patients at first checkpoint inhibitor"  # i18n: stored cohort name
+# Stored in English (the default definition and its hash are the same for every reader);
+# shown in the reader's language by cohort_name.
+DEFAULT_NAME = N_("All patients at first checkpoint inhibitor")
 DEFAULT_DEFINITION: dict = {
     "schema_version": 1,
     "metadata": {"name": DEFAULT_NAME,
@@ -48,7 +50,14 @@ DEFAULT_DEFINITION: dict = {
 
 def cohort_name(opened: OpenCohort) -> str:
     metadata = getattr(opened.definition, "metadata", None)
-    return getattr(metadata, "name", None) or _("Unnamed cohort")
+    return shown_cohort_name(getattr(metadata, "name", None))
+
+
+def shown_cohort_name(name: str | None) -> str:
+    """A cohort's name as shown: the default cohort's in the reader's language."""
+    if not name:
+        return _("Unnamed cohort")
+    return _(DEFAULT_NAME) if name == DEFAULT_NAME else name
 
 
 def open_current(definition: dict | None, snapshot_id: str | None) -> tuple[OpenCohort, bool]:

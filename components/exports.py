@@ -16,17 +16,18 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from dash import dcc
 
-from components.figures import level_text
+from components.figures import BOR_LABELS, PRO_LEVEL_LABELS, data_text, level_text
 from components.i18n import N_, _, fmt_date, tr
 from components.tables import study_frame
 from queries.analyses.response import response_definition
+from queries.cohort.catalog import PRO_ITEM_LABELS
 from queries.disclosure.policy import policy_for
 from queries.disclosure.release import notice
 
@@ -210,6 +211,24 @@ def pick(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     return frame[list(present)].rename(columns=present).reset_index(drop=True)
 
 
+def shown_values(frame: pd.DataFrame, column: str, show: Callable[[Any], str]) -> pd.DataFrame:
+    """``frame`` with the data values of ``column`` as the page shows them (in the user's
+    language); a missing value or a released mark stays as it is."""
+    if column in frame:
+        frame = frame.copy()
+        frame[column] = [show(v) if isinstance(v, str) and v else v for v in frame[column]]
+    return frame
+
+
+def strata_shown(frame: pd.DataFrame, stratification: str | None) -> pd.DataFrame:
+    """The ``stratum`` column's groups as the page names them ("Nainen", "Ei testattu")."""
+    return shown_values(frame, "stratum", lambda s: level_text(stratification, s))
+
+
+def groups_shown(groups: Sequence[str], stratification: str | None) -> str:
+    return ", ".join(level_text(stratification, g) for g in groups)
+
+
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:
     """Rounded values under translated headers (unknown columns keep their key)."""
     out = pd.DataFrame({column: [rounded(v, column) for v in frame[column]]
@@ -326,29 +345,34 @@ TEST_COLUMNS = ("test", "groups", "statistic", "df", "estimate", "ci_lower", "ci
 def survival_tests(result: Any) -> pd.DataFrame:
     """Log-rank (k groups and trend), Cox hazard ratio and RMST difference, one row each."""
     rows: list[dict[str, Any]] = []
+    key = result.stratification
+
+    def group(name: str) -> str:
+        return level_text(key, name)
+
     if result.logrank is not None:
         lr = result.logrank
-        rows.append({"test": _("Log-rank test"), "groups": ", ".join(lr.strata),
+        rows.append({"test": _("Log-rank test"), "groups": groups_shown(lr.strata, key),
                      "statistic": lr.statistic, "df": lr.df, "p_value": lr.p_value,
                      "method": _("chi-squared with groups - 1 degrees of freedom")})
     if result.trend is not None:
         tr_ = result.trend
-        rows.append({"test": _("Log-rank test for trend"), "groups": ", ".join(tr_.strata),
+        rows.append({"test": _("Log-rank test for trend"), "groups": groups_shown(tr_.strata, key),
                      "statistic": tr_.statistic, "df": tr_.df, "p_value": tr_.p_value,
                      "method": _("groups in the order listed, scores 1, 2, ...")})
     if result.hazard_ratio is not None:
         hr = result.hazard_ratio
         rows.append({"test": _("Hazard ratio"),
-                     "groups": _("{group} vs {reference}", group=hr.group,
-                                 reference=hr.reference),
+                     "groups": _("{group} vs {reference}", group=group(hr.group),
+                                 reference=group(hr.reference)),
                      "estimate": hr.hr, "ci_lower": hr.ci_lower, "ci_upper": hr.ci_upper,
                      "p_value": hr.p_value, "method": _(hr.method)})
     if result.rmst_difference is not None:
         diff = result.rmst_difference
         rows.append({"test": _("RMST difference to {months} months, months",
                                months=f"{diff.horizon_months:g}"),
-                     "groups": _("{group} vs {reference}", group=diff.group,
-                                 reference=diff.reference),
+                     "groups": _("{group} vs {reference}", group=group(diff.group),
+                                 reference=group(diff.reference)),
                      "estimate": diff.difference_months, "ci_lower": diff.ci_lower_months,
                      "ci_upper": diff.ci_upper_months, "p_value": diff.p_value,
                      "method": _(diff.method)})
@@ -382,7 +406,9 @@ def survival_export(result: Any, shown: Shown | None = None) -> Export:
         "stratum": "stratum", "n": "patients", "events": "events",
         "median_months": "median_months", "median_ci_lower_months": "median_ci_lower_months",
         "median_ci_upper_months": "median_ci_upper_months"})
-    tables = [Table("curve", CURVE, curve), Table("medians", MEDIANS, medians)]
+    key = result.stratification
+    tables = [Table("curve", CURVE, strata_shown(curve, key)),
+              Table("medians", MEDIANS, strata_shown(medians, key))]
     optional = (
         ("milestones", MILESTONES, released_counts(result.milestones, ["at_risk"]), {
             "stratum": "stratum", "time_months": "time_months", "survival": "survival",
@@ -397,8 +423,8 @@ def survival_export(result: Any, shown: Shown | None = None) -> Export:
         ("at_risk", AT_RISK, released_counts(result.at_risk, ["at_risk"]), {
             "stratum": "stratum", "time_months": "time_months", "at_risk": "at_risk"}),
     )
-    tables += [Table(name, title, pick(frame, columns)) for name, title, frame, columns
-               in optional if not frame.empty]
+    tables += [Table(name, title, strata_shown(pick(frame, columns), key))
+               for name, title, frame, columns in optional if not frame.empty]
     tables.append(Table("tests", TESTS, survival_tests(result)))
     return Export(tuple(tables), survival_about(result))
 
@@ -412,7 +438,8 @@ RATE_COLUMNS = {"stratum": "stratum", "n": "patients", "not_evaluable": "not_eva
 
 def response_tests(result: Any) -> pd.DataFrame:
     rows = [{"test": _("{outcome}: {test}", outcome=test.outcome, test=_(test.test)),
-             "groups": ", ".join(test.strata), "statistic": test.statistic,
+             "groups": groups_shown(test.strata, result.stratification),
+             "statistic": test.statistic,
              "p_value": test.p_value}
             for test in (result.test, result.trend) if test is not None]
     return _rows(rows, ("test", "groups", "statistic", "p_value"))
@@ -425,6 +452,9 @@ def response_export(result: Any, shown: Shown | None = None) -> Export:
     rates = pick(released_counts(result.rates, counts), RATE_COLUMNS)
     best = pick(released_counts(result.counts, ["n"]), {
         "stratum": "stratum", "bor": "best_response", "n": "patients", "pct": "share"})
+    best = shown_values(strata_shown(best, result.stratification), "best_response",
+                        lambda bor: _(BOR_LABELS.get(bor, bor)))
+    rates = strata_shown(rates, result.stratification)
     about = (_("Response: {definition}", definition=response_definition(
                  result.response, result.denominator, tr())),
              _("ORR = complete + partial response, DCR = ORR + stable disease, best overall "
@@ -445,8 +475,11 @@ AE_COLUMNS = {"term": "term", "organ_class": "organ_class",
 
 
 def _ae_table(frame: pd.DataFrame) -> pd.DataFrame:
-    return pick(released_counts(frame, ["patients_any_grade", "patients_grade3plus"]),
-                AE_COLUMNS)
+    table = pick(released_counts(frame, ["patients_any_grade", "patients_grade3plus"]),
+                 AE_COLUMNS)
+    for column in ("term", "organ_class"):
+        table = shown_values(table, column, lambda v, c=column: data_text(c, v))
+    return table
 
 
 def safety_about(result: Any) -> tuple[str, ...]:
@@ -578,8 +611,14 @@ def pro_export(result: Any, shown: Shown | None = None) -> Export:
                "the bin's mean is over patients, with a normal 95% CI.",
                baseline=options.baseline_days, weeks=options.max_weeks, bin=options.bin_weeks))
     return Export((Table("pro_scores", PRO_SCORES, pick(scores, PRO_SCORE_COLUMNS)),
-                   Table("pro_ctcae_severity", PRO_SEVERITY,
-                         pick(result.severity, PRO_SEVERITY_COLUMNS))), about)
+                   Table("pro_ctcae_severity", PRO_SEVERITY, _severity_shown(result))), about)
+
+
+def _severity_shown(result: Any) -> pd.DataFrame:
+    """PRO-CTCAE severity rows with the items and levels named as the panel names them."""
+    severity = pick(result.severity, PRO_SEVERITY_COLUMNS)
+    severity = shown_values(severity, "item", lambda i: _(PRO_ITEM_LABELS.get(i, i)))
+    return shown_values(severity, "severity", lambda v: _(PRO_LEVEL_LABELS.get(v, v)))
 
 
 ARMS = N_("Patients per arm: in the cohort, after the overlap rule, analysed, left out")

@@ -15,7 +15,7 @@ from dash import Input, Output, dcc, html
 
 from access import guard
 from components import figures, ids, pages
-from components.analysis_page import PanelUnavailable, open_current
+from components.analysis_page import PanelUnavailable, cohort_name, open_current
 from components.callbacks import Callbacks
 from components.cohort_access import audit_query
 from components.figures import graph_config
@@ -138,7 +138,7 @@ def update_feasibility(_total_id, definition_data, snapshot_id):
     site_fig, site_table = _panel_outputs(released.by_site, "site", _("Site"),
                                             horizontal=True)
     year_fig, year_table = _panel_outputs(released.by_year, "year", _("Year of index"))
-    name = opened.definition.metadata.name
+    name = cohort_name(opened)
     cohort = html.Span([_("Cohort:"), " ", html.Strong(name), " · ", _("snapshot"), " ",
                         html.Code(opened.cohort.snapshot_id)])
     total = html.Div([html.Span(_("Patients in the cohort:") + " ", className="text-muted"),

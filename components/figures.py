@@ -27,7 +27,7 @@ from components.i18n import (
     tr,
 )
 from queries.cohort.catalog import PRO_INSTRUMENT_SHORT, PRO_ITEM_LABELS
-from queries.cohort.vocabulary import histology_name
+from queries.cohort.vocabulary import histology_name, value_text
 from queries.snapshot.schema import PRO_SCORE_RANGE, higher_is_better
 
 # Okabe & Ito (2008); yellow last because it is faint on white.
@@ -94,13 +94,21 @@ def shown(row, column: str) -> str:
     return fmt_count(row[column])
 
 
+def data_text(column: str, value: object) -> str:
+    """A data value of ``column`` in the user's language: a CTCAE term, an organ class, a
+    cancer type ... by its name ("Väsymys" for "Fatigue"); other values as they are."""
+    return value_text(column, value, _)
+
+
 def level_text(key: object, level: object) -> str:
     """A Table 1 / stratum level as shown: a histology code with its ICD-O-3 name
-    ("Adenocarcinoma (8140/3)"), other levels in the user's language where the catalogue has
-    them ("Unknown")."""
+    ("Adenocarcinoma (8140/3)"), the index line's drug classes class by class, other levels
+    in the user's language where the catalogue has them ("Unknown", "Melanoma")."""
     if key == "histology":
         name = histology_name(level)
         return _("{name} ({code})", name=_(name), code=level) if name else str(level)
+    if key == "drug_classes":
+        return data_text("drug_classes", level)
     return _(str(level)) if level else ""
 
 
@@ -563,7 +571,7 @@ def safety_rows(result, level: str, grade: str, top: int = 15) -> pd.DataFrame:
 
 def _safety_bar(rows: pd.DataFrame, level: str, column: str, name: str, col: str,
                 sign: float = 1.0, base_name: str = "") -> go.Bar:
-    labels = rows[_label_column(level)].tolist()
+    labels = [data_text(_label_column(level), v) for v in rows[_label_column(level)]]
     count_col = "patients_grade3plus" if column == "pct_grade3plus" else "patients_any_grade"
     pct = (100 * _num(rows[column])).fillna(0)  # a withheld count: no bar, its mark as text
     text = [f"{fmt_pct(row[column])} ({shown(row, count_col)})" if not is_missing(row[column])

@@ -15,6 +15,7 @@ from access import guard, publications
 from access.cohort_store import CohortStore, SavedCohortNotFound
 from access.store import app_store_path
 from components import figures, ids, pages
+from components.analysis_page import shown_cohort_name
 from components.callbacks import Callbacks
 from components.cohort_access import audit_query, open_cohort
 from components.figures import graph_config
@@ -107,7 +108,7 @@ def _summary_card(pub: publications.Publication, staff: bool, can_unpublish: boo
                                  color="outline-danger", className="ms-auto"))
     return dbc.Card(
         [
-            dbc.CardHeader(html.H3(pub.title, className="h5 mb-0")),
+            dbc.CardHeader(html.H3(shown_cohort_name(pub.title), className="h5 mb-0")),
             dbc.CardBody(
                 dbc.Row([
                     dbc.Col([html.P(pub.description, className="fst-italic")

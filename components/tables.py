@@ -15,6 +15,7 @@ from dash import html
 
 from components.figures import (
     EMPTY,
+    data_text,
     fmt_count,
     fmt_months,
     fmt_p,
@@ -231,7 +232,8 @@ def safety_table(rows: pd.DataFrame, level: str, table_id: str | None = None) ->
     numeric_from = 2 if level == "term" else 1
     body = []
     for _i, row in rows.iterrows():
-        names = [row["term"], row["organ_class"]] if level == "term" else [row["organ_class"]]
+        names = [data_text(column, row[column]) for column in
+                 (("term", "organ_class") if level == "term" else ("organ_class",))]
         onset = row.get("median_onset_months")
         body.append(html.Tr(_cells(
             names + [n_pct(row["patients_any_grade"], row["pct_any_grade"],

@@ -24,7 +24,7 @@ from queries.cohort.catalog import (
     is_stage_group,
 )
 from queries.cohort.model import EVENT_TABLES, LIST_OPS, NULL_OPS
-from queries.cohort.vocabulary import histology_name
+from queries.cohort.vocabulary import histology_name, value_text
 
 CountText = Callable[[int | None], str]
 GROUP_LABELS = {"patient": N_("Patient"), **TABLE_LABELS}
@@ -235,11 +235,12 @@ def _range_hint(f: CatalogField) -> str:
 
 def _value_label(f: CatalogField, value: Any) -> str:
     """A value as shown: histology codes with their name ("8140/3 Adenocarcinoma"), a stage
-    group as meaning any of its substages ("III (any substage)")."""
+    group as meaning any of its substages ("III (any substage)"), named values (CTCAE terms,
+    cancer types, ...) in the user's language."""
     if is_stage_group(f, value):
         return _("{stage} (any substage)", stage=value)
     name = histology_name(value) if f.column == "histology_icdo3" else None
-    return f"{value} {_(name)}" if name else str(value)
+    return f"{value} {_(name)}" if name else value_text(f.column, value, _)
 
 
 def _num(value: Any) -> str:

@@ -1,5 +1,6 @@
 """Every page of every role, in English and in Finnish: it loads without a console error, its
-<html lang> is the language, a Finnish page shows no English text of the catalogue, and a
+<html lang> is the language, a Finnish page shows no English text of the catalogue and no data
+value in English that has a Finnish name (CTCAE terms, organ classes, cancer types), and a
 screenshot of each goes to tests/output/screenshots/ (page-<role>-<page>-<language>.png)."""
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import pytest
 from babel.messages.pofile import read_po
 from selenium.webdriver.common.by import By
 
-from queries.i18n import catalogue_path
+from queries.cohort.vocabulary import VALUE_NAMES
+from queries.i18n import catalogue_path, translator
 from tests.browser.conftest import browser_errors, patient_wait, screenshot, sign_in, start_app
 from tests.browser.test_i18n import browser_language, html_lang
 
@@ -50,6 +52,15 @@ def english_fragments() -> set[str]:
     return fragments
 
 
+def english_value_names() -> dict[str, re.Pattern[str]]:
+    """Data values a Finnish page shows by their Finnish names (a CTCAE term, an organ class, a
+    cancer type), each as a whole-word pattern: one word ("Colitis") is enough to be English."""
+    fi = translator("fi")
+    return {value: re.compile(rf"(?<![\w-]){re.escape(value)}(?![\w-])")
+            for names in VALUE_NAMES.values() for value in names
+            if value[:1].isupper() and fi.gettext(value) != value}
+
+
 def page_text(dash_duo, without_tables: bool = False) -> str:
     """The page's visible text; ``without_tables`` leaves out table cells (the audit log's
     rows are records of what users asked, kept as they were written, not interface text)."""
@@ -87,6 +98,7 @@ def test_every_page_loads_in_its_language_without_console_errors(dash_duo, app, 
     start_app(dash_duo, app)
     browser_language(dash_duo, "fi-FI,fi;q=0.9" if language == "fi" else "en-GB,en;q=0.9")
     fragments = english_fragments() if language == "fi" else set()
+    values = english_value_names() if language == "fi" else {}
     signed_in = None
     for role, path, ready in PAGES:
         if role != signed_in:
@@ -95,6 +107,7 @@ def test_every_page_loads_in_its_language_without_console_errors(dash_duo, app, 
             sign_in(dash_duo, role)
             signed_in = role
         text = visit(dash_duo, role, path, ready, language)
-        english = sorted(f for f in fragments if f in text)
+        english = sorted(f for f in fragments if f in text) + sorted(
+            value for value, pattern in values.items() if pattern.search(text))
         assert not english, f"{path} in Finnish shows English: {english}"
         assert browser_errors(dash_duo) == [], path
