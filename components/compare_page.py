@@ -15,7 +15,9 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 from dash.exceptions import PreventUpdate
 
+from access.cohort_store import CohortStore, SavedCohortNotFound
 from access.guard import COMPARE, require_role, roles_for
+from access.store import app_store_path
 from components import exports, figures, ids, panels, tables
 from components.analysis_page import (
     DEFAULT_DEFINITION,
@@ -52,9 +54,6 @@ CURRENT, DEFAULT, SAVED = "current", "default", "saved:"
 
 
 def _saved_cohorts(username: str) -> list:
-    from access.cohort_store import CohortStore
-    from access.store import app_store_path
-
     return CohortStore(app_store_path()).list(username)
 
 
@@ -77,9 +76,6 @@ def resolve_choice(choice: str | None, current: dict | None,
     if choice == DEFAULT:
         return DEFAULT_DEFINITION, None
     if isinstance(choice, str) and choice.startswith(SAVED):
-        from access.cohort_store import CohortStore, SavedCohortNotFound
-        from access.store import app_store_path
-
         try:
             saved = CohortStore(app_store_path()).open(username, choice[len(SAVED):])
         except SavedCohortNotFound as exc:
