@@ -627,7 +627,7 @@ IRAE_INCIDENCE = panels.Panel(
     key="irae_incidence", roles=ROLES,
     outputs=((ids.SAFETY_INCIDENCE_GRAPH, "figure"), (ids.SAFETY_INCIDENCE_CAPTION, "children")),
     compute=lambda opened: analysis.irae_incidence_panel(opened.cohort),
-    show=lambda result, shown: (figures.incidence_figure(result), result.definition),
+    show=lambda result, shown: (figures.incidence_figure(result), tr().text(result.definition)),
     unavailable=lambda message: (figures.empty_figure(message), problem(message)),
     detail=lambda: "by=regimen",
     images=(panels.Image(ids.SAFETY_INCIDENCE_GRAPH, "severe_irae_incidence",
@@ -672,13 +672,20 @@ def pro_result(opened: OpenCohort, instrument: str, item: str):
     return analysis.pro_panel(opened.cohort, instrument, item)
 
 
+def _released_or_exact(display: str | None, value: int | None) -> str:
+    """A count as its role sees it: the released text ("< 10") when there is one."""
+    return localize_released(display) if display else figures.fmt_count(value)
+
+
 def _show_pro(result, shown: Shown) -> tuple:
     """Mean score over time, completion and PRO-CTCAE severity, with their definitions."""
     options = result.options
     caption = [
         html.Div(_("{participants} of {n} patients answered this instrument at least once.",
-                   participants=figures.fmt_count(result.participants),
-                   n=figures.fmt_count(result.n)), className="pro-participants mb-1"),
+                   participants=_released_or_exact(result.participants_display,
+                                                   result.participants),
+                   n=_released_or_exact(result.n_display, result.n)),
+                 className="pro-participants mb-1"),
         html.Div(_("Score: questionnaires from {baseline} days before index (baseline) to week "
                    "{weeks}, in bins of {bin} weeks; a patient counts once per bin with their "
                    "mean; the bin's mean is over patients, with a normal 95% CI.",

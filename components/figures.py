@@ -1008,8 +1008,8 @@ def pro_scores_figure(result, title: str | None = None) -> go.Figure:
     title = title or _("{scale}: mean score over time since index (95% CI)", scale=label)
     scores = result.scores
     if result.empty_reason or scores.empty:
-        return empty_figure(result.empty_reason or _("No questionnaire of this scale in the "
-                                                     "cohort."), title)
+        return empty_figure(tr().text(result.empty_reason) if result.empty_reason
+                            else _("No questionnaire of this scale in the cohort."), title)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28],
                         vertical_spacing=0.06)
     fig.add_trace(_score_trace(scores, _("Mean score"), PALETTE[0]), row=1, col=1)
@@ -1033,7 +1033,8 @@ def pro_completion_figure(result, title: str | None = None) -> go.Figure:
     title = title or _("Questionnaire completion (% of participants still followed)")
     frame = result.completion
     if result.empty_reason or frame.empty:
-        return empty_figure(result.empty_reason or _("No questionnaire in the cohort."), title)
+        return empty_figure(tr().text(result.empty_reason) if result.empty_reason
+                            else _("No questionnaire in the cohort."), title)
     ticks = _week_ticks(frame["week"])
     texts = [f"{fmt_count(a)}/{fmt_count(f)}" for a, f in
              zip(frame["patients_answered"], frame["patients_followed"], strict=True)]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from queries.cohort.kept_tables import Cohort
+from queries.i18n import N_, Text
 from queries.snapshot.schema import (
     PRO_CTCAE,
     PRO_CTCAE_LEVELS,
@@ -56,13 +57,15 @@ class ProResult:
     """Scale scores over time, completion and PRO-CTCAE severity shares of one cohort."""
 
     options: ProOptions
-    n: int
-    participants: int
+    n: int | None  # None: withheld for the role (``n_display`` says how, e.g. "< 10")
+    participants: int | None
     scores: pd.DataFrame
     completion: pd.DataFrame
     severity: pd.DataFrame
     definitions: dict[str, str] = field(default_factory=dict)
     empty_reason: str | None = None
+    n_display: str | None = None
+    participants_display: str | None = None
 
 
 def _bins_sql() -> str:
@@ -184,9 +187,9 @@ def patient_reported(cohort: Cohort, options: ProOptions | None = None) -> ProRe
     }
     reason = None
     if cohort.size == 0:
-        reason = "the cohort is empty"
+        reason = Text(N_("the cohort is empty"))
     elif per_patient.empty and ctcae.empty:
-        reason = "no patient of the cohort has patient-reported outcomes in the window"
+        reason = Text(N_("no patient of the cohort has patient-reported outcomes in the window"))
     return ProResult(
         options=options, n=cohort.size,
         participants=int(per_patient["patient_id"].nunique()) if not per_patient.empty else 0,

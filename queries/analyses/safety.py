@@ -411,11 +411,11 @@ def adverse_events(cohort: Cohort, options: SafetyOptions | None = None) -> Safe
 CIF_COLUMNS = ["group", "time_days", "time_months", "cumulative_incidence", "ci_lower",
                "ci_upper", "at_risk"]
 CIF_GROUP_COLUMNS = ["group", "patients", "events", "competing_deaths", "censored"]
-CIF_DEFINITION = (
+CIF_DEFINITION = Text(N_(
     "Cumulative incidence of the first grade >= 3 immune-related adverse event after index "
     "(any line), by regimen at index; death before it is a competing risk; patients with "
     "neither are censored at last follow-up. Aalen-Johansen estimator, 95% CI by the delta "
-    "method on the log(-log) scale (as lifelines' AalenJohansenFitter).")
+    "method on the log(-log) scale (as lifelines' AalenJohansenFitter)."))
 
 
 @dataclass

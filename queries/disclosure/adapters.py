@@ -795,12 +795,14 @@ def protect_pro(result: ProResult, policy: Policy) -> Protected[ProResult]:
     completion = _pro_share_rows(result.completion, "patients_answered", "patients_followed",
                                  "completion", policy)
     severity, hidden_levels = _pro_severity(result.severity, policy)
-    participants = protect_count(result.participants, policy)
+    participants = protect_count(result.participants or 0, policy)
+    size = protect_count(result.n or 0, policy)
     suppressed = [f"pro scores: {hidden} bin(s) with few patients hidden"] if hidden else []
     suppressed += hidden_levels
     return Protected(replace(result, scores=scores, completion=completion, severity=severity,
-                             participants=int(participants.value or 0),
-                             n=int(protect_count(result.n, policy).value or 0)), suppressed)
+                             participants=participants.count, n=size.count,
+                             participants_display=participants.display,
+                             n_display=size.display), suppressed)
 
 
 @functools.singledispatch

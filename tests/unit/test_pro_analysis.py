@@ -10,6 +10,7 @@ import pytest
 
 from queries.analyses.pro import ProOptions, patient_reported
 from queries.cohort.kept_tables import materialize_sql
+from queries.i18n import translator
 
 FIRST_ICI = (
     "SELECT patient_id, min(start_date) AS index_date, "
@@ -81,6 +82,8 @@ def test_cohort_without_questionnaires_says_why(sample):
     result = patient_reported(empty)
     assert result.empty_reason and "patient-reported" in result.empty_reason
     assert result.scores.empty
+    finnish = translator("fi").text(result.empty_reason)  # shown in the user's language
+    assert finnish != result.empty_reason and "potilaan ilmoittamia" in finnish
 
 
 def test_partner_and_advisory_see_pro_counts_rounded_and_rates_from_released_counts(cohort):

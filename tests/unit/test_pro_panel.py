@@ -149,3 +149,16 @@ def test_a_small_severity_level_is_hidden_with_a_second_one_so_the_total_cannot_
     shown = levels[~hidden]
     assert ((shown["patients"] / shown["denominator"]).round(3) == shown["share"].astype(float)
             ).all()
+
+
+def test_a_withheld_number_of_participants_reads_as_released_not_as_zero():
+    from queries.disclosure.adapters import protect_pro
+
+    exact = _result()
+    exact = ProResult(exact.options, 150, 7, exact.scores, exact.completion, exact.severity)
+    released = protect_pro(exact, policy_for("partner")).result
+    assert released.participants is None and released.participants_display == "< 10"
+    assert released.n == 150 and released.n_display == "150"
+    caption = analysis_page._show_pro(released, None)[3]
+    assert caption[0].children == "< 10 of 150 patients answered this instrument at least once."
+

@@ -9,6 +9,7 @@ import pytest
 
 from queries.analyses import safety
 from queries.cohort.kept_tables import materialize_frame
+from queries.i18n import translator
 from queries.snapshot.files import snapshot_database
 
 INDEX = date(2022, 6, 1)
@@ -295,6 +296,7 @@ def test_severe_irae_incidence_by_regimen_treats_death_as_competing(tmp_path):
     assert curve.loc[300, "cumulative_incidence"] == pytest.approx(0.5)  # death: no change
     assert pd.isna(marks[("mono", 12.0)])  # day 365 is past mono's follow-up (300)
     assert "competing risk" in result.definition
+    assert "kilpaileva riski" in translator("fi").text(result.definition)  # shown in Finnish
     from components.figures import incidence_figure
 
     fig = incidence_figure(result)
