@@ -25,7 +25,7 @@ from components.builder import state as state
 from components.builder import widgets as widgets
 from components.builder.collect import collect, current_draft, widget_dependencies
 from components.builder.common import ROLES, count_text_for, loaded_payload
-from components.builder.render import render_rules, value_area, window_area
+from components.builder.render import add_group_title, render_rules, value_area, window_area
 from components.callbacks import Callbacks
 from components.cohort_access import cohort_service
 from components.i18n import N_, _
@@ -503,6 +503,34 @@ def update_group_box(kind: str | None):
     require_role(*ROLES)
     kind = kind if kind in state.GROUPS else "all"
     return f"builder-group builder-group-{kind} mb-2"  # i18n: CSS class
+
+
+@CALLBACKS.callback(
+    Output(ids.rule_action(ALL, "add-group"), "disabled"),
+    Output(ids.rule_action(ALL, "add-group"), "title"),
+    Output(ids.group_action(ALL, ALL, "add-group"), "disabled"),
+    Output(ids.group_action(ALL, ALL, "add-group"), "title"),
+    Input(ids.rule_id(ids.RULE_GROUP, ALL), "value"),
+    Input(ids.group_id(ids.GROUP_KIND, ALL, ALL), "value"),
+    State(ids.BUILDER_STRUCTURE, "data"),
+    prevent_initial_call=True,
+)
+def update_add_group_buttons(rule_kinds, group_kinds, structure):
+    """A rule's or group's kind decides how deep everything inside it sits: "+ group" of every
+    rule and group is enabled exactly when one more group fits (the rows' tree is the drawn
+    draft's; the kinds are the page's)."""
+    require_role(*ROLES)
+    if not structure or not state.well_formed(structure):
+        raise PreventUpdate
+    kinds = {item["id"]["rule"]: kind
+             for item, kind in zip(ctx.inputs_list[0], rule_kinds, strict=True)}
+    kinds.update({item["id"]["group"]: kind
+                  for item, kind in zip(ctx.inputs_list[1], group_kinds, strict=True)})
+    fits = state.nestable(structure, kinds)
+    rules = [fits.get(item["id"]["rule"], False) for item in ctx.outputs_list[0]]
+    subgroups = [fits.get(item["id"]["group"], False) for item in ctx.outputs_list[2]]
+    return ([not f for f in rules], [add_group_title(f) for f in rules],
+            [not f for f in subgroups], [add_group_title(f) for f in subgroups])
 
 
 PAGE = pages.register(pages.Page("/builder", N_("Cohort builder"), ROLES, layout, order=10))

@@ -131,9 +131,14 @@ def _add_buttons(rule: str, group: str | None, kind: str, depth: int) -> html.Di
                    size="sm", n_clicks=0, className="builder-add-row"),
         dbc.Button(_("+ group"), id=button_id("add-group"), color="primary", outline=True,
                    size="sm", n_clicks=0, className="builder-add-group", disabled=not nestable,
-                   title=_("add a group of criteria (all, any or none of them) inside this one")
-                   if nestable else _("groups cannot be nested deeper here")),
+                   title=add_group_title(nestable)),
     ])
+
+
+def add_group_title(nestable: bool) -> str:
+    """The "+ group" button's tooltip: what it adds, or why it is off."""
+    return _("add a group of criteria (all, any or none of them) inside this one") \
+        if nestable else _("groups cannot be nested deeper here")
 
 
 def _items(rule: str, node: dict, depth: int, catalog: Catalog, field_options: list[dict],

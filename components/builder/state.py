@@ -179,6 +179,27 @@ def can_nest(group: str, depth: int) -> bool:
     return children_depth(group, depth) + 1 <= MAX_GROUP_DEPTH
 
 
+def nestable(draft: dict, kinds: dict[str, str]) -> dict[str, bool]:
+    """May each rule and sub-group (by key) take a sub-group, with the kinds the page shows
+    (``kinds``: key -> all / any / not; the draft's own kind where not given)? A kind changes
+    the depth of everything inside it, so one change can enable or disable many buttons."""
+    out: dict[str, bool] = {}
+
+    def visit(node: dict, depth: int) -> None:
+        kind = kinds.get(node["key"], node.get("group", "all"))
+        kind = kind if isinstance(kind, str) and kind in GROUPS else "all"
+        out[node["key"]] = can_nest(kind, depth)
+        inner = children_depth(kind, depth)
+        for item in node.get("rows") or []:
+            if is_group(item):
+                visit(item, inner)
+
+    for rule in draft.get("rules", []):
+        if rule.get("raw") is None:
+            visit(rule, 1)
+    return out
+
+
 def _row_draft(leaf: dict, catalog: Catalog) -> dict | None:
     row = empty_row()
     if node_kind(leaf) == "attribute":

@@ -184,3 +184,44 @@ def test_nested_groups_in_finnish(dash_duo, app):
     assert "+ ryhmä" in rule_cards(dash_duo)[0].text
     screenshots(dash_duo, "builder-nested-fi")
     no_console_errors(dash_duo)
+
+
+def own_add_group_button(dash_duo, group):
+    """A group's own "+ group" button (its sub-groups' buttons come before it)."""
+    return css(dash_duo, ".builder-add-group", group)[-1]
+
+
+def test_add_group_button_follows_a_change_of_group_kind(dash_duo, app):
+    """A "none of" group is written as two JSON levels, so changing a group's kind (or an
+    outer group's) changes how deep its sub-groups would sit: "+ group" is enabled exactly when
+    one more group fits within the importer's nesting limit (MAX_GROUP_DEPTH 8)."""
+    start(dash_duo, app)
+    # groups at JSON depths 2..6; the innermost "any of" may still take a sub-group (at 7)
+    deep = with_criteria({"all": [WOMEN, {"any": [STAGE_IV, {"all": [WOMEN, {"any": [
+        STAGE_IV, {"all": [WOMEN, {"any": [FIT, STAGE_IV]}]}]}]}]}]})
+    dash_duo.driver.get(share_url_for(dash_duo, deep))
+    wait_until(dash_duo, lambda: len(groups(dash_duo)) == 5)
+    settled(dash_duo)
+
+    def innermost_enabled() -> bool:
+        return own_add_group_button(dash_duo, groups(dash_duo)[-1]).is_enabled()
+
+    assert innermost_enabled()
+    group_kind(dash_duo, groups(dash_duo)[-1]).select_by_value("not")  # one level deeper
+    wait_until(dash_duo, lambda: not innermost_enabled())
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});",
+                                   groups(dash_duo)[-1])
+    screenshots(dash_duo, "builder-add-group-disabled")
+    group_kind(dash_duo, groups(dash_duo)[-1]).select_by_value("any")
+    wait_until(dash_duo, innermost_enabled)
+
+    # An outer group turned into "none of" pushes every group inside one level deeper.
+    group_kind(dash_duo, groups(dash_duo)[0]).select_by_value("not")
+    wait_until(dash_duo, lambda: not innermost_enabled())
+    assert own_add_group_button(dash_duo, groups(dash_duo)[-2]).is_enabled()
+    group_kind(dash_duo, groups(dash_duo)[0]).select_by_value("any")
+    wait_until(dash_duo, innermost_enabled)
+    # The button does what it shows: a click adds the sub-group.
+    click(dash_duo, own_add_group_button(dash_duo, groups(dash_duo)[-1]))
+    wait_until(dash_duo, lambda: len(groups(dash_duo)) == 6)
+    no_console_errors(dash_duo)

@@ -72,6 +72,7 @@ CALLBACK_ROLES: dict[str, Rule] = {
     "components.builder.page.update_window_inputs": Rule("/builder", may_skip=True),
     "components.builder.page.update_rule_card": Rule("/builder", may_skip=True),
     "components.builder.page.update_group_box": Rule("/builder", may_skip=True),
+    "components.builder.page.update_add_group_buttons": Rule("/builder", may_skip=True),
     "components.builder.page.leave_link": Rule("/builder", may_skip=True),
     "components.builder.page.undo_builder": Rule("/builder", may_skip=True),
     # fed by the shell's snapshot store on every page; echoes the snapshot id only

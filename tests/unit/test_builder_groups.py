@@ -253,3 +253,23 @@ def test_a_none_of_group_reads_none_of_in_plain_language():
     assert "ei mikään näistä (naiset; " in rule_text(node.all[0], CATALOG, "fi")
     single = AllGroup.model_validate({"all": [{"not": {"any": [WOMEN]}}]}).all[0]
     assert rule_text(single, CATALOG, "en").startswith("not (")
+
+
+def test_nestable_follows_the_kinds_the_page_shows_not_the_drawn_ones():
+    from components.builder.state import nestable
+
+    # groups at JSON depths 2..6 ("all" inside "any" ...); the innermost may take one more
+    inner: dict = {"any": [WOMEN, YOUNG]}
+    for kind in ("all", "any", "all", "any", "all"):  # the outermost is the rule's own kind
+        inner = {kind: [NEVER, inner]}
+    draft, rule = rule_with(inner)
+    keys = [item["key"] for _parent, item in walk(rule) if is_group(item)]
+    assert len(keys) == 5
+    assert nestable(draft, {})[keys[-1]]
+    # the innermost turned "none of" (two JSON levels): no room for a sub-group
+    assert not nestable(draft, {keys[-1]: "not"})[keys[-1]]
+    # an outer group turned "none of" pushes everything inside one level deeper
+    pushed = nestable(draft, {keys[1]: "not"})
+    assert not pushed[keys[-1]] and pushed[keys[-2]] and pushed[rule["key"]]
+    # an unknown kind from the browser counts as "all"
+    assert nestable(draft, {keys[-1]: "bogus"})[keys[-1]] == can_nest("all", 6)
