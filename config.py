@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+# A JVM memory size as Spark reads it: a whole number and a unit (k, m, g, t; b optional).
+_MEMORY_SIZE = re.compile(r"(\d+)\s*([kmgt])b?", re.IGNORECASE)
+_MEMORY_UNIT_MB = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
+# Below this a local Spark refuses to start ("System memory ... must be at least 471859200").
+_MIN_SPARK_DRIVER_MB = 512
+
+
+class SettingError(ValueError):
+    """An IOCOHORT_* variable has a value that cannot be used; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,11 @@ class Settings:
     duckdb_memory_mb: int = 1536
     # Where `--engine spark` runs: local[*] (this machine) or a cluster's master URL.
     spark_master: str = "local[*]"
+    # The Spark driver's JVM heap. In local mode the driver is the whole of Spark (it runs the
+    # tasks too), and on a cluster it builds the broadcast side of every join: Spark's own 1g
+    # fails at 1M patients. 4g holds the 1M-patient bench with room; the JVM only takes what
+    # it uses, and a fixed size behaves the same on every machine (unlike a share of its RAM).
+    spark_driver_memory: str = "4g"
 
     @property
     def is_local(self) -> bool:
@@ -70,7 +85,24 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         duckdb_memory_mb=max(64, _count(env, "IOCOHORT_DUCKDB_MEMORY_MB",
                                         defaults.duckdb_memory_mb)),
         spark_master=env.get("IOCOHORT_SPARK_MASTER", "").strip() or defaults.spark_master,
+        spark_driver_memory=_spark_memory(env, "IOCOHORT_SPARK_DRIVER_MEMORY",
+                                         defaults.spark_driver_memory),
     )
+
+
+def _spark_memory(env: dict[str, str], name: str, default: str) -> str:
+    """A JVM memory size (``4g``, ``6144m``) from ``env[name]``, in Spark's form (``4g``);
+    a clear error naming the variable otherwise."""
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    match = _MEMORY_SIZE.fullmatch(value)
+    if match is None:
+        raise SettingError(f"{name} must be a memory size such as 4g or 6144m, not {value!r}")
+    number, unit = int(match.group(1)), match.group(2).lower()
+    if number * _MEMORY_UNIT_MB[unit] < _MIN_SPARK_DRIVER_MB:
+        raise SettingError(f"{name} must be at least {_MIN_SPARK_DRIVER_MB}m, not {value!r}")
+    return f"{number}{unit}"
 
 
 def _count(env: dict[str, str], name: str, default: int) -> int:
@@ -81,7 +113,7 @@ def _count(env: dict[str, str], name: str, default: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+        raise SettingError(f"{name} must be a whole number, not {value!r}") from None
     if number < 0:
-        raise ValueError(f"{name} must be 0 or more, not {number}")
+        raise SettingError(f"{name} must be 0 or more, not {number}")
     return number

@@ -85,6 +85,7 @@ def _definitions() -> tuple[Any, Any]:
 def run(patients: int = 1_000_000) -> dict[str, Any]:
     """Both engines on the same snapshot and definitions; times in ms and their ratio."""
     from cli.engines import open_snapshot_dir
+    from config import settings_from_env
     from queries.engine.spark import SparkSnapshot, spark_session
 
     snapshot = ensure_snapshot(patients)
@@ -94,10 +95,12 @@ def run(patients: int = 1_000_000) -> dict[str, Any]:
         duckdb_times = _measure(duck, definition, edited)
     finally:
         duck.close()
+    # The driver's heap as `iocohort --engine spark` sets it (IOCOHORT_SPARK_DRIVER_MEMORY):
+    # local mode runs all of Spark in the driver, and Spark's own 1 GB cannot broadcast the
+    # 1M-patient join sides ("Not enough memory to build and broadcast the table").
+    driver_memory = settings_from_env().spark_driver_memory
     start = time.perf_counter()
-    # Spark's default 1 GB driver cannot broadcast the 1M-patient join sides ("Not enough memory
-    # to build and broadcast the table"); local mode runs everything in the driver.
-    session = spark_session("local[*]", "iocohort-bench", {"spark.driver.memory": "6g"})
+    session = spark_session("local[*]", "iocohort-bench", driver_memory=driver_memory)
     startup_ms = (time.perf_counter() - start) * 1000
     try:
         spark_times = _measure(SparkSnapshot.open(session, snapshot), definition, edited)
@@ -108,15 +111,17 @@ def run(patients: int = 1_000_000) -> dict[str, Any]:
         rows[key] = {"duckdb": duckdb_times[key], "spark": spark_times[key],
                      "ratio": round(spark_times[key] / max(duckdb_times[key], 0.01), 1)}
     same = all(duckdb_times[k] == spark_times[k] for k in duckdb_times if k.endswith("_result"))
-    _print(patients, rows, startup_ms, same)
+    _print(patients, rows, startup_ms, same, driver_memory)
     return {"patients": patients, "times": rows, "spark_startup_ms": round(startup_ms, 1),
+            "spark_driver_memory": driver_memory,
             "same_answers": same, "duckdb": duckdb_times, "spark": spark_times}
 
 
 def _print(patients: int, rows: dict[str, dict[str, float]], startup_ms: float,
-           same: bool) -> None:
-    print(f"engines on {patients:,} patients ({DEFINITION.name}; Spark local[*], its start-up "
-          f"{startup_ms / 1000:.1f} s not included; same answers: {same})", file=sys.stderr)
+           same: bool, driver_memory: str) -> None:
+    print(f"engines on {patients:,} patients ({DEFINITION.name}; Spark local[*], driver "
+          f"memory {driver_memory}, its start-up {startup_ms / 1000:.1f} s not included; same "
+          f"answers: {same})", file=sys.stderr)
     print(f"  {'':28} {'DuckDB ms':>10} {'Spark ms':>10} {'Spark/DuckDB':>13}", file=sys.stderr)
     for key, row in rows.items():
         label = key.removesuffix("_ms").replace("_", " ")

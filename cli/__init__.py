@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--engine", choices=ENGINES, default="duckdb",
                          help="duckdb (default): a database file built from the snapshot; "
                          "spark: Spark SQL over the snapshot's Parquet files (master from "
-                         "IOCOHORT_SPARK_MASTER, default local[*])")
+                         "IOCOHORT_SPARK_MASTER, default local[*]; driver memory from "
+                         "IOCOHORT_SPARK_DRIVER_MEMORY, default 4g: in local mode all of "
+                         "Spark, 1M patients need more than Spark's own 1g)")
         if name == "analyze":
             cmd.add_argument("--role", choices=("clinician", "partner", "advisory"),
                              default="clinician",
@@ -214,6 +216,7 @@ def add_analysis_options(cmd: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module, handler = HANDLERS[args.command]
+    from config import SettingError
     from queries.engine.base import EngineUnavailable
     from queries.snapshot.registry import SnapshotUnavailable
 
@@ -224,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    except EngineUnavailable as exc:  # no Java, no pyspark, no master: one line
+    except (EngineUnavailable, SettingError) as exc:  # no Java, no master, a bad setting: one line
         print(f"iocohort {args.command}: {exc}", file=sys.stderr)
         return 1
 

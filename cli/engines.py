@@ -1,7 +1,8 @@
 """Opening a snapshot on the engine a command asked for (``--engine duckdb|spark``).
 
-The Spark master comes from the settings (``IOCOHORT_SPARK_MASTER``, default ``local[*]``):
-``queries`` never reads the environment, so this is where the engine is set up.
+The Spark master and the driver's memory come from the settings (``IOCOHORT_SPARK_MASTER``,
+default ``local[*]``; ``IOCOHORT_SPARK_DRIVER_MEMORY``, default ``4g``): ``queries`` never
+reads the environment, so this is where the engine is set up.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from config import settings_from_env
+from config import Settings, settings_from_env
 from queries.engine.base import Database, EngineUnavailable
 from queries.snapshot.registry import SnapshotUnavailable, open_snapshot_folder
 from queries.snapshot.validation import validate_snapshot
@@ -40,8 +41,12 @@ def _check_java() -> None:
 
 
 @contextmanager
-def open_spark(snapshot: Path | str, master: str | None = None) -> Iterator[Database]:
-    """A snapshot on Spark for the length of a command; the session is stopped afterwards."""
+def open_spark(snapshot: Path | str, settings: Settings | None = None) -> Iterator[Database]:
+    """A snapshot on Spark for the length of a command; the session is stopped afterwards.
+
+    Raises ``SettingError`` for a Spark setting that cannot be used, before anything starts.
+    """
+    settings = settings or settings_from_env()
     try:  # imported only when Spark is asked for (importing pyspark takes a while)
         from queries.engine.spark import SPARK_ERRORS, SparkSnapshot, active_session, spark_session
     except ImportError as exc:
@@ -56,7 +61,8 @@ def open_spark(snapshot: Path | str, master: str | None = None) -> Iterator[Data
         manifest = report.manifest
     _check_java()
     running = active_session()  # a caller's session (tests) is used, and left running
-    session = running or spark_session(master or settings_from_env().spark_master)
+    session = running or spark_session(settings.spark_master,
+                                       driver_memory=settings.spark_driver_memory)
     try:
         db = SparkSnapshot.open(session, location, manifest)
         yield db

@@ -63,14 +63,18 @@ def check_master(master: str, timeout: float = MASTER_PROBE_SECONDS) -> None:
 
 
 def spark_session(master: str = LOCAL_MASTER, app_name: str = "iocohort",
-                  config: Mapping[str, str] | None = None) -> SparkSession:
+                  config: Mapping[str, str] | None = None,
+                  driver_memory: str | None = None) -> SparkSession:
     """A SparkSession on ``master`` (``local[*]``, ``spark://...``, ``yarn``, ``k8s://...``).
 
+    ``driver_memory`` (a JVM size, ``4g``) is the driver's heap: in local mode all of Spark.
+    It takes effect only when this starts the JVM (a running session keeps its own).
     Raises EngineUnavailable with one line when pyspark, Java or the master is missing.
     """
     check_master(master)
     builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in {**DEFAULT_CONFIG, **(config or {})}.items():
+    memory = {"spark.driver.memory": driver_memory} if driver_memory else {}
+    for key, value in {**DEFAULT_CONFIG, **memory, **(config or {})}.items():
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
