@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import flask
 
+from access.audit import record_query
 from components.context import app_context
 from components.i18n import _
+from queries.cohort.importing import load_definition
 from queries.cohort.kept_tables import Cohort
 from queries.cohort.service import CohortService
 from queries.snapshot.database import SnapshotDatabase
@@ -69,8 +71,6 @@ def service_for(server: flask.Flask, db: SnapshotDatabase) -> CohortService:
 
 def open_cohort(definition_data: dict, snapshot_id: str | None) -> OpenCohort:
     """Validate a definition (raises ``DefinitionError`` listing every problem) and materialize it."""
-    from queries.cohort.importing import load_definition
-
     service = cohort_service(snapshot_id)
     definition = load_definition(definition_data, service.catalog)
     cohort = service.cohort(definition)
@@ -86,8 +86,6 @@ def audit_query(user, action: str, opened: OpenCohort | None, suppressed=(), det
 def audit_definition(user, action: str, definition_hash: str | None, snapshot_id: str | None,
                      suppressed=(), detail: str = "") -> None:
     """Audit a query that needs no materialized cohort (e.g. attrition counts)."""
-    from access.audit import record_query
-
     record_query(
         user=user.username,
         role=user.role,

@@ -7,14 +7,13 @@ import uuid
 from access.guard import BUILDER, roles_for
 from components.builder import widgets as widgets
 from components.i18n import localize_released
+from queries.disclosure.policy import policy_for, protect_count
 
 ROLES = roles_for(BUILDER)
 
 
 def count_text_for(role: str) -> widgets.CountText:
     """How catalog category counts read for a role (partners: disclosure-protected)."""
-    from queries.disclosure.policy import policy_for, protect_count
-
     policy = policy_for(role)
     if policy.exact:
         return widgets.plain_count

@@ -29,6 +29,8 @@ from components.callbacks import Callbacks
 from components.cohort_access import audit_definition, cohort_service
 from components.context import app_context
 from components.i18n import N_, _, current_locale, fmt_datetime, ngettext
+from queries.cohort.describe import describe
+from queries.cohort.export import export_json, export_sql
 from queries.cohort.importing import import_definition
 
 CALLBACKS = Callbacks()
@@ -245,9 +247,6 @@ def download_cohort(_json, _sql, _text, stored, snapshot_id):
     definition, service = _valid_definition(stored, snapshot_id)
     if definition is None:
         raise PreventUpdate
-    from queries.cohort.describe import describe
-    from queries.cohort.export import export_json, export_sql
-
     snapshot = service.db.snapshot_id
     stem = _file_stem(definition.metadata.name)
     audit_definition(user, "builder-export", definition.content_hash(), snapshot,

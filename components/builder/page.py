@@ -17,6 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from access.cohort_store import SavedCohortNotFound
 from access.guard import require_role, require_signed_in
 from components import ids, pages
 from components.builder import io as builder_io
@@ -174,8 +175,6 @@ def _from_search(search: str | None, username: str, catalog,
                                  problem=problem),
                                color="warning", dismissable=True)
     if "saved" in query:
-        from access.cohort_store import SavedCohortNotFound
-
         try:
             saved = builder_io.cohort_store().open(username, query["saved"][0]).definition
         except SavedCohortNotFound:

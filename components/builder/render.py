@@ -17,6 +17,7 @@ from components.builder.state import GROUPS, can_nest, children_depth, is_group
 from components.i18n import _, current_locale
 from queries.cohort.catalog import OPERATOR_LABELS, Catalog, CatalogField
 from queries.cohort.describe import rule_text
+from queries.cohort.model import AllGroup
 
 # ---------------------------------------------------------------------------- criterion row
 
@@ -208,8 +209,6 @@ def rule_card(rule: dict, position: int, total: int, catalog: Catalog,
 
 
 def rule_text_safe(criteria: Any, catalog: Catalog) -> str:
-    from queries.cohort.model import AllGroup
-
     try:
         return rule_text(AllGroup.model_validate({"all": [criteria]}).all[0], catalog,
                          current_locale())
