@@ -26,6 +26,7 @@ from components.i18n import (
     plotly_separators,
     tr,
 )
+from queries.analyses.survival import SAME_PATIENTS
 from queries.cohort.catalog import PRO_INSTRUMENT_SHORT, PRO_ITEM_LABELS
 from queries.cohort.vocabulary import histology_name, value_text
 from queries.snapshot.schema import PRO_SCORE_RANGE, higher_is_better
@@ -249,9 +250,12 @@ def survival_method(result) -> str:
                        low=fmt_ratio(hr.ci_lower), high=fmt_ratio(hr.ci_upper)))
     if not parts:
         strata = getattr(result, "summary", None)
-        several = strata is not None and len(strata) > 1
-        # Two cohorts of the same patients get no test (the result's notes say why).
-        parts.append(_("no test (same patients)") if several else _("no test (one group)"))
+        if strata is None or len(strata) <= 1:
+            parts.append(_("no test (one group)"))
+        elif SAME_PATIENTS in getattr(result, "notes", ()):
+            parts.append(_("no test (same patients)"))
+        else:  # e.g. tests withheld for the role, or one tested group besides Unknown
+            parts.append(_("no test"))
     return _("Kaplan-Meier with 95% CI; {tests}", tests="; ".join(parts))
 
 

@@ -47,6 +47,8 @@ from queries.snapshot.schema import DAYS_PER_MONTH
 Z95 = stats.norm.ppf(0.975)
 NOT_TESTED_LEVELS = (UNKNOWN, UNTESTED)
 NO_FOLLOW_UP = Text(N_("no patient has a usable follow-up time"))
+SAME_PATIENTS = Text(N_("A and B hold the same patients: there is nothing to compare, so no "
+                        "test is made."))
 CI_METHODS = ("log-log", "log", "plain")
 # stratifications whose fixed level order is not a clinical ordering (no trend test)
 UNORDERED = frozenset({"sex", "smoking_status", "egfr", "alk", "kras", "braf", "msi"})
@@ -758,8 +760,7 @@ def compare_cohorts(cohorts: list[tuple[Cohort, str]], endpoint: str,
         if identical:
             result.logrank, result.hazard_ratio = None, None
             result.trend = None
-            notes.append(Text(N_("A and B hold the same patients: there is nothing to compare, "
-                                 "so no test is made.")))
+            notes.append(SAME_PATIENTS)
         elif shared:
             notes.append(Text(N_("{n} patients are in both cohorts and count in each; the "
                                  "log-rank test and hazard ratio assume independent groups (the "

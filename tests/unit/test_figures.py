@@ -492,12 +492,17 @@ def test_response_axis_names_the_denominator_the_rates_use():
 
 
 def test_a_survival_caption_without_a_test_says_why():
-    """Two strata with no test are two cohorts of the same patients, not one group."""
+    """Two strata with no test are two cohorts of the same patients (the result's note says
+    so), not one group; two strata whose tests are withheld are neither."""
     from types import SimpleNamespace
 
-    def result(strata: int):
-        return SimpleNamespace(logrank=None, trend=None, hazard_ratio=None,
+    from queries.analyses.survival import SAME_PATIENTS
+
+    def result(strata: int, notes=(SAME_PATIENTS,)):
+        return SimpleNamespace(logrank=None, trend=None, hazard_ratio=None, notes=list(notes),
                                summary=pd.DataFrame({"stratum": list("AB")[:strata]}))
 
     assert "no test (same patients)" in figures.survival_method(result(2))
     assert "no test (one group)" in figures.survival_method(result(1))
+    withheld = figures.survival_method(result(2, notes=["log-rank test: withheld"]))
+    assert "same patients" not in withheld and "one group" not in withheld
