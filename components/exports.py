@@ -531,7 +531,7 @@ def table_one_export(table1: Any, shown: Shown | None = None) -> Export:
              _("Every share in Table 1 is of the whole cohort (its denominator), biomarker "
                "levels and 'Untested' included; positivity among the tested is in the "
                "biomarker testing table."),
-             *(f"{note}." for note in table1.notes))
+             *(f"{tr().text(note)}." for note in table1.notes))
     return Export((Table("table1", TABLE_ONE, table_one_rows(table1)),
                    Table("biomarker_testing", TESTING, testing)), about)
 

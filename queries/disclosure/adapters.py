@@ -68,6 +68,7 @@ from queries.disclosure.tables import (
     protect_parts,
     protect_table,
 )
+from queries.i18n import N_, Text
 from queries.snapshot.schema import (
     BOR_CATEGORIES,
     DAYS_PER_MONTH,
@@ -170,9 +171,17 @@ def _survival_summary(summary: pd.DataFrame, counts: dict[str, ReleasedCounts],
     return frame
 
 
-TESTS_FROM_RELEASED = ("tests, hazard ratio, milestone rates and restricted mean survival are "
-                       "computed from the released (rounded) counts, up to where each curve "
-                       "ends")
+TESTS_FROM_RELEASED = Text(N_("tests, hazard ratio, milestone rates and restricted mean "
+                             "survival are computed from the released (rounded) counts, up to "
+                             "where each curve ends"))
+CLINICIANS_ONLY = Text(N_("shown to clinicians only for now"))
+FOLLOW_UP_WITHHELD = Text(N_("median follow-up is shown to clinicians only"))
+# Why a test is withheld, per test (a whole sentence each, so that each reads well translated).
+_NO_TEST_SMALL_GROUP = {"log-rank test": N_("no log-rank test: a group has fewer than {k} "
+                                            "patients"),
+                        "trend test": N_("no trend test: a group has fewer than {k} patients")}
+_NO_TEST_FEW_EVENTS = {"log-rank test": N_("no log-rank test: too few released events"),
+                       "trend test": N_("no trend test: too few released events")}
 
 
 @dataclass(frozen=True)
@@ -220,10 +229,9 @@ def _protect_test(exact: LogRankResult | None, released: LogRankResult | None,
     if exact is None:
         return None, None
     if not {str(s) for s in exact.strata} <= shown:
-        return None, (f"no {name}: a group has fewer than {policy.survival_min_stratum} "
-                      "patients")
+        return None, Text(_NO_TEST_SMALL_GROUP[name], k=policy.survival_min_stratum)
     if released is None:
-        return None, f"no {name}: too few released events"
+        return None, Text(_NO_TEST_FEW_EVENTS[name])
     return replace(released, statistic=round_estimate(released.statistic, 1),
                    p_value=_p_value(released.p_value, policy)), None
 
@@ -234,13 +242,13 @@ def _protect_hazard_ratio(exact: HazardRatio | None, released: HazardRatio | Non
     if exact is None:
         return None, None
     if "stratified" in exact.method:
-        return None, ("no adjusted hazard ratio: it would need counts per adjustment group, "
-                      "which are not released")
+        return None, Text(N_("no adjusted hazard ratio: it would need counts per adjustment "
+                             "group, which are not released"))
     if not {str(exact.group), str(exact.reference)} <= shown:
-        return None, (f"no hazard ratio: a group has fewer than "
-                      f"{policy.survival_min_stratum} patients")
+        return None, Text(N_("no hazard ratio: a group has fewer than {k} patients"),
+                          k=policy.survival_min_stratum)
     if released is None:
-        return None, "no hazard ratio: too few released events in a group"
+        return None, Text(N_("no hazard ratio: too few released events in a group"))
     digits = policy.estimate_decimals
     return replace(released, hr=round_estimate(released.hr, digits),
                    ci_lower=round_estimate(released.ci_lower, digits),
@@ -282,8 +290,8 @@ def _released_warnings(counts: dict[str, ReleasedCounts], summary: pd.DataFrame,
                        policy: Policy) -> list[str]:
     """Small-group warnings from released counts: shown groups whose events are withheld."""
     events = dict(zip(summary["stratum"].astype(str), summary["events"], strict=True))
-    return [f"{s}: fewer than {policy.min_count} events, so its estimates and any test "
-            "involving it are unreliable" for s in counts
+    return [Text(N_("{group}: fewer than {k} events, so its estimates and any test involving "
+                    "it are unreliable"), group=s, k=policy.min_count) for s in counts
             if protect_count(events[s], policy).value is None]
 
 
@@ -316,11 +324,11 @@ def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
     notes = clean_notes(result.notes, policy)
     if excluded.value != 0:
         left_out = result.definition.left_out if result.definition else "follow-up after index"
-        notes.append(f"{excluded.display} patients without {left_out} (or with a time before "
-                     "index) were left out")
+        notes.append(Text(N_("{n} patients without {left_out} (or with a time before index) "
+                             "were left out"), n=excluded.display, left_out=left_out))
     notes += [n for n in (logrank_note, trend_note, hr_note) if n]
     notes.append(TESTS_FROM_RELEASED)
-    notes.append("median follow-up is shown to clinicians only")
+    notes.append(FOLLOW_UP_WITHHELD)
     months = sorted({float(m) for m in result.at_risk["time_months"]}) \
         if "time_months" in result.at_risk else []
     protected = replace(
@@ -333,9 +341,9 @@ def protect_survival(result: SurvivalResult, policy: Policy) -> Protected[Any]:
         warnings=_released_warnings(counts, result.summary, policy),
     )
     if protected.empty_reason is None and protected.curve.empty:
-        protected = replace(protected, empty_reason=(
-            f"every group has fewer than {policy.survival_min_stratum} patients, so the curve "
-            "is hidden to protect their privacy"))
+        protected = replace(protected, empty_reason=Text(N_(
+            "every group has fewer than {k} patients, so the curve is hidden to protect their "
+            "privacy"), k=policy.survival_min_stratum))
     suppressed = [f"stratum {s}: fewer than {policy.survival_min_stratum} patients"
                   for s in hidden]
     return Protected(protected, [f"{result.endpoint}: {s}" for s in suppressed])
@@ -577,8 +585,8 @@ def _variable_cells(part: pd.DataFrame, n: int, policy: Policy) -> tuple[_Cells,
     return protect_cells(cells_in, groups, policy), tested
 
 
-AGE_NOTE = ("age median, quartiles, mean and SD are shown to clinicians only (they are "
-            "computed from exact ages); the age groups are released")
+AGE_NOTE = Text(N_("age median, quartiles, mean and SD are shown to clinicians only (they "
+                   "are computed from exact ages); the age groups are released"))
 
 
 def _protect_age(row: dict[Hashable, Any], n: int, cohort: Released,
@@ -719,7 +727,7 @@ def protect_cox_model(result: CoxModel, policy: Policy) -> Protected[CoxModel]:
     if policy.exact:
         return Protected(result)
     empty = replace(result, terms=result.terms.iloc[0:0], n=0, events=0, left_out=0, notes=[],
-                    empty_reason="shown to clinicians only for now")
+                    empty_reason=CLINICIANS_ONLY)
     return Protected(empty, [f"cox {result.endpoint}: withheld"])
 
 
@@ -730,7 +738,7 @@ def protect_cumulative_incidence(result: CumulativeIncidence,
         return Protected(result)
     empty = replace(result, groups=result.groups.iloc[0:0], curve=result.curve.iloc[0:0],
                     milestones=result.milestones.iloc[0:0],
-                    empty_reason="shown to clinicians only for now")
+                    empty_reason=CLINICIANS_ONLY)
     return Protected(empty, ["irae_incidence: withheld"])
 
 

@@ -664,3 +664,22 @@ def test_one_released_size_per_cohort_in_the_header_and_every_table(ici_sample, 
         rates = released.response.rates
         assert rates["n"].tolist() == [header.value]
         assert rates["n_display"].tolist() == [header.display]
+
+
+def test_what_a_partner_is_told_about_withheld_survival_numbers_is_in_finnish_on_a_finnish_page():
+    from queries.analyses import survival
+    from queries.i18n import translator
+
+    rng = np.random.default_rng(5)
+    groups = np.array(["A"] * 200 + ["B"] * 9 + ["C"] * 60)
+    agg = survival.aggregate_patients(np.round(rng.exponential(300, len(groups))),
+                                      (rng.random(len(groups)) < 0.7).astype(int), groups)
+    exact = survival.fit(agg, "os", stratification="ecog", hr_groups=("B", "A"))
+    exact.excluded = 3
+    released = d.protect_result(exact, PARTNER).result
+    said = [*released.notes, *released.warnings]
+    assert any("no hazard ratio" in str(note) for note in said)
+    assert any("clinicians only" in str(note) for note in said)
+    finnish = translator("fi")
+    untranslated = [str(note) for note in said if finnish.text(note) == str(note)]
+    assert not untranslated
