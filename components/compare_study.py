@@ -17,7 +17,7 @@ from components import compare_page, exports, figures, ids, pages, panels, table
 from components.analysis_page import download_button, problem
 from components.callbacks import Callbacks
 from components.compare_page import Pair, audit_pair, open_pair
-from components.i18n import N_, _
+from components.i18n import N_, _, tr
 from components.panels import PanelUnavailable
 from queries.analyses import comparison
 from queries.analyses import panels as analysis
@@ -193,11 +193,12 @@ def _graph(figure, name: str) -> dcc.Graph:
 def study_view(result: comparison.StudyComparison) -> list:
     """Everything the comparison shows, in reading order."""
     names = (result.label_a, result.label_b)
-    warnings = [dbc.Alert(w, color="warning", className="small mb-2") for w in result.warnings]
+    warnings = [dbc.Alert(tr().text(w), color="warning", className="small mb-2")
+                for w in result.warnings]
     header = html.P([html.Strong(_("{a} vs {b}", a=result.label_a, b=result.label_b)),
                      _(": every contrast reads A vs B.")], className="mb-2")
     definitions = html.Details([html.Summary(_("Definitions"), className="small fw-semibold"),
-                                html.Ul([html.Li(d) for d in result.definitions],
+                                html.Ul([html.Li(tr().text(d)) for d in result.definitions],
                                         className="small text-muted mb-0")], className="mb-3")
     view = [header, *warnings, tables.study_arms_table(result), definitions]
     if result.identical or result.balance.empty:
@@ -207,7 +208,7 @@ def study_view(result: comparison.StudyComparison) -> list:
     for outcome in result.outcomes:
         view += [_graph(figures.study_survival_figure(outcome, names),
                         f"adjusted_{outcome.endpoint}"),
-                 html.P(outcome.definition, className="small text-muted")]
+                 html.P(tr().text(outcome.definition), className="small text-muted")]
     view += [tables.effects_table(result), tables.milestones_table(result),
              tables.binary_table(result)]
     if not result.subgroups.empty:

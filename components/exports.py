@@ -655,7 +655,7 @@ def study_export(result: Any, shown: Shown | None = None) -> Export:
                                     "smd_after": "smd_after"})
     effects = [{"outcome": outcome.label, "analysis": _(stage), "estimate": effect.hr,
                 "ci_lower": effect.ci_lower, "ci_upper": effect.ci_upper,
-                "p_value": effect.p_value, "method": effect.method}
+                "p_value": effect.p_value, "method": _(effect.method)}
                for outcome in result.outcomes
                for stage, effect in ((N_("crude"), outcome.crude), (N_("adjusted"),
                                                                     outcome.adjusted))

@@ -417,12 +417,12 @@ def effects_table(result) -> dbc.Table:
     for outcome in result.outcomes:
         for stage, effect in (("crude", outcome.crude), ("adjusted", outcome.adjusted)):
             if effect is None:
-                rows.append(_tr([_(outcome.label), stage, EMPTY, EMPTY, _("not released / not "
-                                 "estimable")]))
+                rows.append(_tr([_(outcome.label), _(stage), EMPTY, EMPTY, _("not released / "
+                                 "not estimable")]))
             else:
-                rows.append(_tr([_(outcome.label), stage, f"{effect.hr:.2f} ({effect.ci_lower:.2f}"
+                rows.append(_tr([_(outcome.label), _(stage), f"{effect.hr:.2f} ({effect.ci_lower:.2f}"
                                  f"–{effect.ci_upper:.2f})", fmt_p(effect.p_value),
-                                 effect.method]))
+                                 _(effect.method)]))
     return _table([_("Outcome ({a} vs {b})", a=result.label_a, b=result.label_b), _("Analysis"),
                    _("Hazard ratio (95% CI)"), "p", _("Method")], rows)
 
@@ -436,7 +436,7 @@ def milestones_table(result) -> dbc.Table:
     rows = []
     for outcome in result.outcomes:
         for r in outcome.milestones.itertuples():
-            rows.append(_tr([_(outcome.label), r.stage, _("{months} months", months=f"{r.months:g}"),
+            rows.append(_tr([_(outcome.label), _(r.stage), _("{months} months", months=f"{r.months:g}"),
                              fmt_pct(r.survival_a), fmt_pct(r.survival_b),
                              _difference_ci(r.difference, r.ci_lower, r.ci_upper)]))
     return _table([_("Outcome"), _("Analysis"), _("Milestone"), result.label_a, result.label_b,
@@ -447,7 +447,7 @@ def binary_table(result) -> dbc.Table:
     rows = []
     for contrast in result.binary:
         for r in contrast.table.itertuples():
-            rows.append(_tr([_(contrast.label), r.stage,
+            rows.append(_tr([_(contrast.label), _(r.stage),
                              _("{share} of {patients}", share=fmt_pct(r.risk_a),
                                patients=_count_text(r.n_a)),
                              _("{share} of {patients}", share=fmt_pct(r.risk_b),

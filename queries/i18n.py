@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import gettext as stdlib_gettext
+from collections.abc import Iterable
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -77,6 +78,19 @@ class Text(str):
         return made
 
 
+class TextList(str):
+    """Catalogue messages (or ``Text``) listed with ", " (e.g. covariate names), each shown in
+    the reader's language where the list is placed in a message; English everywhere else."""
+
+    items: tuple[str, ...]
+
+    def __new__(cls, items: Iterable[str]) -> TextList:
+        listed = tuple(items)
+        made = super().__new__(cls, ", ".join(listed))
+        made.items = listed
+        return made
+
+
 @dataclass(frozen=True)
 class Translator:
     """Translation and number/date formatting for one locale."""
@@ -90,13 +104,17 @@ class Translator:
     def gettext(self, message: str, **values: object) -> str:
         """The translation of ``message`` with ``{name}`` placeholders filled from ``values``
         (a ``Text`` value is put in in this language too)."""
-        shown = {k: self.text(v) if isinstance(v, Text) else v for k, v in values.items()}
+        shown = {k: self.text(v) if isinstance(v, Text | TextList) else v
+                 for k, v in values.items()}
         return _fill(self._catalogue.gettext(message), shown)
 
     def text(self, value: object) -> str:
-        """``value`` in this language when it is a ``Text``, else as it is."""
+        """``value`` in this language when it is a ``Text`` or ``TextList``, else as it is."""
         if isinstance(value, Text):
             return self.gettext(value.msgid, **value.values)
+        if isinstance(value, TextList):
+            return ", ".join(self.text(item) if isinstance(item, Text) else self.gettext(item)
+                             for item in value.items)
         return str(value)
 
     def ngettext(self, singular: str, plural: str, n: int, **values: object) -> str:

@@ -46,7 +46,9 @@ from queries.analyses.comparison_options import (
 )
 from queries.analyses.endpoints import Endpoint, endpoint_columns
 from queries.analyses.strata import base_table, jsonable
+from queries.analyses.survival import SAME_PATIENTS
 from queries.cohort.kept_tables import Cohort
+from queries.i18n import N_, Text, TextList
 from queries.snapshot.schema import DAYS_PER_MONTH, RESPONDERS
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -229,19 +231,22 @@ def compare_groups(frame_a: pd.DataFrame, frame_b: pd.DataFrame, label_a: str, l
                              pd.DataFrame(columns=BALANCE_COLUMNS),
                              definitions=_definitions(options))
     if identical:
-        result.warnings.append("A and B hold the same patients: there is nothing to compare, "
-                               "so no test is made.")
+        result.warnings.append(SAME_PATIENTS)
         result.arms = _arms(label_a, label_b, size_a, size_b, data, None)
         return result
     if both:
-        rule = {"exclude": "left out of both", "a": f"kept in {label_a} only",
-                "b": f"kept in {label_b} only"}[options.overlap]
-        result.warnings.append(f"{len(both)} patients are in both cohorts; they are {rule}.")
+        if options.overlap == "exclude":
+            result.warnings.append(Text(N_("{n} patients are in both cohorts; they are left "
+                                           "out of both."), n=len(both)))
+        else:
+            result.warnings.append(Text(N_("{n} patients are in both cohorts; they are kept in "
+                                           "{cohort} only."), n=len(both),
+                                        cohort=label_a if options.overlap == "a" else label_b))
     small = [lab for lab, part in ((label_a, frame_a), (label_b, frame_b))
              if len(part) < MIN_GROUP]
     if small:
-        result.warnings.append(f"Too few patients to compare in {', '.join(small)} "
-                               f"(fewer than {MIN_GROUP}).")
+        result.warnings.append(Text(N_("Too few patients to compare in {groups} (fewer than "
+                                       "{k})."), groups=", ".join(small), k=MIN_GROUP))
         result.arms = _arms(label_a, label_b, size_a, size_b, data, None)
         return result
     group = data["_group"].to_numpy(float)
@@ -259,19 +264,19 @@ def compare_groups(frame_a: pd.DataFrame, frame_b: pd.DataFrame, label_a: str, l
     result.levels = _level_counts(data, covariates, group, weights)
     high = result.balance[result.balance["smd_after"].abs() > SMD_LIMIT]
     if len(high):
-        result.warnings.append(
-            "Imbalance remains after adjustment (|SMD| > 0.1): "
-            + ", ".join(high["covariate"]) + ". Adjusted estimates may still be confounded.")
+        result.warnings.append(Text(N_(
+            "Imbalance remains after adjustment (|SMD| > 0.1): {covariates}. Adjusted "
+            "estimates may still be confounded."), covariates=TextList(high["covariate"])))
     for key in options.endpoints:
         result.outcomes.append(_outcome(data, key, options))
     for key in BINARY:
         result.binary.append(_binary(data, key))
     if options.subgroups:
         result.subgroups = _subgroups(data, options)
-        result.warnings.append(
-            f"{len(result.subgroups)} subgroup estimates are shown without correction for "
-            "multiple comparisons: read them as exploratory; about 1 in 20 interaction tests "
-            "is below 0.05 by chance alone.")
+        result.warnings.append(Text(N_(
+            "{n} subgroup estimates are shown without correction for multiple comparisons: "
+            "read them as exploratory; about 1 in 20 interaction tests is below 0.05 by chance "
+            "alone."), n=len(result.subgroups)))
     return result
 
 
@@ -462,11 +467,13 @@ def cox_group(data: pd.DataFrame, time_col: str, event_col: str, weighted: bool,
                         robust=weighted or cluster)
     if fitted is None:
         return None
-    if weighted or cluster:
-        method = ("Cox model of group, Breslow ties, robust (sandwich) 95% CI"
-                  + (" clustered on matched pairs" if cluster else " with the weights"))
+    if cluster:
+        method = N_("Cox model of group, Breslow ties, robust (sandwich) 95% CI clustered on "
+                    "matched pairs")
+    elif weighted:
+        method = N_("Cox model of group, Breslow ties, robust (sandwich) 95% CI with the weights")
     else:
-        method = "Cox model of group, Breslow ties, Wald 95% CI"
+        method = N_("Cox model of group, Breslow ties, Wald 95% CI")
     coef, se = fitted.coef, fitted.se
     p_value = float(2 * stats.norm.sf(abs(coef / se))) if se > 0 else math.nan
     return Effect(math.exp(coef), math.exp(coef - Z95 * se), math.exp(coef + Z95 * se),
@@ -647,24 +654,31 @@ def _interaction_p(data: pd.DataFrame, labels: pd.Series, time_col: str, event_c
     return float(stats.chi2.sf(statistic, len(terms)))
 
 
+_OVERLAP_RULES = {"exclude": N_("Patients in both cohorts: left out of both cohorts."),
+                  "a": N_("Patients in both cohorts: kept in A only."),
+                  "b": N_("Patients in both cohorts: kept in B only.")}
+
+
 def _definitions(options: ComparisonOptions) -> list[str]:
-    covs = ", ".join(COVARIATES[c].label for c in options.covariates)
+    """The comparison's methods in words (``Text``: shown in the reader's language)."""
     if options.method == "match":
-        method = (f"1:1 nearest-neighbour matching on the logit of the propensity score, "
-                  f"without replacement, caliper {options.caliper_sd:g} SD of the logit, "
-                  f"random order fixed by seed {options.seed}")
+        method = Text(N_("Adjustment: 1:1 nearest-neighbour matching on the logit of the "
+                         "propensity score, without replacement, caliper {caliper} SD of the "
+                         "logit, random order fixed by seed {seed}."),
+                      caliper=f"{options.caliper_sd:g}", seed=options.seed)
     else:
-        method = (f"stabilised inverse-probability-of-treatment weights, patients with a "
-                  f"propensity score outside [{options.trim:g}, {1 - options.trim:g}] trimmed")
-    rule = {"exclude": "left out of both cohorts", "a": "kept in A only",
-            "b": "kept in B only"}[options.overlap]
-    return [f"Propensity score: logistic regression of being in A on {covs}.",
-            f"Adjustment: {method}.",
-            f"Patients in both cohorts: {rule}.",
-            "Balance: standardized mean differences (continuous: pooled SD; binary; "
-            "categorical: Yang & Dalton); |SMD| <= 0.1 is taken as balanced.",
+        method = Text(N_("Adjustment: stabilised inverse-probability-of-treatment weights, "
+                         "patients with a propensity score outside [{low}, {high}] trimmed."),
+                      low=f"{options.trim:g}", high=f"{1 - options.trim:g}")
+    return [Text(N_("Propensity score: logistic regression of being in A on {covariates}."),
+                 covariates=TextList(COVARIATES[c].label for c in options.covariates)),
+            method,
+            Text(_OVERLAP_RULES[options.overlap]),
+            Text(N_("Balance: standardized mean differences (continuous: pooled SD; binary; "
+                    "categorical: Yang & Dalton); |SMD| <= 0.1 is taken as balanced.")),
             *[ENDPOINTS[e][3] for e in options.endpoints],
-            *[f"{label}: {definition}." for label, _, definition in BINARY.values()]]
+            *[Text(N_("{outcome}: {definition}."), outcome=Text(label), definition=Text(words))
+              for label, _, words in BINARY.values()]]
 
 
 def compare_cohorts(cohort_a: Cohort, cohort_b: Cohort, label_a: str, label_b: str,

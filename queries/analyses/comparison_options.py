@@ -42,11 +42,11 @@ ENDPOINTS: dict[str, tuple[str, str, str, str]] = {
     key: (LABELS[key], f"{key}_days", f"{key}_event", definition(key).text())
     for key in ("os", "pfs", "ttd", "ttnt")}
 BINARY = {"orr": (N_("Objective response rate"), "responder",
-                  "CR or PR as best overall response; denominator: all patients "
-                  "(not evaluable counts as no response)"),
+                  N_("CR or PR as best overall response; denominator: all patients "
+                     "(not evaluable counts as no response)")),
           "severe_irae": (N_("Grade ≥ 3 immune-related AE"), "severe_irae",
-                          "any immune-related AE of grade 3-5 with onset on or after index; "
-                          "denominator: all patients")}
+                          N_("any immune-related AE of grade 3-5 with onset on or after index; "
+                             "denominator: all patients"))}
 
 
 class ComparisonError(ValueError):

@@ -33,10 +33,12 @@ from queries.analyses.comparison import (
 )
 from queries.disclosure.adapters import clean_notes, protect_result, protect_survival
 from queries.disclosure.policy import Policy, Protected, protect_count
+from queries.i18n import N_, Text, TextList
 
-MODEL_BASED = ("Model-based estimates (robust hazard ratios, weighted results, milestone "
-               "differences, subgroup hazard ratios, SMDs of continuous covariates) are not "
-               "released to your role: they cannot be computed from released counts.")
+MODEL_BASED = Text(N_("Model-based estimates (robust hazard ratios, weighted results, "
+                      "milestone differences, subgroup hazard ratios, SMDs of continuous "
+                      "covariates) are not released to your role: they cannot be computed from "
+                      "released counts."))
 
 
 def _released(value: Any, policy: Policy) -> float:
@@ -92,18 +94,19 @@ def protect_study(result: StudyComparison, policy: Policy) -> Protected[StudyCom
 def _released_warnings(result: StudyComparison, balance: pd.DataFrame,
                        policy: Policy) -> list[str]:
     """The warnings whose numbers came from exact data, remade from released numbers."""
-    out = []
+    out: list[str] = []
     if result.overlap:
         shown = protect_count(result.overlap, policy).display
-        out.append(f"{shown} patients are in both cohorts; the overlap rule "
-                   f"'{result.options.overlap}' applies (see the definitions).")
+        out.append(Text(N_("{n} patients are in both cohorts; the overlap rule '{rule}' applies "
+                           "(see the definitions)."), n=shown, rule=result.options.overlap))
     if not balance.empty:
         high = balance[balance["smd_after"].abs() > SMD_LIMIT]
         if len(high):
-            out.append("Imbalance remains after adjustment (|SMD| > 0.1): "
-                       + ", ".join(high["covariate"]) + ".")
+            out.append(Text(N_("Imbalance remains after adjustment (|SMD| > 0.1): "
+                               "{covariates}."), covariates=TextList(high["covariate"])))
     if not result.subgroups.empty:
-        out.append("Subgroup results are exploratory: no correction for multiple comparisons.")
+        out.append(Text(N_("Subgroup results are exploratory: no correction for multiple "
+                           "comparisons.")))
     return out
 
 

@@ -437,3 +437,19 @@ def test_adjustment_removes_the_planted_confounding_by_indication(melanoma_100k,
     assert adjusted.ci_lower <= planted <= adjusted.ci_upper
     assert adjusted.hr > crude.hr
     assert (result.balance["smd_after"].abs() <= 0.1).all()
+
+
+@pytest.mark.parametrize("role", ["clinician", "partner"])
+def test_the_comparisons_warnings_and_definitions_read_in_finnish(melanoma, role):
+    from queries.i18n import translator
+
+    options = ComparisonOptions(covariates=("age", "sex", "ecog"), endpoints=("os",),
+                                subgroups=("sex",), overlap="a")
+    exact = compare_levels(melanoma, "regimen", *LEVELS.split(","), options)
+    released = protect_result(exact, policy_for(role)).result
+    fi = translator("fi")
+    said = [*released.warnings, *released.definitions]
+    assert len(released.definitions) >= 6 and released.warnings
+    assert [str(text) for text in said if fi.text(text) == str(text)] == []
+    propensity_words = fi.text(released.definitions[0])
+    assert "Ikä indeksipäivänä" in propensity_words and "Sukupuoli" in propensity_words
