@@ -26,6 +26,7 @@ import pandas as pd
 
 from queries.cohort.kept_tables import Cohort
 from queries.i18n import N_
+from queries.snapshot.schema import STAGE_GROUP_SQL
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 # Labels are data (the stratum column's values) and catalogue messages (N_), translated where
@@ -72,6 +73,8 @@ def _positive_negative(key: str, biomarker: str) -> Stratification:
                           f"{biomarker} result at index: positive / negative / untested")
 
 
+_STAGE_GROUP = STAGE_GROUP_SQL.format(column="d.stage")  # 'IIIB' -> 'III'
+
 # Aliases available to ``expr``: p = patients, d = diagnosis at index, e = ECOG at index,
 # r = regimen at index, b = the stratification's biomarker at index, c = the cohort.
 STRATIFICATIONS: tuple[Stratification, ...] = (
@@ -90,8 +93,7 @@ STRATIFICATIONS: tuple[Stratification, ...] = (
                    (N_("Never"), N_("Former"), N_("Current"), UNKNOWN)),
     Stratification("cancer_type", N_("Cancer type"), "field", "d.cancer_type"),
     Stratification("stage", N_("Stage at diagnosis"), "field",
-                   "CASE WHEN regexp_extract(d.stage, '^(IV|III|II|I)', 1) <> '' "
-                   "THEN 'Stage ' || regexp_extract(d.stage, '^(IV|III|II|I)', 1) END",
+                   f"CASE WHEN {_STAGE_GROUP} <> '' THEN 'Stage ' || {_STAGE_GROUP} END",
                    (N_("Stage I"), N_("Stage II"), N_("Stage III"), N_("Stage IV"), UNKNOWN)),
     Stratification("histology", N_("Histology (ICD-O-3)"), "field", "d.histology_icdo3"),
     Stratification("ecog", N_("ECOG at index"), "field",
