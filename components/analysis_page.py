@@ -679,23 +679,13 @@ def _released_or_exact(display: str | None, value: int | None) -> str:
 
 def _show_pro(result, shown: Shown) -> tuple:
     """Mean score over time, completion and PRO-CTCAE severity, with their definitions."""
-    options = result.options
     caption = [
         html.Div(_("{participants} of {n} patients answered this instrument at least once.",
                    participants=_released_or_exact(result.participants_display,
                                                    result.participants),
                    n=_released_or_exact(result.n_display, result.n)),
                  className="pro-participants mb-1"),
-        html.Div(_("Score: questionnaires from {baseline} days before index (baseline) to week "
-                   "{weeks}, in bins of {bin} weeks; a patient counts once per bin with their "
-                   "mean; the bin's mean is over patients, with a normal 95% CI.",
-                   baseline=options.baseline_days, weeks=options.max_weeks,
-                   bin=options.bin_weeks), className="mb-1"),
-        html.Div(_("Completion: patients who answered in the bin / patients who answered the "
-                   "instrument at least once and were alive and followed at the bin's start."),
-                 className="mb-1"),
-        html.Div(_("PRO-CTCAE: each patient's worst answer in weeks 1–{weeks}; patients at each "
-                   "level / patients who answered the item.", weeks=options.ctcae_weeks)),
+        *(html.Div(tr().text(words), className="mb-1") for words in result.definitions.values()),
     ]
     return (cached_figure(result, "pro_scores", lambda: figures.pro_scores_figure(result)),
             cached_figure(result, "pro_completion",

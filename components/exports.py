@@ -606,10 +606,7 @@ def pro_export(result: Any, shown: Shown | None = None) -> Export:
     scores = result.scores.merge(result.completion, on="week", how="outer")
     about = (_("Scale: {instrument}, {item}.", instrument=options.instrument,
                item=_(options.item)),
-             _("Score: questionnaires from {baseline} days before index (baseline) to week "
-               "{weeks}, in bins of {bin} weeks; a patient counts once per bin with their mean; "
-               "the bin's mean is over patients, with a normal 95% CI.",
-               baseline=options.baseline_days, weeks=options.max_weeks, bin=options.bin_weeks))
+             *(tr().text(words) for words in result.definitions.values()))
     return Export((Table("pro_scores", PRO_SCORES, pick(scores, PRO_SCORE_COLUMNS)),
                    Table("pro_ctcae_severity", PRO_SEVERITY, _severity_shown(result))), about)
 

@@ -38,6 +38,17 @@ Z95 = 1.959963984540054
 SCORE_COLUMNS = ["week", "questionnaires", "patients", "mean_score", "ci_lower", "ci_upper"]
 COMPLETION_COLUMNS = ["week", "patients_followed", "patients_answered", "completion"]
 SEVERITY_COLUMNS = ["item", "level", "severity", "patients", "denominator", "share"]
+# Each result in words, shown beside the panel and in its download (``ProResult.definitions``).
+SCORE_DEFINITION = N_(
+    "Score ({direction}): questionnaires from {baseline} days before index (baseline) to week "
+    "{weeks}, in bins of {bin} weeks; a patient counts once per bin with their mean; the bin's "
+    "mean is over patients, with a normal 95% CI.")
+COMPLETION_DEFINITION = N_(
+    "Completion: patients who answered in the bin / patients who answered the instrument at "
+    "least once and were alive and followed at the bin's start.")
+SEVERITY_DEFINITION = N_(
+    "PRO-CTCAE: each patient's worst answer in weeks 1–{weeks}; patients at each level / "
+    "patients who answered the item.")
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,7 @@ class ProResult:
     scores: pd.DataFrame
     completion: pd.DataFrame
     severity: pd.DataFrame
-    definitions: dict[str, str] = field(default_factory=dict)
+    definitions: dict[str, str] = field(default_factory=dict)  # scores, completion, severity
     empty_reason: str | None = None
     n_display: str | None = None
     participants_display: str | None = None
@@ -172,18 +183,14 @@ def patient_reported(cohort: Cohort, options: ProOptions | None = None) -> ProRe
     options = options or ProOptions()
     per_patient = _questionnaires(cohort, options, options.instrument, options.item)
     ctcae = _questionnaires(cohort, options, PRO_CTCAE, None)
-    direction = ("higher is better" if higher_is_better(options.instrument, options.item)
-                 else "higher is worse")
-    definitions = {
-        "scores": (f"{options.instrument} '{options.item}' ({direction}): questionnaires from "
-                   f"{options.baseline_days} days before index (baseline, week 0) to week "
-                   f"{options.max_weeks}, in bins of {options.bin_weeks} weeks; each patient "
-                   "counts once per bin with their mean; mean over patients with a normal "
-                   "95 % CI"),
-        "completion": ("patients who answered in the bin / patients who answered this "
-                       "instrument at least once and were alive and followed at the bin's start"),
-        "severity": (f"PRO-CTCAE: each patient's worst answer in weeks 1-{options.ctcae_weeks} "
-                     "after index; patients at each level / patients who answered the item"),
+    direction = (N_("higher is better") if higher_is_better(options.instrument, options.item)
+                 else N_("higher is worse"))
+    definitions: dict[str, str] = {
+        "scores": Text(SCORE_DEFINITION, direction=Text(direction),
+                       baseline=options.baseline_days, weeks=options.max_weeks,
+                       bin=options.bin_weeks),
+        "completion": Text(COMPLETION_DEFINITION),
+        "severity": Text(SEVERITY_DEFINITION, weeks=options.ctcae_weeks),
     }
     reason = None
     if cohort.size == 0:

@@ -162,3 +162,24 @@ def test_a_withheld_number_of_participants_reads_as_released_not_as_zero():
     caption = analysis_page._show_pro(released, None)[3]
     assert caption[0].children == "< 10 of 150 patients answered this instrument at least once."
 
+
+
+
+def test_the_caption_and_the_readme_state_the_definitions_queries_gives(monkeypatch):
+    from types import SimpleNamespace
+
+    from queries.analyses import pro
+
+    # the definitions of an (empty) result of a symptom scale, as queries words them
+    no_rows = pd.DataFrame(columns=["patient_id", "item", "week", "followed_days",
+                                    "questionnaires", "score", "worst"])
+    monkeypatch.setattr(pro, "_questionnaires", lambda *_args: no_rows)
+    options = ProOptions(instrument="EORTC QLQ-C30", item="Fatigue")
+    definitions = pro.patient_reported(SimpleNamespace(size=0), options).definitions
+    assert "higher is worse" in definitions["scores"]
+    result = ProResult(options, 150, 110, _result().scores, _result().completion,
+                       _result().severity, definitions=definitions)
+    caption = [div.children for div in analysis_page._show_pro(result, None)[3]]
+    readme = exports.pro_export(result).about
+    for words in definitions.values():
+        assert str(words) in caption and str(words) in readme
