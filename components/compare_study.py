@@ -137,8 +137,8 @@ def study_result(pair: Pair, levels: bool, field: str, level_a: str | None,
                                                options)
         return analysis.study_cohorts_panel(pair.cohorts[0].cohort, pair.cohorts[1].cohort,
                                             pair.labels[0], pair.labels[1], options)
-    except ComparisonError as exc:
-        raise PanelUnavailable(str(exc)) from exc
+    except ComparisonError as exc:  # its message is a queries.i18n.Text where a user can cause it
+        raise PanelUnavailable(tr().text(exc.args[0]) if exc.args else str(exc)) from exc
 
 
 @CALLBACKS.callback(Output(ids.STUDY_LEVEL_A, "options"), Output(ids.STUDY_LEVEL_B, "options"),

@@ -171,7 +171,7 @@ def split_by_field(frame: pd.DataFrame, field_key: str, level_a: str,
         raise ComparisonError(f"cannot split by {field_key!r}; choose from "
                               f"{', '.join(SPLIT_FIELDS)}")
     if level_a == level_b:
-        raise ComparisonError("choose two different levels to compare")
+        raise ComparisonError(Text(N_("choose two different levels to compare")))
     column = frame[field_key].astype("string")
     return frame[column == level_a].copy(), frame[column == level_b].copy()
 
@@ -696,8 +696,9 @@ def compare_levels(cohort: Cohort, field_key: str, level_a: str, level_b: str,
         known = set(field_levels(frame, field_key))
         missing = [lv for lv in (level_a, level_b) if lv not in known]
         if missing:
-            raise ComparisonError(f"{', '.join(repr(m) for m in missing)} is not a level of "
-                                  f"{field_key} in this cohort; levels: "
-                                  f"{', '.join(sorted(known))}")
+            raise ComparisonError(Text(N_("{missing} is not a level of {field} in this "
+                                          "cohort; levels: {levels}"),
+                                       missing=", ".join(repr(m) for m in missing),
+                                       field=field_key, levels=", ".join(sorted(known))))
     frame_a, frame_b = split_by_field(frame, field_key, level_a, level_b)
     return compare_groups(frame_a, frame_b, level_a, level_b, options)

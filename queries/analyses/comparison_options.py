@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from queries.analyses.endpoints import LABELS, definition
-from queries.i18n import N_
+from queries.i18n import N_, Text
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,9 @@ class ComparisonOptions:
         if self.method not in ("match", "iptw"):
             raise ComparisonError("method must be 'match' or 'iptw'")
         if not 0 < self.caliper_sd <= 5:
-            raise ComparisonError("the caliper must be between 0 and 5 SD of the logit")
+            raise ComparisonError(Text(N_("the caliper must be between 0 and 5 SD of the "
+                                          "logit")))
         if not 0 <= self.trim < 0.5:
-            raise ComparisonError("trimming must be between 0 and 0.5")
+            raise ComparisonError(Text(N_("trimming must be between 0 and 0.5")))
         if self.overlap not in ("exclude", "a", "b"):
             raise ComparisonError("overlap must be 'exclude', 'a' or 'b'")

@@ -453,3 +453,17 @@ def test_the_comparisons_warnings_and_definitions_read_in_finnish(melanoma, role
     assert [str(text) for text in said if fi.text(text) == str(text)] == []
     propensity_words = fi.text(released.definitions[0])
     assert "Ikä indeksipäivänä" in propensity_words and "Sukupuoli" in propensity_words
+
+
+def test_a_comparison_that_cannot_be_made_says_why_in_the_users_language(melanoma):
+    from queries.i18n import translator
+
+    level = LEVELS.split(",")[0]
+    for ask in (lambda: compare_levels(melanoma, "regimen", level, level),
+                lambda: compare_levels(melanoma, "regimen", level, "Nivolumab"),
+                lambda: compare_levels(melanoma, "regimen", *LEVELS.split(","),
+                                       ComparisonOptions(caliper_sd=9.0))):
+        with pytest.raises(ComparisonError) as raised:
+            ask()
+        message = raised.value.args[0]
+        assert translator("fi").text(message) != str(message)
