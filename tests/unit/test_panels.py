@@ -179,3 +179,26 @@ def test_the_analysis_and_compare_pages_declare_panels_instead_of_copying_callba
                                                     "characteristics", "pro"]
     for name in ("analysis_page.py", "compare_page.py"):
         assert _skeleton_copies(ROOT / "components" / name) == []
+
+
+def test_a_panel_with_a_run_button_computes_on_its_click_only(monkeypatch):
+    calls: list = []
+    scope, panel = _declare(calls)
+    panel = dataclasses.replace(panel, run="run-button")
+    declared = Callbacks()
+    panels.register_panel(declared, scope, panel)
+    app = dash.Dash(__name__)
+    declared.register(app)
+    view = next(entry for entry in app.callback_map.values()
+                if entry["callback"].__wrapped__.__name__ == "demo_ae")
+    assert [i["id"] for i in view["inputs"]] == ["run-button"]
+    assert [s["id"] for s in view["state"]] == ["store", "level-radio"]
+    function = view["callback"].__wrapped__
+    with pytest.raises(NotSignedIn):  # the role first, even before the click is looked at
+        function(1, "store-value", "term")
+    monkeypatch.setattr(panels, "require_role", lambda *roles: _User())
+    with pytest.raises(PreventUpdate):
+        function(None, "store-value", "term")
+    assert calls == []
+    assert function(1, "store-value", "term") == ("figure of released", "term")
+    assert ("compute", "target", "term") in calls
