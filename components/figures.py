@@ -103,13 +103,14 @@ def data_text(column: str, value: object) -> str:
 
 def level_text(key: object, level: object) -> str:
     """A Table 1 / stratum level as shown: a histology code with its ICD-O-3 name
-    ("Adenocarcinoma (8140/3)"), the index line's drug classes class by class, other levels
-    in the user's language where the catalogue has them ("Unknown", "Melanoma")."""
+    ("Adenocarcinoma (8140/3)"), the index line's drug classes class by class, a regimen's
+    setting ("(adjuvant)"), other levels in the user's language where the catalogue has them
+    ("Unknown", "Melanoma")."""
     if key == "histology":
         name = histology_name(level)
         return _("{name} ({code})", name=_(name), code=level) if name else str(level)
-    if key == "drug_classes":
-        return data_text("drug_classes", level)
+    if key in ("drug_classes", "regimen"):
+        return data_text(str(key), level)
     return _(str(level)) if level else ""
 
 

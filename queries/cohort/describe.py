@@ -29,7 +29,7 @@ from queries.cohort.model import (
     Occurrence,
     Window,
 )
-from queries.cohort.vocabulary import value_name, value_text
+from queries.cohort.vocabulary import value_text
 from queries.i18n import N_, Translator, translator
 from queries.snapshot.schema import STAGE_GROUPS
 
@@ -75,7 +75,7 @@ def _one(value: Any, f: CatalogField | None, t: Translator = ENGLISH) -> str:
         return t.gettext("yes") if value else t.gettext("no")
     if f is not None and f.column == "stage":
         return stage_text(value, t)
-    if f is not None and value_name(f.column, value) is not None:
+    if f is not None and isinstance(value, str):
         return value_text(f.column, value, t.gettext)
     text = str(value)
     if f is not None and f.unit and isinstance(value, int | float):

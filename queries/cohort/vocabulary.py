@@ -7,6 +7,7 @@ Names are catalogue messages (``N_``): the app shows them in the reader's langua
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from queries.i18n import N_
@@ -150,6 +151,17 @@ VALUE_NAMES: dict[str, dict[str, str]] = {
 }
 # A stratum of the index line's drug classes joins its classes: 'anti-PD-1 + chemotherapy'.
 DRUG_CLASS_JOINER = " + "
+# A regimen's drugs read the same in Finnish; the setting in brackets is a word to translate:
+# 'pembrolizumab (adjuvant)'.
+REGIMEN_SETTINGS: dict[str, str] = {
+    "adjuvant": N_("adjuvant"),
+    "neoadjuvant": N_("neoadjuvant"),
+    "maintenance": N_("maintenance"),
+    "before maintenance": N_("before maintenance"),
+    "consolidation": N_("consolidation"),
+    "chemoradiotherapy": N_("chemoradiotherapy"),
+}
+_REGIMEN_SETTING = re.compile(r"^(?P<drugs>.+) \((?P<setting>[^()]+)\)$")
 
 
 def value_name(column: str, value: object) -> str | None:
@@ -160,10 +172,14 @@ def value_name(column: str, value: object) -> str | None:
 
 def value_text(column: str, value: object, gettext: Callable[[str], str]) -> str:
     """``value`` of ``column`` in the reader's language (``gettext`` of their translator): a
-    named value translated, the index line's drug classes class by class, anything else as it
-    is."""
+    named value translated, the index line's drug classes class by class, a regimen's setting
+    ('(adjuvant)'), anything else as it is."""
     if column == "drug_classes" and isinstance(value, str):
         return DRUG_CLASS_JOINER.join(value_text("drug_class", part, gettext)
                                       for part in value.split(DRUG_CLASS_JOINER))
+    if column == "regimen" and isinstance(value, str):
+        match = _REGIMEN_SETTING.match(value)
+        setting = REGIMEN_SETTINGS.get(match["setting"]) if match else None
+        return f"{match['drugs']} ({gettext(setting)})" if match and setting else value
     name = value_name(column, value)
     return gettext(name) if name is not None else ("" if value is None else str(value))

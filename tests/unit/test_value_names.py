@@ -22,7 +22,7 @@ from queries.cohort.catalog import build_catalog
 from queries.cohort.describe import describe
 from queries.cohort.importing import load_definition
 from queries.cohort.materialize import materialize_definition
-from queries.cohort.vocabulary import VALUE_NAMES, value_text
+from queries.cohort.vocabulary import REGIMEN_SETTINGS, VALUE_NAMES, value_text
 from queries.i18n import translator
 from synthetic import reference_data
 
@@ -67,6 +67,17 @@ def test_every_term_organ_class_and_cancer_type_the_generator_writes_has_a_finni
         assert not untranslated, (column, untranslated)
 
 
+def test_every_regimen_setting_the_generator_writes_has_a_finnish_name():
+    settings = {name.rsplit(" (", 1)[1].rstrip(")") for name in reference_data.REGIMENS
+                if name.endswith(")")}
+    assert settings and settings <= set(REGIMEN_SETTINGS), settings - set(REGIMEN_SETTINGS)
+
+
+def test_table_one_and_strata_name_a_regimen_setting_in_finnish(finnish):
+    assert figures.level_text("regimen", "durvalumab (consolidation)") == \
+        "durvalumab (konsolidaatiohoito)"
+
+
 @pytest.mark.parametrize(("column", "value", "finnish"), [
     ("term", "Fatigue", "Väsymys"),
     ("term", "Diarrhea", "Ripuli"),
@@ -78,6 +89,10 @@ def test_every_term_organ_class_and_cancer_type_the_generator_writes_has_a_finni
     ("cancer_type", "Melanoma", "Melanooma"),
     ("drug_classes", "anti-PD-1 + chemotherapy", "anti-PD-1 + solunsalpaajahoito"),
     ("regimen", "nivolumab + ipilimumab", "nivolumab + ipilimumab"),
+    ("regimen", "pembrolizumab (adjuvant)", "pembrolizumab (adjuvantti)"),
+    ("regimen", "cisplatin + gemcitabine (before maintenance)",
+     "cisplatin + gemcitabine (ennen ylläpitohoitoa)"),
+    ("regimen", "nivolumab (weekly)", "nivolumab (weekly)"),
     ("term", "A term of another snapshot", "A term of another snapshot"),
 ])
 def test_a_value_is_named_in_finnish_and_stays_the_data_in_english(column, value, finnish):
