@@ -235,13 +235,7 @@ def compare_groups(frame_a: pd.DataFrame, frame_b: pd.DataFrame, label_a: str, l
         result.arms = _arms(label_a, label_b, size_a, size_b, data, None)
         return result
     if both:
-        if options.overlap == "exclude":
-            result.warnings.append(Text(N_("{n} patients are in both cohorts; they are left "
-                                           "out of both."), n=len(both)))
-        else:
-            result.warnings.append(Text(N_("{n} patients are in both cohorts; they are kept in "
-                                           "{cohort} only."), n=len(both),
-                                        cohort=label_a if options.overlap == "a" else label_b))
+        result.warnings.append(overlap_warning(len(both), options.overlap, label_a, label_b))
     small = [lab for lab, part in ((label_a, frame_a), (label_b, frame_b))
              if len(part) < MIN_GROUP]
     if small:
@@ -278,6 +272,15 @@ def compare_groups(frame_a: pd.DataFrame, frame_b: pd.DataFrame, label_a: str, l
             "read them as exploratory; about 1 in 20 interaction tests is below 0.05 by chance "
             "alone."), n=len(result.subgroups)))
     return result
+
+
+def overlap_warning(n: int | str, overlap: str, label_a: str, label_b: str) -> Text:
+    """How many patients are in both cohorts (a count, or its released text) and where the
+    overlap rule puts them."""
+    if overlap == "exclude":
+        return Text(N_("{n} patients are in both cohorts; they are left out of both."), n=n)
+    return Text(N_("{n} patients are in both cohorts; they are kept in {cohort} only."), n=n,
+                cohort=label_a if overlap == "a" else label_b)
 
 
 def _same_index(frame_a: pd.DataFrame, frame_b: pd.DataFrame) -> bool:

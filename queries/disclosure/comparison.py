@@ -29,6 +29,7 @@ from queries.analyses.comparison import (
     BinaryContrast,
     OutcomeContrast,
     StudyComparison,
+    overlap_warning,
     risk_contrast,
 )
 from queries.disclosure.adapters import clean_notes, protect_result, protect_survival
@@ -97,8 +98,8 @@ def _released_warnings(result: StudyComparison, balance: pd.DataFrame,
     out: list[str] = []
     if result.overlap:
         shown = protect_count(result.overlap, policy).display
-        out.append(Text(N_("{n} patients are in both cohorts; the overlap rule '{rule}' applies "
-                           "(see the definitions)."), n=shown, rule=result.options.overlap))
+        out.append(overlap_warning(shown, result.options.overlap, result.label_a,
+                                   result.label_b))
     if not balance.empty:
         high = balance[balance["smd_after"].abs() > SMD_LIMIT]
         if len(high):

@@ -229,6 +229,17 @@ def test_patients_in_both_cohorts_follow_the_stated_rule():
     assert any("30 patients are in both" in w for w in excluded.warnings)
 
 
+def test_a_partner_is_told_where_the_patients_in_both_cohorts_went():
+    a, b = _confounded(2000, 5)
+    b2 = pd.concat([b, a.iloc[:30]], ignore_index=True)
+    exact = compare_groups(a, b2, "A: first", "B: second", ComparisonOptions(
+        covariates=("age", "ecog"), endpoints=("os",), overlap="b"))
+    released = protect_result(exact, policy_for("partner")).result
+    assert "30 patients are in both cohorts; they are kept in B: second only." in exact.warnings
+    assert "30 patients are in both cohorts; they are kept in B: second only." in \
+        released.warnings  # released: 30 is a multiple of 5 (it read "the overlap rule 'b'")
+
+
 def test_matching_gives_the_same_result_twice():
     a, b = _confounded(1500, 9)
     options = ComparisonOptions(covariates=("age", "ecog"), endpoints=("os",), seed=3)
