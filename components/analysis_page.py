@@ -680,7 +680,9 @@ def _released_or_exact(display: str | None, value: int | None) -> str:
 def _show_pro(result, shown: Shown) -> tuple:
     """Mean score over time, completion and PRO-CTCAE severity, with their definitions."""
     caption = [
-        html.Div(_("{participants} of {n} patients answered this instrument at least once.",
+        html.Div(_("{participants} of {n} patients answered this scale at least once between "
+                   "{baseline} days before index and week {weeks}.",
+                   baseline=result.options.baseline_days, weeks=result.options.max_weeks,
                    participants=_released_or_exact(result.participants_display,
                                                    result.participants),
                    n=_released_or_exact(result.n_display, result.n)),

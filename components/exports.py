@@ -584,8 +584,8 @@ COLUMNS.update({
     "mean_score": (N_("Mean score"), N_("mean over patients of each patient's mean score in "
                                         "the bin")),
     "patients_followed": (N_("Patients followed"),
-                          N_("patients who answered the instrument at least once and were "
-                             "alive and followed at the bin's start")),
+                          N_("patients who answered the scale at least once in the score's "
+                             "window and were alive and followed at the bin's start")),
     "patients_answered": (N_("Patients who answered"), N_("patients with an answer in the bin")),
     "completion": (N_("Completion"), N_("patients who answered / patients followed")),
     "item": (N_("PRO-CTCAE item"), N_("the symptom item asked")),

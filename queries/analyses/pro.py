@@ -7,7 +7,7 @@ Three plain results, each with its definition in words:
   day; then weeks 1-6, 7-12, ...). A patient with several questionnaires in a bin counts once,
   with their mean; the bin's mean is over patients, with a normal 95 % CI, and the number of
   questionnaires and patients behind it.
-- **Completion**: among patients who answered at least one questionnaire of the instrument
+- **Completion**: among patients who answered the scale at least once in the score's window
   (participants), the share who answered in each bin, out of those alive and followed at the
   bin's start (the denominator falls with deaths and loss to follow-up).
 - **PRO-CTCAE severity**: for each PRO-CTCAE item, the share of patients at each level of their
@@ -44,8 +44,8 @@ SCORE_DEFINITION = N_(
     "{weeks}, in bins of {bin} weeks; a patient counts once per bin with their mean; the bin's "
     "mean is over patients, with a normal 95% CI.")
 COMPLETION_DEFINITION = N_(
-    "Completion: patients who answered in the bin / patients who answered the instrument at "
-    "least once and were alive and followed at the bin's start.")
+    "Completion: patients who answered in the bin / patients who answered the scale at least "
+    "once in the score's window and were alive and followed at the bin's start.")
 SEVERITY_DEFINITION = N_(
     "PRO-CTCAE: each patient's worst answer in weeks 1–{weeks}; patients at each level / "
     "patients who answered the item.")

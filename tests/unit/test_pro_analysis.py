@@ -59,6 +59,15 @@ def test_global_health_status_over_time_equals_pandas_per_patient_means(cohort, 
     assert result.empty_reason is None
 
 
+def test_participants_are_the_patients_who_answered_the_scale_in_the_scores_window(cohort,
+                                                                                  reported):
+    result = patient_reported(cohort, ProOptions())
+    ghs = reported[reported["item"] == "Global health status/QoL"]
+    in_window = ghs[ghs["days"].between(-14, 48 * 7)]
+    assert result.participants == in_window["patient_id"].nunique()
+    assert "in the score's window" in result.definitions["completion"]
+
+
 def test_questionnaire_completion_falls_over_time_since_index(cohort):
     completion = patient_reported(cohort).completion.set_index("week")["completion"]
     assert completion[0] > 0.7

@@ -160,7 +160,7 @@ def test_a_withheld_number_of_participants_reads_as_released_not_as_zero():
     assert released.participants is None and released.participants_display == "< 10"
     assert released.n == 150 and released.n_display == "150"
     caption = analysis_page._show_pro(released, None)[3]
-    assert caption[0].children == "< 10 of 150 patients answered this instrument at least once."
+    assert caption[0].children.startswith("< 10 of 150 patients answered this scale")
 
 
 
