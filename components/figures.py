@@ -755,13 +755,13 @@ def love_plot(result) -> go.Figure:
     balance = result.balance
     if balance is None or balance.empty:
         return empty_figure(_("No balance table: see the warnings above."), title)
-    labels = balance["covariate"].tolist()[::-1]
+    labels = [_(covariate) for covariate in balance["covariate"]][::-1]  # catalogue messages
     fig = go.Figure()
     for i, (column, name, symbol) in enumerate((("smd_before", _("Before"), "circle-open"),
                                                 ("smd_after", _("After"), "circle"))):
         values = _num(balance[column]).abs().tolist()[::-1]
         shown_values = [min(v, 2.0) if not math.isnan(v) else None for v in values]
-        text = ["∞" if math.isinf(v) else ("withheld" if math.isnan(v) else f"{v:.2f}")
+        text = ["∞" if math.isinf(v) else (_("withheld") if math.isnan(v) else fmt_number(v, 2))
                 for v in values]
         fig.add_trace(go.Scatter(x=shown_values, y=labels, mode="markers", name=name,
                                  marker=dict(symbol=symbol, size=11, color=colour(i * 5)),

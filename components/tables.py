@@ -25,7 +25,7 @@ from components.figures import (
     level_text,
     shown,
 )
-from components.i18n import _, tr
+from components.i18n import _, fmt_number, tr
 from queries.analyses.response import response_definition
 
 
@@ -136,13 +136,13 @@ def survival_caption(result) -> list:
         lr = result.logrank
         parts.append(html.Span(
             _("Log-rank test across {strata}: χ² = {chi2}, {df} df, {p}. ",
-              strata=", ".join(lr.strata), chi2=f"{lr.statistic:.2f}", df=lr.df,
+              strata=", ".join(lr.strata), chi2=fmt_number(lr.statistic, 2), df=lr.df,
               p=fmt_p(lr.p_value)), className="survival-logrank"))
     if result.trend is not None:
         trend = result.trend
         parts.append(html.Span(
             _("Log-rank test for trend across {strata} (in this order): χ² = {chi2}, 1 df, {p}. ",
-              strata=", ".join(trend.strata), chi2=f"{trend.statistic:.2f}",
+              strata=", ".join(trend.strata), chi2=fmt_number(trend.statistic, 2),
               p=fmt_p(trend.p_value)),
             className="survival-trend"))
     if result.hazard_ratio is not None:
@@ -325,7 +325,7 @@ def testing_table(table1) -> dbc.Table:
 
 def fmt_smd(value: float) -> str:
     """An SMD to two decimals; infinite (complete separation: 100 % vs 0 %) as "∞"."""
-    return ("∞" if value > 0 else "−∞") if math.isinf(value) else f"{value:.2f}"
+    return ("∞" if value > 0 else "−∞") if math.isinf(value) else fmt_number(value, 2)
 
 
 def comparison_table(comparison, first, second, names: tuple[str, str],
@@ -420,8 +420,9 @@ def effects_table(result) -> dbc.Table:
                 rows.append(_tr([_(outcome.label), _(stage), EMPTY, EMPTY, _("not released / "
                                  "not estimable")]))
             else:
-                rows.append(_tr([_(outcome.label), _(stage), f"{effect.hr:.2f} ({effect.ci_lower:.2f}"
-                                 f"–{effect.ci_upper:.2f})", fmt_p(effect.p_value),
+                rows.append(_tr([_(outcome.label), _(stage), f"{fmt_ratio(effect.hr)} ("
+                                 f"{fmt_ratio(effect.ci_lower)}–{fmt_ratio(effect.ci_upper)})",
+                                 fmt_p(effect.p_value),
                                  _(effect.method)]))
     return _table([_("Outcome ({a} vs {b})", a=result.label_a, b=result.label_b), _("Analysis"),
                    _("Hazard ratio (95% CI)"), "p", _("Method")], rows)

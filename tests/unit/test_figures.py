@@ -506,3 +506,19 @@ def test_a_survival_caption_without_a_test_says_why():
     assert "no test (one group)" in figures.survival_method(result(1))
     withheld = figures.survival_method(result(2, notes=["log-rank test: withheld"]))
     assert "same patients" not in withheld and "one group" not in withheld
+
+
+def test_the_adjusted_comparison_shows_names_and_numbers_in_finnish(monkeypatch):
+    from types import SimpleNamespace
+
+    from components import i18n
+
+    monkeypatch.setattr(i18n, "current_locale", lambda: "fi")
+    balance = pd.DataFrame({"key": ["age", "sex"], "covariate": ["Age at index, years", "Sex"],
+                            "kind": ["continuous", "categorical"], "smd_before": [0.31, 0.12],
+                            "smd_after": [0.04, float("nan")]})
+    fig = figures.love_plot(SimpleNamespace(balance=balance))
+    assert list(fig.data[0].y) == ["Sukupuoli", "Ikä indeksipäivänä, vuotta"]
+    assert list(fig.data[0].text) == ["0,12", "0,31"]
+    assert list(fig.data[1].text) == ["ei julkaistu", "0,04"]
+    assert tables.fmt_smd(0.25) == "0,25"
