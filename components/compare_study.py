@@ -155,9 +155,11 @@ def update_study_levels(field, left, current, snapshot_id, right):
     except PanelUnavailable:
         return [], [], None, None
     key = _choice(field, SPLIT_FIELDS, "regimen")
-    levels = released_levels(comparison.split_level_counts(pair.cohorts[0].cohort, key),
-                             user.role)
-    audit_pair(pair, "compare.study.levels", [], f"field={key}")
+    counts = comparison.split_level_counts(pair.cohorts[0].cohort, key)
+    levels = released_levels(counts, user.role)
+    hidden = len(counts) - len(levels)
+    withheld = f"levels of {key}: {hidden} with few patients not offered"  # i18n: audit log
+    audit_pair(pair, "compare.study.levels", [withheld] if hidden else [], f"field={key}")
     options = [{"label": level, "value": level} for level in levels]
     return options, options, (levels[0] if levels else None), \
         (levels[1] if len(levels) > 1 else None)

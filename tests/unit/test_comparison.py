@@ -478,3 +478,26 @@ def test_a_comparison_that_cannot_be_made_says_why_in_the_users_language(melanom
             ask()
         message = raised.value.args[0]
         assert translator("fi").text(message) != str(message)
+
+
+def test_the_audit_says_when_a_partner_was_not_offered_small_levels(monkeypatch):
+    from types import SimpleNamespace
+
+    from components import compare_study
+
+    user = SimpleNamespace(username="pia", role="partner")
+    pair = SimpleNamespace(cohorts=(SimpleNamespace(cohort="cohort A"),))
+    audited: list = []
+    monkeypatch.setattr(compare_study, "require_role", lambda *roles: user)
+    monkeypatch.setattr(compare_study, "open_pair", lambda *args: pair)
+    monkeypatch.setattr(compare_study.comparison, "split_level_counts",
+                        lambda cohort, key: [("nivolumab", 40), ("rare", 3)])
+    monkeypatch.setattr(compare_study, "audit_pair",
+                        lambda _pair, action, suppressed, detail: audited.append(
+                            (action, suppressed, detail)))
+    options, _same, first, second = compare_study.update_study_levels(
+        "regimen", "current", None, None, "default")
+    assert [o["value"] for o in options] == ["nivolumab"] and (first, second) == ("nivolumab",
+                                                                                 None)
+    assert audited == [("compare.study.levels",
+                        ["levels of regimen: 1 with few patients not offered"], "field=regimen")]
