@@ -14,9 +14,10 @@ from dash import Input, Output, State, dcc, html
 
 from access.guard import COMPARE, require_role, roles_for
 from components import compare_page, exports, figures, ids, pages, panels, tables
-from components.analysis_page import download_button, problem
+from components.analysis_page import download_button, open_current, problem
 from components.callbacks import Callbacks
-from components.compare_page import Pair, audit_pair, open_pair
+from components.cohort_access import audit_query
+from components.compare_page import Pair, resolve_choice
 from components.i18n import N_, _, tr
 from components.panels import PanelUnavailable
 from queries.analyses import comparison
@@ -146,20 +147,22 @@ def study_result(pair: Pair, levels: bool, field: str, level_a: str | None,
           Input(ids.STUDY_FIELD, "value"), Input(ids.COMPARE_LEFT, "value"),
           Input(ids.COHORT_STORE, "data"), Input(ids.SNAPSHOT_STORE, "data"),
           State(ids.COMPARE_RIGHT, "value"))
-def update_study_levels(field, left, current, snapshot_id, right):
+def update_study_levels(field, left, current, snapshot_id, _right):
     """The levels of the chosen field in cohort A (for a protected role: only levels with
-    enough patients to be released)."""
+    enough patients to be released). Only cohort A is opened: B plays no part here."""
     user = require_role(*ROLES)
     try:
-        pair = open_pair(user, left, right, current, snapshot_id)
+        definition, _saved_name = resolve_choice(left, current, user.username)
+        opened, _default = open_current(definition, snapshot_id)
     except PanelUnavailable:
         return [], [], None, None
     key = _choice(field, SPLIT_FIELDS, "regimen")
-    counts = comparison.split_level_counts(pair.cohorts[0].cohort, key)
+    counts = comparison.split_level_counts(opened.cohort, key)
     levels = released_levels(counts, user.role)
     hidden = len(counts) - len(levels)
     withheld = f"levels of {key}: {hidden} with few patients not offered"  # i18n: audit log
-    audit_pair(pair, "compare.study.levels", [withheld] if hidden else [], f"field={key}")
+    audit_query(user, "compare.study.levels", opened, [withheld] if hidden else [],
+                f"cohort A; field={key}")  # i18n: audit log
     options = [{"label": level, "value": level} for level in levels]
     return options, options, (levels[0] if levels else None), \
         (levels[1] if len(levels) > 1 else None)

@@ -480,24 +480,27 @@ def test_a_comparison_that_cannot_be_made_says_why_in_the_users_language(melanom
         assert translator("fi").text(message) != str(message)
 
 
-def test_the_audit_says_when_a_partner_was_not_offered_small_levels(monkeypatch):
+def test_the_level_chooser_opens_cohort_a_only_and_audits_levels_not_offered(monkeypatch):
     from types import SimpleNamespace
 
     from components import compare_study
 
     user = SimpleNamespace(username="pia", role="partner")
-    pair = SimpleNamespace(cohorts=(SimpleNamespace(cohort="cohort A"),))
+    opened = SimpleNamespace(cohort="cohort A")
     audited: list = []
     monkeypatch.setattr(compare_study, "require_role", lambda *roles: user)
-    monkeypatch.setattr(compare_study, "open_pair", lambda *args: pair)
+    monkeypatch.setattr(compare_study, "open_current", lambda definition, snapshot:
+                        (opened, True))
     monkeypatch.setattr(compare_study.comparison, "split_level_counts",
                         lambda cohort, key: [("nivolumab", 40), ("rare", 3)])
-    monkeypatch.setattr(compare_study, "audit_pair",
-                        lambda _pair, action, suppressed, detail: audited.append(
-                            (action, suppressed, detail)))
+    monkeypatch.setattr(compare_study, "audit_query",
+                        lambda _user, action, what, suppressed, detail: audited.append(
+                            (action, what, suppressed, detail)))
+    # cohort B is a saved cohort that no longer exists: the levels of A are still offered
     options, _same, first, second = compare_study.update_study_levels(
-        "regimen", "current", None, None, "default")
+        "regimen", "current", None, None, "saved:gone")
     assert [o["value"] for o in options] == ["nivolumab"] and (first, second) == ("nivolumab",
                                                                                  None)
-    assert audited == [("compare.study.levels",
-                        ["levels of regimen: 1 with few patients not offered"], "field=regimen")]
+    assert audited == [("compare.study.levels", opened,
+                        ["levels of regimen: 1 with few patients not offered"],
+                        "cohort A; field=regimen")]
