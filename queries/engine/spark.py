@@ -31,12 +31,19 @@ from queries.engine.transpile import transpile
 from queries.snapshot.schema import TABLES
 
 LOCAL_MASTER = "local[*]"
+# Rows in memory are about ten times their Parquet file (dictionary-encoded, compressed).
+PARQUET_EXPANSION = 10
 # Small answers and small cached tables: a few shuffle partitions beat Spark's default 200.
 DEFAULT_CONFIG: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.shuffle.partitions": "8",
+    # Spark sizes a Parquet scan by its compressed file size, a tenth of the rows in memory here:
+    # a 7 MB patients file (1M rows) passed as "small" and was broadcast (a 1 GB driver failed,
+    # 4 GB ran out of heap on the analysis base). Scaled, only files under ~1 MB are broadcast
+    # by the plan; adaptive execution still broadcasts a shuffled side it measured under 10 MB.
+    "spark.sql.sources.fileCompressionFactor": str(PARQUET_EXPANSION),
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.driver.extraJavaOptions": "-Dlog4j2.configurationFile="
     + (Path(__file__).resolve().parent / "log4j2.properties").as_uri(),
@@ -249,9 +256,11 @@ class SparkSnapshot:
             # Computed once and kept on the executors with its lineage cut: a query over a kept
             # table then plans against a small leaf, not against the whole chain of SQL it was
             # made from (index population -> cohort -> analysis base), which Spark would analyze
-            # and match against its cache on every query (seconds each).
+            # and match against its cache on every query (seconds each). Checkpointed lazily:
+            # the count computes and keeps it in one job (an eager checkpoint is a job of its
+            # own before the count).
             frame = self.session.sql(transpile(sql), args=_spark_args(params)).localCheckpoint(
-                eager=True)
+                eager=False)
             rows = frame.count()
             frame.createOrReplaceTempView(table)
             self._tables[table] = (rows, frame)

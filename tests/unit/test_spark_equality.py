@@ -45,7 +45,11 @@ if shutil.which("java") is None and not Path(os.environ.get("JAVA_HOME", "/nonex
     pytest.skip("no Java runtime for Spark (make test installs default-jre-headless)",
                 allow_module_level=True)
 
-from queries.engine.spark import SparkSnapshot, spark_session  # noqa: E402 - after the skips
+from queries.engine.spark import (  # noqa: E402 - after the skips
+    PARQUET_EXPANSION,
+    SparkSnapshot,
+    spark_session,
+)
 
 COHORTS = Path(__file__).resolve().parents[1] / "cohorts"
 FIXTURES = sorted(p for p in COHORTS.glob("*.json") if not p.name.startswith("invalid_"))
@@ -191,3 +195,22 @@ def test_count_command_prints_the_same_attrition_table_on_spark(engines, tmp_pat
     code, spark_out, _ = _run_cli([*args, "--engine", "spark"])
     assert code == 0
     assert spark_out == duck_out
+
+
+def test_a_parquet_table_is_sized_as_its_rows_in_memory_so_a_large_one_is_not_broadcast(spark):
+    """Spark sized a scan by its compressed file (7 MB for 1M patients: "small", broadcast, and
+    the driver ran out of memory); scaled to the rows in memory, only a truly small table is."""
+    files = [SAMPLE_DIR / "patients.parquet", SAMPLE_DIR / "diagnoses.parquet"]
+    patients, diagnoses = (spark.read.parquet(str(path)) for path in files)
+    estimate = int(str(patients._jdf.queryExecution().optimizedPlan().stats().sizeInBytes()))
+    assert estimate > PARQUET_EXPANSION / 4 * files[0].stat().st_size  # about its file before
+    joined = patients.join(diagnoses, "patient_id")
+    previous = spark.conf.get("spark.sql.autoBroadcastJoinThreshold")
+    # a threshold above both files' sizes but below the rows they hold
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold",
+                   str(2 * max(path.stat().st_size for path in files)))
+    try:
+        plan = joined._jdf.queryExecution().executedPlan().toString()
+    finally:
+        spark.conf.set("spark.sql.autoBroadcastJoinThreshold", previous)
+    assert "SortMergeJoin" in plan and "Broadcast" not in plan
