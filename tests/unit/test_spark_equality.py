@@ -12,9 +12,9 @@ on Spark (the snapshot's Parquet files, SQL transpiled by sqlglot), and compared
 - every fifth drawn definition (0, 5, ..., 45: a deterministic subset, as each Spark query
   costs a fixed fraction of a second): survival, response, AE (default options) and Table 1.
 
-One local SparkSession (``local[2]``, two shuffle partitions) serves the whole file, and the
-snapshot's tables stay cached in it. Without pyspark or Java the file is skipped with the
-reason; ``make test`` installs both, so there it runs.
+One local SparkSession (``local[2]``, one shuffle partition, see SESSION_CONFIG) serves the
+whole file, and the snapshot's tables stay cached in it. Without pyspark or Java the file is
+skipped with the reason; ``make test`` installs both, so there it runs.
 """
 
 from __future__ import annotations
@@ -61,12 +61,21 @@ SAFETY_OPTIONS = (safety.SafetyOptions(),
 _compared: dict[str, list[str]] = {"fixtures": [], "drawn": [], "drawn_aggregates": []}
 
 
+# On 5,000 patients Spark's time goes to preparing each query, not to the rows (the JVM was
+# busy a whole core for the file's 11 minutes): one partition per stage, no whole-stage code
+# generation (a compiled class per stage of every new query) and no constraint propagation (it
+# infers filters over every join of the large compiled SQL). None changes an answer.
+SESSION_CONFIG = {
+    "spark.sql.shuffle.partitions": "1", "spark.default.parallelism": "1",
+    "spark.sql.adaptive.enabled": "false", "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.constraintPropagation.enabled": "false",
+}
+
+
 @pytest.fixture(scope="module")
 def spark():
     """One local SparkSession for the file (start-up costs seconds, each job little)."""
-    session = spark_session("local[2]", "iocohort-tests", {
-        "spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
-        "spark.sql.adaptive.enabled": "false"})
+    session = spark_session("local[2]", "iocohort-tests", SESSION_CONFIG)
     yield session
     session.stop()
 
