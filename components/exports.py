@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from dash import dcc
 
-from components.figures import BOR_LABELS, PRO_LEVEL_LABELS, data_text, level_text
+from components.figures import BOR_LABELS, PRO_LEVEL_LABELS, data_text, groups_shown, level_text
 from components.i18n import N_, _, fmt_date, tr
 from components.tables import study_frame
 from queries.analyses.response import response_definition
@@ -223,10 +223,6 @@ def shown_values(frame: pd.DataFrame, column: str, show: Callable[[Any], str]) -
 def strata_shown(frame: pd.DataFrame, stratification: str | None) -> pd.DataFrame:
     """The ``stratum`` column's groups as the page names them ("Nainen", "Ei testattu")."""
     return shown_values(frame, "stratum", lambda s: level_text(stratification, s))
-
-
-def groups_shown(groups: Sequence[str], stratification: str | None) -> str:
-    return ", ".join(level_text(stratification, g) for g in groups)
 
 
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:

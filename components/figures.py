@@ -114,6 +114,11 @@ def level_text(key: object, level: object) -> str:
     return _(str(level)) if level else ""
 
 
+def groups_shown(groups: Sequence[str], stratification: object) -> str:
+    """Tested groups listed as the page names them ("Nainen, Mies")."""
+    return ", ".join(level_text(stratification, group) for group in groups)
+
+
 def fmt_p(p: object) -> str:
     if is_missing(p):
         return EMPTY

@@ -21,6 +21,7 @@ from components.figures import (
     fmt_p,
     fmt_pct,
     fmt_ratio,
+    groups_shown,
     is_missing,
     level_text,
     shown,
@@ -127,7 +128,9 @@ def survival_caption(result) -> list:
         diff = result.rmst_difference
         parts.append(html.Span(
             _("RMST difference {group} vs {reference} to {horizon} months: {difference} months "
-              "(95% CI {low} to {high}), {p}. ", group=diff.group, reference=diff.reference,
+              "(95% CI {low} to {high}), {p}. ",
+              group=level_text(result.stratification, diff.group),
+              reference=level_text(result.stratification, diff.reference),
               horizon=f"{diff.horizon_months:g}", difference=f"{diff.difference_months:+.1f}",
               low=f"{diff.ci_lower_months:+.1f}", high=f"{diff.ci_upper_months:+.1f}",
               p=fmt_p(diff.p_value)),
@@ -136,21 +139,23 @@ def survival_caption(result) -> list:
         lr = result.logrank
         parts.append(html.Span(
             _("Log-rank test across {strata}: χ² = {chi2}, {df} df, {p}. ",
-              strata=", ".join(lr.strata), chi2=fmt_number(lr.statistic, 2), df=lr.df,
+              strata=groups_shown(lr.strata, result.stratification), chi2=fmt_number(lr.statistic, 2), df=lr.df,
               p=fmt_p(lr.p_value)), className="survival-logrank"))
     if result.trend is not None:
         trend = result.trend
         parts.append(html.Span(
             _("Log-rank test for trend across {strata} (in this order): χ² = {chi2}, 1 df, {p}. ",
-              strata=", ".join(trend.strata), chi2=fmt_number(trend.statistic, 2),
+              strata=groups_shown(trend.strata, result.stratification),
+              chi2=fmt_number(trend.statistic, 2),
               p=fmt_p(trend.p_value)),
             className="survival-trend"))
     if result.hazard_ratio is not None:
         hr = result.hazard_ratio
         parts.append(html.Span(
             _("Hazard ratio {group} vs {reference} (reference; above 1: events sooner in "
-              "{group}): {hr} (95% CI {low}–{high}), {p}; {method}. ", group=hr.group,
-              reference=hr.reference, hr=fmt_ratio(hr.hr), low=fmt_ratio(hr.ci_lower),
+              "{group}): {hr} (95% CI {low}–{high}), {p}; {method}. ",
+              group=level_text(result.stratification, hr.group),
+              reference=level_text(result.stratification, hr.reference), hr=fmt_ratio(hr.hr), low=fmt_ratio(hr.ci_lower),
               high=fmt_ratio(hr.ci_upper), p=fmt_p(hr.p_value), method=_(hr.method)),
             className="survival-hr"))
     if not parts and not result.empty_reason:

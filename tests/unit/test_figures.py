@@ -522,3 +522,18 @@ def test_the_adjusted_comparison_shows_names_and_numbers_in_finnish(monkeypatch)
     assert list(fig.data[0].text) == ["0,12", "0,31"]
     assert list(fig.data[1].text) == ["ei julkaistu", "0,04"]
     assert tables.fmt_smd(0.25) == "0,25"
+
+
+def test_the_survival_caption_names_the_tested_groups_as_the_page_does(monkeypatch):
+    """The log-rank and hazard-ratio sentences name the groups in the user's language, as the
+    legend and the exported tests table do ("Nainen", not "Female")."""
+    from components import i18n
+
+    monkeypatch.setattr(i18n, "current_locale", lambda: "fi")
+    rng = np.random.default_rng(3)
+    groups = np.where(np.arange(100) % 2 == 0, "Female", "Male")
+    agg = survival.aggregate_patients(np.ceil(rng.exponential(300, 100)).astype(int),
+                                      rng.random(100) < 0.8, groups)
+    caption = _text(tables.survival_caption(survival.fit(agg, "os", "sex", [0, 6, 12])))
+    assert "Nainen" in caption and "Mies" in caption
+    assert "Female" not in caption and "Male" not in caption
