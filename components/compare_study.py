@@ -163,7 +163,7 @@ def update_study_levels(field, left, current, snapshot_id, _right):
     withheld = f"levels of {key}: {hidden} with few patients not offered"  # i18n: audit log
     audit_query(user, "compare.study.levels", opened, [withheld] if hidden else [],
                 f"cohort A; field={key}")  # i18n: audit log
-    options = [{"label": level, "value": level} for level in levels]
+    options = [{"label": figures.level_text(key, level), "value": level} for level in levels]
     return options, options, (levels[0] if levels else None), \
         (levels[1] if len(levels) > 1 else None)
 

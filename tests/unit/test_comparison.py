@@ -504,3 +504,23 @@ def test_the_level_chooser_opens_cohort_a_only_and_audits_levels_not_offered(mon
     assert audited == [("compare.study.levels", opened,
                         ["levels of regimen: 1 with few patients not offered"],
                         "cohort A; field=regimen")]
+
+
+def test_the_level_chooser_names_levels_in_the_users_language(monkeypatch):
+    """A level is offered by its shown name ("Nainen") with the data value kept as the value."""
+    from types import SimpleNamespace
+
+    from components import compare_study, i18n
+
+    monkeypatch.setattr(i18n, "current_locale", lambda: "fi")
+    monkeypatch.setattr(compare_study, "require_role",
+                        lambda *roles: SimpleNamespace(username="cleo", role="clinician"))
+    monkeypatch.setattr(compare_study, "open_current", lambda definition, snapshot:
+                        (SimpleNamespace(cohort="cohort A"), True))
+    monkeypatch.setattr(compare_study.comparison, "split_level_counts",
+                        lambda cohort, key: [("Female", 60), ("Male", 50)])
+    monkeypatch.setattr(compare_study, "audit_query", lambda *args: None)
+    options, _same, first, _second = compare_study.update_study_levels(
+        "sex", "current", None, None, None)
+    assert options == [{"label": "Nainen", "value": "Female"}, {"label": "Mies", "value": "Male"}]
+    assert first == "Female"
