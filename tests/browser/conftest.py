@@ -76,10 +76,21 @@ def app(app_settings):
 def sign_in(dash_duo, role: str) -> None:
     """Sign in through the real form as the demo user of ``role``."""
     dash_duo.driver.get(dash_duo.server_url + "/login")
-    dash_duo.wait_for_element("#username").send_keys(role)
+    dash_duo.wait_for_element("#username", timeout=30).send_keys(role)
     dash_duo.find_element("#password").send_keys(DEMO_PASSWORDS[role])
     dash_duo.find_element("button[type=submit]").click()
-    dash_duo.wait_for_element("#" + "shell-page-content")
+    dash_duo.wait_for_element("#" + "shell-page-content", timeout=30)
+
+
+def sign_out(dash_duo) -> None:
+    """Sign out through the real POST form, ending the session on the server.
+
+    Deleting cookies is not enough: a callback still in flight on the page can set the
+    session cookie again, and /login then redirects a signed-in browser away from the form.
+    """
+    dash_duo.driver.get(dash_duo.server_url + "/logout")
+    dash_duo.wait_for_element("form[method=post] button", timeout=30).click()
+    dash_duo.wait_for_element("#username", timeout=30)
 
 
 def browser_errors(dash_duo) -> list[dict]:

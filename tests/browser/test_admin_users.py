@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from tests.browser.conftest import browser_errors, screenshot, sign_in, start_app
+from tests.browser.conftest import browser_errors, screenshot, sign_in, sign_out, start_app
 
 NEW_PASSWORD = "a long enough password"
 
 
 def _sign_in_as(dash_duo, username: str, password: str) -> None:
-    dash_duo.driver.delete_all_cookies()
-    dash_duo.driver.get(dash_duo.server_url + "/login")
-    dash_duo.wait_for_element("#username").send_keys(username)
+    sign_out(dash_duo)
+    dash_duo.wait_for_element("#username", timeout=30).send_keys(username)
     dash_duo.find_element("#password").send_keys(password)
     dash_duo.find_element("button[type=submit]").click()
 

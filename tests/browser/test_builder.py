@@ -34,6 +34,7 @@ from tests.browser.conftest import (
     browser_errors,
     screenshot,
     sign_in,
+    sign_out,
     start_app,
 )
 
@@ -466,10 +467,10 @@ def test_shared_link_restores_the_cohort_in_a_new_browser_session(dash_duo, app)
     assert settled(dash_duo) == (count, digest)
 
     # A new session: no cookies, no session storage (the shell keeps the cohort there).
+    sign_out(dash_duo)
     dash_duo.driver.execute_script("window.sessionStorage.clear(); window.localStorage.clear();")
-    dash_duo.driver.delete_all_cookies()
     dash_duo.driver.get(link)
-    dash_duo.wait_for_element("#username").send_keys("partner")
+    dash_duo.wait_for_element("#username", timeout=30).send_keys("partner")
     dash_duo.find_element("#password").send_keys(DEMO_PASSWORDS["partner"])
     dash_duo.find_element("button[type=submit]").click()
     wait_until(dash_duo, lambda: len(rule_cards(dash_duo)) == 3)

@@ -13,7 +13,14 @@ from selenium.webdriver.common.by import By
 
 from queries.cohort.vocabulary import VALUE_NAMES
 from queries.i18n import catalogue_path, translator
-from tests.browser.conftest import browser_errors, patient_wait, screenshot, sign_in, start_app
+from tests.browser.conftest import (
+    browser_errors,
+    patient_wait,
+    screenshot,
+    sign_in,
+    sign_out,
+    start_app,
+)
 from tests.browser.test_i18n import browser_language, html_lang
 
 pytestmark = pytest.mark.browser
@@ -103,7 +110,7 @@ def test_every_page_loads_in_its_language_without_console_errors(dash_duo, app, 
     for role, path, ready in PAGES:
         if role != signed_in:
             if signed_in:
-                dash_duo.driver.delete_all_cookies()
+                sign_out(dash_duo)
             sign_in(dash_duo, role)
             signed_in = role
         text = visit(dash_duo, role, path, ready, language)
