@@ -26,6 +26,7 @@ import flask_login
 from flask import has_request_context, request
 from werkzeug.exceptions import Forbidden, Unauthorized
 
+from access import audit
 from access.auth import User
 from access.users import ROLES
 
@@ -118,8 +119,6 @@ def _audit_refusal(user: User) -> None:
         if isinstance(body, dict) and isinstance(body.get("output"), str):
             detail = f"{detail} {body['output'][:200]}"
     try:
-        from access import audit
-
         audit.record_event(user, user.role, "access-denied", detail)
     except Exception:  # noqa: BLE001 - the refusal itself must not depend on the log
         log.exception("could not audit a refused request")

@@ -27,6 +27,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from flask import current_app, has_app_context
+
+from config import settings_from_env
+
 # owner -> statements, in registration order; the core tables come first.
 _SCHEMAS: dict[str, tuple[str, ...]] = {}
 _MIGRATED: set[str] = set()
@@ -127,8 +131,6 @@ STORE_CONFIG_KEY = "IOCOHORT_STORE"
 
 def app_store_path() -> Path:
     """The store path of the running Flask app (set by ``access.auth.init_auth``)."""
-    from flask import current_app, has_app_context
-
     if not has_app_context() or STORE_CONFIG_KEY not in current_app.config:
         raise RuntimeError("no app store configured: call access.auth.init_auth(server, settings)")
     return Path(current_app.config[STORE_CONFIG_KEY])
@@ -138,6 +140,4 @@ def store_path_for_cli(args: argparse.Namespace) -> Path:
     """The store a command-line task works on: ``--store``, else the app's setting."""
     if getattr(args, "store", None):
         return Path(args.store)
-    from config import settings_from_env
-
     return settings_from_env().store_path

@@ -275,6 +275,12 @@ def test_components_import_nothing_inside_a_function():
     assert imports_inside_functions(sources) == []
 
 
+def test_access_imports_nothing_inside_a_function():
+    sources = {m: t for m, t in _all_sources().items() if m.split(".")[0] == "access"}
+    assert "access.guard" in sources and "access.store" in sources
+    assert imports_inside_functions(sources) == []
+
+
 def test_app_and_components_use_nothing_private_of_dash():
     sources = {m: t for m, t in _all_sources().items()
                if m in ("app", "wsgi") or m.split(".")[0] == "components"}
