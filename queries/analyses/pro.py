@@ -6,7 +6,9 @@ Three plain results, each with its definition in words:
   in bins of ``bin_weeks`` since index (baseline: ``baseline_days`` before index up to the index
   day; then weeks 1-6, 7-12, ...). A patient with several questionnaires in a bin counts once,
   with their mean; the bin's mean is over patients, with a normal 95 % CI, and the number of
-  questionnaires and patients behind it.
+  questionnaires and patients behind it. Beside it, each bin's histogram of the patients' bin
+  means in the instrument's score bands (``SCORE_BANDS``), from which ``queries.disclosure``
+  recomputes the mean for roles that may see released counts only.
 - **Completion**: among patients who answered the scale at least once in the score's window
   (participants), the share who answered in each bin, out of those alive and followed at the
   bin's start (the denominator falls with deaths and loss to follow-up).
@@ -22,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from queries.cohort.kept_tables import Cohort
@@ -38,6 +41,7 @@ Z95 = 1.959963984540054
 SCORE_COLUMNS = ["week", "questionnaires", "patients", "mean_score", "ci_lower", "ci_upper"]
 COMPLETION_COLUMNS = ["week", "patients_followed", "patients_answered", "completion"]
 SEVERITY_COLUMNS = ["item", "level", "severity", "patients", "denominator", "share"]
+BAND_COLUMNS = ["week", "band", "band_lower", "band_upper", "patients"]
 # Each result in words, shown beside the panel and in its download (``ProResult.definitions``).
 SCORE_DEFINITION = N_(
     "Score ({direction}): questionnaires from {baseline} days before index (baseline) to week "
@@ -49,6 +53,38 @@ COMPLETION_DEFINITION = N_(
 SEVERITY_DEFINITION = N_(
     "PRO-CTCAE: each patient's worst answer in weeks 1–{weeks}; patients at each level / "
     "patients who answered the item.")
+
+
+@dataclass(frozen=True)
+class ScoreBands:
+    """Equal-width bands of an instrument's scores: band ``i`` covers ``[lower + i * width,
+    lower + (i + 1) * width)``, the last band closed (a score at the top of the range goes in
+    it); ``words`` names them for the panel's definition (a catalogue message)."""
+
+    lower: float
+    width: float
+    count: int
+    words: str
+
+    def band_of(self, scores: np.ndarray) -> np.ndarray:
+        """Band index of each score (scores outside the bands go in the nearest end band)."""
+        # rounded first, so a mean such as 29.999999999999996 (= 30 in float error) is band 3
+        position = np.round((scores - self.lower) / self.width, 9)
+        return np.clip(np.floor(position), 0, self.count - 1).astype(int)
+
+    def edges(self, band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper edge of each band index."""
+        lower = self.lower + band * self.width
+        return lower, lower + self.width
+
+
+# One place for the bands of each instrument's scale. QLQ-C30 scales are 0-100: 10-point bands
+# [0, 10) .. [90, 100]. PRO-CTCAE answers are whole levels 0-4: half-level bands centred on
+# 0, 0.5, .., 4, so that a patient's single answer sits at the midpoint of its band.
+SCORE_BANDS: dict[str, ScoreBands] = {
+    QLQ_C30: ScoreBands(0.0, 10.0, 10, N_("10-point bands (0–10, 10–20, …, 90–100)")),
+    PRO_CTCAE: ScoreBands(-0.25, 0.5, 9, N_("half-level bands centred on 0, 0.5, 1, …, 4")),
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +109,9 @@ class ProResult:
     scores: pd.DataFrame
     completion: pd.DataFrame
     severity: pd.DataFrame
+    # patients per (week, score band) with a patient's bin mean in the band; empty bands left
+    # out (``BAND_COLUMNS``; the bands are ``SCORE_BANDS[options.instrument]``)
+    score_bands: pd.DataFrame
     definitions: dict[str, str] = field(default_factory=dict)  # scores, completion, severity
     empty_reason: str | None = None
     n_display: str | None = None
@@ -130,6 +169,21 @@ def scale_scores(per_patient: pd.DataFrame) -> pd.DataFrame:
     out["ci_lower"] = out["mean_score"] - half
     out["ci_upper"] = out["mean_score"] + half
     return out[SCORE_COLUMNS].sort_values("week").reset_index(drop=True)
+
+
+def score_band_counts(per_patient: pd.DataFrame, bands: ScoreBands) -> pd.DataFrame:
+    """Patients per bin and score band of their bin mean (the rows behind ``scale_scores``).
+
+    Counted from the per-patient rows the panel reads anyway (for the exact means and the
+    completion), not by a second query over the same questionnaires.
+    """
+    if per_patient.empty:
+        return pd.DataFrame(columns=BAND_COLUMNS)
+    banded = pd.DataFrame({"week": per_patient["week"].to_numpy(),
+                           "band": bands.band_of(per_patient["score"].to_numpy(float))})
+    out = banded.groupby(["week", "band"]).size().rename("patients").reset_index()
+    out["band_lower"], out["band_upper"] = bands.edges(out["band"].to_numpy())
+    return out[BAND_COLUMNS].sort_values(["week", "band"]).reset_index(drop=True)
 
 
 def _followed(per_patient: pd.DataFrame, weeks: list[int], options: ProOptions
@@ -204,4 +258,5 @@ def patient_reported(cohort: Cohort, options: ProOptions | None = None) -> ProRe
         completion=(_completion(per_patient, options) if not per_patient.empty
                     else pd.DataFrame(columns=COMPLETION_COLUMNS)),
         severity=ctcae_severity(ctcae, options),
+        score_bands=score_band_counts(per_patient, SCORE_BANDS[options.instrument]),
         definitions=definitions, empty_reason=reason)

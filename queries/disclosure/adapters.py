@@ -16,7 +16,7 @@ from queries.analyses.characteristics import POSITIVE_LEVEL, Comparison, Table1,
 from queries.analyses.feasibility import Feasibility
 from queries.analyses.multivariable import CoxModel
 from queries.analyses.panels import AnalysisBundle
-from queries.analyses.pro import ProResult
+from queries.analyses.pro import BAND_COLUMNS, SCORE_BANDS, Z95, ProResult
 from queries.analyses.response import (
     ResponseResult,
     clopper_pearson,
@@ -79,9 +79,6 @@ from queries.snapshot.schema import (
 )
 
 _HAS_DIGIT = re.compile(r"\d")
-
-
-PRO_Z95 = 1.959963984540054
 
 
 def clean_notes(notes: Sequence[str], policy: Policy) -> list[str]:
@@ -742,20 +739,80 @@ def protect_cumulative_incidence(result: CumulativeIncidence,
     return Protected(empty, ["irae_incidence: withheld"])
 
 
-def _pro_scores(scores: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, int]:
-    """Bins with a released patient count; counts rounded; the CI from the released count."""
+# Shown beside the score definition to protected roles: how their mean was computed.
+BANDED_MEAN_NOTE = N_(
+    "For this role the mean and its 95% CI are computed from the patients' scores grouped in "
+    "{bands}: a band with fewer than {k} patients is merged with its neighbour, each band's "
+    "count is rounded to the nearest {r}, and each patient counts at the midpoint of their "
+    "band, spread evenly across it.")
+
+
+@dataclass(frozen=True)
+class ReleasedBand:
+    """A merged score band of one bin with its released patient count."""
+
+    lower: float
+    upper: float
+    patients: int
+
+
+def released_score_bands(bands: pd.DataFrame, policy: Policy) -> list[ReleasedBand]:
+    """One bin's score bands merged from the low end until each holds at least the policy's
+    small-count threshold (a short last band joins the one before), each count released.
+
+    Empty bands are not rows, so a merged band spans its outermost non-empty bands only.
+    """
+    threshold = max(policy.min_count, 1)  # as ``protect_count`` withholds
+    ordered = bands.sort_values("band")
+    merged: list[ReleasedBand] = []  # with exact counts until released below
+    for lower, upper, patients in zip(ordered["band_lower"].tolist(),
+                                      ordered["band_upper"].tolist(),
+                                      ordered["patients"].tolist(), strict=True):
+        if merged and merged[-1].patients < threshold:
+            merged[-1] = replace(merged[-1], upper=float(upper),
+                                 patients=merged[-1].patients + int(patients))
+        else:
+            merged.append(ReleasedBand(float(lower), float(upper), int(patients)))
+    if len(merged) > 1 and merged[-1].patients < threshold:
+        last = merged.pop()
+        merged[-1] = replace(merged[-1], upper=last.upper,
+                             patients=merged[-1].patients + last.patients)
+    released = [replace(band, patients=protect_count(band.patients, policy).count or 0)
+                for band in merged]
+    return [band for band in released if band.patients]
+
+
+def banded_mean(bands: Sequence[ReleasedBand]) -> tuple[float, float, int]:
+    """Mean, 95% CI half-width and N of scores known only by their bands' released counts.
+
+    Each patient counts at the band's midpoint and is spread uniformly within the band, so
+    the variance is the midpoints' spread plus the within-band variance width² / 12.
+    """
+    counts = np.array([b.patients for b in bands], dtype=float)
+    midpoints = np.array([(b.lower + b.upper) / 2 for b in bands])
+    widths = np.array([b.upper - b.lower for b in bands])
+    n = int(counts.sum())
+    mean = float((counts * midpoints).sum() / n)
+    variance = float((counts * ((midpoints - mean) ** 2 + widths ** 2 / 12)).sum() / (n - 1))
+    return mean, Z95 * np.sqrt(variance) / np.sqrt(n), n
+
+
+def _pro_scores(scores: pd.DataFrame, bands: pd.DataFrame,
+                policy: Policy) -> tuple[pd.DataFrame, int]:
+    """Bins with a released patient count; counts rounded; each bin's mean and CI computed
+    from its released score-band counts only (``released_score_bands``), never the exact ones."""
     rows, hidden = [], 0
     for row in scores.to_dict("records"):
         patients = protect_count(int(row["patients"]), policy)
         questionnaires = protect_count(int(row["questionnaires"]), policy)
-        if patients.suppressed or patients.value is None or patients.value <= 1:
+        released = released_score_bands(bands[bands["week"] == row["week"]], policy)
+        if (patients.suppressed or patients.value is None or patients.value <= 1
+                or sum(b.patients for b in released) <= 1):
             hidden += 1
             continue
-        sd = (row["ci_upper"] - row["mean_score"]) * np.sqrt(row["patients"]) / PRO_Z95
-        half = PRO_Z95 * sd / np.sqrt(float(patients.value))
-        mean = round(float(row["mean_score"]), 1)
+        mean, half, _n = banded_mean(released)
         rows.append({"week": row["week"], "questionnaires": questionnaires.value,
-                     "patients": patients.value, "mean_score": mean,
+                     "patients": patients.value, "mean_score": round(mean, 1),
                      "ci_lower": round(mean - half, 1), "ci_upper": round(mean + half, 1)})
     return pd.DataFrame(rows, columns=list(scores.columns)), hidden
 
@@ -796,10 +853,12 @@ def _pro_severity(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, li
 
 
 def protect_pro(result: ProResult, policy: Policy) -> Protected[ProResult]:
-    """PROs for a role: small bins hidden, counts rounded, rates from released counts."""
+    """PROs for a role: small bins hidden, counts rounded, rates and mean scores from released
+    counts; the score-band histogram itself is not released."""
     if policy.exact:
         return Protected(result)
-    scores, hidden = _pro_scores(result.scores, policy)
+    _require_known_tables(result, {"scores", "completion", "severity", "score_bands"})
+    scores, hidden = _pro_scores(result.scores, result.score_bands, policy)
     completion = _pro_share_rows(result.completion, "patients_answered", "patients_followed",
                                  "completion", policy)
     severity, hidden_levels = _pro_severity(result.severity, policy)
@@ -807,7 +866,17 @@ def protect_pro(result: ProResult, policy: Policy) -> Protected[ProResult]:
     size = protect_count(result.n or 0, policy)
     suppressed = [f"pro scores: {hidden} bin(s) with few patients hidden"] if hidden else []
     suppressed += hidden_levels
+    note = Text(BANDED_MEAN_NOTE, bands=Text(SCORE_BANDS[result.options.instrument].words),
+                k=max(policy.min_count, 1), r=policy.rounding)
+    definitions: dict[str, str] = {}
+    for name, words in result.definitions.items():
+        definitions[name] = words
+        if name == "scores":  # how the role's mean was computed, right after what it is
+            definitions["scores_release"] = note
+    definitions.setdefault("scores_release", note)
     return Protected(replace(result, scores=scores, completion=completion, severity=severity,
+                             score_bands=pd.DataFrame(columns=BAND_COLUMNS),
+                             definitions=definitions,
                              participants=participants.count, n=size.count,
                              participants_display=participants.display,
                              n_display=size.display), suppressed)

@@ -113,3 +113,28 @@ def test_partner_and_advisory_see_pro_counts_rounded_and_rates_from_released_cou
         severity = released.severity
         assert severity["patients"].dropna().ge(policy.min_count).all()
         assert released.n % policy.rounding == 0
+
+
+def test_score_bands_count_each_patients_bin_mean_in_its_10_point_band(cohort, reported):
+    result = patient_reported(cohort, ProOptions())
+    ghs = reported[(reported["item"] == "Global health status/QoL")
+                   & reported["days"].between(-14, 48 * 7)].copy()
+    ghs["week"] = _week(ghs["days"])
+    means = ghs.groupby(["week", "patient_id"])["score"].mean().rename("score").reset_index()
+    means["band"] = (means["score"].round(9) // 10).clip(upper=9).astype(int)
+    expected = means.groupby(["week", "band"]).size()
+    bands = result.score_bands.set_index(["week", "band"])["patients"]
+    assert bands.to_dict() == expected.to_dict()
+
+
+def test_partner_mean_from_released_bands_stays_close_to_the_exact_mean(cohort):
+    from queries.disclosure.adapters import protect_result
+    from queries.disclosure.policy import policy_for
+
+    exact = patient_reported(cohort, ProOptions()).scores.set_index("week")
+    released = protect_result(patient_reported(cohort, ProOptions()),
+                              policy_for("partner")).result.scores.set_index("week")
+    shift = (released["mean_score"] - exact.loc[released.index, "mean_score"]).abs()
+    # 10-point bands move a patient at most 5 points; over a bin the shifts mostly cancel
+    assert len(released) >= 5 and shift.max() < 2.0
+    assert (released["mean_score"] != exact.loc[released.index, "mean_score"].round(1)).any()

@@ -12,6 +12,7 @@ from dash.exceptions import PreventUpdate
 from components import analysis_page, compare_page, exports, figures
 from queries.analyses import panels as analysis
 from queries.analyses.pro import (
+    BAND_COLUMNS,
     COMPLETION_COLUMNS,
     SCORE_COLUMNS,
     SEVERITY_COLUMNS,
@@ -35,10 +36,16 @@ def _result(empty: bool = False) -> ProResult:
         [["Fatigue severity", level, name, n, 100, n / 100] for level, (name, n) in
          enumerate([("none", 10), ("mild", 40), ("moderate", 30), ("severe", 15),
                     ("very severe", 5)])], columns=SEVERITY_COLUMNS)
+    # each bin's patients by the 10-point band of their mean score (totals 100, 80, 60)
+    bands = pd.DataFrame([[week, band, 10.0 * band, 10.0 * band + 10, n]
+                          for week, counts in ((0, {5: 40, 6: 60}), (6, {5: 50, 6: 30}),
+                                               (12, {5: 40, 6: 20}))
+                          for band, n in counts.items()], columns=BAND_COLUMNS)
     if empty:
-        scores, completion, severity = (f.iloc[0:0] for f in (scores, completion, severity))
+        scores, completion, severity, bands = (f.iloc[0:0] for f in (scores, completion,
+                                                                     severity, bands))
     return ProResult(ProOptions(), 150, 0 if empty else 110, scores, completion, severity,
-                     empty_reason="no patient of the cohort has patient-reported outcomes"
+                     bands, empty_reason="no patient of the cohort has patient-reported outcomes"
                      if empty else None)
 
 
@@ -155,7 +162,8 @@ def test_a_withheld_number_of_participants_reads_as_released_not_as_zero():
     from queries.disclosure.adapters import protect_pro
 
     exact = _result()
-    exact = ProResult(exact.options, 150, 7, exact.scores, exact.completion, exact.severity)
+    exact = ProResult(exact.options, 150, 7, exact.scores, exact.completion, exact.severity,
+                      exact.score_bands)
     released = protect_pro(exact, policy_for("partner")).result
     assert released.participants is None and released.participants_display == "< 10"
     assert released.n == 150 and released.n_display == "150"
@@ -178,7 +186,7 @@ def test_the_caption_and_the_readme_state_the_definitions_queries_gives(monkeypa
     definitions = pro.patient_reported(SimpleNamespace(size=0), options).definitions
     assert "higher is worse" in definitions["scores"]
     result = ProResult(options, 150, 110, _result().scores, _result().completion,
-                       _result().severity, definitions=definitions)
+                       _result().severity, _result().score_bands, definitions=definitions)
     caption = [div.children for div in analysis_page._show_pro(result, None)[3]]
     readme = exports.pro_export(result).about
     for words in definitions.values():

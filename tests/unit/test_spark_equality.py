@@ -135,6 +135,7 @@ def _same_aggregates(duck_cohort, spark_cohort, full: bool) -> None:
     _same_frame(left.scores, right.scores, ["week"])
     _same_frame(left.completion, right.completion, ["week"])
     _same_frame(left.severity, right.severity, ["item", "level"])
+    _same_frame(left.score_bands, right.score_bands, ["week", "band"])
 
 
 def _same_cohort(engines, data, aggregates: bool, full: bool = False) -> int:
