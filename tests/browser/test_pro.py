@@ -168,3 +168,40 @@ def test_clinician_adds_a_pro_criterion_and_sees_the_patient_reported_panel(dash
 
 def test_the_same_in_finnish(dash_duo, app):
     run_scenario(dash_duo, app, "fi")
+
+
+def released_for_partner(app):
+    """The default cohort's global health status scores as a partner's release gives them."""
+    from components.analysis_page import open_current
+    from queries.analyses.panels import pro_panel
+    from queries.disclosure.adapters import protect_pro
+    from queries.disclosure.policy import policy_for
+
+    with app.server.test_request_context():
+        opened, _default = open_current(None, None)
+        exact = pro_panel(opened.cohort, "EORTC QLQ-C30", "Global health status/QoL")
+        return exact, protect_pro(exact, policy_for("partner")).result
+
+
+def test_partner_sees_the_mean_score_from_banded_counts_and_how_it_was_made(dash_duo, app):
+    start_app(dash_duo, app)
+    sign_in(dash_duo, "partner")
+    dash_duo.driver.get(dash_duo.server_url + "/analyses")
+    dash_duo.wait_for_element(f"#{ids.ANALYSIS_TABS}", timeout=WAIT)
+    dash_duo.driver.find_element(By.LINK_TEXT, WORDS["en"]["tab"]).click()
+    patient_wait(dash_duo, WAIT).until(
+        lambda _d: WORDS["en"]["title"] in graph_state(dash_duo, ids.PRO_SCORE_GRAPH)[0])
+    dash_duo.wait_for_contains_text(f"#{ids.PRO_CAPTION}", "10-point bands", timeout=WAIT)
+    caption = dash_duo.find_element(f"#{ids.PRO_CAPTION}").text
+    assert "For this role the mean and its 95% CI are computed from the patients' scores " \
+           "grouped in 10-point bands" in caption
+    shown = dash_duo.driver.execute_script(
+        "const p = document.getElementById(arguments[0]).querySelector('.js-plotly-plot');"
+        "return Array.from(p._fullData[0].y);",  # decoded; data[0].y is base64 "bdata"
+        ids.PRO_SCORE_GRAPH)
+    exact, released = released_for_partner(app)
+    assert shown == list(released.scores["mean_score"])
+    assert shown != list(exact.scores["mean_score"].round(1))  # not the exact means rounded
+    dash_duo.driver.execute_script("window.scrollTo(0, 0);")
+    full_height(dash_duo, "pro-analyses-partner")
+    assert browser_errors(dash_duo) == []
