@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from queries.analyses.comparison_options import COVARIATES, ENDPOINTS, SPLIT_FIELDS
+from queries.snapshot.schema import QLQ_C30_GLOBAL
 
 ENGINES = ("duckdb", "spark")
 # sub-command -> (module, handler)
@@ -211,6 +212,11 @@ def add_analysis_options(cmd: argparse.ArgumentParser) -> None:
                     help="count only events recorded against the index line")
     ae.add_argument("--ae-immune-only", action="store_true",
                     help="count only immune-related events")
+    pro = cmd.add_argument_group("patient-reported outcomes (snapshot schema 2)")
+    pro.add_argument("--pro", nargs="?", const=QLQ_C30_GLOBAL, default=None, metavar="SCALE",
+                     help="add the patient-reported panel for one QLQ-C30 scale or PRO-CTCAE "
+                          f"item (default {QLQ_C30_GLOBAL!r}): mean score per bin since index, "
+                          "completion and PRO-CTCAE severity")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from cli.engines import open_engine, open_snapshot_dir
 from queries.analyses import strata
 from queries.analyses.endpoints import Endpoint
 from queries.analyses.panels import AnalysisBundle, AnalysisOptions, analyze
+from queries.analyses.pro import ProOptions
 from queries.cohort.attrition import Attrition, compute_attrition
 from queries.cohort.bias import look_ahead_rules, look_ahead_warning, suggested_landmark_days
 from queries.cohort.catalog import Catalog, build_catalog
@@ -20,6 +21,7 @@ from queries.cohort.model import Definition
 from queries.disclosure.policy import policy_for
 from queries.disclosure.release import notice, release_result, released_size
 from queries.disclosure.summary import PlainSummary, plain_summary
+from queries.snapshot.schema import PRO_ITEMS
 
 
 def read_definition_file(path: Path, catalog: Catalog | None = None) -> Definition | None:
@@ -177,7 +179,22 @@ def analysis_options(args) -> AnalysisOptions:
         landmark_days=getattr(args, "landmark_days", None),
         ae_treatment_emergent_days=None if getattr(args, "ae_all_lines", False)
         else getattr(args, "ae_treatment_emergent_days", 90),
+        **_pro_options(getattr(args, "pro", None)),
     )
+
+
+def _pro_options(scale: str | None) -> dict[str, object]:
+    """``--pro SCALE``: the patient-reported panel for that QLQ-C30 scale or PRO-CTCAE item."""
+    if scale is None:
+        return {}
+    for instrument, items in PRO_ITEMS.items():
+        for item in items:
+            if item.casefold() == scale.strip().casefold():
+                return {"pro": ProOptions(instrument=instrument, item=item),
+                        "panels": (*AnalysisOptions().panels, "pro")}
+    choices = "; ".join(f"{instrument}: {', '.join(items)}"
+                        for instrument, items in PRO_ITEMS.items())
+    raise ValueError(f"--pro: unknown scale {scale!r}; choose from {choices}")
 
 
 def _print_advisory(summary: PlainSummary, as_json: bool) -> None:
@@ -214,8 +231,35 @@ def _text_report(bundle: AnalysisBundle) -> str:
                      f"{overall['patients_grade3plus']}")
     lines.extend(_cox_lines(bundle))
     lines.extend(_incidence_lines(bundle))
+    lines.extend(_pro_lines(bundle))
     lines.append(f"computed in {bundle.timings_ms.get('total', 0):.0f} ms")
     return "\n".join(lines)
+
+
+def _pro_lines(bundle: AnalysisBundle) -> list[str]:
+    result = bundle.pro
+    if result is None:
+        return []
+    scale = f"PRO {result.options.instrument} {result.options.item}"
+    if result.empty_reason:
+        return [f"{scale}: {result.empty_reason}"]
+    participants = result.participants_display or result.participants
+    lines = [f"{scale}: {participants} participants of {result.n_display or result.n}"]
+    lines.extend(f"{scale} note: {text}" for text in result.definitions.values())
+    for row in result.scores.itertuples():
+        lines.append(f"{scale} week {row.week}: mean {row.mean_score:.1f} "
+                     f"({row.ci_lower:.1f}-{row.ci_upper:.1f}), {row.patients} patients, "
+                     f"{row.questionnaires} questionnaires")
+    for row in result.completion.itertuples():
+        share = "n/a" if row.completion != row.completion or row.completion is None \
+            else f"{row.completion:.0%}"
+        lines.append(f"{scale} completion week {row.week}: {share} "
+                     f"({row.patients_answered}/{row.patients_followed})")
+    for row in result.severity.itertuples():
+        share = "n/a" if row.share != row.share or row.share is None else f"{row.share:.0%}"
+        lines.append(f"PRO-CTCAE {row.item} {row.severity}: {share} "
+                     f"({row.patients}/{row.denominator})")
+    return lines
 
 
 def _cox_lines(bundle: AnalysisBundle) -> list[str]:

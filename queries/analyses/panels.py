@@ -102,6 +102,7 @@ class AnalysisBundle:
             "characteristics": self.characteristics.to_dict() if self.characteristics else None,
             "irae_incidence": self.irae_incidence.to_dict() if self.irae_incidence else None,
             "cox": {k: v.to_dict() for k, v in self.cox.items()},
+            "pro": self.pro.to_dict() if self.pro else None,
             "timings_ms": self.timings_ms,
         })
 

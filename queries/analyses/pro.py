@@ -22,11 +22,13 @@ status and functional scales, worse for symptom scales), PRO-CTCAE items 0-4 (hi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from queries.analyses.strata import jsonable_dict
 from queries.cohort.kept_tables import Cohort
 from queries.i18n import N_, Text
 from queries.snapshot.schema import (
@@ -116,6 +118,15 @@ class ProResult:
     empty_reason: str | None = None
     n_display: str | None = None
     participants_display: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict({
+            "options": asdict(self.options), "n": self.n, "n_display": self.n_display,
+            "participants": self.participants,
+            "participants_display": self.participants_display,
+            "scores": self.scores, "completion": self.completion, "severity": self.severity,
+            "score_bands": self.score_bands, "definitions": self.definitions,
+            "empty_reason": self.empty_reason})
 
 
 def _bins_sql() -> str:

@@ -124,3 +124,39 @@ def test_analyze_prints_what_a_partner_or_the_advisory_board_receives(tmp_path, 
     for key in ("n", "survival", "response", "safety", "characteristics"):
         assert printed[key] == expected[key], key
     assert advisory == {"role": "advisory", "summary": summary}
+
+
+def test_pro_option_names_a_scale_of_either_instrument_and_adds_the_panel():
+    fatigue = analysis_options(_args("--pro", "fatigue"))
+    assert (fatigue.pro.instrument, fatigue.pro.item) == ("EORTC QLQ-C30", "Fatigue")
+    assert "pro" in fatigue.panels
+    item = analysis_options(_args("--pro", "Diarrhea frequency")).pro
+    assert (item.instrument, item.item) == ("PRO-CTCAE", "Diarrhea frequency")
+    assert analysis_options(_args("--pro")).pro.item == "Global health status/QoL"
+    assert "pro" not in analysis_options(_args()).panels
+    with pytest.raises(ValueError, match="--pro: unknown scale 'tiredness'; choose from"):
+        analysis_options(_args("--pro", "tiredness"))
+
+
+def test_analyze_prints_the_patient_reported_panel_for_each_role(tmp_path, capsys):
+    from cli import main
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+    definition = DEFINITION.parent / "melanoma_first_ici.json"
+    args = ["analyze", "--snapshot", str(sample), str(definition), "--json", "--cache-dir",
+            str(tmp_path / "cache"), "--endpoints", "os", "--pro"]
+    assert main(args) == 0
+    exact = json.loads(capsys.readouterr().out)["pro"]
+    assert exact["options"]["item"] == "Global health status/QoL"
+    assert exact["participants"] > 0 and exact["scores"] and exact["score_bands"]
+    assert {row["severity"] for row in exact["severity"]} >= {"none", "moderate"}
+
+    assert main([*args, "--role", "partner"]) == 0
+    released = json.loads(capsys.readouterr().out)["pro"]
+    assert released["scores"] and released["score_bands"] == []  # the histogram stays inside
+    assert all(row["patients"] % 5 == 0 for row in released["scores"])
+    assert "10-point bands" in " ".join(released["definitions"].values())
+
+    assert main(["analyze", "--snapshot", str(sample), str(definition), "--endpoints", "os",
+                 "--cache-dir", str(tmp_path / "cache"), "--pro", "fatigue"]) == 0
+    assert "PRO EORTC QLQ-C30 Fatigue week 0: mean" in capsys.readouterr().out
