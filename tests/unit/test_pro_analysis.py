@@ -138,3 +138,22 @@ def test_partner_mean_from_released_bands_stays_close_to_the_exact_mean(cohort):
     # 10-point bands move a patient at most 5 points; over a bin the shifts mostly cancel
     assert len(released) >= 5 and shift.max() < 2.0
     assert (released["mean_score"] != exact.loc[released.index, "mean_score"].round(1)).any()
+
+
+@pytest.mark.parametrize("options", [ProOptions(), ProOptions(instrument="PRO-CTCAE",
+                                                               item="Fatigue severity")],
+                         ids=["global-health", "pro-ctcae-item"])
+def test_aggregates_made_in_the_engine_equal_those_made_from_patient_rows(cohort, options):
+    """An engine without local rows (Spark) gets each table from SQL aggregates; on DuckDB the
+    same SQL gives what pandas makes of the per-patient rows."""
+    from queries.analyses import pro
+
+    in_engine = pro._aggregates_in_engine(cohort, options)
+    in_process = pro._aggregates_in_process(cohort, options)
+    assert not in_process.scores.empty and not in_process.severity.empty
+    for name in ("scores", "bands", "severity"):
+        left, right = getattr(in_engine, name), getattr(in_process, name)
+        pd.testing.assert_frame_equal(left, right, check_dtype=False, rtol=1e-9, obj=name)
+    followed = [frame.sort_values("followed_days", ignore_index=True)
+                for frame in (in_engine.followed_days, in_process.followed_days)]
+    pd.testing.assert_frame_equal(*followed, check_dtype=False)

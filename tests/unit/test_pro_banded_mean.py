@@ -48,7 +48,8 @@ def _engine_result(monkeypatch, scores_by_week: dict[int, list[float]]) -> ProRe
     monkeypatch.setattr(pro, "_questionnaires",
                         lambda _c, _o, instrument, _i: rows if instrument == QLQ_C30
                         else rows.iloc[0:0])
-    return pro.patient_reported(SimpleNamespace(size=200), ProOptions())
+    return pro.patient_reported(SimpleNamespace(size=200, db=SimpleNamespace(local_rows=True)),
+                                ProOptions())
 
 
 def test_hand_worked_example_mean_and_ci_from_released_band_counts():

@@ -183,7 +183,8 @@ def test_the_caption_and_the_readme_state_the_definitions_queries_gives(monkeypa
                                     "questionnaires", "score", "worst"])
     monkeypatch.setattr(pro, "_questionnaires", lambda *_args: no_rows)
     options = ProOptions(instrument="EORTC QLQ-C30", item="Fatigue")
-    definitions = pro.patient_reported(SimpleNamespace(size=0), options).definitions
+    local = SimpleNamespace(size=0, db=SimpleNamespace(local_rows=True))
+    definitions = pro.patient_reported(local, options).definitions
     assert "higher is worse" in definitions["scores"]
     result = ProResult(options, 150, 110, _result().scores, _result().completion,
                        _result().severity, _result().score_bands, definitions=definitions)
