@@ -39,13 +39,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-# Both suites run on every core (pytest-xdist). --dist loadfile keeps each test file in one
-# worker, so a file's module fixtures (a generated snapshot, a SparkSession) are built once.
+# Both suites run on every core (pytest-xdist). For the unit tests --dist loadfile keeps each
+# file in one worker, so a file's module fixtures (a generated snapshot, a SparkSession) are built
+# once; browser tests have only session fixtures, so --dist load balances them test by test.
 # --durations prints the slowest tests, so a slow addition shows in CI.
 TEST_WORKERS ?= auto
 test: $(STAMP) browser-deps java-deps lint
 	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
-	$(VENV)/bin/pytest tests/browser -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25 \
+	$(VENV)/bin/pytest tests/browser -q -p no:cacheprovider -n $(TEST_WORKERS) --dist load --durations=25 \
 		--headless --webdriver Chrome \
 		--reruns 1 --only-rerun StaleElementReferenceException \
 		--only-rerun ElementClickInterceptedException
