@@ -10,7 +10,7 @@ from cli.engines import open_engine, open_snapshot_dir
 from queries.analyses import strata
 from queries.analyses.endpoints import Endpoint
 from queries.analyses.panels import AnalysisBundle, AnalysisOptions, analyze
-from queries.analyses.pro import ProOptions
+from queries.analyses.pro import ProOptions, score_digits
 from queries.cohort.attrition import Attrition, compute_attrition
 from queries.cohort.bias import look_ahead_rules, look_ahead_warning, suggested_landmark_days
 from queries.cohort.catalog import Catalog, build_catalog
@@ -246,9 +246,11 @@ def _pro_lines(bundle: AnalysisBundle) -> list[str]:
     participants = result.participants_display or result.participants
     lines = [f"{scale}: {participants} participants of {result.n_display or result.n}"]
     lines.extend(f"{scale} note: {text}" for text in result.definitions.values())
+    digits = score_digits(result.options.instrument, result.options.item)
     for row in result.scores.itertuples():
-        lines.append(f"{scale} week {row.week}: mean {row.mean_score:.1f} "
-                     f"({row.ci_lower:.1f}-{row.ci_upper:.1f}), {row.patients} patients, "
+        lines.append(f"{scale} week {row.week}: mean {row.mean_score:.{digits}f} "
+                     f"({row.ci_lower:.{digits}f}-{row.ci_upper:.{digits}f}), "
+                     f"{row.patients} patients, "
                      f"{row.questionnaires} questionnaires")
     for row in result.completion.itertuples():
         share = "n/a" if row.completion != row.completion or row.completion is None \

@@ -578,7 +578,8 @@ COLUMNS.update({
                             "before index up to the index date)")),
     "questionnaires": (N_("Questionnaires"), N_("questionnaires answered in the bin")),
     "mean_score": (N_("Mean score"), N_("mean over patients of each patient's mean score in "
-                                        "the bin")),
+                                        "the bin (a yes/no item: the share of patients who "
+                                        "answered yes in the bin)")),
     "patients_followed": (N_("Patients followed"),
                           N_("patients who answered the scale at least once in the score's "
                              "window and were alive and followed at the bin's start")),
@@ -586,7 +587,7 @@ COLUMNS.update({
     "completion": (N_("Completion"), N_("patients who answered / patients followed")),
     "item": (N_("PRO-CTCAE item"), N_("the symptom item asked")),
     "severity": (N_("Level"), N_("the level of the patient's worst answer (0 none to 4 very "
-                                 "severe)")),
+                                 "severe; a yes/no item such as rash: 0 no, 1 yes)")),
 })
 PRO_SCORE_COLUMNS = {"week": "week", "questionnaires": "questionnaires", "patients": "patients",
                      "mean_score": "mean_score", "ci_lower": "ci_lower", "ci_upper": "ci_upper",

@@ -26,10 +26,11 @@ from components.i18n import (
     plotly_separators,
     tr,
 )
+from queries.analyses.pro import score_digits
 from queries.analyses.survival import SAME_PATIENTS
 from queries.cohort.catalog import PRO_INSTRUMENT_SHORT, PRO_ITEM_LABELS
 from queries.cohort.vocabulary import histology_name, value_text
-from queries.snapshot.schema import PRO_SCORE_RANGE, higher_is_better
+from queries.snapshot.schema import higher_is_better, is_presence_item, pro_score_range
 
 # Okabe & Ito (2008); yellow last because it is faint on white.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
@@ -972,10 +973,16 @@ def icon_array_figure(per_100: int) -> go.Figure:
 
 # --- patient-reported outcomes ------------------------------------------------------------
 
+# Every PRO-CTCAE item's levels (schema.PRO_CTCAE_ITEM_LEVELS): none .. very severe, and
+# no/yes of a presence item such as rash.
 PRO_LEVEL_LABELS = {"none": N_("none"), "mild": N_("mild"), "moderate": N_("moderate"),
-                    "severe": N_("severe"), "very severe": N_("very severe")}
-# none -> very severe: light to dark (a sequential scale reads as "worse" without a legend).
-PRO_LEVEL_COLOURS = ("#E8EEF4", "#A6C8E0", "#56B4E9", "#0072B2", "#D55E00")
+                    "severe": N_("severe"), "very severe": N_("very severe"),
+                    "no": N_("no"), "yes": N_("yes")}
+# none -> very severe: light to dark (a sequential scale reads as "worse" without a legend);
+# no as none, yes in a colour of its own (it is no severity).
+PRO_LEVEL_COLOURS = {"none": "#E8EEF4", "mild": "#A6C8E0", "moderate": "#56B4E9",
+                     "severe": "#0072B2", "very severe": "#D55E00",
+                     "no": "#E8EEF4", "yes": "#CC79A7"}
 
 
 def pro_item_label(instrument: str, item: str) -> str:
@@ -989,14 +996,16 @@ def _week_ticks(weeks: Sequence[object]) -> list[str]:
 
 
 def _score_axis_title(instrument: str, item: str) -> str:
-    low, high = PRO_SCORE_RANGE.get(instrument, (0.0, 100.0))
+    if is_presence_item(instrument, item):
+        return _("Share answering yes (0–1)")
+    low, high = pro_score_range(instrument, item)
     better = _("higher is better") if higher_is_better(instrument, item) \
         else _("higher is worse")
     return _("Mean score ({low}–{high}, {direction})", low=f"{low:g}", high=f"{high:g}",
              direction=better)
 
 
-def _score_trace(scores: pd.DataFrame, name: str, col: str) -> go.Scatter:
+def _score_trace(scores: pd.DataFrame, name: str, col: str, digits: int = 1) -> go.Scatter:
     mean = _num(scores["mean_score"])
     return go.Scatter(
         x=_week_ticks(scores["week"]), y=mean, mode="lines+markers", name=name,
@@ -1008,7 +1017,8 @@ def _score_trace(scores: pd.DataFrame, name: str, col: str) -> go.Scatter:
         customdata=np.stack([scores["patients"].astype(object),
                              scores["questionnaires"].astype(object)], axis=-1),
         hovertemplate=_("%{x}: mean %{y:.1f}<br>%{customdata[0]} patients, "
-                        "%{customdata[1]} questionnaires<extra></extra>"))
+                        "%{customdata[1]} questionnaires<extra></extra>").replace(
+                            "%{y:.1f}", f"%{{y:.{digits}f}}"))
 
 
 def pro_scores_figure(result, title: str | None = None) -> go.Figure:
@@ -1022,13 +1032,15 @@ def pro_scores_figure(result, title: str | None = None) -> go.Figure:
                             else _("No questionnaire of this scale in the cohort."), title)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28],
                         vertical_spacing=0.06)
-    fig.add_trace(_score_trace(scores, _("Mean score"), PALETTE[0]), row=1, col=1)
+    digits = score_digits(options.instrument, options.item)
+    name = _("Share answering yes") if digits == 2 else _("Mean score")
+    fig.add_trace(_score_trace(scores, name, PALETTE[0], digits), row=1, col=1)
     ticks = _week_ticks(scores["week"])
     fig.add_trace(go.Bar(x=ticks, y=_num(scores["questionnaires"]), name=_("Questionnaires"),
                          marker_color=PALETTE[4], text=[fmt_count(v) for v in
                                                         scores["questionnaires"]],
                          textposition="outside", cliponaxis=False), row=2, col=1)
-    low, high = PRO_SCORE_RANGE.get(options.instrument, (0.0, 100.0))
+    low, high = pro_score_range(options.instrument, options.item)
     fig.update_yaxes(title_text=_score_axis_title(options.instrument, options.item),
                      range=[low, high], row=1, col=1)
     # the bars are named in the legend; a second axis title would overlap the first
@@ -1069,13 +1081,15 @@ def pro_severity_figure(result, title: str | None = None) -> go.Figure:
     denominators = frame.drop_duplicates("item").set_index("item")["denominator"]
     ticks = [f"{_(PRO_ITEM_LABELS.get(i, i))} (n={fmt_count(denominators[i])})" for i in items]
     fig = go.Figure()
-    for level, label in enumerate(PRO_LEVEL_LABELS):
-        part = frame[frame["level"] == level].set_index("item").reindex(items)
+    # one trace per level name the items use (each item has its own levels: no/yes for rash)
+    for label in dict.fromkeys(frame["severity"]):
+        part = frame[frame["severity"] == label].set_index("item").reindex(items)
         share = 100 * _num(part["share"])
+        shown = _(PRO_LEVEL_LABELS.get(label, label))
         fig.add_trace(go.Bar(
-            y=ticks, x=share, orientation="h", name=_(PRO_LEVEL_LABELS[label]),
-            marker_color=PRO_LEVEL_COLOURS[level],
-            hovertemplate="%{y}: %{x:.0f}% " + _(PRO_LEVEL_LABELS[label]) + "<extra></extra>"))
+            y=ticks, x=share, orientation="h", name=shown,
+            marker_color=PRO_LEVEL_COLOURS.get(label, PALETTE[0]),
+            hovertemplate="%{y}: %{x:.0f}% " + shown + "<extra></extra>"))
     fig.update_layout(barmode="stack", bargap=0.3)
     fig.update_xaxes(title_text=_("Patients, % (worst answer)"), range=[0, 100], ticksuffix="%")
     fig.update_yaxes(automargin=True, autorange="reversed")
@@ -1090,11 +1104,12 @@ def compare_pro_figure(left, right, names: tuple[str, str],
     title = title or _("{scale}: mean score over time, two cohorts (95% CI)", scale=label)
     if all(r.empty_reason or r.scores.empty for r in (left, right)):
         return empty_figure(_("Neither cohort has questionnaires of this scale."), title)
-    fig = go.Figure([_score_trace(r.scores, name, colour(i))
+    digits = score_digits(options.instrument, options.item)
+    fig = go.Figure([_score_trace(r.scores, name, colour(i), digits)
                      for i, (r, name) in enumerate(zip((left, right), names, strict=True))
                      if not r.scores.empty])
     weeks = sorted(set(left.scores["week"]) | set(right.scores["week"]))
-    low, high = PRO_SCORE_RANGE.get(options.instrument, (0.0, 100.0))
+    low, high = pro_score_range(options.instrument, options.item)
     fig.update_xaxes(title_text=_("Weeks since index"), categoryorder="array",
                      categoryarray=_week_ticks(weeks))
     fig.update_yaxes(title_text=_score_axis_title(options.instrument, options.item),

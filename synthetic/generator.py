@@ -1056,8 +1056,9 @@ def _severe_aes(rng, ln: dict) -> dict[str, np.ndarray]:
 
 
 def _adverse_events(rng, ln: dict, death, fu, pid: pa.Array
-                    ) -> tuple[pa.Table, tuple[np.ndarray, np.ndarray]]:
-    """The adverse_events rows, and (patient, onset) of grade >= 2 immune-related colitis."""
+                    ) -> tuple[pa.Table, tuple[np.ndarray, np.ndarray], pro.SkinIrae]:
+    """The adverse_events rows, (patient, onset) of grade >= 2 immune-related colitis, and the
+    immune-related pruritus and maculo-papular rash rows."""
     gen, sev = _generic_aes(rng, ln, death, fu), _severe_aes(rng, ln)
     ae = {k: np.concatenate([gen[k], sev[k]]) for k in gen}
     p = ln["pid"][ae["parent"]]
@@ -1071,6 +1072,8 @@ def _adverse_events(rng, ln: dict, death, fu, pid: pa.Array
     open_ = (rng.random(n) < TERMS.chronic[ae["term"]]) | (ae["grade"] == 5) | (resolved > fu[p])
     no_line = (rng.random(n) < 0.02) & (ae["grade"] < 3)
     colitis = (ae["term"] == AE_INDEX["Colitis"]) & ae["immune"] & (ae["grade"] >= 2)
+    pruritus = ae["term"] == AE_INDEX["Pruritus"]
+    skin = ae["immune"] & (pruritus | (ae["term"] == AE_INDEX["Rash maculo-papular"]))
     return pa.table({
         "patient_id": pid.take(pa.array(p)),
         "line_number": _ints(ln["line"][ae["parent"]], no_line),
@@ -1080,7 +1083,9 @@ def _adverse_events(rng, ln: dict, death, fu, pid: pa.Array
         "onset_date": _date(ae["onset"]),
         "resolved_date": _date(resolved, open_),
         "immune_related": pa.array(ae["immune"], type=pa.bool_()),
-    }), (p[colitis], ae["onset"][colitis])
+    }), (p[colitis], ae["onset"][colitis]), pro.SkinIrae(
+        patient=p[skin], onset=ae["onset"][skin], grade=ae["grade"][skin],
+        pruritus=pruritus[skin])
 
 
 def _performance(rng, p: _Patients, ln: dict, death, fu, pid: pa.Array) -> pa.Table:
@@ -1170,9 +1175,10 @@ def _chunk(seed: int, index: int, start: int, n: int) -> dict[str, pa.Table]:
     tables["treatments"] = _treatments(ln, fu, pid)
     tables["performance_status"] = _performance(rng, p, ln, death, fu, pid)
     tables["tumor_assessments"] = _assessments(rng, ln, death, fu, pid)
-    tables["adverse_events"], colitis = _adverse_events(rng, ln, death, fu, pid)
+    tables["adverse_events"], colitis, skin = _adverse_events(rng, ln, death, fu, pid)
+    skin_rng = np.random.default_rng(np.random.SeedSequence([seed, index, pro.SKIN_STREAM]))
     tables["patient_reported_outcomes"] = pro.pro_table(
-        rng, _index_course(p, ln, st), colitis, pid)
+        rng, _index_course(p, ln, st), colitis, pid, skin, skin_rng)
     return tables
 
 

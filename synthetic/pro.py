@@ -7,12 +7,16 @@ half a year. Some
 questionnaires are missed, more as time goes on and in the weeks before death. Scores follow
 the instruments' scoring: QLQ-C30 scales 0-100 in the steps their item counts allow (higher is
 better for the global health status and functional scales, worse for symptom scales);
-PRO-CTCAE items 0-4 (higher is worse).
+PRO-CTCAE items 0-4 (higher is worse), rash presence 0 no / 1 yes.
 
 Two effects are planted (see ``ground_truth()``): global health status drops by
 ``GHS_DROP_BEFORE_PROGRESSION`` points in the ``PRE_PROGRESSION_DAYS`` before progression (and
 before death), and PRO-CTCAE diarrhoea frequency rises by ``DIARRHOEA_RISE_AROUND_COLITIS`` in a
-window around the onset of a grade >= 2 immune-related colitis.
+window around the onset of a grade >= 2 immune-related colitis. Itching and rash are reported
+more in a window around an immune-related pruritus or maculo-papular rash (``SKIN_WINDOW``).
+
+The skin items (``SKIN_ITEMS``) were added after the others and are drawn from a random stream
+of their own (``SKIN_STREAM``), so every other row of every table is what it was before them.
 """
 
 from __future__ import annotations
@@ -79,9 +83,38 @@ CTCAE_ITEMS: tuple[tuple[str, float, float], ...] = (
     ("Shortness of breath severity", 0.0, 0.025),
 )
 DIARRHOEA_BASE_PROBS = (0.80, 0.17, 0.03)  # levels 0, 1, 2 outside colitis windows
+
+# PRO-CTCAE skin items, written at every PRO-CTCAE visit after the items above. Anchors (from
+# memory, not looked up again): anti-PD-1 monotherapy has clinician-reported pruritus and rash
+# in about 15-20 % of patients each (CheckMate 067/-066, KEYNOTE-006: mostly grade 1-2, grade
+# >= 3 about 1-2 %), ipilimumab + nivolumab 30-35 %; PRO-CTCAE cohorts on checkpoint inhibitors
+# report itching about as often, moderate or worse in a few % to ~10 %, and a rash (a yes/no
+# item) in about a fifth in the first months, some of it unrelated to the treatment. Shares of
+# first-ICI patients answering the item, worst answer in weeks 1-12 (test_generator_realism),
+# on 200,000 patients (34,835 answering) after "->":
+#   itching moderate or worse 3-12 % -> 6.9 % (any itching 33 %); rash yes 12-30 % -> 18 %.
+SKIN_ITEMS = ("Itching severity", "Rash presence")
+SKIN_STREAM = 1  # SeedSequence([seed, chunk, SKIN_STREAM]): the skin items' own random stream
+SKIN_WINDOW = (-7, 42)  # days around a skin irAE onset (median resolution 40-50 days)
+ITCHING_BASE_PROBS = (0.90, 0.085, 0.015)  # levels 0, 1, 2 outside skin irAE windows
+# Itching in a window: at least the pruritus grade (1 mild .. 3 severe), or the rash grade
+# minus one (a grade 2 maculo-papular rash itches mildly).
+RASH_BASE_YES = 0.035  # P(yes) per questionnaire outside skin irAE windows
+RASH_YES_AROUND_RASH = 0.9
+RASH_YES_AROUND_PRURITUS = 0.3
 ECOG_GHS_SHIFT = (0.0, -8.0, -18.0, -26.0, -32.0)
 PATIENT_SD = 12.0
 VISIT_SD = 9.0
+
+
+@dataclass(frozen=True)
+class SkinIrae:
+    """Immune-related pruritus and maculo-papular rash rows of a chunk (any line)."""
+
+    patient: np.ndarray
+    onset: np.ndarray
+    grade: np.ndarray
+    pruritus: np.ndarray  # bool: pruritus, else maculo-papular rash
 
 
 @dataclass(frozen=True)
@@ -167,20 +200,51 @@ def _ctcae_rows(rng: np.random.Generator, visits: np.ndarray, patient: np.ndarra
                     0, 4)
     diarrhoea = item == 0
     base = np.searchsorted(np.cumsum(DIARRHOEA_BASE_PROBS), rng.random(len(p)), side="right")
-    rise = _in_colitis_window(patient[p], day[p], colitis) * DIARRHOEA_RISE_AROUND_COLITIS
+    rise = (_near_onset(patient[p], day[p], colitis, COLITIS_WINDOW)
+            * DIARRHOEA_RISE_AROUND_COLITIS)
     level = np.where(diarrhoea, np.minimum(base, 2) + rise, level)
     return p, item, level.astype(float) + 0.0  # no -0.0
 
 
-def _in_colitis_window(patient: np.ndarray, day: np.ndarray,
-                       colitis: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Whether a grade >= 2 immune-related colitis of the patient began in the window."""
-    col_patient, col_onset = colitis
+def _skin_rows(skin_rng: np.random.Generator, visits: np.ndarray, patient: np.ndarray,
+               day: np.ndarray, skin: SkinIrae) -> tuple:
+    """Rows (visit index, item 0 itching / 1 rash, level) of the PRO-CTCAE visits ``visits``,
+    drawn from the skin items' own stream only."""
+    who, when = patient[visits], day[visits]
+    n = len(visits)
+
+    def near(pruritus: bool, grade: int) -> np.ndarray:
+        chosen = (skin.pruritus == pruritus) & (skin.grade == grade)
+        return _near_onset(who, when, (skin.patient[chosen], skin.onset[chosen]), SKIN_WINDOW)
+
+    from_irae = np.zeros(n, dtype=np.int64)
+    around_pruritus = np.zeros(n, dtype=bool)
+    around_rash = np.zeros(n, dtype=bool)
+    for grade in (1, 2, 3, 4):
+        pruritus, rash_ae = near(True, grade), near(False, grade)
+        from_irae = np.maximum(from_irae, np.maximum(grade * pruritus, (grade - 1) * rash_ae))
+        around_pruritus |= pruritus
+        around_rash |= rash_ae
+    base = np.searchsorted(np.cumsum(ITCHING_BASE_PROBS), skin_rng.random(n), side="right")
+    itching = np.minimum(np.maximum(np.minimum(base, 2), from_irae), 4)
+    p_yes = np.where(around_rash, RASH_YES_AROUND_RASH,
+                     np.where(around_pruritus, RASH_YES_AROUND_PRURITUS, RASH_BASE_YES))
+    rash = skin_rng.random(n) < p_yes
+    visit = np.r_[visits, visits]
+    item = np.r_[np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)]
+    level = np.r_[itching, rash.astype(np.int64)]
+    return visit, item, level.astype(float)
+
+
+def _near_onset(patient: np.ndarray, day: np.ndarray, events: tuple[np.ndarray, np.ndarray],
+                window: tuple[int, int]) -> np.ndarray:
+    """Whether an event (patient, onset day) of the patient began in the window around day."""
+    col_patient, col_onset = events
     if len(col_patient) == 0:
         return np.zeros(len(patient), dtype=bool)
     order = np.lexsort((col_onset, col_patient))
     col_patient, col_onset = col_patient[order], col_onset[order]
-    lo, hi = COLITIS_WINDOW
+    lo, hi = window
     # onset in [day - hi, day - lo]: the first onset >= day - hi of the same patient
     key_onsets = col_patient.astype(np.int64) * 10**7 + col_onset
     pos = np.searchsorted(key_onsets, patient.astype(np.int64) * 10**7 + day - hi)
@@ -190,8 +254,11 @@ def _in_colitis_window(patient: np.ndarray, day: np.ndarray,
 
 
 def pro_table(rng: np.random.Generator, c: IndexCourse, colitis: tuple[np.ndarray, np.ndarray],
-              pid: pa.Array) -> pa.Table:
-    """The patient_reported_outcomes rows of one chunk, sorted by patient and date."""
+              pid: pa.Array, skin: SkinIrae, skin_rng: np.random.Generator) -> pa.Table:
+    """The patient_reported_outcomes rows of one chunk, sorted by patient and date.
+
+    ``skin_rng`` draws the skin items only; ``rng`` draws exactly what it drew before them.
+    """
     patient, day, instrument = _visits(rng, c)
     person = rng.standard_normal(len(c.index_day)) * PATIENT_SD
     ecog_shift = np.asarray(ECOG_GHS_SHIFT)[np.minimum(c.ecog, 4)]
@@ -201,10 +268,12 @@ def pro_table(rng: np.random.Generator, c: IndexCourse, colitis: tuple[np.ndarra
     q_p, q_item, q_score = _qlq_rows(rng, np.flatnonzero(qlq), latent[qlq])
     c_p, c_item, c_score = _ctcae_rows(rng, np.flatnonzero(ctcae), patient, day,
                                        latent[ctcae], colitis)
-    visit = np.r_[q_p, c_p]
-    names = [s[0] for s in QLQ_SCALES] + [c[0] for c in CTCAE_ITEMS]
-    item = np.r_[q_item, c_item + len(QLQ_SCALES)]
-    score = np.r_[q_score, c_score]
+    s_p, s_item, s_score = _skin_rows(skin_rng, np.flatnonzero(ctcae), patient, day, skin)
+    visit = np.r_[q_p, c_p, s_p]
+    names = [s[0] for s in QLQ_SCALES] + [c[0] for c in CTCAE_ITEMS] + list(SKIN_ITEMS)
+    # skin items after the others: on a visit their rows follow the rows written before them
+    item = np.r_[q_item, c_item + len(QLQ_SCALES), s_item + len(QLQ_SCALES) + len(CTCAE_ITEMS)]
+    score = np.r_[q_score, c_score, s_score]
     who, when = patient[visit], day[visit]
     order = np.lexsort((item, when, who))
     who, when, item, score = who[order], when[order], item[order], score[order]

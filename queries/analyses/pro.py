@@ -13,10 +13,14 @@ Three plain results, each with its definition in words:
   (participants), the share who answered in each bin, out of those alive and followed at the
   bin's start (the denominator falls with deaths and loss to follow-up).
 - **PRO-CTCAE severity**: for each PRO-CTCAE item, the share of patients at each level of their
-  worst answer in the first ``ctcae_weeks`` weeks after index, out of patients who answered it.
+  worst answer in the first ``ctcae_weeks`` weeks after index, out of patients who answered it;
+  each item with its own levels (``pro_ctcae_levels``: none .. very severe, or no/yes).
 
 Scoring follows the instruments: QLQ-C30 scales 0-100 (higher is better for the global health
-status and functional scales, worse for symptom scales), PRO-CTCAE items 0-4 (higher is worse).
+status and functional scales, worse for symptom scales), PRO-CTCAE items 0-4 (higher is worse)
+except yes/no items such as rash presence (0 no, 1 yes). For a yes/no item a patient's bin
+value is whether they answered yes at least once in the bin, so the bin's mean is the share of
+patients who reported it (two bands, no and yes, give that share back exactly from counts).
 """
 
 from __future__ import annotations
@@ -33,10 +37,11 @@ from queries.cohort.kept_tables import Cohort
 from queries.i18n import N_, Text
 from queries.snapshot.schema import (
     PRO_CTCAE,
-    PRO_CTCAE_LEVELS,
     QLQ_C30,
     QLQ_C30_GLOBAL,
     higher_is_better,
+    is_presence_item,
+    pro_ctcae_levels,
 )
 
 Z95 = 1.959963984540054
@@ -52,6 +57,10 @@ SCORE_DEFINITION = N_(
 COMPLETION_DEFINITION = N_(
     "Completion: patients who answered in the bin / patients who answered the scale at least "
     "once in the score's window and were alive and followed at the bin's start.")
+PRESENCE_DEFINITION = N_(
+    "Share answering yes: questionnaires from {baseline} days before index (baseline) to week "
+    "{weeks}, in bins of {bin} weeks; a patient counts once per bin, as yes if they answered "
+    "yes at least once in it; the bin's value is the share of patients, with a normal 95% CI.")
 SEVERITY_DEFINITION = N_(
     "PRO-CTCAE: each patient's worst answer in weeks 1–{weeks}; patients at each level / "
     "patients who answered the item.")
@@ -87,6 +96,19 @@ SCORE_BANDS: dict[str, ScoreBands] = {
     QLQ_C30: ScoreBands(0.0, 10.0, 10, N_("10-point bands (0–10, 10–20, …, 90–100)")),
     PRO_CTCAE: ScoreBands(-0.25, 0.5, 9, N_("half-level bands centred on 0, 0.5, 1, …, 4")),
 }
+# A yes/no item's patient value is 0 or 1 (see ``patient_reported``): one band each, so the
+# mean from released band counts is the released share answering yes.
+PRESENCE_BANDS = ScoreBands(-0.5, 1.0, 2, N_("two bands, no (0) and yes (1)"))
+
+
+def score_bands(instrument: str, item: str) -> ScoreBands:
+    """The score bands of one scale or item (a yes/no item has its own)."""
+    return PRESENCE_BANDS if is_presence_item(instrument, item) else SCORE_BANDS[instrument]
+
+
+def score_digits(instrument: str, item: str) -> int:
+    """Decimals a mean score is shown and released with: 2 for a 0-1 share, else 1."""
+    return 2 if is_presence_item(instrument, item) else 1
 
 
 @dataclass(frozen=True)
@@ -112,7 +134,7 @@ class ProResult:
     completion: pd.DataFrame
     severity: pd.DataFrame
     # patients per (week, score band) with a patient's bin mean in the band; empty bands left
-    # out (``BAND_COLUMNS``; the bands are ``SCORE_BANDS[options.instrument]``)
+    # out (``BAND_COLUMNS``; the bands are ``score_bands(options.instrument, options.item)``)
     score_bands: pd.DataFrame
     definitions: dict[str, str] = field(default_factory=dict)  # scores, completion, severity
     empty_reason: str | None = None
@@ -135,9 +157,13 @@ def _bins_sql() -> str:
             "ELSE CAST(ceil(days / (7.0 * $bin)) AS INTEGER) * $bin END")
 
 
-def _per_patient_sql(cohort: Cohort, item: str | None) -> str:
+def _per_patient_sql(cohort: Cohort, item: str | None, yes_at_least_once: bool = False) -> str:
     """Per patient and bin: questionnaires and mean score of one item (all items if None),
-    with the patient's days from index to death or last follow-up (``followed_days``)."""
+    with the patient's days from index to death or last follow-up (``followed_days``). For a
+    yes/no item (``yes_at_least_once``) the score is the highest answer instead of the mean:
+    1 if the patient answered yes at least once in the bin, so the bin's mean is the share
+    reporting it."""
+    score = "max(score)" if yes_at_least_once else "avg(score)"
     item_filter = "AND o.item = $item" if item is not None else ""
     # GROUP BY positions, not GROUP BY ALL: the same SQL runs on every engine (queries/engine)
     return f"""
@@ -152,7 +178,7 @@ def _per_patient_sql(cohort: Cohort, item: str | None) -> str:
             WHERE o.instrument = $instrument AND o.score IS NOT NULL {item_filter}
         )
         SELECT patient_id, item, {_bins_sql()} AS week, followed_days,
-               count(*) AS questionnaires, avg(score) AS score, max(score) AS worst
+               count(*) AS questionnaires, {score} AS score, max(score) AS worst
         FROM rows
         WHERE days >= -$baseline AND days <= 7 * $max_weeks
         GROUP BY 1, 2, 3, 4
@@ -170,7 +196,8 @@ def _params(options: ProOptions, instrument: str, item: str | None) -> dict[str,
 def _questionnaires(cohort: Cohort, options: ProOptions, instrument: str,
                     item: str | None) -> pd.DataFrame:
     """The rows of ``_per_patient_sql``, read into this process (engines with local rows)."""
-    return cohort.db.cursor().execute(_per_patient_sql(cohort, item),
+    presence = item is not None and is_presence_item(instrument, item)
+    return cohort.db.cursor().execute(_per_patient_sql(cohort, item, presence),
                                       _params(options, instrument, item)).df()
 
 
@@ -260,7 +287,8 @@ def _completion(followed_days: pd.DataFrame, scores: pd.DataFrame,
 
 
 def ctcae_severity(per_patient: pd.DataFrame, options: ProOptions) -> pd.DataFrame:
-    """Share of patients at each level of their worst answer per item (first weeks)."""
+    """Share of patients at each level of their worst answer per item (first weeks), each
+    item with its own levels (``pro_ctcae_levels``)."""
     early = per_patient[(per_patient["week"] > 0) & (per_patient["week"] <= options.ctcae_weeks)]
     if early.empty:
         return pd.DataFrame(columns=SEVERITY_COLUMNS)
@@ -277,7 +305,7 @@ def _severity_table(worst_levels: pd.DataFrame) -> pd.DataFrame:
         denominator = int(levels["patients"].sum())
         counts = dict(zip(levels["level"].astype(int), levels["patients"].astype(int),
                           strict=True))
-        for level, label in enumerate(PRO_CTCAE_LEVELS):
+        for level, label in enumerate(pro_ctcae_levels(str(item))):
             patients = counts.get(level, 0)
             rows.append({"item": item, "level": level, "severity": label, "patients": patients,
                          "denominator": denominator, "share": patients / denominator})
@@ -301,14 +329,15 @@ def _aggregates_in_engine(cohort: Cohort, options: ProOptions) -> _Aggregates:
     """Per-bin means and SDs, band counts, participants per follow-up day and worst PRO-CTCAE
     levels, each aggregated by the engine: no patient's row leaves it."""
     cur = cohort.db.cursor()
-    scale = _per_patient_sql(cohort, options.item)
+    scale = _per_patient_sql(cohort, options.item,
+                             is_presence_item(options.instrument, options.item))
     params = _params(options, options.instrument, options.item)
     scores = cur.execute(f"""
         SELECT week, sum(questionnaires) AS questionnaires, count(*) AS patients,
                avg(score) AS mean_score, stddev_samp(score) AS sd
         FROM ({scale}) bins GROUP BY 1
     """, params).df()  # noqa: S608 - composed of this module's SQL, values are bound
-    bands = SCORE_BANDS[options.instrument]
+    bands = score_bands(options.instrument, options.item)
     # as ScoreBands.band_of: rounded to 9 decimals, floored, clipped to the end bands
     band_sql = f"""
         SELECT week, least(greatest(CAST(floor(round((score - $band_lower) / $band_width, 9))
@@ -345,7 +374,7 @@ def _aggregates_in_process(cohort: Cohort, options: ProOptions) -> _Aggregates:
     ctcae = _questionnaires(cohort, options, PRO_CTCAE, None)
     return _Aggregates(
         scores=scale_scores(per_patient),
-        bands=score_band_counts(per_patient, SCORE_BANDS[options.instrument]),
+        bands=score_band_counts(per_patient, score_bands(options.instrument, options.item)),
         followed_days=(_followed_days(per_patient) if not per_patient.empty
                        else pd.DataFrame(columns=["followed_days", "patients"])),
         severity=ctcae_severity(ctcae, options))
@@ -358,10 +387,14 @@ def patient_reported(cohort: Cohort, options: ProOptions | None = None) -> ProRe
     parts = (_aggregates_in_engine if in_engine else _aggregates_in_process)(cohort, options)
     direction = (N_("higher is better") if higher_is_better(options.instrument, options.item)
                  else N_("higher is worse"))
+    scores_words = (Text(PRESENCE_DEFINITION, baseline=options.baseline_days,
+                         weeks=options.max_weeks, bin=options.bin_weeks)
+                    if is_presence_item(options.instrument, options.item)
+                    else Text(SCORE_DEFINITION, direction=Text(direction),
+                              baseline=options.baseline_days, weeks=options.max_weeks,
+                              bin=options.bin_weeks))
     definitions: dict[str, str] = {
-        "scores": Text(SCORE_DEFINITION, direction=Text(direction),
-                       baseline=options.baseline_days, weeks=options.max_weeks,
-                       bin=options.bin_weeks),
+        "scores": scores_words,
         "completion": Text(COMPLETION_DEFINITION),
         "severity": Text(SEVERITY_DEFINITION, weeks=options.ctcae_weeks),
     }

@@ -203,7 +203,7 @@ class CatalogField:
     def domain(self) -> tuple[float, float]:
         """The lowest and highest value a numeric criterion on this field may use."""
         if self.pro_instrument in schema.PRO_SCORE_RANGE:
-            return schema.PRO_SCORE_RANGE[str(self.pro_instrument)]
+            return schema.pro_score_range(str(self.pro_instrument), str(self.pro_item))
         return DOMAINS.get(self.key, NUMERIC_DOMAIN)
 
     @property
@@ -342,8 +342,10 @@ def _pro_field(instrument: str, item: str, low: Any = None, high: Any = None,
                rows: int | None = None) -> CatalogField:
     direction = ("higher is better" if schema.higher_is_better(instrument, item)
                  else "higher is worse")
-    score_range = schema.PRO_SCORE_RANGE.get(instrument)
-    scale = f"scored {score_range[0]:g}-{score_range[1]:g}, " if score_range else ""
+    low, high = schema.pro_score_range(instrument, item)
+    scale = ("" if instrument not in schema.PRO_SCORE_RANGE
+             else f"scored {low:g} no or {high:g} yes, "
+             if schema.is_presence_item(instrument, item) else f"scored {low:g}-{high:g}, ")
     return CatalogField(
         key=pro_key(instrument, item), label=pro_label(instrument, item),
         group="patient_reported_outcomes", kind="event", type="numeric",

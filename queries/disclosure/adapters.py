@@ -16,7 +16,7 @@ from queries.analyses.characteristics import POSITIVE_LEVEL, Comparison, Table1,
 from queries.analyses.feasibility import Feasibility
 from queries.analyses.multivariable import CoxModel
 from queries.analyses.panels import AnalysisBundle
-from queries.analyses.pro import BAND_COLUMNS, SCORE_BANDS, Z95, ProResult
+from queries.analyses.pro import BAND_COLUMNS, Z95, ProResult, score_bands, score_digits
 from queries.analyses.response import (
     ResponseResult,
     clopper_pearson,
@@ -76,6 +76,7 @@ from queries.snapshot.schema import (
     NOT_EVALUABLE,
     RECIST_RESPONSES,
     RESPONDERS,
+    is_presence_item,
 )
 
 _HAS_DIGIT = re.compile(r"\d")
@@ -745,6 +746,11 @@ BANDED_MEAN_NOTE = N_(
     "{bands}: a band with fewer than {k} patients is merged with its neighbour, each band's "
     "count is rounded to the nearest {r}, and each patient counts at the midpoint of their "
     "band, spread evenly across it.")
+# The same for a yes/no item (two bands, no and yes, whose patients sit at 0 and 1 exactly).
+PRESENCE_SHARE_NOTE = N_(
+    "For this role the share answering yes and its 95% CI are computed from the released "
+    "counts of patients answering no and yes in the bin, each rounded to the nearest {r}; a bin "
+    "where either count is below {k} is not shown.")
 
 
 @dataclass(frozen=True)
@@ -782,38 +788,46 @@ def released_score_bands(bands: pd.DataFrame, policy: Policy) -> list[ReleasedBa
     return [band for band in released if band.patients]
 
 
-def banded_mean(bands: Sequence[ReleasedBand]) -> tuple[float, float, int]:
+def banded_mean(bands: Sequence[ReleasedBand], spread: bool = True
+                ) -> tuple[float, float, int]:
     """Mean, 95% CI half-width and N of scores known only by their bands' released counts.
 
     Each patient counts at the band's midpoint and is spread uniformly within the band, so
-    the variance is the midpoints' spread plus the within-band variance width² / 12.
+    the variance is the midpoints' spread plus the within-band variance width² / 12; without
+    ``spread`` (a yes/no item: every patient exactly at 0 or 1) the midpoints' spread only.
     """
     counts = np.array([b.patients for b in bands], dtype=float)
     midpoints = np.array([(b.lower + b.upper) / 2 for b in bands])
-    widths = np.array([b.upper - b.lower for b in bands])
+    widths = np.array([b.upper - b.lower for b in bands]) if spread else np.zeros(len(bands))
     n = int(counts.sum())
     mean = float((counts * midpoints).sum() / n)
     variance = float((counts * ((midpoints - mean) ** 2 + widths ** 2 / 12)).sum() / (n - 1))
     return mean, Z95 * np.sqrt(variance) / np.sqrt(n), n
 
 
-def _pro_scores(scores: pd.DataFrame, bands: pd.DataFrame,
-                policy: Policy) -> tuple[pd.DataFrame, int]:
+def _pro_scores(scores: pd.DataFrame, bands: pd.DataFrame, policy: Policy,
+                digits: int = 1, presence: bool = False) -> tuple[pd.DataFrame, int]:
     """Bins with a released patient count; counts rounded; each bin's mean and CI computed
-    from its released score-band counts only (``released_score_bands``), never the exact ones."""
+    from its released score-band counts only (``released_score_bands``), never the exact ones,
+    rounded to ``digits`` decimals. For a yes/no item (``presence``) the mean is the share
+    answering yes from the released no and yes counts, and a bin where they had to be merged
+    (either under the threshold) is hidden: a merged band's midpoint is no share."""
     rows, hidden = [], 0
     for row in scores.to_dict("records"):
         patients = protect_count(int(row["patients"]), policy)
         questionnaires = protect_count(int(row["questionnaires"]), policy)
         released = released_score_bands(bands[bands["week"] == row["week"]], policy)
+        merged = presence and (len(released) != 2
+                               or any(b.upper - b.lower > 1.0 for b in released))
         if (patients.suppressed or patients.value is None or patients.value <= 1
-                or sum(b.patients for b in released) <= 1):
+                or sum(b.patients for b in released) <= 1 or merged):
             hidden += 1
             continue
-        mean, half, _n = banded_mean(released)
+        mean, half, _n = banded_mean(released, spread=not presence)
         rows.append({"week": row["week"], "questionnaires": questionnaires.value,
-                     "patients": patients.value, "mean_score": round(mean, 1),
-                     "ci_lower": round(mean - half, 1), "ci_upper": round(mean + half, 1)})
+                     "patients": patients.value, "mean_score": round(mean, digits),
+                     "ci_lower": round(mean - half, digits),
+                     "ci_upper": round(mean + half, digits)})
     return pd.DataFrame(rows, columns=list(scores.columns)), hidden
 
 
@@ -858,7 +872,10 @@ def protect_pro(result: ProResult, policy: Policy) -> Protected[ProResult]:
     if policy.exact:
         return Protected(result)
     _require_known_tables(result, {"scores", "completion", "severity", "score_bands"})
-    scores, hidden = _pro_scores(result.scores, result.score_bands, policy)
+    options = result.options
+    presence = is_presence_item(options.instrument, options.item)
+    scores, hidden = _pro_scores(result.scores, result.score_bands, policy,
+                                 score_digits(options.instrument, options.item), presence)
     completion = _pro_share_rows(result.completion, "patients_answered", "patients_followed",
                                  "completion", policy)
     severity, hidden_levels = _pro_severity(result.severity, policy)
@@ -866,8 +883,10 @@ def protect_pro(result: ProResult, policy: Policy) -> Protected[ProResult]:
     size = protect_count(result.n or 0, policy)
     suppressed = [f"pro scores: {hidden} bin(s) with few patients hidden"] if hidden else []
     suppressed += hidden_levels
-    note = Text(BANDED_MEAN_NOTE, bands=Text(SCORE_BANDS[result.options.instrument].words),
-                k=max(policy.min_count, 1), r=policy.rounding)
+    note = (Text(PRESENCE_SHARE_NOTE, k=max(policy.min_count, 1), r=policy.rounding)
+            if presence else
+            Text(BANDED_MEAN_NOTE, bands=Text(score_bands(options.instrument, options.item).words),
+                 k=max(policy.min_count, 1), r=policy.rounding))
     definitions: dict[str, str] = {}
     for name, words in result.definitions.items():
         definitions[name] = words

@@ -131,7 +131,8 @@ def stage_group(stage: str | None) -> str | None:
 # Patient-reported outcomes (version 2). EORTC QLQ-C30 scales are scored 0-100 by the EORTC
 # scoring manual: for the global health status and the functional scales higher is better,
 # for the symptom scales higher is worse. PRO-CTCAE items are scored 0-4 (none/never ..
-# very severe/almost constantly); higher is worse.
+# very severe/almost constantly), higher is worse, except presence items, which are yes/no
+# (0 no, 1 yes): ``PRO_CTCAE_ITEM_LEVELS`` holds each item's levels, scored by position.
 QLQ_C30 = "EORTC QLQ-C30"
 PRO_CTCAE = "PRO-CTCAE"
 PRO_INSTRUMENTS = (QLQ_C30, PRO_CTCAE)
@@ -146,7 +147,30 @@ PRO_CTCAE_ITEMS = ("Diarrhea frequency", "Fatigue severity", "Nausea frequency",
                    "Decreased appetite severity", "Shortness of breath severity",
                    "Itching severity", "Rash presence")
 PRO_CTCAE_LEVELS = ("none", "mild", "moderate", "severe", "very severe")
+PRO_CTCAE_PRESENCE_LEVELS = ("no", "yes")
+PRO_CTCAE_RASH = "Rash presence"
+PRO_CTCAE_ITEM_LEVELS: dict[str, tuple[str, ...]] = {
+    item: PRO_CTCAE_PRESENCE_LEVELS if item == PRO_CTCAE_RASH else PRO_CTCAE_LEVELS
+    for item in PRO_CTCAE_ITEMS}
 PRO_ITEMS: dict[str, tuple[str, ...]] = {QLQ_C30: QLQ_C30_SCALES, PRO_CTCAE: PRO_CTCAE_ITEMS}
+
+
+def pro_ctcae_levels(item: str) -> tuple[str, ...]:
+    """The answer levels of a PRO-CTCAE item, scored 0, 1, ... in order (an item this code
+    does not know: the 0-4 levels)."""
+    return PRO_CTCAE_ITEM_LEVELS.get(item, PRO_CTCAE_LEVELS)
+
+
+def is_presence_item(instrument: str, item: str) -> bool:
+    """Whether an item is answered yes/no (scored 0/1), such as PRO-CTCAE rash presence."""
+    return instrument == PRO_CTCAE and pro_ctcae_levels(item) == PRO_CTCAE_PRESENCE_LEVELS
+
+
+def pro_score_range(instrument: str, item: str) -> tuple[float, float]:
+    """The score range of one item: its instrument's, or 0-1 for a presence item."""
+    if is_presence_item(instrument, item):
+        return 0.0, float(len(PRO_CTCAE_PRESENCE_LEVELS) - 1)
+    return PRO_SCORE_RANGE.get(instrument, (0.0, 100.0))
 
 
 def higher_is_better(instrument: str, item: str) -> bool:

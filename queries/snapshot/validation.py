@@ -20,6 +20,9 @@ from queries.snapshot.schema import (
     DRUG_CLASSES,
     ECOG_RANGE,
     EVENT_DATE_COLUMN,
+    PRO_CTCAE,
+    PRO_CTCAE_ITEM_LEVELS,
+    PRO_CTCAE_LEVELS,
     PRO_INSTRUMENTS,
     PRO_SCORE_RANGE,
     RECIST_RESPONSES,
@@ -401,23 +404,34 @@ def _stage_domain(version: int) -> _RowCheck:
                      list(values))
 
 
-def _pro_checks() -> list[_RowCheck]:
+def _pro_checks(version: int) -> list[_RowCheck]:
     table = "patient_reported_outcomes"
     ranges = [f"(instrument = '{name}' AND score NOT BETWEEN {lo} AND {hi})"
               for name, (lo, hi) in PRO_SCORE_RANGE.items()]
     shown = ", ".join(f"{name} {lo:g}-{hi:g}" for name, (lo, hi) in PRO_SCORE_RANGE.items())
+    # Items whose levels are not the instrument's 0-4 (yes/no items such as rash presence):
+    # their own scores only. Item names are schema constants, not input.
+    own_levels = [_RowCheck(
+        table, "score",
+        f"instrument = '{PRO_CTCAE}' AND item = '{item}' AND NOT list_contains($value, score)",
+        f"have a {PRO_CTCAE} '{item}' score outside "
+        f"{'/'.join(f'{score} ({level})' for score, level in enumerate(levels))}, "
+        f"as schema version {version} allows",
+        [float(score) for score in range(len(levels))])
+        for item, levels in PRO_CTCAE_ITEM_LEVELS.items() if levels != PRO_CTCAE_LEVELS]
     return [
         _domain(table, "instrument", PRO_INSTRUMENTS),
         _not_null(table, "item"),
         _not_null(table, "score", WARNING),
         _RowCheck(table, "score", " OR ".join(ranges),
                   f"have a score outside its instrument's range ({shown})"),
+        *own_levels,
         _RowCheck(table, "line_number", "line_number < 1", "have line_number below 1"),
     ]
 
 
 ROW_CHECKS: dict[int, list[_RowCheck]] = {
-    version: _row_checks(version) + (_pro_checks() if version >= 2 else [])
+    version: _row_checks(version) + (_pro_checks(version) if version >= 2 else [])
     for version in SUPPORTED_SCHEMA_VERSIONS}
 
 

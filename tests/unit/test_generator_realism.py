@@ -257,7 +257,14 @@ PRO_CTCAE_MODERATE_OR_WORSE = {
     "Nausea frequency": (0.05, 0.15),
     "Decreased appetite severity": (0.10, 0.25),
     "Shortness of breath severity": (0.15, 0.30),
+    # clinician-reported pruritus ~15-20 % on anti-PD-1 (30-35 % with ipilimumab), mostly grade
+    # 1; moderate or worse patient-reported itching a few % to ~10 %
+    "Itching severity": (0.03, 0.12),
 }
+# Rash presence is yes/no: share of first-ICI patients answering yes at least once in weeks
+# 1-12. Anchor: clinician-reported rash ~15-20 % on anti-PD-1 (CheckMate 067, KEYNOTE-006),
+# 25-30 % with ipilimumab; patients report a rash about as often, some of it not an irAE.
+RASH_PRESENCE_YES = (0.12, 0.30)
 
 
 def _moderate_or_worse_in_first_3_months(big: Big) -> pd.Series:
@@ -279,3 +286,41 @@ def test_every_pro_ctcae_item_has_a_plausible_moderate_or_worse_share(big):
     assert set(shares.index) >= set(PRO_CTCAE_MODERATE_OR_WORSE)
     for item, (low, high) in PRO_CTCAE_MODERATE_OR_WORSE.items():
         assert low <= shares[item] <= high, (item, shares[item])
+
+
+def test_about_1_in_5_report_a_rash_in_the_first_3_months_answering_only_yes_or_no(big):
+    pro = big.table("patient_reported_outcomes")
+    rash = pro[pro["item"] == "Rash presence"]
+    assert set(rash["score"].unique()) == {0.0, 1.0}
+    assert (rash["instrument"] == "PRO-CTCAE").all()
+    rash = rash.merge(big.index()[["patient_id", "index_date"]])
+    days = (rash["assessment_date"] - rash["index_date"]).dt.days
+    yes = rash[days.between(1, 84)].groupby("patient_id")["score"].max() == 1
+    low, high = RASH_PRESENCE_YES
+    assert len(yes) > 10_000
+    assert low <= yes.mean() <= high, yes.mean()
+
+
+def test_skin_items_are_asked_at_every_pro_ctcae_visit(big):
+    pro = big.table("patient_reported_outcomes")
+    ctcae = pro[pro["instrument"] == "PRO-CTCAE"]
+    visits = ctcae.groupby(["patient_id", "assessment_date"])["item"].agg(frozenset)
+    assert (visits.map(lambda items: {"Itching severity", "Rash presence"} <= items)).all()
+    assert len(visits) > 100_000
+
+
+def test_itching_is_worse_around_an_immune_related_pruritus(big):
+    # planted: within -7..+42 days of an immune-related pruritus onset the answer is at least
+    # the pruritus grade; outside any skin irAE window it is 0-2 (mostly 0)
+    pro = big.table("patient_reported_outcomes")
+    itching = pro[pro["item"] == "Itching severity"]
+    ae = big.table("adverse_events")
+    pruritus = ae[(ae["term"] == "Pruritus") & ae["immune_related"]][["patient_id", "onset_date"]]
+    near = itching.merge(pruritus)
+    offset = (near["assessment_date"] - near["onset_date"]).dt.days
+    inside = near[offset.between(-7, 42)].drop_duplicates(["patient_id", "assessment_date"])
+    skin = ae[ae["term"].isin(["Pruritus", "Rash maculo-papular"])]["patient_id"]
+    outside = itching[~itching["patient_id"].isin(skin)]
+    assert len(inside) > 500
+    assert inside["score"].mean() > outside["score"].mean() + 0.8
+    assert (inside["score"] >= 1).all()

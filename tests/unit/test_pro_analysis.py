@@ -79,8 +79,38 @@ def test_pro_ctcae_severity_shares_sum_to_one_per_item(cohort):
     assert set(severity["item"]) >= {"Diarrhea frequency", "Fatigue severity"}
     shares = severity.groupby("item")["share"].sum()
     assert ((shares - 1).abs() < 1e-9).all()
-    assert list(severity["severity"].unique()) == ["none", "mild", "moderate", "severe",
-                                                   "very severe"]
+    graded = severity[severity["item"] != "Rash presence"]
+    assert list(graded["severity"].unique()) == ["none", "mild", "moderate", "severe",
+                                                 "very severe"]
+
+
+def test_rash_presence_severity_has_exactly_the_levels_no_and_yes(cohort, reported):
+    severity = patient_reported(cohort).severity
+    rash = severity[severity["item"] == "Rash presence"]
+    assert list(rash["severity"]) == ["no", "yes"]
+    assert list(rash["level"]) == [0, 1]
+    answers = reported[(reported["item"] == "Rash presence") & reported["days"].between(1, 84)]
+    yes = answers.groupby("patient_id")["score"].max() == 1
+    assert list(rash["patients"]) == [int((~yes).sum()), int(yes.sum())]
+    assert (rash["denominator"] == len(yes)).all() and len(yes) > 500
+    itching = severity[severity["item"] == "Itching severity"]
+    assert list(itching["severity"]) == ["none", "mild", "moderate", "severe", "very severe"]
+
+
+def test_rash_presence_over_time_is_the_share_of_patients_answering_yes_in_the_bin(cohort,
+                                                                                   reported):
+    result = patient_reported(cohort, ProOptions(instrument="PRO-CTCAE", item="Rash presence"))
+    rash = reported[(reported["item"] == "Rash presence")
+                    & reported["days"].between(-14, 48 * 7)].copy()
+    rash["week"] = _week(rash["days"])
+    yes = rash.groupby(["week", "patient_id"])["score"].max()
+    expected = yes.groupby(level="week").mean()
+    scores = result.scores.set_index("week")["mean_score"]
+    pd.testing.assert_series_equal(scores, expected, check_names=False, check_index_type=False)
+    assert scores.between(0, 1).all() and (scores > 0).all()
+    bands = result.score_bands
+    assert set(bands["band"]) == {0, 1}  # no and yes, one band each
+    assert "answered yes at least once" in result.definitions["scores"]
 
 
 def test_cohort_without_questionnaires_says_why(sample):
@@ -141,8 +171,9 @@ def test_partner_mean_from_released_bands_stays_close_to_the_exact_mean(cohort):
 
 
 @pytest.mark.parametrize("options", [ProOptions(), ProOptions(instrument="PRO-CTCAE",
-                                                               item="Fatigue severity")],
-                         ids=["global-health", "pro-ctcae-item"])
+                                                               item="Fatigue severity"),
+                                     ProOptions(instrument="PRO-CTCAE", item="Rash presence")],
+                         ids=["global-health", "pro-ctcae-item", "yes-no-item"])
 def test_aggregates_made_in_the_engine_equal_those_made_from_patient_rows(cohort, options):
     """An engine without local rows (Spark) gets each table from SQL aggregates; on DuckDB the
     same SQL gives what pandas makes of the per-patient rows."""
@@ -157,3 +188,22 @@ def test_aggregates_made_in_the_engine_equal_those_made_from_patient_rows(cohort
     followed = [frame.sort_values("followed_days", ignore_index=True)
                 for frame in (in_engine.followed_days, in_process.followed_days)]
     pd.testing.assert_frame_equal(*followed, check_dtype=False)
+
+def test_partner_rash_share_is_released_yes_over_released_answering(cohort):
+    from queries.disclosure.adapters import protect_result
+    from queries.disclosure.policy import policy_for, protect_count
+
+    options = ProOptions(instrument="PRO-CTCAE", item="Rash presence")
+    exact = patient_reported(cohort, options)
+    partner = policy_for("partner")
+    released = protect_result(exact, partner).result
+    bands = exact.score_bands.pivot(index="week", columns="band", values="patients")
+    shown = released.scores.set_index("week")
+    assert len(shown) >= 1
+    for week, row in shown.iterrows():
+        no, yes = (protect_count(int(bands.loc[week, b]), partner).value for b in (0, 1))
+        assert row["mean_score"] == round(yes / (no + yes), 2)
+    # a bin whose yes count is under the threshold is hidden, not given a merged band's midpoint
+    few_yes = bands[bands[1].fillna(0) < partner.min_count].index
+    assert not set(few_yes) & set(shown.index)
+    assert "share answering yes" in released.definitions["scores_release"]

@@ -418,3 +418,27 @@ def test_bundled_sample_snapshot_is_valid():
         pytest.skip("data/sample not generated yet")
     report = validate_snapshot(sample)
     assert report.problems == [], [str(p) for p in report.problems]
+
+
+def test_rash_presence_score_of_3_is_refused_naming_item_table_and_version(snap):
+    # Rash presence is a yes/no item (0/1); 3 is inside PRO-CTCAE's 0-4 but not a rash answer
+    def edit(frame):
+        frame.loc[2, ["item", "score"]] = ["Rash presence", 3.0]
+    _replace_table(snap, "patient_reported_outcomes", edit)
+    report = validate_snapshot(snap)
+    assert not report.usable
+    problem = _find(report, "1 row(s) have a PRO-CTCAE 'Rash presence' score outside 0 (no)/1 "
+                    "(yes), as schema version 2 allows", table="patient_reported_outcomes",
+                    column="score")
+    assert "P002 (score=3.0)" in problem.message
+    assert str(problem).startswith("error [patient_reported_outcomes.parquet, "
+                                   "table patient_reported_outcomes, column score]")
+    assert len(report.problems) == 1
+
+
+def test_rash_presence_yes_and_itching_severity_4_are_valid(snap):
+    def edit(frame):
+        frame.loc[1, ["instrument", "item", "score"]] = ["PRO-CTCAE", "Itching severity", 4.0]
+        frame.loc[2, ["item", "score"]] = ["Rash presence", 1.0]
+    _replace_table(snap, "patient_reported_outcomes", edit)
+    assert validate_snapshot(snap).problems == []
