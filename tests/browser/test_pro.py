@@ -35,11 +35,16 @@ WORDS = {
     "en": {"search": "Global health", "rule": "Poor global health", "tab": "Patient-reported",
            "description": "QLQ-C30 global health status/QoL score < 50 reported within 30 days "
                           "before the index date",
-           "title": "Global health status/QoL: mean score over time since index"},
+           "title": "Global health status/QoL: mean score over time since index",
+           "levels": ["none", "mild", "moderate", "severe", "very severe", "no", "yes"],
+           "rash": "Rash presence"},
     "fi": {"search": "Yleinen", "rule": "Heikko terveydentila", "tab": "Potilaan ilmoittamat",
            "description": "(yleinen terveydentila/elämänlaatu) < 50 potilaan ilmoittamana 30 "
                           "päivän sisällä ennen indeksipäivää",
-           "title": "Yleinen terveydentila/elämänlaatu: keskiarvo ajan mukaan"},
+           "title": "Yleinen terveydentila/elämänlaatu: keskiarvo ajan mukaan",
+           "levels": ["ei lainkaan", "lievä", "kohtalainen", "vaikea", "erittäin vaikea", "ei",
+                      "kyllä"],
+           "rash": "Ihottuman esiintyminen"},
 }
 
 
@@ -134,10 +139,18 @@ def run_scenario(dash_duo, app, language: str) -> None:
         lambda _d: (state := graph_state(dash_duo, ids.PRO_SCORE_GRAPH))[0]
         and words["title"] in state[0] and state)
     assert len(names) == 2  # the mean score with its CI, and the questionnaires per bin
-    patient_wait(dash_duo, WAIT).until(
-        lambda _d: len(graph_state(dash_duo, ids.PRO_SEVERITY_GRAPH)[1]) == 5)
+    # every item's own levels: none .. very severe, and no/yes of rash presence
+    levels = patient_wait(dash_duo, WAIT).until(
+        lambda _d: len(state := graph_state(dash_duo, ids.PRO_SEVERITY_GRAPH)[1]) == 7 and state)
     dash_duo.driver.execute_script("window.scrollTo(0, 0);")
     full_height(dash_duo, f"pro-analyses-{language}")
+    assert levels == words["levels"]
+    # the 'yes' bar (the last trace; _fullData holds the decoded arrays) is on rash alone
+    ticks = dash_duo.driver.execute_script(
+        "const p = document.getElementById(arguments[0]).querySelector('.js-plotly-plot');"
+        "const t = p._fullData[p._fullData.length - 1];"
+        "return Array.from(t.y).filter((y, i) => t.x[i] > 0);", ids.PRO_SEVERITY_GRAPH)
+    assert len(ticks) == 1 and ticks[0].startswith(words["rash"]), ticks
 
     # Compare: the builder's cohort (A) against the default cohort (B), one line each
     dash_duo.driver.get(dash_duo.server_url + "/compare")
