@@ -1403,6 +1403,21 @@ def ground_truth(patients: int, seed: int) -> dict:
                          f"{pro.DIARRHOEA_RISE_AROUND_COLITIS}, so the difference of means is "
                          "exact (Welch CI)"),
             },
+            "pro_rash_around_skin_irae": {
+                "population": ("patients with an adverse_events row term 'Rash maculo-papular', "
+                               "immune_related true (any grade, any line)"),
+                "outcome": ("PRO-CTCAE item 'Rash presence' (a yes/no item: 0 no, 1 yes), "
+                            "asked at every PRO-CTCAE questionnaire like 'Itching severity'"),
+                "window": (f"assessment_date from {pro.SKIN_WINDOW[0]} to "
+                           f"+{pro.SKIN_WINDOW[1]} days around such a rash onset_date"),
+                "comparison": "share of questionnaires in a window answered yes",
+                "true_share_yes": pro.RASH_YES_AROUND_RASH,
+                "note": (f"outside every window of an immune-related rash or pruritus a "
+                         f"questionnaire is yes with probability {pro.RASH_BASE_YES:g}, around "
+                         f"a pruritus only {pro.RASH_YES_AROUND_PRURITUS:g}; 'Itching "
+                         "severity' is at least the pruritus grade (the rash grade minus one) "
+                         "in the same windows"),
+            },
             "pro_global_health_before_progression": {
                 "population": ("patients with a PD tumor_assessment on the index line (its "
                                "first PD) and QLQ-C30 'Global health status/QoL' scores both "

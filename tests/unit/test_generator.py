@@ -75,7 +75,8 @@ def test_manifest_has_default_id_fixed_created_date_and_row_counts(snapshot):
     assert set(truth["planted_effects"]) == {
         "orr_by_pdl1_tps", "os_hr_pdl1_tps", "os_hr_ecog", "os_hr_melanoma_combination",
         "treatment_discontinuation_by_regimen", "duration_of_response",
-        "pro_diarrhoea_around_colitis", "pro_global_health_before_progression",
+        "pro_diarrhoea_around_colitis", "pro_rash_around_skin_irae",
+        "pro_global_health_before_progression",
         "pro_completion", "severe_irae_by_regimen"}
 
 

@@ -249,6 +249,24 @@ def test_pro_ctcae_diarrhoea_is_worse_around_immune_colitis(truth):
     assert difference - half <= true <= difference + half, (difference, half, true)
 
 
+def test_pro_ctcae_rash_is_reported_around_an_immune_related_rash(truth):
+    planted = truth["pro_rash_around_skin_irae"]
+    ae = _dated("adverse_events")
+    rash_ae = ae[(ae["term"] == "Rash maculo-papular") & ae["immune_related"]]
+    pro = _dated("patient_reported_outcomes")
+    answers = pro[pro["item"] == "Rash presence"].merge(
+        rash_ae[["patient_id", "onset_date"]], on="patient_id")
+    days = (answers["assessment_date"] - answers["onset_date"]).dt.days
+    answers = answers[days.between(-7, 42)].drop_duplicates(["patient_id", "assessment_date"])
+    share = answers["score"].mean()
+    half = Z95 * math.sqrt(share * (1 - share) / len(answers))
+    assert len(answers) >= 40
+    assert share - half <= planted["true_share_yes"] <= share + half, (share, half)
+    skin = ae.loc[ae["term"].isin(["Rash maculo-papular", "Pruritus"]), "patient_id"]
+    elsewhere = pro[(pro["item"] == "Rash presence") & ~pro["patient_id"].isin(skin)]
+    assert elsewhere["score"].mean() < 0.1
+
+
 def test_global_health_status_falls_before_progression(index, truth):
     planted = truth["pro_global_health_before_progression"]
     ta = _dated("tumor_assessments").merge(index[["patient_id", "index_line"]])

@@ -192,3 +192,27 @@ def test_the_caption_and_the_readme_state_the_definitions_queries_gives(monkeypa
     readme = exports.pro_export(result).about
     for words in definitions.values():
         assert str(words) in caption and str(words) in readme
+
+
+def test_rash_presence_panel_shows_the_share_answering_yes_and_its_own_levels(everyone,
+                                                                              monkeypatch):
+    from components import i18n
+
+    rash = analysis.pro_panel(everyone, "PRO-CTCAE", "Rash presence")
+    scores = figures.pro_scores_figure(rash)
+    assert scores.data[0].name == "Share answering yes"
+    assert "Share answering yes (0–1)" == scores.layout.yaxis.title.text
+    assert list(scores.layout.yaxis.range) == [0.0, 1.0]
+    assert all(0 <= y <= 1 for y in scores.data[0].y)
+    assert "%{y:.2f}" in scores.data[0].hovertemplate
+    severity = figures.pro_severity_figure(rash)
+    assert [t.name for t in severity.data] == ["none", "mild", "moderate", "severe",
+                                               "very severe", "no", "yes"]
+    monkeypatch.setattr(i18n, "current_locale", lambda: "fi")
+    table = dict((t.name, t.frame) for t in exports.pro_export(rash).tables)
+    levels = table["pro_ctcae_severity"]
+    rash_rows = levels[levels.iloc[:, 0] == "Ihottuman esiintyminen"]
+    assert list(rash_rows.iloc[:, 1]) == ["ei", "kyllä"]
+    itching = levels[levels.iloc[:, 0] == "Kutinan vaikeus"]
+    assert list(itching.iloc[:, 1]) == ["ei lainkaan", "lievä", "kohtalainen", "vaikea",
+                                        "erittäin vaikea"]
