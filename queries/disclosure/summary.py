@@ -34,6 +34,7 @@ from queries.analyses.pro import ProOptions, patient_reported
 from queries.cohort.kept_tables import Cohort
 from queries.disclosure.policy import Policy, percent_of, protect_count
 from queries.i18n import N_, translator
+from queries.snapshot.schema import PRO_CTCAE_LEVELS
 
 # PRO-CTCAE severity items a summary may speak of, in order of preference (fatigue is the
 # commonest symptom on immunotherapy), each as the phrase the sentence needs in each language.
@@ -43,7 +44,9 @@ SUMMARY_SYMPTOMS: dict[str, str] = {
     "Decreased appetite severity": N_("a moderate or worse loss of appetite"),
     "Itching severity": N_("moderate or worse itching"),
 }
-MODERATE = 2  # PRO-CTCAE severity levels 0-4: none, mild, moderate, severe, very severe
+# of the 0-4 levels none .. very severe: SUMMARY_SYMPTOMS holds severity items only (a yes/no
+# item such as rash presence has no "moderate or worse")
+MODERATE = PRO_CTCAE_LEVELS.index("moderate")
 SUMMARY_WEEKS = 12  # "the first 3 months"
 
 

@@ -83,3 +83,13 @@ def test_summarize_counts_moderate_or_worse_answers_of_the_first_twelve_weeks(sa
         "AND o.assessment_date - c.index_date BETWEEN 1 AND 84 GROUP BY 1) "
         "SELECT count(*), count(*) FILTER (WHERE round(worst) >= 2) FROM worst").fetchone()
     assert exact["Fatigue severity"] == (answered, worse) and answered > 0
+
+
+def test_summary_symptoms_are_severity_items_with_a_moderate_level():
+    from queries.disclosure.summary import MODERATE, SUMMARY_SYMPTOMS
+    from queries.snapshot.schema import PRO_CTCAE_ITEMS, pro_ctcae_levels
+
+    for item in SUMMARY_SYMPTOMS:
+        assert item in PRO_CTCAE_ITEMS
+        assert pro_ctcae_levels(item)[MODERATE] == "moderate", item
+    assert "Rash presence" not in SUMMARY_SYMPTOMS  # yes/no: no "moderate or worse"
