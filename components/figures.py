@@ -30,7 +30,14 @@ from queries.analyses.pro import score_digits
 from queries.analyses.survival import SAME_PATIENTS
 from queries.cohort.catalog import PRO_INSTRUMENT_SHORT, PRO_ITEM_LABELS
 from queries.cohort.vocabulary import histology_name, value_text
-from queries.snapshot.schema import higher_is_better, is_presence_item, pro_score_range
+from queries.snapshot.schema import (
+    PRO_CTCAE_FREQUENCY_LEVELS,
+    PRO_CTCAE_LEVELS,
+    higher_is_better,
+    is_presence_item,
+    pro_ctcae_levels,
+    pro_score_range,
+)
 
 # Okabe & Ito (2008); yellow last because it is faint on white.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
@@ -973,16 +980,20 @@ def icon_array_figure(per_100: int) -> go.Figure:
 
 # --- patient-reported outcomes ------------------------------------------------------------
 
-# Every PRO-CTCAE item's levels (schema.PRO_CTCAE_ITEM_LEVELS): none .. very severe, and
-# no/yes of a presence item such as rash.
+# Every PRO-CTCAE item's levels (schema.PRO_CTCAE_ITEM_LEVELS): none .. very severe, never ..
+# almost constantly of a frequency item, and no/yes of a presence item such as rash.
 PRO_LEVEL_LABELS = {"none": N_("none"), "mild": N_("mild"), "moderate": N_("moderate"),
                     "severe": N_("severe"), "very severe": N_("very severe"),
+                    "never": N_("never"), "rarely": N_("rarely"),
+                    "occasionally": N_("occasionally"), "frequently": N_("frequently"),
+                    "almost constantly": N_("almost constantly"),
                     "no": N_("no"), "yes": N_("yes")}
-# none -> very severe: light to dark (a sequential scale reads as "worse" without a legend);
-# no as none, yes in a colour of its own (it is no severity).
-PRO_LEVEL_COLOURS = {"none": "#E8EEF4", "mild": "#A6C8E0", "moderate": "#56B4E9",
-                     "severe": "#0072B2", "very severe": "#D55E00",
-                     "no": "#E8EEF4", "yes": "#CC79A7"}
+# Levels 0 -> 4 (severity or frequency): light to dark (a sequential scale reads as "worse"
+# without a legend); no as level 0, yes in a colour of its own (it is no severity).
+_LEVEL_SHADES = ("#E8EEF4", "#A6C8E0", "#56B4E9", "#0072B2", "#D55E00")
+PRO_LEVEL_COLOURS = {**dict(zip(PRO_CTCAE_LEVELS, _LEVEL_SHADES, strict=True)),
+                     **dict(zip(PRO_CTCAE_FREQUENCY_LEVELS, _LEVEL_SHADES, strict=True)),
+                     "no": _LEVEL_SHADES[0], "yes": "#CC79A7"}
 
 
 def pro_item_label(instrument: str, item: str) -> str:
@@ -1081,19 +1092,27 @@ def pro_severity_figure(result, title: str | None = None) -> go.Figure:
     denominators = frame.drop_duplicates("item").set_index("item")["denominator"]
     ticks = [f"{_(PRO_ITEM_LABELS.get(i, i))} (n={fmt_count(denominators[i])})" for i in items]
     fig = go.Figure()
-    # one trace per level name the items use (each item has its own levels: no/yes for rash)
-    for label in dict.fromkeys(frame["severity"]):
-        part = frame[frame["severity"] == label].set_index("item").reindex(items)
-        share = 100 * _num(part["share"])
-        shown = _(PRO_LEVEL_LABELS.get(label, label))
+    # One trace per level 0-4 shared by severity and frequency items ("mild / rarely"), each
+    # bar hovering its item's own word; a presence item's no/yes are traces of their own.
+    presence = frame["item"].map(lambda item: len(pro_ctcae_levels(item)) == 2)
+    keys = [str(label) if yes_no else int(level) for label, level, yes_no
+            in zip(frame["severity"], frame["level"], presence, strict=True)]
+    frame = frame.assign(trace=keys)
+    for key in dict.fromkeys(keys):
+        rows = frame[frame["trace"] == key]
+        words = [_(PRO_LEVEL_LABELS.get(label, label)) for label in rows["severity"]]
+        part = rows.assign(word=words).set_index("item").reindex(items)
         fig.add_trace(go.Bar(
-            y=ticks, x=share, orientation="h", name=shown,
-            marker_color=PRO_LEVEL_COLOURS.get(label, PALETTE[0]),
-            hovertemplate="%{y}: %{x:.0f}% " + shown + "<extra></extra>"))
+            y=ticks, x=100 * _num(part["share"]), orientation="h",
+            name=" / ".join(dict.fromkeys(words)), customdata=part["word"].fillna(""),
+            marker_color=PRO_LEVEL_COLOURS.get(str(rows["severity"].iloc[0]), PALETTE[0]),
+            hovertemplate="%{y}: %{x:.0f}% %{customdata}<extra></extra>"))
     fig.update_layout(barmode="stack", bargap=0.3)
     fig.update_xaxes(title_text=_("Patients, % (worst answer)"), range=[0, 100], ticksuffix="%")
     fig.update_yaxes(automargin=True, autorange="reversed")
-    return _base_layout(fig, title, 170 + 34 * len(items))
+    # the level words ("very severe / almost constantly") make a legend of up to four rows:
+    # room for them above the plot, so the legend never covers the first item's bar
+    return _base_layout(fig, title, 230 + 34 * len(items)).update_layout(margin_t=150)
 
 
 def compare_pro_figure(left, right, names: tuple[str, str],

@@ -147,10 +147,15 @@ PRO_CTCAE_ITEMS = ("Diarrhea frequency", "Fatigue severity", "Nausea frequency",
                    "Decreased appetite severity", "Shortness of breath severity",
                    "Itching severity", "Rash presence")
 PRO_CTCAE_LEVELS = ("none", "mild", "moderate", "severe", "very severe")
+# frequency items (diarrhoea, nausea) are answered never .. almost constantly, scored 0-4 too
+PRO_CTCAE_FREQUENCY_LEVELS = ("never", "rarely", "occasionally", "frequently",
+                              "almost constantly")
 PRO_CTCAE_PRESENCE_LEVELS = ("no", "yes")
 PRO_CTCAE_RASH = "Rash presence"
 PRO_CTCAE_ITEM_LEVELS: dict[str, tuple[str, ...]] = {
-    item: PRO_CTCAE_PRESENCE_LEVELS if item == PRO_CTCAE_RASH else PRO_CTCAE_LEVELS
+    item: (PRO_CTCAE_PRESENCE_LEVELS if item == PRO_CTCAE_RASH
+           else PRO_CTCAE_FREQUENCY_LEVELS if item.endswith(" frequency")
+           else PRO_CTCAE_LEVELS)
     for item in PRO_CTCAE_ITEMS}
 PRO_ITEMS: dict[str, tuple[str, ...]] = {QLQ_C30: QLQ_C30_SCALES, PRO_CTCAE: PRO_CTCAE_ITEMS}
 

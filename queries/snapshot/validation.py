@@ -418,7 +418,8 @@ def _pro_checks(version: int) -> list[_RowCheck]:
         f"{'/'.join(f'{score} ({level})' for score, level in enumerate(levels))}, "
         f"as schema version {version} allows",
         [float(score) for score in range(len(levels))])
-        for item, levels in PRO_CTCAE_ITEM_LEVELS.items() if levels != PRO_CTCAE_LEVELS]
+        for item, levels in PRO_CTCAE_ITEM_LEVELS.items()
+        if len(levels) != len(PRO_CTCAE_LEVELS)]
     return [
         _domain(table, "instrument", PRO_INSTRUMENTS),
         _not_null(table, "item"),

@@ -36,14 +36,15 @@ WORDS = {
            "description": "QLQ-C30 global health status/QoL score < 50 reported within 30 days "
                           "before the index date",
            "title": "Global health status/QoL: mean score over time since index",
-           "levels": ["none", "mild", "moderate", "severe", "very severe", "no", "yes"],
+           "levels": ["none / never", "mild / rarely", "moderate / occasionally",
+                      "severe / frequently", "very severe / almost constantly", "no", "yes"],
            "rash": "Rash presence"},
     "fi": {"search": "Yleinen", "rule": "Heikko terveydentila", "tab": "Potilaan ilmoittamat",
            "description": "(yleinen terveydentila/elämänlaatu) < 50 potilaan ilmoittamana 30 "
                           "päivän sisällä ennen indeksipäivää",
            "title": "Yleinen terveydentila/elämänlaatu: keskiarvo ajan mukaan",
-           "levels": ["ei lainkaan", "lievä", "kohtalainen", "vaikea", "erittäin vaikea", "ei",
-                      "kyllä"],
+           "levels": ["ei lainkaan / ei koskaan", "lievä / harvoin", "kohtalainen / joskus",
+                      "vaikea / usein", "erittäin vaikea / lähes jatkuvasti", "ei", "kyllä"],
            "rash": "Ihottuman esiintyminen"},
 }
 
@@ -139,7 +140,7 @@ def run_scenario(dash_duo, app, language: str) -> None:
         lambda _d: (state := graph_state(dash_duo, ids.PRO_SCORE_GRAPH))[0]
         and words["title"] in state[0] and state)
     assert len(names) == 2  # the mean score with its CI, and the questionnaires per bin
-    # every item's own levels: none .. very severe, and no/yes of rash presence
+    # levels 0-4 of the severity and frequency items ("mild / rarely"), and rash presence's no/yes
     levels = patient_wait(dash_duo, WAIT).until(
         lambda _d: len(state := graph_state(dash_duo, ids.PRO_SEVERITY_GRAPH)[1]) == 7 and state)
     dash_duo.driver.execute_script("window.scrollTo(0, 0);")

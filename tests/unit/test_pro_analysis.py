@@ -79,9 +79,15 @@ def test_pro_ctcae_severity_shares_sum_to_one_per_item(cohort):
     assert set(severity["item"]) >= {"Diarrhea frequency", "Fatigue severity"}
     shares = severity.groupby("item")["share"].sum()
     assert ((shares - 1).abs() < 1e-9).all()
-    graded = severity[severity["item"] != "Rash presence"]
-    assert list(graded["severity"].unique()) == ["none", "mild", "moderate", "severe",
-                                                 "very severe"]
+    for item, rows in severity.groupby("item"):
+        # each item answered on its own PRO-CTCAE scale, levels in score order
+        assert list(rows["severity"]) == {
+            "Rash presence": ["no", "yes"],
+            "Diarrhea frequency": ["never", "rarely", "occasionally", "frequently",
+                                   "almost constantly"],
+            "Nausea frequency": ["never", "rarely", "occasionally", "frequently",
+                                 "almost constantly"],
+        }.get(item, ["none", "mild", "moderate", "severe", "very severe"]), item
 
 
 def test_rash_presence_severity_has_exactly_the_levels_no_and_yes(cohort, reported):

@@ -206,13 +206,23 @@ def test_rash_presence_panel_shows_the_share_answering_yes_and_its_own_levels(ev
     assert all(0 <= y <= 1 for y in scores.data[0].y)
     assert "%{y:.2f}" in scores.data[0].hovertemplate
     severity = figures.pro_severity_figure(rash)
-    assert [t.name for t in severity.data] == ["none", "mild", "moderate", "severe",
-                                               "very severe", "no", "yes"]
+    # levels 0-4 shared by severity and frequency items, then rash presence's own no/yes
+    assert [t.name for t in severity.data] == [
+        "none / never", "mild / rarely", "moderate / occasionally", "severe / frequently",
+        "very severe / almost constantly", "no", "yes"]
+    mild = severity.data[1]
+    words = dict(zip(mild.y, mild.customdata, strict=True))
+    assert [w for tick, w in words.items() if tick.startswith("Diarrhea frequency")] == ["rarely"]
+    assert [w for tick, w in words.items() if tick.startswith("Fatigue severity")] == ["mild"]
+    assert [w for tick, w in words.items() if tick.startswith("Rash presence")] == [""]
     monkeypatch.setattr(i18n, "current_locale", lambda: "fi")
     table = dict((t.name, t.frame) for t in exports.pro_export(rash).tables)
     levels = table["pro_ctcae_severity"]
     rash_rows = levels[levels.iloc[:, 0] == "Ihottuman esiintyminen"]
     assert list(rash_rows.iloc[:, 1]) == ["ei", "kyllä"]
+    nausea = levels[levels.iloc[:, 0] == figures._(figures.PRO_ITEM_LABELS["Nausea frequency"])]
+    assert list(nausea.iloc[:, 1]) == ["ei koskaan", "harvoin", "joskus", "usein",
+                                       "lähes jatkuvasti"]
     itching = levels[levels.iloc[:, 0] == "Kutinan vaikeus"]
     assert list(itching.iloc[:, 1]) == ["ei lainkaan", "lievä", "kohtalainen", "vaikea",
                                         "erittäin vaikea"]
