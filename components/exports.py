@@ -586,8 +586,9 @@ COLUMNS.update({
     "patients_answered": (N_("Patients who answered"), N_("patients with an answer in the bin")),
     "completion": (N_("Completion"), N_("patients who answered / patients followed")),
     "item": (N_("PRO-CTCAE item"), N_("the symptom item asked")),
-    "severity": (N_("Level"), N_("the level of the patient's worst answer (0 none to 4 very "
-                                 "severe; a yes/no item such as rash: 0 no, 1 yes)")),
+    "severity": (N_("Level"), N_("the level of the patient's worst answer (0 none or never to 4 "
+                                 "very severe or almost constantly; a yes/no item such as rash: "
+                                 "0 no, 1 yes)")),
 })
 PRO_SCORE_COLUMNS = {"week": "week", "questionnaires": "questionnaires", "patients": "patients",
                      "mean_score": "mean_score", "ci_lower": "ci_lower", "ci_upper": "ci_upper",

@@ -31,11 +31,11 @@ from queries.analyses.survival import SAME_PATIENTS
 from queries.cohort.catalog import PRO_INSTRUMENT_SHORT, PRO_ITEM_LABELS
 from queries.cohort.vocabulary import histology_name, value_text
 from queries.snapshot.schema import (
+    PRO_CTCAE,
     PRO_CTCAE_FREQUENCY_LEVELS,
     PRO_CTCAE_LEVELS,
     higher_is_better,
     is_presence_item,
-    pro_ctcae_levels,
     pro_score_range,
 )
 
@@ -1044,7 +1044,8 @@ def pro_scores_figure(result, title: str | None = None) -> go.Figure:
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28],
                         vertical_spacing=0.06)
     digits = score_digits(options.instrument, options.item)
-    name = _("Share answering yes") if digits == 2 else _("Mean score")
+    name = (_("Share answering yes") if is_presence_item(options.instrument, options.item)
+            else _("Mean score"))
     fig.add_trace(_score_trace(scores, name, PALETTE[0], digits), row=1, col=1)
     ticks = _week_ticks(scores["week"])
     fig.add_trace(go.Bar(x=ticks, y=_num(scores["questionnaires"]), name=_("Questionnaires"),
@@ -1094,7 +1095,7 @@ def pro_severity_figure(result, title: str | None = None) -> go.Figure:
     fig = go.Figure()
     # One trace per level 0-4 shared by severity and frequency items ("mild / rarely"), each
     # bar hovering its item's own word; a presence item's no/yes are traces of their own.
-    presence = frame["item"].map(lambda item: len(pro_ctcae_levels(item)) == 2)
+    presence = frame["item"].map(lambda item: is_presence_item(PRO_CTCAE, item))
     keys = [str(label) if yes_no else int(level) for label, level, yes_no
             in zip(frame["severity"], frame["level"], presence, strict=True)]
     frame = frame.assign(trace=keys)

@@ -363,8 +363,7 @@ def _aggregates_in_engine(cohort: Cohort, options: ProOptions) -> _Aggregates:
                                     "ctcae_weeks": options.ctcae_weeks}).df()
     return _Aggregates(
         scores=_with_ci(scores), bands=_with_edges(band_counts, bands), followed_days=followed,
-        severity=(_severity_table(worst) if not worst.empty
-                  else pd.DataFrame(columns=SEVERITY_COLUMNS)))
+        severity=_severity_table(worst))
 
 
 def _aggregates_in_process(cohort: Cohort, options: ProOptions) -> _Aggregates:
@@ -375,8 +374,7 @@ def _aggregates_in_process(cohort: Cohort, options: ProOptions) -> _Aggregates:
     return _Aggregates(
         scores=scale_scores(per_patient),
         bands=score_band_counts(per_patient, score_bands(options.instrument, options.item)),
-        followed_days=(_followed_days(per_patient) if not per_patient.empty
-                       else pd.DataFrame(columns=["followed_days", "patients"])),
+        followed_days=_followed_days(per_patient),
         severity=ctcae_severity(ctcae, options))
 
 
